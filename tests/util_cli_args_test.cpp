@@ -1,8 +1,8 @@
-#include "util/cli_args.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
+
+#include "util/cli_args.hpp"
 
 using tokencast::util::CliArgs;
 using tokencast::util::parse_host_port;
@@ -19,8 +19,8 @@ TEST(CliArgs, ParsesFlagsOptionsAndPositionals) {
   cli.option("--name", "NAME", &name, "display name");
   cli.multi("--ice", "URL", &ice, "ICE server");
   cli.positional("LINK", &link, "invite link");
-  std::array<std::string_view, 7> args{"--once", "--name", "ada", "--ice=stun:a", "--ice",
-                                       "stun:b", "http://x/j#abc"};
+  std::array<std::string_view, 7> args{"--once", "--name", "ada",           "--ice=stun:a",
+                                       "--ice",  "stun:b", "http://x/j#abc"};
   ASSERT_EQ(cli.parse(args), CliArgs::Outcome::kRun);
   EXPECT_TRUE(once);
   EXPECT_EQ(name, "ada");

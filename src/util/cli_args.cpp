@@ -12,8 +12,7 @@ void CliArgs::flag(std::string name, bool* out, std::string help) {
   specs_.push_back(Spec{std::move(name), "", std::move(help), out});
 }
 
-void CliArgs::option(std::string name, std::string value_name, std::string* out,
-                     std::string help) {
+void CliArgs::option(std::string name, std::string value_name, std::string* out, std::string help) {
   Spec s{std::move(name), std::move(value_name), std::move(help)};
   s.text = out;
   specs_.push_back(std::move(s));

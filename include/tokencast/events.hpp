@@ -1,0 +1,73 @@
+// The session log's events. The host is the only writer: it assigns every event a sequence
+// number (u64, starting at 1, no gaps). Clients hold a prefix of the log and resume from the
+// last sequence they hold. See docs/PROTOCOL.md for the wire encoding.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+namespace tokencast {
+
+using Seq = uint64_t;
+using TurnId = uint64_t;
+using PeerId = uint64_t;
+
+enum class TurnRole : uint8_t { kUser = 0, kAssistant = 1, kSystem = 2 };
+enum class TurnEnd : uint8_t { kDone = 0, kCancelled = 1, kError = 2 };
+enum class PeerRole : uint8_t { kViewer = 0, kParticipant = 1, kHost = 2 };
+
+// A turn opens; at most one turn is open at a time (the host serialises turns).
+struct TurnStarted {
+  TurnId turn = 0;
+  TurnRole role = TurnRole::kAssistant;
+  std::string author;  // display name of who asked, or the model's name
+  int64_t at_ms = 0;   // unix time in milliseconds, host clock
+  bool operator==(const TurnStarted&) const = default;
+};
+
+// Bytes of the open turn's text. UTF-8 overall, but one delta may end or begin in the middle
+// of a character: clients reassemble before decoding.
+struct TextDelta {
+  TurnId turn = 0;
+  std::string bytes;
+  bool operator==(const TextDelta&) const = default;
+};
+
+struct TurnEnded {
+  TurnId turn = 0;
+  TurnEnd end = TurnEnd::kDone;
+  std::string reason;        // empty when done; why it was cancelled or failed otherwise
+  uint64_t token_count = 0;  // tokens (deltas) the source produced for this turn
+  int64_t at_ms = 0;
+  bool operator==(const TurnEnded&) const = default;
+};
+
+struct PeerJoined {
+  PeerId peer = 0;
+  PeerRole role = PeerRole::kViewer;
+  std::string name;
+  bool operator==(const PeerJoined&) const = default;
+};
+
+struct PeerLeft {
+  PeerId peer = 0;
+  bool operator==(const PeerLeft&) const = default;
+};
+
+struct SessionMeta {
+  std::string title;
+  std::string model;
+  bool operator==(const SessionMeta&) const = default;
+};
+
+using EventBody =
+    std::variant<TurnStarted, TextDelta, TurnEnded, PeerJoined, PeerLeft, SessionMeta>;
+
+struct Event {
+  Seq seq = 0;
+  EventBody body;
+  bool operator==(const Event&) const = default;
+};
+
+}  // namespace tokencast

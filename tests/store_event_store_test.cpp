@@ -1,0 +1,294 @@
+#include "tokencast/store.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace tokencast {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    char pattern[] = "/tmp/tokencast-store-XXXXXX";
+    path_ = mkdtemp(pattern);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+SessionRecord sample_record(uint8_t tag) {
+  SessionRecord r;
+  r.id.bytes.fill(tag);
+  r.created_at_ms = 1700000000000 + tag;
+  r.title = "talk";
+  r.model = "llama3";
+  r.host_key_seed.fill(0x11);
+  r.viewer_secret.fill(0x22);
+  r.participant_secret.fill(0x33);
+  r.base_url = "http://192.0.2.1:8787";
+  return r;
+}
+
+std::vector<Event> sample_events() {
+  return {
+      {1, SessionMeta{"talk", "llama3"}},
+      {2, PeerJoined{7, PeerRole::kParticipant, "ada"}},
+      {3, TurnStarted{1, TurnRole::kUser, "ada", 1700000000001}},
+      {4, TextDelta{1, "why is the sky blue?"}},
+      {5, TurnEnded{1, TurnEnd::kDone, "", 1, 1700000000002}},
+      {6, TurnStarted{2, TurnRole::kAssistant, "llama3", 1700000000003}},
+      {7, TextDelta{2, "Rayleigh \xE2\x80"}},  // a character split across deltas
+      {8, TextDelta{2, "\x94 scattering"}},
+      {9, TextDelta{2, ""}},
+      {10, TurnEnded{2, TurnEnd::kError, "model went away", 3, 1700000000004}},
+      {11, PeerLeft{7}},
+  };
+}
+
+TEST(EventStore, CreatesFileReadableByOwnerOnly) {
+  TempDir dir;
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store) << store.error().message();
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.file("s.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+}
+
+TEST(EventStore, SessionRecordRoundTripsAndIsUnique) {
+  TempDir dir;
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto record = sample_record(0xab);
+  ASSERT_TRUE((*store)->create_session(record));
+  auto loaded = (*store)->load_session(record.id);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->title, "talk");
+  EXPECT_EQ(loaded->host_key_seed, record.host_key_seed);
+  EXPECT_EQ(loaded->participant_secret, record.participant_secret);
+  EXPECT_EQ(loaded->base_url, record.base_url);
+  auto again = (*store)->create_session(record);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error(), StoreError::kDuplicate);
+  auto missing = (*store)->load_session(sample_record(0x01).id);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(), StoreError::kNotFound);
+}
+
+TEST(EventStore, EventsRoundTripAcrossReopen) {
+  TempDir dir;
+  auto record = sample_record(1);
+  {
+    auto store = EventStore::open(dir.file("s.db"));
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->create_session(record));
+    auto events = sample_events();
+    ASSERT_TRUE((*store)->append(record.id, events));
+  }
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto loaded = (*store)->load_events(record.id);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(*loaded, sample_events());
+  auto tail = (*store)->load_events(record.id, 7);
+  ASSERT_TRUE(tail);
+  ASSERT_EQ(tail->size(), 5u);
+  EXPECT_EQ(tail->front().seq, 7u);
+  auto head = (*store)->head(record.id);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(*head, 11u);
+}
+
+TEST(EventStore, RefusesAppendThatDoesNotContinueTheSequence) {
+  TempDir dir;
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto id = sample_record(2).id;
+  std::vector<Event> starts_at_two{{2, PeerLeft{1}}};
+  auto r = (*store)->append(id, starts_at_two);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), StoreError::kSequence);
+  std::vector<Event> holey{{1, PeerLeft{1}}, {3, PeerLeft{1}}};
+  r = (*store)->append(id, holey);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), StoreError::kSequence);
+  auto head = (*store)->head(id);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(*head, 0u);  // nothing of a refused batch was written
+}
+
+TEST(EventStore, CorruptRowsAreReportedNotReplayed) {
+  TempDir dir;
+  auto id = sample_record(3).id;
+  {
+    auto store = EventStore::open(dir.file("s.db"));
+    ASSERT_TRUE(store);
+    auto events = sample_events();
+    ASSERT_TRUE((*store)->append(id, events));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("s.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE events SET kind = 99 WHERE seq = 4", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto loaded = (*store)->load_events(id);
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error(), StoreError::kCorrupt);
+}
+
+TEST(EventStore, RefusesAFileThatIsNotAStore) {
+  TempDir dir;
+  std::ofstream(dir.file("junk.db")) << "this is not an sqlite database, just some text........";
+  auto store = EventStore::open(dir.file("junk.db"));
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error(), StoreError::kOpenFailed);
+  auto nowhere = EventStore::open(dir.file("no/such/dir/s.db"));
+  ASSERT_FALSE(nowhere);
+}
+
+TEST(EventStore, ListsSessionsAndResolvesPrefixes) {
+  TempDir dir;
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto a = sample_record(0xa1);
+  auto b = sample_record(0xa2);
+  b.created_at_ms += 10;
+  ASSERT_TRUE((*store)->create_session(a));
+  ASSERT_TRUE((*store)->create_session(b));
+  auto events = sample_events();
+  ASSERT_TRUE((*store)->append(a.id, events));
+  auto list = (*store)->list_sessions();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, b.id);  // newest first
+  EXPECT_EQ((*list)[1].head, 11u);
+  EXPECT_EQ((*list)[1].turns, 2u);
+  EXPECT_EQ((*list)[1].last_at_ms, 1700000000004);
+  auto found = (*store)->resolve_prefix("a1a1");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, a.id);
+  EXPECT_EQ((*store)->resolve_prefix("a1").error(), StoreError::kNotFound);  // too short
+  EXPECT_EQ((*store)->resolve_prefix("ffff").error(), StoreError::kNotFound);
+  EXPECT_EQ((*store)->resolve_prefix("A1A1").error(), StoreError::kNotFound);
+}
+
+TEST(SessionId, HexRoundTripIsStrict) {
+  auto id = sample_record(0x5c).id;
+  std::string expected;
+  for (int i = 0; i < 16; ++i) expected += "5c";
+  EXPECT_EQ(id.hex(), expected);
+  auto back = SessionId::from_hex(id.hex());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, id);
+  EXPECT_FALSE(SessionId::from_hex("5c"));
+  EXPECT_FALSE(SessionId::from_hex(std::string(32, 'g')));
+  EXPECT_FALSE(SessionId::from_hex(std::string(32, 'A')));
+}
+
+TEST(GroupCommitter, BatchesCommitsAndReportsDurableSequenceInOrder) {
+  TempDir dir;
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto id = sample_record(4).id;
+  std::vector<Seq> reported;
+  std::mutex m;
+  constexpr Seq kCount = 5000;
+  {
+    GroupCommitter committer(**store, id, [&](Seq seq, std::error_code ec) {
+      ASSERT_FALSE(ec);
+      std::lock_guard lock(m);
+      reported.push_back(seq);
+    });
+    committer.submit({1, TurnStarted{1, TurnRole::kAssistant, "m", 0}});
+    for (Seq s = 2; s < kCount; ++s) committer.submit({s, TextDelta{1, "tok "}});
+    committer.submit({kCount, TurnEnded{1, TurnEnd::kDone, "", kCount - 2, 0}});
+    EXPECT_FALSE(committer.flush());
+    auto stats = committer.stats();
+    EXPECT_EQ(stats.events, kCount);
+    EXPECT_LT(stats.commits, kCount);  // at least some events shared a commit
+  }
+  ASSERT_FALSE(reported.empty());
+  EXPECT_TRUE(std::is_sorted(reported.begin(), reported.end()));
+  EXPECT_EQ(reported.back(), kCount);
+  auto loaded = (*store)->load_events(id);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->size(), kCount);
+}
+
+TEST(GroupCommitter, StopsAfterAFailedCommit) {
+  TempDir dir;
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto id = sample_record(5).id;
+  std::atomic<int> errors{0};
+  GroupCommitter committer(**store, id, [&](Seq, std::error_code ec) {
+    if (ec) errors++;
+  });
+  committer.submit({5, PeerLeft{1}});  // does not continue an empty log
+  EXPECT_EQ(committer.flush(), StoreError::kSequence);
+  committer.submit({1, PeerLeft{1}});
+  EXPECT_EQ(committer.flush(), StoreError::kSequence);  // stays failed: nothing more is written
+  EXPECT_EQ(errors.load(), 1);
+  EXPECT_EQ(*(*store)->head(id), 0u);
+}
+
+// What a peer was told is durable survives kill -9 of the writer: a child process appends
+// through a GroupCommitter and reports each durable seq on a pipe; the parent kills it mid-way
+// and checks the store holds at least every reported event.
+TEST(GroupCommitter, ReportedEventsSurviveKillMinusNine) {
+  TempDir dir;
+  auto path = dir.file("s.db");
+  auto id = sample_record(6).id;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    auto store = EventStore::open(path);
+    if (!store) _exit(1);
+    GroupCommitter committer(**store, id, [&](Seq seq, std::error_code ec) {
+      if (ec) _exit(2);
+      if (write(fds[1], &seq, sizeof seq) != sizeof seq) _exit(3);
+    });
+    committer.submit({1, TurnStarted{1, TurnRole::kAssistant, "m", 0}});
+    for (Seq s = 2;; ++s) {
+      committer.submit({s, TextDelta{1, "token"}});
+      if (s % 64 == 0) usleep(100);
+    }
+  }
+  close(fds[1]);
+  Seq last_reported = 0;
+  Seq seq = 0;
+  while (last_reported < 3000 && read(fds[0], &seq, sizeof seq) == sizeof seq) {
+    last_reported = seq;
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(fds[0]);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  ASSERT_GE(last_reported, 3000u);
+  auto store = EventStore::open(path);
+  ASSERT_TRUE(store);
+  auto events = (*store)->load_events(id);
+  ASSERT_TRUE(events) << events.error().message();
+  EXPECT_GE(events->size(), last_reported);
+}
+
+}  // namespace
+}  // namespace tokencast
