@@ -1,19 +1,60 @@
 #include <cstdio>
+#include <fstream>
 
 #include "commands.hpp"
+#include "store_access.hpp"
+#include "tokencast/transcript.hpp"
+#include "util/cli_args.hpp"
 
 namespace tokencast::app {
 
-// Not built yet: this says so plainly rather than pretending (see the open issues).
 int run_export(Args args) {
-  for (auto a : args) {
-    if (a == "--help" || a == "-h") {
-      std::puts("usage: tokencast export ...\n\nThis command is not implemented yet.");
+  std::string db = kDefaultDb;
+  std::string format = "md";
+  std::string out_path;
+  std::string id;
+  util::CliArgs cli("export", "Write one stored session as Markdown or JSON.");
+  cli.positional("ID", &id, "session id, or a unique prefix of at least 4 hex digits");
+  cli.option("--db", "FILE", &db, "the host's store (default ./tokencast.db)");
+  cli.option("--format", "md|json", &format, "output format (default md)");
+  cli.option("--out", "FILE", &out_path, "write to FILE instead of stdout");
+  cli.epilog("exit codes: 0 written, 1 the store or session cannot be read, 2 bad usage");
+  switch (cli.parse(args)) {
+    case util::CliArgs::Outcome::kHelpShown:
       return 0;
-    }
+    case util::CliArgs::Outcome::kError:
+      return 2;
+    case util::CliArgs::Outcome::kRun:
+      break;
   }
-  std::fputs("tokencast export: not implemented yet\n", stderr);
-  return 3;
+  if (format != "md" && format != "json") {
+    std::fprintf(stderr, "tokencast export: --format must be md or json, not '%s'\n",
+                 format.c_str());
+    return 2;
+  }
+  auto store = open_store("export", db, /*must_exist=*/true);
+  if (!store) return 1;
+  auto session = find_session("export", *store, id);
+  if (!session) return 1;
+  auto events = store->load_events(*session);
+  if (!events) {
+    std::fprintf(stderr, "tokencast export: %s\n", events.error().message().c_str());
+    return 1;
+  }
+  Transcript transcript;
+  for (const auto& e : *events) transcript.apply(e);
+  std::string text = format == "md" ? transcript.to_markdown() : transcript.to_json();
+  if (out_path.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  }
+  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) {
+    std::fprintf(stderr, "tokencast export: cannot write %s\n", out_path.c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace tokencast::app

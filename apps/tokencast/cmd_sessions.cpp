@@ -1,19 +1,55 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "store_access.hpp"
+#include "tokencast/text.hpp"
+#include "util/cli_args.hpp"
 
 namespace tokencast::app {
 
-// Not built yet: this says so plainly rather than pretending (see the open issues).
 int run_sessions(Args args) {
-  for (auto a : args) {
-    if (a == "--help" || a == "-h") {
-      std::puts("usage: tokencast sessions ...\n\nThis command is not implemented yet.");
+  std::string db = kDefaultDb;
+  bool json = false;
+  util::CliArgs cli("sessions", "List the sessions kept in a host's store, newest first.");
+  cli.option("--db", "FILE", &db, "the host's store (default ./tokencast.db)");
+  cli.flag("--json", &json, "print JSON lines instead of a table");
+  cli.epilog("exit codes: 0 listed, 1 the store cannot be read, 2 bad usage");
+  switch (cli.parse(args)) {
+    case util::CliArgs::Outcome::kHelpShown:
       return 0;
+    case util::CliArgs::Outcome::kError:
+      return 2;
+    case util::CliArgs::Outcome::kRun:
+      break;
+  }
+  auto store = open_store("sessions", db, /*must_exist=*/true);
+  if (!store) return 1;
+  auto sessions = store->list_sessions();
+  if (!sessions) {
+    std::fprintf(stderr, "tokencast sessions: %s\n", sessions.error().message().c_str());
+    return 1;
+  }
+  if (!json) {
+    std::printf("%-32s  %-20s  %6s  %8s  %s\n", "ID", "CREATED", "TURNS", "EVENTS", "TITLE");
+  }
+  for (const auto& s : *sessions) {
+    // Titles come from users: never print raw control sequences.
+    std::string title = neutralize_for_terminal(s.title);
+    if (json) {
+      std::printf(
+          "{\"id\":\"%s\",\"created_at_ms\":%lld,\"title\":\"%s\",\"model\":\"%s\","
+          "\"turns\":%llu,\"events\":%llu,\"last_at_ms\":%lld}\n",
+          s.id.hex().c_str(), static_cast<long long>(s.created_at_ms),
+          json_escape(to_valid_utf8(s.title)).c_str(), json_escape(to_valid_utf8(s.model)).c_str(),
+          static_cast<unsigned long long>(s.turns), static_cast<unsigned long long>(s.head),
+          static_cast<long long>(s.last_at_ms));
+    } else {
+      std::printf("%-32s  %-20s  %6llu  %8llu  %s\n", s.id.hex().c_str(),
+                  format_time(s.created_at_ms).c_str(), static_cast<unsigned long long>(s.turns),
+                  static_cast<unsigned long long>(s.head), title.c_str());
     }
   }
-  std::fputs("tokencast sessions: not implemented yet\n", stderr);
-  return 3;
+  return 0;
 }
 
 }  // namespace tokencast::app

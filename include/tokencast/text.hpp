@@ -1,0 +1,46 @@
+// Text from the LLM and from peers is hostile. These functions make it safe to show.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tokencast {
+
+// Returns `bytes` with every invalid UTF-8 sequence (overlong forms, surrogates, code points
+// above U+10FFFF, truncated or stray bytes) replaced by U+FFFD, one per maximal invalid
+// subpart as the Unicode standard recommends.
+std::string to_valid_utf8(std::string_view bytes);
+
+// True when `bytes` is valid UTF-8.
+bool is_valid_utf8(std::string_view bytes);
+
+// For a terminal: valid UTF-8 with every control that could move the cursor, change modes,
+// set titles, hyperlink (OSC 8) or reorder text removed or made visible. C0 controls other
+// than \n and \t, DEL, C1 controls (U+0080..U+009F), and the bidi controls (U+202A..U+202E,
+// U+2066..U+2069, U+200E, U+200F, U+061C) become U+FFFD; ESC-introduced sequences (CSI, OSC,
+// DCS, ...) are dropped whole, so no fragment of them reaches the screen.
+std::string neutralize_for_terminal(std::string_view bytes);
+
+// The streaming form of neutralize_for_terminal: deltas arrive split anywhere (inside a UTF-8
+// character or an escape sequence), so the state carries over between feed() calls.
+class TerminalSanitizer {
+ public:
+  // Returns what is safe to print now; incomplete input is held back until the next feed().
+  std::string feed(std::string_view bytes);
+  // Flushes what is held back (an incomplete character becomes U+FFFD) and resets the state.
+  std::string finish();
+
+ private:
+  enum class Mode { kText, kEscape, kCsi, kString, kStringEscape };
+  void put_code_point(uint32_t cp, std::string& out);
+  void consume(uint32_t cp, std::string& out);
+  std::string pending_;  // bytes of an incomplete UTF-8 character
+  Mode mode_ = Mode::kText;
+  size_t sequence_length_ = 0;
+};
+
+// Escapes a string for a JSON string literal (without the quotes); input must be valid UTF-8.
+std::string json_escape(std::string_view utf8);
+
+}  // namespace tokencast

@@ -1,0 +1,107 @@
+// The `tokencast` executable's store commands and argument handling, run as a user would.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/run_process.hpp"
+#include "tokencast/store.hpp"
+
+namespace tokencast {
+namespace {
+
+using testing::run_process;
+
+class AppCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/tokencast-cli-XXXXXX";
+    dir_ = mkdtemp(pattern);
+    db_ = dir_ + "/t.db";
+    auto store = EventStore::open(db_);
+    ASSERT_TRUE(store);
+    SessionRecord r;
+    r.id.bytes.fill(0xc4);
+    r.created_at_ms = 1764000000000;
+    r.title = "evil\x1b]0;title\x07 talk";
+    r.model = "m";
+    ASSERT_TRUE((*store)->create_session(r));
+    id_ = r.id;
+    std::vector<Event> events{
+        {1, SessionMeta{"evil talk", "m"}},
+        {2, TurnStarted{1, TurnRole::kUser, "ada", 1764000000001}},
+        {3, TextDelta{1, "2+2?"}},
+        {4, TurnEnded{1, TurnEnd::kDone, "", 1, 1764000000002}},
+        {5, TurnStarted{2, TurnRole::kAssistant, "m", 1764000000003}},
+        {6, TextDelta{2, "fo"}},
+        {7, TextDelta{2, "ur"}},
+        {8, TurnEnded{2, TurnEnd::kDone, "", 2, 1764000000004}},
+    };
+    ASSERT_TRUE((*store)->append(id_, events));
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string dir_;
+  std::string db_;
+  SessionId id_;
+};
+
+TEST_F(AppCli, TopLevelHelpAndUnknownCommand) {
+  auto help = run_process({TOKENCAST_BIN, "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export"}) {
+    EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
+  }
+  auto unknown = run_process({TOKENCAST_BIN, "frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command 'frobnicate'"), std::string::npos);
+  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export"}) {
+    auto r = run_process({TOKENCAST_BIN, cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("usage: tokencast"), std::string::npos) << cmd;
+  }
+}
+
+TEST_F(AppCli, SessionsListsWithoutRawEscapes) {
+  auto r = run_process({TOKENCAST_BIN, "sessions", "--db", db_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(id_.hex()), std::string::npos);
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos);
+  auto json = run_process({TOKENCAST_BIN, "sessions", "--db", db_, "--json"});
+  ASSERT_EQ(json.exit_code, 0);
+  auto line = nlohmann::json::parse(json.out);
+  EXPECT_EQ(line["id"], id_.hex());
+  EXPECT_EQ(line["turns"], 2);
+  EXPECT_EQ(line["events"], 8);
+}
+
+TEST_F(AppCli, ExportWritesMarkdownAndJson) {
+  auto md = run_process({TOKENCAST_BIN, "export", id_.hex().substr(0, 6), "--db", db_});
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  EXPECT_NE(md.out.find("## ada (user)\n\n2+2?"), std::string::npos);
+  EXPECT_NE(md.out.find("## m (assistant)\n\nfour"), std::string::npos);
+  auto out_file = dir_ + "/t.json";
+  auto js = run_process(
+      {TOKENCAST_BIN, "export", id_.hex(), "--db", db_, "--format", "json", "--out", out_file});
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  std::ifstream in(out_file);
+  auto json = nlohmann::json::parse(in);
+  EXPECT_EQ(json["turns"][1]["text"], "four");
+}
+
+TEST_F(AppCli, ExportErrorsAreClear) {
+  auto bad_format = run_process({TOKENCAST_BIN, "export", id_.hex(), "--db", db_, "--format", "x"});
+  EXPECT_EQ(bad_format.exit_code, 2);
+  auto missing = run_process({TOKENCAST_BIN, "export", "deadbeef", "--db", db_});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("no such session"), std::string::npos);
+  auto no_store = run_process({TOKENCAST_BIN, "export", "deadbeef", "--db", dir_ + "/none.db"});
+  EXPECT_EQ(no_store.exit_code, 1);
+  EXPECT_NE(no_store.err.find("no store at"), std::string::npos);
+  auto no_id = run_process({TOKENCAST_BIN, "export", "--db", db_});
+  EXPECT_EQ(no_id.exit_code, 2);
+}
+
+}  // namespace
+}  // namespace tokencast
