@@ -64,9 +64,15 @@ struct SessionMeta {
 using EventBody =
     std::variant<TurnStarted, TextDelta, TurnEnded, PeerJoined, PeerLeft, SessionMeta>;
 
+// One entry of the log, or of a frame. In the log every event stands for exactly one sequence
+// (span 1). On the wire, consecutive TextDeltas may be merged into one (catch-up, slow peers);
+// the merged event keeps the first sequence it stands for and a span = how many log sequences
+// it covers, so a client's cursor still lands on the exact log sequence: last_seq().
 struct Event {
   Seq seq = 0;
   EventBody body;
+  Seq span = 1;  // > 1 only for a merged TextDelta
+  Seq last_seq() const { return seq + span - 1; }
   bool operator==(const Event&) const = default;
 };
 

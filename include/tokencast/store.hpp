@@ -16,6 +16,7 @@
 
 #include "tokencast/events.hpp"
 #include "tokencast/expected.hpp"
+#include "tokencast/session_id.hpp"
 
 namespace tokencast {
 
@@ -31,14 +32,6 @@ enum class StoreError {
 };
 const std::error_category& store_category();
 std::error_code make_error_code(StoreError e);
-
-// 128-bit random session identifier, shown as 32 lowercase hex digits.
-struct SessionId {
-  std::array<uint8_t, 16> bytes{};
-  std::string hex() const;
-  static std::optional<SessionId> from_hex(std::string_view text);
-  bool operator==(const SessionId&) const = default;
-};
 
 // Everything needed to bring a session back with the same links. The secrets live only here
 // (the store file is created 0600) and in the links; never in argv, logs or the rendezvous.

@@ -1,0 +1,21 @@
+// Internal helpers of the OpenAI-compatible stream code (the public API is
+// include/tokencast/openai_stream.hpp).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "tokencast/events.hpp"
+
+namespace tokencast::openai {
+
+// "user", "assistant" or "system".
+std::string_view role_name(TurnRole role);
+
+// `text` made fit for one line of a message: control characters become spaces, runs of spaces
+// collapse, the ends are trimmed and the result is cut to at most `max_bytes` bytes without
+// splitting a UTF-8 sequence.
+std::string one_line(std::string_view text, size_t max_bytes);
+
+}  // namespace tokencast::openai

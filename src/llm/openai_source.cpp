@@ -1,0 +1,262 @@
+// The OpenAI-compatible source: POST {base}/chat/completions with "stream": true, read with
+// libcurl's multi interface so that the worker can wait on the transfer and on the turn's
+// cancel signal at once, and can enforce an idle timeout of any length.
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+
+#include "core/openai_stream.hpp"
+#include "llm/curl_util.hpp"
+#include "llm/turn.hpp"
+
+namespace tokencast {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxBufferedBody = 1 << 20;  // error bodies and non-streamed answers
+
+std::string seconds(Millis ms) {
+  auto tenths = ms.count() / 100;
+  std::string text = std::to_string(tenths / 10);
+  if (tenths % 10 != 0) text += "." + std::to_string(tenths % 10);
+  return text + " s";
+}
+
+struct Transfer {
+  llm::Turn& turn;
+  CURL* easy = nullptr;
+  ChatStreamParser parser;
+  std::vector<std::string> deltas;
+  Clock::time_point last_byte = Clock::now();
+  long status = 0;
+  bool buffered = false;  // an error status or a JSON document: keep the body whole
+  std::string body;
+  std::optional<ChatStreamError> failure;
+  bool overflow = false;
+
+  explicit Transfer(llm::Turn& t) : turn(t) {}
+
+  void deliver() {
+    for (std::string& delta : deltas) turn.delta(std::move(delta));
+    deltas.clear();
+  }
+};
+
+size_t on_header(char* /*data*/, size_t size, size_t count, void* user) {
+  static_cast<Transfer*>(user)->last_byte = Clock::now();
+  return size * count;
+}
+
+size_t on_body(char* data, size_t size, size_t count, void* user) {
+  auto& t = *static_cast<Transfer*>(user);
+  size_t n = size * count;
+  t.last_byte = Clock::now();
+  if (t.turn.cancelled()) return 0;
+  if (t.status == 0) {
+    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &t.status);
+    char* type = nullptr;
+    curl_easy_getinfo(t.easy, CURLINFO_CONTENT_TYPE, &type);
+    std::string_view content_type = type == nullptr ? "" : type;
+    t.buffered =
+        t.status < 200 || t.status >= 300 || content_type.substr(0, 16) == "application/json";
+  }
+  if (t.buffered) {
+    if (t.body.size() + n > kMaxBufferedBody) {
+      t.overflow = true;
+      return 0;
+    }
+    t.body.append(data, n);
+    return n;
+  }
+  auto fed = t.parser.feed(std::string_view(data, n), t.deltas);
+  t.deliver();
+  if (!fed) {
+    t.failure = fed.error();
+    return 0;
+  }
+  if (t.parser.done()) return 0;  // "[DONE]": stop reading now, whatever the server does next
+  return n;
+}
+
+class OpenAiSource final : public llm::ThreadedSource {
+ public:
+  explicit OpenAiSource(OpenAiSourceOptions options)
+      : options_(std::move(options)), no_proxy_(llm::no_proxy_list()) {
+    llm::ensure_curl_initialized();
+  }
+  ~OpenAiSource() override { shutdown(); }
+  OpenAiSource(const OpenAiSource&) = delete;
+  OpenAiSource& operator=(const OpenAiSource&) = delete;
+
+  std::string model() const override { return options_.model; }
+
+ protected:
+  void run(std::vector<ChatMessage> history, llm::Turn& turn) override;
+
+ private:
+  OpenAiSourceOptions options_;
+  std::string no_proxy_;
+};
+
+void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
+  ChatRequest request;
+  request.model = options_.model;
+  request.messages = std::move(history);
+  request.include_usage = options_.include_usage;
+  request.temperature = options_.temperature;
+  request.max_tokens = options_.max_tokens;
+  const std::string body = build_chat_request(request);
+  const std::string url = llm::join_url(options_.base_url, "chat/completions");
+
+  llm::EasyHandle easy(curl_easy_init());
+  llm::MultiHandle multi(curl_multi_init());
+  if (!easy || !multi) {
+    turn.fail("cannot start an HTTP request (libcurl)");
+    return;
+  }
+  curl_slist* list = nullptr;
+  list = curl_slist_append(list, "Content-Type: application/json");
+  list = curl_slist_append(list, "Accept: text/event-stream");
+  list = curl_slist_append(list, "Expect:");
+  std::string authorization;
+  if (!options_.api_key.empty()) {
+    authorization = "Authorization: Bearer " + options_.api_key;
+    list = curl_slist_append(list, authorization.c_str());
+  }
+  llm::HeaderList headers(list);
+
+  Transfer transfer(turn);
+  transfer.easy = easy.get();
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  CURL* e = easy.get();
+  llm::set_common_options(e, no_proxy_);
+  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &transfer);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options_.connect_timeout.count()));
+  if (options_.total_timeout.count() > 0) {
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+  }
+
+  if (curl_multi_add_handle(multi.get(), e) != CURLM_OK) {
+    turn.fail("cannot start an HTTP request (libcurl)");
+    return;
+  }
+  struct Detach {
+    CURLM* multi;
+    CURL* easy;
+    ~Detach() { curl_multi_remove_handle(multi, easy); }
+  } detach{multi.get(), e};
+
+  CURLcode result = CURLE_OK;
+  transfer.last_byte = Clock::now();
+  for (;;) {
+    int running = 0;
+    CURLMcode mc = curl_multi_perform(multi.get(), &running);
+    if (turn.cancelled()) return;
+    if (mc != CURLM_OK) {
+      turn.fail(std::string("HTTP request failed: ") + curl_multi_strerror(mc));
+      return;
+    }
+    if (running == 0) {
+      int queued = 0;
+      while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
+        if (message->msg == CURLMSG_DONE) result = message->data.result;
+      }
+      break;
+    }
+    auto idle = std::chrono::duration_cast<Millis>(Clock::now() - transfer.last_byte);
+    if (options_.idle_timeout.count() > 0 && idle >= options_.idle_timeout) {
+      turn.fail("no data from " + llm::redact_url(url) + " for " + seconds(options_.idle_timeout) +
+                " (idle timeout)");
+      return;
+    }
+    int wait_ms = 500;
+    if (options_.idle_timeout.count() > 0) {
+      wait_ms =
+          std::min<int>(wait_ms, static_cast<int>((options_.idle_timeout - idle).count()) + 1);
+    }
+    curl_waitfd wake{turn.wake_fd(), CURL_WAIT_POLLIN, 0};
+    curl_multi_poll(multi.get(), turn.wake_fd() >= 0 ? &wake : nullptr, turn.wake_fd() >= 0 ? 1 : 0,
+                    wait_ms, nullptr);
+  }
+  if (turn.cancelled()) return;
+
+  if (transfer.failure) {
+    turn.fail(transfer.failure->message);
+    return;
+  }
+  if (transfer.parser.done()) {
+    turn.done();
+    return;
+  }
+  if (transfer.status == 0) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &transfer.status);
+  if (transfer.overflow) {
+    turn.fail(llm::redact_url(url) + " answered with more than 1 MiB of non-stream data");
+    return;
+  }
+  if (transfer.status != 0 && (transfer.status < 200 || transfer.status >= 300)) {
+    turn.fail(describe_http_error(transfer.status, transfer.body));
+    return;
+  }
+  if (result == CURLE_OPERATION_TIMEDOUT && transfer.status == 0) {
+    turn.fail("cannot reach " + llm::redact_url(url) + ": " +
+              llm::curl_failure(result, error_buffer));
+    return;
+  }
+  if (result == CURLE_OPERATION_TIMEDOUT) {
+    turn.fail("the answer took longer than " + seconds(options_.total_timeout) +
+              " (total timeout)");
+    return;
+  }
+  if (result != CURLE_OK && transfer.status == 0) {
+    turn.fail("cannot reach " + llm::redact_url(url) + ": " +
+              llm::curl_failure(result, error_buffer));
+    return;
+  }
+  if (transfer.buffered) {
+    // A server that ignored "stream": true: one JSON document with the whole answer.
+    auto answer = parse_chat_completion(transfer.body);
+    if (!answer) {
+      turn.fail(answer.error().message);
+      return;
+    }
+    if (!answer->empty()) turn.delta(std::move(*answer));
+    turn.done();
+    return;
+  }
+  auto finished = transfer.parser.finish(transfer.deltas);
+  transfer.deliver();
+  if (finished) {
+    turn.done();  // a finish_reason arrived, even if the connection then broke
+    return;
+  }
+  std::string reason = finished.error().message;
+  if (result != CURLE_OK) reason += ": " + llm::curl_failure(result, error_buffer);
+  turn.fail(std::move(reason));
+}
+
+}  // namespace
+
+std::unique_ptr<LlmSource> make_openai_source(OpenAiSourceOptions options) {
+  return std::make_unique<OpenAiSource>(std::move(options));
+}
+
+std::string api_key_from_environment() {
+  for (const char* name : {"TOKENCAST_API_KEY", "OPENAI_API_KEY"}) {
+    const char* value = std::getenv(name);
+    if (value != nullptr && *value != '\0') return value;
+  }
+  return {};
+}
+
+}  // namespace tokencast

@@ -1,0 +1,357 @@
+// The host session state machine, driven input by input with a recording HostIo; what each
+// peer receives is decoded with the client's FrameDecoder and compared with the log.
+#include <gtest/gtest.h>
+
+#include "tokencast/host_session.hpp"
+#include "tokencast/transcript.hpp"
+
+namespace tokencast {
+namespace {
+
+struct RecordingIo : HostIo {
+  std::vector<Event> persisted;
+  std::vector<ConnId> ready;
+  std::vector<std::pair<TurnId, std::vector<ChatMessage>>> generations;
+  int cancels = 0;
+  void persist(const Event& e) override { persisted.push_back(e); }
+  void frames_ready(ConnId c) override { ready.push_back(c); }
+  void start_generation(TurnId t, std::vector<ChatMessage> h) override {
+    generations.emplace_back(t, std::move(h));
+  }
+  void cancel_generation() override { ++cancels; }
+};
+
+FrameBytes encode(const Frame& f) {
+  auto bytes = encode_frame(f);
+  EXPECT_TRUE(bytes);
+  return *bytes;
+}
+
+// A peer as a client sees it: frames decoded in order, events applied to a transcript.
+struct Client {
+  ConnId conn = 0;
+  FrameDecoder decoder;
+  Transcript transcript;
+  std::vector<Frame> control;  // non-event frames
+  bool closed = false;
+
+  void drain(HostSession& s) {
+    while (auto out = s.next_frame(conn)) {
+      auto frame = decoder.decode(out->bytes);
+      ASSERT_TRUE(frame) << frame.error().message();
+      if (auto* events = std::get_if<EventsFrame>(&*frame)) {
+        for (const auto& e : events->events) transcript.apply(e);
+      } else {
+        control.push_back(*frame);
+      }
+      if (out->last) closed = true;
+    }
+  }
+  template <class T>
+  const T* last_control() const {
+    for (auto it = control.rbegin(); it != control.rend(); ++it) {
+      if (const auto* f = std::get_if<T>(&*it)) return f;
+    }
+    return nullptr;
+  }
+};
+
+Transcript transcript_of(const SessionLog& log, Seq up_to) {
+  Transcript t;
+  for (const auto& e : log.range(1, up_to)) t.apply(e);
+  return t;
+}
+
+class HostSessionTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<HostSession> make(HostSessionConfig config = {}, std::vector<Event> stored = {}) {
+    config.model_name = "llama";
+    auto s = HostSession::create(config, std::move(stored), io, 1000);
+    EXPECT_TRUE(s);
+    return std::move(*s);
+  }
+  Client join(HostSession& s, PeerRole role, const std::string& name, Seq last_seq = 0) {
+    Client c;
+    c.conn = s.peer_opened(role, 1000);
+    if (last_seq > 0) c.decoder = FrameDecoder(s.log().position_at(last_seq));
+    s.peer_frame(c.conn, encode(HelloFrame{kProtocolVersion, last_seq, name}), 1000);
+    return c;
+  }
+  void make_durable(HostSession& s) { s.durable(s.log().head()); }
+
+  RecordingIo io;
+};
+
+TEST_F(HostSessionTest, PromptStreamsToEveryPeerOnlyOnceDurable) {
+  auto s = make();
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  auto bob = join(*s, PeerRole::kViewer, "bob");
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "why is the sky blue?"}), 1001);
+  ASSERT_EQ(io.generations.size(), 1u);
+  TurnId turn = io.generations[0].first;
+  ASSERT_EQ(io.generations[0].second.size(), 1u);
+  EXPECT_EQ(io.generations[0].second[0].content, "why is the sky blue?");
+  EXPECT_EQ(io.generations[0].second[0].role, TurnRole::kUser);
+
+  ada.drain(*s);
+  ASSERT_NE(ada.last_control<WelcomeFrame>(), nullptr);
+  EXPECT_EQ(ada.last_control<WelcomeFrame>()->role, PeerRole::kParticipant);
+  EXPECT_TRUE(ada.transcript.turns().empty());  // nothing durable yet
+
+  s->llm_delta(turn, "Rayleigh \xE2\x80");
+  s->llm_delta(turn, "\x94 scattering");
+  s->llm_done(turn, 2, 1002);
+  EXPECT_EQ(io.persisted.size(), s->log().head());
+  make_durable(*s);
+  ada.drain(*s);
+  bob.drain(*s);
+  auto expected = transcript_of(s->log(), s->log().head());
+  EXPECT_EQ(ada.transcript.turns(), expected.turns());
+  EXPECT_EQ(bob.transcript.turns(), expected.turns());
+  ASSERT_EQ(expected.turns().size(), 2u);
+  EXPECT_EQ(expected.turns()[0].author, "ada");
+  EXPECT_EQ(expected.turns()[1].text, "Rayleigh \xE2\x80\x94 scattering");
+  EXPECT_EQ(expected.turns()[1].author, "llama");
+  EXPECT_EQ(ada.decoder.position().last_seq, s->log().head());
+}
+
+TEST_F(HostSessionTest, PartialDurabilityShowsExactlyThePrefix) {
+  auto s = make();
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "q"}), 1001);
+  TurnId turn = io.generations.at(0).first;
+  for (int i = 0; i < 10; ++i) s->llm_delta(turn, "t" + std::to_string(i));
+  Seq half = s->log().head() - 4;
+  s->durable(half);
+  ada.drain(*s);
+  EXPECT_EQ(ada.decoder.position().last_seq, half);
+  EXPECT_EQ(ada.transcript.turns(), transcript_of(s->log(), half).turns());
+}
+
+TEST_F(HostSessionTest, ViewersCannotPromptOrCancel) {
+  auto s = make();
+  auto bob = join(*s, PeerRole::kViewer, "bob");
+  s->peer_frame(bob.conn, encode(PromptFrame{1, "hi"}), 1001);
+  s->peer_frame(bob.conn, encode(CancelFrame{1}), 1001);
+  EXPECT_TRUE(io.generations.empty());
+  bob.drain(*s);
+  const auto* error = bob.last_control<ErrorFrame>();
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, StatusCode::kNotPermitted);
+  EXPECT_FALSE(bob.closed);  // a refused prompt does not end the link
+}
+
+TEST_F(HostSessionTest, LateJoinerAndResumingPeerCatchUpExactly) {
+  auto s = make();
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  for (int round = 0; round < 3; ++round) {
+    s->peer_frame(ada.conn, encode(PromptFrame{uint64_t(round), "q" + std::to_string(round)}), 1);
+    TurnId turn = io.generations.back().first;
+    for (int i = 0; i < 50; ++i) s->llm_delta(turn, "w" + std::to_string(i) + " ");
+    s->llm_done(turn, 50, 2);
+  }
+  make_durable(*s);
+  auto late = join(*s, PeerRole::kViewer, "late");
+  make_durable(*s);
+  late.drain(*s);
+  EXPECT_EQ(late.transcript.turns(), transcript_of(s->log(), s->log().head()).turns());
+  for (Seq k : {Seq{1}, Seq{5}, Seq{60}, s->log().head() - 1}) {
+    auto resumed = join(*s, PeerRole::kViewer, "r", k);
+    make_durable(*s);
+    // Replay the prefix the peer already had, then what it was sent: the whole log, once.
+    for (const auto& e : s->log().range(1, k)) resumed.transcript.apply(e);
+    resumed.drain(*s);
+    EXPECT_EQ(resumed.transcript.turns(), transcript_of(s->log(), s->log().head()).turns()) << k;
+    EXPECT_EQ(resumed.decoder.position().last_seq, s->log().head());
+  }
+}
+
+TEST_F(HostSessionTest, ResumeBeyondHeadIsRefusedAndClosed) {
+  auto s = make();
+  auto c = join(*s, PeerRole::kViewer, "x", 0);
+  c.drain(*s);
+  Client bad;
+  bad.conn = s->peer_opened(PeerRole::kViewer, 1000);
+  s->peer_frame(bad.conn, encode(HelloFrame{kProtocolVersion, 999, "x"}), 1000);
+  std::vector<HostSession::OutFrame> out;
+  while (auto f = s->next_frame(bad.conn)) out.push_back(*f);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out.back().last);
+  auto error = decode_frame(out[0].bytes);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(std::get<ErrorFrame>(*error).code, StatusCode::kResumeUnavailable);
+}
+
+TEST_F(HostSessionTest, CancelStopsGenerationAndLateDeltasAreIgnored) {
+  auto s = make();
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "long story"}), 1);
+  TurnId turn = io.generations.at(0).first;
+  s->llm_delta(turn, "once upon");
+  s->peer_frame(ada.conn, encode(CancelFrame{turn}), 2);
+  EXPECT_EQ(io.cancels, 1);
+  Seq head = s->log().head();
+  s->llm_delta(turn, " a time");  // already in flight when the cancel landed
+  s->llm_done(turn, 3, 3);
+  EXPECT_EQ(s->log().head(), head);
+  const auto& ended = std::get<TurnEnded>(s->log().at(head).body);
+  EXPECT_EQ(ended.end, TurnEnd::kCancelled);
+  EXPECT_EQ(ended.reason, "cancelled by ada");
+  EXPECT_FALSE(s->status().turn);
+}
+
+TEST_F(HostSessionTest, PromptsQueueInOrderWithAttribution) {
+  auto s = make();
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  auto cy = join(*s, PeerRole::kParticipant, "cy");
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "first"}), 1);
+  s->peer_frame(cy.conn, encode(PromptFrame{1, "second"}), 1);
+  s->host_prompt("third", 1);
+  EXPECT_EQ(s->status().queued_prompts, 2u);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(io.generations.size(), size_t(i + 1));
+    s->llm_delta(io.generations.back().first, "answer");
+    s->llm_done(io.generations.back().first, 1, 2);
+  }
+  auto t = transcript_of(s->log(), s->log().head());
+  ASSERT_EQ(t.turns().size(), 6u);
+  EXPECT_EQ(t.turns()[0].author, "ada");
+  EXPECT_EQ(t.turns()[2].author, "cy");
+  EXPECT_EQ(t.turns()[2].text, "second");
+  EXPECT_EQ(t.turns()[4].author, "host");
+  // The third generation saw the whole conversation before it.
+  EXPECT_EQ(io.generations[2].second.size(), 5u);
+}
+
+TEST_F(HostSessionTest, TooManyPendingPromptsAreRefused) {
+  HostSessionConfig config;
+  config.max_pending_prompts_per_peer = 2;
+  auto s = make(config);
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  for (int i = 0; i < 4; ++i) s->peer_frame(ada.conn, encode(PromptFrame{uint64_t(i), "q"}), 1);
+  ada.drain(*s);
+  const auto* error = ada.last_control<ErrorFrame>();
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, StatusCode::kBusy);
+  EXPECT_EQ(s->status().queued_prompts, 2u);  // one generating, two waiting, one refused
+}
+
+TEST_F(HostSessionTest, WithoutAModelPromptsGetAClearErrorTurnAndHostTextIsBroadcast) {
+  HostSessionConfig config;
+  config.llm_attached = false;
+  auto s = make(config);
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "hello?"}), 1);
+  s->host_prompt("welcome everyone", 2);
+  EXPECT_TRUE(io.generations.empty());
+  auto t = transcript_of(s->log(), s->log().head());
+  ASSERT_EQ(t.turns().size(), 3u);
+  EXPECT_EQ(t.turns()[1].end, TurnEnd::kError);
+  EXPECT_EQ(t.turns()[1].reason, kNoModelReason);
+  EXPECT_EQ(t.turns()[2].text, "welcome everyone");
+  EXPECT_EQ(t.turns()[2].author, "host");
+}
+
+TEST_F(HostSessionTest, RestartEndsTheOpenTurnAndMarksPeersGone) {
+  std::vector<Event> stored{
+      {1, PeerJoined{4, PeerRole::kViewer, "bob"}},
+      {2, TurnStarted{1, TurnRole::kAssistant, "llama", 5}},
+      {3, TextDelta{1, "half an ans"}},
+  };
+  auto s = make({}, stored);
+  ASSERT_EQ(s->log().head(), 5u);
+  const auto& ended = std::get<TurnEnded>(s->log().at(4).body);
+  EXPECT_EQ(ended.end, TurnEnd::kError);
+  EXPECT_EQ(std::get<PeerLeft>(s->log().at(5).body).peer, 4u);
+  EXPECT_EQ(io.persisted.size(), 2u);  // only the new events are persisted
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  make_durable(*s);
+  ada.drain(*s);
+  EXPECT_EQ(ada.last_control<WelcomeFrame>()->peer, 5u);  // ids continue past stored ones
+}
+
+TEST_F(HostSessionTest, BadFramesAndMissingHelloCloseTheLink) {
+  auto s = make();
+  Client c;
+  c.conn = s->peer_opened(PeerRole::kParticipant, 1000);
+  s->peer_frame(c.conn, encode(PromptFrame{1, "no hello first"}), 1000);
+  std::vector<HostSession::OutFrame> out;
+  while (auto f = s->next_frame(c.conn)) out.push_back(*f);
+  ASSERT_FALSE(out.empty());
+  EXPECT_TRUE(out.back().last);
+
+  Client garbage;
+  garbage.conn = s->peer_opened(PeerRole::kParticipant, 1000);
+  const uint8_t junk[] = {0xEE, 0x01};
+  s->peer_frame(garbage.conn, junk, 1000);
+  out.clear();
+  while (auto f = s->next_frame(garbage.conn)) out.push_back(*f);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(std::get<ErrorFrame>(*decode_frame(out[0].bytes)).code, StatusCode::kProtocolError);
+
+  Client silent;
+  silent.conn = s->peer_opened(PeerRole::kViewer, 1000);
+  s->tick(5000);
+  EXPECT_FALSE(s->next_frame(silent.conn));
+  s->tick(11'001);
+  out.clear();
+  while (auto f = s->next_frame(silent.conn)) out.push_back(*f);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out.back().last);
+}
+
+TEST_F(HostSessionTest, SlowPeerIsCutOffWithoutHurtingOthers) {
+  HostSessionConfig config;
+  config.queue.max_pending_bytes = 4096;
+  auto s = make(config);
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  auto slow = join(*s, PeerRole::kViewer, "slow");
+  ada.drain(*s);
+  slow.drain(*s);
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "q"}), 1);
+  TurnId turn = io.generations.at(0).first;
+  for (int i = 0; i < 2000; ++i) {
+    s->llm_delta(turn, "token ");
+    make_durable(*s);
+    ada.drain(*s);  // ada keeps up; slow never reads, and its queue merges then overflows
+    if (i == 50) s->peer_frame(ada.conn, encode(PingFrame{7}), 1);
+  }
+  // Merged deltas stay bounded: 2000 tokens of 6 bytes fit in 4 KiB only until they do not.
+  slow.drain(*s);
+  EXPECT_TRUE(slow.closed);
+  const auto* error = slow.last_control<ErrorFrame>();
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, StatusCode::kSlowConsumer);
+  EXPECT_FALSE(ada.closed);
+  EXPECT_EQ(ada.decoder.position().last_seq, s->log().head());
+  ASSERT_NE(ada.last_control<PongFrame>(), nullptr);
+  EXPECT_EQ(ada.last_control<PongFrame>()->nonce, 7u);
+}
+
+TEST_F(HostSessionTest, ShutdownSaysByeToEveryone) {
+  auto s = make();
+  auto a = join(*s, PeerRole::kViewer, "a");
+  auto b = join(*s, PeerRole::kParticipant, "b");
+  s->shutdown();
+  a.drain(*s);
+  b.drain(*s);
+  EXPECT_TRUE(a.closed);
+  EXPECT_TRUE(b.closed);
+  EXPECT_EQ(a.last_control<ByeFrame>()->reason, StatusCode::kShutdown);
+}
+
+TEST_F(HostSessionTest, PeerLeavingIsLoggedAndNamesAreCleaned) {
+  auto s = make();
+  auto a = join(*s, PeerRole::kViewer, "");
+  auto b = join(*s, PeerRole::kViewer, std::string(100, 'n'));
+  s->peer_closed(a.conn, 2);
+  auto t = transcript_of(s->log(), s->log().head());
+  ASSERT_EQ(t.peers().size(), 1u);
+  EXPECT_EQ(t.peers().begin()->second.name, std::string(64, 'n'));
+  EXPECT_EQ(s->status().peers, 1u);
+  const auto& joined = std::get<PeerJoined>(s->log().at(1).body);
+  EXPECT_EQ(joined.name, "guest-1");
+}
+
+}  // namespace
+}  // namespace tokencast
