@@ -1,0 +1,672 @@
+// The join handshake state machines: the happy path joiner <-> host with Chromium-shaped SDPs,
+// roles, forged answers and rejections, expired and replayed offers, limits, and the
+// handshake section of tests/vectors/crypto.json replayed through both state machines.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/crypto_primitives.hpp"
+#include "core/handshake_messages.hpp"
+#include "core/sdp_fingerprint.hpp"
+#include "tokencast/envelope.hpp"
+#include "tokencast/handshake.hpp"
+#include "tokencast/invite.hpp"
+
+namespace {
+
+using namespace tokencast;
+namespace hw = handshake_wire;
+using Bytes = std::vector<uint8_t>;
+
+Bytes unhex(std::string_view h) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  Bytes out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(nibble(h[i]) * 16 + nibble(h[i + 1])));
+  }
+  return out;
+}
+
+std::string hex(std::span<const uint8_t> b) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (uint8_t v : b) {
+    s.push_back(d[v >> 4]);
+    s.push_back(d[v & 15]);
+  }
+  return s;
+}
+
+template <size_t N>
+std::array<uint8_t, N> seq(uint8_t start) {
+  std::array<uint8_t, N> a{};
+  for (size_t i = 0; i < N; ++i) a[i] = static_cast<uint8_t>(start + i);
+  return a;
+}
+
+// A fingerprint "XX:XX:..." whose 32 bytes are all `b`.
+std::string fingerprint_text(uint8_t b) {
+  static const char* d = "0123456789ABCDEF";
+  std::string s;
+  for (int i = 0; i < 32; ++i) {
+    if (i) s.push_back(':');
+    s.push_back(d[b >> 4]);
+    s.push_back(d[b & 15]);
+  }
+  return s;
+}
+
+std::string make_sdp(uint8_t fp_byte, std::string_view setup, std::string_view ufrag) {
+  std::string s;
+  s += "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+  s += "a=group:BUNDLE 0\r\na=extmap-allow-mixed\r\na=msid-semantic: WMS\r\n";
+  s += "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n";
+  s += "a=ice-ufrag:" + std::string(ufrag) + "\r\na=ice-pwd:Zm9yLXRlc3RzLW9ubHktcGFzc3dk\r\n";
+  s += "a=ice-options:trickle\r\na=fingerprint:sha-256 " + fingerprint_text(fp_byte) + "\r\n";
+  s += "a=setup:" + std::string(setup) + "\r\na=mid:0\r\na=sctp-port:5000\r\n";
+  s += "a=max-message-size:262144\r\n";
+  return s;
+}
+
+DtlsFingerprint fp_of(uint8_t b) {
+  DtlsFingerprint f;
+  f.fill(b);
+  return f;
+}
+
+constexpr int64_t kNow = 1767225600000;  // 2026-01-01T00:00:00Z
+constexpr int64_t kMinute = 60 * 1000;
+
+struct Session {
+  SigningKey host_key = SigningKey::from_seed(seq<32>(0x40));
+  RoomSecret viewer{seq<32>(0x00)};
+  RoomSecret participant{seq<32>(0x20)};
+  std::string offer = make_sdp(0xA1, "actpass", "jOin");
+  std::string answer = make_sdp(0xB2, "active", "HoSt");
+
+  HostHandshake host(HostHandshakeOptions o = {}) const {
+    auto h = HostHandshake::create(host_key, viewer, participant, o);
+    EXPECT_TRUE(h.has_value());
+    return std::move(*h);
+  }
+  InviteLink link(LinkRole role) const {
+    const RoomSecret& s = role == LinkRole::kViewer ? viewer : participant;
+    auto text = format_invite_link("https://rv.example.net", role, s, host_key.public_key());
+    auto parsed = parse_invite_link(*text);
+    EXPECT_TRUE(parsed.has_value());
+    return *parsed;
+  }
+  JoinerHandshake joiner(LinkRole role, int64_t now = kNow, std::string name = "Ada") const {
+    auto j = JoinerHandshake::start(link(role), name, offer, now);
+    EXPECT_TRUE(j.has_value());
+    return std::move(*j);
+  }
+};
+
+template <class T, class E>
+E error_of(const Expected<T, E>& r) {
+  EXPECT_FALSE(r.has_value());
+  return r.has_value() ? E{} : r.error();
+}
+
+TEST(Handshake, HappyPath) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake joiner = s.joiner(LinkRole::kViewer);
+  EXPECT_EQ(joiner.state(), JoinerHandshake::State::kAwaitingAnswer);
+  EXPECT_EQ(joiner.locator(), host.locator(LinkRole::kViewer));
+
+  // Offer.
+  auto ev = host.receive(joiner.offer_envelope(), kNow + 800);
+  ASSERT_TRUE(ev.has_value()) << handshake_error_name(ev.error());
+  EXPECT_EQ(ev->join_id, joiner.join_id());
+  EXPECT_EQ(ev->role, LinkRole::kViewer);
+  const auto& offer = std::get<JoinOffer>(ev->body);
+  EXPECT_EQ(offer.display_name, "Ada");
+  EXPECT_EQ(offer.sdp, s.offer);
+  EXPECT_EQ(offer.timestamp_ms, kNow);
+  EXPECT_EQ(offer.joiner_fingerprint, fp_of(0xA1));
+  EXPECT_EQ(host.pending_joins(), 1u);
+
+  // The joiner trickles candidates before the answer arrives.
+  const IceCandidate jc{"0", 0, "candidate:1 1 udp 2122260223 192.168.1.20 54321 typ host"};
+  auto jc_env = joiner.seal_candidate(jc);
+  ASSERT_TRUE(jc_env.has_value());
+  auto jc_ev = host.receive(*jc_env, kNow + 900);
+  ASSERT_TRUE(jc_ev.has_value());
+  EXPECT_EQ(std::get<IceCandidate>(jc_ev->body), jc);
+  EXPECT_EQ(jc_ev->role, LinkRole::kViewer);
+
+  // Answer.
+  auto answer_env = host.seal_answer(joiner.join_id(), s.answer);
+  ASSERT_TRUE(answer_env.has_value());
+  auto answer = joiner.receive(*answer_env);
+  ASSERT_TRUE(answer.has_value()) << handshake_error_name(answer.error());
+  const auto& verified = std::get<VerifiedAnswer>(*answer);
+  EXPECT_EQ(verified.sdp, s.answer);
+  EXPECT_EQ(verified.host_fingerprint, fp_of(0xB2));
+  EXPECT_EQ(joiner.state(), JoinerHandshake::State::kAnswered);
+
+  // Host candidates, then both ends of candidates.
+  const IceCandidate hc{"0", 0, "candidate:2 1 udp 2122260223 192.168.1.10 40000 typ host"};
+  auto hc_ev = joiner.receive(*host.seal_candidate(joiner.join_id(), hc));
+  ASSERT_TRUE(hc_ev.has_value());
+  EXPECT_EQ(std::get<IceCandidate>(*hc_ev), hc);
+  auto heoc = joiner.receive(*host.seal_end_of_candidates(joiner.join_id()));
+  ASSERT_TRUE(heoc.has_value());
+  EXPECT_TRUE(std::holds_alternative<EndOfCandidates>(*heoc));
+  auto jeoc = host.receive(*joiner.seal_end_of_candidates(), kNow + 1000);
+  ASSERT_TRUE(jeoc.has_value());
+  EXPECT_TRUE(std::holds_alternative<EndOfCandidates>(jeoc->body));
+
+  host.forget(joiner.join_id());
+  EXPECT_EQ(host.pending_joins(), 0u);
+  EXPECT_EQ(host.seen_join_ids(), 1u);
+}
+
+TEST(Handshake, RoleComesFromTheSecretThatOpens) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake p = s.joiner(LinkRole::kParticipant);
+  EXPECT_EQ(p.role(), LinkRole::kParticipant);
+  auto ev = host.receive(p.offer_envelope(), kNow);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->role, LinkRole::kParticipant);
+  auto v = host.receive(s.joiner(LinkRole::kViewer).offer_envelope(), kNow);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->role, LinkRole::kViewer);
+  // And the participant's answer verifies too.
+  auto a = p.receive(*host.seal_answer(p.join_id(), s.answer));
+  ASSERT_TRUE(a.has_value());
+}
+
+TEST(Handshake, ViewerFlippingRoleByteGetsNowhere) {
+  const Session s;
+  HostHandshake host = s.host();
+  InviteLink link = s.link(LinkRole::kViewer);
+  link.role = LinkRole::kParticipant;  // the viewer's secret, claiming participant
+  auto j = JoinerHandshake::start(link, "Eve", s.offer, kNow);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_NE(j->locator(), host.locator(LinkRole::kParticipant));
+  EXPECT_NE(j->locator(), host.locator(LinkRole::kViewer));
+  EXPECT_EQ(error_of(host.receive(j->offer_envelope(), kNow)), HandshakeError::kOpenFailed);
+}
+
+TEST(Handshake, WrongSecretRefused) {
+  const Session s;
+  HostHandshake host = s.host();
+  InviteLink link = s.link(LinkRole::kViewer);
+  link.secret = RoomSecret(seq<32>(0x99));
+  auto j = JoinerHandshake::start(link, "Eve", s.offer, kNow);
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(error_of(host.receive(j->offer_envelope(), kNow)), HandshakeError::kOpenFailed);
+  EXPECT_EQ(host.pending_joins(), 0u);
+  EXPECT_EQ(host.seen_join_ids(), 0u);  // unauthenticated offers leave no trace
+}
+
+TEST(Handshake, AnswerSignedByAnotherKeyFailsClosed) {
+  // A holder of the link (knows the secret, can seal) answers in the host's place.
+  const Session s;
+  Session impostor = s;
+  impostor.host_key = SigningKey::from_seed(seq<32>(0x77));
+  HostHandshake fake = impostor.host();
+  JoinerHandshake joiner = s.joiner(LinkRole::kViewer);
+  // The impostor cannot even open the offer with its own key in the room derivation...
+  EXPECT_EQ(error_of(fake.receive(joiner.offer_envelope(), kNow)), HandshakeError::kOpenFailed);
+
+  // ...so it builds the answer by hand from the secret it holds.
+  const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
+  hw::Answer forged;
+  forged.sdp = make_sdp(0xEE, "active", "EvIl");
+  forged.signature = impostor.host_key.sign(Bytes{1, 2, 3});
+  EnvelopeSealer sealer(keys, Direction::kHostToJoiner, joiner.join_id(), 1000);
+  auto env = sealer.seal(*hw::encode(forged));
+  EXPECT_EQ(error_of(joiner.receive(*env)), HandshakeError::kBadSignature);
+  EXPECT_EQ(joiner.state(), JoinerHandshake::State::kFailed);
+  // Fail closed: a genuine answer afterwards is not accepted either.
+  HostHandshake host = s.host();
+  ASSERT_TRUE(host.receive(joiner.offer_envelope(), kNow).has_value());
+  EXPECT_EQ(error_of(joiner.receive(*host.seal_answer(joiner.join_id(), s.answer))),
+            HandshakeError::kClosed);
+  EXPECT_EQ(error_of(joiner.seal_candidate({"0", 0, "candidate:x"})), HandshakeError::kClosed);
+  const std::error_code ec = HandshakeError::kBadSignature;
+  EXPECT_NE(ec.message().find("invite link invalid or expired"), std::string::npos);
+}
+
+TEST(Handshake, GenuineSignatureOverAnotherOfferRefused) {
+  // The host answered joiner B; a link holder re-seals that answer (valid host signature)
+  // for joiner A's join id. The transcript names B's join id and offer: A refuses it.
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake a = s.joiner(LinkRole::kViewer);
+  JoinerHandshake b = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(a.offer_envelope(), kNow).has_value());
+  ASSERT_TRUE(host.receive(b.offer_envelope(), kNow).has_value());
+  auto b_answer_env = host.seal_answer(b.join_id(), s.answer);
+
+  const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
+  EnvelopeOpener peek(keys, Direction::kHostToJoiner, b.join_id());
+  auto b_plain = peek.open(*b_answer_env);
+  ASSERT_TRUE(b_plain.has_value());
+  EnvelopeSealer resealer(keys, Direction::kHostToJoiner, a.join_id(), 0);
+  EXPECT_EQ(error_of(a.receive(*resealer.seal(*b_plain))), HandshakeError::kBadSignature);
+  EXPECT_EQ(a.state(), JoinerHandshake::State::kFailed);
+  // B itself accepts its answer.
+  EXPECT_TRUE(b.receive(*b_answer_env).has_value());
+}
+
+TEST(Handshake, SwappedAnswerSdpRefused) {
+  // Keep the host's signature, replace the SDP (another DTLS certificate): refused.
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
+  auto env = host.seal_answer(j.join_id(), s.answer);
+  const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
+  EnvelopeOpener peek(keys, Direction::kHostToJoiner, j.join_id());
+  auto msg = hw::decode(*peek.open(*env));
+  auto answer = std::get<hw::Answer>(*msg);
+  answer.sdp = make_sdp(0xEE, "active", "HoSt");
+  EnvelopeSealer resealer(keys, Direction::kHostToJoiner, j.join_id(), 0);
+  EXPECT_EQ(error_of(j.receive(*resealer.seal(*hw::encode(answer)))),
+            HandshakeError::kBadSignature);
+}
+
+TEST(Handshake, AnswerWithoutFingerprintFailsClosed) {
+  const Session s;
+  const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  hw::Answer answer{s.host_key.sign(Bytes{}), "v=0\r\nm=application 9 x\r\n"};
+  EnvelopeSealer sealer(keys, Direction::kHostToJoiner, j.join_id(), 0);
+  EXPECT_EQ(error_of(j.receive(*sealer.seal(*hw::encode(answer)))), HandshakeError::kBadSdp);
+  EXPECT_EQ(j.state(), JoinerHandshake::State::kFailed);
+}
+
+TEST(Handshake, RejectionVerifiedAndForgedRejectionFailsClosed) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake j = s.joiner(LinkRole::kParticipant);
+  ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
+  auto rej = host.seal_rejection(j.join_id(), RejectReason::kRoomFull);
+  ASSERT_TRUE(rej.has_value());
+  EXPECT_EQ(host.pending_joins(), 0u);
+  auto ev = j.receive(*rej);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(std::get<HostRejection>(*ev).reason, RejectReason::kRoomFull);
+  EXPECT_EQ(j.state(), JoinerHandshake::State::kRejected);
+  EXPECT_EQ(error_of(j.receive(*rej)), HandshakeError::kClosed);
+
+  // A link holder's rejection (not signed by the host) ends the attempt as forged.
+  JoinerHandshake k = s.joiner(LinkRole::kParticipant);
+  const RoomKeys keys(s.participant, LinkRole::kParticipant, s.host_key.public_key());
+  EnvelopeSealer sealer(keys, Direction::kHostToJoiner, k.join_id(), 5);
+  hw::Rejection forged{RejectReason::kHostClosing, SigningKey::from_seed(seq<32>(1)).sign(Bytes{})};
+  EXPECT_EQ(error_of(k.receive(*sealer.seal(*hw::encode(forged)))), HandshakeError::kBadSignature);
+}
+
+TEST(Handshake, ExpiredOfferRefusedAndRejectedForClockSkew) {
+  const Session s;
+  HostHandshake host = s.host();
+  // Joiner clock 6 minutes behind, then one 6 minutes ahead; the window is 5 minutes.
+  for (int64_t skew : {-6 * kMinute, 6 * kMinute}) {
+    JoinerHandshake j = s.joiner(LinkRole::kViewer, kNow + skew);
+    EXPECT_EQ(error_of(host.receive(j.offer_envelope(), kNow)), HandshakeError::kOfferExpired);
+    const JoinId id = peek_envelope_header(j.offer_envelope())->join_id;
+    EXPECT_EQ(id, j.join_id());
+    EXPECT_EQ(error_of(host.seal_answer(id, s.answer)), HandshakeError::kWrongState);
+    auto rej = host.seal_rejection(id, RejectReason::kClockSkew);
+    ASSERT_TRUE(rej.has_value());
+    auto ev = j.receive(*rej);
+    ASSERT_TRUE(ev.has_value());
+    EXPECT_EQ(std::get<HostRejection>(*ev).reason, RejectReason::kClockSkew);
+    // Its join id is remembered: sending it again is a replay.
+    EXPECT_EQ(error_of(host.receive(j.offer_envelope(), kNow)), HandshakeError::kOfferReplayed);
+  }
+  // At the edge of the window it is accepted.
+  JoinerHandshake edge = s.joiner(LinkRole::kViewer, kNow - 5 * kMinute);
+  EXPECT_TRUE(host.receive(edge.offer_envelope(), kNow).has_value());
+}
+
+TEST(Handshake, ReplayedOfferRefused) {
+  const Session s;
+  HostHandshakeOptions o;
+  o.join_timeout_ms = 30 * 1000;
+  HostHandshake host = s.host(o);
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
+  // While the attempt is pending: the envelope's counter was already accepted.
+  EXPECT_EQ(error_of(host.receive(j.offer_envelope(), kNow + 1)), HandshakeError::kReplayed);
+  // After the attempt is forgotten: the join id is remembered.
+  host.forget(j.join_id());
+  EXPECT_EQ(error_of(host.receive(j.offer_envelope(), kNow + 2)), HandshakeError::kOfferReplayed);
+  // After the attempt timed out, still remembered for the offer window.
+  EXPECT_EQ(error_of(host.receive(j.offer_envelope(), kNow + 4 * kMinute)),
+            HandshakeError::kOfferReplayed);
+  // Once the window has passed, the id is forgotten but the timestamp is out of the window.
+  EXPECT_EQ(error_of(host.receive(j.offer_envelope(), kNow + 5 * kMinute + 1)),
+            HandshakeError::kOfferExpired);
+}
+
+TEST(Handshake, RestartedHostAnswersReplayWithFreshCounter) {
+  // A host restarted within the window has forgotten the join ids it saw; it would answer a
+  // replayed offer. Its random counter start keeps the nonce of the second answer distinct.
+  const Session s;
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  HostHandshake first = s.host();
+  ASSERT_TRUE(first.receive(j.offer_envelope(), kNow).has_value());
+  auto a1 = first.seal_answer(j.join_id(), s.answer);
+  HostHandshake restarted = s.host();
+  ASSERT_TRUE(restarted.receive(j.offer_envelope(), kNow + 1000).has_value());
+  auto a2 = restarted.seal_answer(j.join_id(), s.answer);
+  EXPECT_NE(peek_envelope_header(*a1)->counter, peek_envelope_header(*a2)->counter);
+  // Explicit random bits give the documented first counter.
+  HostHandshake third = s.host();
+  ASSERT_TRUE(third.receive(j.offer_envelope(), kNow).has_value());
+  auto a3 = third.seal_answer(j.join_id(), s.answer, 0xFFFFFFFFFFFFFFFFull);
+  EXPECT_EQ(peek_envelope_header(*a3)->counter, 0x3FFFFFFFFFFFFFFFull);
+}
+
+TEST(Handshake, JoinerRefusesMisroutedEnvelopes) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake a = s.joiner(LinkRole::kViewer);
+  JoinerHandshake b = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(a.offer_envelope(), kNow).has_value());
+  ASSERT_TRUE(host.receive(b.offer_envelope(), kNow).has_value());
+  auto for_b = host.seal_answer(b.join_id(), s.answer);
+  EXPECT_EQ(error_of(a.receive(*for_b)), HandshakeError::kUnknownJoin);
+  EXPECT_EQ(a.state(), JoinerHandshake::State::kAwaitingAnswer);  // dropped, not fatal
+  EXPECT_EQ(error_of(a.receive(a.offer_envelope())), HandshakeError::kWrongDirection);
+  EXPECT_EQ(error_of(a.receive(Bytes(10, 1))), HandshakeError::kEnvelopeTooShort);
+  // The rendezvous flipping a bit: dropped, the attempt goes on.
+  auto for_a = host.seal_answer(a.join_id(), s.answer);
+  Bytes bad = *for_a;
+  bad[100] ^= 1;
+  EXPECT_EQ(error_of(a.receive(bad)), HandshakeError::kOpenFailed);
+  EXPECT_TRUE(a.receive(*for_a).has_value());
+  EXPECT_EQ(error_of(a.receive(*for_a)), HandshakeError::kReplayed);
+}
+
+TEST(Handshake, JoinerRefusesOutOfPhaseMessages) {
+  const Session s;
+  const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  EnvelopeSealer sealer(keys, Direction::kHostToJoiner, j.join_id(), 0);
+  // A candidate before the answer.
+  EXPECT_EQ(error_of(j.receive(*sealer.seal(*hw::encode(IceCandidate{"0", 0, "candidate:1"})))),
+            HandshakeError::kUnexpectedMessage);
+  // An offer from the host side.
+  EXPECT_EQ(error_of(j.receive(*sealer.seal(*hw::encode(hw::Offer{kNow, "x", s.offer})))),
+            HandshakeError::kUnexpectedMessage);
+  // Garbage inside a good envelope.
+  const Bytes junk = {0x09, 1, 2};
+  EXPECT_EQ(error_of(j.receive(*sealer.seal(junk))), HandshakeError::kMalformedMessage);
+  EXPECT_EQ(j.state(), JoinerHandshake::State::kAwaitingAnswer);
+}
+
+TEST(Handshake, HostPhaseChecks) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  const JoinId unknown = seq<16>(0xCC);
+  EXPECT_EQ(error_of(host.seal_answer(unknown, s.answer)), HandshakeError::kUnknownJoin);
+  ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
+  EXPECT_EQ(error_of(host.seal_candidate(j.join_id(), {"0", 0, "candidate:1"})),
+            HandshakeError::kWrongState);
+  EXPECT_EQ(error_of(host.seal_end_of_candidates(j.join_id())), HandshakeError::kWrongState);
+  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), "v=0\r\n")), HandshakeError::kBadSdp);
+  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), "")), HandshakeError::kInvalidArgument);
+  ASSERT_TRUE(host.seal_answer(j.join_id(), s.answer).has_value());
+  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), s.answer)), HandshakeError::kWrongState);
+  EXPECT_EQ(error_of(host.seal_rejection(j.join_id(), RejectReason::kRefused)),
+            HandshakeError::kWrongState);
+  EXPECT_EQ(error_of(host.seal_candidate(j.join_id(), {"0", 0, ""})),
+            HandshakeError::kInvalidArgument);
+  EXPECT_EQ(error_of(host.seal_candidate(j.join_id(), {"0", 0, "candidate:\x1b[2J"})),
+            HandshakeError::kInvalidArgument);
+}
+
+TEST(Handshake, HostRefusesStrayEnvelopes) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  // A candidate for an attempt the host never saw.
+  auto cand = j.seal_candidate({"0", 0, "candidate:1"});
+  EXPECT_EQ(error_of(host.receive(*cand, kNow)), HandshakeError::kUnknownJoin);
+  // Host -> joiner direction.
+  ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
+  auto ans = host.seal_answer(j.join_id(), s.answer);
+  EXPECT_EQ(error_of(host.receive(*ans, kNow)), HandshakeError::kWrongDirection);
+  // Unknown version / direction / size.
+  Bytes v2 = j.offer_envelope();
+  v2[0] = 2;
+  EXPECT_EQ(error_of(host.receive(v2, kNow)), HandshakeError::kUnknownEnvelopeVersion);
+  Bytes d9 = j.offer_envelope();
+  d9[1] = 9;
+  EXPECT_EQ(error_of(host.receive(d9, kNow)), HandshakeError::kUnknownDirection);
+  EXPECT_EQ(error_of(host.receive(Bytes(kMaxEnvelopeSize + 1, 1), kNow)),
+            HandshakeError::kEnvelopeTooLarge);
+  // The early candidate (counter 1), delivered again after the offer (counter 0), is in order.
+  EXPECT_TRUE(host.receive(*cand, kNow).has_value());
+}
+
+TEST(Handshake, HostRefusesOffersWithoutFingerprintOrMalformed) {
+  const Session s;
+  HostHandshake host = s.host();
+  const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
+  {
+    const JoinId id = seq<16>(0xA0);
+    EnvelopeSealer sealer(keys, Direction::kJoinerToHost, id, 0);
+    auto env = sealer.seal(*hw::encode(hw::Offer{kNow, "x", "v=0\r\n"}));
+    EXPECT_EQ(error_of(host.receive(*env, kNow)), HandshakeError::kBadSdp);
+  }
+  {
+    const JoinId id = seq<16>(0xB0);
+    EnvelopeSealer sealer(keys, Direction::kJoinerToHost, id, 0);
+    const Bytes junk = {0x01, 0, 0};
+    EXPECT_EQ(error_of(host.receive(*sealer.seal(junk), kNow)), HandshakeError::kMalformedMessage);
+  }
+  {
+    const JoinId id = seq<16>(0xC0);
+    EnvelopeSealer sealer(keys, Direction::kJoinerToHost, id, 0);
+    auto env = sealer.seal(*hw::encode(IceCandidate{"0", 0, "candidate:1"}));
+    EXPECT_EQ(error_of(host.receive(*env, kNow)), HandshakeError::kUnexpectedMessage);
+  }
+  EXPECT_EQ(host.pending_joins(), 0u);
+}
+
+TEST(Handshake, Limits) {
+  const Session s;
+  HostHandshakeOptions o;
+  o.max_pending_joins = 2;
+  o.max_candidates_per_join = 3;
+  HostHandshake host = s.host(o);
+  JoinerHandshake a = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(a.offer_envelope(), kNow).has_value());
+  ASSERT_TRUE(host.receive(s.joiner(LinkRole::kViewer).offer_envelope(), kNow).has_value());
+  EXPECT_EQ(error_of(host.receive(s.joiner(LinkRole::kViewer).offer_envelope(), kNow)),
+            HandshakeError::kTooManyJoins);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(host.receive(*a.seal_candidate({"0", 0, "candidate:1"}), kNow).has_value());
+  }
+  EXPECT_EQ(error_of(host.receive(*a.seal_candidate({"0", 0, "candidate:1"}), kNow)),
+            HandshakeError::kTooManyCandidates);
+
+  HostHandshakeOptions tiny;
+  tiny.max_seen_join_ids = 1;
+  HostHandshake small = s.host(tiny);
+  ASSERT_TRUE(small.receive(s.joiner(LinkRole::kViewer).offer_envelope(), kNow).has_value());
+  EXPECT_EQ(error_of(small.receive(s.joiner(LinkRole::kViewer).offer_envelope(), kNow)),
+            HandshakeError::kTooManyJoins);
+  // Once the first id's window has passed, room again.
+  EXPECT_TRUE(small
+                  .receive(s.joiner(LinkRole::kViewer, kNow + 11 * kMinute).offer_envelope(),
+                           kNow + 11 * kMinute)
+                  .has_value());
+}
+
+TEST(Handshake, PendingJoinsTimeOut) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
+  host.expire(kNow + 59 * 1000);
+  EXPECT_EQ(host.pending_joins(), 1u);
+  host.expire(kNow + 61 * 1000);
+  EXPECT_EQ(host.pending_joins(), 0u);
+  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), s.answer)), HandshakeError::kUnknownJoin);
+}
+
+TEST(Handshake, CreateAndStartValidateArguments) {
+  const Session s;
+  EXPECT_EQ(error_of(HostHandshake::create(s.host_key, s.viewer, s.viewer)),
+            HandshakeError::kInvalidArgument);
+  HostHandshakeOptions bad;
+  bad.offer_window_ms = 0;
+  EXPECT_EQ(error_of(HostHandshake::create(s.host_key, s.viewer, s.participant, bad)),
+            HandshakeError::kInvalidArgument);
+
+  const InviteLink link = s.link(LinkRole::kViewer);
+  EXPECT_EQ(error_of(JoinerHandshake::start(link, "Ada", "v=0\r\n", kNow)),
+            HandshakeError::kBadSdp);
+  EXPECT_EQ(error_of(JoinerHandshake::start(link, "A\x1b[31m", s.offer, kNow)),
+            HandshakeError::kInvalidArgument);
+  EXPECT_EQ(error_of(JoinerHandshake::start(link, std::string(65, 'a'), s.offer, kNow)),
+            HandshakeError::kInvalidArgument);
+  EXPECT_EQ(error_of(JoinerHandshake::start(link, "\xc3", s.offer, kNow)),
+            HandshakeError::kInvalidArgument);
+  EXPECT_EQ(error_of(JoinerHandshake::start(link, "Ada", s.offer, -1)),
+            HandshakeError::kInvalidArgument);
+  EXPECT_TRUE(JoinerHandshake::start(link, std::string(64, 'a'), s.offer, kNow).has_value());
+  EXPECT_TRUE(JoinerHandshake::start(link, "Zoë 日本", s.offer, kNow).has_value());
+  EXPECT_TRUE(JoinerHandshake::start(link, "", s.offer, kNow).has_value());
+}
+
+TEST(Handshake, JoinIdsAreFresh) {
+  const Session s;
+  EXPECT_NE(s.joiner(LinkRole::kViewer).join_id(), s.joiner(LinkRole::kViewer).join_id());
+}
+
+TEST(Handshake, ErrorNamesAreDistinct) {
+  std::set<std::string_view> names;
+  for (int e = 1; e <= static_cast<int>(HandshakeError::kCounterExhausted); ++e) {
+    const auto name = handshake_error_name(static_cast<HandshakeError>(e));
+    EXPECT_NE(name, "unknown");
+    EXPECT_TRUE(names.insert(name).second) << name;
+    const std::error_code ec = static_cast<HandshakeError>(e);
+    EXPECT_FALSE(ec.message().empty());
+  }
+}
+
+// --------------------------------------------------------------------------------------------
+// SDP fingerprints
+
+TEST(SdpFingerprint, Strictness) {
+  const std::string fp = fingerprint_text(0xAB);
+  EXPECT_EQ(*extract_sdp_fingerprint("a=fingerprint:sha-256 " + fp + "\r\n"), fp_of(0xAB));
+  EXPECT_EQ(*extract_sdp_fingerprint("a=fingerprint:sha-256 " + fp), fp_of(0xAB));  // no EOL
+  EXPECT_EQ(error_of(extract_sdp_fingerprint("v=0\r\n")), SdpFingerprintError::kMissing);
+  EXPECT_EQ(error_of(extract_sdp_fingerprint("")), SdpFingerprintError::kMissing);
+  EXPECT_EQ(error_of(extract_sdp_fingerprint("a=fingerprint:sha-256\r\n")),
+            SdpFingerprintError::kMalformed);
+  EXPECT_EQ(error_of(extract_sdp_fingerprint("a=fingerprint:sha-256  " + fp)),
+            SdpFingerprintError::kMalformed);
+  EXPECT_EQ(error_of(extract_sdp_fingerprint("a=fingerprint:sha-512 " + fp)),
+            SdpFingerprintError::kUnsupportedHash);
+  EXPECT_EQ(error_of(extract_sdp_fingerprint("a=fingerprint: " + fp)),
+            SdpFingerprintError::kMalformed);
+  EXPECT_EQ(error_of(extract_sdp_fingerprint("a=fingerprint:sha-256 " + fp + "\r\n" +
+                                             "a=fingerprint:sha-1 AA:BB\r\n")),
+            SdpFingerprintError::kUnsupportedHash);
+  EXPECT_EQ(error_of(extract_sdp_fingerprint("a=fingerprint:sha-256 " + fp + "\r\n" +
+                                             "a=fingerprint:sha-256 " + fingerprint_text(1))),
+            SdpFingerprintError::kConflicting);
+  std::string bad_hex = fp;
+  bad_hex[4] = 'G';
+  EXPECT_EQ(error_of(extract_sdp_fingerprint("a=fingerprint:sha-256 " + bad_hex)),
+            SdpFingerprintError::kMalformed);
+}
+
+// --------------------------------------------------------------------------------------------
+// The handshake vectors in crypto.json, replayed through both state machines.
+
+TEST(HandshakeVectors, ReplayBothSides) {
+  std::ifstream f(std::string(TOKENCAST_VECTORS_DIR) + "/crypto.json");
+  const auto v = nlohmann::json::parse(f)["handshake"];
+  auto arr32 = [](const std::string& h) {
+    std::array<uint8_t, 32> a{};
+    const Bytes b = unhex(h);
+    std::copy(b.begin(), b.end(), a.begin());
+    return a;
+  };
+  const SigningKey key = SigningKey::from_seed(arr32(v["host_seed_hex"]));
+  ASSERT_EQ(hex(key.public_key()), v["host_public_key_hex"]);
+  auto host = HostHandshake::create(key, RoomSecret(arr32(v["viewer_secret_hex"])),
+                                    RoomSecret(arr32(v["participant_secret_hex"])));
+  ASSERT_TRUE(host.has_value());
+  const InviteLink link = *parse_invite_link(v["viewer_link"].get<std::string>());
+  JoinId join{};
+  const Bytes jb = unhex(v["join_id_hex"].get<std::string>());
+  std::copy(jb.begin(), jb.end(), join.begin());
+
+  // Joiner side is deterministic: the same offer envelope, byte for byte.
+  auto joiner =
+      JoinerHandshake::start(link, v["display_name"].get<std::string>(),
+                             v["offer_sdp"].get<std::string>(), v["now_ms"].get<int64_t>(), join);
+  ASSERT_TRUE(joiner.has_value());
+  EXPECT_EQ(hex(joiner->offer_envelope()), v["offer_envelope_hex"]);
+  EXPECT_EQ(room_locator_text(joiner->locator()), v["viewer_room_locator_b64url"]);
+
+  // Host side opens the vector's offer and candidates.
+  const int64_t host_now = v["host_now_ms"].get<int64_t>();
+  auto ev = host->receive(unhex(v["offer_envelope_hex"].get<std::string>()), host_now);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(std::get<JoinOffer>(ev->body).display_name, v["display_name"]);
+  auto cand =
+      host->receive(unhex(v["joiner_candidate"]["envelope_hex"].get<std::string>()), host_now);
+  ASSERT_TRUE(cand.has_value());
+  EXPECT_EQ(std::get<IceCandidate>(cand->body).candidate, v["joiner_candidate"]["candidate"]);
+  EXPECT_EQ(hex(*joiner->seal_candidate(std::get<IceCandidate>(cand->body))),
+            v["joiner_candidate"]["envelope_hex"]);
+
+  // The host's answer with the vector's random bits is the vector's envelope.
+  const uint64_t random = std::stoull(v["host_random_hex"].get<std::string>(), nullptr, 16);
+  auto answer = host->seal_answer(join, v["answer_sdp"].get<std::string>(), random);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(hex(*answer), v["answer_envelope_hex"]);
+
+  // And the joiner accepts the vector's answer and host candidate.
+  auto verified = joiner->receive(unhex(v["answer_envelope_hex"].get<std::string>()));
+  ASSERT_TRUE(verified.has_value()) << handshake_error_name(verified.error());
+  EXPECT_EQ(hex(std::get<VerifiedAnswer>(*verified).host_fingerprint), v["host_fingerprint_hex"]);
+  auto hc = joiner->receive(unhex(v["host_candidate"]["envelope_hex"].get<std::string>()));
+  ASSERT_TRUE(hc.has_value());
+  EXPECT_EQ(std::get<IceCandidate>(*hc).candidate, v["host_candidate"]["candidate"]);
+
+  // The signature verifies over the listed transcript.
+  Ed25519Signature sig{};
+  const Bytes sb = unhex(v["answer_signature_hex"].get<std::string>());
+  std::copy(sb.begin(), sb.end(), sig.begin());
+  EXPECT_TRUE(
+      ed25519_verify(key.public_key(), unhex(v["answer_transcript_hex"].get<std::string>()), sig));
+
+  // The rejected participant attempt.
+  const auto& r = v["rejection"];
+  const InviteLink plink = *parse_invite_link(r["participant_link"].get<std::string>());
+  JoinId join2{};
+  const Bytes j2 = unhex(r["join_id_hex"].get<std::string>());
+  std::copy(j2.begin(), j2.end(), join2.begin());
+  auto joiner2 =
+      JoinerHandshake::start(plink, r["display_name"].get<std::string>(),
+                             v["offer_sdp"].get<std::string>(), v["now_ms"].get<int64_t>(), join2);
+  EXPECT_EQ(hex(joiner2->offer_envelope()), r["offer_envelope_hex"]);
+  auto rej = joiner2->receive(unhex(r["envelope_hex"].get<std::string>()));
+  ASSERT_TRUE(rej.has_value());
+  EXPECT_EQ(static_cast<int>(std::get<HostRejection>(*rej).reason), r["reason"]);
+}
+
+}  // namespace
