@@ -670,3 +670,39 @@ TEST(HandshakeVectors, ReplayBothSides) {
 }
 
 }  // namespace
+
+namespace tokencast {
+namespace {
+
+TEST(HostBeacon, VerifiesOnlyForItsRoomRecipientAndSender) {
+  const Session s;
+  HostHandshake host = s.host();
+  const InviteLink viewer = s.link(LinkRole::kViewer);
+  auto beacon = host.beacon(LinkRole::kViewer, /*to=*/7, /*from=*/9);
+  ASSERT_EQ(beacon.size(), kBeaconSize);
+  EXPECT_TRUE(looks_like_beacon(beacon));
+  EXPECT_TRUE(verify_host_beacon(viewer, beacon, 7, 9));
+  // Reused by its recipient toward someone else, or claimed by another sender: refused.
+  EXPECT_FALSE(verify_host_beacon(viewer, beacon, 8, 9));
+  EXPECT_FALSE(verify_host_beacon(viewer, beacon, 7, 10));
+  // Made for the other room, or by another key.
+  EXPECT_FALSE(verify_host_beacon(s.link(LinkRole::kParticipant), beacon, 7, 9));
+  Session impostor = s;
+  impostor.host_key = SigningKey::from_seed(seq<32>(0x77));
+  EXPECT_FALSE(verify_host_beacon(viewer, impostor.host().beacon(LinkRole::kViewer, 7, 9), 7, 9));
+  // Any flipped bit, a wrong tag or size.
+  for (size_t i = 0; i < beacon.size(); ++i) {
+    auto flipped = beacon;
+    flipped[i] ^= 0x01;
+    EXPECT_FALSE(verify_host_beacon(viewer, flipped, 7, 9)) << i;
+  }
+  auto longer = beacon;
+  longer.push_back(0);
+  EXPECT_FALSE(looks_like_beacon(longer));
+  EXPECT_FALSE(verify_host_beacon(viewer, longer, 7, 9));
+  // An envelope is never mistaken for a beacon.
+  EXPECT_FALSE(looks_like_beacon(s.joiner(LinkRole::kViewer).offer_envelope()));
+}
+
+}  // namespace
+}  // namespace tokencast

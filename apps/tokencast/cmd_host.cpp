@@ -1,19 +1,320 @@
+// `tokencast host`: open (or resume) a session, show its QR code and links, stream answers to
+// every peer, take the host's own prompts from the console.
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "commands.hpp"
+#include "ice_flags.hpp"
+#include "signals.hpp"
+#include "store_access.hpp"
+#include "tokencast/host.hpp"
+#include "tokencast/log.hpp"
+#include "tokencast/qr.hpp"
+#include "tokencast/text.hpp"
+#include "util/cli_args.hpp"
 
 namespace tokencast::app {
+namespace {
 
-// Not built yet: this says so plainly rather than pretending (see the open issues).
+constexpr const char* kEpilog =
+    "LLM: with none of --llm, --exec or --stdin, a local OpenAI-compatible server is looked for\n"
+    "(Ollama on 127.0.0.1:11434, llama.cpp on 127.0.0.1:8080). Without one the session still\n"
+    "opens: what you type is broadcast, and participants' prompts get a 'no model' answer.\n"
+    "The API key comes from TOKENCAST_API_KEY, else OPENAI_API_KEY; never from the command line.\n"
+    "\n"
+    "console: type a line to prompt the model; /cancel stops the answer; /quit ends the session.\n"
+    "\n"
+    "exit codes: 0 ended cleanly, 1 could not start (store, address, model), 2 bad usage";
+
+struct HostFlags {
+  std::string llm;
+  std::string model;
+  std::string exec;
+  bool stdin_source = false;
+  std::string rendezvous;
+  std::string listen = "0.0.0.0:8787";
+  std::string public_url;
+  std::string web_root;
+  std::string db = kDefaultDb;
+  std::string resume;
+  std::string title;
+  std::string links_file;
+  std::string qr_png;
+  std::string qr_svg;
+  std::string qr_role = "viewer";
+  std::string prompt;
+  std::string name = "host";
+  std::string max_peers = "1000";
+  bool no_qr = false;
+  bool verbose = false;
+  IceFlags ice;
+};
+
+// Picks the answer source from the flags, or finds a local server. Prints what it chose.
+Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags& f) {
+  int chosen = !f.llm.empty() + !f.exec.empty() + f.stdin_source;
+  if (chosen > 1) return unexpected(std::string("use only one of --llm, --exec and --stdin"));
+  if (!f.exec.empty()) {
+    ExecSourceOptions o;
+    o.command = f.exec;
+    o.label = f.model.empty() ? "exec" : f.model;
+    return make_exec_source(o);
+  }
+  if (f.stdin_source) {
+    FdSourceOptions o;
+    o.fd = 0;
+    o.label = f.model.empty() ? "stdin" : f.model;
+    return make_fd_source(o);
+  }
+  OpenAiSourceOptions o;
+  o.api_key = api_key_from_environment();
+  if (!f.llm.empty()) {
+    o.base_url = f.llm;
+    o.model = f.model;
+    if (o.model.empty()) {
+      auto models = list_models(o.base_url, o.api_key);
+      if (!models || models->empty()) {
+        return unexpected("no --model given and " + o.base_url +
+                          " lists none: " + (models ? std::string("empty list") : models.error()));
+      }
+      o.model = models->front();
+    }
+    return make_openai_source(o);
+  }
+  auto found = detect_local_server();
+  if (!found) return std::unique_ptr<LlmSource>();
+  std::fprintf(stderr, "tokencast host: using %s at %s, model %s\n", found->name.c_str(),
+               found->base_url.c_str(), (f.model.empty() ? found->model : f.model).c_str());
+  o.base_url = found->base_url;
+  o.model = f.model.empty() ? found->model : f.model;
+  return make_openai_source(o);
+}
+
+bool write_private_file(const std::string& path, const std::string& text) {
+  // Links hold the session's secrets: the file is readable by its owner only.
+  ::umask(077);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.flush();
+  ::chmod(path.c_str(), 0600);
+  return static_cast<bool>(out);
+}
+
+std::string format_status(const HostStats& s, double tokens_per_second) {
+  std::string line = "peers " + std::to_string(s.peers);
+  if (s.turn) {
+    line += " | turn " + std::to_string(*s.turn) + (s.generating ? " streaming" : "");
+    line += " | " + std::to_string(s.turn_tokens) + " tokens";
+    char rate[32];
+    std::snprintf(rate, sizeof rate, " %.1f tok/s", tokens_per_second);
+    line += rate;
+  } else {
+    line += " | idle";
+  }
+  if (s.queued_prompts > 0) line += " | " + std::to_string(s.queued_prompts) + " queued";
+  return line;
+}
+
+}  // namespace
+
 int run_host(Args args) {
-  for (auto a : args) {
-    if (a == "--help" || a == "-h") {
-      std::puts("usage: tokencast host ...\n\nThis command is not implemented yet.");
+  HostFlags f;
+  util::CliArgs cli("host",
+                    "Open a session: stream an LLM's answers to everyone who scans the QR code.");
+  cli.option("--llm", "URL", &f.llm,
+             "an OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1");
+  cli.option("--model", "NAME", &f.model, "the model to ask (default: the server's first)");
+  cli.option("--exec", "CMD", &f.exec,
+             "run CMD per prompt: the prompt on its stdin, its stdout is the answer");
+  cli.flag("--stdin", &f.stdin_source, "broadcast this process's stdin as one live answer");
+  cli.option("--rendezvous", "URL", &f.rendezvous,
+             "use a remote rendezvous (ws://HOST:PORT/ws) instead of the embedded one");
+  cli.option("--listen", "HOST:PORT", &f.listen,
+             "where the embedded rendezvous listens (default 0.0.0.0:8787)");
+  cli.option("--public-url", "URL", &f.public_url,
+             "base URL of the links (default: http://<LAN address>:<port>)");
+  cli.option("--web-root", "DIR", &f.web_root,
+             "serve the web client from DIR instead of the built-in copy");
+  cli.option("--db", "FILE", &f.db, "the session store (default ./tokencast.db)");
+  cli.option("--resume", "ID", &f.resume,
+             "resume a stored session (id or unique prefix), same links");
+  cli.option("--title", "TEXT", &f.title, "the new session's title");
+  cli.option("--links", "FILE", &f.links_file,
+             "write {\"viewer\": ..., \"participant\": ...} to FILE (mode 0600)");
+  cli.option("--qr-png", "FILE", &f.qr_png, "write the QR code as a PNG");
+  cli.option("--qr-svg", "FILE", &f.qr_svg, "write the QR code as an SVG");
+  cli.option("--qr-role", "viewer|participant", &f.qr_role,
+             "which link the QR codes carry (default viewer)");
+  cli.flag("--no-qr", &f.no_qr, "do not draw the QR code in the terminal");
+  cli.option("--prompt", "TEXT", &f.prompt, "a first prompt to answer");
+  cli.option("--name", "NAME", &f.name, "the host's display name (default host)");
+  cli.option("--max-peers", "N", &f.max_peers, "most peers at once (default 1000)");
+  f.ice.declare(cli);
+  cli.flag("--verbose", &f.verbose, "log connections and refusals to stderr");
+  cli.epilog(kEpilog);
+  switch (cli.parse(args)) {
+    case util::CliArgs::Outcome::kHelpShown:
       return 0;
+    case util::CliArgs::Outcome::kError:
+      return 2;
+    case util::CliArgs::Outcome::kRun:
+      break;
+  }
+  auto usage_error = [](const std::string& message) {
+    std::fprintf(stderr, "tokencast host: %s\n", message.c_str());
+    return 2;
+  };
+  if (f.qr_role != "viewer" && f.qr_role != "participant") {
+    return usage_error("--qr-role must be viewer or participant");
+  }
+  auto listen = util::parse_host_port(f.listen);
+  if (!listen && f.rendezvous.empty()) return usage_error("--listen must be HOST:PORT");
+  char* end = nullptr;
+  unsigned long max_peers = std::strtoul(f.max_peers.c_str(), &end, 10);
+  if (end == f.max_peers.c_str() || *end != '\0' || max_peers == 0 || max_peers > 100000) {
+    return usage_error("--max-peers must be 1..100000");
+  }
+  auto ice = f.ice.servers();
+  if (!ice) return usage_error(ice.error());
+
+  if (f.verbose) {
+    log::set_sink(
+        [](log::Level level, std::string_view component, std::string_view message) {
+          std::fprintf(stderr, "[%s] %.*s: %.*s\n", std::string(log::level_name(level)).c_str(),
+                       static_cast<int>(component.size()), component.data(),
+                       static_cast<int>(message.size()), message.data());
+        },
+        log::Level::kInfo);
+  }
+  block_stop_signals();
+
+  auto source = choose_source(f);
+  if (!source) {
+    std::fprintf(stderr, "tokencast host: %s\n", source.error().c_str());
+    return 1;
+  }
+  HostOptions options;
+  options.db_path = f.db;
+  options.resume = f.resume;
+  options.title = f.title;
+  options.rendezvous_url = f.rendezvous;
+  if (listen) {
+    options.listen_host = listen->host;
+    options.listen_port = listen->port;
+  }
+  options.public_url = f.public_url;
+  options.web_root = f.web_root;
+  options.ice_servers = std::move(*ice);
+  options.stream_source = f.stdin_source;
+  options.host_name = f.name;
+  options.max_peers = max_peers;
+  bool has_model = *source != nullptr;
+  options.source = std::move(*source);
+  auto host = HostRuntime::start(std::move(options));
+  if (!host) {
+    std::fprintf(stderr, "tokencast host: %s\n", host.error().c_str());
+    return 1;
+  }
+  const HostLinks& links = (*host)->links();
+  const std::string& qr_link = f.qr_role == "viewer" ? links.viewer : links.participant;
+
+  auto qr = qr_encode(qr_link);
+  if (!qr) {
+    std::fprintf(stderr, "tokencast host: %s\n", qr.error().message().c_str());
+    return 1;
+  }
+  if (!f.qr_png.empty() && !qr_write_png(*qr, f.qr_png)) {
+    std::fprintf(stderr, "tokencast host: cannot write %s\n", f.qr_png.c_str());
+    return 1;
+  }
+  if (!f.qr_svg.empty() && !write_private_file(f.qr_svg, qr_to_svg(*qr))) {
+    std::fprintf(stderr, "tokencast host: cannot write %s\n", f.qr_svg.c_str());
+    return 1;
+  }
+  if (!f.links_file.empty()) {
+    std::string json = "{\"session\": \"" + links.session_id + "\", \"viewer\": \"" +
+                       json_escape(links.viewer) + "\", \"participant\": \"" +
+                       json_escape(links.participant) + "\"}\n";
+    if (!write_private_file(f.links_file, json)) {
+      std::fprintf(stderr, "tokencast host: cannot write %s\n", f.links_file.c_str());
+      return 1;
     }
   }
-  std::fputs("tokencast host: not implemented yet\n", stderr);
-  return 3;
+  bool tty = isatty(1) != 0;
+  if (!f.no_qr) std::fputs(qr_to_terminal(*qr, tty).c_str(), stdout);
+  std::printf("\nsession     %s%s\nviewer      %s\nparticipant %s\n", links.session_id.c_str(),
+              links.resumed ? " (resumed)" : "", links.viewer.c_str(), links.participant.c_str());
+  if (!has_model) {
+    std::printf(
+        "\nNo model attached. What you type is broadcast; participants' prompts get a clear "
+        "'no model' answer.\nTo attach one: --llm http://127.0.0.1:11434/v1 --model NAME "
+        "(Ollama), or --exec \"CMD\".\n");
+  }
+  std::fflush(stdout);
+
+  std::mutex mutex;
+  std::condition_variable stop_cv;
+  std::atomic<bool> stop_requested{false};
+  auto request_stop = [&] {
+    stop_requested = true;
+    stop_cv.notify_all();
+  };
+  on_stop_signal(request_stop);
+  if (!f.prompt.empty()) (*host)->prompt(f.prompt);
+
+  std::thread console;
+  if (!f.stdin_source) {
+    console = std::thread([&] {
+      std::string line;
+      while (!stop_requested) {
+        pollfd pfd{0, POLLIN, 0};
+        if (poll(&pfd, 1, 200) <= 0) continue;
+        if (!std::getline(std::cin, line)) return;  // stdin closed: keep serving
+        if (line == "/quit") {
+          request_stop();
+        } else if (line == "/cancel") {
+          (*host)->cancel();
+        } else if (!line.empty()) {
+          (*host)->prompt(line);
+        }
+      }
+    });
+  }
+
+  uint64_t last_head = 0;
+  uint64_t last_tokens = 0;
+  std::string last_line;
+  while (!stop_requested) {
+    {
+      std::unique_lock lock(mutex);
+      stop_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop_requested.load(); });
+    }
+    HostStats s = (*host)->stats();
+    double rate = s.turn_tokens >= last_tokens ? (s.turn_tokens - last_tokens) * 2.0 : 0.0;
+    last_tokens = s.turn_tokens;
+    std::string line = format_status(s, rate);
+    if (tty) {
+      std::fprintf(stderr, "\r\x1b[2K%s", line.c_str());
+    } else if (line != last_line && s.head != last_head) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    last_line = line;
+    last_head = s.head;
+  }
+  if (tty) std::fputs("\n", stderr);
+  std::fprintf(stderr, "tokencast host: ending the session\n");
+  (*host)->stop();
+  if (console.joinable()) console.join();
+  return 0;
 }
 
 }  // namespace tokencast::app

@@ -1,19 +1,203 @@
+// `tokencast rendezvous`: run a rendezvous server until SIGINT / SIGTERM.
+#include <sys/resource.h>
+
+#include <charconv>
+#include <csignal>
 #include <cstdio>
+#include <mutex>
+#include <optional>
+#include <string>
 
 #include "commands.hpp"
+#include "tokencast/rendezvous.hpp"
+#include "util/cli_args.hpp"
 
 namespace tokencast::app {
 
-// Not built yet: this says so plainly rather than pretending (see the open issues).
-int run_rendezvous(Args args) {
-  for (auto a : args) {
-    if (a == "--help" || a == "-h") {
-      std::puts("usage: tokencast rendezvous ...\n\nThis command is not implemented yet.");
-      return 0;
-    }
+namespace {
+
+using tokencast::rendezvous::Server;
+using tokencast::rendezvous::ServerOptions;
+
+template <class T>
+bool parse_number(const std::string& text, T* out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+// "250ms", "10s" or a plain number of seconds.
+bool parse_duration(const std::string& text, std::chrono::milliseconds* out) {
+  uint64_t n = 0;
+  if (text.ends_with("ms")) {
+    if (!parse_number(text.substr(0, text.size() - 2), &n)) return false;
+    *out = std::chrono::milliseconds(n);
+    return true;
   }
-  std::fputs("tokencast rendezvous: not implemented yet\n", stderr);
-  return 3;
+  std::string digits = text.ends_with("s") ? text.substr(0, text.size() - 1) : text;
+  if (!parse_number(digits, &n) || n > 86'400'000) return false;
+  *out = std::chrono::milliseconds(n * 1000);
+  return true;
+}
+
+// HOST:PORT where PORT may be 0 (the kernel picks one; the bound port is printed).
+bool parse_listen(const std::string& text, std::string* host, uint16_t* port) {
+  if (text.ends_with(":0")) {
+    auto hp = util::parse_host_port(text.substr(0, text.size() - 1) + "1");
+    if (!hp) return false;
+    *host = hp->host;
+    *port = 0;
+    return true;
+  }
+  auto hp = util::parse_host_port(text);
+  if (!hp) return false;
+  *host = hp->host;
+  *port = hp->port;
+  return true;
+}
+
+// Lets the process hold as many sockets as the hard limit allows.
+void raise_fd_limit(size_t want, bool verbose) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < want) {
+    std::fprintf(stderr,
+                 "tokencast rendezvous: warning: the open-file limit (%llu) is below "
+                 "--max-connections plus headroom (%zu); raise `ulimit -n`\n",
+                 static_cast<unsigned long long>(lim.rlim_cur), want);
+  } else if (verbose) {
+    std::fprintf(stderr, "tokencast rendezvous: open-file limit %llu\n",
+                 static_cast<unsigned long long>(lim.rlim_cur));
+  }
+}
+
+}  // namespace
+
+int run_rendezvous(Args args) {
+  ServerOptions o;
+  std::string listen = "127.0.0.1:8787";
+  std::string web_root;
+  std::string threads = "1";
+  std::string max_connections = std::to_string(o.max_connections);
+  std::string max_per_ip = std::to_string(o.max_connections_per_ip);
+  std::string max_rooms = std::to_string(o.max_rooms);
+  std::string max_room_peers = std::to_string(o.max_peers_per_room);
+  std::string max_envelope = std::to_string(o.max_envelope_size);
+  std::string rate = "200";
+  std::string burst = "400";
+  std::string max_queue = std::to_string(o.max_queued_bytes);
+  std::string handshake_timeout = "10s";
+  std::string idle_timeout = "60s";
+  bool verbose = false;
+
+  util::CliArgs cli("rendezvous",
+                    "Run a rendezvous server: it introduces the peers of a room to each other by "
+                    "relaying\nsealed envelopes (WebSocket at /ws) and serves the web client. It "
+                    "sees no secret,\nprompt or token.");
+  cli.option("--listen", "HOST:PORT", &listen,
+             "IP address and port to listen on (default 127.0.0.1:8787; 0.0.0.0:8787 for a "
+             "LAN; port 0 for any free port)");
+  cli.option("--web-root", "DIR", &web_root,
+             "directory of the web client's files (default: a built-in placeholder page)");
+  cli.option("--threads", "N", &threads, "I/O threads (default 1)");
+  cli.option("--max-connections", "N", &max_connections,
+             "open TCP connections, HTTP and WebSocket (default 16384)");
+  cli.option("--max-per-ip", "N", &max_per_ip,
+             "open connections per client address, 0 for no cap (default 1024; use 0 behind "
+             "a reverse proxy)");
+  cli.option("--max-rooms", "N", &max_rooms, "rooms at once (default 16384)");
+  cli.option("--max-room-peers", "N", &max_room_peers,
+             "peers in one room, at most 16384 (default 4096)");
+  cli.option("--max-envelope", "BYTES", &max_envelope,
+             "largest envelope payload, at most 65536 (default 65536)");
+  cli.option("--rate", "N", &rate, "messages per second one connection may send (default 200)");
+  cli.option("--burst", "N", &burst, "burst above --rate (token bucket depth, default 400)");
+  cli.option("--max-queue", "BYTES", &max_queue,
+             "per-connection write queue; a peer that falls further behind is dropped "
+             "(default 1048576)");
+  cli.option("--handshake-timeout", "DURATION", &handshake_timeout,
+             "time from TCP connect to JOIN, and per HTTP request (default 10s; e.g. 500ms)");
+  cli.option("--idle-timeout", "DURATION", &idle_timeout,
+             "silence after which a peer is closed; it is pinged at half of it (default 60s)");
+  cli.flag("--verbose", &verbose, "log connections refused and limits hit to stderr");
+  cli.epilog(
+      "On start one line `listening on HOST:PORT` goes to stdout; logs go to stderr.\n"
+      "SIGINT or SIGTERM closes every connection (1001 \"server shutting down\") and exits 0.\n"
+      "Operating notes, limits, metrics and TLS: docs/rendezvous.md.");
+  switch (cli.parse(args)) {
+    case util::CliArgs::Outcome::kHelpShown:
+      return 0;
+    case util::CliArgs::Outcome::kError:
+      return 2;
+    case util::CliArgs::Outcome::kRun:
+      break;
+  }
+
+  auto bad = [](const char* what, const std::string& value) {
+    std::fprintf(stderr, "tokencast rendezvous: bad value for %s: '%s'\n", what, value.c_str());
+    return 2;
+  };
+  if (!parse_listen(listen, &o.listen_host, &o.listen_port)) return bad("--listen", listen);
+  o.web_root = web_root;
+  if (!parse_number(threads, &o.threads)) return bad("--threads", threads);
+  if (!parse_number(max_connections, &o.max_connections)) {
+    return bad("--max-connections", max_connections);
+  }
+  if (!parse_number(max_per_ip, &o.max_connections_per_ip)) return bad("--max-per-ip", max_per_ip);
+  if (!parse_number(max_rooms, &o.max_rooms)) return bad("--max-rooms", max_rooms);
+  if (!parse_number(max_room_peers, &o.max_peers_per_room)) {
+    return bad("--max-room-peers", max_room_peers);
+  }
+  if (!parse_number(max_envelope, &o.max_envelope_size)) return bad("--max-envelope", max_envelope);
+  if (!parse_number(rate, &o.rate_per_second)) return bad("--rate", rate);
+  if (!parse_number(burst, &o.rate_burst)) return bad("--burst", burst);
+  if (!parse_number(max_queue, &o.max_queued_bytes)) return bad("--max-queue", max_queue);
+  if (!parse_duration(handshake_timeout, &o.handshake_timeout)) {
+    return bad("--handshake-timeout", handshake_timeout);
+  }
+  if (!parse_duration(idle_timeout, &o.idle_timeout)) return bad("--idle-timeout", idle_timeout);
+  if (auto problem = rendezvous::validate(o)) {
+    std::fprintf(stderr, "tokencast rendezvous: %s\n", problem->c_str());
+    return 2;
+  }
+  if (verbose) {
+    auto mu = std::make_shared<std::mutex>();
+    o.log = [mu](std::string_view line) {
+      std::lock_guard lock(*mu);
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+    };
+  }
+  raise_fd_limit(o.max_connections + 64, verbose);
+
+  // The I/O threads inherit this mask, so the signals reach only sigwait() below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Server server(o);
+  if (auto started = server.start(); !started) {
+    std::fprintf(stderr, "tokencast rendezvous: cannot listen on %s: %s\n", listen.c_str(),
+                 started.error().message().c_str());
+    return 1;
+  }
+  bool v6 = o.listen_host.find(':') != std::string::npos;
+  std::printf("listening on %s%s%s:%u\n", v6 ? "[" : "", o.listen_host.c_str(), v6 ? "]" : "",
+              static_cast<unsigned>(server.port()));
+  std::fflush(stdout);
+
+  int received = 0;
+  sigwait(&signals, &received);
+  if (verbose) std::fprintf(stderr, "tokencast rendezvous: stopping (signal %d)\n", received);
+  server.stop();
+  return 0;
 }
 
 }  // namespace tokencast::app

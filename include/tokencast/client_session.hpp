@@ -67,6 +67,10 @@ class ClientSession {
   const StreamPosition& position() const { return decoder_.position(); }
   std::optional<PeerRole> role() const { return role_; }
   PeerId peer() const { return peer_; }
+  // The host welcomed this client on the current link (set_link_lost() clears it).
+  bool welcomed() const { return welcomed_; }
+  // The link ended: nothing more may be sent until the next welcome.
+  void set_link_lost() { welcomed_ = false; }
 
  private:
   std::string name_;

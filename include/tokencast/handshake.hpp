@@ -63,6 +63,22 @@ inline constexpr size_t kMaxCandidateBytes = 1024;  // printable ASCII, not empt
 // Signature domain-separation labels (ASCII; a 0x00 follows them in the signed message).
 inline constexpr std::string_view kAnswerTranscriptLabel = "tokencast/v1/answer";
 inline constexpr std::string_view kRejectionTranscriptLabel = "tokencast/v1/rejection";
+inline constexpr std::string_view kBeaconTranscriptLabel = "tokencast/v1/beacon";
+
+// Host beacons. Before it sends its offer, a joiner must know which peer of the room is the
+// host: whoever receives the offer learns the join id, and a holder of the link who learns it
+// can seal a forged answer that ends the attempt (fail closed). So the host greets every peer
+// of its rooms with a beacon: its Ed25519 signature over the label, the room locator, the
+// recipient's rendezvous id and its own. A link holder cannot make one (no host key) nor
+// reuse one (it names its recipient), so the joiner sends its offer to the verified sender only.
+// Wire: kBeaconTag | signature(64). Not an envelope: beacons hold nothing secret.
+inline constexpr uint8_t kBeaconTag = 0xB1;
+inline constexpr size_t kBeaconSize = 65;
+// True when `bytes` has a beacon's shape (tag and size); says nothing about its validity.
+bool looks_like_beacon(std::span<const uint8_t> bytes);
+// True when `bytes` is the link's host's beacon to `self`, sent by `from` (rendezvous ids).
+bool verify_host_beacon(const InviteLink& link, std::span<const uint8_t> bytes, uint64_t self,
+                        uint64_t from);
 
 // The sender has gathered all its candidates.
 struct EndOfCandidates {
@@ -262,6 +278,8 @@ class HostHandshake {
   const Ed25519PublicKey& public_key() const { return host_key_.public_key(); }
   // The locator of each room: the host joins both at the rendezvous.
   const RoomLocator& locator(LinkRole role) const;
+  // The beacon greeting peer `to` of the `role` room, from the host's rendezvous id `from`.
+  std::vector<uint8_t> beacon(LinkRole role, uint64_t to, uint64_t from) const;
 
   // Processes one envelope from a joiner at host time `now_ms` (unix ms). Also forgets join
   // attempts and seen ids that have timed out.

@@ -1,0 +1,30 @@
+#include "ice_flags.hpp"
+
+#include <cstdlib>
+
+namespace tokencast::app {
+
+void IceFlags::declare(util::CliArgs& cli) {
+  cli.multi("--stun", "URL", &stun, "a STUN server, e.g. stun:stun.example.net:3478 (repeatable)");
+  cli.multi("--turn", "URL", &turn,
+            "a TURN server, e.g. turn:turn.example.net:3478?transport=udp (repeatable); the "
+            "credential comes from TOKENCAST_TURN_CREDENTIAL");
+  cli.option("--turn-user", "NAME", &turn_user, "the TURN username");
+}
+
+Expected<std::vector<IceServer>, std::string> IceFlags::servers() const {
+  std::vector<IceServer> servers;
+  if (!stun.empty()) servers.push_back(IceServer{stun, "", ""});
+  if (!turn.empty()) {
+    const char* credential = std::getenv("TOKENCAST_TURN_CREDENTIAL");
+    if (turn_user.empty() || credential == nullptr || *credential == '\0') {
+      return unexpected(
+          std::string("--turn needs --turn-user and the credential in TOKENCAST_TURN_CREDENTIAL"));
+    }
+    servers.push_back(IceServer{turn, turn_user, credential});
+  }
+  if (auto valid = validate_ice_servers(servers); !valid) return unexpected(valid.error().message);
+  return servers;
+}
+
+}  // namespace tokencast::app

@@ -1,0 +1,23 @@
+// ICE server flags shared by `host` and `join`. The TURN credential is read from the
+// environment (TOKENCAST_TURN_CREDENTIAL), never from argv.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tokencast/peer_link.hpp"
+#include "util/cli_args.hpp"
+
+namespace tokencast::app {
+
+struct IceFlags {
+  std::vector<std::string> stun;
+  std::vector<std::string> turn;
+  std::string turn_user;
+
+  void declare(util::CliArgs& cli);
+  // The servers, or an error message for people (never containing the credential).
+  Expected<std::vector<IceServer>, std::string> servers() const;
+};
+
+}  // namespace tokencast::app

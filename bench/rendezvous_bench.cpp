@@ -1,0 +1,422 @@
+// rendezvous_bench: how many connections a `tokencast rendezvous` process holds, and how many
+// envelopes per second it relays (per second of wall time and per second of its CPU time).
+// Loopback only, bounded in count and time. Targets (docs/anchors): >= 10,000 connections,
+// >= 50,000 relayed messages/s per core.
+//
+//   rendezvous_bench [--connections N] [--pairs P] [--size BYTES] [--window W]
+//                    [--seconds S] [--server-threads T] [--bin PATH]
+//
+// Phase 1 opens N WebSocket connections and joins them in pairs (N/2 rooms), then reports the
+// server's resident memory. Phase 2 keeps them all open and, on P of the pairs, keeps W
+// envelopes in flight in each direction: every envelope received is answered by one sent
+// back, so the load clocks itself. The relay rate is measured over S seconds.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tokencast/rendezvous_wire.hpp"
+
+extern char** environ;
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace rv = tokencast::rendezvous;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+struct Config {
+  size_t connections = 10000;
+  size_t pairs = 64;
+  size_t size = 256;
+  size_t window = 16;
+  double seconds = 5;
+  unsigned server_threads = 1;
+  std::string bin = TOKENCAST_BIN;
+};
+
+// The server under test, as a child process.
+struct Server {
+  pid_t pid = -1;
+  uint16_t port = 0;
+
+  bool start(const Config& c) {
+    int out[2];
+    if (pipe(out) != 0) return false;
+    std::vector<std::string> args{c.bin,
+                                  "rendezvous",
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--threads",
+                                  std::to_string(c.server_threads),
+                                  "--max-connections",
+                                  std::to_string(c.connections + 256),
+                                  "--max-per-ip",
+                                  "0",
+                                  "--max-rooms",
+                                  std::to_string(c.connections),
+                                  "--rate",
+                                  "1000000",
+                                  "--burst",
+                                  "1000000",
+                                  "--handshake-timeout",
+                                  "120s",
+                                  "--idle-timeout",
+                                  "600s"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    if (rc != 0) {
+      close(out[0]);
+      return false;
+    }
+    std::string line;
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      pollfd p{out[0], POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char ch;
+      if (read(out[0], &ch, 1) != 1) break;
+      if (ch == '\n') break;
+      line.push_back(ch);
+    }
+    close(out[0]);
+    auto colon = line.rfind(':');
+    if (colon == std::string::npos) return false;
+    port = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
+    return port != 0;
+  }
+  void stop() {
+    if (pid <= 0) return;
+    kill(pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(10'000);
+    if (waitpid(pid, &status, WNOHANG) == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+    }
+    pid = -1;
+  }
+  // Resident memory, bytes.
+  uint64_t rss() const {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string key;
+    while (in >> key) {
+      if (key == "VmRSS:") {
+        uint64_t kb = 0;
+        in >> kb;
+        return kb * 1024;
+      }
+      in.ignore(1 << 20, '\n');
+    }
+    return 0;
+  }
+  // User + system CPU seconds used so far.
+  double cpu_seconds() const {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close_paren = text.rfind(')');
+    if (close_paren == std::string::npos) return 0;
+    std::istringstream fields(text.substr(close_paren + 2));
+    std::string f;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stoull(f);
+      if (i == 15) stime = std::stoull(f);
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+};
+
+struct Bench;
+
+// One benchmark connection.
+struct Conn : std::enable_shared_from_this<Conn> {
+  Conn(net::io_context& ioc, Bench& b, size_t index) : ws(ioc), bench(b), index(index) {}
+
+  websocket::stream<tcp::socket> ws;
+  Bench& bench;
+  size_t index;
+  beast::flat_buffer buffer;
+  rv::PeerId self = 0;
+  rv::PeerId partner = 0;
+  bool joined = false;
+  bool relaying = false;
+  bool writing = false;
+  size_t owed = 0;  // envelopes to send as soon as the current write completes
+  std::vector<uint8_t> join_bytes;
+  const std::vector<uint8_t>* send_bytes = nullptr;
+  std::vector<uint8_t> own_send;
+
+  void start(const tcp::endpoint& ep);
+  void on_message();
+  void read();
+  void kick();
+};
+
+struct Bench {
+  Config cfg;
+  net::io_context ioc{1};
+  tcp::endpoint endpoint;
+  std::vector<std::shared_ptr<Conn>> conns;
+  size_t next_to_open = 0;
+  size_t in_progress = 0;
+  size_t joined = 0;
+  size_t failed = 0;
+  uint64_t received = 0;
+  bool counting = false;
+  std::vector<uint8_t> payload;
+
+  void open_more() {
+    constexpr size_t kConcurrentOpens = 200;
+    while (in_progress < kConcurrentOpens && next_to_open < conns.size()) {
+      ++in_progress;
+      conns[next_to_open++]->start(endpoint);
+    }
+  }
+  void on_joined() {
+    ++joined;
+    --in_progress;
+    open_more();
+  }
+  void on_failed() {
+    ++failed;
+    --in_progress;
+    open_more();
+  }
+};
+
+void Conn::start(const tcp::endpoint& ep) {
+  auto self_ptr = shared_from_this();
+  beast::get_lowest_layer(ws).async_connect(ep, [this, self_ptr](error_code ec) {
+    if (ec) return bench.on_failed();
+    error_code ignored;
+    beast::get_lowest_layer(ws).set_option(tcp::no_delay(true), ignored);
+    ws.binary(true);
+    ws.auto_fragment(false);
+    ws.async_handshake("127.0.0.1", "/ws", [this, self_ptr](error_code e) {
+      if (e) return bench.on_failed();
+      rv::RoomLocator room{};
+      uint64_t r = index / 2 + 1;
+      std::memcpy(room.data(), &r, sizeof r);
+      join_bytes = rv::encode_join(room);
+      ws.async_write(net::buffer(join_bytes), [this, self_ptr](error_code e2, size_t) {
+        if (e2) return bench.on_failed();
+        read();
+      });
+    });
+  });
+}
+
+void Conn::read() {
+  ws.async_read(buffer, [this, self_ptr = shared_from_this()](error_code ec, size_t) {
+    if (ec) {
+      if (!joined) bench.on_failed();
+      return;
+    }
+    on_message();
+    buffer.consume(buffer.size());
+    read();
+  });
+}
+
+void Conn::on_message() {
+  auto d = buffer.cdata();
+  auto msg = rv::decode_server_message({static_cast<const uint8_t*>(d.data()), d.size()});
+  if (!msg) return;
+  if (auto* j = std::get_if<rv::Joined>(&*msg)) {
+    self = j->self;
+    if (!j->peers.empty()) partner = j->peers[0];
+    joined = true;
+    bench.on_joined();
+  } else if (auto* p = std::get_if<rv::PeerJoined>(&*msg)) {
+    partner = p->peer;
+  } else if (std::holds_alternative<rv::Envelope>(*msg)) {
+    if (bench.counting) ++bench.received;
+    if (relaying) {
+      ++owed;
+      kick();
+    }
+  }
+}
+
+void Conn::kick() {
+  if (writing || owed == 0) return;
+  --owed;
+  writing = true;
+  ws.async_write(net::buffer(own_send),
+                 [this, self_ptr = shared_from_this()](error_code ec, size_t) {
+                   writing = false;
+                   if (!ec) kick();
+                 });
+}
+
+bool parse_args(int argc, char** argv, Config& c) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--connections")
+      c.connections = std::stoul(next());
+    else if (a == "--pairs")
+      c.pairs = std::stoul(next());
+    else if (a == "--size")
+      c.size = std::stoul(next());
+    else if (a == "--window")
+      c.window = std::stoul(next());
+    else if (a == "--seconds")
+      c.seconds = std::stod(next());
+    else if (a == "--server-threads")
+      c.server_threads = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--bin")
+      c.bin = next();
+    else {
+      std::fprintf(stderr,
+                   "usage: rendezvous_bench [--connections N] [--pairs P] [--size BYTES] "
+                   "[--window W] [--seconds S] [--server-threads T] [--bin PATH]\n");
+      return false;
+    }
+  }
+  c.connections = std::max<size_t>(2, c.connections & ~size_t{1});
+  c.pairs = std::min(c.pairs, c.connections / 2);
+  c.size = std::clamp<size_t>(c.size, 1, rv::kMaxEnvelopeSize);
+  c.seconds = std::clamp(c.seconds, 0.5, 60.0);
+  return true;
+}
+
+// Runs the loop until `done` or the deadline; false on timeout.
+template <class Pred>
+bool run_until(net::io_context& ioc, Pred done, std::chrono::duration<double> limit) {
+  auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(limit);
+  while (!done()) {
+    if (Clock::now() >= deadline) return false;
+    ioc.run_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Bench b;
+  if (!parse_args(argc, argv, b.cfg)) return 2;
+  const Config& c = b.cfg;
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < c.connections + 64) {
+    std::fprintf(stderr, "rendezvous_bench: open-file limit %llu is below %zu connections\n",
+                 static_cast<unsigned long long>(lim.rlim_cur), c.connections);
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+
+  Server server;
+  if (!server.start(c)) {
+    std::fprintf(stderr, "rendezvous_bench: could not start %s\n", c.bin.c_str());
+    return 1;
+  }
+  b.endpoint = tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port);
+  uint64_t rss_before = server.rss();
+
+  // Phase 1: hold connections.
+  for (size_t i = 0; i < c.connections; ++i) {
+    b.conns.push_back(std::make_shared<Conn>(b.ioc, b, i));
+  }
+  auto t0 = Clock::now();
+  b.open_more();
+  bool all = run_until(
+      b.ioc, [&] { return b.joined + b.failed == c.connections; }, std::chrono::seconds(60));
+  double open_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  // Let the PEER_JOINED notices land.
+  run_until(
+      b.ioc, [] { return false; }, std::chrono::milliseconds(300));
+  uint64_t rss_after = server.rss();
+  std::printf("server: %s rendezvous, %u thread(s), loopback\n", c.bin.c_str(), c.server_threads);
+  std::printf(
+      "connections held: %zu of %zu joined (%zu failed%s) in %.2f s; server RSS %.1f MiB "
+      "(%.1f KiB per connection)\n",
+      b.joined, c.connections, b.failed, all ? "" : ", timed out", open_s,
+      static_cast<double>(rss_after) / (1 << 20),
+      b.joined
+          ? static_cast<double>(rss_after - rss_before) / 1024.0 / static_cast<double>(b.joined)
+          : 0.0);
+  if (b.joined < c.connections) {
+    server.stop();
+    return 1;
+  }
+
+  // Phase 2: relay on `pairs` pairs, every other connection still held open.
+  b.payload.assign(c.size, 0x5a);
+  size_t active = 0;
+  for (size_t p = 0; p < c.pairs; ++p) {
+    for (size_t side = 0; side < 2; ++side) {
+      auto& conn = b.conns[2 * p + side];
+      if (conn->partner == 0) continue;
+      conn->own_send = *rv::encode_send(conn->partner, b.payload);
+      conn->relaying = true;
+      conn->owed = c.window;
+      ++active;
+    }
+  }
+  for (auto& conn : b.conns) {
+    if (conn->relaying) conn->kick();
+  }
+  run_until(
+      b.ioc, [] { return false; }, std::chrono::milliseconds(500));  // warm up
+  b.counting = true;
+  double cpu0 = server.cpu_seconds();
+  auto m0 = Clock::now();
+  run_until(
+      b.ioc, [] { return false; }, std::chrono::duration<double>(c.seconds));
+  double wall = std::chrono::duration<double>(Clock::now() - m0).count();
+  double cpu = server.cpu_seconds() - cpu0;
+  b.counting = false;
+  double rate = static_cast<double>(b.received) / wall;
+  std::printf(
+      "relay: %zu pairs (%zu senders), %zu-byte envelopes, window %zu: %llu envelopes "
+      "in %.2f s = %.0f/s\n",
+      c.pairs, active, c.size, c.window, static_cast<unsigned long long>(b.received), wall, rate);
+  std::printf(
+      "server CPU: %.2f s in %.2f s (%.0f%% of a core) = %.0f envelopes per server "
+      "CPU-second\n",
+      cpu, wall, 100 * cpu / wall, cpu > 0 ? static_cast<double>(b.received) / cpu : 0.0);
+  std::printf("RESULT connections=%zu rss_mib=%.1f relay_per_s=%.0f relay_per_cpu_s=%.0f\n",
+              b.joined, static_cast<double>(rss_after) / (1 << 20), rate,
+              cpu > 0 ? static_cast<double>(b.received) / cpu : 0.0);
+
+  for (auto& conn : b.conns) conn->relaying = false;
+  server.stop();
+  b.conns.clear();
+  return 0;
+}

@@ -1,0 +1,448 @@
+#include "tokencast/join_client.hpp"
+
+#include <algorithm>
+#include <future>
+#include <optional>
+
+#include "tokencast/handshake.hpp"
+#include "tokencast/invite.hpp"
+#include "tokencast/log.hpp"
+#include "tokencast/rendezvous_client.hpp"
+#include "util/event_loop.hpp"
+
+namespace tokencast {
+namespace {
+
+int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+const char* join_failure_text(JoinFailure failure) {
+  switch (failure) {
+    case JoinFailure::kBadLink:
+      return "the invite link is not valid";
+    case JoinFailure::kRendezvousUnreachable:
+      return "the rendezvous server cannot be reached";
+    case JoinFailure::kNoAnswer:
+      return "invite link invalid or expired, or the host is not running (no host answered)";
+    case JoinFailure::kInvalidAnswer:
+      return "invite link invalid or expired (the answer was not signed by the link's host)";
+    case JoinFailure::kRefused:
+      return "the host refused the join";
+    case JoinFailure::kSessionEnded:
+      return "the host ended the session";
+    case JoinFailure::kInterrupted:
+      return "the connection to the host was lost";
+  }
+  return "unknown failure";
+}
+
+struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
+  // One try at a data channel: a rendezvous connection, a handshake and a PeerLink.
+  struct Attempt {
+    uint64_t number = 0;
+    std::unique_ptr<rendezvous::Client> rendezvous;
+    std::unique_ptr<PeerLink> peer;
+    std::optional<JoinerHandshake> handshake;
+    rendezvous::PeerId self = 0;  // our id in the room
+    rendezvous::PeerId host = 0;  // the sender of a verified beacon
+    bool answered = false;
+    std::vector<std::vector<uint8_t>> sent;      // offer and candidates, until the answer
+    std::vector<IceCandidate> early_candidates;  // gathered before the offer was sealed
+    bool open = false;
+    util::EventLoop::TimerId timer = 0;
+  };
+
+  JoinOptions options;
+  JoinCallbacks callbacks;
+  InviteLink link;
+  std::string websocket_url;
+  util::EventLoop loop;
+  ClientSession session;
+  std::unique_ptr<Attempt> attempt;
+  uint64_t attempts = 0;
+  bool ever_connected = false;
+  bool ended = false;
+  int retries = 0;
+  int64_t lost_since_ms = 0;
+
+  explicit Impl(std::string name) : session(std::move(name)) {}
+
+  // --- attempts ---
+  void begin_attempt();
+  void teardown();
+  void attempt_failed(JoinFailure failure, const std::string& detail);
+  void link_lost(const std::string& why);
+  void end(JoinFailure failure, const std::string& detail);
+  void status(const std::string& text) {
+    if (callbacks.on_status) callbacks.on_status(text);
+  }
+  Attempt* current(uint64_t number) {
+    return attempt && attempt->number == number ? attempt.get() : nullptr;
+  }
+
+  // --- signaling ---
+  void send_signal(Attempt& a, const std::vector<uint8_t>& envelope);
+  void on_joined(uint64_t n, rendezvous::PeerId self);
+  void on_envelope(uint64_t n, rendezvous::PeerId from, std::vector<uint8_t> bytes);
+  void on_local_description(uint64_t n, std::string sdp);
+  void on_local_candidate(uint64_t n, IceCandidate candidate);
+  void on_link_state(uint64_t n, LinkEvent event);
+  void on_message(uint64_t n, std::vector<uint8_t> bytes);
+};
+
+void JoinClient::Impl::begin_attempt() {
+  if (ended) return;
+  attempt = std::make_unique<Attempt>();
+  attempt->number = ++attempts;
+  uint64_t n = attempt->number;
+  std::weak_ptr<Impl> weak = weak_from_this();
+  auto post = [weak](auto task) {
+    if (auto self = weak.lock()) self->loop.post(std::move(task));
+  };
+  rendezvous::ClientOptions rv;
+  rv.url = websocket_url;
+  rv.room = invite_room_locator(link);
+  rendezvous::ClientCallbacks cb;
+  cb.on_joined = [this, post, n](rendezvous::PeerId self, std::vector<rendezvous::PeerId>) {
+    post([this, n, self] { on_joined(n, self); });
+  };
+  cb.on_envelope = [this, post, n](rendezvous::PeerId from, std::span<const uint8_t> payload) {
+    post([this, n, from, bytes = std::vector<uint8_t>(payload.begin(), payload.end())]() mutable {
+      on_envelope(n, from, std::move(bytes));
+    });
+  };
+  cb.on_closed = [this, post, n](const rendezvous::CloseInfo& info) {
+    post([this, n, reason = info.reason] {
+      Attempt* a = current(n);
+      if (a != nullptr && !a->open) {
+        attempt_failed(JoinFailure::kRendezvousUnreachable, reason);
+      }
+    });
+  };
+  status(ever_connected ? "reconnecting" : "connecting");
+  attempt->rendezvous = std::make_unique<rendezvous::Client>(std::move(rv), std::move(cb));
+  attempt->timer = loop.post_after(options.answer_timeout, [this, n] {
+    Attempt* a = current(n);
+    if (a == nullptr || a->open) return;
+    attempt_failed(JoinFailure::kNoAnswer,
+                   a->host == 0 ? "no host greeted us in its room" : "the host did not answer");
+  });
+}
+
+void JoinClient::Impl::teardown() {
+  session.set_link_lost();
+  if (!attempt) return;
+  loop.cancel(attempt->timer);
+  attempt.reset();  // the PeerLink and the rendezvous client: no callback of them after this
+}
+
+void JoinClient::Impl::end(JoinFailure failure, const std::string& detail) {
+  if (ended) return;
+  ended = true;
+  teardown();
+  if (callbacks.on_ended) callbacks.on_ended(failure, detail);
+}
+
+void JoinClient::Impl::attempt_failed(JoinFailure failure, const std::string& detail) {
+  teardown();
+  // Before the first connection, fail fast with the reason; afterwards a reconnecting client
+  // keeps trying (the host may be restarting).
+  if (!ever_connected || !options.reconnect) {
+    end(failure, detail);
+    return;
+  }
+  link_lost(detail);
+}
+
+void JoinClient::Impl::link_lost(const std::string& why) {
+  teardown();
+  if (!options.reconnect) {
+    end(JoinFailure::kInterrupted, why);
+    return;
+  }
+  int64_t now = unix_now_ms();
+  if (lost_since_ms == 0) lost_since_ms = now;
+  if (options.give_up_after.count() > 0 && now - lost_since_ms > options.give_up_after.count()) {
+    end(JoinFailure::kInterrupted, why);
+    return;
+  }
+  status("reconnecting (" + why + ")");
+  auto delay = std::chrono::milliseconds(std::min(5000, 250 << std::min(retries, 5)));
+  retries += 1;
+  loop.post_after(delay, [this] {
+    if (!attempt) begin_attempt();
+  });
+}
+
+void JoinClient::Impl::send_signal(Attempt& a, const std::vector<uint8_t>& envelope) {
+  // Only the peer whose beacon verified gets our offer and candidates: another holder of the
+  // link who saw them could forge an answer that ends the attempt. Until the answer they are
+  // kept, for a host that reconnects under a new id.
+  if (!a.answered) a.sent.push_back(envelope);
+  if (a.host != 0) (void)a.rendezvous->send(a.host, envelope);
+}
+
+void JoinClient::Impl::on_joined(uint64_t n, rendezvous::PeerId self) {
+  Attempt* a = current(n);
+  if (a == nullptr) return;
+  a->self = self;
+  LinkConfig config;
+  config.ice_servers = options.ice_servers;
+  std::weak_ptr<Impl> weak = weak_from_this();
+  auto post = [weak](auto task) {
+    if (auto self = weak.lock()) self->loop.post(std::move(task));
+  };
+  LinkCallbacks cb;
+  cb.on_local_description = [this, post, n](const std::string& sdp) {
+    post([this, n, sdp] { on_local_description(n, sdp); });
+  };
+  cb.on_local_candidate = [this, post, n](const IceCandidate& c) {
+    post([this, n, c] { on_local_candidate(n, c); });
+  };
+  cb.on_local_candidates_done = [this, post, n] {
+    post([this, n] {
+      Attempt* at = current(n);
+      if (at == nullptr || !at->handshake) return;
+      if (auto sealed = at->handshake->seal_end_of_candidates()) send_signal(*at, *sealed);
+    });
+  };
+  cb.on_state = [this, post, n](const LinkEvent& e) {
+    post([this, n, e] { on_link_state(n, e); });
+  };
+  cb.on_message = [this, post, n](std::span<const uint8_t> m) {
+    post([this, n, bytes = std::vector<uint8_t>(m.begin(), m.end())]() mutable {
+      on_message(n, std::move(bytes));
+    });
+  };
+  auto peer = PeerLink::create(NegotiationRole::kOfferer, config, std::move(cb));
+  if (!peer) {
+    end(JoinFailure::kInterrupted, "cannot create a peer connection: " + peer.error().message);
+    return;
+  }
+  a->peer = std::move(*peer);
+  if (!a->peer->create_offer()) attempt_failed(JoinFailure::kInterrupted, "cannot make an offer");
+}
+
+void JoinClient::Impl::on_local_description(uint64_t n, std::string sdp) {
+  Attempt* a = current(n);
+  if (a == nullptr) return;
+  auto handshake = JoinerHandshake::start(link, options.name, sdp, unix_now_ms());
+  if (!handshake) {
+    end(JoinFailure::kInterrupted,
+        "cannot seal the offer: " + std::string(handshake_error_name(handshake.error())));
+    return;
+  }
+  a->handshake.emplace(std::move(*handshake));
+  send_signal(*a, a->handshake->offer_envelope());
+  for (const auto& c : a->early_candidates) {
+    if (auto sealed = a->handshake->seal_candidate(c)) send_signal(*a, *sealed);
+  }
+  a->early_candidates.clear();
+}
+
+void JoinClient::Impl::on_local_candidate(uint64_t n, IceCandidate candidate) {
+  Attempt* a = current(n);
+  if (a == nullptr) return;
+  if (!a->handshake) {
+    a->early_candidates.push_back(std::move(candidate));
+    return;
+  }
+  if (auto sealed = a->handshake->seal_candidate(candidate)) send_signal(*a, *sealed);
+}
+
+void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
+                                   std::vector<uint8_t> bytes) {
+  Attempt* a = current(n);
+  if (a == nullptr || a->open) return;
+  if (looks_like_beacon(bytes)) {
+    if (a->answered || a->host == from || !verify_host_beacon(link, bytes, a->self, from)) return;
+    a->host = from;  // the host, or the host again under a new id: (re)send what it lacks
+    for (const auto& envelope : a->sent) (void)a->rendezvous->send(from, envelope);
+    return;
+  }
+  if (!a->handshake || a->host == 0 || from != a->host) return;
+  auto event = a->handshake->receive(bytes);
+  if (!event) {
+    // Other joiners' offers and anything that does not open are dropped; a forged answer
+    // ends the attempt for good: fail closed.
+    if (a->handshake->state() == JoinerHandshake::State::kFailed) {
+      end(JoinFailure::kInvalidAnswer, std::string(handshake_error_name(event.error())));
+    }
+    return;
+  }
+  if (const auto* answer = std::get_if<VerifiedAnswer>(&*event)) {
+    a->answered = true;
+    a->sent.clear();
+    if (!a->peer->set_remote_description(answer->sdp)) {
+      attempt_failed(JoinFailure::kInterrupted, "the host's answer could not be applied");
+      return;
+    }
+    loop.cancel(a->timer);
+    a->timer = loop.post_after(options.open_timeout, [this, n] {
+      if (Attempt* at = current(n); at != nullptr && !at->open) {
+        attempt_failed(JoinFailure::kInterrupted, "the data channel did not open");
+      }
+    });
+  } else if (const auto* candidate = std::get_if<IceCandidate>(&*event)) {
+    (void)a->peer->add_remote_candidate(*candidate);
+  } else if (const auto* rejection = std::get_if<HostRejection>(&*event)) {
+    end(JoinFailure::kRefused, std::string(reject_reason_name(rejection->reason)));
+  }
+}
+
+void JoinClient::Impl::on_link_state(uint64_t n, LinkEvent event) {
+  Attempt* a = current(n);
+  if (a == nullptr) return;
+  if (event.state == LinkState::kOpen && !a->open) {
+    a->open = true;
+    loop.cancel(a->timer);
+    a->rendezvous.reset();  // signaling is over: leave the room
+    ever_connected = true;
+    retries = 0;
+    lost_since_ms = 0;
+    a->peer->send(session.hello());
+    status("connected");
+  } else if (event.state == LinkState::kClosed || event.state == LinkState::kFailed) {
+    if (a->open) {
+      link_lost(event.reason.empty() ? std::string(to_string(event.state)) : event.reason);
+    } else {
+      attempt_failed(JoinFailure::kInterrupted, "the data channel failed: " + event.reason);
+    }
+  }
+}
+
+void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
+  Attempt* a = current(n);
+  if (a == nullptr || !a->open) return;
+  auto events = session.receive(bytes);
+  if (!events) {
+    if (events.error() == ClientError::kWrongSession) {
+      end(JoinFailure::kInvalidAnswer, events.error().message());
+    } else {
+      link_lost("bad frame from the host: " + events.error().message());
+    }
+    return;
+  }
+  for (const auto& event : *events) {
+    if (callbacks.on_event) callbacks.on_event(event);
+    if (const auto* left = std::get_if<HostLeft>(&event)) {
+      if (left->bye.reason == StatusCode::kShutdown) {
+        end(JoinFailure::kSessionEnded, left->bye.text);
+        return;
+      }
+      link_lost(left->bye.text);  // e.g. too slow: resume from where we are
+      return;
+    }
+  }
+}
+
+}  // namespace tokencast
+
+namespace tokencast {
+namespace {
+
+template <class F>
+auto run_on(util::EventLoop& loop, F f) {
+  std::packaged_task<decltype(f())()> task(std::move(f));
+  auto result = task.get_future();
+  loop.post([&task] { task(); });
+  return result.get();
+}
+
+// Display names go into the signed offer and to every peer: printable, bounded.
+std::string clean_display_name(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) continue;
+    out.push_back(c);
+  }
+  size_t end = std::min(out.size(), kMaxDisplayNameBytes);
+  while (end > 0 && end < out.size() && (static_cast<uint8_t>(out[end]) & 0xC0) == 0x80) --end;
+  out.resize(end);
+  return out.empty() ? "guest" : out;
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<JoinClient>, std::pair<JoinFailure, std::string>> JoinClient::start(
+    JoinOptions options, JoinCallbacks callbacks) {
+  auto link = parse_invite_link(options.link);
+  if (!link) {
+    return unexpected(
+        std::make_pair(JoinFailure::kBadLink, make_error_code(link.error()).message()));
+  }
+  auto ws = rendezvous_websocket_url(link->base_url);
+  if (!ws) return unexpected(std::make_pair(JoinFailure::kBadLink, std::string("bad base URL")));
+  options.name = clean_display_name(options.name);
+  auto impl = std::make_shared<Impl>(options.name);
+  impl->options = std::move(options);
+  impl->callbacks = std::move(callbacks);
+  impl->link = std::move(*link);
+  impl->websocket_url = *ws;
+  impl->loop.start();
+  impl->loop.post([impl = impl.get()] { impl->begin_attempt(); });
+  return std::unique_ptr<JoinClient>(new JoinClient(std::move(impl)));
+}
+
+JoinClient::JoinClient(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+JoinClient::~JoinClient() {
+  run_on(impl_->loop, [impl = impl_.get()] {
+    if (impl->attempt && impl->attempt->open) impl->attempt->peer->send(ClientSession::bye());
+    impl->ended = true;
+    impl->teardown();
+    return 0;
+  });
+  impl_->loop.stop();
+}
+
+Expected<void, std::error_code> JoinClient::prompt(std::string text) {
+  return run_on(impl_->loop, [impl = impl_.get(), &text]() -> Expected<void, std::error_code> {
+    static uint64_t next_id = 1;
+    auto frame = impl->session.prompt(text, next_id++);
+    if (!frame) return unexpected(frame.error());
+    if (!impl->attempt || !impl->attempt->open || !accepted(impl->attempt->peer->send(*frame))) {
+      return unexpected(make_error_code(ClientError::kNotWelcomed));
+    }
+    return {};
+  });
+}
+
+Expected<void, std::error_code> JoinClient::cancel() {
+  return run_on(impl_->loop, [impl = impl_.get()]() -> Expected<void, std::error_code> {
+    auto frame = impl->session.cancel();
+    if (!frame) return unexpected(frame.error());
+    if (!impl->attempt || !impl->attempt->open || !accepted(impl->attempt->peer->send(*frame))) {
+      return unexpected(make_error_code(ClientError::kNotWelcomed));
+    }
+    return {};
+  });
+}
+
+Transcript JoinClient::transcript() const {
+  return run_on(impl_->loop, [impl = impl_.get()] { return impl->session.transcript(); });
+}
+
+StreamPosition JoinClient::position() const {
+  return run_on(impl_->loop, [impl = impl_.get()] { return impl->session.position(); });
+}
+
+bool JoinClient::connected() const {
+  return run_on(impl_->loop, [impl = impl_.get()] {
+    return impl->attempt && impl->attempt->open && impl->session.welcomed();
+  });
+}
+
+void JoinClient::drop_link_for_test() {
+  impl_->loop.post([impl = impl_.get()] {
+    if (impl->attempt && impl->attempt->open) impl->link_lost("dropped by a test");
+  });
+}
+
+}  // namespace tokencast

@@ -1,0 +1,227 @@
+// The host's side of joining: two rooms at the rendezvous, the sealed and signed handshake,
+// and a PeerLink (answerer) per accepted offer.
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+
+#include "host/host_runtime_impl.hpp"
+#include "tokencast/invite.hpp"
+#include "tokencast/log.hpp"
+
+namespace tokencast {
+namespace {
+
+// The first IPv4 address of an interface that is up and not loopback: what phones on the same
+// network can reach. 127.0.0.1 when there is none.
+std::string lan_address() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "127.0.0.1";
+  std::string found = "127.0.0.1";
+  for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    if ((a->ifa_flags & IFF_UP) == 0 || (a->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    char text[INET_ADDRSTRLEN];
+    auto* in = reinterpret_cast<sockaddr_in*>(a->ifa_addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) {
+      found = text;
+      break;
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+// ws://host:port/path -> http://host:port (the links' base for a remote rendezvous).
+std::string http_base_of(const std::string& ws_url) {
+  std::string base = ws_url;
+  if (base.starts_with("ws://")) base = "http://" + base.substr(5);
+  if (base.starts_with("wss://")) base = "https://" + base.substr(6);
+  auto scheme_end = base.find("://");
+  auto path = base.find('/', scheme_end == std::string::npos ? 0 : scheme_end + 3);
+  if (path != std::string::npos) {
+    std::string rest = base.substr(path);
+    base = base.substr(0, path);
+    if (rest.size() > 3 && rest.ends_with("/ws")) base += rest.substr(0, rest.size() - 3);
+  }
+  return base;
+}
+
+PeerRole peer_role(LinkRole role) {
+  return role == LinkRole::kParticipant ? PeerRole::kParticipant : PeerRole::kViewer;
+}
+
+}  // namespace
+
+Expected<void, std::string> HostRuntime::Impl::start_rendezvous() {
+  std::string base;
+  if (options.rendezvous_url.empty()) {
+    rendezvous::ServerOptions server;
+    server.listen_host = options.listen_host;
+    server.listen_port = options.listen_port;
+    server.web_root = options.web_root;
+    embedded = std::make_unique<rendezvous::Server>(server);
+    if (auto started = embedded->start(); !started) {
+      return unexpected("cannot listen on " + options.listen_host + ":" +
+                        std::to_string(options.listen_port) + ": " + started.error().message());
+    }
+    std::string local = options.listen_host == "0.0.0.0" || options.listen_host == "::"
+                            ? "127.0.0.1"
+                            : options.listen_host;
+    rendezvous_url = "ws://" + local + ":" + std::to_string(embedded->port()) + "/ws";
+    std::string reachable = options.listen_host == "0.0.0.0" ? lan_address() : options.listen_host;
+    base = "http://" + reachable + ":" + std::to_string(embedded->port());
+  } else {
+    rendezvous_url = options.rendezvous_url;
+    base = http_base_of(rendezvous_url);
+  }
+  // A resumed session keeps the links it had unless told otherwise.
+  if (!options.public_url.empty()) {
+    base = options.public_url;
+  } else if (links.resumed && !record.base_url.empty()) {
+    base = record.base_url;
+  }
+  auto normalized = normalize_base_url(base);
+  if (!normalized) return unexpected("not a usable base URL for links: " + base);
+  record.base_url = *normalized;
+  rooms[0].role = LinkRole::kViewer;
+  rooms[1].role = LinkRole::kParticipant;
+  return {};
+}
+
+void HostRuntime::Impl::connect_room(size_t index) {
+  if (stopping) return;
+  Room& room = rooms[index];
+  room.generation += 1;
+  uint64_t generation = room.generation;
+  rendezvous::ClientOptions client;
+  client.url = rendezvous_url;
+  client.room = handshake->locator(room.role);
+  rendezvous::ClientCallbacks callbacks;
+  callbacks.on_joined = [this, index, generation](rendezvous::PeerId self,
+                                                  std::vector<rendezvous::PeerId> peers) {
+    loop.post([this, index, generation, self, peers = std::move(peers)] {
+      if (rooms[index].generation != generation) return;
+      rooms[index].failures = 0;
+      rooms[index].joined = true;
+      rooms[index].self = self;
+      for (auto peer : peers) greet(index, peer);  // joiners that waited for a host
+    });
+  };
+  callbacks.on_peer_joined = [this, index, generation](rendezvous::PeerId peer) {
+    loop.post([this, index, generation, peer] {
+      if (rooms[index].generation == generation && rooms[index].joined) greet(index, peer);
+    });
+  };
+  callbacks.on_envelope = [this, index, generation](rendezvous::PeerId from,
+                                                    std::span<const uint8_t> payload) {
+    loop.post([this, index, generation, from,
+               bytes = std::vector<uint8_t>(payload.begin(), payload.end())]() mutable {
+      if (rooms[index].generation == generation) on_envelope(index, from, std::move(bytes));
+    });
+  };
+  callbacks.on_closed = [this, index, generation](const rendezvous::CloseInfo& info) {
+    loop.post([this, index, generation, reason = info.reason] {
+      Room& r = rooms[index];
+      if (stopping || r.generation != generation) return;
+      r.joined = false;
+      // Reconnect with a capped backoff: a restarting rendezvous must not be hammered.
+      r.failures += 1;
+      auto delay = std::chrono::milliseconds(std::min(10'000, 250 << std::min(r.failures, 6)));
+      log::warn("host", "rendezvous connection lost (" + reason + "); reconnecting");
+      loop.post_after(delay, [this, index, generation] {
+        if (!stopping && rooms[index].generation == generation) connect_room(index);
+      });
+    });
+  };
+  room.client = std::make_unique<rendezvous::Client>(std::move(client), std::move(callbacks));
+}
+
+void HostRuntime::Impl::greet(size_t index, rendezvous::PeerId peer) {
+  Room& room = rooms[index];
+  if (!room.client) return;
+  (void)room.client->send(peer, handshake->beacon(room.role, peer, room.self));
+}
+
+void HostRuntime::Impl::refuse(HandshakeError error) {
+  counters.refused[std::string(handshake_error_name(error))] += 1;
+  log::info("host", "refused a join envelope: " + std::string(handshake_error_name(error)));
+}
+
+void HostRuntime::Impl::on_envelope(size_t room, rendezvous::PeerId from,
+                                    std::vector<uint8_t> bytes) {
+  if (looks_like_beacon(bytes)) return;  // another host's greeting: nothing for us
+  auto event = handshake->receive(bytes, unix_now_ms());
+  if (!event) {
+    refuse(event.error());
+    return;
+  }
+  PeerRole role = peer_role(event->role);
+  // The room an envelope arrived in must be the room whose keys opened it.
+  if (event->role != rooms[room].role) {
+    handshake->forget(event->join_id);
+    refuse(HandshakeError::kOpenFailed);
+    return;
+  }
+  if (const auto* offer = std::get_if<JoinOffer>(&event->body)) {
+    accept_offer(room, from, event->join_id, role, *offer);
+    return;
+  }
+  auto it = by_join.find(event->join_id);
+  if (it == by_join.end()) return;
+  Link& link = link_table.at(it->second);
+  if (const auto* candidate = std::get_if<IceCandidate>(&event->body)) {
+    if (auto added = link.peer->add_remote_candidate(*candidate); !added) {
+      log::debug("host", "a joiner's candidate was not usable: " + added.error().message);
+    }
+  }
+}
+
+void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const JoinId& join_id,
+                                     PeerRole role, const JoinOffer& offer) {
+  auto reject = [&](RejectReason reason) {
+    auto rejection = handshake->seal_rejection(join_id, reason);
+    if (rejection && rooms[room].client) (void)rooms[room].client->send(from, *rejection);
+  };
+  // Joins in progress count too: a burst of offers must not outgrow the peer limit.
+  if (link_table.size() >= options.max_peers) {
+    reject(RejectReason::kRoomFull);
+    return;
+  }
+  uint64_t id = next_link++;
+  LinkConfig config;
+  config.ice_servers = options.ice_servers;
+  auto peer = PeerLink::create(NegotiationRole::kAnswerer, config, callbacks_for(id));
+  if (!peer) {
+    log::error("host", "cannot create a peer link: " + peer.error().message);
+    reject(RejectReason::kRefused);
+    return;
+  }
+  Link link;
+  link.peer = std::move(*peer);
+  link.join_id = join_id;
+  link.role = role;
+  link.room = room;
+  link.rendezvous_peer = from;
+  link.created_ms = unix_now_ms();
+  Link& stored = link_table.emplace(id, std::move(link)).first->second;
+  by_join[join_id] = id;
+  if (!stored.peer->set_remote_description(offer.sdp) || !stored.peer->create_answer()) {
+    drop_link(id);
+  }
+}
+
+void HostRuntime::Impl::send_to_joiner(Link& link,
+                                       Expected<std::vector<uint8_t>, HandshakeError> envelope) {
+  if (!envelope) {
+    log::warn("host",
+              "cannot seal for a joiner: " + std::string(handshake_error_name(envelope.error())));
+    return;
+  }
+  auto& client = rooms[link.room].client;
+  if (!client) return;
+  if (auto sent = client->send(link.rendezvous_peer, *envelope); !sent) {
+    log::warn("host", "cannot reach a joiner through the rendezvous: " + sent.error().message());
+  }
+}
+
+}  // namespace tokencast

@@ -1,0 +1,266 @@
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "host/host_runtime_impl.hpp"
+#include "tokencast/invite.hpp"
+#include "tokencast/log.hpp"
+
+namespace tokencast {
+
+int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+template <class F>
+auto run_on_loop(util::EventLoop& loop, F f) {
+  std::packaged_task<decltype(f())()> task(std::move(f));
+  auto result = task.get_future();
+  loop.post([&task] { task(); });
+  return result.get();
+}
+
+}  // namespace
+
+Expected<void, std::string> HostRuntime::Impl::open_session() {
+  auto opened = EventStore::open(options.db_path);
+  if (!opened) {
+    return unexpected("cannot open the store " + options.db_path + ": " + opened.error().message());
+  }
+  store = std::move(*opened);
+  std::vector<Event> stored;
+  if (!options.resume.empty()) {
+    auto id = store->resolve_prefix(options.resume);
+    if (!id) return unexpected("cannot resume '" + options.resume + "': " + id.error().message());
+    auto loaded = store->load_session(*id);
+    if (!loaded) return unexpected("cannot resume: " + loaded.error().message());
+    record = std::move(*loaded);
+    auto events = store->load_events(record.id);
+    if (!events) return unexpected("cannot resume: " + events.error().message());
+    stored = std::move(*events);
+    links.resumed = true;
+  } else {
+    if (RAND_bytes(record.id.bytes.data(), static_cast<int>(record.id.bytes.size())) != 1) {
+      return unexpected("no randomness available");
+    }
+    record.created_at_ms = unix_now_ms();
+    record.title = options.title;
+    record.model = options.source ? options.source->model() : "";
+    SigningKey key = SigningKey::generate();
+    key.export_seed(record.host_key_seed);
+    RoomSecret viewer = generate_room_secret();
+    RoomSecret participant = generate_room_secret();
+    std::copy(viewer.bytes().begin(), viewer.bytes().end(), record.viewer_secret.begin());
+    std::copy(participant.bytes().begin(), participant.bytes().end(),
+              record.participant_secret.begin());
+  }
+  return {};
+}
+
+Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptions options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  Impl& h = *impl;
+  if (auto opened = h.open_session(); !opened) return unexpected(opened.error());
+
+  SigningKey key = SigningKey::from_seed(h.record.host_key_seed);
+  RoomSecret viewer{std::span<const uint8_t, kRoomSecretSize>(h.record.viewer_secret)};
+  RoomSecret participant{std::span<const uint8_t, kRoomSecretSize>(h.record.participant_secret)};
+  auto handshake = HostHandshake::create(std::move(key), viewer, participant);
+  if (!handshake) return unexpected("the stored session keys are unusable");
+  h.handshake.emplace(std::move(*handshake));
+
+  if (auto started = h.start_rendezvous(); !started) return unexpected(started.error());
+  for (LinkRole role : {LinkRole::kViewer, LinkRole::kParticipant}) {
+    const RoomSecret& secret = role == LinkRole::kViewer ? viewer : participant;
+    auto link = format_invite_link(h.record.base_url, role, secret, h.handshake->public_key());
+    if (!link) return unexpected("the link base URL is not valid: " + h.record.base_url);
+    (role == LinkRole::kViewer ? h.links.viewer : h.links.participant) = *link;
+  }
+  h.links.session_id = h.record.id.hex();
+  if (!h.links.resumed) {
+    if (auto created = h.store->create_session(h.record); !created) {
+      return unexpected("cannot store the session: " + created.error().message());
+    }
+  }
+
+  HostSessionConfig config;
+  config.session_id = h.record.id;
+  config.model_name = h.options.source ? h.options.source->model() : "tokencast";
+  config.host_name = h.options.host_name;
+  config.llm_attached = h.options.source != nullptr && !h.options.stream_source;
+  config.max_peers = h.options.max_peers;
+  config.queue.max_pending_bytes = h.options.max_pending_bytes_per_peer;
+  std::vector<Event> stored;
+  if (h.links.resumed) {
+    auto events = h.store->load_events(h.record.id);
+    if (!events) return unexpected("cannot resume: " + events.error().message());
+    stored = std::move(*events);
+  }
+  bool fresh = stored.empty();
+  h.committer = std::make_unique<GroupCommitter>(
+      *h.store, h.record.id, [impl = &h](Seq seq, std::error_code error) {
+        if (error) {
+          log::error("host", "the store failed; nothing more will be shown: " + error.message());
+          return;
+        }
+        impl->loop.post([impl, seq] {
+          if (impl->session) impl->session->durable(seq);
+        });
+      });
+  auto session = HostSession::create(config, std::move(stored), h, unix_now_ms());
+  if (!session) return unexpected("the stored session is damaged: " + session.error().message());
+  h.session = std::move(*session);
+  if (fresh) h.session->set_meta(h.record.title, h.record.model);
+
+  h.loop.start();
+  h.loop.post([impl = &h] {
+    for (size_t i = 0; i < impl->rooms.size(); ++i) impl->connect_room(i);
+    if (impl->options.stream_source && impl->options.source) {
+      auto turn = impl->session->start_external_turn(impl->options.source->model(), unix_now_ms());
+      if (turn) impl->start_generation(*turn, {});
+    }
+    impl->tick();
+  });
+  return std::unique_ptr<HostRuntime>(new HostRuntime(std::move(impl)));
+}
+
+HostRuntime::HostRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HostRuntime::~HostRuntime() { stop(); }
+
+const HostLinks& HostRuntime::links() const { return impl_->links; }
+
+uint16_t HostRuntime::rendezvous_port() const {
+  return impl_->embedded ? impl_->embedded->port() : 0;
+}
+
+void HostRuntime::prompt(std::string text) {
+  impl_->loop.post([impl = impl_.get(), text = std::move(text)] {
+    impl->session->host_prompt(text, unix_now_ms());
+  });
+}
+
+void HostRuntime::cancel() {
+  impl_->loop.post([impl = impl_.get()] { impl->session->host_cancel(unix_now_ms()); });
+}
+
+HostStats HostRuntime::stats() const {
+  if (impl_->stopping) return impl_->snapshot();
+  return run_on_loop(impl_->loop, [impl = impl_.get()] { return impl->snapshot(); });
+}
+
+HostStats HostRuntime::Impl::snapshot() const {
+  HostStats s = counters;
+  for (const auto& room : rooms) s.rooms_joined += room.joined;
+  auto st = session->status();
+  s.peers = st.peers;
+  s.turn = st.turn;
+  s.generating = st.generating;
+  s.turn_tokens = st.turn_tokens;
+  s.head = st.head;
+  s.durable = st.durable;
+  s.queued_prompts = st.queued_prompts;
+  if (committer) {
+    auto cs = committer->stats();
+    s.store_commits = cs.commits;
+    s.store_max_commit_ms = cs.max_commit_ms;
+  }
+  return s;
+}
+
+void HostRuntime::stop() {
+  Impl& h = *impl_;
+  if (h.stopping) return;
+  // Tell every peer, then give the byes a moment to leave before links are torn down.
+  run_on_loop(h.loop, [&h] {
+    h.session->shutdown();
+    return 0;
+  });
+  for (int i = 0; i < 20; ++i) {
+    bool open = run_on_loop(h.loop, [&h] { return !h.by_conn.empty(); });
+    if (!open) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  run_on_loop(h.loop, [&h] {
+    h.stopping = true;
+    h.loop.cancel(h.tick_timer);
+    if (h.options.source) h.options.source->cancel();
+    h.link_table.clear();  // PeerLink destructors: no callbacks after this
+    h.by_conn.clear();
+    h.by_join.clear();
+    for (auto& room : h.rooms) room.client.reset();
+    return 0;
+  });
+  h.loop.stop();
+  if (h.committer) h.committer->flush();
+  h.committer.reset();
+  if (h.embedded) h.embedded->stop();
+  h.store.reset();
+}
+
+void HostRuntime::Impl::tick() {
+  if (stopping) return;
+  int64_t now = unix_now_ms();
+  session->tick(now);
+  handshake->expire(now);
+  // A join that has not opened its channel in time is given up.
+  std::vector<uint64_t> stale;
+  for (const auto& [id, link] : link_table) {
+    if (link.conn == 0 && now - link.created_ms > 30'000) stale.push_back(id);
+  }
+  for (uint64_t id : stale) drop_link(id);
+  tick_timer = loop.post_after(std::chrono::milliseconds(500), [this] { tick(); });
+}
+
+void HostRuntime::Impl::persist(const Event& event) { committer->submit(event); }
+
+void HostRuntime::Impl::frames_ready(ConnId conn) {
+  dirty.push_back(conn);
+  if (flush_posted) return;
+  flush_posted = true;
+  loop.post([this] {
+    flush_posted = false;
+    std::vector<ConnId> conns;
+    conns.swap(dirty);
+    std::sort(conns.begin(), conns.end());
+    conns.erase(std::unique(conns.begin(), conns.end()), conns.end());
+    for (ConnId conn : conns) {
+      if (auto it = by_conn.find(conn); it != by_conn.end()) pump(it->second);
+    }
+  });
+}
+
+void HostRuntime::Impl::start_generation(TurnId turn, std::vector<ChatMessage> history) {
+  if (!options.source) return;
+  generating_turn = turn;
+  LlmCallbacks callbacks;
+  callbacks.on_delta = [this, turn](std::string bytes) {
+    loop.post([this, turn, bytes = std::move(bytes)] { session->llm_delta(turn, bytes); });
+  };
+  callbacks.on_done = [this, turn](uint64_t tokens) {
+    loop.post([this, turn, tokens] { session->llm_done(turn, tokens, unix_now_ms()); });
+  };
+  callbacks.on_error = [this, turn](std::string reason) {
+    loop.post([this, turn, reason = std::move(reason)] {
+      session->llm_error(turn, reason, unix_now_ms());
+    });
+  };
+  if (!options.source->start(std::move(history), std::move(callbacks))) {
+    session->llm_error(turn, "the model is still busy with another answer", unix_now_ms());
+  }
+}
+
+void HostRuntime::Impl::cancel_generation() {
+  if (options.source) options.source->cancel();
+  generating_turn.reset();
+}
+
+}  // namespace tokencast

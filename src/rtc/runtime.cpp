@@ -1,0 +1,166 @@
+// RtcRuntime: the process's libwebrtc factory and threads, and the libwebrtc log bridge.
+#include "rtc/runtime.hpp"
+
+#include <api/create_peerconnection_factory.h>
+#include <api/task_queue/default_task_queue_factory.h>
+#include <rtc_base/logging.h>
+#include <rtc_base/ssl_adapter.h>
+
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "tokencast/log.hpp"
+
+namespace tokencast {
+namespace {
+
+::rtc::LoggingSeverity to_webrtc(log::Level level) {
+  switch (level) {
+    case log::Level::kTrace:
+      return ::rtc::LS_VERBOSE;
+    case log::Level::kDebug:
+      return ::rtc::LS_INFO;  // libwebrtc's INFO is chatty: it is debug detail for us
+    case log::Level::kInfo:
+    case log::Level::kWarn:
+      return ::rtc::LS_WARNING;
+    case log::Level::kError:
+      return ::rtc::LS_ERROR;
+    case log::Level::kOff:
+      return ::rtc::LS_NONE;
+  }
+  return ::rtc::LS_NONE;
+}
+
+log::Level from_webrtc(::rtc::LoggingSeverity severity) {
+  switch (severity) {
+    case ::rtc::LS_VERBOSE:
+      return log::Level::kTrace;
+    case ::rtc::LS_INFO:
+      return log::Level::kDebug;
+    case ::rtc::LS_WARNING:
+      return log::Level::kWarn;
+    case ::rtc::LS_ERROR:
+      return log::Level::kError;
+    case ::rtc::LS_NONE:
+      break;
+  }
+  return log::Level::kOff;
+}
+
+std::string_view trim_newline(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+class LogBridge final : public ::rtc::LogSink {
+ public:
+  void OnLogMessage(const ::rtc::LogLineRef& line) override {
+    log::write(from_webrtc(line.severity()), "webrtc",
+               trim_newline(std::string_view(line.message().data(), line.message().size())));
+  }
+  void OnLogMessage(const std::string& message, ::rtc::LoggingSeverity severity) override {
+    log::write(from_webrtc(severity), "webrtc", trim_newline(message));
+  }
+  void OnLogMessage(const std::string& message) override {
+    log::write(log::Level::kInfo, "webrtc", trim_newline(message));
+  }
+};
+
+}  // namespace
+
+void sync_webrtc_log_level() {
+  // Never freed: libwebrtc threads may log until the very end of the process.
+  static std::mutex* mu = new std::mutex;
+  static LogBridge* bridge = new LogBridge;
+  static bool registered = false;
+  static ::rtc::LoggingSeverity registered_severity = ::rtc::LS_NONE;
+  static std::once_flag quiet_once;
+  std::call_once(quiet_once, [] {
+    // libwebrtc prints to stderr at LS_INFO by default; everything goes through the bridge.
+    ::rtc::LogMessage::LogToDebug(::rtc::LS_NONE);
+    ::rtc::LogMessage::SetLogToStderr(false);
+    ::rtc::LogMessage::LogTimestamps(false);
+    ::rtc::LogMessage::LogThreads(false);
+  });
+
+  const ::rtc::LoggingSeverity wanted = to_webrtc(log::level());
+  std::lock_guard lock(*mu);
+  if (registered && wanted == registered_severity) return;
+  if (!registered && wanted == ::rtc::LS_NONE) return;
+  if (registered) ::rtc::LogMessage::RemoveLogToStream(bridge);
+  registered = wanted != ::rtc::LS_NONE;
+  registered_severity = wanted;
+  if (registered) ::rtc::LogMessage::AddLogToStream(bridge, wanted);
+}
+
+RtcRuntime::Impl::Impl() {
+  static std::once_flag ssl_once;
+  std::call_once(ssl_once, [] { ::rtc::InitializeSSL(); });
+
+  network = ::rtc::Thread::CreateWithSocketServer();
+  network->SetName("tc-rtc-network", nullptr);
+  network->Start();
+  worker = ::rtc::Thread::Create();
+  worker->SetName("tc-rtc-worker", nullptr);
+  worker->Start();
+  signaling = ::rtc::Thread::Create();
+  signaling->SetName("tc-rtc-signal", nullptr);
+  signaling->Start();
+
+  // Data channels only: no media engine, no call factory, no event log.
+  webrtc::PeerConnectionFactoryDependencies deps;
+  deps.network_thread = network.get();
+  deps.worker_thread = worker.get();
+  deps.signaling_thread = signaling.get();
+  deps.task_queue_factory = webrtc::CreateDefaultTaskQueueFactory();
+  factory = webrtc::CreateModularPeerConnectionFactory(std::move(deps));
+  if (!factory) {
+    log::error("rtc", "libwebrtc refused to create the peer connection factory");
+    return;
+  }
+  // Loopback and every other interface type are usable: tests run in network namespaces that
+  // only have `lo`, and a host may serve peers on the same machine.
+  webrtc::PeerConnectionFactoryInterface::Options options;
+  options.network_ignore_mask = 0;
+  factory->SetOptions(options);
+}
+
+RtcRuntime::Impl::~Impl() {
+  factory = nullptr;  // the factory proxy destroys it on the signaling thread
+  signaling.reset();  // Thread's destructor stops and joins
+  worker.reset();
+  network.reset();
+}
+
+bool RtcRuntime::Impl::is_own_thread() const {
+  return (signaling && signaling->IsCurrent()) || (worker && worker->IsCurrent()) ||
+         (network && network->IsCurrent());
+}
+
+RtcRuntime::RtcRuntime() : impl_(std::make_unique<Impl>()) {}
+
+RtcRuntime::~RtcRuntime() {
+  if (impl_ && impl_->is_own_thread()) {
+    // The last reference went away on one of our own threads (for example a link destroyed from
+    // inside its callback while nobody else held the runtime). A thread cannot join itself: shut
+    // down from a helper thread instead.
+    log::warn("rtc", "runtime released on its own thread; shutting down from a helper thread");
+    std::thread([impl = std::move(impl_)]() mutable { impl.reset(); }).detach();
+  }
+}
+
+std::shared_ptr<RtcRuntime> RtcRuntime::instance() {
+  static std::mutex* mu = new std::mutex;
+  static std::weak_ptr<RtcRuntime>* current = new std::weak_ptr<RtcRuntime>;
+  std::lock_guard lock(*mu);
+  if (auto live = current->lock()) return live;
+  sync_webrtc_log_level();
+  std::shared_ptr<RtcRuntime> created(new RtcRuntime());
+  *current = created;
+  return created;
+}
+
+void RtcRuntime::refresh_log_level() { sync_webrtc_log_level(); }
+
+}  // namespace tokencast

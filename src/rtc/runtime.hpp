@@ -1,0 +1,30 @@
+// Private to src/rtc: the libwebrtc side of RtcRuntime.
+#pragma once
+
+#include <api/peer_connection_interface.h>
+#include <api/scoped_refptr.h>
+#include <rtc_base/thread.h>
+
+#include <memory>
+
+#include "tokencast/peer_link.hpp"
+
+namespace tokencast {
+
+struct RtcRuntime::Impl {
+  Impl();
+  ~Impl();
+
+  // True on one of the runtime's own threads (where it must not be destroyed: joining itself).
+  bool is_own_thread() const;
+
+  std::unique_ptr<::rtc::Thread> network;    // sockets, ICE, DTLS, SCTP
+  std::unique_ptr<::rtc::Thread> worker;     // media work; idle without a media engine
+  std::unique_ptr<::rtc::Thread> signaling;  // the PeerConnection API, data channels, callbacks
+  ::rtc::scoped_refptr<webrtc::PeerConnectionFactoryInterface> factory;  // null if creation failed
+};
+
+// Points libwebrtc's log at tokencast::log with a threshold that follows log::level().
+void sync_webrtc_log_level();
+
+}  // namespace tokencast

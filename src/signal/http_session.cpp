@@ -1,0 +1,159 @@
+#include "signal/http_session.hpp"
+
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "signal/ws_session.hpp"
+
+namespace tokencast::rendezvous {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+
+namespace {
+
+constexpr size_t kHeaderLimit = 8 * 1024;
+
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+
+}  // namespace
+
+HttpSession::HttpSession(Shard& shard, ServerContext& ctx, net::ip::tcp::socket socket,
+                         ConnectionSlot slot)
+    : ShardSession(shard),
+      ctx_(ctx),
+      socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      buffer_(kHeaderLimit + 1024),
+      slot_(std::move(slot)) {}
+
+void HttpSession::start() {
+  register_in_shard();
+  if (shard_.stopping) {
+    finish();
+    return;
+  }
+  timer_.expires_at(slot_.accepted_at() + ctx_.options.handshake_timeout);
+  timer_.async_wait([self = self()](error_code ec) { self->on_timer(ec); });
+  do_read();
+}
+
+void HttpSession::do_read() {
+  parser_.emplace();
+  parser_->header_limit(kHeaderLimit);
+  parser_->body_limit(0);
+  http::async_read(socket_, buffer_, *parser_,
+                   [self = self()](error_code ec, size_t) { self->on_read(ec); });
+}
+
+void HttpSession::on_read(error_code ec) {
+  if (done_) return;
+  if (ec) {
+    if (ec != http::error::end_of_stream && ec != net::error::operation_aborted &&
+        ec != net::error::connection_reset && ec != net::error::eof) {
+      ctx_.metrics.reject(Rejection::kBadHttpRequest);
+      if (socket_.is_open()) {
+        respond(400, "bad request\n", "text/plain; charset=utf-8", "no-store", true);
+        return;
+      }
+    }
+    finish();
+    return;
+  }
+  served_any_ = true;
+  auto& request = parser_->get();
+  std::string_view target(request.target().data(), request.target().size());
+  std::string_view path = path_of(target);
+
+  if (beast::websocket::is_upgrade(request)) {
+    if (path != "/ws") {
+      respond(404, "not found\n", "text/plain; charset=utf-8", "no-store", true);
+      return;
+    }
+    // The WebSocket session takes the socket and the connection's slot; this one ends.
+    done_ = true;
+    timer_.cancel();
+    unregister_from_shard();
+    auto ws = std::make_shared<WsSession>(shard_, ctx_, std::move(socket_), std::move(slot_));
+    ws->start(parser_->release());
+    return;
+  }
+  if (auto refusal = slot_.refusal()) {
+    respond(503, std::string(close_reason_text(*refusal)) + "\n", "text/plain; charset=utf-8",
+            "no-store", true);
+    return;
+  }
+  const bool head = request.method() == http::verb::head;
+  if (request.method() != http::verb::get && !head) {
+    respond(405, "method not allowed\n", "text/plain; charset=utf-8", "no-store",
+            !request.keep_alive());
+    return;
+  }
+  bool close = !request.keep_alive();
+  if (path == "/healthz") {
+    respond(200, "ok\n", "text/plain; charset=utf-8", "no-store", close);
+  } else if (path == "/metrics") {
+    respond(200, ctx_.metrics.render(), "text/plain; version=0.0.4; charset=utf-8", "no-store",
+            close);
+  } else {
+    StaticResult file = ctx_.files.get(target);
+    if (file.status == 400) ctx_.metrics.reject(Rejection::kBadHttpRequest);
+    respond(file.status, std::move(file.body), file.content_type, "no-cache", close);
+  }
+}
+
+void HttpSession::respond(unsigned status, std::string body, std::string_view content_type,
+                          std::string_view cache_control, bool close) {
+  ctx_.metrics.http_response(status);
+  const bool head =
+      parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
+  response_ = {};
+  response_.version(11);
+  response_.result(status);
+  response_.set(http::field::server, "tokencast-rendezvous");
+  response_.set(http::field::content_type, content_type);
+  response_.set(http::field::cache_control, cache_control);
+  response_.set("X-Content-Type-Options", "nosniff");
+  response_.set("Referrer-Policy", "no-referrer");
+  if (status == 405) response_.set(http::field::allow, "GET, HEAD");
+  response_.keep_alive(!close);
+  response_.content_length(body.size());
+  if (!head) response_.body() = std::move(body);
+  http::async_write(socket_, response_,
+                    [self = self(), close](error_code ec, size_t) { self->on_write(ec, close); });
+}
+
+void HttpSession::on_write(error_code ec, bool close) {
+  if (done_) return;
+  if (ec || close) {
+    finish();
+    return;
+  }
+  // Next request on this keep-alive connection, within a fresh handshake timeout.
+  timer_.expires_after(ctx_.options.handshake_timeout);
+  timer_.async_wait([self = self()](error_code e) { self->on_timer(e); });
+  do_read();
+}
+
+void HttpSession::on_timer(error_code ec) {
+  if (ec || done_) return;
+  if (SteadyClock::now() < timer_.expiry()) return;  // re-armed since
+  if (!served_any_) ctx_.metrics.reject(Rejection::kHandshakeTimeout);
+  finish();
+}
+
+void HttpSession::finish() {
+  if (done_) return;
+  done_ = true;
+  timer_.cancel();
+  error_code ignored;
+  socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  unregister_from_shard();
+}
+
+void HttpSession::shutdown() { finish(); }
+
+}  // namespace tokencast::rendezvous

@@ -1,0 +1,181 @@
+// The rendezvous' HTTP side against a real process: static files with strict paths,
+// the placeholder page, /healthz and /metrics.
+#include <filesystem>
+#include <fstream>
+
+#include "signal_test_support.hpp"
+
+namespace tokencast::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempWebRoot {
+ public:
+  TempWebRoot() {
+    char tmpl[] = "/tmp/tokencast-web-XXXXXX";
+    base_ = mkdtemp(tmpl);
+    root_ = base_ / "root";
+    fs::create_directories(root_ / "sub");
+    fs::create_directories(root_ / "dir");
+    write(root_ / "index.html", "<!doctype html><title>client</title>");
+    write(root_ / "app.js", "console.log(1)");
+    write(root_ / "style.css", "body{}");
+    write(root_ / "sub" / "deep.json", "{}");
+    write(root_ / ".hidden", "hidden");
+    write(base_ / "secret.txt", "SECRET");
+    fs::create_symlink(base_ / "secret.txt", root_ / "escape.txt");
+    fs::create_symlink(root_ / "app.js", root_ / "inside.js");
+  }
+  ~TempWebRoot() {
+    std::error_code ec;
+    fs::remove_all(base_, ec);
+  }
+  std::string root() const { return root_.string(); }
+
+ private:
+  static void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+  fs::path base_;
+  fs::path root_;
+};
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(RendezvousHttp, ServesFilesWithContentTypes) {
+  TempWebRoot web;
+  ServerProcess server({"--web-root", web.root()});
+  ASSERT_TRUE(server.ok());
+  auto index = http_request(server.port(), "/");
+  EXPECT_EQ(index.status, 200u);
+  EXPECT_EQ(index.body, "<!doctype html><title>client</title>");
+  EXPECT_EQ(index.content_type, "text/html; charset=utf-8");
+  for (const char* invite : {"/j", "/j/", "/j?v=1", "/index.html"}) {
+    auto r = http_request(server.port(), invite);
+    EXPECT_EQ(r.status, 200u) << invite;
+    EXPECT_EQ(r.body, index.body) << invite;
+  }
+  auto js = http_request(server.port(), "/app.js");
+  EXPECT_EQ(js.status, 200u);
+  EXPECT_EQ(js.body, "console.log(1)");
+  EXPECT_EQ(js.content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(http_request(server.port(), "/style.css").content_type, "text/css; charset=utf-8");
+  auto json = http_request(server.port(), "/sub/deep.json");
+  EXPECT_EQ(json.status, 200u);
+  EXPECT_EQ(json.content_type, "application/json");
+  // A symlink that stays inside the root is fine.
+  EXPECT_EQ(http_request(server.port(), "/inside.js").body, "console.log(1)");
+  auto head = http_request(server.port(), "/app.js", "HEAD");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_TRUE(head.body.empty());
+}
+
+TEST(RendezvousHttp, RefusesTraversalAndOddPaths) {
+  TempWebRoot web;
+  ServerProcess server({"--web-root", web.root()});
+  ASSERT_TRUE(server.ok());
+  const char* bad_paths[] = {
+      "/../secret.txt",
+      "/%2e%2e/secret.txt",
+      "/sub/../../secret.txt",
+      "/sub/../index.html",
+      "//etc/passwd",
+      "/.hidden",
+      "/sub/./deep.json",
+      "/sub\\..\\..\\secret.txt",
+      "/app.js%00.html",
+      "/sub/",
+      "http://127.0.0.1/app.js",
+      "*",
+  };
+  for (const char* path : bad_paths) {
+    auto r = http_request(server.port(), path);
+    EXPECT_TRUE(r.status == 400 || r.status == 404) << path << " -> " << r.status;
+    EXPECT_EQ(r.body.find("SECRET"), std::string::npos) << path;
+  }
+  EXPECT_EQ(http_request(server.port(), "/../secret.txt").status, 400u);
+  // Well-formed but not servable: 404.
+  for (const char* path : {"/escape.txt", "/missing.js", "/dir", "/etc/passwd", "/sub"}) {
+    auto r = http_request(server.port(), path);
+    EXPECT_EQ(r.status, 404u) << path;
+    EXPECT_EQ(r.body.find("SECRET"), std::string::npos) << path;
+  }
+  EXPECT_EQ(http_request(server.port(), "/", "POST").status, 405u);
+  EXPECT_EQ(http_request(server.port(), "/ws", "DELETE").status, 405u);
+  auto text = http_request(server.port(), "/metrics").body;
+  EXPECT_GE(metric(text, "tokencast_rendezvous_http_responses_total{code=\"404\"}"), 5);
+  EXPECT_GE(metric(text, "tokencast_rendezvous_http_responses_total{code=\"405\"}"), 2);
+}
+
+TEST(RendezvousHttp, PlaceholderPageWithoutWebRoot) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  std::string expected = read_file(fs::path(TOKENCAST_SOURCE_DIR) / "web/placeholder/index.html");
+  ASSERT_FALSE(expected.empty());
+  for (const char* path : {"/", "/j", "/index.html"}) {
+    auto r = http_request(server.port(), path);
+    EXPECT_EQ(r.status, 200u) << path;
+    EXPECT_EQ(r.body, expected) << path << ": the built-in page differs from the file";
+    EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  }
+  EXPECT_EQ(http_request(server.port(), "/app.js").status, 404u);
+}
+
+TEST(RendezvousHttp, MissingWebRootIsAStartupError) {
+  ServerProcess server({"--web-root", "/nonexistent/tokencast"});
+  EXPECT_FALSE(server.ok());
+  EXPECT_EQ(server.stop(), 2);
+}
+
+TEST(RendezvousHttp, HealthAndMetricsFormat) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  auto health = http_request(server.port(), "/healthz");
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_EQ(health.body, "ok\n");
+  auto metrics = http_request(server.port(), "/metrics");
+  EXPECT_EQ(metrics.status, 200u);
+  EXPECT_EQ(metrics.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* name :
+       {"tokencast_rendezvous_connections", "tokencast_rendezvous_rooms",
+        "tokencast_rendezvous_peers", "tokencast_rendezvous_envelopes_relayed_total",
+        "tokencast_rendezvous_envelope_bytes_relayed_total",
+        "tokencast_rendezvous_rejections_total{reason=\"room_full\"}",
+        "tokencast_rendezvous_rejections_total{reason=\"slow_reader\"}"}) {
+    EXPECT_GE(metric(metrics.body, name), 0) << name;
+  }
+  // Every sample line is `name[{labels}] value`.
+  std::istringstream lines(metrics.body);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    EXPECT_EQ(line.rfind("tokencast_rendezvous_", 0), 0u) << line;
+    EXPECT_NE(line.find(' '), std::string::npos) << line;
+  }
+  EXPECT_EQ(metric(metrics.body, "tokencast_rendezvous_http_responses_total{code=\"200\"}"), 1);
+  EXPECT_EQ(metric(server.port(), "tokencast_rendezvous_http_responses_total{code=\"200\"}"), 2);
+}
+
+TEST(RendezvousHttp, KeepAliveServesSeveralRequests) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()));
+  timeval tv{5, 0};
+  setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  beast::flat_buffer buf;
+  for (int i = 0; i < 3; ++i) {
+    std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    net::write(sock, net::buffer(req));
+    beast::http::response<beast::http::string_body> res;
+    beast::http::read(sock, buf, res);
+    EXPECT_EQ(res.result_int(), 200u);
+    EXPECT_EQ(res.body(), "ok\n");
+  }
+}
+
+}  // namespace
+}  // namespace tokencast::test

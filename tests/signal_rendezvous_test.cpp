@@ -1,0 +1,501 @@
+// The rendezvous as a real `tokencast rendezvous` process, driven by real clients over loopback:
+// joining, relaying, notices, errors, room isolation, every limit, clean shutdown.
+#include <set>
+
+#include "signal_test_support.hpp"
+
+namespace tokencast::test {
+namespace {
+
+using rv::CloseCode;
+
+uint16_t code(CloseCode c) { return static_cast<uint16_t>(c); }
+
+TEST(Rendezvous, PrintsPortServesHealthAndStopsCleanly) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  auto health = http_request(server.port(), "/healthz");
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_EQ(health.body, "ok\n");
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(Rendezvous, JoinRelayAndLeaveNotices) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(1));
+  std::vector<rv::PeerId> seen;
+  rv::PeerId a_id = a.join(&seen);
+  EXPECT_NE(a_id, 0u);
+  EXPECT_TRUE(seen.empty());
+
+  TestPeer b(server.ws_url(), room(1));
+  rv::PeerId b_id = b.join(&seen);
+  EXPECT_NE(b_id, a_id);
+  EXPECT_EQ(seen, std::vector<rv::PeerId>{a_id});
+  EXPECT_EQ(a.expect(Event::kPeerJoined).id, b_id);
+  EXPECT_EQ(a.client->self(), a_id);
+
+  ASSERT_TRUE(b.client->send(a_id, bytes("offer")));
+  Event got = a.expect(Event::kEnvelope);
+  EXPECT_EQ(got.id, b_id);
+  EXPECT_EQ(got.payload, bytes("offer"));
+  ASSERT_TRUE(a.client->send(b_id, bytes("answer")));
+  got = b.expect(Event::kEnvelope);
+  EXPECT_EQ(got.id, a_id);
+  EXPECT_EQ(got.payload, bytes("answer"));
+
+  // A third peer sees both; order of the list is not specified.
+  TestPeer c(server.ws_url(), room(1));
+  rv::PeerId c_id = c.join(&seen);
+  EXPECT_EQ(std::set<rv::PeerId>(seen.begin(), seen.end()), (std::set<rv::PeerId>{a_id, b_id}));
+  EXPECT_EQ(a.expect(Event::kPeerJoined).id, c_id);
+  EXPECT_EQ(b.expect(Event::kPeerJoined).id, c_id);
+
+  b.client->close();
+  EXPECT_EQ(b.expect(Event::kClosed).close.code, 1000);
+  EXPECT_EQ(a.expect(Event::kPeerLeft).id, b_id);
+  EXPECT_EQ(c.expect(Event::kPeerLeft).id, b_id);
+  // Sending to the departed peer now fails, and says so.
+  ASSERT_TRUE(a.client->send(b_id, bytes("late")));
+  Event err = a.expect(Event::kError);
+  EXPECT_EQ(err.code, rv::ErrorCode::kUnknownPeer);
+  EXPECT_EQ(err.id, b_id);
+  EXPECT_TRUE(c.quiet_for(200ms));
+}
+
+TEST(Rendezvous, ManyEnvelopesArriveInOrderAndIntact) {
+  ServerProcess server({"--rate", "100000", "--burst", "100000"});
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(2));
+  rv::PeerId a_id = a.join();
+  TestPeer b(server.ws_url(), room(2));
+  b.join();
+  a.expect(Event::kPeerJoined);
+  constexpr int kCount = 500;
+  for (int i = 0; i < kCount; ++i) {
+    std::vector<uint8_t> p(1 + (i * 131) % 3000, static_cast<uint8_t>(i));
+    p[0] = static_cast<uint8_t>(i >> 8);
+    ASSERT_TRUE(b.client->send(a_id, p));
+  }
+  for (int i = 0; i < kCount; ++i) {
+    Event e = a.expect(Event::kEnvelope);
+    ASSERT_EQ(e.payload.size(), 1u + (i * 131) % 3000) << i;
+    EXPECT_EQ(e.payload[0], static_cast<uint8_t>(i >> 8));
+    EXPECT_EQ(e.payload.back(),
+              e.payload.size() == 1 ? static_cast<uint8_t>(i >> 8) : static_cast<uint8_t>(i));
+  }
+  // The largest envelope passes whole.
+  std::vector<uint8_t> big(rv::kMaxEnvelopeSize, 0xab);
+  ASSERT_TRUE(b.client->send(a_id, big));
+  EXPECT_EQ(a.expect(Event::kEnvelope).payload, big);
+}
+
+TEST(Rendezvous, UnknownRecipientAndSelfAreErrorsNotDisconnects) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(3));
+  rv::PeerId a_id = a.join();
+  ASSERT_TRUE(a.client->send(0x1234567890abcdefull, bytes("x")));
+  Event e = a.expect(Event::kError);
+  EXPECT_EQ(e.code, rv::ErrorCode::kUnknownPeer);
+  EXPECT_EQ(e.id, 0x1234567890abcdefull);
+  ASSERT_TRUE(a.client->send(a_id, bytes("me")));
+  e = a.expect(Event::kError);
+  EXPECT_EQ(e.code, rv::ErrorCode::kSelfAddressed);
+  // Still connected and usable.
+  TestPeer b(server.ws_url(), room(3));
+  b.join();
+  EXPECT_EQ(a.expect(Event::kPeerJoined).kind, Event::kPeerJoined);
+  EXPECT_EQ(metric(server.port(), rejections("unknown_peer")), 1);
+  EXPECT_EQ(metric(server.port(), rejections("self_addressed")), 1);
+}
+
+TEST(Rendezvous, RoomsAreIsolated) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(4));
+  rv::PeerId a_id = a.join();
+  TestPeer c(server.ws_url(), room(5));
+  std::vector<rv::PeerId> seen;
+  c.join(&seen);
+  EXPECT_TRUE(seen.empty());  // does not see A
+  ASSERT_TRUE(c.client->send(a_id, bytes("cross-room")));
+  Event e = c.expect(Event::kError);
+  EXPECT_EQ(e.code, rv::ErrorCode::kUnknownPeer);
+  EXPECT_EQ(e.id, a_id);
+  EXPECT_TRUE(a.quiet_for(300ms));  // no envelope and no join notice leaked to A
+  EXPECT_EQ(metric(server.port(), "tokencast_rendezvous_rooms"), 2);
+  EXPECT_EQ(metric(server.port(), "tokencast_rendezvous_envelopes_relayed_total"), 0);
+}
+
+TEST(Rendezvous, OversizedEnvelopeClosesWithReason) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  RawWs ws;
+  ASSERT_TRUE(ws.connect(server.port()));
+  auto joined = ws.join_and_wait(room(6));
+  ASSERT_NE(joined.self, 0u);
+  std::vector<uint8_t> too_big(rv::kSendHeaderSize + rv::kMaxEnvelopeSize + 1, 0);
+  too_big[0] = 0x02;
+  too_big[8] = 1;  // to = 1
+  ws.send(too_big);
+  auto r = ws.read_until_close();
+  ASSERT_TRUE(r.closed) << r.timeout << r.error << r.code;
+  EXPECT_EQ(r.code, code(CloseCode::kEnvelopeTooLarge));
+  EXPECT_EQ(r.reason, "envelope too large");
+  EXPECT_EQ(metric(server.port(), rejections("envelope_too_large")), 1);
+}
+
+TEST(Rendezvous, SmallerEnvelopeLimitFromFlag) {
+  ServerProcess server({"--max-envelope", "1000"});
+  ASSERT_TRUE(server.ok());
+  RawWs ws;
+  ASSERT_TRUE(ws.connect(server.port()));
+  ws.join_and_wait(room(6));
+  ws.send(*rv::encode_send(1, std::vector<uint8_t>(1000, 1)));
+  auto r = ws.read();  // fits: unknown peer error, not a close
+  ASSERT_FALSE(r.closed);
+  EXPECT_EQ(r.data[0], 0x85);
+  ws.send(*rv::encode_send(1, std::vector<uint8_t>(1001, 1)));
+  r = ws.read_until_close();
+  ASSERT_TRUE(r.closed);
+  EXPECT_EQ(r.code, code(CloseCode::kEnvelopeTooLarge));
+}
+
+TEST(Rendezvous, MalformedMessagesAreProtocolErrors) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  auto expect_protocol_error = [&](auto&& misbehave) {
+    RawWs ws;
+    ASSERT_TRUE(ws.connect(server.port()));
+    misbehave(ws);
+    auto r = ws.read_until_close();
+    ASSERT_TRUE(r.closed);
+    EXPECT_EQ(r.code, code(CloseCode::kProtocolError));
+    EXPECT_EQ(r.reason, "protocol error");
+  };
+  expect_protocol_error([](RawWs& ws) { ws.send({0x7f}); });  // unknown type
+  expect_protocol_error([](RawWs& ws) { ws.send(*rv::encode_send(1, bytes("x"))); });  // no JOIN
+  expect_protocol_error([](RawWs& ws) { ws.send(bytes("hello"), false); });            // text frame
+  expect_protocol_error([](RawWs& ws) {
+    ws.join_and_wait(room(7));
+    ws.join(room(7));  // JOIN twice
+  });
+  expect_protocol_error([](RawWs& ws) {
+    auto j = rv::encode_join(room(7));
+    j[1] = 2;  // unknown version
+    ws.send(j);
+  });
+  EXPECT_EQ(metric(server.port(), rejections("protocol_error")), 5);
+}
+
+TEST(Rendezvous, PingIsAnswered) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  RawWs ws;
+  ASSERT_TRUE(ws.connect(server.port()));
+  ws.join_and_wait(room(8));
+  ws.send(rv::encode_ping(0xabcdef));
+  auto r = ws.read();
+  EXPECT_EQ(r.data, rv::encode_pong(0xabcdef));
+}
+
+TEST(Rendezvous, RateLimitCloses) {
+  ServerProcess server({"--rate", "5", "--burst", "10"});
+  ASSERT_TRUE(server.ok());
+  RawWs ws;
+  ASSERT_TRUE(ws.connect(server.port()));
+  ws.join_and_wait(room(9));
+  for (int i = 0; i < 30; ++i) ws.send(rv::encode_ping(i));
+  auto r = ws.read_until_close();
+  ASSERT_TRUE(r.closed);
+  EXPECT_EQ(r.code, code(CloseCode::kRateLimited));
+  EXPECT_EQ(r.reason, "rate limit exceeded");
+  EXPECT_EQ(metric(server.port(), rejections("rate_limited")), 1);
+
+  // Within the rate, nothing happens.
+  RawWs calm;
+  ASSERT_TRUE(calm.connect(server.port()));
+  calm.join_and_wait(room(9));
+  for (int i = 0; i < 8; ++i) {
+    calm.send(rv::encode_ping(i));
+    auto pong = calm.read();
+    ASSERT_FALSE(pong.closed);
+    EXPECT_EQ(pong.data, rv::encode_pong(i));
+  }
+}
+
+TEST(Rendezvous, RoomFullCloses) {
+  ServerProcess server({"--max-room-peers", "2"});
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(10));
+  a.join();
+  TestPeer b(server.ws_url(), room(10));
+  b.join();
+  TestPeer c(server.ws_url(), room(10));
+  Event e = c.expect(Event::kClosed);
+  EXPECT_EQ(e.close.code, code(CloseCode::kRoomFull));
+  EXPECT_EQ(e.close.reason, "room full");
+  // Another room is still open to join.
+  TestPeer d(server.ws_url(), room(11));
+  d.join();
+  EXPECT_EQ(metric(server.port(), rejections("room_full")), 1);
+}
+
+TEST(Rendezvous, TooManyRoomsCloses) {
+  ServerProcess server({"--max-rooms", "1"});
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(12));
+  a.join();
+  TestPeer b(server.ws_url(), room(13));
+  Event e = b.expect(Event::kClosed);
+  EXPECT_EQ(e.close.code, code(CloseCode::kTooManyRooms));
+  EXPECT_EQ(e.close.reason, "too many rooms");
+  // Once the only room empties, a new one can open.
+  a.client->close();
+  a.expect(Event::kClosed);
+  for (int i = 0; i < 100 && metric(server.port(), "tokencast_rendezvous_rooms") != 0; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  TestPeer c(server.ws_url(), room(13));
+  c.join();
+}
+
+TEST(Rendezvous, HandshakeTimeoutWithoutJoin) {
+  ServerProcess server({"--handshake-timeout", "300ms"});
+  ASSERT_TRUE(server.ok());
+  RawWs ws;
+  ASSERT_TRUE(ws.connect(server.port()));
+  auto start = std::chrono::steady_clock::now();
+  auto r = ws.read_until_close(3000ms);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r.closed);
+  EXPECT_EQ(r.code, code(CloseCode::kHandshakeTimeout));
+  EXPECT_EQ(r.reason, "handshake timeout");
+  EXPECT_LT(took, 2000ms);
+
+  // A TCP connection that never even sends its HTTP request is dropped too.
+  RawWs silent;
+  ASSERT_TRUE(silent.connect_tcp_only(server.port()));
+  char c;
+  timeval tv{3, 0};
+  int fd = beast::get_lowest_layer(silent.stream()).native_handle();
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  EXPECT_EQ(recv(fd, &c, 1, 0), 0);  // EOF well before 3 s
+  EXPECT_EQ(metric(server.port(), rejections("handshake_timeout")), 2);
+}
+
+TEST(Rendezvous, IdleTimeoutClosesSilentPeersButPingsKeepLiveOnes) {
+  ServerProcess server({"--idle-timeout", "400ms"});
+  ASSERT_TRUE(server.ok());
+  // The real client reads all the time, so it answers the server's WebSocket pings.
+  TestPeer live(server.ws_url(), room(14));
+  live.join();
+  // The raw one joins and then neither reads nor writes: its pings go unanswered.
+  RawWs ws;
+  ASSERT_TRUE(ws.connect(server.port()));
+  ws.join_and_wait(room(15));
+  std::this_thread::sleep_for(900ms);
+  auto r = ws.read_until_close(2000ms);
+  ASSERT_TRUE(r.closed);
+  EXPECT_EQ(r.code, code(CloseCode::kIdleTimeout));
+  EXPECT_EQ(r.reason, "idle timeout");
+  EXPECT_TRUE(live.quiet_for(100ms));  // still connected, no close
+  EXPECT_EQ(metric(server.port(), rejections("idle_timeout")), 1);
+  EXPECT_EQ(metric(server.port(), "tokencast_rendezvous_peers"), 1);
+}
+
+TEST(Rendezvous, ConnectionLimitRefusesWithReason) {
+  ServerProcess server({"--max-connections", "2"});
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(16));
+  a.join();
+  TestPeer b(server.ws_url(), room(16));
+  b.join();
+  a.expect(Event::kPeerJoined);
+  TestPeer c(server.ws_url(), room(16));
+  Event e = c.expect(Event::kClosed);
+  EXPECT_EQ(e.close.code, code(CloseCode::kServerFull));
+  EXPECT_EQ(e.close.reason, "server full");
+  // Plain HTTP over the limit gets 503 (the /metrics request itself is over it too).
+  auto res = http_request(server.port(), "/healthz");
+  EXPECT_EQ(res.status, 503u);
+  b.client->close();
+  b.expect(Event::kClosed);
+  a.expect(Event::kPeerLeft);
+  // Below the limit again (once the server has noticed B leave), HTTP is served.
+  double refused = -1;
+  for (int i = 0; i < 100 && refused < 0; ++i) {
+    refused = metric(server.port(), rejections("server_full"));
+    if (refused < 0) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(refused, 2);
+}
+
+TEST(Rendezvous, PerAddressLimitRefusesWithReason) {
+  ServerProcess server({"--max-per-ip", "1"});
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(17));
+  a.join();
+  TestPeer b(server.ws_url(), room(17));
+  Event e = b.expect(Event::kClosed);
+  EXPECT_EQ(e.close.code, code(CloseCode::kTooManyFromAddress));
+  EXPECT_EQ(e.close.reason, "too many connections from this address");
+}
+
+TEST(Rendezvous, SlowReaderIsDroppedOthersUnharmed) {
+  ServerProcess server({"--rate", "100000", "--burst", "100000", "--max-queue", "200000"});
+  ASSERT_TRUE(server.ok());
+  TestPeer sender(server.ws_url(), room(18));
+  sender.join();
+  TestPeer bystander(server.ws_url(), room(18));
+  rv::PeerId bystander_id = bystander.join();
+  sender.expect(Event::kPeerJoined);
+  // The slow one joins and never reads again.
+  RawWs slow;
+  ASSERT_TRUE(slow.connect(server.port()));
+  auto slow_joined = slow.join_and_wait(room(18));
+  ASSERT_NE(slow_joined.self, 0u);
+  sender.expect(Event::kPeerJoined);
+  bystander.expect(Event::kPeerJoined);
+  int fd = beast::get_lowest_layer(slow.stream()).native_handle();
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+
+  std::vector<uint8_t> chunk(60000, 0x11);
+  bool dropped = false;
+  auto deadline = std::chrono::steady_clock::now() + 7s;
+  while (!dropped && std::chrono::steady_clock::now() < deadline) {
+    if (!sender.client->send(slow_joined.self, chunk)) {
+      std::this_thread::sleep_for(2ms);  // our own queue is full: let it drain
+    }
+    while (auto ev = sender.next(0ms)) {
+      if (ev->kind == Event::kPeerLeft && ev->id == slow_joined.self) dropped = true;
+    }
+  }
+  ASSERT_TRUE(dropped) << "slow reader never dropped";
+  EXPECT_EQ(metric(server.port(), rejections("slow_reader")), 1);
+  // The others carry on.
+  while (sender.next(50ms)) {
+  }
+  ASSERT_TRUE(sender.client->send(bystander_id, bytes("still here")));
+  bool arrived = false;
+  while (!arrived) {
+    auto e = bystander.next(3000ms);
+    ASSERT_TRUE(e.has_value());
+    ASSERT_NE(e->kind, Event::kClosed);
+    arrived = e->kind == Event::kEnvelope && e->payload == bytes("still here");
+  }
+}
+
+TEST(Rendezvous, MetricsCountRelays) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  EXPECT_EQ(metric(server.port(), "tokencast_rendezvous_envelopes_relayed_total"), 0);
+  TestPeer a(server.ws_url(), room(19));
+  rv::PeerId a_id = a.join();
+  TestPeer b(server.ws_url(), room(19));
+  b.join();
+  a.expect(Event::kPeerJoined);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(b.client->send(a_id, std::vector<uint8_t>(100, 1)));
+    a.expect(Event::kEnvelope);
+  }
+  auto text = http_request(server.port(), "/metrics").body;
+  EXPECT_EQ(metric(text, "tokencast_rendezvous_envelopes_relayed_total"), 3);
+  EXPECT_EQ(metric(text, "tokencast_rendezvous_envelope_bytes_relayed_total"), 300);
+  EXPECT_EQ(metric(text, "tokencast_rendezvous_peers"), 2);
+  EXPECT_EQ(metric(text, "tokencast_rendezvous_rooms"), 1);
+  EXPECT_EQ(metric(text, "tokencast_rendezvous_joins_total"), 2);
+  // 2 WebSockets + this HTTP request.
+  EXPECT_EQ(metric(text, "tokencast_rendezvous_connections"), 3);
+  EXPECT_NE(text.find("# TYPE tokencast_rendezvous_rejections_total counter"), std::string::npos);
+}
+
+TEST(Rendezvous, ManyThreadsRelayCorrectly) {
+  ServerProcess server({"--threads", "4", "--rate", "100000", "--burst", "100000"});
+  ASSERT_TRUE(server.ok());
+  constexpr int kPairs = 12;
+  constexpr int kMessages = 100;
+  std::vector<std::unique_ptr<TestPeer>> left, right;
+  std::vector<rv::PeerId> left_ids;
+  for (int i = 0; i < kPairs; ++i) {
+    left.push_back(
+        std::make_unique<TestPeer>(server.ws_url(), room(static_cast<uint8_t>(100 + i))));
+    left_ids.push_back(left.back()->join());
+  }
+  for (int i = 0; i < kPairs; ++i) {
+    right.push_back(
+        std::make_unique<TestPeer>(server.ws_url(), room(static_cast<uint8_t>(100 + i))));
+    std::vector<rv::PeerId> seen;
+    right.back()->join(&seen);
+    EXPECT_EQ(seen, std::vector<rv::PeerId>{left_ids[i]});
+    left[i]->expect(Event::kPeerJoined);
+  }
+  for (int m = 0; m < kMessages; ++m) {
+    for (int i = 0; i < kPairs; ++i) {
+      std::vector<uint8_t> p{static_cast<uint8_t>(i), static_cast<uint8_t>(m)};
+      ASSERT_TRUE(right[i]->client->send(left_ids[i], p));
+    }
+  }
+  for (int i = 0; i < kPairs; ++i) {
+    for (int m = 0; m < kMessages; ++m) {
+      Event e = left[i]->expect(Event::kEnvelope);
+      ASSERT_EQ(e.payload,
+                (std::vector<uint8_t>{static_cast<uint8_t>(i), static_cast<uint8_t>(m)}));
+    }
+  }
+  EXPECT_EQ(metric(server.port(), "tokencast_rendezvous_envelopes_relayed_total"),
+            kPairs * kMessages);
+}
+
+TEST(Rendezvous, ShutdownTellsPeersAndExitsZero) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(20));
+  a.join();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3000ms);
+  Event e = a.expect(Event::kClosed);
+  EXPECT_EQ(e.close.code, code(CloseCode::kGoingAway));
+  EXPECT_EQ(e.close.reason, "server shutting down");
+}
+
+TEST(Rendezvous, ClientReportsConnectFailureAndRefusesEarlySends) {
+  // Port 1 on loopback: nothing listens there.
+  TestPeer p("ws://127.0.0.1:1/ws", room(21));
+  EXPECT_EQ(p.client->send(5, bytes("x")).error(), rv::ClientError::kNotJoined);
+  Event e = p.expect(Event::kClosed);
+  EXPECT_EQ(e.close.code, 1006);
+  EXPECT_NE(e.close.reason.find("connect failed"), std::string::npos);
+  EXPECT_EQ(p.client->send(5, bytes("x")).error(), rv::ClientError::kClosed);
+
+  TestPeer wss("wss://127.0.0.1:1/ws", room(21));
+  e = wss.expect(Event::kClosed);
+  EXPECT_EQ(e.close.code, 1006);
+}
+
+TEST(Rendezvous, ClientChecksSendArguments) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(22));
+  a.join();
+  EXPECT_EQ(a.client->send(0, bytes("x")).error(), rv::ClientError::kBadRecipient);
+  EXPECT_EQ(a.client->send(1, {}).error(), rv::ClientError::kEmptyPayload);
+  std::vector<uint8_t> big(rv::kMaxEnvelopeSize + 1);
+  EXPECT_EQ(a.client->send(1, big).error(), rv::ClientError::kPayloadTooLarge);
+}
+
+TEST(Rendezvous, WrongPathIsNotAWebSocket) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  TestPeer p("ws://127.0.0.1:" + std::to_string(server.port()) + "/nope", room(23));
+  Event e = p.expect(Event::kClosed);
+  EXPECT_EQ(e.close.code, 1006);
+  EXPECT_NE(e.close.reason.find("HTTP 404"), std::string::npos) << e.close.reason;
+}
+
+}  // namespace
+}  // namespace tokencast::test

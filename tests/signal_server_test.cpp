@@ -1,0 +1,211 @@
+// The rendezvous server embedded in-process (as `tokencast host` does on a LAN), and the pure
+// pieces of the signal module: token bucket, path rules, room registry, URL parsing.
+#include "signal/room_registry.hpp"
+#include "signal/static_files.hpp"
+#include "signal/token_bucket.hpp"
+#include "signal_test_support.hpp"
+#include "tokencast/rendezvous.hpp"
+
+namespace tokencast::test {
+namespace {
+
+TEST(TokenBucket, RefillsAtRateUpToBurst) {
+  auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  rv::TokenBucket bucket(10, 3, t0);
+  EXPECT_TRUE(bucket.take(t0));
+  EXPECT_TRUE(bucket.take(t0));
+  EXPECT_TRUE(bucket.take(t0));
+  EXPECT_FALSE(bucket.take(t0));
+  EXPECT_FALSE(bucket.take(t0 + 50ms));  // half a token
+  EXPECT_TRUE(bucket.take(t0 + 100ms));
+  EXPECT_FALSE(bucket.take(t0 + 100ms));
+  // A long pause refills only to the burst.
+  auto later = t0 + 10s;
+  EXPECT_TRUE(bucket.take(later));
+  EXPECT_TRUE(bucket.take(later));
+  EXPECT_TRUE(bucket.take(later));
+  EXPECT_FALSE(bucket.take(later));
+  // Time going backwards does not mint tokens.
+  EXPECT_FALSE(bucket.take(t0));
+}
+
+TEST(StaticPaths, AcceptsOnlyPlainSegments) {
+  EXPECT_EQ(rv::static_path_for_target("/"), "index.html");
+  EXPECT_EQ(rv::static_path_for_target("/j"), "index.html");
+  EXPECT_EQ(rv::static_path_for_target("/j?x"), "index.html");
+  EXPECT_EQ(rv::static_path_for_target("/assets/app-1a2B_c.js?v=3"), "assets/app-1a2B_c.js");
+  for (const char* bad : {"", "x", "/..", "/../a", "/a/../b", "/a//b", "/a/", "/.env", "/a/.git/x",
+                          "/a%2fb", "/a\\b", "/a b", "/a\x01", "http://h/a", "/j#frag"}) {
+    EXPECT_FALSE(rv::static_path_for_target(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(rv::static_path_for_target("/" + std::string(2000, 'a')).has_value());
+  EXPECT_EQ(rv::content_type_for("a/b.wasm"), "application/wasm");
+  EXPECT_EQ(rv::content_type_for("a.d/b"), "application/octet-stream");
+  EXPECT_EQ(rv::content_type_for("x.unknown"), "application/octet-stream");
+}
+
+struct RecordingMember : rv::RoomMember {
+  std::vector<std::vector<uint8_t>> got;
+  void deliver(rv::OutMessage m) override { got.emplace_back(m.data.get(), m.data.get() + m.size); }
+};
+
+TEST(RoomRegistry, JoinLeaveAndLimits) {
+  rv::Metrics metrics;
+  rv::RoomRegistry registry(2, 2, metrics);
+  auto a = std::make_shared<RecordingMember>();
+  auto b = std::make_shared<RecordingMember>();
+  auto c = std::make_shared<RecordingMember>();
+  auto ja = registry.join(room(1), a);
+  ASSERT_TRUE(ja);
+  EXPECT_TRUE(ja->other_ids.empty());
+  auto jb = registry.join(room(1), b);
+  ASSERT_TRUE(jb);
+  EXPECT_EQ(jb->other_ids, std::vector<rv::PeerId>{ja->id});
+  EXPECT_EQ(jb->room, ja->room);
+  EXPECT_NE(ja->id, jb->id);
+  EXPECT_EQ(ja->room->find(jb->id), b);
+  EXPECT_EQ(ja->room->find(12345), nullptr);
+  EXPECT_EQ(registry.join(room(1), c).error(), rv::RoomRegistry::JoinError::kRoomFull);
+  ASSERT_TRUE(registry.join(room(2), c));
+  EXPECT_EQ(registry.join(room(3), c).error(), rv::RoomRegistry::JoinError::kTooManyRooms);
+  EXPECT_EQ(metrics.rooms.load(), 2u);
+  auto rest = registry.leave(ja->room, ja->id);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0], b);
+  EXPECT_TRUE(registry.leave(ja->room, ja->id).empty());  // twice: nothing
+  EXPECT_TRUE(registry.leave(jb->room, jb->id).empty());
+  EXPECT_EQ(registry.room_count(), 1u);
+  EXPECT_EQ(metrics.rooms.load(), 1u);
+  ASSERT_TRUE(registry.join(room(3), a));  // room 1 is gone, so room 3 fits
+}
+
+TEST(WsUrl, Parses) {
+  auto u = rv::parse_ws_url("ws://example.org:9000/rv/ws?x=1");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->host, "example.org");
+  EXPECT_EQ(u->port, 9000);
+  EXPECT_EQ(u->target, "/rv/ws?x=1");
+  u = rv::parse_ws_url("ws://[::1]");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->port, 80);
+  EXPECT_EQ(u->target, "/ws");
+  EXPECT_EQ(rv::parse_ws_url("wss://example.org/ws").error(), rv::ClientError::kUnsupportedScheme);
+  for (const char* bad :
+       {"http://x/ws", "ws://", "ws://:80/ws", "ws://x:/ws", "ws://x:0", "ws://x:70000",
+        "ws://u@x/ws", "ws://[::1/ws", "ws://x/a b", "ws://x/ws#f"}) {
+    EXPECT_FALSE(rv::parse_ws_url(bad).has_value()) << bad;
+  }
+}
+
+TEST(ServerOptions, Validation) {
+  rv::ServerOptions o;
+  EXPECT_FALSE(rv::validate(o).has_value());
+  o.max_peers_per_room = rv::kMaxRoomPeers + 1;
+  EXPECT_TRUE(rv::validate(o).has_value());
+  o = {};
+  o.max_envelope_size = rv::kMaxEnvelopeSize + 1;
+  EXPECT_TRUE(rv::validate(o).has_value());
+  o = {};
+  o.threads = 0;
+  EXPECT_TRUE(rv::validate(o).has_value());
+  o = {};
+  o.max_queued_bytes = 1000;
+  EXPECT_TRUE(rv::validate(o).has_value());
+  o = {};
+  o.listen_host = "not an address";
+  EXPECT_TRUE(rv::validate(o).has_value());
+  rv::Server bad(o);
+  auto started = bad.start();
+  ASSERT_FALSE(started);
+  EXPECT_TRUE(started.error() == std::errc::invalid_argument);
+}
+
+TEST(InProcessServer, StartRelayStatsStop) {
+  rv::ServerOptions o;
+  o.listen_port = 0;
+  o.threads = 2;
+  rv::Server server(o);
+  ASSERT_TRUE(server.start());
+  ASSERT_NE(server.port(), 0);
+  std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
+  TestPeer a(url, room(1));
+  rv::PeerId a_id = a.join();
+  TestPeer b(url, room(1));
+  b.join();
+  a.expect(Event::kPeerJoined);
+  ASSERT_TRUE(b.client->send(a_id, bytes("hello")));
+  EXPECT_EQ(a.expect(Event::kEnvelope).payload, bytes("hello"));
+  auto stats = server.stats();
+  EXPECT_EQ(stats.peers, 2u);
+  EXPECT_EQ(stats.rooms, 1u);
+  EXPECT_EQ(stats.envelopes_relayed_total, 1u);
+  EXPECT_EQ(stats.envelope_bytes_relayed_total, 5u);
+  EXPECT_NE(server.metrics_text().find("tokencast_rendezvous_envelopes_relayed_total 1"),
+            std::string::npos);
+
+  auto start = std::chrono::steady_clock::now();
+  server.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_EQ(a.expect(Event::kClosed).close.code, 1001);
+  EXPECT_EQ(b.expect(Event::kClosed).close.reason, "server shutting down");
+  EXPECT_EQ(server.stats().connections, 0u);
+  server.stop();  // idempotent
+}
+
+TEST(InProcessServer, SecondServerOnSamePortFails) {
+  rv::ServerOptions o;
+  o.listen_port = 0;
+  rv::Server first(o);
+  ASSERT_TRUE(first.start());
+  o.listen_port = first.port();
+  rv::Server second(o);
+  auto started = second.start();
+  ASSERT_FALSE(started);
+  EXPECT_TRUE(started.error() == std::errc::address_in_use) << started.error().message();
+}
+
+TEST(InProcessServer, StopWithSilentConnectionsIsBounded) {
+  rv::ServerOptions o;
+  o.listen_port = 0;
+  o.close_timeout = 300ms;
+  rv::Server server(o);
+  ASSERT_TRUE(server.start());
+  // A joined peer that will not answer the closing handshake, and a bare TCP connection.
+  RawWs raw;
+  ASSERT_TRUE(raw.connect(server.port()));
+  raw.join_and_wait(room(3));
+  RawWs bare;
+  ASSERT_TRUE(bare.connect_tcp_only(server.port()));
+  auto start = std::chrono::steady_clock::now();
+  server.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST(InProcessClient, DestroyingClientsWhileBusyIsSafe) {
+  rv::ServerOptions o;
+  o.listen_port = 0;
+  o.rate_per_second = 1e6;
+  o.rate_burst = 1e6;
+  rv::Server server(o);
+  ASSERT_TRUE(server.start());
+  std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
+  for (int round = 0; round < 5; ++round) {
+    TestPeer a(url, room(4));
+    rv::PeerId a_id = a.join();
+    auto b = std::make_unique<TestPeer>(url, room(4));
+    b->join();
+    std::thread spam([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (!b->client->send(a_id, bytes("spam"))) break;
+      }
+    });
+    spam.join();
+    b.reset();  // destroyed with data in flight
+  }
+  for (int i = 0; i < 100 && server.stats().peers != 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server.stats().peers, 0u);
+}
+
+}  // namespace
+}  // namespace tokencast::test
