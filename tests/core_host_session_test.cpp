@@ -300,6 +300,22 @@ TEST_F(HostSessionTest, BadFramesAndMissingHelloCloseTheLink) {
   EXPECT_TRUE(out.back().last);
 }
 
+TEST_F(HostSessionTest, SilentPeersAreClosedAndPingsKeepPeersOpen) {
+  auto s = make();
+  auto quiet = join(*s, PeerRole::kViewer, "quiet");
+  auto chatty = join(*s, PeerRole::kViewer, "chatty");
+  quiet.drain(*s);
+  chatty.drain(*s);
+  for (int64_t t = 2000; t <= 20'000; t += 2000) {
+    s->peer_frame(chatty.conn, encode(PingFrame{uint64_t(t)}), t);
+    s->tick(t);
+  }
+  quiet.drain(*s);
+  chatty.drain(*s);
+  EXPECT_TRUE(quiet.closed);
+  EXPECT_FALSE(chatty.closed);
+}
+
 TEST_F(HostSessionTest, SlowPeerIsCutOffWithoutHurtingOthers) {
   HostSessionConfig config;
   config.queue.max_pending_bytes = 4096;

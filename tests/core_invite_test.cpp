@@ -286,7 +286,7 @@ Json build_link_vectors() {
       "role(1) | secret(32) | host_public_key(32). 'valid' entries parse to the listed fields; "
       "when 'canonical' is true, formatting those fields with base_url gives the link back. "
       "'invalid' entries fail with the named error (checks in the order of "
-      "docs/protocol/security.md). Room locators are derived as in crypto.json.";
+      "docs/PROTOCOL.md (section 1)). Room locators are derived as in crypto.json.";
 
   Json valid = Json::array();
   auto add_valid = [&](const char* name, const std::string& link, bool canonical) {

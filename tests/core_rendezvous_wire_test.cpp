@@ -1,4 +1,4 @@
-// The rendezvous wire codec, byte by byte (docs/protocol/rendezvous.md).
+// The rendezvous wire codec, byte by byte (docs/PROTOCOL.md (section 3)).
 #include <gtest/gtest.h>
 
 #include <string>

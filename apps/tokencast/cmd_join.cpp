@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -119,6 +120,18 @@ class OnceTracker {
   std::optional<TurnId> target_;
 };
 
+// Overwrites the secret part (after '#') of a link in our own argv, so that other local users
+// reading /proc/PID/cmdline see it only for the instant before this runs. argv's strings are
+// writable (C11 5.1.2.2.1).
+void scrub_secret(Args args) {
+  for (std::string_view arg : args) {
+    auto hash = arg.find('#');
+    if (hash == std::string_view::npos) continue;
+    char* bytes = const_cast<char*>(arg.data());
+    std::fill(bytes + hash + 1, bytes + arg.size(), 'x');
+  }
+}
+
 }  // namespace
 
 int run_join(Args args) {
@@ -130,7 +143,9 @@ int run_join(Args args) {
   bool no_reconnect = false;
   IceFlags ice_flags;
   util::CliArgs cli("join", "Join a session and stream it to the terminal.");
-  cli.positional("LINK|IMAGE", &target, "an invite link, or a PNG/JPEG picture of its QR code");
+  cli.positional("LINK|IMAGE", &target,
+                 "an invite link, a PNG/JPEG picture of its QR code, or - to read the link from "
+                 "stdin");
   cli.option("--name", "NAME", &name, "your display name (default guest)");
   cli.option("--prompt", "TEXT", &prompt, "send this prompt once joined (participant links only)");
   cli.flag("--once", &once,
@@ -155,7 +170,15 @@ int run_join(Args args) {
     return kUsage;
   }
   std::string link = target;
-  if (!target.starts_with("http://") && !target.starts_with("https://")) {
+  if (target == "-") {
+    if (!std::getline(std::cin, link)) {
+      std::fprintf(stderr, "tokencast join: no link on stdin\n");
+      return kBadLink;
+    }
+    while (!link.empty() && (link.back() == '\r' || link.back() == ' ')) link.pop_back();
+  } else if (target.starts_with("http://") || target.starts_with("https://")) {
+    scrub_secret(args);
+  } else {
     struct stat st {};
     if (::stat(target.c_str(), &st) != 0) {
       std::fprintf(stderr, "tokencast join: not an invite link, and no file named that\n");

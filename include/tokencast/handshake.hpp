@@ -18,7 +18,7 @@
 // secret the joiner's link carries; the host's answer is also signed, so a holder of the link
 // (who can seal) still cannot pose as the host. Anything that does not open, parse or verify is
 // refused with a specific HandshakeError (count them); a forged answer ends the joiner's
-// attempt for good ("invite link invalid or expired"). docs/protocol/security.md has the bytes.
+// attempt for good ("invite link invalid or expired"). docs/PROTOCOL.md (section 1) has the bytes.
 //
 // Integration rules: the joiner sends its envelopes to the host's peer only (whoever receives
 // the offer learns the join id and, holding the link, could end the attempt with a forged

@@ -54,6 +54,8 @@ struct HostSessionConfig {
   size_t max_history_bytes = 256 * 1024;  // most recent conversation sent to the LLM
   size_t max_name_bytes = 64;
   int64_t hello_timeout_ms = 10'000;
+  // Clients ping every 2 s; a peer silent this long is gone (killed, unplugged) and is closed.
+  int64_t silence_timeout_ms = 15'000;
   OutboundQueueOptions queue;
 };
 
@@ -113,7 +115,7 @@ class HostSession {
   std::optional<TurnId> start_external_turn(std::string_view author, int64_t now_ms);
   void set_meta(std::string_view title, std::string_view model);
 
-  // Timeouts (hello). Call every second or so.
+  // Timeouts (hello, silent peers). Call every second or so.
   void tick(int64_t now_ms);
   // Tells every peer the session ends (bye kShutdown); their last frames follow.
   void shutdown();
@@ -129,6 +131,7 @@ class HostSession {
     PeerId id = 0;
     std::string name;
     int64_t opened_at_ms = 0;
+    int64_t last_heard_ms = 0;
     std::deque<FrameBytes> direct;  // frames before the queue exists (refusals)
     std::optional<OutboundQueue> queue;
     size_t pending_prompts = 0;

@@ -13,7 +13,7 @@
 // key leads to a different, empty room instead of a confusing half-working one. Sealing keys
 // are per join attempt (the joiner picks a fresh random join id) and per direction, so the
 // envelope counters used as nonces never repeat under one key although every joiner of a room
-// shares its secret. docs/protocol/security.md has the byte-level specification.
+// shares its secret. docs/PROTOCOL.md (section 1) has the byte-level specification.
 #pragma once
 
 #include <array>

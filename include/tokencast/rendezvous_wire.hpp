@@ -1,7 +1,7 @@
 // The rendezvous wire: binary WebSocket messages between a peer and the rendezvous server.
 // Pure codec (sans-I/O): bytes in, messages out, and back. Strict: exact lengths, known types,
 // bounded sizes, canonical encodings only (decode(encode(m)) == m and encode(decode(b)) == b).
-// The byte-by-byte specification is docs/protocol/rendezvous.md; the browser client speaks it
+// The byte-by-byte specification is docs/PROTOCOL.md (section 3); the browser client speaks it
 // too, so any change here is a protocol version change.
 //
 // Every multi-byte integer is big-endian. Peer ids are 64-bit, random, never 0.

@@ -55,8 +55,17 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
     std::vector<IceCandidate> early_candidates;  // gathered before the offer was sealed
     bool open = false;
     util::EventLoop::TimerId timer = 0;
+    int64_t last_heard_ms = 0;  // anything from the host, for the keepalive
+    uint64_t pings = 0;
   };
 
+  // A host killed without a goodbye leaves the channel silently dead; ICE would notice only after
+  // many seconds. Pings every kPingEveryMs keep the host talking; silence for kSilenceMs means
+  // the link is lost, and the client resumes.
+  static constexpr int64_t kPingEveryMs = 2000;
+  static constexpr int64_t kSilenceMs = 6000;
+
+  std::shared_ptr<RtcRuntime> rtc = RtcRuntime::instance();  // threads live across attempts
   JoinOptions options;
   JoinCallbacks callbacks;
   InviteLink link;
@@ -93,7 +102,19 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   void on_local_candidate(uint64_t n, IceCandidate candidate);
   void on_link_state(uint64_t n, LinkEvent event);
   void on_message(uint64_t n, std::vector<uint8_t> bytes);
+  void keepalive(uint64_t n);
 };
+
+void JoinClient::Impl::keepalive(uint64_t n) {
+  Attempt* a = current(n);
+  if (a == nullptr || !a->open) return;
+  if (unix_now_ms() - a->last_heard_ms > kSilenceMs) {
+    link_lost("the host stopped responding");
+    return;
+  }
+  a->peer->send(ClientSession::ping(++a->pings));
+  a->timer = loop.post_after(std::chrono::milliseconds(kPingEveryMs), [this, n] { keepalive(n); });
+}
 
 void JoinClient::Impl::begin_attempt() {
   if (ended) return;
@@ -305,7 +326,10 @@ void JoinClient::Impl::on_link_state(uint64_t n, LinkEvent event) {
     ever_connected = true;
     retries = 0;
     lost_since_ms = 0;
+    a->last_heard_ms = unix_now_ms();
     a->peer->send(session.hello());
+    a->timer =
+        loop.post_after(std::chrono::milliseconds(kPingEveryMs), [this, n] { keepalive(n); });
     status("connected");
   } else if (event.state == LinkState::kClosed || event.state == LinkState::kFailed) {
     if (a->open) {
@@ -319,6 +343,7 @@ void JoinClient::Impl::on_link_state(uint64_t n, LinkEvent event) {
 void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
   Attempt* a = current(n);
   if (a == nullptr || !a->open) return;
+  a->last_heard_ms = unix_now_ms();
   auto events = session.receive(bytes);
   if (!events) {
     if (events.error() == ClientError::kWrongSession) {

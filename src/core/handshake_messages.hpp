@@ -1,5 +1,5 @@
 // The plaintexts carried inside handshake envelopes, and the byte strings the host signs.
-// Internal to src/core; docs/protocol/security.md specifies the same bytes for other clients.
+// Internal to src/core; docs/PROTOCOL.md (section 1) specifies the same bytes for other clients.
 //
 //   offer        0x01 | timestamp_ms(8, BE) | name_len(1) | name | sdp
 //   answer       0x02 | signature(64) | sdp

@@ -72,6 +72,7 @@ ConnId HostSession::peer_opened(PeerRole role, int64_t now_ms) {
   Peer peer;
   peer.role = role == PeerRole::kParticipant ? PeerRole::kParticipant : PeerRole::kViewer;
   peer.opened_at_ms = now_ms;
+  peer.last_heard_ms = now_ms;
   peers_.emplace(conn, std::move(peer));
   return conn;
 }
@@ -99,6 +100,7 @@ void HostSession::peer_frame(ConnId conn, std::span<const uint8_t> bytes, int64_
   if (it == peers_.end()) return;
   Peer& peer = it->second;
   if (peer.phase == Phase::kClosing) return;
+  peer.last_heard_ms = now_ms;
   auto frame = decode_client_frame(bytes);
   if (!frame) {
     if (frame.error() == FrameError::kUnknownVersion) {
@@ -314,6 +316,9 @@ void HostSession::tick(int64_t now_ms) {
     if (peer.phase == Phase::kAwaitingHello &&
         now_ms - peer.opened_at_ms > config_.hello_timeout_ms) {
       refuse(conn, peer, StatusCode::kProtocolError, "no hello in time");
+    } else if (peer.phase == Phase::kActive &&
+               now_ms - peer.last_heard_ms > config_.silence_timeout_ms) {
+      refuse(conn, peer, StatusCode::kProtocolError, "no keepalive from you in time");
     }
   }
 }

@@ -71,8 +71,12 @@ void HostRuntime::Impl::on_link_state(uint64_t id, LinkEvent event) {
   if (event.state == LinkState::kOpen && link.conn == 0) {
     link.conn = session->peer_opened(link.role, unix_now_ms());
     by_conn[link.conn] = id;
-    handshake->forget(link.join_id);
+    // The joiner's last trickled candidates may still be in flight: they are accepted (and
+    // ignored) for a few seconds rather than counted as refusals.
     by_join.erase(link.join_id);
+    loop.post_after(std::chrono::seconds(5), [this, join_id = link.join_id] {
+      if (!stopping) handshake->forget(join_id);
+    });
     counters.links_opened += 1;
     pump(id);
   } else if (event.state == LinkState::kClosed || event.state == LinkState::kFailed) {

@@ -48,6 +48,9 @@ struct HostRuntime::Impl : HostIo {
     int64_t created_ms = 0;
   };
 
+  // Held for the runtime's life, so that libwebrtc's threads are not stopped and restarted
+  // whenever the last peer leaves.
+  std::shared_ptr<RtcRuntime> rtc = RtcRuntime::instance();
   HostOptions options;
   HostLinks links;
   util::EventLoop loop;

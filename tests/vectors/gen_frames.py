@@ -1,5 +1,5 @@
 # python3 tests/vectors/gen_frames.py > tests/vectors/frames.json
-# Independent encoder written from docs/protocol/frames.md, used to produce tests/vectors/frames.json.
+# Independent encoder written from docs/PROTOCOL.md (section 4), used to produce tests/vectors/frames.json.
 import json
 MAXS = (1 << 53) - 1
 def J(n):  # integer convention: JSON number when <= 2^53-1, else decimal string

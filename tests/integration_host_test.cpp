@@ -1,0 +1,272 @@
+// `tokencast host` as a user runs it: a real child process with a real rendezvous process, and
+// native clients (JoinClient) in this process. Covers the answer sources (an OpenAI-compatible
+// SSE server written here, --exec, --stdin), failing streams, and the crash test: kill -9 the
+// host mid-answer, resume it, and the client that stayed up ends with the store's transcript.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "signal_test_support.hpp"
+#include "support/fake_openai_server.cpp"  // NOLINT: the fake server is built with its tests
+#include "support/fake_openai_server.hpp"
+#include "tokencast/join_client.hpp"
+#include "tokencast/store.hpp"
+
+extern char** environ;
+
+namespace tokencast {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds timeout = 15s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+// A child process with a pipe to its stdin (closed at once unless kept).
+class Child {
+ public:
+  Child(const std::vector<std::string>& args, bool keep_stdin = false) {
+    int in[2];
+    if (pipe(in) != 0) return;
+    std::vector<std::string> argv_s{TOKENCAST_BIN};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    posix_spawn_file_actions_addclose(&actions, in[1]);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    close(in[0]);
+    stdin_fd_ = in[1];
+    if (!keep_stdin) close_stdin();
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    close_stdin();
+  }
+  void write_stdin(const std::string& text) {
+    ASSERT_EQ(write(stdin_fd_, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  }
+  void close_stdin() {
+    if (stdin_fd_ >= 0) close(stdin_fd_);
+    stdin_fd_ = -1;
+  }
+  // Sends `sig` and returns the exit code (128 + signal when killed by one).
+  int signal_and_wait(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+};
+
+struct Links {
+  std::string session;
+  std::string viewer;
+  std::string participant;
+};
+
+class HostProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(rendezvous.ok());
+    char pattern[] = "/tmp/tokencast-hostproc-XXXXXX";
+    dir = mkdtemp(pattern);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  std::vector<std::string> host_args(std::vector<std::string> extra) {
+    std::vector<std::string> args{"host",
+                                  "--rendezvous",
+                                  rendezvous.ws_url(),
+                                  "--public-url",
+                                  "http://127.0.0.1:" + std::to_string(rendezvous.port()),
+                                  "--db",
+                                  dir + "/host.db",
+                                  "--links",
+                                  dir + "/links.json",
+                                  "--no-qr"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  // Waits for the links file a (re)started host writes.
+  Links read_links() {
+    Links links;
+    EXPECT_TRUE(wait_until([&] {
+      std::ifstream in(dir + "/links.json");
+      auto json = nlohmann::json::parse(in, nullptr, false);
+      if (json.is_discarded()) return false;
+      links = {json["session"], json["viewer"], json["participant"]};
+      return true;
+    }));
+    return links;
+  }
+  std::unique_ptr<JoinClient> join(const std::string& link, const std::string& name) {
+    JoinOptions o;
+    o.link = link;
+    o.name = name;
+    auto client = JoinClient::start(std::move(o), {});
+    EXPECT_TRUE(client);
+    return client ? std::move(*client) : nullptr;
+  }
+  // The store's turns, read after the host has exited.
+  std::vector<TranscriptTurn> stored_turns(const std::string& session) {
+    auto store = EventStore::open(dir + "/host.db");
+    EXPECT_TRUE(store);
+    auto id = SessionId::from_hex(session);
+    EXPECT_TRUE(id);
+    auto events = (*store)->load_events(*id);
+    EXPECT_TRUE(events);
+    Transcript t;
+    for (const auto& e : *events) t.apply(e);
+    return t.turns();
+  }
+
+  test::ServerProcess rendezvous;
+  std::string dir;
+};
+
+bool answered(JoinClient& client, size_t turns) {
+  auto t = client.transcript();
+  return t.turns().size() >= turns && t.turns()[turns - 1].ended;
+}
+
+TEST_F(HostProcessTest, KilledMidAnswerThenResumedClientTranscriptEqualsStore) {
+  // An answer of ten words, one every 100 ms: long enough to be killed in the middle.
+  const std::string slow =
+      "for w in one two three four five six seven eight nine ten; do printf '%s ' $w; "
+      "sleep 0.1; done";
+  auto host = std::make_unique<Child>(host_args({"--exec", slow, "--title", "crash"}));
+  Links links = read_links();
+  auto ada = join(links.participant, "ada");
+  ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+  ASSERT_TRUE(ada->prompt("count to ten").has_value());
+  ASSERT_TRUE(wait_until([&] {
+    auto t = ada->transcript();
+    return t.turns().size() == 2 &&
+           t.turns()[1].text.size() >= std::string("one two three ").size();
+  }));
+  EXPECT_EQ(host->signal_and_wait(SIGKILL), 128 + SIGKILL);
+  std::filesystem::remove(dir + "/links.json");
+
+  host = std::make_unique<Child>(host_args({"--exec", slow, "--resume", links.session}));
+  Links resumed = read_links();
+  EXPECT_EQ(resumed.viewer, links.viewer);  // same links after a restart
+  EXPECT_EQ(resumed.participant, links.participant);
+  // The client notices, reconnects by itself and resumes; the interrupted turn ends with an
+  // error every peer sees; then the session goes on.
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 2) && ada->connected(); }, 20s));
+  ASSERT_TRUE(wait_until([&] { return ada->prompt("again").has_value(); }));
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 4); }, 20s));
+  auto client_turns = ada->transcript().turns();
+  EXPECT_EQ(host->signal_and_wait(SIGTERM), 0);
+
+  auto stored = stored_turns(links.session);
+  ASSERT_EQ(stored.size(), 4u);
+  EXPECT_EQ(client_turns, stored);  // nothing lost, nothing repeated
+  EXPECT_EQ(stored[1].end, TurnEnd::kError);
+  EXPECT_EQ(stored[3].text, "one two three four five six seven eight nine ten ");
+}
+
+TEST_F(HostProcessTest, OpenAiCompatibleStreamReachesPeersAndFailuresEndTheTurnOnly) {
+  int calls = 0;
+  testing::FakeOpenAiServer llm([&](const testing::FakeRequest&) {
+    testing::Script s;
+    s.raw(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    if (calls++ == 0) {
+      s.chunk(testing::sse_data(testing::completion_chunk(R"({"role":"assistant"})")));
+      for (const char* piece : {"Hel", "lo, ", "ada", "!"}) {
+        s.chunk(testing::sse_data(
+            testing::completion_chunk(std::string(R"({"content":")") + piece + "\"}")));
+      }
+      s.chunk(testing::sse_data(testing::completion_chunk("{}", "\"stop\"")));
+      s.chunk(testing::sse_data("[DONE]"));
+    } else {
+      s.chunk(testing::sse_data(R"({"error":{"message":"model overloaded"}})"));
+    }
+    s.end_chunks();
+    return s;
+  });
+  Child host(host_args({"--llm", llm.base_url(), "--model", "m"}));
+  Links links = read_links();
+  auto ada = join(links.participant, "ada");
+  auto bob = join(links.viewer, "bob");
+  ASSERT_TRUE(wait_until([&] { return ada->connected() && bob->connected(); }));
+  ASSERT_TRUE(ada->prompt("greet me").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*bob, 2); }));
+  EXPECT_EQ(bob->transcript().turns()[1].text, "Hello, ada!");
+  EXPECT_EQ(bob->transcript().turns()[1].author, "m");
+  auto request = nlohmann::json::parse(llm.requests().at(0).body);
+  EXPECT_EQ(request["model"], "m");
+  EXPECT_EQ(request["messages"].back()["content"], "greet me");
+
+  ASSERT_TRUE(ada->prompt("again").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*bob, 4); }));
+  auto failed = bob->transcript().turns()[3];
+  EXPECT_EQ(failed.end, TurnEnd::kError);
+  EXPECT_NE(failed.reason.find("model overloaded"), std::string::npos);
+  // The host kept running: the session still answers (the fake now fails every time).
+  ASSERT_TRUE(ada->prompt("still there?").has_value());
+  EXPECT_TRUE(wait_until([&] { return answered(*bob, 6); }));
+}
+
+TEST_F(HostProcessTest, StdinIsBroadcastAsOneLiveTurn) {
+  Child host(host_args({"--stdin"}), /*keep_stdin=*/true);
+  Links links = read_links();
+  auto bob = join(links.viewer, "bob");
+  ASSERT_TRUE(wait_until([&] { return bob->connected(); }));
+  host.write_stdin("build log line 1\n");
+  ASSERT_TRUE(wait_until([&] {
+    auto t = bob->transcript();
+    return !t.turns().empty() && t.turns()[0].text == "build log line 1\n";
+  }));
+  EXPECT_FALSE(bob->transcript().turns()[0].ended);  // live: the pipe is still open
+  host.write_stdin("line 2\n");
+  host.close_stdin();
+  ASSERT_TRUE(wait_until([&] { return answered(*bob, 1); }));
+  EXPECT_EQ(bob->transcript().turns()[0].text, "build log line 1\nline 2\n");
+  EXPECT_EQ(bob->transcript().turns()[0].end, TurnEnd::kDone);
+}
+
+TEST_F(HostProcessTest, WithoutAModelPromptsGetAClearAnswer) {
+  // No --llm/--exec/--stdin and no local server: the session opens anyway.
+  Child host(host_args({}));
+  Links links = read_links();
+  auto ada = join(links.participant, "ada");
+  ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+  ASSERT_TRUE(ada->prompt("anyone?").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
+  auto turn = ada->transcript().turns()[1];
+  EXPECT_EQ(turn.end, TurnEnd::kError);
+  EXPECT_NE(turn.reason.find("no model attached"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tokencast
