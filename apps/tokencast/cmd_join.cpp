@@ -141,6 +141,7 @@ int run_join(Args args) {
   std::string out_path;
   bool once = false;
   bool no_reconnect = false;
+  std::string connect_timeout = "10";
   IceFlags ice_flags;
   util::CliArgs cli("join", "Join a session and stream it to the terminal.");
   cli.positional("LINK|IMAGE", &target,
@@ -154,6 +155,8 @@ int run_join(Args args) {
   cli.option("--out", "FILE", &out_path,
              "keep the transcript in FILE (.md or .json), kept current");
   cli.flag("--no-reconnect", &no_reconnect, "exit 6 instead of resuming when the link drops");
+  cli.option("--connect-timeout", "SECONDS", &connect_timeout,
+             "give up (exit 4) when no host answers within this (default 10)");
   ice_flags.declare(cli);
   cli.epilog(kEpilog);
   switch (cli.parse(args)) {
@@ -163,6 +166,12 @@ int run_join(Args args) {
       return kUsage;
     case util::CliArgs::Outcome::kRun:
       break;
+  }
+  char* end = nullptr;
+  long timeout_s = std::strtol(connect_timeout.c_str(), &end, 10);
+  if (end == connect_timeout.c_str() || *end != '\0' || timeout_s < 1 || timeout_s > 3600) {
+    std::fprintf(stderr, "tokencast join: --connect-timeout must be 1..3600 seconds\n");
+    return kUsage;
   }
   auto ice = ice_flags.servers();
   if (!ice) {
@@ -213,6 +222,7 @@ int run_join(Args args) {
   options.name = name;
   options.ice_servers = std::move(*ice);
   options.reconnect = !no_reconnect;
+  options.answer_timeout = std::chrono::seconds(timeout_s);
   JoinCallbacks callbacks;
   std::optional<Seq> caught_up_at;
   StreamPosition position;

@@ -1,0 +1,187 @@
+// `tokencast join` as a user runs it, against a real `tokencast host` and rendezvous: from the
+// QR PNG the host wrote, from a photo-like copy of it, from a link and from stdin; --prompt
+// --once; hostile text neutralized byte for byte; every link error with its code and message.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stb_image.h>
+#include <stb_image_write.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "signal_test_support.hpp"
+#include "support/photo.hpp"
+#include "support/run_process.hpp"
+
+extern char** environ;
+
+namespace tokencast {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::run_process;
+
+// `tokencast host` in the background, killed at the end.
+class HostChild {
+ public:
+  explicit HostChild(std::vector<std::string> args) {
+    args.insert(args.begin(), TOKENCAST_BIN);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~HostChild() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+class JoinCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(rendezvous.ok());
+    char pattern[] = "/tmp/tokencast-joincli-XXXXXX";
+    dir = mkdtemp(pattern);
+  }
+  void TearDown() override {
+    host.reset();
+    std::filesystem::remove_all(dir);
+  }
+  // Starts a host answering with `exec`; returns its links once written.
+  nlohmann::json start_host(const std::string& exec) {
+    host = std::make_unique<HostChild>(std::vector<std::string>{
+        "host", "--rendezvous", rendezvous.ws_url(), "--public-url",
+        "http://127.0.0.1:" + std::to_string(rendezvous.port()), "--db", dir + "/h.db", "--links",
+        dir + "/links.json", "--qr-png", dir + "/qr.png", "--qr-role", "participant", "--no-qr",
+        "--exec", exec});
+    nlohmann::json links;
+    for (int i = 0; i < 500; ++i) {
+      std::ifstream in(dir + "/links.json");
+      links = nlohmann::json::parse(in, nullptr, false);
+      if (!links.is_discarded()) break;
+      std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_FALSE(links.is_discarded());
+    return links;
+  }
+  testing::ProcessResult join(std::vector<std::string> args, const std::string& stdin_text = "") {
+    args.insert(args.begin(), {TOKENCAST_BIN, "join"});
+    return run_process(args, stdin_text);
+  }
+
+  test::ServerProcess rendezvous;
+  std::string dir;
+  std::unique_ptr<HostChild> host;
+};
+
+// The text the answer turn printed: everything after its header.
+std::string answer_text(const std::string& out, const std::string& header) {
+  auto at = out.find(header);
+  return at == std::string::npos ? "<no " + header + ">" : out.substr(at + header.size());
+}
+
+TEST_F(JoinCliTest, PromptOnceFromTheHostsQrPngAndFromALink) {
+  auto links = start_host("tr a-z A-Z");
+  auto r = join({dir + "/qr.png", "--name", "ada", "--prompt", "hello there", "--once", "--out",
+                 dir + "/t.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(answer_text(r.out, "exec answers:\n"), "HELLO THERE\n");
+  std::ifstream in(dir + "/t.json");
+  auto transcript = nlohmann::json::parse(in);
+  EXPECT_EQ(transcript["turns"][1]["text"], "HELLO THERE");
+  EXPECT_EQ(transcript["turns"][0]["author"], "ada");
+
+  auto by_link = join({links["participant"], "--prompt", "second", "--once"});
+  ASSERT_EQ(by_link.exit_code, 0) << by_link.err;
+  EXPECT_NE(by_link.out.find("SECOND\n"), std::string::npos);
+  auto by_stdin =
+      join({"-", "--prompt", "third", "--once"}, links["participant"].get<std::string>());
+  ASSERT_EQ(by_stdin.exit_code, 0) << by_stdin.err;
+  EXPECT_NE(by_stdin.out.find("THIRD\n"), std::string::npos);
+}
+
+TEST_F(JoinCliTest, JoinsFromARotatedScaledNoisyPhotoOfTheQrCode) {
+  start_host("tr a-z A-Z");
+  int w = 0, h = 0, channels = 0;
+  unsigned char* pixels = stbi_load((dir + "/qr.png").c_str(), &w, &h, &channels, 1);
+  ASSERT_NE(pixels, nullptr);
+  testing::Gray clean{w, h, std::vector<uint8_t>(pixels, pixels + w * h)};
+  stbi_image_free(pixels);
+  testing::Gray photo = testing::photograph(clean, 23.0, 0.7, 42);
+  std::string jpg = dir + "/photo.jpg";
+  ASSERT_NE(stbi_write_jpg(jpg.c_str(), photo.w, photo.h, 1, photo.px.data(), 75), 0);
+  auto r = join({jpg, "--prompt", "from a photo", "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("FROM A PHOTO\n"), std::string::npos);
+}
+
+TEST_F(JoinCliTest, HostileTextIsNeutralizedByteForByte) {
+  // The "model" answers with colour codes, a terminal title, an OSC 8 hyperlink, a bidi
+  // override, a carriage return and invalid UTF-8.
+  start_host(
+      "printf 'a\\033[31mred\\033[0m\\033]0;pwned\\007\\033]8;;http://evil/\\033\\\\click"
+      "\\033]8;;\\033\\\\ \\342\\200\\256gnp.exe\\r!\\377end'");
+  auto links = nlohmann::json::parse(std::ifstream(dir + "/links.json"));
+  auto r = join({links["participant"], "--prompt", "x", "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(answer_text(r.out, "exec answers:\n"),
+            "aredclick " + fffd + "gnp.exe" + fffd + "!" + fffd + "end\n");
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos);  // stdout is a pipe: no escapes at all
+}
+
+TEST_F(JoinCliTest, EveryLinkErrorHasItsCodeAndMessage) {
+  auto links = start_host("cat");
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::string message;
+  };
+  std::string no_host_link = links["viewer"].get<std::string>();
+  no_host_link[no_host_link.size() - 10] ^= 1;  // another secret: an empty room
+  std::vector<uint8_t> white(64 * 64, 255);
+  ASSERT_NE(stbi_write_png((dir + "/white.png").c_str(), 64, 64, 1, white.data(), 64), 0);
+  const Case cases[] = {
+      {{"http://127.0.0.1:1/j#tooshort"}, 3, "the invite link is not valid"},
+      {{"ftp://example.net/j#abc"}, 3, "not an invite link"},
+      {{dir + "/nothing-here"}, 3, "not an invite link"},
+      {{dir + "/white.png"}, 3, "no readable QR code"},
+      {{no_host_link, "--connect-timeout", "2"}, 4, "invite link invalid or expired"},
+      {{links["viewer"], "--prompt", "hi", "--once"}, 5, "viewer link"},
+      {{links["viewer"], "--bogus"}, 2, "unknown option"},
+  };
+  for (const auto& c : cases) {
+    auto r = join(c.args);
+    EXPECT_EQ(r.exit_code, c.code) << c.args[0] << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args[0] << "\n" << r.err;
+    // The secret part of a link never appears in an error message.
+    EXPECT_EQ(r.err.find(links["viewer"].get<std::string>().substr(40)), std::string::npos);
+  }
+  // Unreachable rendezvous.
+  auto dead = links["viewer"].get<std::string>();
+  dead.replace(dead.find(std::to_string(rendezvous.port())),
+               std::to_string(rendezvous.port()).size(), "1");
+  auto r = join({dead});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("rendezvous server cannot be reached"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace tokencast
