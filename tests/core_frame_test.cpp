@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "core/frame_codec_utf8.hpp"
 #include "core/varint.hpp"
 #include "tokencast/frame.hpp"
+#include "tokencast/text.hpp"
 
 namespace tokencast {
 namespace {
@@ -125,18 +125,18 @@ TEST(Varint, ZigzagKeepsSmallMagnitudesShort) {
 }
 
 TEST(Utf8, AcceptsValidAndRejectsMalformedText) {
-  EXPECT_TRUE(codec::is_valid_utf8(""));
-  EXPECT_TRUE(codec::is_valid_utf8("plain"));
-  EXPECT_TRUE(codec::is_valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));  // é € 😀
-  EXPECT_TRUE(codec::is_valid_utf8("\xF4\x8F\xBF\xBF"));                      // U+10FFFF
-  EXPECT_FALSE(codec::is_valid_utf8("\x80"));                                 // lone continuation
-  EXPECT_FALSE(codec::is_valid_utf8("\xC0\xAF"));                             // overlong '/'
-  EXPECT_FALSE(codec::is_valid_utf8("\xE0\x80\xAF"));                         // overlong
-  EXPECT_FALSE(codec::is_valid_utf8("\xED\xA0\x80"));                         // surrogate
-  EXPECT_FALSE(codec::is_valid_utf8("\xF4\x90\x80\x80"));                     // above U+10FFFF
-  EXPECT_FALSE(codec::is_valid_utf8("\xE2\x82"));                             // cut short
-  EXPECT_FALSE(codec::is_valid_utf8("\xE2\x28\xAC"));                         // bad continuation
-  EXPECT_FALSE(codec::is_valid_utf8(std::string("a\xFF", 2)));
+  EXPECT_TRUE(tokencast::is_valid_utf8(""));
+  EXPECT_TRUE(tokencast::is_valid_utf8("plain"));
+  EXPECT_TRUE(tokencast::is_valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));  // é € 😀
+  EXPECT_TRUE(tokencast::is_valid_utf8("\xF4\x8F\xBF\xBF"));                      // U+10FFFF
+  EXPECT_FALSE(tokencast::is_valid_utf8("\x80"));              // lone continuation
+  EXPECT_FALSE(tokencast::is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(tokencast::is_valid_utf8("\xE0\x80\xAF"));      // overlong
+  EXPECT_FALSE(tokencast::is_valid_utf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(tokencast::is_valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(tokencast::is_valid_utf8("\xE2\x82"));          // cut short
+  EXPECT_FALSE(tokencast::is_valid_utf8("\xE2\x28\xAC"));      // bad continuation
+  EXPECT_FALSE(tokencast::is_valid_utf8(std::string("a\xFF", 2)));
 }
 
 // ---------------------------------------------------------------------------------------------

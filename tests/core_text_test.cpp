@@ -89,6 +89,40 @@ TEST(Terminal, IncompleteCharacterAtEndBecomesReplacement) {
   EXPECT_EQ(s.finish(), kFFFD);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The streaming UTF-8 repair the exec and fd sources use.
+
+TEST(Utf8Repair, ReplacesMaximalInvalidSubparts) {
+  const std::string r = "\xEF\xBF\xBD";
+  EXPECT_EQ(to_valid_utf8("plain ascii"), "plain ascii");
+  EXPECT_EQ(to_valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"),
+            "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+  EXPECT_EQ(to_valid_utf8("\x80"), r);
+  EXPECT_EQ(to_valid_utf8("\xC0\xAF"), r + r);                  // overlong lead bytes
+  EXPECT_EQ(to_valid_utf8("\xE0\x80\x80"), r + r + r);          // overlong 3-byte
+  EXPECT_EQ(to_valid_utf8("\xF4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
+  EXPECT_EQ(to_valid_utf8("\xE2\x82"
+                          "a"),
+            r + "a");                           // truncated, then ASCII
+  EXPECT_EQ(to_valid_utf8("\xF0\x9F\x98"), r);  // truncated at the end
+  EXPECT_EQ(to_valid_utf8("\xFF\xFE"), r + r);
+}
+
+TEST(Utf8Repair, SplitAnywhereGivesTheSameResult) {
+  const std::string input = "a\xC3\xA9\xFF\xE2\x82\xAC\xF0\x9F\x98\x80\xED\xA0\x80\xE2\x82z\xF0";
+  const std::string whole = to_valid_utf8(input);
+  for (size_t i = 0; i <= input.size(); ++i) {
+    for (size_t j = i; j <= input.size(); ++j) {
+      Utf8Repair s;
+      std::string out = s.push(input.substr(0, i));
+      out += s.push(input.substr(i, j - i));
+      out += s.push(input.substr(j));
+      out += s.finish();
+      ASSERT_EQ(out, whole) << i << " " << j;
+    }
+  }
+}
+
 TEST(Json, EscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(json_escape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001");
 }

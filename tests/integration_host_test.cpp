@@ -16,6 +16,7 @@
 #include "signal_test_support.hpp"
 #include "support/fake_openai_server.cpp"  // NOLINT: the fake server is built with its tests
 #include "support/fake_openai_server.hpp"
+#include "support/wait.hpp"
 #include "tokencast/join_client.hpp"
 #include "tokencast/store.hpp"
 
@@ -26,15 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds timeout = 15s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
+using testing::wait_until;
 
 // A child process with a pipe to its stdin (closed at once unless kept).
 class Child {

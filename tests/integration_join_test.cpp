@@ -9,6 +9,7 @@
 
 #include "core/handshake_messages.hpp"
 #include "signal_test_support.hpp"
+#include "support/wait.hpp"
 #include "tokencast/base64url.hpp"
 #include "tokencast/handshake.hpp"
 #include "tokencast/host.hpp"
@@ -28,15 +29,7 @@ int64_t unix_ms() {
       .count();
 }
 
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
+using testing::wait_until;
 
 // A joiner and what happened to it.
 struct Joiner {

@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "llm/utf8_sanitizer.hpp"
 #include "support/fake_openai_server.hpp"
 #include "tokencast/llm.hpp"
+#include "tokencast/text.hpp"
 
 // tests/CMakeLists.txt builds only *_test.cpp: the fake server is compiled in here.
 #include "support/fake_openai_server.cpp"  // NOLINT(bugprone-suspicious-include)
@@ -684,7 +684,7 @@ TEST(ExecSource, InvalidUtf8IsReplacedAndCharactersAreNotSplit) {
             "a\xEF\xBF\xBD"
             "b\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDz\xEF\xBF\xBD");
   for (const std::string& delta : collector.deltas()) {
-    EXPECT_EQ(tokencast::llm::sanitize_utf8(delta), delta) << "each delta is valid UTF-8 alone";
+    EXPECT_TRUE(tokencast::is_valid_utf8(delta)) << "each delta is valid UTF-8 alone";
   }
 }
 
@@ -747,41 +747,6 @@ TEST(FdSource, CancelWhileWaitingForInput) {
   EXPECT_FALSE(collector.ended());
   ::close(fds[0]);
   ::close(fds[1]);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The UTF-8 repair the exec and fd sources share.
-
-TEST(Utf8Sanitizer, ReplacesMaximalInvalidSubparts) {
-  using tokencast::llm::sanitize_utf8;
-  const std::string r = "\xEF\xBF\xBD";
-  EXPECT_EQ(sanitize_utf8("plain ascii"), "plain ascii");
-  EXPECT_EQ(sanitize_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"),
-            "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
-  EXPECT_EQ(sanitize_utf8("\x80"), r);
-  EXPECT_EQ(sanitize_utf8("\xC0\xAF"), r + r);                  // overlong lead bytes
-  EXPECT_EQ(sanitize_utf8("\xE0\x80\x80"), r + r + r);          // overlong 3-byte
-  EXPECT_EQ(sanitize_utf8("\xF4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
-  EXPECT_EQ(sanitize_utf8("\xE2\x82"
-                          "a"),
-            r + "a");                           // truncated, then ASCII
-  EXPECT_EQ(sanitize_utf8("\xF0\x9F\x98"), r);  // truncated at the end
-  EXPECT_EQ(sanitize_utf8("\xFF\xFE"), r + r);
-}
-
-TEST(Utf8Sanitizer, SplitAnywhereGivesTheSameResult) {
-  const std::string input = "a\xC3\xA9\xFF\xE2\x82\xAC\xF0\x9F\x98\x80\xED\xA0\x80\xE2\x82z\xF0";
-  const std::string whole = tokencast::llm::sanitize_utf8(input);
-  for (size_t i = 0; i <= input.size(); ++i) {
-    for (size_t j = i; j <= input.size(); ++j) {
-      tokencast::llm::Utf8Sanitizer s;
-      std::string out = s.push(input.substr(0, i));
-      out += s.push(input.substr(i, j - i));
-      out += s.push(input.substr(j));
-      out += s.finish();
-      ASSERT_EQ(out, whole) << i << " " << j;
-    }
-  }
 }
 
 }  // namespace

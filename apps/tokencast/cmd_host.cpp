@@ -61,7 +61,7 @@ struct HostFlags {
 
 // Picks the answer source from the flags, or finds a local server. Prints what it chose.
 Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags& f) {
-  int chosen = !f.llm.empty() + !f.exec.empty() + f.stdin_source;
+  int chosen = (f.llm.empty() ? 0 : 1) + (f.exec.empty() ? 0 : 1) + (f.stdin_source ? 1 : 0);
   if (chosen > 1) return unexpected(std::string("use only one of --llm, --exec and --stdin"));
   if (!f.exec.empty()) {
     ExecSourceOptions o;

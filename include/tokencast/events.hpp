@@ -17,6 +17,32 @@ enum class TurnRole : uint8_t { kUser = 0, kAssistant = 1, kSystem = 2 };
 enum class TurnEnd : uint8_t { kDone = 0, kCancelled = 1, kError = 2 };
 enum class PeerRole : uint8_t { kViewer = 0, kParticipant = 1, kHost = 2 };
 
+// "user", "assistant", "system": the names the OpenAI API, exports and the web client use.
+constexpr const char* turn_role_name(TurnRole role) {
+  switch (role) {
+    case TurnRole::kUser:
+      return "user";
+    case TurnRole::kAssistant:
+      return "assistant";
+    case TurnRole::kSystem:
+      return "system";
+  }
+  return "user";
+}
+
+// "done", "cancelled", "error".
+constexpr const char* turn_end_name(TurnEnd end) {
+  switch (end) {
+    case TurnEnd::kDone:
+      return "done";
+    case TurnEnd::kCancelled:
+      return "cancelled";
+    case TurnEnd::kError:
+      return "error";
+  }
+  return "error";
+}
+
 // A turn opens; at most one turn is open at a time (the host serialises turns).
 struct TurnStarted {
   TurnId turn = 0;

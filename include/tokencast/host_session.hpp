@@ -150,7 +150,7 @@ class HostSession {
   void on_hello(ConnId conn, Peer& peer, const HelloFrame& hello);
   void on_prompt(ConnId conn, Peer& peer, const PromptFrame& prompt, int64_t now_ms);
   void maybe_start_next_turn(int64_t now_ms);
-  void end_turn(TurnEnd end, std::string reason, int64_t now_ms);
+  void end_turn(TurnEnd end, const std::string& reason, int64_t now_ms);
   std::vector<ChatMessage> history() const;
   std::string clean_name(std::string_view name, PeerId id) const;
 

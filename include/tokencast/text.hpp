@@ -15,6 +15,19 @@ std::string to_valid_utf8(std::string_view bytes);
 // True when `bytes` is valid UTF-8.
 bool is_valid_utf8(std::string_view bytes);
 
+// Makes a byte stream valid UTF-8 as it arrives (a command's stdout, stdin): what push()
+// returns ends on a character boundary, and everything together equals to_valid_utf8() of the
+// whole stream. An incomplete character at the end of a chunk waits for the next one.
+class Utf8Repair {
+ public:
+  std::string push(std::string_view bytes);
+  // End of input: a held incomplete character becomes U+FFFD.
+  std::string finish();
+
+ private:
+  std::string held_;
+};
+
 // For a terminal: valid UTF-8 with every control that could move the cursor, change modes,
 // set titles, hyperlink (OSC 8) or reorder text removed or made visible. C0 controls other
 // than \n and \t, DEL, C1 controls (U+0080..U+009F), and the bidi controls (U+202A..U+202E,

@@ -13,11 +13,7 @@
 namespace tokencast {
 namespace {
 
-int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t unix_now_ms() { return util::EventLoop::unix_now_ms(); }
 
 }  // namespace
 
@@ -98,9 +94,9 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   void send_signal(Attempt& a, const std::vector<uint8_t>& envelope);
   void on_joined(uint64_t n, rendezvous::PeerId self);
   void on_envelope(uint64_t n, rendezvous::PeerId from, std::vector<uint8_t> bytes);
-  void on_local_description(uint64_t n, std::string sdp);
+  void on_local_description(uint64_t n, const std::string& sdp);
   void on_local_candidate(uint64_t n, IceCandidate candidate);
-  void on_link_state(uint64_t n, LinkEvent event);
+  void on_link_state(uint64_t n, const LinkEvent& event);
   void on_message(uint64_t n, std::vector<uint8_t> bytes);
   void keepalive(uint64_t n);
 };
@@ -129,7 +125,7 @@ void JoinClient::Impl::begin_attempt() {
   rv.url = websocket_url;
   rv.room = invite_room_locator(link);
   rendezvous::ClientCallbacks cb;
-  cb.on_joined = [this, post, n](rendezvous::PeerId self, std::vector<rendezvous::PeerId>) {
+  cb.on_joined = [this, post, n](rendezvous::PeerId self, const std::vector<rendezvous::PeerId>&) {
     post([this, n, self] { on_joined(n, self); });
   };
   cb.on_envelope = [this, post, n](rendezvous::PeerId from, std::span<const uint8_t> payload) {
@@ -249,7 +245,7 @@ void JoinClient::Impl::on_joined(uint64_t n, rendezvous::PeerId self) {
   if (!a->peer->create_offer()) attempt_failed(JoinFailure::kInterrupted, "cannot make an offer");
 }
 
-void JoinClient::Impl::on_local_description(uint64_t n, std::string sdp) {
+void JoinClient::Impl::on_local_description(uint64_t n, const std::string& sdp) {
   Attempt* a = current(n);
   if (a == nullptr) return;
   auto handshake = JoinerHandshake::start(link, options.name, sdp, unix_now_ms());
@@ -316,7 +312,7 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
   }
 }
 
-void JoinClient::Impl::on_link_state(uint64_t n, LinkEvent event) {
+void JoinClient::Impl::on_link_state(uint64_t n, const LinkEvent& event) {
   Attempt* a = current(n);
   if (a == nullptr) return;
   if (event.state == LinkState::kOpen && !a->open) {
@@ -371,14 +367,6 @@ void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
 namespace tokencast {
 namespace {
 
-template <class F>
-auto run_on(util::EventLoop& loop, F f) {
-  std::packaged_task<decltype(f())()> task(std::move(f));
-  auto result = task.get_future();
-  loop.post([&task] { task(); });
-  return result.get();
-}
-
 // Display names go into the signed offer and to every peer: printable, bounded.
 std::string clean_display_name(std::string_view name) {
   std::string out;
@@ -418,7 +406,7 @@ Expected<std::unique_ptr<JoinClient>, std::pair<JoinFailure, std::string>> JoinC
 JoinClient::JoinClient(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 JoinClient::~JoinClient() {
-  run_on(impl_->loop, [impl = impl_.get()] {
+  util::run_on(impl_->loop, [impl = impl_.get()] {
     if (impl->attempt && impl->attempt->open) impl->attempt->peer->send(ClientSession::bye());
     impl->ended = true;
     impl->teardown();
@@ -428,19 +416,21 @@ JoinClient::~JoinClient() {
 }
 
 Expected<void, std::error_code> JoinClient::prompt(std::string text) {
-  return run_on(impl_->loop, [impl = impl_.get(), &text]() -> Expected<void, std::error_code> {
-    static uint64_t next_id = 1;
-    auto frame = impl->session.prompt(text, next_id++);
-    if (!frame) return unexpected(frame.error());
-    if (!impl->attempt || !impl->attempt->open || !accepted(impl->attempt->peer->send(*frame))) {
-      return unexpected(make_error_code(ClientError::kNotWelcomed));
-    }
-    return {};
-  });
+  return util::run_on(impl_->loop,
+                      [impl = impl_.get(), &text]() -> Expected<void, std::error_code> {
+                        static uint64_t next_id = 1;
+                        auto frame = impl->session.prompt(text, next_id++);
+                        if (!frame) return unexpected(frame.error());
+                        if (!impl->attempt || !impl->attempt->open ||
+                            !accepted(impl->attempt->peer->send(*frame))) {
+                          return unexpected(make_error_code(ClientError::kNotWelcomed));
+                        }
+                        return {};
+                      });
 }
 
 Expected<void, std::error_code> JoinClient::cancel() {
-  return run_on(impl_->loop, [impl = impl_.get()]() -> Expected<void, std::error_code> {
+  return util::run_on(impl_->loop, [impl = impl_.get()]() -> Expected<void, std::error_code> {
     auto frame = impl->session.cancel();
     if (!frame) return unexpected(frame.error());
     if (!impl->attempt || !impl->attempt->open || !accepted(impl->attempt->peer->send(*frame))) {
@@ -451,15 +441,15 @@ Expected<void, std::error_code> JoinClient::cancel() {
 }
 
 Transcript JoinClient::transcript() const {
-  return run_on(impl_->loop, [impl = impl_.get()] { return impl->session.transcript(); });
+  return util::run_on(impl_->loop, [impl = impl_.get()] { return impl->session.transcript(); });
 }
 
 StreamPosition JoinClient::position() const {
-  return run_on(impl_->loop, [impl = impl_.get()] { return impl->session.position(); });
+  return util::run_on(impl_->loop, [impl = impl_.get()] { return impl->session.position(); });
 }
 
 bool JoinClient::connected() const {
-  return run_on(impl_->loop, [impl = impl_.get()] {
+  return util::run_on(impl_->loop, [impl = impl_.get()] {
     return impl->attempt && impl->attempt->open && impl->session.welcomed();
   });
 }

@@ -7,9 +7,9 @@
 #include <variant>
 
 #include "core/frame_codec_internal.hpp"
-#include "core/frame_codec_utf8.hpp"
 #include "core/varint.hpp"
 #include "tokencast/frame.hpp"
+#include "tokencast/text.hpp"
 
 namespace tokencast {
 namespace {
@@ -65,13 +65,13 @@ class Reader {
 
   bool label(std::string& out) {
     if (!bytes(out, kMaxLabelBytes)) return false;
-    if (!codec::is_valid_utf8(out)) return fail(FrameError::kInvalidUtf8);
+    if (!tokencast::is_valid_utf8(out)) return fail(FrameError::kInvalidUtf8);
     return true;
   }
 
   bool utf8_text(std::string& out) {
     if (!bytes(out)) return false;
-    if (!codec::is_valid_utf8(out)) return fail(FrameError::kInvalidUtf8);
+    if (!tokencast::is_valid_utf8(out)) return fail(FrameError::kInvalidUtf8);
     return true;
   }
 

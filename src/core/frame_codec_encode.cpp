@@ -5,9 +5,9 @@
 #include <variant>
 
 #include "core/frame_codec_internal.hpp"
-#include "core/frame_codec_utf8.hpp"
 #include "core/varint.hpp"
 #include "tokencast/frame.hpp"
+#include "tokencast/text.hpp"
 
 namespace tokencast {
 namespace {
@@ -69,7 +69,7 @@ std::error_code check(const Frame& frame) {
     std::error_code operator()(const EventsFrame& f) const { return check_events(f); }
     std::error_code operator()(const DeltaFrame&) const { return {}; }
     std::error_code operator()(const PromptFrame& f) const {
-      if (!codec::is_valid_utf8(f.text)) return FrameError::kInvalidUtf8;
+      if (!tokencast::is_valid_utf8(f.text)) return FrameError::kInvalidUtf8;
       return {};
     }
     std::error_code operator()(const CancelFrame&) const { return {}; }

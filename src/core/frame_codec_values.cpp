@@ -3,7 +3,7 @@
 #include <variant>
 
 #include "core/frame_codec_internal.hpp"
-#include "core/frame_codec_utf8.hpp"
+#include "tokencast/text.hpp"
 
 namespace tokencast::codec {
 namespace {
@@ -25,7 +25,7 @@ ValueDefect first_defect(std::initializer_list<ValueDefect> defects) {
 
 ValueDefect check_label(std::string_view text) {
   if (text.size() > kMaxLabelBytes) return ValueDefect::kStringTooLong;
-  if (!is_valid_utf8(text)) return ValueDefect::kInvalidUtf8;
+  if (!tokencast::is_valid_utf8(text)) return ValueDefect::kInvalidUtf8;
   return ValueDefect::kNone;
 }
 

@@ -147,7 +147,7 @@ void HostSession::peer_frame(ConnId conn, std::span<const uint8_t> bytes, int64_
 
 void HostSession::on_hello(ConnId conn, Peer& peer, const HelloFrame& hello) {
   size_t active = 0;
-  for (const auto& [_, p] : peers_) active += p.phase == Phase::kActive;
+  for (const auto& [_, p] : peers_) active += p.phase == Phase::kActive ? 1 : 0;
   if (active >= config_.max_peers) {
     refuse(conn, peer, StatusCode::kBusy, "the session is full; try again later");
     return;
@@ -219,7 +219,7 @@ void HostSession::maybe_start_next_turn(int64_t now_ms) {
   }
 }
 
-void HostSession::end_turn(TurnEnd end, std::string reason, int64_t now_ms) {
+void HostSession::end_turn(TurnEnd end, const std::string& reason, int64_t now_ms) {
   auto turn = log_.open_turn();
   if (!turn) return;
   append(TurnEnded{*turn, end, truncate_utf8(reason, kMaxLabelBytes), turn_tokens_, now_ms});
@@ -333,7 +333,7 @@ void HostSession::shutdown() {
 
 HostSession::Status HostSession::status() const {
   Status s;
-  for (const auto& [_, p] : peers_) s.peers += p.phase == Phase::kActive;
+  for (const auto& [_, p] : peers_) s.peers += p.phase == Phase::kActive ? 1 : 0;
   s.turn = log_.open_turn();
   s.generating = generating_;
   s.turn_tokens = turn_tokens_;

@@ -10,18 +10,6 @@ using nlohmann::json;
 
 namespace openai {
 
-std::string_view role_name(TurnRole role) {
-  switch (role) {
-    case TurnRole::kUser:
-      return "user";
-    case TurnRole::kAssistant:
-      return "assistant";
-    case TurnRole::kSystem:
-      return "system";
-  }
-  return "user";
-}
-
 std::string one_line(std::string_view text, size_t max_bytes) {
   std::string out;
   out.reserve(std::min(text.size(), max_bytes));
@@ -172,7 +160,7 @@ std::string build_chat_request(const ChatRequest& request) {
   json messages = json::array();
   for (const ChatMessage& message : request.messages) {
     messages.push_back(
-        {{"role", std::string(openai::role_name(message.role))}, {"content", message.content}});
+        {{"role", std::string(turn_role_name(message.role))}, {"content", message.content}});
   }
   body["messages"] = std::move(messages);
   body["stream"] = true;

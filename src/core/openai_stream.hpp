@@ -11,7 +11,6 @@
 namespace tokencast::openai {
 
 // "user", "assistant" or "system".
-std::string_view role_name(TurnRole role);
 
 // `text` made fit for one line of a message: control characters become spaces, runs of spaces
 // collapse, the ends are trimmed and the result is cut to at most `max_bytes` bytes without

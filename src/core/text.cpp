@@ -97,6 +97,35 @@ std::string to_valid_utf8(std::string_view bytes) {
   return out;
 }
 
+std::string Utf8Repair::push(std::string_view bytes) {
+  std::string joined;
+  if (!held_.empty()) {
+    joined = std::move(held_);
+    held_.clear();
+    joined.append(bytes);
+    bytes = joined;
+  }
+  // Hold back a valid but incomplete character at the very end; repair the rest.
+  size_t i = 0;
+  size_t complete_end = bytes.size();
+  while (i < bytes.size()) {
+    Decoded d = decode(bytes.substr(i));
+    if (d.length < 0) {
+      complete_end = i;
+      break;
+    }
+    i += d.length > 0 ? static_cast<size_t>(d.length) : static_cast<size_t>(d.valid_prefix);
+  }
+  held_ = std::string(bytes.substr(complete_end));
+  return to_valid_utf8(bytes.substr(0, complete_end));
+}
+
+std::string Utf8Repair::finish() {
+  std::string out = to_valid_utf8(held_);
+  held_.clear();
+  return out;
+}
+
 bool is_valid_utf8(std::string_view bytes) {
   size_t i = 0;
   while (i < bytes.size()) {

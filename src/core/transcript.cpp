@@ -7,30 +7,6 @@
 namespace tokencast {
 namespace {
 
-const char* role_name(TurnRole role) {
-  switch (role) {
-    case TurnRole::kUser:
-      return "user";
-    case TurnRole::kAssistant:
-      return "assistant";
-    case TurnRole::kSystem:
-      return "system";
-  }
-  return "unknown";
-}
-
-const char* end_name(TurnEnd end) {
-  switch (end) {
-    case TurnEnd::kDone:
-      return "done";
-    case TurnEnd::kCancelled:
-      return "cancelled";
-    case TurnEnd::kError:
-      return "error";
-  }
-  return "unknown";
-}
-
 std::string quoted(std::string_view bytes) {
   return "\"" + json_escape(to_valid_utf8(bytes)) + "\"";
 }
@@ -80,14 +56,14 @@ std::string Transcript::to_markdown() const {
       "\n";
   if (!meta_.model.empty()) out += "\nModel: " + to_valid_utf8(meta_.model) + "\n";
   for (const auto& turn : turns_) {
-    out += "\n## " + to_valid_utf8(turn.author.empty() ? role_name(turn.role) : turn.author) +
-           " (" + role_name(turn.role) + ")\n\n";
+    out += "\n## " + to_valid_utf8(turn.author.empty() ? turn_role_name(turn.role) : turn.author) +
+           " (" + turn_role_name(turn.role) + ")\n\n";
     out += to_valid_utf8(turn.text);
     if (!turn.text.empty() && turn.text.back() != '\n') out += "\n";
     if (!turn.ended) {
       out += "\n*(still streaming)*\n";
     } else if (turn.end != TurnEnd::kDone) {
-      out += "\n*(" + std::string(end_name(turn.end)) +
+      out += "\n*(" + std::string(turn_end_name(turn.end)) +
              (turn.reason.empty() ? "" : ": " + to_valid_utf8(turn.reason)) + ")*\n";
     }
   }
@@ -101,9 +77,9 @@ std::string Transcript::to_json() const {
   for (const auto& turn : turns_) {
     if (!first) out += ",";
     first = false;
-    out += "{\"turn\":" + std::to_string(turn.turn) + ",\"role\":\"" + role_name(turn.role) +
+    out += "{\"turn\":" + std::to_string(turn.turn) + ",\"role\":\"" + turn_role_name(turn.role) +
            "\",\"author\":" + quoted(turn.author) + ",\"text\":" + quoted(turn.text) +
-           ",\"status\":\"" + (turn.ended ? end_name(turn.end) : "streaming") + "\"" +
+           ",\"status\":\"" + (turn.ended ? turn_end_name(turn.end) : "streaming") + "\"" +
            ",\"reason\":" + quoted(turn.reason) +
            ",\"tokens\":" + std::to_string(turn.token_count) +
            ",\"started_at_ms\":" + std::to_string(turn.started_at_ms) +

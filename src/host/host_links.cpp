@@ -40,7 +40,7 @@ LinkCallbacks HostRuntime::Impl::callbacks_for(uint64_t id) {
   return cb;
 }
 
-void HostRuntime::Impl::on_local_description(uint64_t id, std::string sdp) {
+void HostRuntime::Impl::on_local_description(uint64_t id, const std::string& sdp) {
   auto it = link_table.find(id);
   if (it == link_table.end()) return;
   Link& link = it->second;
@@ -64,7 +64,7 @@ void HostRuntime::Impl::on_local_candidate(uint64_t id, IceCandidate candidate) 
   send_to_joiner(link, handshake->seal_candidate(link.join_id, candidate));
 }
 
-void HostRuntime::Impl::on_link_state(uint64_t id, LinkEvent event) {
+void HostRuntime::Impl::on_link_state(uint64_t id, const LinkEvent& event) {
   auto it = link_table.find(id);
   if (it == link_table.end()) return;
   Link& link = it->second;

@@ -11,24 +11,6 @@
 
 namespace tokencast {
 
-int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-namespace {
-
-template <class F>
-auto run_on_loop(util::EventLoop& loop, F f) {
-  std::packaged_task<decltype(f())()> task(std::move(f));
-  auto result = task.get_future();
-  loop.post([&task] { task(); });
-  return result.get();
-}
-
-}  // namespace
-
 Expected<void, std::string> HostRuntime::Impl::open_session() {
   auto opened = EventStore::open(options.db_path);
   if (!opened) {
@@ -154,12 +136,12 @@ void HostRuntime::cancel() {
 
 HostStats HostRuntime::stats() const {
   if (impl_->stopping) return impl_->snapshot();
-  return run_on_loop(impl_->loop, [impl = impl_.get()] { return impl->snapshot(); });
+  return util::run_on(impl_->loop, [impl = impl_.get()] { return impl->snapshot(); });
 }
 
 HostStats HostRuntime::Impl::snapshot() const {
   HostStats s = counters;
-  for (const auto& room : rooms) s.rooms_joined += room.joined;
+  for (const auto& room : rooms) s.rooms_joined += room.joined ? 1 : 0;
   auto st = session->status();
   s.peers = st.peers;
   s.turn = st.turn;
@@ -180,16 +162,16 @@ void HostRuntime::stop() {
   Impl& h = *impl_;
   if (h.stopping) return;
   // Tell every peer, then give the byes a moment to leave before links are torn down.
-  run_on_loop(h.loop, [&h] {
+  util::run_on(h.loop, [&h] {
     h.session->shutdown();
     return 0;
   });
   for (int i = 0; i < 20; ++i) {
-    bool open = run_on_loop(h.loop, [&h] { return !h.by_conn.empty(); });
+    bool open = util::run_on(h.loop, [&h] { return !h.by_conn.empty(); });
     if (!open) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  run_on_loop(h.loop, [&h] {
+  util::run_on(h.loop, [&h] {
     h.stopping = true;
     h.loop.cancel(h.tick_timer);
     if (h.options.source) h.options.source->cancel();

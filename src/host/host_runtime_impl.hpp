@@ -20,7 +20,8 @@
 
 namespace tokencast {
 
-int64_t unix_now_ms();
+using util::EventLoop;
+inline int64_t unix_now_ms() { return EventLoop::unix_now_ms(); }
 
 struct HostRuntime::Impl : HostIo {
   // One of the two rooms (viewer, participant) the host waits in at the rendezvous.
@@ -89,7 +90,7 @@ struct HostRuntime::Impl : HostIo {
   // host_joins.cpp
   Expected<void, std::string> start_rendezvous();
   void connect_room(size_t index);
-  void greet(size_t room, rendezvous::PeerId peer);  // sends our beacon
+  void greet(size_t index, rendezvous::PeerId peer);  // sends our beacon
   void on_envelope(size_t room, rendezvous::PeerId from, std::vector<uint8_t> bytes);
   void accept_offer(size_t room, rendezvous::PeerId from, const JoinId& join_id, PeerRole role,
                     const JoinOffer& offer);
@@ -98,9 +99,9 @@ struct HostRuntime::Impl : HostIo {
 
   // host_links.cpp
   LinkCallbacks callbacks_for(uint64_t id);
-  void on_local_description(uint64_t id, std::string sdp);
+  void on_local_description(uint64_t id, const std::string& sdp);
   void on_local_candidate(uint64_t id, IceCandidate candidate);
-  void on_link_state(uint64_t id, LinkEvent event);
+  void on_link_state(uint64_t id, const LinkEvent& event);
   void on_link_message(uint64_t id, std::vector<uint8_t> message);
   void pump(uint64_t id);
   void drop_link(uint64_t id);

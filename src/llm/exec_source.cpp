@@ -17,7 +17,7 @@
 
 #include "core/openai_stream.hpp"
 #include "llm/turn.hpp"
-#include "llm/utf8_sanitizer.hpp"
+#include "tokencast/text.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration)
 
@@ -80,7 +80,7 @@ std::string last_line(const std::string& tail) {
   }
   size_t start = text.find_last_of("\r\n");
   if (start != std::string_view::npos) text.remove_prefix(start + 1);
-  return openai::one_line(llm::sanitize_utf8(text), 300);
+  return openai::one_line(to_valid_utf8(text), 300);
 }
 
 std::string seconds(Millis ms) {
@@ -227,7 +227,7 @@ void ExecSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
   set_nonblocking(out_read.get());
   set_nonblocking(err_read.get());
 
-  llm::Utf8Sanitizer utf8;
+  Utf8Repair utf8;
   std::string stderr_tail;
   size_t written = 0;
   if (input.empty()) in_write.reset();

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "llm/turn.hpp"
-#include "llm/utf8_sanitizer.hpp"
+#include "tokencast/text.hpp"
 
 namespace tokencast {
 namespace {
@@ -32,7 +32,7 @@ class FdSource final : public llm::ThreadedSource {
       turn.fail("the input has ended");
       return;
     }
-    llm::Utf8Sanitizer utf8;
+    Utf8Repair utf8;
     std::string buffer(kReadSize, '\0');
     for (;;) {
       pollfd fds[2] = {{options_.fd, POLLIN, 0}, {turn.wake_fd(), POLLIN, 0}};

@@ -34,7 +34,8 @@ std::vector<uint8_t> halve(const uint8_t* pixels, int width, int height, int& ou
   std::vector<uint8_t> out(static_cast<size_t>(out_w) * static_cast<size_t>(out_h));
   for (int y = 0; y < out_h; ++y) {
     for (int x = 0; x < out_w; ++x) {
-      const uint8_t* p = pixels + static_cast<size_t>(2 * y) * width + 2 * x;
+      const uint8_t* p =
+          pixels + (static_cast<ptrdiff_t>(2) * y * width) + (static_cast<ptrdiff_t>(2) * x);
       out[static_cast<size_t>(y) * out_w + x] =
           static_cast<uint8_t>((p[0] + p[1] + p[width] + p[width + 1] + 2) / 4);
     }

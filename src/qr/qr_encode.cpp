@@ -53,7 +53,7 @@ Expected<QrMatrix, std::error_code> qr_encode(std::string_view text) {
   }
   QrMatrix qr;
   qr.size = code->width;
-  qr.modules.resize(static_cast<size_t>(qr.size * qr.size));
+  qr.modules.resize(static_cast<size_t>(qr.size) * static_cast<size_t>(qr.size));
   for (size_t i = 0; i < qr.modules.size(); ++i) qr.modules[i] = code->data[i] & 1;
   return qr;
 }
@@ -120,7 +120,9 @@ Expected<void, std::error_code> qr_write_png(const QrMatrix& qr, const std::stri
       if (!qr.dark(x, y)) continue;
       for (int dy = 0; dy < scale; ++dy) {
         int row = (y + kQuietZone) * scale + dy;
-        std::fill_n(pixels.begin() + row * side + (x + kQuietZone) * scale, scale, 0);
+        std::fill_n(pixels.begin() + static_cast<ptrdiff_t>(row) * side +
+                        static_cast<ptrdiff_t>(x + kQuietZone) * scale,
+                    scale, 0);
       }
     }
   }

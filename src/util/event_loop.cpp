@@ -78,6 +78,12 @@ void EventLoop::stop() {
   wake_.notify_all();
 }
 
+int64_t EventLoop::unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 int64_t EventLoop::now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
       .count();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -39,8 +40,11 @@ class EventLoop {
   void stop();
   bool in_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
 
-  // Milliseconds on the monotonic clock, the time the state machines are given.
+  // Milliseconds on the monotonic clock.
   static int64_t now_ms();
+  // Unix time in milliseconds: what the state machines are given (events carry it, and the
+  // handshake compares it with the joiner's clock).
+  static int64_t unix_now_ms();
 
  private:
   std::mutex mutex_;
@@ -52,5 +56,15 @@ class EventLoop {
   std::thread thread_;
   std::thread::id loop_thread_;
 };
+
+// Runs `f` on the loop and returns its result to the calling thread, which waits. Never call
+// it on the loop's own thread (it would wait for itself).
+template <class F>
+auto run_on(EventLoop& loop, F f) {
+  std::packaged_task<decltype(f())()> task(std::move(f));
+  auto result = task.get_future();
+  loop.post([&task] { task(); });
+  return result.get();
+}
 
 }  // namespace tokencast::util
