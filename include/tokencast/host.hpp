@@ -80,7 +80,7 @@ class HostRuntime {
   // The embedded rendezvous's port (0 with a remote rendezvous).
   uint16_t rendezvous_port() const;
 
-  // Thread-safe; they post to the session's thread.
+  // Thread-safe; they post to the session's thread (stats() waits for it).
   void prompt(std::string text);
   void cancel();
   HostStats stats() const;

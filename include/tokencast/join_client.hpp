@@ -59,7 +59,9 @@ class JoinClient {
   JoinClient(const JoinClient&) = delete;
   JoinClient& operator=(const JoinClient&) = delete;
 
-  // Thread-safe. Errors as ClientSession::prompt / cancel (not connected, viewer link, ...).
+  // The calls below are thread-safe but wait for the client's thread: never call them from
+  // inside a JoinCallbacks callback (it runs on that thread).
+  // Errors as ClientSession::prompt / cancel (not connected, viewer link, ...).
   Expected<void, std::error_code> prompt(std::string text);
   Expected<void, std::error_code> cancel();
   // A copy of the transcript so far and the position held.
