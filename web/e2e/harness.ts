@@ -1,0 +1,139 @@
+// Processes and a browser for the end-to-end tests: the real tokencast binary (rendezvous and
+// host) and Debian's Chromium driven by playwright-core.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const WEB_DIR = resolve(here, '..');
+export const DIST_DIR = join(WEB_DIR, 'dist');
+// TOKENCAST_BIN, else the build directory scripts/test uses (TOKENCAST_BUILD_DIR, default build).
+export const TOKENCAST_BIN = process.env.TOKENCAST_BIN
+  ? resolve(WEB_DIR, process.env.TOKENCAST_BIN)
+  : resolve(WEB_DIR, '..', process.env.TOKENCAST_BUILD_DIR ?? 'build', 'tokencast');
+export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+
+export function missingPrerequisites(): string[] {
+  const missing: string[] = [];
+  if (!existsSync(TOKENCAST_BIN)) missing.push(`tokencast binary (${TOKENCAST_BIN})`);
+  if (!existsSync(CHROMIUM)) missing.push(`chromium (${CHROMIUM})`);
+  if (!existsSync(join(DIST_DIR, 'index.html'))) missing.push('web/dist (run npm run build)');
+  return missing;
+}
+
+const children = new Set<ChildProcess>();
+
+export function stopAll(): void {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  children.clear();
+}
+
+export function tempDir(): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), 'tokencast-e2e-'));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+function waitFor<T>(what: string, timeoutMs: number, poll: () => T | undefined): Promise<T> {
+  const start = Date.now();
+  return new Promise((res, rej) => {
+    const tick = () => {
+      let v: T | undefined;
+      try {
+        v = poll();
+      } catch {
+        v = undefined;
+      }
+      if (v !== undefined) return res(v);
+      if (Date.now() - start > timeoutMs) return rej(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
+
+export interface Rendezvous {
+  port: number;
+  base: string;
+  proc: ChildProcess;
+}
+
+export async function startRendezvous(): Promise<Rendezvous> {
+  const proc = spawn(TOKENCAST_BIN, ['rendezvous', '--listen', '127.0.0.1:0', '--web-root', DIST_DIR], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(proc);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', () => undefined);
+  const port = await waitFor('the rendezvous to listen', 10000, () => {
+    const m = /listening on [^\s:]+:(\d+)/.exec(out);
+    return m ? Number(m[1]) : undefined;
+  });
+  return { port, base: `http://127.0.0.1:${port}`, proc };
+}
+
+export interface Host {
+  proc: ChildProcess;
+  links: { session: string; viewer: string; participant: string };
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startHost(rv: Rendezvous, dir: string, exec: string, extra: string[] = []): Promise<Host> {
+  const linksFile = join(dir, 'links.json');
+  const args = [
+    'host',
+    '--rendezvous', `ws://127.0.0.1:${rv.port}/ws`,
+    '--public-url', rv.base,
+    '--db', join(dir, 'h.db'),
+    '--links', linksFile,
+    '--no-qr',
+    ...(exec ? ['--exec', exec] : []),
+    ...extra,
+  ];
+  const proc = spawn(TOKENCAST_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const links = await waitFor('the host to write its links', 15000, () => {
+    if (!existsSync(linksFile)) return undefined;
+    const j = JSON.parse(readFileSync(linksFile, 'utf8'));
+    return j.participant && j.viewer ? j : undefined;
+  });
+  return {
+    proc,
+    links,
+    output: () => out,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
+      new Promise<void>((res) => {
+        if (proc.exitCode !== null) return res();
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 8000);
+        proc.once('exit', () => {
+          clearTimeout(timer);
+          res();
+        });
+        proc.kill(signal);
+      }),
+  };
+}
+
+export async function launchChromium(): Promise<Browser> {
+  // playwright-core gives every launch a fresh temporary profile (its own --user-data-dir).
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}

@@ -1,0 +1,283 @@
+// End to end: the real rendezvous and host (tokencast binary) and the built web client in
+// Debian's Chromium. Run by `npm test` after `npm run build`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  launchChromium,
+  WEB_DIR,
+  missingPrerequisites,
+  startHost,
+  startRendezvous,
+  stopAll,
+  tempDir,
+  type Host,
+  type Rendezvous,
+} from './harness';
+
+const missing = missingPrerequisites();
+// In CI (CI=true, set by .ci/run's environment) a missing prerequisite is a failure, not a skip.
+if (missing.length && (process.env.CI || process.env.TOKENCAST_E2E_REQUIRED)) {
+  throw new Error(`e2e prerequisites missing: ${missing.join(', ')}`);
+}
+
+const PHONE = { width: 390, height: 844 };
+
+describe.skipIf(missing.length > 0)('web client end to end', () => {
+  let rv: Rendezvous;
+  let host: Host;
+  let browser: Browser;
+  const dirs: { remove(): void }[] = [];
+
+  async function newPage(name: string): Promise<{ ctx: BrowserContext; page: Page; dialogs: string[] }> {
+    const ctx = await browser.newContext({ viewport: PHONE });
+    await ctx.addInitScript((n) => {
+      if (!localStorage.getItem('tokencast.name')) localStorage.setItem('tokencast.name', n);
+    }, name);
+    const page = await ctx.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    return { ctx, page, dialogs };
+  }
+
+  const status = (page: Page) => page.textContent('#status');
+  const waitLive = (page: Page) =>
+    page.waitForFunction(() => document.getElementById('status')?.textContent === 'live', null, { timeout: 20000 });
+  const turns = (page: Page) =>
+    page.$$eval('#transcript > li', (lis) =>
+      lis.map((li) => ({ who: li.querySelector('.who')?.textContent ?? '', body: li.querySelector('.body')?.textContent ?? '', open: li.classList.contains('open') })),
+    );
+
+  beforeAll(async () => {
+    const d = tempDir();
+    dirs.push(d);
+    rv = await startRendezvous();
+    host = await startHost(rv, d.path, 'tr a-z A-Z');
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    stopAll();
+    for (const d of dirs) d.remove();
+  });
+
+  it('a participant joins from the link, prompts, and sees the answer stream in', async () => {
+    const { ctx, page } = await newPage('ada');
+    await page.goto(host.links.participant);
+    // The secret leaves the address bar at once.
+    expect(new URL(page.url()).hash).toBe('');
+    expect(page.url()).toBe(`${rv.base}/j`);
+    await waitLive(page);
+    expect(await page.isVisible('#compose')).toBe(true);
+    await page.fill('#prompt', 'hello **world**, ça va?');
+    await page.click('#send');
+    await page.waitForFunction(() => document.querySelectorAll('#transcript > li.assistant:not(.open)').length === 1, null, {
+      timeout: 15000,
+    });
+    const t = await turns(page);
+    expect(t[0]).toMatchObject({ who: 'ada asks:', body: 'hello **world**, ça va?' });
+    expect(t[1].who).toMatch(/ answers:$/);
+    expect(t[1].body.trim()).toBe('HELLO WORLD, çA VA?');
+    // Markdown of the answer is rendered.
+    expect(await page.$$eval('#transcript li.assistant strong', (s) => s.map((x) => x.textContent))).toEqual(['WORLD']);
+    expect(await page.textContent('#peers')).toMatch(/\d+ here/);
+    await ctx.close();
+  });
+
+  it('a viewer sees the transcript (catch-up) and cannot prompt', async () => {
+    const { ctx, page } = await newPage('bob');
+    await page.goto(host.links.viewer);
+    await waitLive(page);
+    await page.waitForFunction(() => document.querySelectorAll('#transcript > li').length >= 2, null, { timeout: 10000 });
+    expect(await page.isHidden('#compose')).toBe(true);
+    const t = await turns(page);
+    expect(t[0].who).toBe('ada asks:');
+    await ctx.close();
+  });
+
+  it('a reload shows the stored transcript at once and resumes from the last seq', async () => {
+    const { ctx, page } = await newPage('ada');
+    await page.goto(host.links.participant);
+    await waitLive(page);
+    await page.waitForFunction(() => document.querySelectorAll('#transcript > li').length >= 2);
+    const before = await turns(page);
+    const seqBefore = await page.evaluate(() => (window as any).tokencast.position().last_seq.toString());
+    // Hold the rendezvous connection so the page cannot reach the host yet.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    await page.routeWebSocket(/\/ws$/, async (ws) => {
+      await released;
+      ws.connectToServer();
+    });
+    await page.reload();
+    expect(new URL(page.url()).hash).toBe('');
+    await page.waitForFunction((n) => document.querySelectorAll('#transcript > li').length === n, before.length, { timeout: 5000 });
+    expect(await status(page)).not.toBe('live');
+    expect(await turns(page)).toEqual(before);
+    expect(await page.evaluate(() => (window as any).tokencast.position().last_seq.toString())).toBe(seqBefore);
+    release();
+    await waitLive(page);
+    // No duplicates after catch-up, and the session goes on.
+    await page.waitForTimeout(300);
+    expect((await turns(page)).length).toBe(before.length);
+    await page.fill('#prompt', 'again');
+    await page.press('#prompt', 'Enter');
+    await page.waitForFunction((n) => document.querySelectorAll('#transcript > li.assistant:not(.open)').length === n, before.length / 2 + 1, {
+      timeout: 15000,
+    });
+    const after = await turns(page);
+    expect(after.length).toBe(before.length + 2);
+    expect(after[after.length - 1].body.trim()).toBe('AGAIN');
+    // Another tab of the same browser, without a link, lists the stored session offline.
+    const other = await ctx.newPage();
+    await other.goto(`${rv.base}/j`);
+    await other.waitForSelector('#history li button');
+    expect(await other.isVisible('#join')).toBe(true);
+    await other.click('#history li button');
+    await other.waitForFunction((n) => document.querySelectorAll('#transcript > li').length === n, after.length);
+    expect(await other.isHidden('#compose')).toBe(true);
+    await ctx.close();
+  });
+
+  it('a dropped link resumes with no gap and no duplicate', async () => {
+    const { ctx, page } = await newPage('ada');
+    await page.goto(host.links.participant);
+    await waitLive(page);
+    const before = await turns(page);
+    await page.evaluate(() => (window as any).tokencast.drop());
+    await waitLive(page);
+    await page.fill('#prompt', 'after drop');
+    await page.click('#send');
+    await page
+      .waitForFunction((n) => document.querySelectorAll('#transcript > li').length === n, before.length + 2, { timeout: 15000 })
+      .catch(async (e) => {
+        throw new Error(`${e.message}; status ${await status(page)}; notice ${await page.textContent('#notice')}; turns ${JSON.stringify(await turns(page))}`);
+      });
+    const after = await turns(page);
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after[after.length - 1].body.trim()).toBe('AFTER DROP');
+    await ctx.close();
+  });
+
+  it('an answer streams in live (open turn, partial Markdown), then ends', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    // The "model": ignores the prompt, writes part of an answer, pauses, writes the rest.
+    const shots = !!process.env.TOKENCAST_SCREENSHOTS;
+    const script = join(d.path, 'answer.sh');
+    writeFileSync(
+      script,
+      [
+        'cat >/dev/null',
+        "printf '## A day in Lisbon\\n\\n'",
+        "printf '1. **Morning**: coffee and a *pastel de nata* in Belém, then the Jerónimos Monastery.\\n'",
+        'sleep 0.2',
+        "printf '2. **Noon**: tram 28 up to Alfama; lunch with a view from the `miradouro`.\\n'",
+        `sleep ${shots ? 6 : 1.5}`,
+        "printf '3. **Evening**: sunset at the river, dinner in Bairro Alto.\\n'",
+      ].join('\n'),
+    );
+    const streamer = await startHost(rv, d.path, `sh ${script}`, ['--title', 'Weekend trip']);
+    const { ctx, page } = await newPage('ada');
+    await page.goto(streamer.links.participant);
+    await waitLive(page);
+    await page.fill('#prompt', 'Plan a day in Lisbon for us, please.');
+    await page.click('#send');
+    await page.waitForFunction(() => /Noon/.test(document.querySelector('#transcript li.assistant.open .body')?.textContent ?? ''), null, {
+      timeout: 15000,
+    });
+    const mid = await page.$eval('#transcript li.assistant .body', (b) => b.textContent ?? '');
+    expect(mid).toContain('Morning');
+    expect(mid).not.toContain('Evening');
+    expect(await page.$$eval('#transcript li.assistant h2', (h) => h.map((x) => x.textContent))).toEqual(['A day in Lisbon']);
+    expect(await page.isEnabled('#cancel')).toBe(true);
+    expect(await page.textContent('#title')).toBe('Weekend trip');
+    if (shots) {
+      const docs = join(WEB_DIR, '..', 'docs');
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.screenshot({ path: join(docs, 'web-light.png') });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: join(docs, 'web-dark.png') });
+    }
+    await page.waitForFunction(() => document.querySelectorAll('#transcript li.assistant:not(.open)').length === 1, null, {
+      timeout: 15000,
+    });
+    expect(await page.textContent('#transcript li.assistant .body')).toContain('Evening');
+    expect(await page.isEnabled('#cancel')).toBe(false);
+    await ctx.close();
+  }, 30000);
+
+  it('a participant stops an answer mid-stream', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const slow = await startHost(rv, d.path, "cat >/dev/null; printf 'first words'; sleep 20; printf ' never shown'");
+    const { ctx, page } = await newPage('ada');
+    await page.goto(slow.links.participant);
+    await waitLive(page);
+    await page.fill('#prompt', 'go');
+    await page.click('#send');
+    await page.waitForFunction(() => /first words/.test(document.querySelector('#transcript li.assistant.open')?.textContent ?? ''), null, {
+      timeout: 15000,
+    });
+    await page.click('#cancel');
+    await page.waitForFunction(() => document.querySelectorAll('#transcript li.assistant:not(.open)').length === 1, null, { timeout: 10000 });
+    expect(await page.textContent('#transcript li.assistant .end')).toMatch(/^\(cancelled/);
+    expect(await page.textContent('#transcript li.assistant .body')).not.toContain('never shown');
+    await slow.stop('SIGKILL');
+    await ctx.close();
+  });
+
+  it('hostile model output is rendered inert', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const evil = await startHost(rv, d.path, `printf '<img src=x onerror=alert(1)> [x](javascript:alert(2)) \\342\\200\\256gnp.exe'`);
+    const { ctx, page, dialogs } = await newPage('eve');
+    await page.goto(evil.links.participant);
+    await waitLive(page);
+    await page.fill('#prompt', 'anything');
+    await page.click('#send');
+    await page.waitForFunction(() => document.querySelectorAll('#transcript > li.assistant:not(.open)').length === 1, null, {
+      timeout: 15000,
+    });
+    const body = await page.$eval('#transcript li.assistant .body', (b) => ({
+      text: b.textContent ?? '',
+      imgs: b.querySelectorAll('img').length,
+      handlers: [...b.querySelectorAll('*')].some((el) => [...el.attributes].some((a) => a.name.startsWith('on'))),
+      hrefs: [...b.querySelectorAll('a')].map((a) => a.getAttribute('href')),
+    }));
+    expect(body.imgs).toBe(0);
+    expect(body.handlers).toBe(false);
+    expect(body.text).toContain('<img src=x onerror=alert(1)>');
+    expect(body.hrefs.every((h) => h === null || !/^javascript:/i.test(h))).toBe(true);
+    expect(body.text).not.toContain('\u202e');
+    expect(await page.$$eval('img', (i) => i.length)).toBe(0);
+    await page.waitForTimeout(200);
+    expect(dialogs).toEqual([]);
+    // The host ending the session is reported as such.
+    await evil.stop('SIGTERM');
+    await page.waitForFunction(() => /ended the session/.test(document.getElementById('notice')?.textContent ?? ''), null, {
+      timeout: 15000,
+    });
+    await ctx.close();
+  });
+
+  it('a malformed link and a link nobody answers get clear messages', async () => {
+    const { ctx, page } = await newPage('zed');
+    await page.goto(`${rv.base}/j#AQAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyVDuS_xCVURR2rcg2nbbdyTNmWhGXjdoUBO4QZsqVW`);
+    expect(await page.textContent('#notice')).toMatch(/invite link is not valid/);
+    expect(await page.isVisible('#join')).toBe(true);
+    // Well-formed, but no host is in that room.
+    await page.goto(`${rv.base}/j#AQAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyVDuS_xCVURR2rcg2nbbdyTNmWhGXjdoUBO4QZsqVWd`);
+    await page.waitForFunction(
+      () => /invite link invalid or expired, or the host is not running/.test(document.getElementById('notice')?.textContent ?? ''),
+      null,
+      { timeout: 20000 },
+    );
+    await ctx.close();
+  }, 30000);
+});

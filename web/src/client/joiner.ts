@@ -1,0 +1,434 @@
+// The browser joiner: rendezvous WebSocket, join handshake, RTCPeerConnection and the session on
+// the data channel, with keepalive and resume. Mirrors src/client/join_client.cpp.
+import { looksLikeBeacon, verifyHostBeacon, JoinerHandshake, HandshakeFailure, REJECT_REASON_NAMES } from '../protocol/handshake';
+import type { InviteLink } from '../protocol/invite';
+import { rendezvousWebSocketUrl } from '../protocol/invite';
+import { roomLocator } from '../protocol/keys';
+import { decodeServerMessage, encodeClientMessage } from '../protocol/rendezvous';
+import { FrameError, STATUS } from '../protocol/frames';
+import { ClientSession, type SessionEvent } from './session';
+
+export type JoinFailure =
+  | 'bad_link'
+  | 'rendezvous_unreachable'
+  | 'no_answer'
+  | 'invalid_answer'
+  | 'refused'
+  | 'session_ended'
+  | 'interrupted';
+
+export const FAILURE_TEXT: Record<JoinFailure, string> = {
+  bad_link: 'the invite link is not valid',
+  rendezvous_unreachable: 'the rendezvous server cannot be reached',
+  no_answer: 'invite link invalid or expired, or the host is not running',
+  invalid_answer: 'invite link invalid or expired',
+  refused: 'the host refused the join',
+  session_ended: 'the host ended the session',
+  interrupted: 'the connection to the host was lost',
+};
+
+export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';
+
+export interface JoinCallbacks {
+  onStatus(status: LinkStatus, detail: string): void;
+  onSessionEvent(event: SessionEvent): void;
+  onEnded(failure: JoinFailure, detail: string): void;
+}
+
+export interface JoinOptions {
+  answerTimeoutMs: number;
+  openTimeoutMs: number;
+  pingEveryMs: number;
+  silenceMs: number;
+  reconnect: boolean;
+  iceServers: RTCIceServer[];
+}
+
+const DEFAULTS: JoinOptions = {
+  answerTimeoutMs: 10000,
+  openTimeoutMs: 15000,
+  pingEveryMs: 2000,
+  silenceMs: 6000,
+  reconnect: true,
+  iceServers: [],
+};
+
+interface Attempt {
+  n: number;
+  ws: WebSocket | null;
+  pc: RTCPeerConnection | null;
+  dc: RTCDataChannel | null;
+  handshake: JoinerHandshake | null;
+  self: bigint;
+  host: bigint;
+  answered: boolean;
+  sent: Uint8Array[]; // sealed offer and candidates, kept until the answer
+  early: RTCIceCandidate[]; // gathered before the offer was sealed
+  remoteReady: Promise<void> | null;
+  open: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  lastHeard: number;
+  pings: bigint;
+}
+
+export class Joiner {
+  private readonly options: JoinOptions;
+  private readonly wsUrl: string;
+  private readonly locator: Uint8Array;
+  private attempt: Attempt | null = null;
+  private attempts = 0;
+  private everConnected = false;
+  private ended = false;
+  private retries = 0;
+
+  constructor(
+    private readonly link: InviteLink,
+    readonly session: ClientSession,
+    private readonly cb: JoinCallbacks,
+    options: Partial<JoinOptions> = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+    this.wsUrl = rendezvousWebSocketUrl(link.baseUrl);
+    this.locator = roomLocator(link.secret, link.role, link.hostKey);
+  }
+
+  start(): void {
+    this.beginAttempt();
+  }
+
+  get connected(): boolean {
+    return !!this.attempt?.open && this.session.welcomed;
+  }
+
+  /** Sends a frame on the open channel; false when there is none. */
+  send(frame: Uint8Array): boolean {
+    const dc = this.attempt?.dc;
+    if (!this.attempt?.open || !dc || dc.readyState !== 'open') return false;
+    dc.send(frame as Uint8Array<ArrayBuffer>);
+    return true;
+  }
+
+  leave(): void {
+    if (this.ended) return;
+    this.send(ClientSession.bye());
+    this.ended = true;
+    this.teardown();
+  }
+
+  /** For tests and the UI's "retry": drop the link and resume. */
+  dropLink(why = 'dropped'): void {
+    if (this.attempt?.open) this.linkLost(why);
+  }
+
+  private current(n: number): Attempt | null {
+    return this.attempt && this.attempt.n === n ? this.attempt : null;
+  }
+
+  private beginAttempt(): void {
+    if (this.ended) return;
+    const n = ++this.attempts;
+    const a: Attempt = {
+      n,
+      ws: null,
+      pc: null,
+      dc: null,
+      handshake: null,
+      self: 0n,
+      host: 0n,
+      answered: false,
+      sent: [],
+      early: [],
+      remoteReady: null,
+      open: false,
+      timer: undefined,
+      lastHeard: 0,
+      pings: 0n,
+    };
+    this.attempt = a;
+    this.cb.onStatus(this.everConnected ? 'reconnecting' : 'connecting', '');
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.wsUrl);
+    } catch {
+      this.attemptFailed('rendezvous_unreachable', 'bad rendezvous URL');
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    a.ws = ws;
+    ws.onopen = () => {
+      if (!this.current(n)) return;
+      ws.send(encodeClientMessage({ type: 'join', room: this.locator }) as Uint8Array<ArrayBuffer>);
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (!this.current(n) || !(ev.data instanceof ArrayBuffer)) return;
+      let m;
+      try {
+        m = decodeServerMessage(new Uint8Array(ev.data));
+      } catch {
+        return;
+      }
+      if (m.type === 'joined') this.onJoined(n, m.self);
+      else if (m.type === 'envelope') this.onEnvelope(n, m.from, m.payload);
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      const cur = this.current(n);
+      if (cur && !cur.open) this.attemptFailed('rendezvous_unreachable', ev.reason || `closed (${ev.code})`);
+    };
+    a.timer = setTimeout(() => {
+      const cur = this.current(n);
+      if (!cur || cur.open) return;
+      this.attemptFailed('no_answer', cur.host === 0n ? 'no host greeted us in its room' : 'the host did not answer');
+    }, this.options.answerTimeoutMs);
+  }
+
+  private teardown(): void {
+    this.session.welcomed = false;
+    const a = this.attempt;
+    if (!a) return;
+    this.attempt = null;
+    clearTimeout(a.timer);
+    if (a.ws) {
+      a.ws.onopen = a.ws.onmessage = a.ws.onclose = null;
+      try {
+        a.ws.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    if (a.dc) a.dc.onopen = a.dc.onclose = a.dc.onmessage = null;
+    if (a.pc) {
+      a.pc.onicecandidate = a.pc.onconnectionstatechange = null;
+      a.pc.close();
+    }
+  }
+
+  private end(failure: JoinFailure, detail: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.teardown();
+    this.cb.onStatus('ended', FAILURE_TEXT[failure]);
+    this.cb.onEnded(failure, detail);
+  }
+
+  private attemptFailed(failure: JoinFailure, detail: string): void {
+    this.teardown();
+    if (!this.everConnected || !this.options.reconnect) {
+      this.end(failure, detail);
+      return;
+    }
+    this.linkLost(detail);
+  }
+
+  private linkLost(why: string): void {
+    this.teardown();
+    if (!this.options.reconnect) {
+      this.end('interrupted', why);
+      return;
+    }
+    this.cb.onStatus('reconnecting', why);
+    const delay = Math.min(5000, 250 << Math.min(this.retries, 5));
+    this.retries++;
+    setTimeout(() => {
+      if (!this.attempt && !this.ended) this.beginAttempt();
+    }, delay);
+  }
+
+  private sendSignal(a: Attempt, envelope: Uint8Array): void {
+    // Only the peer whose beacon verified gets our offer and candidates.
+    if (!a.answered) a.sent.push(envelope);
+    if (a.host !== 0n && a.ws && a.ws.readyState === WebSocket.OPEN) {
+      a.ws.send(encodeClientMessage({ type: 'send', to: a.host, payload: envelope }) as Uint8Array<ArrayBuffer>);
+    }
+  }
+
+  private sealCandidate(a: Attempt, c: RTCIceCandidate): void {
+    if (!a.handshake || !c.candidate) return;
+    try {
+      const env = a.handshake.sealCandidate({ mlineIndex: c.sdpMLineIndex ?? 0, mid: c.sdpMid ?? '', candidate: c.candidate });
+      this.sendSignal(a, env);
+    } catch {
+      /* a candidate we cannot express is skipped */
+    }
+  }
+
+  private onJoined(n: number, self: bigint): void {
+    const a = this.current(n);
+    if (!a || a.pc) return;
+    a.self = self;
+    const pc = new RTCPeerConnection({ iceServers: this.options.iceServers });
+    a.pc = pc;
+    const dc = pc.createDataChannel('tokencast', { ordered: true });
+    dc.binaryType = 'arraybuffer';
+    a.dc = dc;
+    pc.onicecandidate = (ev) => {
+      const cur = this.current(n);
+      if (!cur) return;
+      if (ev.candidate && ev.candidate.candidate) {
+        if (!cur.handshake) cur.early.push(ev.candidate);
+        else this.sealCandidate(cur, ev.candidate);
+      } else if (!ev.candidate && cur.handshake) {
+        try {
+          this.sendSignal(cur, cur.handshake.sealEndOfCandidates());
+        } catch {
+          /* closed */
+        }
+      }
+    };
+    pc.onconnectionstatechange = () => {
+      const cur = this.current(n);
+      if (!cur) return;
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+        if (cur.open) this.linkLost(`connection ${pc.connectionState}`);
+        else this.attemptFailed('interrupted', `connection ${pc.connectionState}`);
+      }
+    };
+    dc.onopen = () => this.onOpen(n);
+    dc.onclose = () => {
+      const cur = this.current(n);
+      if (!cur) return;
+      if (cur.open) this.linkLost('the data channel closed');
+      else this.attemptFailed('interrupted', 'the data channel closed');
+    };
+    dc.onmessage = (ev: MessageEvent) => {
+      if (ev.data instanceof ArrayBuffer) this.onMessage(n, new Uint8Array(ev.data));
+    };
+    void (async () => {
+      try {
+        const offer = await pc.createOffer();
+        await pc.setLocalDescription(offer);
+        const cur = this.current(n);
+        if (!cur) return;
+        cur.handshake = new JoinerHandshake(this.link, this.session.name, offer.sdp ?? '', BigInt(Date.now()));
+        this.sendSignal(cur, cur.handshake.offerEnvelope);
+        for (const c of cur.early) this.sealCandidate(cur, c);
+        cur.early = [];
+      } catch (e) {
+        if (!this.current(n)) return;
+        const detail = e instanceof HandshakeFailure ? e.code : String(e);
+        this.end('interrupted', `cannot make an offer: ${detail}`);
+      }
+    })();
+  }
+
+  private onEnvelope(n: number, from: bigint, bytes: Uint8Array): void {
+    const a = this.current(n);
+    if (!a || a.open) return;
+    if (looksLikeBeacon(bytes)) {
+      if (a.answered || a.host === from || !verifyHostBeacon(this.link, bytes, a.self, from)) return;
+      a.host = from; // the host, or the host again under a new id: (re)send what it lacks
+      for (const env of a.sent) {
+        a.ws?.send(encodeClientMessage({ type: 'send', to: from, payload: env }) as Uint8Array<ArrayBuffer>);
+      }
+      return;
+    }
+    if (!a.handshake || a.host === 0n || from !== a.host) return;
+    let ev;
+    try {
+      ev = a.handshake.receive(bytes);
+    } catch (e) {
+      // Anything that does not open is dropped; a forged answer ends the attempt: fail closed.
+      if (a.handshake.state === 'failed') this.end('invalid_answer', e instanceof HandshakeFailure ? e.code : String(e));
+      return;
+    }
+    const pc = a.pc!;
+    switch (ev.type) {
+      case 'answer':
+        a.answered = true;
+        a.sent = [];
+        clearTimeout(a.timer);
+        a.remoteReady = pc.setRemoteDescription({ type: 'answer', sdp: ev.sdp });
+        a.remoteReady.catch(() => {
+          if (this.current(n)) this.attemptFailed('interrupted', "the host's answer could not be applied");
+        });
+        a.timer = setTimeout(() => {
+          const cur = this.current(n);
+          if (cur && !cur.open) this.attemptFailed('interrupted', 'the data channel did not open');
+        }, this.options.openTimeoutMs);
+        break;
+      case 'candidate': {
+        const init: RTCIceCandidateInit = { candidate: ev.candidate, sdpMid: ev.mid, sdpMLineIndex: ev.mlineIndex };
+        void a.remoteReady?.then(() => pc.addIceCandidate(init)).catch(() => undefined);
+        break;
+      }
+      case 'end_of_candidates':
+        break;
+      case 'rejection':
+        this.end('refused', REJECT_REASON_NAMES[ev.reason]);
+        break;
+    }
+  }
+
+  private onOpen(n: number): void {
+    const a = this.current(n);
+    if (!a || a.open) return;
+    a.open = true;
+    clearTimeout(a.timer);
+    if (a.ws) {
+      // Signaling is over: leave the room.
+      a.ws.onclose = a.ws.onmessage = null;
+      a.ws.close();
+      a.ws = null;
+    }
+    this.everConnected = true;
+    this.retries = 0;
+    a.lastHeard = Date.now();
+    a.dc!.send(this.session.hello() as Uint8Array<ArrayBuffer>);
+    a.timer = setTimeout(() => this.keepalive(n), this.options.pingEveryMs);
+    // 'connected' once the host has welcomed us (see onMessage).
+  }
+
+  private keepalive(n: number): void {
+    const a = this.current(n);
+    if (!a || !a.open) return;
+    if (Date.now() - a.lastHeard > this.options.silenceMs) {
+      this.linkLost('the host stopped responding');
+      return;
+    }
+    a.pings += 1n;
+    this.send(ClientSession.ping(a.pings));
+    a.timer = setTimeout(() => this.keepalive(n), this.options.pingEveryMs);
+  }
+
+  private onMessage(n: number, bytes: Uint8Array): void {
+    const a = this.current(n);
+    if (!a || !a.open) return;
+    a.lastHeard = Date.now();
+    let events: SessionEvent[];
+    try {
+      events = this.session.receive(bytes);
+    } catch (e) {
+      const code = e instanceof FrameError ? e.code : String(e);
+      this.send(ClientSession.protocolError(code));
+      this.send(ClientSession.bye());
+      this.linkLost(`bad frame from the host: ${code}`);
+      return;
+    }
+    for (const ev of events) {
+      if (ev.type === 'ping') {
+        this.send(ClientSession.pong(ev.nonce));
+        continue;
+      }
+      if (ev.type === 'session_changed') {
+        // Another session behind the same link: drop the local copy and start from 0.
+        this.session.reset();
+        this.cb.onSessionEvent(ev);
+        this.linkLost('the host started over');
+        return;
+      }
+      if (ev.type === 'host_error' && ev.code === STATUS.resume_unavailable) {
+        this.session.reset();
+        this.cb.onSessionEvent({ type: 'session_changed' });
+      }
+      this.cb.onSessionEvent(ev);
+      if (ev.type === 'welcomed') this.cb.onStatus('connected', '');
+      if (ev.type === 'host_left') {
+        if (ev.reason === STATUS.shutdown) {
+          this.end('session_ended', ev.text);
+          return;
+        }
+        this.linkLost(ev.text || 'the host closed the link');
+        return;
+      }
+    }
+  }
+}

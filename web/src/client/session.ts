@@ -1,0 +1,229 @@
+// The client's view of a session: the stateful frame decoder, the transcript by turns (with
+// UTF-8 reassembly across deltas) and the frames a client sends. No I/O here.
+import {
+  encodeFrame,
+  eventSpan,
+  FrameDecoder,
+  PROTOCOL_VERSION,
+  STATUS,
+  type Event,
+  type Frame,
+  type Position,
+  type TurnEnd,
+  type TurnRole,
+} from '../protocol/frames';
+import { equalBytes } from '../protocol/bytes';
+
+export interface Turn {
+  id: bigint;
+  seq: bigint; // sequence of its turn_started
+  role: TurnRole;
+  author: string;
+  text: string;
+  open: boolean;
+  end?: TurnEnd;
+  reason?: string;
+  atMs: bigint;
+}
+
+export interface PeerInfo {
+  name: string;
+  role: 'viewer' | 'participant' | 'host';
+}
+
+/** The session log as a reader sees it: turns in order, peers present, title and model. */
+export class Transcript {
+  readonly turns: Turn[] = [];
+  private readonly byId = new Map<bigint, Turn>();
+  private readonly decoders = new Map<bigint, TextDecoder>();
+  readonly peers = new Map<bigint, PeerInfo>();
+  title = '';
+  model = '';
+
+  turn(id: bigint): Turn | undefined {
+    return this.byId.get(id);
+  }
+
+  apply(e: Event): Turn | null {
+    switch (e.type) {
+      case 'turn_started': {
+        const t: Turn = { id: e.turn, seq: e.seq, role: e.role, author: e.author, text: '', open: true, atMs: e.at_ms };
+        this.turns.push(t);
+        this.byId.set(e.turn, t);
+        this.decoders.set(e.turn, new TextDecoder('utf-8'));
+        return t;
+      }
+      case 'text_delta': {
+        const t = this.byId.get(e.turn);
+        if (!t) return null;
+        let d = this.decoders.get(e.turn);
+        if (!d) {
+          d = new TextDecoder('utf-8');
+          this.decoders.set(e.turn, d);
+        }
+        // Stream mode: a character split across deltas is held until its last byte arrives.
+        t.text += d.decode(e.bytes, { stream: true });
+        return t;
+      }
+      case 'turn_ended': {
+        const t = this.byId.get(e.turn);
+        if (!t) return null;
+        const d = this.decoders.get(e.turn);
+        if (d) t.text += d.decode();
+        this.decoders.delete(e.turn);
+        t.open = false;
+        t.end = e.end;
+        t.reason = e.reason;
+        return t;
+      }
+      case 'peer_joined':
+        this.peers.set(e.peer, { name: e.name, role: e.role });
+        return null;
+      case 'peer_left':
+        this.peers.delete(e.peer);
+        return null;
+      case 'session_meta':
+        this.title = e.title;
+        this.model = e.model;
+        return null;
+    }
+  }
+}
+
+export type SessionEvent =
+  | { type: 'welcomed'; role: 'viewer' | 'participant'; peer: bigint; headSeq: bigint; resumed: boolean }
+  | { type: 'session_changed' }
+  | { type: 'applied'; events: Event[]; turns: Turn[] }
+  | { type: 'host_error'; code: bigint; text: string }
+  | { type: 'host_left'; reason: bigint; text: string }
+  | { type: 'pong'; nonce: bigint }
+  | { type: 'ping'; nonce: bigint };
+
+/** Cleans a display name as the native client does: printable, at most 64 bytes, never empty. */
+export function cleanDisplayName(name: string): string {
+  let out = '';
+  let bytes = 0;
+  for (const ch of name) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp <= 0x9f) || (cp >= 0xd800 && cp <= 0xdfff)) continue;
+    const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (bytes + size > 64) break;
+    out += ch;
+    bytes += size;
+  }
+  out = out.trim();
+  return out.length ? out : 'guest';
+}
+
+export function positionAfter(events: Event[], start: Position = { last_seq: 0n, open_turn: null }): Position {
+  let { last_seq, open_turn } = start;
+  for (const e of events) {
+    if (e.type === 'turn_started') open_turn = e.turn;
+    else if (e.type === 'turn_ended') open_turn = null;
+    last_seq = e.seq + eventSpan(e) - 1n;
+  }
+  return { last_seq, open_turn };
+}
+
+export class ClientSession {
+  decoder: FrameDecoder;
+  transcript = new Transcript();
+  sessionId: Uint8Array | null;
+  role: 'viewer' | 'participant' | null = null;
+  peer: bigint | null = null;
+  welcomed = false;
+  private nextPromptId = 1n;
+
+  constructor(
+    readonly name: string,
+    restored?: { sessionId: Uint8Array; events: Event[] },
+  ) {
+    this.sessionId = restored ? restored.sessionId : null;
+    const events = restored ? restored.events : [];
+    for (const e of events) this.transcript.apply(e);
+    this.decoder = new FrameDecoder(positionAfter(events));
+  }
+
+  get position(): Position {
+    return this.decoder.position;
+  }
+
+  /** Forget everything (another session, or the host lost its store). */
+  reset(): void {
+    this.decoder = new FrameDecoder();
+    this.transcript = new Transcript();
+    this.sessionId = null;
+    this.welcomed = false;
+  }
+
+  hello(): Uint8Array {
+    return encodeFrame({ type: 'hello', version: PROTOCOL_VERSION, last_seq: this.decoder.position.last_seq, display_name: this.name });
+  }
+
+  /** Decodes one frame from the host; throws FrameError on a bad frame (position unchanged). */
+  receive(bytes: Uint8Array): SessionEvent[] {
+    const frame: Frame = this.decoder.decode(bytes);
+    switch (frame.type) {
+      case 'events': {
+        const turns: Turn[] = [];
+        for (const e of frame.events) {
+          const t = this.transcript.apply(e);
+          if (t && !turns.includes(t)) turns.push(t);
+        }
+        return [{ type: 'applied', events: frame.events, turns }];
+      }
+      case 'welcome': {
+        if (this.sessionId && !equalBytes(this.sessionId, frame.session_id)) return [{ type: 'session_changed' }];
+        const resumed = this.sessionId !== null || this.decoder.position.last_seq > 0n;
+        this.sessionId = frame.session_id;
+        this.role = frame.role;
+        this.peer = frame.peer;
+        this.welcomed = true;
+        return [{ type: 'welcomed', role: frame.role, peer: frame.peer, headSeq: frame.head_seq, resumed }];
+      }
+      case 'error':
+        return [{ type: 'host_error', code: frame.code, text: frame.text }];
+      case 'bye':
+        this.welcomed = false;
+        return [{ type: 'host_left', reason: frame.reason, text: frame.text }];
+      case 'ping':
+        return [{ type: 'ping', nonce: frame.nonce }];
+      case 'pong':
+        return [{ type: 'pong', nonce: frame.nonce }];
+      default:
+        return [];
+    }
+  }
+
+  canPrompt(): boolean {
+    return this.welcomed && this.role === 'participant';
+  }
+
+  prompt(text: string): Uint8Array {
+    if (!this.canPrompt()) throw new Error(this.welcomed ? 'this link is for viewers: it cannot prompt' : 'not connected to the host yet');
+    const id = this.nextPromptId++;
+    return encodeFrame({ type: 'prompt', prompt_id: id, text });
+  }
+
+  cancel(): Uint8Array | null {
+    const turn = this.decoder.position.open_turn;
+    if (!this.canPrompt() || turn === null) return null;
+    return encodeFrame({ type: 'cancel', turn });
+  }
+
+  static ping(nonce: bigint): Uint8Array {
+    return encodeFrame({ type: 'ping', nonce });
+  }
+
+  static pong(nonce: bigint): Uint8Array {
+    return encodeFrame({ type: 'pong', nonce });
+  }
+
+  static bye(): Uint8Array {
+    return encodeFrame({ type: 'bye', reason: STATUS.normal, text: 'leaving' });
+  }
+
+  static protocolError(text: string): Uint8Array {
+    return encodeFrame({ type: 'error', code: STATUS.protocol_error, text: text.slice(0, 200) });
+  }
+}

@@ -1,0 +1,360 @@
+// The page: reads the invite from the fragment (and removes it at once), restores the stored
+// transcript, joins, and renders. Phone first.
+import './style.css';
+import { base64urlEncode } from './protocol/base64url';
+import { toHex } from './protocol/bytes';
+import { InviteLinkError, parseInviteLink, type InviteLink } from './protocol/invite';
+import { roomLocator } from './protocol/keys';
+import { STATUS, type Event } from './protocol/frames';
+import { FAILURE_TEXT, Joiner } from './client/joiner';
+import { ClientSession, cleanDisplayName, positionAfter, Transcript, type SessionEvent } from './client/session';
+import { SessionStore, type SessionSummary } from './client/store';
+import { TranscriptView } from './ui/view';
+import { neutralizeBidi } from './ui/markdown';
+
+// --- 1. Take the secret out of the address bar before anything else.
+const LINK_KEY = 'tokencast.link';
+let linkText: string | null = null;
+if (location.hash.length > 1) {
+  linkText = location.href;
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    sessionStorage.setItem(LINK_KEY, linkText); // survives a reload of this tab only
+  } catch {
+    /* storage disabled */
+  }
+} else {
+  try {
+    linkText = sessionStorage.getItem(LINK_KEY);
+  } catch {
+    linkText = null;
+  }
+}
+
+// A link pasted into the address bar of an open page only changes the fragment: start over.
+window.addEventListener('hashchange', () => {
+  if (location.hash.length <= 1) return;
+  const text = location.href;
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    sessionStorage.setItem(LINK_KEY, text);
+  } catch {
+    /* storage disabled */
+  }
+  location.reload();
+});
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const statusEl = $('status');
+const peersEl = $('peers');
+const titleEl = $('title');
+const noticeEl = $('notice');
+const joinEl = $('join');
+const compose = $<HTMLFormElement>('compose');
+const promptEl = $<HTMLTextAreaElement>('prompt');
+const sendBtn = $<HTMLButtonElement>('send');
+const cancelBtn = $<HTMLButtonElement>('cancel');
+const nameEl = $<HTMLInputElement>('name');
+const list = $<HTMLOListElement>('transcript');
+
+const NAME_KEY = 'tokencast.name';
+let storedName = '';
+try {
+  storedName = localStorage.getItem(NAME_KEY) ?? '';
+} catch {
+  /* storage disabled */
+}
+nameEl.value = storedName;
+nameEl.addEventListener('change', () => {
+  try {
+    localStorage.setItem(NAME_KEY, cleanDisplayName(nameEl.value));
+  } catch {
+    /* storage disabled */
+  }
+});
+
+function setStatus(state: string, text: string): void {
+  statusEl.dataset.state = state;
+  statusEl.textContent = text;
+}
+
+function notice(text: string | null): void {
+  noticeEl.hidden = !text;
+  noticeEl.textContent = text ?? '';
+}
+
+function setTitle(t: Transcript): void {
+  const title = neutralizeBidi(t.title) || 'tokencast';
+  titleEl.textContent = title;
+  document.title = title === 'tokencast' ? 'tokencast' : `${title} · tokencast`;
+}
+
+function setPeers(t: Transcript): void {
+  const n = t.peers.size;
+  peersEl.textContent = n ? `${n} here` : '';
+  peersEl.setAttribute('aria-label', `${n} ${n === 1 ? 'person' : 'people'} connected`);
+}
+
+const storePromise = SessionStore.open();
+
+// --- 2. The join view (no link): paste, scan, past sessions.
+async function showJoinView(): Promise<void> {
+  joinEl.hidden = false;
+  setStatus('idle', 'not connected');
+  $<HTMLFormElement>('join-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = $<HTMLInputElement>('join-link');
+    const text = input.value.trim();
+    try {
+      parseInviteLink(text);
+    } catch (err) {
+      notice(`the invite link is not valid: ${(err as Error).message}`);
+      return;
+    }
+    input.value = '';
+    try {
+      sessionStorage.setItem(LINK_KEY, text);
+    } catch {
+      /* storage disabled */
+    }
+    location.reload();
+  });
+  setupScanner();
+  const store = await storePromise;
+  const sessions = store ? await store.list() : [];
+  const ul = $<HTMLUListElement>('history');
+  $('history-empty').hidden = sessions.length > 0;
+  for (const s of sessions) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    const when = new Date(s.updatedAt).toLocaleString();
+    b.textContent = `${neutralizeBidi(s.title) || 'untitled session'} · ${when}${s.preview ? ` · ${neutralizeBidi(s.preview)}` : ''}`;
+    b.addEventListener('click', () => void showPast(s));
+    li.append(b);
+    ul.append(li);
+  }
+}
+
+async function showPast(s: SessionSummary): Promise<void> {
+  const store = await storePromise;
+  const data = store ? await store.load(s.room) : null;
+  if (!data) return;
+  const t = new Transcript();
+  for (const e of data.events) t.apply(e);
+  joinEl.hidden = true;
+  setTitle(t);
+  setStatus('idle', 'saved copy (offline)');
+  new TranscriptView(list, t).replace(t);
+}
+
+function setupScanner(): void {
+  const Detector = (globalThis as unknown as { BarcodeDetector?: new (o: object) => { detect(v: HTMLVideoElement): Promise<{ rawValue: string }[]> } }).BarcodeDetector;
+  const btn = $<HTMLButtonElement>('scan');
+  if (!Detector || !navigator.mediaDevices?.getUserMedia) return;
+  btn.hidden = false;
+  btn.addEventListener('click', async () => {
+    const video = $<HTMLVideoElement>('scan-video');
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+    } catch {
+      notice('the camera is not available');
+      return;
+    }
+    video.hidden = false;
+    video.srcObject = stream;
+    await video.play();
+    const detector = new Detector({ formats: ['qr_code'] });
+    const stop = () => {
+      for (const track of stream.getTracks()) track.stop();
+      video.hidden = true;
+    };
+    const tick = async () => {
+      try {
+        for (const code of await detector.detect(video)) {
+          try {
+            parseInviteLink(code.rawValue);
+          } catch {
+            continue;
+          }
+          stop();
+          sessionStorage.setItem(LINK_KEY, code.rawValue);
+          location.reload();
+          return;
+        }
+      } catch {
+        /* try the next frame */
+      }
+      if (!video.hidden) setTimeout(tick, 250);
+    };
+    void tick();
+  });
+}
+
+// --- 3. A session.
+async function runSession(link: InviteLink): Promise<void> {
+  const room = base64urlEncode(roomLocator(link.secret, link.role, link.hostKey));
+  const store = await storePromise;
+  let restored: { summary: SessionSummary; events: Event[] } | null = null;
+  try {
+    restored = store ? await store.load(room) : null;
+  } catch {
+    restored = null;
+  }
+  const name = cleanDisplayName(storedName || 'guest');
+  const session = new ClientSession(
+    name,
+    restored && restored.summary.sessionId
+      ? { sessionId: Uint8Array.from(restored.summary.sessionId.match(/../g)!.map((h) => parseInt(h, 16))), events: restored.events }
+      : undefined,
+  );
+  const view = new TranscriptView(list, session.transcript);
+  view.replace(session.transcript);
+  setTitle(session.transcript);
+  setPeers(session.transcript);
+  let role = restored?.summary.role ?? (link.role === 1 ? 'participant' : 'viewer');
+
+  const summary = (): SessionSummary => {
+    const t = session.transcript;
+    const last = [...t.turns].reverse().find((x) => x.role === 'user') ?? t.turns[t.turns.length - 1];
+    return {
+      room,
+      sessionId: session.sessionId ? toHex(session.sessionId) : '',
+      role: session.role ?? (role as 'viewer' | 'participant'),
+      title: t.title,
+      model: t.model,
+      preview: last ? last.text.slice(0, 80) : '',
+      updatedAt: Date.now(),
+      lastSeq: session.position.last_seq.toString(),
+    };
+  };
+  // Writes are queued so they land in order; a reset clears the room first.
+  let writes: Promise<void> = Promise.resolve();
+  const persist = (events: Event[]) => {
+    if (!store || !session.sessionId) return;
+    const s = summary();
+    writes = writes.then(() => store.append(s, events)).catch(() => undefined);
+  };
+
+  const updateCompose = () => {
+    const participant = role === 'participant';
+    compose.hidden = !participant;
+    const open = session.position.open_turn !== null;
+    sendBtn.disabled = !joiner.connected;
+    cancelBtn.disabled = !joiner.connected || !open;
+  };
+
+  const onSessionEvent = (ev: SessionEvent) => {
+    switch (ev.type) {
+      case 'welcomed':
+        role = ev.role;
+        notice(null);
+        if (store) {
+          const s = summary();
+          writes = writes.then(() => store.putSummary(s)).catch(() => undefined);
+        }
+        break;
+      case 'session_changed':
+        if (store) writes = writes.then(() => store.remove(room)).catch(() => undefined);
+        view.replace(session.transcript);
+        break;
+      case 'applied':
+        persist(ev.events);
+        view.update(ev.turns);
+        setTitle(session.transcript);
+        setPeers(session.transcript);
+        break;
+      case 'host_error':
+        if (ev.code === STATUS.busy) notice('the model is still answering: wait for it to finish, or stop it');
+        else if (ev.code === STATUS.not_permitted) notice('this link can only watch, not ask');
+        else if (ev.code !== STATUS.slow_consumer && ev.code !== STATUS.resume_unavailable) {
+          notice(`the host reported: ${neutralizeBidi(ev.text) || 'an error'}`);
+        }
+        break;
+      default:
+        break;
+    }
+    updateCompose();
+  };
+
+  const joiner: Joiner = new Joiner(link, session, {
+    onStatus(state, detail) {
+      const text = state === 'ended' ? detail : state === 'reconnecting' ? 'reconnecting…' : state === 'connecting' ? 'connecting…' : 'live';
+      setStatus(state, text);
+      updateCompose();
+    },
+    onSessionEvent,
+    onEnded(failure) {
+      notice(FAILURE_TEXT[failure] + (failure === 'session_ended' ? '.' : ''));
+      if (failure !== 'session_ended' && failure !== 'bad_link') {
+        const retry = document.createElement('button');
+        retry.type = 'button';
+        retry.textContent = 'Try again';
+        retry.className = 'retry';
+        retry.addEventListener('click', () => location.reload());
+        noticeEl.append(' ', retry);
+      }
+      compose.hidden = true;
+    },
+  });
+
+  compose.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = promptEl.value.trim();
+    if (!text) return;
+    let frame: Uint8Array;
+    try {
+      frame = session.prompt(text);
+    } catch (err) {
+      notice((err as Error).message === 'frame: oversized' ? 'that prompt is too long' : (err as Error).message);
+      return;
+    }
+    if (joiner.send(frame)) {
+      promptEl.value = '';
+      notice(null);
+    } else {
+      notice('not connected to the host yet');
+    }
+  });
+  promptEl.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      compose.requestSubmit();
+    }
+  });
+  cancelBtn.addEventListener('click', () => {
+    const frame = session.cancel();
+    if (frame) joiner.send(frame);
+  });
+  window.addEventListener('pagehide', () => joiner.leave());
+  // Back from the back/forward cache the link was left: start over (and resume).
+  window.addEventListener('pageshow', (e) => {
+    if (e.persisted) location.reload();
+  });
+  updateCompose();
+  (window as unknown as { tokencast: object }).tokencast = {
+    position: () => positionAfter([], session.position),
+    drop: () => joiner.dropLink('dropped by a test'),
+  };
+  joiner.start();
+}
+
+if (!linkText) {
+  void showJoinView();
+} else {
+  let link: InviteLink | null = null;
+  try {
+    link = parseInviteLink(linkText);
+  } catch (e) {
+    try {
+      sessionStorage.removeItem(LINK_KEY);
+    } catch {
+      /* storage disabled */
+    }
+    notice(`the invite link is not valid: ${e instanceof InviteLinkError ? e.message : 'unreadable'}`);
+    void showJoinView();
+  }
+  linkText = null;
+  if (link) void runSession(link);
+}

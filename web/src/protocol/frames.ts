@@ -1,0 +1,518 @@
+// Frames and events, protocol version 1 (docs/PROTOCOL.md, section 4), and the stateful client
+// decoder that turns delta frames into sequenced text deltas. Checks run in the documented
+// order so that every defect gets the same error name as in the C++ reference.
+import { concat, decodeUtf8, U64_MAX, utf8 } from './bytes';
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_FRAME_BYTES = 16384;
+export const MAX_LABEL_BYTES = 1024;
+
+export type FrameErrorName =
+  | 'truncated'
+  | 'oversized'
+  | 'unknown_version'
+  | 'unknown_frame_type'
+  | 'unknown_event_type'
+  | 'bad_varint'
+  | 'trailing_bytes'
+  | 'sequence_gap'
+  | 'string_too_long'
+  | 'bad_enum'
+  | 'invalid_utf8'
+  | 'empty_batch'
+  | 'bad_span'
+  | 'bad_sequence'
+  | 'unexpected_frame'
+  | 'no_open_turn'
+  | 'turn_mismatch'
+  | 'turn_already_open';
+
+export const FRAME_ERROR_VALUES: Record<FrameErrorName, number> = {
+  truncated: 1,
+  oversized: 2,
+  unknown_version: 3,
+  unknown_frame_type: 4,
+  unknown_event_type: 5,
+  bad_varint: 6,
+  trailing_bytes: 7,
+  sequence_gap: 8,
+  string_too_long: 9,
+  bad_enum: 10,
+  invalid_utf8: 11,
+  empty_batch: 12,
+  bad_span: 13,
+  bad_sequence: 14,
+  unexpected_frame: 15,
+  no_open_turn: 16,
+  turn_mismatch: 17,
+  turn_already_open: 18,
+};
+
+export class FrameError extends Error {
+  constructor(readonly code: FrameErrorName) {
+    super(`frame: ${code}`);
+  }
+}
+
+function err(code: FrameErrorName): never {
+  throw new FrameError(code);
+}
+
+export const TURN_ROLES = ['user', 'assistant', 'system'] as const;
+export const TURN_ENDS = ['done', 'cancelled', 'error'] as const;
+export const PEER_ROLES = ['viewer', 'participant', 'host'] as const;
+export type TurnRole = (typeof TURN_ROLES)[number];
+export type TurnEnd = (typeof TURN_ENDS)[number];
+export type PeerRole = (typeof PEER_ROLES)[number];
+
+export const STATUS = {
+  normal: 0n,
+  protocol_error: 1n,
+  unsupported_version: 2n,
+  slow_consumer: 3n,
+  not_permitted: 4n,
+  resume_unavailable: 5n,
+  busy: 6n,
+  internal: 7n,
+  shutdown: 8n,
+} as const;
+
+export type Event =
+  | { seq: bigint; type: 'turn_started'; turn: bigint; role: TurnRole; author: string; at_ms: bigint }
+  | { seq: bigint; type: 'text_delta'; turn: bigint; span: bigint; bytes: Uint8Array }
+  | { seq: bigint; type: 'turn_ended'; turn: bigint; end: TurnEnd; reason: string; token_count: bigint; at_ms: bigint }
+  | { seq: bigint; type: 'peer_joined'; peer: bigint; role: PeerRole; name: string }
+  | { seq: bigint; type: 'peer_left'; peer: bigint }
+  | { seq: bigint; type: 'session_meta'; title: string; model: string };
+
+export type Frame =
+  | { type: 'hello'; version: number; last_seq: bigint; display_name: string }
+  | { type: 'welcome'; version: number; session_id: Uint8Array; role: 'viewer' | 'participant'; peer: bigint; head_seq: bigint }
+  | { type: 'events'; events: Event[] }
+  | { type: 'delta'; bytes: Uint8Array }
+  | { type: 'prompt'; prompt_id: bigint; text: string }
+  | { type: 'cancel'; turn: bigint }
+  | { type: 'ping'; nonce: bigint }
+  | { type: 'pong'; nonce: bigint }
+  | { type: 'error'; code: bigint; text: string }
+  | { type: 'bye'; reason: bigint; text: string };
+
+// ---------------------------------------------------------------- encoding
+
+class Writer {
+  private parts: number[] = [];
+  private chunks: Uint8Array[] = [];
+  byte(b: number): void {
+    this.parts.push(b);
+  }
+  varint(v: bigint): void {
+    if (v < 0n || v > U64_MAX) throw new RangeError('varint out of range');
+    while (v >= 0x80n) {
+      this.parts.push(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    this.parts.push(Number(v));
+  }
+  zigzag(v: bigint): void {
+    const s = BigInt.asIntN(64, v);
+    this.varint(BigInt.asUintN(64, (s << 1n) ^ (s >> 63n)));
+  }
+  raw(bytes: Uint8Array): void {
+    this.flush();
+    this.chunks.push(bytes);
+  }
+  bytes(bytes: Uint8Array): void {
+    this.varint(BigInt(bytes.length));
+    this.raw(bytes);
+  }
+  label(text: string): void {
+    const b = utf8(text);
+    if (b.length > MAX_LABEL_BYTES) throw new FrameError('string_too_long');
+    this.bytes(b);
+  }
+  private flush(): void {
+    if (this.parts.length) {
+      this.chunks.push(Uint8Array.from(this.parts));
+      this.parts = [];
+    }
+  }
+  finish(): Uint8Array {
+    this.flush();
+    return concat(...this.chunks);
+  }
+}
+
+function enumIndex<T extends string>(values: readonly T[], v: T): bigint {
+  const i = values.indexOf(v);
+  if (i < 0) throw new FrameError('bad_enum');
+  return BigInt(i);
+}
+
+function encodeEvent(w: Writer, e: Event): void {
+  switch (e.type) {
+    case 'turn_started':
+      w.byte(1);
+      w.varint(e.turn);
+      w.varint(enumIndex(TURN_ROLES, e.role));
+      w.label(e.author);
+      w.zigzag(e.at_ms);
+      break;
+    case 'text_delta':
+      if (e.span < 1n) throw new FrameError('bad_span');
+      w.byte(2);
+      w.varint(e.turn);
+      w.varint(e.span);
+      w.bytes(e.bytes);
+      break;
+    case 'turn_ended':
+      w.byte(3);
+      w.varint(e.turn);
+      w.varint(enumIndex(TURN_ENDS, e.end));
+      w.label(e.reason);
+      w.varint(e.token_count);
+      w.zigzag(e.at_ms);
+      break;
+    case 'peer_joined':
+      w.byte(4);
+      w.varint(e.peer);
+      w.varint(enumIndex(PEER_ROLES, e.role));
+      w.label(e.name);
+      break;
+    case 'peer_left':
+      w.byte(5);
+      w.varint(e.peer);
+      break;
+    case 'session_meta':
+      w.byte(6);
+      w.label(e.title);
+      w.label(e.model);
+      break;
+  }
+}
+
+export function encodeFrame(f: Frame): Uint8Array {
+  const w = new Writer();
+  switch (f.type) {
+    case 'hello':
+      w.byte(1);
+      w.varint(BigInt(f.version));
+      w.varint(f.last_seq);
+      w.label(f.display_name);
+      break;
+    case 'welcome':
+      if (f.session_id.length !== 16) throw new RangeError('session id must be 16 bytes');
+      w.byte(2);
+      w.varint(BigInt(f.version));
+      w.raw(f.session_id);
+      w.varint(enumIndex(['viewer', 'participant'], f.role));
+      w.varint(f.peer);
+      w.varint(f.head_seq);
+      break;
+    case 'events': {
+      if (f.events.length === 0) throw new FrameError('empty_batch');
+      w.byte(3);
+      let seq = f.events[0].seq;
+      if (seq < 1n) throw new FrameError('bad_sequence');
+      w.varint(seq);
+      w.varint(BigInt(f.events.length));
+      for (const e of f.events) {
+        if (e.seq !== seq) throw new FrameError('bad_sequence');
+        encodeEvent(w, e);
+        seq += e.type === 'text_delta' ? e.span : 1n;
+      }
+      break;
+    }
+    case 'delta':
+      w.byte(4);
+      w.raw(f.bytes);
+      break;
+    case 'prompt':
+      w.byte(5);
+      w.varint(f.prompt_id);
+      w.bytes(utf8(f.text));
+      break;
+    case 'cancel':
+      w.byte(6);
+      w.varint(f.turn);
+      break;
+    case 'ping':
+    case 'pong':
+      w.byte(f.type === 'ping' ? 7 : 8);
+      w.varint(f.nonce);
+      break;
+    case 'error':
+      w.byte(9);
+      w.varint(f.code);
+      w.label(f.text);
+      break;
+    case 'bye':
+      w.byte(10);
+      w.varint(f.reason);
+      w.label(f.text);
+      break;
+  }
+  const out = w.finish();
+  if (out.length > MAX_FRAME_BYTES) throw new FrameError('oversized');
+  return out;
+}
+
+// ---------------------------------------------------------------- decoding
+
+class Reader {
+  pos = 0;
+  constructor(private readonly b: Uint8Array) {}
+  get remaining(): number {
+    return this.b.length - this.pos;
+  }
+  byte(): number {
+    if (this.pos >= this.b.length) err('truncated');
+    return this.b[this.pos++];
+  }
+  varint(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; ; i++) {
+      if (this.pos >= this.b.length) err('truncated');
+      const byte = this.b[this.pos++];
+      if (i === 9 && byte > 0x01) err('bad_varint');
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) {
+        if (byte === 0 && i > 0) err('bad_varint');
+        return result;
+      }
+      shift += 7n;
+    }
+  }
+  zigzag(): bigint {
+    const u = this.varint();
+    return BigInt.asIntN(64, (u >> 1n) ^ -(u & 1n));
+  }
+  take(n: number): Uint8Array {
+    if (n > this.remaining) err('truncated');
+    const out = this.b.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  length(): number {
+    const v = this.varint();
+    if (v > BigInt(this.remaining)) err('truncated');
+    return Number(v);
+  }
+  bytes(): Uint8Array {
+    return this.take(this.length());
+  }
+  label(): string {
+    const v = this.varint();
+    if (v > BigInt(MAX_LABEL_BYTES)) err('string_too_long');
+    const raw = this.take(Number(v));
+    const s = decodeUtf8(raw);
+    if (s === null) err('invalid_utf8');
+    return s;
+  }
+  text(): string {
+    const s = decodeUtf8(this.bytes());
+    if (s === null) err('invalid_utf8');
+    return s;
+  }
+  rest(): Uint8Array {
+    const out = this.b.slice(this.pos);
+    this.pos = this.b.length;
+    return out;
+  }
+}
+
+function readEnum<T>(r: Reader, values: readonly T[]): T {
+  const v = r.varint();
+  if (v >= BigInt(values.length)) err('bad_enum');
+  return values[Number(v)];
+}
+
+function readVersion(r: Reader): number {
+  const v = r.varint();
+  if (v !== BigInt(PROTOCOL_VERSION)) err('unknown_version');
+  return PROTOCOL_VERSION;
+}
+
+function readEvent(r: Reader, seq: bigint): Event {
+  const type = r.byte();
+  switch (type) {
+    case 1: {
+      const turn = r.varint();
+      const role = readEnum(r, TURN_ROLES);
+      const author = r.label();
+      const at_ms = r.zigzag();
+      return { seq, type: 'turn_started', turn, role, author, at_ms };
+    }
+    case 2: {
+      const turn = r.varint();
+      const span = r.varint();
+      if (span === 0n) err('bad_span');
+      const bytes = r.bytes();
+      return { seq, type: 'text_delta', turn, span, bytes };
+    }
+    case 3: {
+      const turn = r.varint();
+      const end = readEnum(r, TURN_ENDS);
+      const reason = r.label();
+      const token_count = r.varint();
+      const at_ms = r.zigzag();
+      return { seq, type: 'turn_ended', turn, end, reason, token_count, at_ms };
+    }
+    case 4: {
+      const peer = r.varint();
+      const role = readEnum(r, PEER_ROLES);
+      const name = r.label();
+      return { seq, type: 'peer_joined', peer, role, name };
+    }
+    case 5:
+      return { seq, type: 'peer_left', peer: r.varint() };
+    case 6: {
+      const title = r.label();
+      const model = r.label();
+      return { seq, type: 'session_meta', title, model };
+    }
+  }
+  err('unknown_event_type');
+}
+
+export function eventSpan(e: Event): bigint {
+  return e.type === 'text_delta' ? e.span : 1n;
+}
+
+/** Stateless decoding of one frame (a delta frame stays a delta frame). */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  if (bytes.length > MAX_FRAME_BYTES) err('oversized');
+  if (bytes.length === 0) err('truncated');
+  const r = new Reader(bytes);
+  const type = r.byte();
+  let frame: Frame;
+  switch (type) {
+    case 1: {
+      const version = readVersion(r);
+      const last_seq = r.varint();
+      const display_name = r.label();
+      frame = { type: 'hello', version, last_seq, display_name };
+      break;
+    }
+    case 2: {
+      const version = readVersion(r);
+      const session_id = r.take(16);
+      const role = readEnum(r, ['viewer', 'participant'] as const);
+      const peer = r.varint();
+      const head_seq = r.varint();
+      frame = { type: 'welcome', version, session_id, role, peer, head_seq };
+      break;
+    }
+    case 3: {
+      const first = r.varint();
+      if (first === 0n) err('bad_sequence');
+      const count = r.varint();
+      if (count === 0n) err('empty_batch');
+      const events: Event[] = [];
+      let seq = first;
+      for (let i = 0n; i < count; i++) {
+        const e = readEvent(r, seq);
+        // The event covers [seq, seq + span - 1]; that must stay within u64.
+        const last = seq + eventSpan(e) - 1n;
+        if (seq > U64_MAX || last > U64_MAX) err('bad_sequence');
+        events.push(e);
+        seq = last + 1n;
+      }
+      frame = { type: 'events', events };
+      break;
+    }
+    case 4:
+      return { type: 'delta', bytes: r.rest() };
+    case 5: {
+      const prompt_id = r.varint();
+      const text = r.text();
+      frame = { type: 'prompt', prompt_id, text };
+      break;
+    }
+    case 6:
+      frame = { type: 'cancel', turn: r.varint() };
+      break;
+    case 7:
+    case 8:
+      frame = { type: type === 7 ? 'ping' : 'pong', nonce: r.varint() };
+      break;
+    case 9:
+    case 10: {
+      const code = r.varint();
+      const text = r.label();
+      frame = type === 9 ? { type: 'error', code, text } : { type: 'bye', reason: code, text };
+      break;
+    }
+    default:
+      err('unknown_frame_type');
+  }
+  if (r.remaining !== 0) err('trailing_bytes');
+  return frame;
+}
+
+// ---------------------------------------------------------------- stateful client decoder
+
+export interface Position {
+  last_seq: bigint;
+  open_turn: bigint | null;
+}
+
+/**
+ * The client's decoder: checks sequences and turn rules, turns delta frames into text_delta
+ * events, and keeps the position. A frame that fails is rejected whole (position unchanged).
+ */
+export class FrameDecoder {
+  private pos: Position;
+
+  constructor(start: Position = { last_seq: 0n, open_turn: null }) {
+    this.pos = { ...start };
+  }
+
+  get position(): Position {
+    return { ...this.pos };
+  }
+
+  decode(bytes: Uint8Array): Frame {
+    const frame = decodeFrame(bytes);
+    switch (frame.type) {
+      case 'hello':
+      case 'prompt':
+      case 'cancel':
+        return err('unexpected_frame');
+      case 'delta': {
+        if (this.pos.open_turn === null) err('no_open_turn');
+        if (this.pos.last_seq === U64_MAX) err('bad_sequence');
+        const seq = this.pos.last_seq + 1n;
+        const event: Event = { seq, type: 'text_delta', turn: this.pos.open_turn, span: 1n, bytes: frame.bytes };
+        this.pos = { last_seq: seq, open_turn: this.pos.open_turn };
+        return { type: 'events', events: [event] };
+      }
+      case 'events': {
+        if (frame.events[0].seq !== this.pos.last_seq + 1n) err('sequence_gap');
+        let open = this.pos.open_turn;
+        let last = this.pos.last_seq;
+        for (const e of frame.events) {
+          switch (e.type) {
+            case 'turn_started':
+              if (open !== null) err('turn_already_open');
+              open = e.turn;
+              break;
+            case 'text_delta':
+            case 'turn_ended':
+              if (open === null) err('no_open_turn');
+              if (open !== e.turn) err('turn_mismatch');
+              if (e.type === 'turn_ended') open = null;
+              break;
+            default:
+              break;
+          }
+          last = e.seq + eventSpan(e) - 1n;
+        }
+        this.pos = { last_seq: last, open_turn: open };
+        return frame;
+      }
+      default:
+        return frame;
+    }
+  }
+}

@@ -1,0 +1,339 @@
+// Join handshake, joiner side (docs/PROTOCOL.md, sections 1.4-1.5 and 2): messages, signed
+// transcripts, host beacons and the joiner state machine (mirrors src/core/handshake_joiner.cpp).
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concat, decodeUtf8, randomBytes, readU64be, u64be, utf8 } from './bytes';
+import { EnvelopeFailure, Opener, Sealer, type EnvelopeError } from './envelope';
+import type { InviteLink } from './invite';
+import { roomLocator, sealKey } from './keys';
+import { extractSdpFingerprint } from './sdp';
+
+export const MAX_DISPLAY_NAME_BYTES = 64;
+export const MAX_SDP_BYTES = 32768;
+export const MAX_MID_BYTES = 32;
+export const MAX_CANDIDATE_BYTES = 1024;
+export const BEACON_TAG = 0xb1;
+export const BEACON_SIZE = 65;
+
+export type HandshakeError =
+  | 'envelope_too_short'
+  | 'envelope_too_large'
+  | 'unknown_envelope_version'
+  | 'unknown_direction'
+  | 'wrong_direction'
+  | 'unknown_join'
+  | 'open_failed'
+  | 'replayed'
+  | 'malformed_message'
+  | 'unexpected_message'
+  | 'bad_sdp'
+  | 'bad_signature'
+  | 'closed'
+  | 'invalid_argument'
+  | 'counter_exhausted';
+
+export class HandshakeFailure extends Error {
+  constructor(readonly code: HandshakeError) {
+    super(`handshake: ${code}`);
+  }
+}
+
+export type RejectReason = 0 | 1 | 2 | 3;
+export const REJECT_REASON_NAMES = ['refused', 'room_full', 'clock_skew', 'host_closing'] as const;
+
+export interface IceCandidateMessage {
+  mlineIndex: number;
+  mid: string;
+  candidate: string;
+}
+
+export type HandshakeMessage =
+  | { type: 'offer'; timestampMs: bigint; displayName: string; sdp: string }
+  | { type: 'answer'; signature: Uint8Array; sdp: string }
+  | ({ type: 'candidate' } & IceCandidateMessage)
+  | { type: 'end_of_candidates' }
+  | { type: 'rejection'; reason: RejectReason; signature: Uint8Array };
+
+const INT64_MAX = (1n << 63n) - 1n;
+
+export function validDisplayName(name: string): boolean {
+  const bytes = utf8(name);
+  if (bytes.length > MAX_DISPLAY_NAME_BYTES) return false;
+  for (const ch of name) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp <= 0x9f)) return false;
+    if (cp >= 0xd800 && cp <= 0xdfff) return false; // lone surrogate: not encodable as UTF-8
+  }
+  return true;
+}
+
+function validSdpBytes(bytes: Uint8Array): boolean {
+  return bytes.length >= 1 && bytes.length <= MAX_SDP_BYTES && !bytes.includes(0) && decodeUtf8(bytes) !== null;
+}
+
+const printableAscii = (s: string) => /^[\x20-\x7e]*$/.test(s);
+
+export function validCandidate(c: IceCandidateMessage): boolean {
+  return (
+    c.mid.length <= MAX_MID_BYTES &&
+    printableAscii(c.mid) &&
+    c.candidate.length >= 1 &&
+    c.candidate.length <= MAX_CANDIDATE_BYTES &&
+    printableAscii(c.candidate) &&
+    Number.isInteger(c.mlineIndex) &&
+    c.mlineIndex >= 0 &&
+    c.mlineIndex <= 0xffff
+  );
+}
+
+export function encodeMessage(m: HandshakeMessage): Uint8Array {
+  switch (m.type) {
+    case 'offer': {
+      const name = utf8(m.displayName);
+      const sdp = utf8(m.sdp);
+      if (m.timestampMs < 0n || m.timestampMs > INT64_MAX || !validDisplayName(m.displayName) || !validSdpBytes(sdp)) {
+        throw new HandshakeFailure('invalid_argument');
+      }
+      return concat(Uint8Array.of(1), u64be(m.timestampMs), Uint8Array.of(name.length), name, sdp);
+    }
+    case 'answer': {
+      const sdp = utf8(m.sdp);
+      if (!validSdpBytes(sdp) || m.signature.length !== 64) throw new HandshakeFailure('invalid_argument');
+      return concat(Uint8Array.of(2), m.signature, sdp);
+    }
+    case 'candidate': {
+      if (!validCandidate(m)) throw new HandshakeFailure('invalid_argument');
+      const mid = utf8(m.mid);
+      return concat(Uint8Array.of(3, m.mlineIndex >> 8, m.mlineIndex & 255, mid.length), mid, utf8(m.candidate));
+    }
+    case 'end_of_candidates':
+      return Uint8Array.of(4);
+    case 'rejection':
+      if (m.reason > 3 || m.signature.length !== 64) throw new HandshakeFailure('invalid_argument');
+      return concat(Uint8Array.of(5, m.reason), m.signature);
+  }
+}
+
+function malformed(): never {
+  throw new HandshakeFailure('malformed_message');
+}
+
+export function decodeMessage(p: Uint8Array): HandshakeMessage {
+  if (p.length < 1) malformed();
+  switch (p[0]) {
+    case 1: {
+      if (p.length < 10) malformed();
+      const ts = readU64be(p, 1);
+      if (ts > INT64_MAX) malformed();
+      const nameLen = p[9];
+      if (p.length < 10 + nameLen) malformed();
+      const name = decodeUtf8(p.subarray(10, 10 + nameLen));
+      const sdpBytes = p.subarray(10 + nameLen);
+      if (name === null || !validDisplayName(name) || !validSdpBytes(sdpBytes)) malformed();
+      return { type: 'offer', timestampMs: ts, displayName: name, sdp: decodeUtf8(sdpBytes)! };
+    }
+    case 2: {
+      if (p.length < 65) malformed();
+      const sdpBytes = p.subarray(65);
+      if (!validSdpBytes(sdpBytes)) malformed();
+      return { type: 'answer', signature: p.slice(1, 65), sdp: decodeUtf8(sdpBytes)! };
+    }
+    case 3: {
+      if (p.length < 4) malformed();
+      const mlineIndex = (p[1] << 8) | p[2];
+      const midLen = p[3];
+      if (p.length < 4 + midLen) malformed();
+      const mid = decodeUtf8(p.subarray(4, 4 + midLen));
+      const candidate = decodeUtf8(p.subarray(4 + midLen));
+      if (mid === null || candidate === null) malformed();
+      const c = { mlineIndex, mid, candidate };
+      if (!validCandidate(c)) malformed();
+      return { type: 'candidate', ...c };
+    }
+    case 4:
+      if (p.length !== 1) malformed();
+      return { type: 'end_of_candidates' };
+    case 5:
+      if (p.length !== 66 || p[1] > 3) malformed();
+      return { type: 'rejection', reason: p[1] as RejectReason, signature: p.slice(2, 66) };
+  }
+  malformed();
+}
+
+export function answerTranscript(
+  locator: Uint8Array,
+  joinId: Uint8Array,
+  offerHash: Uint8Array,
+  answerSdp: string,
+  joinerFingerprint: Uint8Array,
+  hostFingerprint: Uint8Array,
+): Uint8Array {
+  return concat(
+    utf8('tokencast/v1/answer'),
+    Uint8Array.of(0),
+    locator,
+    joinId,
+    offerHash,
+    sha256(utf8(answerSdp)),
+    joinerFingerprint,
+    hostFingerprint,
+  );
+}
+
+export function rejectionTranscript(
+  locator: Uint8Array,
+  joinId: Uint8Array,
+  offerHash: Uint8Array,
+  reason: RejectReason,
+): Uint8Array {
+  return concat(utf8('tokencast/v1/rejection'), Uint8Array.of(0), locator, joinId, offerHash, Uint8Array.of(reason));
+}
+
+export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return ed25519.verify(signature, message, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+}
+
+export function beaconTranscript(locator: Uint8Array, to: bigint, from: bigint): Uint8Array {
+  return concat(utf8('tokencast/v1/beacon'), Uint8Array.of(0), locator, u64be(to), u64be(from));
+}
+
+export function looksLikeBeacon(bytes: Uint8Array): boolean {
+  return bytes.length === BEACON_SIZE && bytes[0] === BEACON_TAG;
+}
+
+/** True when `bytes` is a beacon signed by the link's host for us (`self`) from `from`. */
+export function verifyHostBeacon(link: InviteLink, bytes: Uint8Array, self: bigint, from: bigint): boolean {
+  if (!looksLikeBeacon(bytes)) return false;
+  const locator = roomLocator(link.secret, link.role, link.hostKey);
+  return ed25519Verify(link.hostKey, beaconTranscript(locator, self, from), bytes.subarray(1));
+}
+
+const ENVELOPE_TO_HANDSHAKE: Record<EnvelopeError, HandshakeError> = {
+  too_short: 'envelope_too_short',
+  too_large: 'envelope_too_large',
+  unknown_version: 'unknown_envelope_version',
+  unknown_direction: 'unknown_direction',
+  wrong_direction: 'wrong_direction',
+  wrong_join_id: 'unknown_join',
+  replayed: 'replayed',
+  open_failed: 'open_failed',
+  counter_exhausted: 'counter_exhausted',
+};
+
+export type JoinerEvent =
+  | { type: 'answer'; sdp: string; hostFingerprint: Uint8Array }
+  | { type: 'rejection'; reason: RejectReason }
+  | ({ type: 'candidate' } & IceCandidateMessage)
+  | { type: 'end_of_candidates' };
+
+export type JoinerState = 'awaiting_answer' | 'answered' | 'rejected' | 'failed';
+
+export class JoinerHandshake {
+  state: JoinerState = 'awaiting_answer';
+  readonly joinId: Uint8Array;
+  readonly locator: Uint8Array;
+  readonly offerEnvelope: Uint8Array;
+  private readonly sealer: Sealer;
+  private readonly opener: Opener;
+  private readonly offerHash: Uint8Array;
+  private readonly ownFingerprint: Uint8Array;
+  private readonly hostKey: Uint8Array;
+
+  constructor(link: InviteLink, displayName: string, sdpOffer: string, nowMs: bigint, joinId: Uint8Array = randomBytes(16)) {
+    if (joinId.length !== 16) throw new HandshakeFailure('invalid_argument');
+    if (nowMs < 0n || !validDisplayName(displayName) || !validSdpBytes(utf8(sdpOffer))) {
+      throw new HandshakeFailure('invalid_argument');
+    }
+    try {
+      this.ownFingerprint = extractSdpFingerprint(sdpOffer);
+    } catch {
+      throw new HandshakeFailure('bad_sdp');
+    }
+    this.joinId = joinId.slice();
+    this.hostKey = link.hostKey.slice();
+    this.locator = roomLocator(link.secret, link.role, link.hostKey);
+    const j2h = sealKey(link.secret, link.role, link.hostKey, 0, this.joinId);
+    const h2j = sealKey(link.secret, link.role, link.hostKey, 1, this.joinId);
+    this.sealer = new Sealer(j2h, 0, this.joinId, this.locator, 0n);
+    this.opener = new Opener(h2j, 1, this.joinId, this.locator);
+    const plaintext = encodeMessage({ type: 'offer', timestampMs: nowMs, displayName, sdp: sdpOffer });
+    this.offerHash = sha256(plaintext);
+    this.offerEnvelope = this.seal(plaintext);
+  }
+
+  private seal(plaintext: Uint8Array): Uint8Array {
+    try {
+      return this.sealer.seal(plaintext);
+    } catch (e) {
+      if (e instanceof EnvelopeFailure && e.code === 'counter_exhausted') throw new HandshakeFailure('counter_exhausted');
+      throw new HandshakeFailure('invalid_argument');
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.state === 'rejected' || this.state === 'failed') throw new HandshakeFailure('closed');
+  }
+
+  sealCandidate(c: IceCandidateMessage): Uint8Array {
+    this.checkOpen();
+    return this.seal(encodeMessage({ type: 'candidate', ...c }));
+  }
+
+  sealEndOfCandidates(): Uint8Array {
+    this.checkOpen();
+    return this.seal(encodeMessage({ type: 'end_of_candidates' }));
+  }
+
+  receive(envelope: Uint8Array): JoinerEvent {
+    this.checkOpen();
+    let plaintext: Uint8Array;
+    try {
+      plaintext = this.opener.open(envelope);
+    } catch (e) {
+      if (e instanceof EnvelopeFailure) throw new HandshakeFailure(ENVELOPE_TO_HANDSHAKE[e.code]);
+      throw e;
+    }
+    const m = decodeMessage(plaintext);
+    switch (m.type) {
+      case 'answer': {
+        if (this.state !== 'awaiting_answer') throw new HandshakeFailure('unexpected_message');
+        let hostFp: Uint8Array;
+        try {
+          hostFp = extractSdpFingerprint(m.sdp);
+        } catch {
+          this.state = 'failed';
+          throw new HandshakeFailure('bad_sdp');
+        }
+        const t = answerTranscript(this.locator, this.joinId, this.offerHash, m.sdp, this.ownFingerprint, hostFp);
+        if (!ed25519Verify(this.hostKey, t, m.signature)) {
+          this.state = 'failed';
+          throw new HandshakeFailure('bad_signature');
+        }
+        this.state = 'answered';
+        return { type: 'answer', sdp: m.sdp, hostFingerprint: hostFp };
+      }
+      case 'rejection': {
+        if (this.state !== 'awaiting_answer') throw new HandshakeFailure('unexpected_message');
+        const t = rejectionTranscript(this.locator, this.joinId, this.offerHash, m.reason);
+        if (!ed25519Verify(this.hostKey, t, m.signature)) {
+          this.state = 'failed';
+          throw new HandshakeFailure('bad_signature');
+        }
+        this.state = 'rejected';
+        return { type: 'rejection', reason: m.reason };
+      }
+      case 'candidate':
+        if (this.state !== 'answered') throw new HandshakeFailure('unexpected_message');
+        return { type: 'candidate', mlineIndex: m.mlineIndex, mid: m.mid, candidate: m.candidate };
+      case 'end_of_candidates':
+        if (this.state !== 'answered') throw new HandshakeFailure('unexpected_message');
+        return { type: 'end_of_candidates' };
+      default:
+        throw new HandshakeFailure('unexpected_message');
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// Rendezvous WebSocket wire protocol, version 1 (docs/PROTOCOL.md, section 3). Every message
+// is one binary WebSocket message; decoders accept only the canonical form.
+import { concat, readU64be, u64be } from './bytes';
+
+export const RENDEZVOUS_VERSION = 1;
+export const LOCATOR_SIZE = 32;
+export const MAX_PAYLOAD = 65536;
+export const MAX_LISTED_PEERS = 16383;
+
+export type ClientMessage =
+  | { type: 'join'; room: Uint8Array }
+  | { type: 'send'; to: bigint; payload: Uint8Array }
+  | { type: 'ping'; token: bigint };
+
+export type ServerMessage =
+  | { type: 'joined'; self: bigint; peers: bigint[] }
+  | { type: 'peer_joined'; peer: bigint }
+  | { type: 'peer_left'; peer: bigint }
+  | { type: 'envelope'; from: bigint; payload: Uint8Array }
+  | { type: 'error'; code: 1 | 2; peer: bigint }
+  | { type: 'pong'; token: bigint };
+
+export type WireError = 'truncated' | 'trailing_bytes' | 'unknown_type' | 'bad_version' | 'bad_value';
+
+export class RendezvousWireError extends Error {
+  constructor(readonly code: WireError) {
+    super(`rendezvous wire: ${code}`);
+  }
+}
+
+function wire(code: WireError): never {
+  throw new RendezvousWireError(code);
+}
+
+export function encodeClientMessage(m: ClientMessage): Uint8Array {
+  switch (m.type) {
+    case 'join':
+      if (m.room.length !== LOCATOR_SIZE) wire('bad_value');
+      return concat(Uint8Array.of(0x01, RENDEZVOUS_VERSION), m.room);
+    case 'send':
+      if (m.payload.length < 1 || m.payload.length > MAX_PAYLOAD || m.to === 0n) wire('bad_value');
+      return concat(Uint8Array.of(0x02), u64be(m.to), m.payload);
+    case 'ping':
+      return concat(Uint8Array.of(0x03), u64be(m.token));
+  }
+}
+
+function exact(b: Uint8Array, size: number): void {
+  if (b.length < size) wire('truncated');
+  if (b.length > size) wire('trailing_bytes');
+}
+
+export function decodeServerMessage(b: Uint8Array): ServerMessage {
+  if (b.length === 0) wire('truncated');
+  switch (b[0]) {
+    case 0x81: {
+      if (b.length < 11) wire('truncated');
+      const self = readU64be(b, 1);
+      const count = (b[9] << 8) | b[10];
+      if (count > MAX_LISTED_PEERS) wire('bad_value');
+      exact(b, 11 + 8 * count);
+      if (self === 0n) wire('bad_value');
+      const peers: bigint[] = [];
+      const seen = new Set<bigint>();
+      for (let i = 0; i < count; i++) {
+        const p = readU64be(b, 11 + 8 * i);
+        if (p === 0n || p === self || seen.has(p)) wire('bad_value');
+        seen.add(p);
+        peers.push(p);
+      }
+      return { type: 'joined', self, peers };
+    }
+    case 0x82:
+    case 0x83: {
+      exact(b, 9);
+      const peer = readU64be(b, 1);
+      if (peer === 0n) wire('bad_value');
+      return { type: b[0] === 0x82 ? 'peer_joined' : 'peer_left', peer };
+    }
+    case 0x84: {
+      if (b.length < 10) wire('truncated');
+      if (b.length > 9 + MAX_PAYLOAD) wire('trailing_bytes');
+      const from = readU64be(b, 1);
+      if (from === 0n) wire('bad_value');
+      return { type: 'envelope', from, payload: b.slice(9) };
+    }
+    case 0x85: {
+      exact(b, 10);
+      if (b[1] !== 1 && b[1] !== 2) wire('bad_value');
+      return { type: 'error', code: b[1] as 1 | 2, peer: readU64be(b, 2) };
+    }
+    case 0x86:
+      exact(b, 9);
+      return { type: 'pong', token: readU64be(b, 1) };
+  }
+  wire('unknown_type');
+}
+
+/** Peer -> server messages, decoded (for tests and tools). */
+export function decodeClientMessage(b: Uint8Array): ClientMessage {
+  if (b.length === 0) wire('truncated');
+  switch (b[0]) {
+    case 0x01:
+      exact(b, 34);
+      if (b[1] !== RENDEZVOUS_VERSION) wire('bad_version');
+      return { type: 'join', room: b.slice(2) };
+    case 0x02: {
+      if (b.length < 10) wire('truncated');
+      if (b.length > 9 + MAX_PAYLOAD) wire('trailing_bytes');
+      return { type: 'send', to: readU64be(b, 1), payload: b.slice(9) };
+    }
+    case 0x03:
+      exact(b, 9);
+      return { type: 'ping', token: readU64be(b, 1) };
+  }
+  wire('unknown_type');
+}
+
+/** Server -> peer messages, encoded (for tests and fakes). */
+export function encodeServerMessage(m: ServerMessage): Uint8Array {
+  switch (m.type) {
+    case 'joined':
+      return concat(Uint8Array.of(0x81), u64be(m.self), Uint8Array.of(m.peers.length >> 8, m.peers.length & 255), ...m.peers.map(u64be));
+    case 'peer_joined':
+      return concat(Uint8Array.of(0x82), u64be(m.peer));
+    case 'peer_left':
+      return concat(Uint8Array.of(0x83), u64be(m.peer));
+    case 'envelope':
+      return concat(Uint8Array.of(0x84), u64be(m.from), m.payload);
+    case 'error':
+      return concat(Uint8Array.of(0x85, m.code), u64be(m.peer));
+    case 'pong':
+      return concat(Uint8Array.of(0x86), u64be(m.token));
+  }
+}

@@ -1,0 +1,87 @@
+// Renders the transcript into the page. Updates are batched with requestAnimationFrame; model
+// answers go through the Markdown sanitizer, everything else is set as text.
+import type { Transcript, Turn } from '../client/session';
+import { neutralizeBidi, renderMarkdown } from './markdown';
+
+export function authorLine(turn: Turn, model: string): string {
+  const who = neutralizeBidi(turn.author);
+  switch (turn.role) {
+    case 'user':
+      return `${who || 'someone'} asks:`;
+    case 'assistant':
+      return `${who || neutralizeBidi(model) || 'the model'} answers:`;
+    default:
+      return `${who || 'system'}:`;
+  }
+}
+
+export class TranscriptView {
+  private readonly items = new Map<bigint, HTMLLIElement>();
+  private readonly dirty = new Set<Turn>();
+  private scheduled = false;
+
+  constructor(
+    private readonly list: HTMLOListElement,
+    private transcript: Transcript,
+  ) {}
+
+  /** Show another transcript (after a reset or when viewing a past session). */
+  replace(transcript: Transcript): void {
+    this.transcript = transcript;
+    this.items.clear();
+    this.dirty.clear();
+    this.list.replaceChildren();
+    for (const t of transcript.turns) this.dirty.add(t);
+    this.flush();
+  }
+
+  update(turns: Iterable<Turn>): void {
+    for (const t of turns) this.dirty.add(t);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const raf = typeof requestAnimationFrame === 'function' ? requestAnimationFrame : (f: () => void) => setTimeout(f, 16);
+    raf(() => this.flush());
+  }
+
+  /** Renders pending changes now. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.dirty.size === 0) return;
+    const nearBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
+    for (const t of this.dirty) this.render(t);
+    this.dirty.clear();
+    if (nearBottom) window.scrollTo({ top: document.body.scrollHeight });
+  }
+
+  private render(t: Turn): void {
+    let li = this.items.get(t.id);
+    if (!li) {
+      li = document.createElement('li');
+      const who = document.createElement('p');
+      who.className = 'who';
+      const body = document.createElement('div');
+      body.className = 'body';
+      li.append(who, body);
+      this.items.set(t.id, li);
+      this.list.append(li);
+    }
+    li.className = `turn ${t.role}${t.open ? ' open' : ''}`;
+    li.dataset.turn = t.id.toString();
+    li.setAttribute('aria-busy', t.open ? 'true' : 'false');
+    const [who, body] = [li.children[0] as HTMLElement, li.children[1] as HTMLElement];
+    who.textContent = authorLine(t, this.transcript.model);
+    if (t.role === 'assistant') body.replaceChildren(renderMarkdown(t.text));
+    else body.textContent = neutralizeBidi(t.text);
+    let end = li.querySelector<HTMLElement>('.end');
+    if (!t.open && t.end && t.end !== 'done') {
+      if (!end) {
+        end = document.createElement('p');
+        end.className = 'end';
+        li.append(end);
+      }
+      end.textContent = `(${t.end}${t.reason ? `: ${neutralizeBidi(t.reason)}` : ''})`;
+    } else if (end) {
+      end.remove();
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { fromHex, toHex, utf8 } from '../src/protocol/bytes';
+import { decodeFrame, encodeFrame, type Event } from '../src/protocol/frames';
+import { ClientSession, cleanDisplayName, positionAfter, Transcript } from '../src/client/session';
+
+const sid = fromHex('000102030405060708090a0b0c0d0e0f');
+const welcome = (role: 'viewer' | 'participant' = 'participant', session = sid) =>
+  encodeFrame({ type: 'welcome', version: 1, session_id: session, role, peer: 2n, head_seq: 0n });
+const events = (...ev: Event[]) => encodeFrame({ type: 'events', events: ev });
+const delta = (b: Uint8Array) => encodeFrame({ type: 'delta', bytes: b });
+
+describe('Transcript', () => {
+  it('reassembles UTF-8 split across deltas', () => {
+    const s = new ClientSession('ada');
+    s.receive(welcome());
+    s.receive(events({ seq: 1n, type: 'turn_started', turn: 1n, role: 'assistant', author: 'm', at_ms: 0n }));
+    const euro = utf8('a€b😀c'); // multi-byte characters split at every byte
+    for (const b of euro) s.receive(delta(Uint8Array.of(b)));
+    expect(s.transcript.turns[0].text).toBe('a€b😀c');
+    s.receive(events({ seq: 1n + BigInt(euro.length) + 1n, type: 'turn_ended', turn: 1n, end: 'done', reason: '', token_count: 3n, at_ms: 0n }));
+    expect(s.transcript.turns[0].open).toBe(false);
+    expect(s.position).toEqual({ last_seq: BigInt(euro.length) + 2n, open_turn: null });
+  });
+
+  it('a truncated character at the end of a turn becomes U+FFFD', () => {
+    const t = new Transcript();
+    t.apply({ seq: 1n, type: 'turn_started', turn: 1n, role: 'assistant', author: 'm', at_ms: 0n });
+    t.apply({ seq: 2n, type: 'text_delta', turn: 1n, span: 1n, bytes: fromHex('61e282') });
+    expect(t.turns[0].text).toBe('a');
+    t.apply({ seq: 3n, type: 'turn_ended', turn: 1n, end: 'error', reason: 'x', token_count: 1n, at_ms: 0n });
+    expect(t.turns[0].text).toBe('a\ufffd');
+  });
+
+  it('tracks peers and session meta', () => {
+    const t = new Transcript();
+    t.apply({ seq: 1n, type: 'session_meta', title: 'Trip', model: 'llama' });
+    t.apply({ seq: 2n, type: 'peer_joined', peer: 3n, role: 'viewer', name: 'bob' });
+    t.apply({ seq: 3n, type: 'peer_joined', peer: 4n, role: 'participant', name: 'ada' });
+    t.apply({ seq: 4n, type: 'peer_left', peer: 3n });
+    expect([t.title, t.model, t.peers.size]).toEqual(['Trip', 'llama', 1]);
+  });
+});
+
+describe('ClientSession', () => {
+  it('says hello with its last sequence and resumes from restored events', () => {
+    const restored: Event[] = [
+      { seq: 1n, type: 'turn_started', turn: 1n, role: 'user', author: 'ada', at_ms: 0n },
+      { seq: 2n, type: 'text_delta', turn: 1n, span: 3n, bytes: utf8('hi!') },
+    ];
+    const s = new ClientSession('ada', { sessionId: sid, events: restored });
+    expect(s.position).toEqual({ last_seq: 4n, open_turn: 1n });
+    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 1, last_seq: 4n, display_name: 'ada' });
+    expect(s.transcript.turns[0].text).toBe('hi!');
+    expect(s.receive(welcome())[0]).toMatchObject({ type: 'welcomed', resumed: true });
+    s.receive(delta(utf8(' more')));
+    expect(s.transcript.turns[0].text).toBe('hi! more');
+    expect(s.position.last_seq).toBe(5n);
+  });
+
+  it('notices another session behind the same link', () => {
+    const s = new ClientSession('ada', { sessionId: sid, events: [] });
+    expect(s.receive(welcome('participant', fromHex('ff'.repeat(16))))).toEqual([{ type: 'session_changed' }]);
+    expect(s.welcomed).toBe(false);
+  });
+
+  it('only participants prompt and cancel', () => {
+    const v = new ClientSession('bob');
+    expect(() => v.prompt('x')).toThrow(/not connected/);
+    v.receive(welcome('viewer'));
+    expect(() => v.prompt('x')).toThrow(/viewers/);
+    const p = new ClientSession('ada');
+    p.receive(welcome('participant'));
+    expect(toHex(p.prompt('What is 2+2?'))).toBe('05010c5768617420697320322b323f');
+    expect(p.cancel()).toBeNull();
+    p.receive(events({ seq: 1n, type: 'turn_started', turn: 5n, role: 'assistant', author: 'm', at_ms: 0n }));
+    expect(toHex(p.cancel()!)).toBe('0605');
+  });
+
+  it('rejects bad frames whole', () => {
+    const s = new ClientSession('ada');
+    s.receive(welcome());
+    expect(() => s.receive(delta(utf8('x')))).toThrow(/no_open_turn/);
+    expect(() => s.receive(events({ seq: 2n, type: 'peer_left', peer: 1n }))).toThrow(/sequence_gap/);
+    expect(s.position).toEqual({ last_seq: 0n, open_turn: null });
+  });
+
+  it('reports host errors, byes, pings', () => {
+    const s = new ClientSession('ada');
+    expect(s.receive(encodeFrame({ type: 'error', code: 6n, text: 'busy' }))).toEqual([{ type: 'host_error', code: 6n, text: 'busy' }]);
+    expect(s.receive(encodeFrame({ type: 'bye', reason: 8n, text: 'bye' }))).toEqual([{ type: 'host_left', reason: 8n, text: 'bye' }]);
+    expect(s.receive(encodeFrame({ type: 'ping', nonce: 9n }))).toEqual([{ type: 'ping', nonce: 9n }]);
+  });
+
+  it('positionAfter follows turns', () => {
+    expect(positionAfter([{ seq: 1n, type: 'turn_started', turn: 7n, role: 'assistant', author: '', at_ms: 0n }])).toEqual({
+      last_seq: 1n,
+      open_turn: 7n,
+    });
+  });
+});
+
+describe('cleanDisplayName', () => {
+  it('drops controls, bounds the size, never empty', () => {
+    expect(cleanDisplayName('a\u0000b\u0085c\u007f')).toBe('abc');
+    expect(cleanDisplayName('')).toBe('guest');
+    expect(cleanDisplayName('   ')).toBe('guest');
+    expect(new TextEncoder().encode(cleanDisplayName('é'.repeat(40))).length).toBe(64);
+    expect(cleanDisplayName('😀'.repeat(20))).toBe('😀'.repeat(16));
+  });
+});
