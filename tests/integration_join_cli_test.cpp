@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "signal_test_support.hpp"
@@ -115,6 +116,22 @@ TEST_F(JoinCliTest, PromptOnceFromTheHostsQrPngAndFromALink) {
       join({"-", "--prompt", "third", "--once"}, links["participant"].get<std::string>());
   ASSERT_EQ(by_stdin.exit_code, 0) << by_stdin.err;
   EXPECT_NE(by_stdin.out.find("THIRD\n"), std::string::npos);
+}
+
+TEST_F(JoinCliTest, OnceWithoutPromptWaitsForTheNextAnswerToEnd) {
+  auto links = start_host("sleep 0.3; tr a-z A-Z");
+  // A viewer waits; a participant then asks. The viewer must leave only once the answer ends.
+  auto viewer = std::async(std::launch::async, [&] {
+    return join({links["viewer"], "--name", "bob", "--once", "--out", dir + "/bob.json"});
+  });
+  std::this_thread::sleep_for(500ms);
+  auto asker = join({links["participant"], "--prompt", "wait for me", "--once"});
+  ASSERT_EQ(asker.exit_code, 0) << asker.err;
+  auto r = viewer.get();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(answer_text(r.out, "exec answers:\n"), "WAIT FOR ME\n");
+  auto transcript = nlohmann::json::parse(std::ifstream(dir + "/bob.json"));
+  EXPECT_EQ(transcript["turns"][1]["status"], "done");
 }
 
 TEST_F(JoinCliTest, JoinsFromARotatedScaledNoisyPhotoOfTheQrCode) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "signal/static_files.hpp"
 #include "signal_test_support.hpp"
 
 namespace tokencast::test {
@@ -109,9 +110,30 @@ TEST(RendezvousHttp, RefusesTraversalAndOddPaths) {
   EXPECT_GE(metric(text, "tokencast_rendezvous_http_responses_total{code=\"405\"}"), 2);
 }
 
-TEST(RendezvousHttp, PlaceholderPageWithoutWebRoot) {
+TEST(RendezvousHttp, BuiltInWebClientWithoutWebRoot) {
   ServerProcess server;
   ASSERT_TRUE(server.ok());
+  auto embedded = rv::embedded_web_files();
+  if (embedded.empty()) GTEST_SKIP() << "web/dist did not exist when tokencast was built";
+  std::string index;
+  for (const auto& file : embedded) {
+    auto r = http_request(server.port(), "/" + std::string(file.path));
+    EXPECT_EQ(r.status, 200u) << file.path;
+    EXPECT_EQ(r.body, file.bytes) << file.path;
+    EXPECT_EQ(r.content_type, rv::content_type_for(file.path)) << file.path;
+    if (file.path == "index.html") index = std::string(file.bytes);
+  }
+  ASSERT_FALSE(index.empty());
+  EXPECT_EQ(http_request(server.port(), "/j").body, index);  // invite links open the client
+  // The built-in copy is the web client's build output, byte for byte.
+  EXPECT_EQ(index, read_file(fs::path(TOKENCAST_SOURCE_DIR) / "web/dist/index.html"));
+  EXPECT_EQ(http_request(server.port(), "/app.js").status, 404u);
+}
+
+TEST(RendezvousHttp, PlaceholderPageWithoutWebRootOrBuiltInClient) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  if (!rv::embedded_web_files().empty()) GTEST_SKIP() << "a web client is built in";
   std::string expected = read_file(fs::path(TOKENCAST_SOURCE_DIR) / "web/placeholder/index.html");
   ASSERT_FALSE(expected.empty());
   for (const char* path : {"/", "/j", "/index.html"}) {

@@ -94,20 +94,24 @@ class OnceTracker {
     if (applied == nullptr || !welcome_head_) return false;
     const Event& e = applied->event;
     bool live = e.seq > *welcome_head_;
+    if (!live) {
+      // Caught up: without --prompt, an answer already streaming is the one awaited.
+      if (!prompting_ && !checked_in_progress_ && position.last_seq >= *welcome_head_) {
+        checked_in_progress_ = true;
+        target_ = position.open_turn;
+      }
+      return false;
+    }
     if (const auto* started = std::get_if<TurnStarted>(&e.body)) {
       if (prompting_) {
         // Our prompt becomes a user turn of ours; the next answer is the one awaited.
         if (live && started->role == TurnRole::kUser && started->author == name_) asked_ = true;
         if (asked_ && !target_ && started->role == TurnRole::kAssistant) target_ = started->turn;
-      } else if (!target_ && live) {
-        target_ = started->turn;
+      } else if (!target_ && live && started->role == TurnRole::kAssistant) {
+        target_ = started->turn;  // the next answer (a prompt's own turn is not awaited)
       }
     } else if (const auto* ended = std::get_if<TurnEnded>(&e.body)) {
       return target_ && ended->turn == *target_;
-    }
-    // Without --prompt, a turn already streaming when we joined is the one awaited.
-    if (!prompting_ && !target_ && position.last_seq >= *welcome_head_ && position.open_turn) {
-      target_ = position.open_turn;
     }
     return false;
   }
@@ -117,6 +121,7 @@ class OnceTracker {
   std::string name_;
   std::optional<Seq> welcome_head_;
   bool asked_ = false;
+  bool checked_in_progress_ = false;
   std::optional<TurnId> target_;
 };
 
@@ -150,8 +155,8 @@ int run_join(Args args) {
   cli.option("--name", "NAME", &name, "your display name (default guest)");
   cli.option("--prompt", "TEXT", &prompt, "send this prompt once joined (participant links only)");
   cli.flag("--once", &once,
-           "exit 0 when the answer to --prompt ends; without --prompt, when the turn in progress "
-           "(or else the next one) ends");
+           "exit 0 when the answer to --prompt ends; without --prompt, when the answer in "
+           "progress (or else the next answer to start) ends");
   cli.option("--out", "FILE", &out_path,
              "keep the transcript in FILE (.md or .json), kept current");
   cli.flag("--no-reconnect", &no_reconnect, "exit 6 instead of resuming when the link drops");

@@ -115,6 +115,14 @@ StaticResult StaticFiles::get(std::string_view target) const {
     return result;
   }
   if (root_.empty()) {
+    for (const auto& file : embedded_web_files()) {
+      if (file.path == *rel) {
+        result.status = 200;
+        result.body = std::string(file.bytes);
+        result.content_type = content_type_for(*rel);
+        return result;
+      }
+    }
     if (*rel == "index.html") {
       result.status = 200;
       result.body = std::string(placeholder_page());

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,8 +19,18 @@ std::optional<std::string> static_path_for_target(std::string_view target);
 // Content-Type for a file name, by extension; application/octet-stream when unknown.
 std::string_view content_type_for(std::string_view path);
 
-// The built-in page served when no web root is configured (web/placeholder/index.html).
+// The built-in page served when no web root is configured and no web client was built in
+// (web/placeholder/index.html).
 std::string_view placeholder_page();
+
+// The web client built into this binary (web/dist at build time; see
+// cmake/EmbedWebAssets.cmake), served when no web root is configured. Empty when web/dist
+// did not exist when tokencast was built.
+struct EmbeddedFile {
+  std::string_view path;  // relative, e.g. "index.html", "assets/index-1a2b.js"
+  std::string_view bytes;
+};
+std::span<const EmbeddedFile> embedded_web_files();
 
 struct StaticResult {
   unsigned status = 404;  // 200, 400 (bad path) or 404

@@ -1,6 +1,6 @@
 // Processes and a browser for the end-to-end tests: the real tokencast binary (rendezvous and
 // host) and Debian's Chromium driven by playwright-core.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -136,4 +136,28 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+// `tokencast export ID --db DB --format json`, parsed.
+export function exportSession(db: string, session: string): unknown {
+  const r = spawnSync(TOKENCAST_BIN, ['export', session, '--db', db, '--format', 'json'], { encoding: 'utf8', timeout: 10000 });
+  if (r.status !== 0) throw new Error(`tokencast export exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+export interface NativeJoin {
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+// The native client: `tokencast join LINK ...args`, stdin closed.
+export function runJoin(link: string, args: string[] = []): NativeJoin {
+  const proc = spawn(TOKENCAST_BIN, ['join', ...args, link], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  return { proc, exited, output: () => out };
 }
