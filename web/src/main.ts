@@ -91,8 +91,11 @@ function setTitle(t: Transcript): void {
 
 function setPeers(t: Transcript): void {
   const n = t.peers.size;
+  // Names are peers' own text: set as text and attributes only, bidi controls removed.
+  const names = [...t.peers.values()].map((p) => neutralizeBidi(p.name)).join(', ');
   peersEl.textContent = n ? `${n} here` : '';
-  peersEl.setAttribute('aria-label', `${n} ${n === 1 ? 'person' : 'people'} connected`);
+  peersEl.title = names;
+  peersEl.setAttribute('aria-label', `${n} ${n === 1 ? 'person' : 'people'} connected${n ? ': ' + names : ''}`);
 }
 
 const storePromise = SessionStore.open();
