@@ -11,6 +11,7 @@
 #include <random>
 
 #include "support/photo.hpp"
+#include "support/temp_dir.hpp"
 #include "tokencast/qr.hpp"
 
 namespace tokencast {
@@ -24,18 +25,7 @@ const std::string kLink =
     "http://192.168.1.20:8787/j#AQGqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
     "qqqqqqqqqqqqqqqqqqqqqqqq";
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/tokencast-qr-XXXXXX";
-    path_ = mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 TEST(Qr, PngRoundTrip) {
   TempDir dir;
