@@ -20,6 +20,8 @@
 #include "core/crypto_primitives.hpp"
 #include "core/handshake_messages.hpp"
 #include "core/sdp_fingerprint.hpp"
+#include "support/hex.hpp"
+#include "support/vector_file.hpp"
 #include "tokencast/base64url.hpp"
 #include "tokencast/envelope.hpp"
 #include "tokencast/handshake.hpp"
@@ -32,32 +34,8 @@ namespace {
 using namespace tokencast;
 using Bytes = std::vector<uint8_t>;
 using Json = nlohmann::ordered_json;
-
-Bytes unhex(std::string_view h) {
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    ADD_FAILURE() << "bad hex digit " << c;
-    return 0;
-  };
-  EXPECT_EQ(h.size() % 2, 0u);
-  Bytes out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(nibble(h[i]) * 16 + nibble(h[i + 1])));
-  }
-  return out;
-}
-
-std::string hex(std::span<const uint8_t> b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint8_t v : b) {
-    s.push_back(d[v >> 4]);
-    s.push_back(d[v & 15]);
-  }
-  return s;
-}
+using tokencast::testing::hex;
+using tokencast::testing::unhex;
 
 std::span<const uint8_t> text_bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -888,14 +866,8 @@ Json load_vectors() {
 }
 
 TEST(CryptoVectors, FileIsCurrent) {
-  const std::string generated = build_crypto_vectors().dump(2) + "\n";
-  if (const char* w = std::getenv("TOKENCAST_WRITE_VECTORS"); w && std::string(w) == "1") {
-    std::ofstream(vectors_path()) << generated;
-  }
-  std::ifstream f(vectors_path());
-  std::stringstream ss;
-  ss << f.rdbuf();
-  EXPECT_EQ(ss.str(), generated) << "crypto.json is stale: regenerate (see the top of this file)";
+  tokencast::testing::expect_vector_file_current(vectors_path(),
+                                                 build_crypto_vectors().dump(2) + "\n");
 }
 
 TEST(CryptoVectors, HkdfEntries) {

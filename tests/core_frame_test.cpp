@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/varint.hpp"
+#include "support/hex.hpp"
 #include "tokencast/frame.hpp"
 #include "tokencast/text.hpp"
 
@@ -25,24 +26,13 @@ FrameBytes bytes_of(std::initializer_list<int> list) {
   return out;
 }
 
-FrameBytes from_hex(std::string hex) {
-  std::erase(hex, ' ');
-  FrameBytes out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  }
-  return out;
+// Vectors may group bytes with spaces.
+FrameBytes from_hex(std::string text) {
+  std::erase(text, ' ');
+  return tokencast::testing::unhex(text);
 }
 
-std::string to_hex(const FrameBytes& bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
+std::string to_hex(const FrameBytes& bytes) { return tokencast::testing::hex(bytes); }
 
 FrameBytes encode_ok(const Frame& frame) {
   auto bytes = encode_frame(frame);

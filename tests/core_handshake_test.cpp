@@ -12,6 +12,7 @@
 #include "core/crypto_primitives.hpp"
 #include "core/handshake_messages.hpp"
 #include "core/sdp_fingerprint.hpp"
+#include "support/hex.hpp"
 #include "tokencast/envelope.hpp"
 #include "tokencast/handshake.hpp"
 #include "tokencast/invite.hpp"
@@ -21,25 +22,8 @@ namespace {
 using namespace tokencast;
 namespace hw = handshake_wire;
 using Bytes = std::vector<uint8_t>;
-
-Bytes unhex(std::string_view h) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  Bytes out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(nibble(h[i]) * 16 + nibble(h[i + 1])));
-  }
-  return out;
-}
-
-std::string hex(std::span<const uint8_t> b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint8_t v : b) {
-    s.push_back(d[v >> 4]);
-    s.push_back(d[v & 15]);
-  }
-  return s;
-}
+using tokencast::testing::hex;
+using tokencast::testing::unhex;
 
 template <size_t N>
 std::array<uint8_t, N> seq(uint8_t start) {

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "support/hex.hpp"
+#include "support/vector_file.hpp"
 #include "tokencast/base64url.hpp"
 #include "tokencast/invite.hpp"
 #include "tokencast/key_schedule.hpp"
@@ -24,16 +26,7 @@ namespace {
 using namespace tokencast;
 using Bytes = std::vector<uint8_t>;
 using Json = nlohmann::ordered_json;
-
-std::string hex(std::span<const uint8_t> b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (uint8_t v : b) {
-    s.push_back(d[v >> 4]);
-    s.push_back(d[v & 15]);
-  }
-  return s;
-}
+using tokencast::testing::hex;
 
 Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
@@ -368,14 +361,8 @@ Json build_link_vectors() {
 std::string vectors_path() { return std::string(TOKENCAST_VECTORS_DIR) + "/links.json"; }
 
 TEST(LinkVectors, FileIsCurrent) {
-  const std::string generated = build_link_vectors().dump(2) + "\n";
-  if (const char* w = std::getenv("TOKENCAST_WRITE_VECTORS"); w && std::string(w) == "1") {
-    std::ofstream(vectors_path()) << generated;
-  }
-  std::ifstream f(vectors_path());
-  std::stringstream ss;
-  ss << f.rdbuf();
-  EXPECT_EQ(ss.str(), generated) << "links.json is stale: regenerate (see the top of this file)";
+  tokencast::testing::expect_vector_file_current(vectors_path(),
+                                                 build_link_vectors().dump(2) + "\n");
 }
 
 TEST(LinkVectors, ValidLinks) {
