@@ -130,6 +130,12 @@ TEST(RendezvousHttp, BuiltInWebClientWithoutWebRoot) {
   EXPECT_EQ(http_request(server.port(), "/app.js").status, 404u);
 }
 
+TEST(RendezvousHttp, BuiltInPlaceholderIsTheFileByteForByte) {
+  std::string expected = read_file(fs::path(TOKENCAST_SOURCE_DIR) / "web/placeholder/index.html");
+  ASSERT_FALSE(expected.empty());
+  EXPECT_EQ(rv::placeholder_page(), expected);
+}
+
 TEST(RendezvousHttp, PlaceholderPageWithoutWebRootOrBuiltInClient) {
   ServerProcess server;
   ASSERT_TRUE(server.ok());

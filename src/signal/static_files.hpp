@@ -31,6 +31,8 @@ struct EmbeddedFile {
   std::string_view bytes;
 };
 std::span<const EmbeddedFile> embedded_web_files();
+// web/placeholder, built in the same way (placeholder_page() serves its index.html).
+std::span<const EmbeddedFile> placeholder_files();
 
 struct StaticResult {
   unsigned status = 404;  // 200, 400 (bad path) or 404
