@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const WEB_DIR = resolve(here, '..');
@@ -160,4 +160,38 @@ export function runJoin(link: string, args: string[] = []): NativeJoin {
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
   return { proc, exited, output: () => out };
+}
+
+/** The prerequisites that are missing; in CI (CI=true) a missing one is a failure, not a skip. */
+export function requirePrerequisites(): string[] {
+  const missing = missingPrerequisites();
+  if (missing.length && (process.env.CI || process.env.TOKENCAST_E2E_REQUIRED)) {
+    throw new Error(`e2e prerequisites missing: ${missing.join(', ')}`);
+  }
+  return missing;
+}
+
+export const PHONE = { width: 390, height: 844 };
+
+/** A phone-sized page whose stored display name is `name`; dialogs are recorded and dismissed. */
+export async function newPhonePage(
+  browser: Browser,
+  name: string,
+): Promise<{ ctx: BrowserContext; page: Page; dialogs: string[] }> {
+  const ctx = await browser.newContext({ viewport: PHONE });
+  await ctx.addInitScript((n) => {
+    if (!localStorage.getItem('tokencast.name')) localStorage.setItem('tokencast.name', n);
+  }, name);
+  const page = await ctx.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  return { ctx, page, dialogs };
+}
+
+/** Waits until the page says it is live (welcomed by the host). */
+export function waitLive(page: Page, timeout = 20000) {
+  return page.waitForFunction(() => document.getElementById('status')?.textContent === 'live', null, { timeout });
 }

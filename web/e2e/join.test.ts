@@ -1,13 +1,15 @@
 // End to end: the real rendezvous and host (tokencast binary) and the built web client in
 // Debian's Chromium. Run by `npm test` after `npm run build`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   launchChromium,
   WEB_DIR,
-  missingPrerequisites,
+  newPhonePage,
+  requirePrerequisites,
+  waitLive,
   startHost,
   startRendezvous,
   stopAll,
@@ -16,13 +18,7 @@ import {
   type Rendezvous,
 } from './harness';
 
-const missing = missingPrerequisites();
-// In CI (CI=true, set by .ci/run's environment) a missing prerequisite is a failure, not a skip.
-if (missing.length && (process.env.CI || process.env.TOKENCAST_E2E_REQUIRED)) {
-  throw new Error(`e2e prerequisites missing: ${missing.join(', ')}`);
-}
-
-const PHONE = { width: 390, height: 844 };
+const missing = requirePrerequisites();
 
 describe.skipIf(missing.length > 0)('web client end to end', () => {
   let rv: Rendezvous;
@@ -30,23 +26,9 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
   let browser: Browser;
   const dirs: { remove(): void }[] = [];
 
-  async function newPage(name: string): Promise<{ ctx: BrowserContext; page: Page; dialogs: string[] }> {
-    const ctx = await browser.newContext({ viewport: PHONE });
-    await ctx.addInitScript((n) => {
-      if (!localStorage.getItem('tokencast.name')) localStorage.setItem('tokencast.name', n);
-    }, name);
-    const page = await ctx.newPage();
-    const dialogs: string[] = [];
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    return { ctx, page, dialogs };
-  }
+  const newPage = (name: string) => newPhonePage(browser, name);
 
   const status = (page: Page) => page.textContent('#status');
-  const waitLive = (page: Page) =>
-    page.waitForFunction(() => document.getElementById('status')?.textContent === 'live', null, { timeout: 20000 });
   const turns = (page: Page) =>
     page.$$eval('#transcript > li', (lis) =>
       lis.map((li) => ({ who: li.querySelector('.who')?.textContent ?? '', body: li.querySelector('.body')?.textContent ?? '', open: li.classList.contains('open') })),

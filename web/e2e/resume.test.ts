@@ -1,13 +1,15 @@
 // End to end: a host killed mid-answer and resumed from its store, and a browser beside the
 // native client. Real rendezvous and host (tokencast binary), the built page in Chromium.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   exportSession,
   launchChromium,
-  missingPrerequisites,
+  newPhonePage,
+  requirePrerequisites,
+  waitLive,
   runJoin,
   startHost,
   startRendezvous,
@@ -16,12 +18,7 @@ import {
   type Rendezvous,
 } from './harness';
 
-const missing = missingPrerequisites();
-if (missing.length && (process.env.CI || process.env.TOKENCAST_E2E_REQUIRED)) {
-  throw new Error(`e2e prerequisites missing: ${missing.join(', ')}`);
-}
-
-const PHONE = { width: 390, height: 844 };
+const missing = requirePrerequisites();
 
 interface PageTurn {
   who: string;
@@ -36,19 +33,9 @@ describe.skipIf(missing.length > 0)('host restart and native client end to end',
   let browser: Browser;
   const dirs: { remove(): void }[] = [];
 
-  async function newPage(name: string): Promise<{ ctx: BrowserContext; page: Page }> {
-    const ctx = await browser.newContext({ viewport: PHONE });
-    await ctx.addInitScript((n) => {
-      if (!localStorage.getItem('tokencast.name')) localStorage.setItem('tokencast.name', n);
-    }, name);
-    const page = await ctx.newPage();
-    page.on('dialog', (d) => void d.dismiss());
-    return { ctx, page };
-  }
+  const newPage = (name: string) => newPhonePage(browser, name);
 
   const status = (page: Page) => page.textContent('#status');
-  const waitLive = (page: Page, timeout = 20000) =>
-    page.waitForFunction(() => document.getElementById('status')?.textContent === 'live', null, { timeout });
   const turns = (page: Page): Promise<PageTurn[]> =>
     page.$$eval('#transcript > li', (lis) =>
       lis.map((li) => ({
