@@ -222,7 +222,6 @@ void HostRuntime::Impl::frames_ready(ConnId conn) {
 
 void HostRuntime::Impl::start_generation(TurnId turn, std::vector<ChatMessage> history) {
   if (!options.source) return;
-  generating_turn = turn;
   LlmCallbacks callbacks;
   callbacks.on_delta = [this, turn](std::string bytes) {
     loop.post([this, turn, bytes = std::move(bytes)] { session->llm_delta(turn, bytes); });
@@ -242,7 +241,6 @@ void HostRuntime::Impl::start_generation(TurnId turn, std::vector<ChatMessage> h
 
 void HostRuntime::Impl::cancel_generation() {
   if (options.source) options.source->cancel();
-  generating_turn.reset();
 }
 
 }  // namespace tokencast

@@ -67,7 +67,6 @@ struct HostRuntime::Impl : HostIo {
   std::map<ConnId, uint64_t> by_conn;
   std::map<JoinId, uint64_t> by_join;
   uint64_t next_link = 1;
-  std::optional<TurnId> generating_turn;
   bool stopping = false;
   util::EventLoop::TimerId tick_timer = 0;
   HostStats counters;  // the counters part of stats()
