@@ -29,6 +29,32 @@ export const FAILURE_TEXT: Record<JoinFailure, string> = {
 
 export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';
 
+// Performance marks (User Timing) for measuring joins; bench/js/chromium_join.mjs reads them.
+// They record times only and change nothing. Every attempt (the first join and each reconnect)
+// marks, with detail {attempt: n}; a mark's startTime counts from performance.timeOrigin, the
+// navigation start (the user opening the link). In the order they happen:
+//   tokencast:join-start   the attempt begins: for attempt 1, the page has parsed the invite link
+//                          (and restored any stored copy) and called start()
+//   tokencast:ws-joined    the rendezvous WebSocket is open and the server answered 'joined'
+//   tokencast:dc-open      the data channel to the host is open (before the hello is sent)
+//   tokencast:welcomed     the host's welcome was decoded and handed to the page
+//   tokencast:first-event  the first log event of the attempt is in the page: the first events
+//                          or delta frame after the welcome has been decoded, applied to the
+//                          transcript and handed to the page (which renders it synchronously).
+//                          When the welcome says there is nothing to catch up (its head_seq is
+//                          the last sequence the client already holds: an empty log, or a
+//                          resume that is level), the client is up to date at the welcome, so
+//                          this mark is set at the welcome itself, with detail.atWelcome true.
+const PERF_MARK_PREFIX = 'tokencast:';
+
+function perfMark(name: string, attempt: number, extra: Record<string, unknown> = {}): void {
+  try {
+    performance.mark(PERF_MARK_PREFIX + name, { detail: { attempt, ...extra } });
+  } catch {
+    /* no User Timing here: nothing to record */
+  }
+}
+
 export interface JoinCallbacks {
   onStatus(status: LinkStatus, detail: string): void;
   onSessionEvent(event: SessionEvent): void;
@@ -69,6 +95,7 @@ interface Attempt {
   timer: ReturnType<typeof setTimeout> | undefined;
   lastHeard: number;
   pings: bigint;
+  firstEventMarked: boolean; // tokencast:first-event is set once per attempt
 }
 
 export class Joiner {
@@ -143,8 +170,10 @@ export class Joiner {
       timer: undefined,
       lastHeard: 0,
       pings: 0n,
+      firstEventMarked: false,
     };
     this.attempt = a;
+    perfMark('join-start', n);
     this.cb.onStatus(this.everConnected ? 'reconnecting' : 'connecting', '');
     let ws: WebSocket;
     try {
@@ -254,6 +283,7 @@ export class Joiner {
   private onJoined(n: number, self: bigint): void {
     const a = this.current(n);
     if (!a || a.pc) return;
+    perfMark('ws-joined', n);
     a.self = self;
     const pc = new RTCPeerConnection({ iceServers: this.options.iceServers });
     a.pc = pc;
@@ -361,6 +391,7 @@ export class Joiner {
   private onOpen(n: number): void {
     const a = this.current(n);
     if (!a || a.open) return;
+    perfMark('dc-open', n);
     a.open = true;
     clearTimeout(a.timer);
     if (a.ws) {
@@ -420,7 +451,17 @@ export class Joiner {
         this.cb.onSessionEvent({ type: 'session_changed' });
       }
       this.cb.onSessionEvent(ev);
-      if (ev.type === 'welcomed') this.cb.onStatus('connected', '');
+      if (ev.type === 'welcomed') {
+        this.cb.onStatus('connected', '');
+        perfMark('welcomed', n);
+        if (!a.firstEventMarked && ev.headSeq <= this.session.position.last_seq) {
+          a.firstEventMarked = true;
+          perfMark('first-event', n, { atWelcome: true });
+        }
+      } else if (ev.type === 'applied' && !a.firstEventMarked && this.session.welcomed) {
+        a.firstEventMarked = true;
+        perfMark('first-event', n, { atWelcome: false });
+      }
       if (ev.type === 'host_left') {
         if (ev.reason === STATUS.shutdown) {
           this.end('session_ended', ev.text);
