@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { installedVersion, parseCommandLine, positiveInt, usageError } from './lib/cli.mjs';
@@ -235,6 +235,10 @@ async function joinOnce(link) {
   }
 }
 
+function round2(x) {
+  return Math.round(x * 100) / 100;
+}
+
 function round(x) {
   return Math.round(x * 1000) / 1000;
 }
@@ -281,6 +285,7 @@ async function main() {
   say(`Chromium ${chromiumVersion}, ${JOINS} joins after one untimed warm-up, timeout ${TIMEOUT_MS} ms`);
 
   const failures = [];
+  const loadAtStart = loadavg();
   if (stopCode !== null) return stopCode;
   try {
     const w = await joinOnce(link);
@@ -334,6 +339,9 @@ async function main() {
     },
     first_event_at_welcome: samples.filter((s) => s.firstEventAtWelcome).length,
     failures,
+    // The machine's 1/5/15-minute load averages before the warm-up and after the last join: joins
+    // share 2 cores with the host and anything else running, so read outliers against these.
+    load_average: { start: loadAtStart.map(round2), end: loadavg().map(round2) },
     web_client: WEB_ROOT ? `--web-root ${WEB_ROOT}` : 'built into the binary',
     versions: { chromium: chromiumVersion, 'playwright-core': await installedVersion('playwright-core') },
   };
