@@ -9,24 +9,25 @@
 namespace tokencast::test {
 namespace {
 
-TEST(TokenBucket, RefillsAtRateUpToBurst) {
+TEST(TokenBucket, RefillsAtRateUpToBurstAndLendsOneMessage) {
   auto t0 = std::chrono::steady_clock::time_point{} + 1h;
-  rv::TokenBucket bucket(10, 3, t0);
-  EXPECT_TRUE(bucket.take(t0));
-  EXPECT_TRUE(bucket.take(t0));
-  EXPECT_TRUE(bucket.take(t0));
-  EXPECT_FALSE(bucket.take(t0));
-  EXPECT_FALSE(bucket.take(t0 + 50ms));  // half a token
-  EXPECT_TRUE(bucket.take(t0 + 100ms));
-  EXPECT_FALSE(bucket.take(t0 + 100ms));
+  rv::TokenBucket bucket(10, 3, t0);  // 10 per second: one token every 100 ms
+  auto zero = std::chrono::steady_clock::duration::zero();
+  EXPECT_EQ(bucket.take_or_borrow(t0), zero);
+  EXPECT_EQ(bucket.take_or_borrow(t0), zero);
+  EXPECT_EQ(bucket.take_or_borrow(t0), zero);
+  // The fourth is lent: wait until the debt is paid.
+  EXPECT_EQ(bucket.take_or_borrow(t0), std::chrono::steady_clock::duration(100ms));
+  // Half-way through the wait, the next message would leave a debt of 1.5 tokens.
+  EXPECT_EQ(bucket.take_or_borrow(t0 + 50ms), std::chrono::steady_clock::duration(150ms));
+  // Paid back (and one token earned) after the waits.
+  EXPECT_EQ(bucket.take_or_borrow(t0 + 300ms), zero);
   // A long pause refills only to the burst.
   auto later = t0 + 10s;
-  EXPECT_TRUE(bucket.take(later));
-  EXPECT_TRUE(bucket.take(later));
-  EXPECT_TRUE(bucket.take(later));
-  EXPECT_FALSE(bucket.take(later));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(bucket.take_or_borrow(later), zero);
+  EXPECT_GT(bucket.take_or_borrow(later), zero);
   // Time going backwards does not mint tokens.
-  EXPECT_FALSE(bucket.take(t0));
+  EXPECT_GT(bucket.take_or_borrow(t0), zero);
 }
 
 TEST(StaticPaths, AcceptsOnlyPlainSegments) {

@@ -88,8 +88,8 @@ int run_rendezvous(Args args) {
   std::string max_rooms = std::to_string(o.max_rooms);
   std::string max_room_peers = std::to_string(o.max_peers_per_room);
   std::string max_envelope = std::to_string(o.max_envelope_size);
-  std::string rate = "200";
-  std::string burst = "400";
+  std::string rate = "1000";
+  std::string burst = "2000";
   std::string max_queue = std::to_string(o.max_queued_bytes);
   std::string handshake_timeout = "10s";
   std::string idle_timeout = "60s";
@@ -115,8 +115,10 @@ int run_rendezvous(Args args) {
              "peers in one room, at most 16384 (default 4096)");
   cli.option("--max-envelope", "BYTES", &max_envelope,
              "largest envelope payload, at most 65536 (default 65536)");
-  cli.option("--rate", "N", &rate, "messages per second one connection may send (default 200)");
-  cli.option("--burst", "N", &burst, "burst above --rate (token bucket depth, default 400)");
+  cli.option("--rate", "N", &rate,
+             "messages per second one connection may send; faster senders are slowed down "
+             "(default 1000)");
+  cli.option("--burst", "N", &burst, "burst above --rate (token bucket depth, default 2000)");
   cli.option("--max-queue", "BYTES", &max_queue,
              "per-connection write queue; a peer that falls further behind is dropped "
              "(default 1048576)");

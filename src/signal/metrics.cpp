@@ -8,8 +8,6 @@ std::string_view rejection_label(Rejection r) {
       return "protocol_error";
     case Rejection::kEnvelopeTooLarge:
       return "envelope_too_large";
-    case Rejection::kRateLimited:
-      return "rate_limited";
     case Rejection::kRoomFull:
       return "room_full";
     case Rejection::kTooManyRooms:
@@ -77,6 +75,8 @@ std::string Metrics::render() const {
          get(joins_total));
   metric(out, "tokencast_rendezvous_messages_received_total", "counter",
          "WebSocket messages received from peers.", get(messages_received_total));
+  metric(out, "tokencast_rendezvous_throttled_total", "counter",
+         "Times a connection over its message rate had its reading paused.", get(throttled_total));
   metric(out, "tokencast_rendezvous_envelopes_relayed_total", "counter",
          "Envelopes relayed to a peer.", get(envelopes_relayed_total));
   metric(out, "tokencast_rendezvous_envelope_bytes_relayed_total", "counter",

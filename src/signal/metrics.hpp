@@ -14,7 +14,6 @@ namespace tokencast::rendezvous {
 enum class Rejection : uint8_t {
   kProtocolError,
   kEnvelopeTooLarge,
-  kRateLimited,
   kRoomFull,
   kTooManyRooms,
   kHandshakeTimeout,
@@ -44,6 +43,7 @@ struct Metrics {
   std::atomic<uint64_t> envelopes_relayed_total{0};
   std::atomic<uint64_t> envelope_bytes_relayed_total{0};
   std::atomic<uint64_t> messages_received_total{0};
+  std::atomic<uint64_t> throttled_total{0};
   std::array<std::atomic<uint64_t>, kRejectionCount> rejections{};
   std::array<std::atomic<uint64_t>, kHttpStatuses.size()> http_responses{};
 

@@ -30,8 +30,6 @@ std::optional<Rejection> rejection_for(CloseCode code) {
       return Rejection::kProtocolError;
     case CloseCode::kEnvelopeTooLarge:
       return Rejection::kEnvelopeTooLarge;
-    case CloseCode::kRateLimited:
-      return Rejection::kRateLimited;
     case CloseCode::kRoomFull:
       return Rejection::kRoomFull;
     case CloseCode::kTooManyRooms:
@@ -42,7 +40,9 @@ std::optional<Rejection> rejection_for(CloseCode code) {
       return Rejection::kIdleTimeout;
     case CloseCode::kSlowReader:
       return Rejection::kSlowReader;
-    // Counted when the connection was accepted (ConnectionSlot), or not rejections at all.
+    // Counted when the connection was accepted (ConnectionSlot), or not rejections at all;
+    // kRateLimited is never sent (over its rate a connection is throttled).
+    case CloseCode::kRateLimited:
     case CloseCode::kServerFull:
     case CloseCode::kTooManyFromAddress:
     case CloseCode::kNormal:
@@ -63,6 +63,7 @@ WsSession::WsSession(Shard& shard, ServerContext& ctx, net::ip::tcp::socket sock
       ws_(std::move(socket)),
       max_message_(std::max(kJoinSize, kSendHeaderSize + ctx.options.max_envelope_size)),
       timer_(ws_.get_executor()),
+      throttle_(ws_.get_executor()),
       slot_(std::move(slot)),
       bucket_(ctx.options.rate_per_second, ctx.options.rate_burst, SteadyClock::now()) {}
 
@@ -134,15 +135,26 @@ void WsSession::on_read(error_code ec) {
     begin_close(CloseCode::kProtocolError);
     return;
   }
-  if (!bucket_.take(now)) {
-    begin_close(CloseCode::kRateLimited);
-    return;
-  }
+  // Over its rate a connection is throttled, not closed: the message is handled, and the next
+  // read waits until the bucket has paid back what it lent. TCP holds the sender back
+  // meanwhile. A host answering a room full of joiners at once is slowed, never cut off.
+  auto wait = bucket_.take_or_borrow(now);
   auto data = read_buffer_.cdata();
   handle({static_cast<const uint8_t*>(data.data()), data.size()}, now);
   read_buffer_.consume(read_buffer_.size());
   if (read_buffer_.capacity() > kKeepReadCapacity) read_buffer_.shrink_to_fit();
-  if (state_ == State::kAwaitingJoin || state_ == State::kJoined) do_read();
+  if (state_ != State::kAwaitingJoin && state_ != State::kJoined) return;
+  if (wait == SteadyClock::duration::zero()) {
+    do_read();
+    return;
+  }
+  bump(ctx_.metrics.throttled_total);
+  throttle_.expires_after(wait);
+  throttle_.async_wait([self = self()](error_code ec) {
+    if (!ec && (self->state_ == State::kAwaitingJoin || self->state_ == State::kJoined)) {
+      self->do_read();
+    }
+  });
 }
 
 void WsSession::handle(std::span<const uint8_t> bytes, SteadyClock::time_point now) {
@@ -322,6 +334,7 @@ void WsSession::finish() {
   state_ = State::kDone;
   write_queue_.clear();  // in_flight_ stays alive until its write completes
   timer_.cancel();
+  throttle_.cancel();
   error_code ignored;
   auto& socket = beast::get_lowest_layer(ws_);
   socket.shutdown(net::ip::tcp::socket::shutdown_both, ignored);

@@ -58,6 +58,7 @@ class WsSession final : public ShardSession, public RoomMember {
   size_t max_message_;  // largest message accepted (a full SEND)
   boost::beast::flat_buffer read_buffer_;
   net::steady_timer timer_;
+  net::steady_timer throttle_;  // reading paused over the rate limit
   ConnectionSlot slot_;
   TokenBucket bucket_;
   State state_ = State::kUpgrading;
