@@ -3,8 +3,9 @@
 // The adapter over libwebrtc (src/rtc); no libwebrtc type appears here. See
 // docs/architecture/rtc.md for the threading model and the pitfalls it handles.
 //
-// Threads. One RtcRuntime per process owns libwebrtc's factory and its three threads (network,
-// worker, signaling). EVERY callback of every PeerLink runs on that one signaling thread, one at
+// Threads. One RtcRuntime per process owns libwebrtc's factory and its two threads: network
+// (which is also libwebrtc's signaling thread) and worker. EVERY callback of every PeerLink runs
+// on that one signaling thread, one at
 // a time, in the order libwebrtc produced the events. Callbacks must not block (no waiting on
 // locks held by threads that call into PeerLink, no I/O); they may call any PeerLink method,
 // including destroying the link they were called for. All PeerLink methods may be called from any

@@ -90,7 +90,7 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
       : role(r),
         config(std::move(c)),
         runtime(std::move(rt)),
-        signaling(runtime->impl_->signaling.get()),
+        signaling(runtime->impl_->signaling()),
         cb(std::move(callbacks)) {}
 
   ~Core() override = default;
@@ -348,8 +348,8 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
   }
 
   // Hands queued messages to the data channel, in order. Called in our own tasks only, never
-  // from inside a libwebrtc callback. Each message costs a blocking hop to the network thread
-  // inside libwebrtc, so one task hands over at most kFlushBatch messages and re-posts itself:
+  // from inside a libwebrtc callback. Each message runs SCTP, DTLS and a sendto() inside
+  // libwebrtc, so one task hands over at most kFlushBatch messages and re-posts itself:
   // other links, negotiation and teardown interleave instead of waiting behind a long queue.
   // all = true (closing) hands over everything at once.
   void flush_s(bool all = false) {

@@ -104,15 +104,12 @@ RtcRuntime::Impl::Impl() {
   worker = ::rtc::Thread::Create();
   worker->SetName("tc-rtc-worker", nullptr);
   worker->Start();
-  signaling = ::rtc::Thread::Create();
-  signaling->SetName("tc-rtc-signal", nullptr);
-  signaling->Start();
 
   // Data channels only: no media engine, no call factory, no event log.
   webrtc::PeerConnectionFactoryDependencies deps;
   deps.network_thread = network.get();
   deps.worker_thread = worker.get();
-  deps.signaling_thread = signaling.get();
+  deps.signaling_thread = network.get();
   deps.task_queue_factory = webrtc::CreateDefaultTaskQueueFactory();
   factory = webrtc::CreateModularPeerConnectionFactory(std::move(deps));
   if (!factory) {
@@ -128,14 +125,12 @@ RtcRuntime::Impl::Impl() {
 
 RtcRuntime::Impl::~Impl() {
   factory = nullptr;  // the factory proxy destroys it on the signaling thread
-  signaling.reset();  // Thread's destructor stops and joins
-  worker.reset();
+  worker.reset();     // Thread's destructor stops and joins
   network.reset();
 }
 
 bool RtcRuntime::Impl::is_own_thread() const {
-  return (signaling && signaling->IsCurrent()) || (worker && worker->IsCurrent()) ||
-         (network && network->IsCurrent());
+  return (worker && worker->IsCurrent()) || (network && network->IsCurrent());
 }
 
 RtcRuntime::RtcRuntime() : impl_(std::make_unique<Impl>()) {}
