@@ -3,6 +3,7 @@
 
 #include <api/create_peerconnection_factory.h>
 #include <api/task_queue/default_task_queue_factory.h>
+#include <p2p/base/basic_packet_socket_factory.h>
 #include <rtc_base/logging.h>
 #include <rtc_base/ssl_adapter.h>
 
@@ -67,6 +68,28 @@ class LogBridge final : public ::rtc::LogSink {
   }
 };
 
+// UDP sockets with a receive buffer large enough for a burst. A late joiner's catch-up (hundreds
+// of KB sent at once) arrives on loopback or a fast LAN faster than one network thread decrypts
+// it; with the kernel's default buffer (212 KB) the tail of the burst was dropped and only
+// SCTP's retransmission timer recovered it: catching up 100,000 tokens took ~630 ms instead of
+// ~30 ms (bench/catchup_bench). The kernel caps the size at net.core.rmem_max and only uses
+// the memory while packets wait.
+class BurstTolerantSocketFactory final : public ::rtc::BasicPacketSocketFactory {
+ public:
+  static constexpr int kUdpReceiveBuffer = 2 * 1024 * 1024;
+  using BasicPacketSocketFactory::BasicPacketSocketFactory;
+
+  ::rtc::AsyncPacketSocket* CreateUdpSocket(const ::rtc::SocketAddress& local_address,
+                                            uint16_t min_port, uint16_t max_port) override {
+    ::rtc::AsyncPacketSocket* socket =
+        BasicPacketSocketFactory::CreateUdpSocket(local_address, min_port, max_port);
+    if (socket != nullptr && socket->SetOption(::rtc::Socket::OPT_RCVBUF, kUdpReceiveBuffer) != 0) {
+      log::debug("rtc", "could not enlarge a UDP receive buffer");
+    }
+    return socket;
+  }
+};
+
 }  // namespace
 
 void sync_webrtc_log_level() {
@@ -111,6 +134,8 @@ RtcRuntime::Impl::Impl() {
   deps.worker_thread = worker.get();
   deps.signaling_thread = network.get();
   deps.task_queue_factory = webrtc::CreateDefaultTaskQueueFactory();
+  deps.packet_socket_factory =
+      std::make_unique<BurstTolerantSocketFactory>(network->socketserver());
   factory = webrtc::CreateModularPeerConnectionFactory(std::move(deps));
   if (!factory) {
     log::error("rtc", "libwebrtc refused to create the peer connection factory");
