@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/bench_util.hpp"
 #include "tokencast/host.hpp"
 #include "tokencast/join_client.hpp"
 #include "tokencast/rendezvous.hpp"
@@ -136,6 +137,12 @@ int main(int argc, char** argv) {
               failed);
   report("link -> data channel open", open_ms);
   report("link -> first event", first_event_ms);
+  tokencast::bench::JsonLine result;
+  result.num("joins", joins)
+      .num("failed", failed)
+      .dist("open_ms", open_ms)
+      .dist("first_event_ms", first_event_ms);
+  result.print_result();
   host->reset();
   std::filesystem::remove_all(dir);
   return failed == 0 ? 0 : 1;

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "support/bench_util.hpp"
 #include "tokencast/rendezvous_wire.hpp"
 
 extern char** environ;
@@ -411,9 +412,16 @@ int main(int argc, char** argv) {
       "server CPU: %.2f s in %.2f s (%.0f%% of a core) = %.0f envelopes per server "
       "CPU-second\n",
       cpu, wall, 100 * cpu / wall, cpu > 0 ? static_cast<double>(b.received) / cpu : 0.0);
-  std::printf("RESULT connections=%zu rss_mib=%.1f relay_per_s=%.0f relay_per_cpu_s=%.0f\n",
-              b.joined, static_cast<double>(rss_after) / (1 << 20), rate,
-              cpu > 0 ? static_cast<double>(b.received) / cpu : 0.0);
+  tokencast::bench::JsonLine result;
+  result.num("connections", static_cast<double>(b.joined))
+      .num("connect_seconds", open_s)
+      .num("rss_kib_per_connection",
+           static_cast<double>(rss_after - rss_before) / 1024.0 / static_cast<double>(b.joined))
+      .num("envelope_bytes", static_cast<double>(c.size))
+      .num("relay_per_s", rate)
+      .num("server_cpu_percent", 100 * cpu / wall)
+      .num("relay_per_cpu_s", cpu > 0 ? static_cast<double>(b.received) / cpu : 0.0);
+  result.print_result();
 
   for (auto& conn : b.conns) conn->relaying = false;
   server.stop();

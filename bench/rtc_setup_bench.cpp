@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "rtc/peer_link_internals.hpp"
+#include "support/bench_util.hpp"
 #include "tokencast/peer_link.hpp"
 
 namespace {
@@ -201,6 +202,11 @@ int main(int argc, char** argv) {
   const Stats s = stats(setup_ms);
   const auto over_1s =
       std::count_if(setup_ms.begin(), setup_ms.end(), [](double x) { return x > 1000; });
+  tokencast::bench::JsonLine result;
+  result.dist("setup_ms", setup_ms)
+      .num("failed", failures)
+      .num("rss_kb_per_connection",
+           static_cast<double>(rss_after - rss_before) / (2.0 * static_cast<double>(all.size())));
   std::printf("setup pairs=%zu failed=%d p50=%.2fms p90=%.2fms p99=%.2fms max=%.2fms over_1s=%ld\n",
               setup_ms.size(), failures, s.p50, s.p90, s.p99, s.max, static_cast<long>(over_1s));
   std::printf(
@@ -231,6 +237,7 @@ int main(int argc, char** argv) {
       rtt_us.push_back(ms_since(t0) * 1000);
     }
     p.b.echo = false;
+    result.dist("rtt_us", rtt_us);
     const Stats r = stats(rtt_us);
     std::printf("rtt samples=%zu p50=%.0fus p90=%.0fus p99=%.0fus max=%.0fus\n", rtt_us.size(),
                 r.p50, r.p90, r.p99, r.max);
@@ -297,5 +304,6 @@ int main(int argc, char** argv) {
   std::printf("teardown links=%zu p50=%.2fms p99=%.2fms max=%.2fms\n", destroy_ms.size(), d.p50,
               d.p99, d.max);
   all.clear();
+  result.print_result();
   return failures == 0 ? 0 : 1;
 }

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/bench_util.hpp"
 #include "tokencast/store.hpp"
 
 namespace {
@@ -65,6 +66,8 @@ int main(int argc, char** argv) {
   std::mutex mu;
   tokencast::Seq durable = 0;
   Clock::time_point start;
+  double events_per_second = 0;
+  double events_per_commit = 0;
   {
     tokencast::GroupCommitter committer(
         **store, record.id, [&](tokencast::Seq up_to, std::error_code error) {
@@ -95,6 +98,8 @@ int main(int argc, char** argv) {
     }
     auto stats = committer.stats();
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    events_per_second = static_cast<double>(events) / seconds;
+    events_per_commit = static_cast<double>(stats.events) / static_cast<double>(stats.commits);
     std::printf(
         "store_bench: %ld events%s in %.2f s: %.0f events/s durable; %llu commits, "
         "%.1f events per commit, commit mean %.2f ms, max %.2f ms\n",
@@ -106,6 +111,13 @@ int main(int argc, char** argv) {
   std::printf("store_bench: wait for durability per event: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
               percentile(waits, 50), percentile(waits, 99),
               waits.empty() ? 0.0 : *std::max_element(waits.begin(), waits.end()));
+  tokencast::bench::JsonLine result;
+  result.num("events", static_cast<double>(events))
+      .num("rate", static_cast<double>(rate))
+      .num("events_per_second", events_per_second)
+      .num("events_per_commit", events_per_commit)
+      .dist("durable_wait_ms", waits);
+  result.print_result();
   store->reset();
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
   return 0;

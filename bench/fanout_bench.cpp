@@ -1,0 +1,330 @@
+// Added token latency with many native peers: a token handed to the host -> the same token
+// decoded by each peer, at a steady rate, on loopback, through everything the product does
+// (store and group commit, session, outbound queues, libwebrtc data channels, the client's
+// decoder). Also the host's CPU time per token per peer and its memory per peer.
+//
+// Two processes, so that each side's CPU time and memory are its own: this one runs the host
+// (embedded rendezvous, a PacedSource as its model) and starts itself again with --clients N to
+// join N JoinClients. Each token's text is the CLOCK_MONOTONIC time (ns) at which it was handed
+// to the host, followed by a space; a peer subtracts it from the time it decoded the token.
+// Deltas merged by a peer's queue count for every token they hold.
+//
+//   fanout_bench [--peers 1,10,100] [--tokens 1000] [--rate 100] [--db-dir DIR]
+//                [--concurrency 8]
+//   fanout_bench --clients N [--concurrency K]     (the peers' side; reads the link on stdin)
+//
+// Prints one "RESULT {json}" line per peer count.
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/bench_util.hpp"
+#include "support/child_process.hpp"
+#include "support/paced_source.hpp"
+#include "tokencast/host.hpp"
+#include "tokencast/join_client.hpp"
+#include "tokencast/log.hpp"
+
+namespace {
+
+using namespace tokencast;
+using bench::Clock;
+using namespace std::chrono_literals;
+
+int64_t monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+// ---------------------------------------------------------------- the peers' process
+
+// One joined peer. Its callbacks run on its JoinClient's thread only; the main thread reads
+// the fields after `done` was set under the shared mutex.
+struct Peer {
+  std::unique_ptr<JoinClient> client;
+  bool in_bench_turn = false;
+  std::string pending;            // text of the bench turn not yet split into tokens
+  std::vector<double> latencies;  // ms
+  bool connected = false;
+  bool done = false;
+  bool failed = false;
+};
+
+struct PeerGroup {
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t connecting = 0;
+  size_t connected = 0;
+  size_t done = 0;
+  size_t failed = 0;
+};
+
+void on_peer_event(Peer& peer, PeerGroup& group, const ClientEvent& event) {
+  const auto* applied = std::get_if<Applied>(&event);
+  if (applied == nullptr) return;
+  const auto& body = applied->event.body;
+  if (const auto* started = std::get_if<TurnStarted>(&body)) {
+    peer.in_bench_turn = started->role == TurnRole::kAssistant;
+  } else if (const auto* delta = std::get_if<TextDelta>(&body)) {
+    if (!peer.in_bench_turn) return;
+    int64_t now = monotonic_ns();
+    peer.pending += delta->bytes;
+    size_t from = 0;
+    for (size_t space; (space = peer.pending.find(' ', from)) != std::string::npos;
+         from = space + 1) {
+      int64_t sent = std::strtoll(peer.pending.c_str() + from, nullptr, 10);
+      peer.latencies.push_back(static_cast<double>(now - sent) / 1e6);
+    }
+    peer.pending.erase(0, from);
+  } else if (std::get_if<TurnEnded>(&body) != nullptr && peer.in_bench_turn) {
+    peer.in_bench_turn = false;
+    std::lock_guard lock(group.mu);
+    peer.done = true;
+    ++group.done;
+    group.cv.notify_all();
+  }
+}
+
+int run_peers(size_t count, size_t concurrency) {
+  std::string link;
+  if (!std::getline(std::cin, link) || link.empty()) {
+    std::fprintf(stderr, "fanout_bench --clients: expected the link on stdin\n");
+    return 2;
+  }
+  size_t rss_before = bench::resident_bytes();
+  std::vector<std::unique_ptr<Peer>> peers;
+  PeerGroup group;
+  auto join_start = Clock::now();
+  for (size_t i = 0; i < count; ++i) {
+    {
+      std::unique_lock lock(group.mu);
+      group.cv.wait(lock, [&] { return group.connecting < concurrency; });
+      ++group.connecting;
+    }
+    auto peer = std::make_unique<Peer>();
+    peer->latencies.reserve(4096);
+    Peer* p = peer.get();
+    JoinOptions options;
+    options.link = link;
+    options.name = "peer" + std::to_string(i);
+    JoinCallbacks callbacks;
+    callbacks.on_event = [p, &group](const ClientEvent& event) { on_peer_event(*p, group, event); };
+    callbacks.on_status = [p, &group](const std::string& status) {
+      if (status != "connected") return;
+      std::lock_guard lock(group.mu);
+      if (p->connected) return;  // a resume after a drop
+      p->connected = true;
+      --group.connecting;
+      ++group.connected;
+      group.cv.notify_all();
+    };
+    callbacks.on_ended = [p, &group](JoinFailure failure, const std::string& detail) {
+      std::fprintf(stderr, "peer ended: %s %s\n", join_failure_text(failure), detail.c_str());
+      std::lock_guard lock(group.mu);
+      if (!p->connected) --group.connecting;
+      p->failed = true;
+      ++group.failed;
+      group.cv.notify_all();
+    };
+    auto client = JoinClient::start(options, callbacks);
+    if (!client) {
+      std::fprintf(stderr, "cannot start a client: %s\n", client.error().second.c_str());
+      return 1;
+    }
+    p->client = std::move(*client);
+    peers.push_back(std::move(peer));
+  }
+  {
+    std::unique_lock lock(group.mu);
+    if (!group.cv.wait_for(lock, 120s, [&] { return group.connected + group.failed == count; }) ||
+        group.failed > 0) {
+      std::fprintf(stderr, "only %zu of %zu peers connected\n", group.connected, count);
+      return 1;
+    }
+  }
+  double join_seconds = bench::ms_between(join_start, Clock::now()) / 1000;
+  size_t rss_joined = bench::resident_bytes();
+  std::printf("READY\n");
+  std::fflush(stdout);
+  double cpu_before = bench::process_cpu_seconds();
+  {
+    std::unique_lock lock(group.mu);
+    // The host streams after READY; the longest bench (1,000 tokens at 100/s) takes ~10 s.
+    if (!group.cv.wait_for(lock, 600s, [&] { return group.done + group.failed == count; })) {
+      std::fprintf(stderr, "timed out: %zu of %zu peers saw the answer end\n", group.done, count);
+      return 1;
+    }
+  }
+  double cpu_used = bench::process_cpu_seconds() - cpu_before;
+  std::vector<double> all;
+  for (auto& peer : peers) all.insert(all.end(), peer->latencies.begin(), peer->latencies.end());
+  bench::JsonLine result;
+  result.num("peers", static_cast<double>(count))
+      .num("failed", static_cast<double>(group.failed))
+      .num("join_seconds", join_seconds)
+      .num("peer_side_rss_per_peer_kb",
+           static_cast<double>(rss_joined - rss_before) / static_cast<double>(count) / 1024)
+      .num("peer_side_cpu_seconds", cpu_used)
+      .dist("latency_ms", all);
+  result.print_result();
+  for (auto& peer : peers) peer->client.reset();
+  return group.failed == 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------- the host's process
+
+struct Options {
+  std::vector<size_t> peer_counts{1, 10, 100};
+  uint64_t tokens = 1000;
+  double rate = 100;
+  std::filesystem::path db_dir = std::filesystem::temp_directory_path();
+  size_t concurrency = 8;
+};
+
+bool measure(const Options& o, size_t peers, const std::string& self) {
+  auto dir =
+      o.db_dir / ("tokencast-fanout-" + std::to_string(::getpid()) + "-" + std::to_string(peers));
+  std::filesystem::create_directories(dir);
+  auto source = std::make_unique<bench::PacedSource>(
+      o.tokens, o.rate, [](uint64_t) { return std::to_string(monotonic_ns()) + " "; });
+  bench::PacedSource* paced = source.get();
+  HostOptions options;
+  options.db_path = (dir / "fanout.db").string();
+  options.listen_host = "127.0.0.1";
+  options.listen_port = 0;
+  options.source = std::move(source);
+  options.max_peers = std::max<size_t>(peers, 1000);
+  auto host = HostRuntime::start(std::move(options));
+  if (!host) {
+    std::fprintf(stderr, "cannot start the host: %s\n", host.error().c_str());
+    return false;
+  }
+  while ((*host)->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(200ms);
+  size_t rss_before = bench::resident_bytes();
+
+  bench::ChildProcess child;
+  if (!child.start({self, "--clients", std::to_string(peers), "--concurrency",
+                    std::to_string(o.concurrency)}) ||
+      !child.write_line((*host)->links().viewer)) {
+    std::fprintf(stderr, "cannot start the peers' process\n");
+    return false;
+  }
+  auto ready = child.read_line(180s);
+  if (!ready || *ready != "READY") {
+    std::fprintf(stderr, "the peers did not all join\n");
+    return false;
+  }
+  while ((*host)->stats().peers < peers) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(1s);  // joins settle (last welcomes, candidates)
+  size_t rss_joined = bench::resident_bytes();
+  // What the peers cost the host while nothing streams (keepalives), to tell apart from tokens.
+  double idle_cpu_start = bench::process_cpu_seconds();
+  std::this_thread::sleep_for(2s);
+  double idle_cpu_per_second = (bench::process_cpu_seconds() - idle_cpu_start) / 2;
+
+  double cpu_before = bench::process_cpu_seconds();
+  auto stream_start = Clock::now();
+  (*host)->prompt("go");
+  auto line = child.read_line(std::chrono::seconds(60 + static_cast<int>(o.tokens / o.rate) * 3));
+  double stream_seconds = bench::ms_between(stream_start, Clock::now()) / 1000;
+  double cpu_used = bench::process_cpu_seconds() - cpu_before;
+  if (!line || !line->starts_with("RESULT ") || !paced->finished()) {
+    std::fprintf(stderr, "the peers did not report\n");
+    return false;
+  }
+  double token_peer = static_cast<double>(o.tokens) * static_cast<double>(peers);
+  double stream_cpu_tokens = std::max(0.0, cpu_used - idle_cpu_per_second * stream_seconds);
+  bench::JsonLine result;
+  result.num("peers", static_cast<double>(peers))
+      .num("tokens", static_cast<double>(o.tokens))
+      .num("rate", o.rate)
+      .str("db_dir", o.db_dir.string())
+      .num("host_rss_per_peer_kb",
+           static_cast<double>(rss_joined - rss_before) / static_cast<double>(peers) / 1024)
+      .num("host_cpu_us_per_token_per_peer", cpu_used / token_peer * 1e6)
+      .num("host_cpu_us_per_token_per_peer_less_idle", stream_cpu_tokens / token_peer * 1e6)
+      .num("host_idle_cpu_percent", idle_cpu_per_second * 100)
+      .num("host_cpu_percent_streaming", cpu_used / stream_seconds * 100)
+      .raw("peer_side", line->substr(7));
+  result.print_result();
+  std::fprintf(stderr, "peers=%zu: %s\n", peers, result.text().c_str());
+  child.close_stdin();
+  child.wait();
+  host->reset();
+  std::filesystem::remove_all(dir);
+  return true;
+}
+
+bool parse_counts(const std::string& text, std::vector<size_t>* out) {
+  out->clear();
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    long n = std::atol(item.c_str());
+    if (n < 1 || n > 4096) return false;
+    out->push_back(static_cast<size_t>(n));
+  }
+  return !out->empty();
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
+               "                    [--db-dir DIR] [--concurrency K]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  size_t clients = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    bool has_value = i + 1 < argc;
+    if (arg == "--peers" && has_value) {
+      if (!parse_counts(argv[++i], &o.peer_counts)) return usage();
+    } else if (arg == "--tokens" && has_value) {
+      o.tokens = std::max(1L, std::atol(argv[++i]));
+    } else if (arg == "--rate" && has_value) {
+      o.rate = std::atof(argv[++i]);
+      if (!(o.rate > 0)) return usage();
+    } else if (arg == "--db-dir" && has_value) {
+      o.db_dir = argv[++i];
+    } else if (arg == "--concurrency" && has_value) {
+      o.concurrency = static_cast<size_t>(std::max(1L, std::atol(argv[++i])));
+    } else if (arg == "--clients" && has_value) {
+      clients = static_cast<size_t>(std::max(1L, std::atol(argv[++i])));
+    } else {
+      return usage();
+    }
+  }
+  // Warnings and errors of our own (libwebrtc's are too chatty) go to stderr, marked by side.
+  log::set_sink(
+      [side = clients > 0 ? "peers" : "host"](log::Level level, std::string_view component,
+                                              std::string_view message) {
+        if (component == "webrtc" && std::getenv("FANOUT_WEBRTC_LOG") == nullptr) return;
+        std::fprintf(stderr, "[%s %.*s] %.*s: %.*s\n", side,
+                     static_cast<int>(log::level_name(level).size()), log::level_name(level).data(),
+                     static_cast<int>(component.size()), component.data(),
+                     static_cast<int>(message.size()), message.data());
+      },
+      log::Level::kInfo);
+  if (clients > 0) return run_peers(clients, o.concurrency);
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  for (size_t peers : o.peer_counts) {
+    if (!measure(o, peers, self)) return 1;
+  }
+  return 0;
+}
