@@ -11,15 +11,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/bench_host.hpp"
 #include "support/bench_util.hpp"
-#include "support/paced_source.hpp"
 #include "tokencast/host.hpp"
 #include "tokencast/join_client.hpp"
 
@@ -97,48 +95,30 @@ int main(int argc, char** argv) {
     }
   }
   if (file.empty()) return usage();
-  std::ifstream in(file);
-  auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  std::vector<std::string> tokens;
-  if (json.is_array()) {
-    for (const auto& t : json) {
-      if (t.is_string()) tokens.push_back(t.get<std::string>());
-    }
-  }
-  if (tokens.empty() || tokens.size() != json.size()) {
-    std::fprintf(stderr, "%s: expected a JSON array of token strings\n", file.c_str());
-    return 1;
-  }
+  auto loaded = bench::load_tokens(file);
+  if (!loaded) return 1;
+  const std::vector<std::string>& tokens = *loaded;
   size_t text_bytes = 0;
   for (size_t i = 0; i < count; ++i) text_bytes += tokens[i % tokens.size()].size();
 
   auto dir = db_dir / ("tokencast-catchup-bench-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
   auto source = std::make_unique<bench::PacedSource>(
       count, 0.0, [&tokens](uint64_t i) { return tokens[i % tokens.size()]; });
   bench::PacedSource* paced = source.get();
-  HostOptions options;
-  options.db_path = (dir / "catchup.db").string();
-  options.listen_host = "127.0.0.1";
-  options.listen_port = 0;
-  options.source = std::move(source);
-  auto host = HostRuntime::start(std::move(options));
-  if (!host) {
-    std::fprintf(stderr, "cannot start the host: %s\n", host.error().c_str());
-    return 1;
-  }
-  (*host)->prompt("Tell me everything, again and again.");
+  auto host = bench::start_loopback_host(dir, std::move(source));
+  if (!host) return 1;
+  host->prompt("Tell me everything, again and again.");
   // The whole answer streamed and durable: the session a late joiner finds.
   for (;;) {
-    auto stats = (*host)->stats();
+    auto stats = host->stats();
     if (paced->finished() && !stats.generating && stats.durable == stats.head) break;
     std::this_thread::sleep_for(5ms);
   }
-  while ((*host)->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
+  while (host->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
 
   std::vector<double> times;
   for (int j = 0; j < joins; ++j) {
-    double ms = time_one_join((*host)->links().viewer, text_bytes);
+    double ms = time_one_join(host->links().viewer, text_bytes);
     if (ms < 0) {
       std::fprintf(stderr, "a late joiner did not catch up\n");
       return 1;
@@ -150,7 +130,7 @@ int main(int argc, char** argv) {
       .num("text_bytes", static_cast<double>(text_bytes))
       .dist("link_to_caught_up_ms", times);
   result.print_result();
-  host->reset();
+  host.reset();
   std::filesystem::remove_all(dir);
   return 0;
 }

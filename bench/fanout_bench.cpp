@@ -29,9 +29,9 @@
 #include <thread>
 #include <vector>
 
+#include "support/bench_host.hpp"
 #include "support/bench_util.hpp"
 #include "support/child_process.hpp"
-#include "support/paced_source.hpp"
 #include "tokencast/host.hpp"
 #include "tokencast/join_client.hpp"
 #include "tokencast/log.hpp"
@@ -196,22 +196,12 @@ struct Options {
 bool measure(const Options& o, size_t peers, const std::string& self) {
   auto dir =
       o.db_dir / ("tokencast-fanout-" + std::to_string(::getpid()) + "-" + std::to_string(peers));
-  std::filesystem::create_directories(dir);
   auto source = std::make_unique<bench::PacedSource>(
       o.tokens, o.rate, [](uint64_t) { return std::to_string(monotonic_ns()) + " "; });
   bench::PacedSource* paced = source.get();
-  HostOptions options;
-  options.db_path = (dir / "fanout.db").string();
-  options.listen_host = "127.0.0.1";
-  options.listen_port = 0;
-  options.source = std::move(source);
-  options.max_peers = std::max<size_t>(peers, 1000);
-  auto host = HostRuntime::start(std::move(options));
-  if (!host) {
-    std::fprintf(stderr, "cannot start the host: %s\n", host.error().c_str());
-    return false;
-  }
-  while ((*host)->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
+  auto host = bench::start_loopback_host(dir, std::move(source), std::max<size_t>(peers, 1000));
+  if (!host) return false;
+  while (host->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(200ms);
   size_t rss_before = bench::resident_bytes();
 
@@ -219,7 +209,7 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   std::vector<std::string> args{self, "--clients", std::to_string(peers), "--concurrency",
                                 std::to_string(o.concurrency)};
   if (o.verbose) args.push_back("--verbose");
-  if (!child.start(args) || !child.write_line((*host)->links().viewer)) {
+  if (!child.start(args) || !child.write_line(host->links().viewer)) {
     std::fprintf(stderr, "cannot start the peers' process\n");
     return false;
   }
@@ -228,7 +218,7 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
     std::fprintf(stderr, "the peers did not all join\n");
     return false;
   }
-  while ((*host)->stats().peers < peers) std::this_thread::sleep_for(1ms);
+  while (host->stats().peers < peers) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(1s);  // joins settle (last welcomes, candidates)
   size_t rss_joined = bench::resident_bytes();
   // What the peers cost the host while nothing streams (keepalives), to tell apart from tokens.
@@ -238,7 +228,7 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
 
   double cpu_before = bench::process_cpu_seconds();
   auto stream_start = Clock::now();
-  (*host)->prompt("go");
+  host->prompt("go");
   auto line = child.read_line(std::chrono::seconds(60 + static_cast<int>(o.tokens / o.rate) * 3));
   double stream_seconds = bench::ms_between(stream_start, Clock::now()) / 1000;
   double cpu_used = bench::process_cpu_seconds() - cpu_before;
@@ -264,7 +254,7 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   std::fprintf(stderr, "peers=%zu: %s\n", peers, result.text().c_str());
   child.close_stdin();
   child.wait();
-  host->reset();
+  host.reset();
   std::filesystem::remove_all(dir);
   return true;
 }

@@ -15,12 +15,11 @@
 // Prints one "RESULT {json}" line per measurement.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "support/bench_host.hpp"
 #include "support/bench_util.hpp"
 #include "tokencast/client_session.hpp"
 #include "tokencast/host_session.hpp"
@@ -170,8 +169,7 @@ bool catchup(const std::vector<std::string>& tokens, size_t count) {
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: wire_bytes_bench --tokens FILE [--count 2000,8000] [--catchup N]\n");
+  std::fprintf(stderr, "usage: wire_bytes_bench --tokens FILE [--count 2000,8000] [--catchup N]\n");
   return 2;
 }
 
@@ -201,20 +199,9 @@ int main(int argc, char** argv) {
     }
   }
   if (file.empty()) return usage();
-  std::ifstream in(file);
-  auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-  if (!json.is_array() || json.empty()) {
-    std::fprintf(stderr, "%s: expected a JSON array of token strings\n", file.c_str());
-    return 1;
-  }
-  std::vector<std::string> tokens;
-  for (const auto& t : json) {
-    if (!t.is_string()) {
-      std::fprintf(stderr, "%s: a token is not a string\n", file.c_str());
-      return 1;
-    }
-    tokens.push_back(t.get<std::string>());
-  }
+  auto loaded = tokencast::bench::load_tokens(file);
+  if (!loaded) return 1;
+  const std::vector<std::string>& tokens = *loaded;
   try {
     for (size_t count : counts) {
       if (count > tokens.size()) {

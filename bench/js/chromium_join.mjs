@@ -153,6 +153,17 @@ async function startHost(dir, port) {
   }
 }
 
+// Optional marks of attempt 1 (web/src/client/joiner.ts), [sample key, mark name], in order.
+const DETAIL_MARKS = [
+  ['offerMade', 'offer-made'],
+  ['beacon', 'beacon'],
+  ['offerSent', 'offer-sent'],
+  ['answer', 'answer'],
+  ['remoteSet', 'remote-set'],
+  ['iceConnected', 'ice-connected'],
+  ['pcConnected', 'pc-connected'],
+];
+
 /** One join: a fresh context opens the link; resolves with the page's marks, or throws. */
 async function joinOnce(link) {
   const ctx = await browser.newContext();
@@ -196,6 +207,11 @@ async function joinOnce(link) {
               domContentLoadedEventEnd: nav.domContentLoadedEventEnd,
             }
           : null,
+        // The page's script (the first .js resource): when its bytes had arrived.
+        script: (() => {
+          const r = performance.getEntriesByType('resource').find((e) => /\.js(\?|$)/.test(e.name));
+          return r ? { requestStart: r.requestStart, responseEnd: r.responseEnd } : null;
+        })(),
         marks: performance
           .getEntriesByType('mark')
           .filter((m) => m.name.startsWith('tokencast:'))
@@ -224,8 +240,21 @@ async function joinOnce(link) {
     }
     for (const [k, v] of Object.entries(m)) if (!v) throw new Error(`mark ${k} is missing`);
     if (m.firstEvent.startTime > TIMEOUT_MS) throw new Error(`first event after ${m.firstEvent.startTime.toFixed(0)} ms`);
+    // Finer marks, set by newer clients only (absent ones are left out): script start, the
+    // stored copy restored, and the steps between the rendezvous and the open data channel.
+    const detail = {};
+    const scriptStart = got.marks.find((x) => x.name === 'script-start');
+    if (scriptStart) detail.scriptStart = round(scriptStart.startTime);
+    const restored = got.marks.find((x) => x.name === 'restored');
+    if (restored) detail.restored = round(restored.startTime);
+    for (const [k, name] of DETAIL_MARKS) {
+      const x = first(name);
+      if (x) detail[k] = round(x.startTime);
+    }
     return {
       marks: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, round(v.startTime)])),
+      detail,
+      script: got.script && Object.fromEntries(Object.entries(got.script).map(([k, v]) => [k, round(v)])),
       firstEventAtWelcome: m.firstEvent.detail?.atWelcome === true,
       attempts: Math.max(...got.marks.map((x) => x.detail?.attempt ?? 1)),
       navigation: got.navigation && Object.fromEntries(Object.entries(got.navigation).map(([k, v]) => [k, round(v)])),
@@ -337,6 +366,21 @@ async function main() {
       dc_open_to_welcomed: series((m) => m.welcomed - m.open).p50,
       welcomed_to_first_event: series((m) => m.firstEvent - m.welcomed).p50,
     },
+    // Medians of finer steps, from marks only newer clients set (null when absent): each is
+    // navigation start -> the mark, so they can be read against the steps above.
+    detail_p50: Object.fromEntries(
+      [
+        ['link_to_script_response_end', (s) => s.script?.responseEnd],
+        ['link_to_script_start', (s) => s.detail.scriptStart],
+        ['link_to_restored', (s) => s.detail.restored],
+        ...DETAIL_MARKS.map(([k, name]) => [`link_to_${name.replace(/-/g, '_')}`, (s) => s.detail[k]]),
+        ['link_to_ws_joined', (s) => s.marks.wsJoined],
+        ['link_to_dc_open', (s) => s.marks.open],
+      ].map(([k, f]) => {
+        const v = samples.map(f).filter((x) => typeof x === 'number');
+        return [k, v.length ? summary(v).p50 : null];
+      }),
+    ),
     first_event_at_welcome: samples.filter((s) => s.firstEventAtWelcome).length,
     failures,
     // The machine's 1/5/15-minute load averages before the warm-up and after the last join: joins
