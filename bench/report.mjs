@@ -130,37 +130,46 @@ head(
   'p99.9 ms',
   'max ms',
   'host CPU per token per peer',
+  "peers' CPU per token per peer",
   'host memory per peer',
   'target',
   'verdict',
 );
-const latencyRow = (r, store) => {
-  const l = r.peer_side?.latency_ms ?? {};
+// One row per peer count: medians over the runs of that count, with their range.
+const latencyRow = (runs, store) => {
+  const peers = runs[0].peers;
+  const lat = (key) => (r) => r.peer_side?.latency_ms?.[key];
   let target = '-';
   let v = '-';
-  if (r.peers === 100) {
+  if (peers === 100) {
     target = 'p50 <= 0.2 ms, p99 <= 1 ms';
-    v = `p50 ${verdict(l.p50, 0.2)}, p99 ${verdict(l.p99, 1)}`;
-  } else if (r.peers === 1000) {
+    v = `p50 ${verdict(median(runs.map(lat('p50'))), 0.2)}, p99 ${verdict(median(runs.map(lat('p99'))), 1)}`;
+  } else if (peers === 1000) {
     target = 'p99 <= 20 ms';
-    v = verdict(l.p99, 20);
+    v = verdict(median(runs.map(lat('p99'))), 20);
   }
-  const mem = r.peers >= 100 ? `${fmt(r.host_rss_per_peer_kb, 0)} KB` : `(${fmt(r.host_rss_per_peer_kb, 0)} KB: fixed costs dominate)`;
+  const mem = over(runs, (r) => r.host_rss_per_peer_kb, 0, ' KB');
   row(
-    r.peers,
+    peers,
     store,
-    fmt(l.p50),
-    fmt(l.p99),
-    fmt(l.p999),
-    fmt(l.max),
-    `${fmt(r.host_cpu_us_per_token_per_peer_less_idle, 1)} µs (${fmt(r.host_cpu_us_per_token_per_peer, 1)} with keepalives)`,
-    mem,
+    over(runs, lat('p50')),
+    over(runs, lat('p99')),
+    over(runs, lat('p999')),
+    over(runs, lat('max')),
+    `${over(runs, (r) => r.host_cpu_us_per_token_per_peer_less_idle, 1, ' µs')}; ${over(runs, (r) => r.host_cpu_us_per_token_per_peer, 1, ' µs')} with keepalives`,
+    over(runs, (r) => (r.peer_side?.peer_side_cpu_seconds / (r.tokens * r.peers)) * 1e6, 1, ' µs'),
+    peers >= 100 ? mem : `${mem} (fixed costs dominate)`,
     target,
     v,
   );
 };
-for (const r of fanout) latencyRow(r, 'tmpfs');
-for (const r of fanoutDisk) latencyRow(r, 'disk (fsync)');
+const byPeers = (runs) => {
+  const groups = new Map();
+  for (const r of runs) groups.set(r.peers, [...(groups.get(r.peers) ?? []), r]);
+  return [...groups.values()].sort((a, b) => a[0].peers - b[0].peers);
+};
+for (const runs of byPeers(fanout)) latencyRow(runs, 'tmpfs');
+for (const runs of byPeers(fanoutDisk)) latencyRow(runs, 'disk (fsync)');
 if (fanout.length) {
   const t = fanout[0];
   lines.push('');
@@ -169,7 +178,7 @@ if (fanout.length) {
       `divided by tokens x peers, less its idle rate with the same peers connected (keepalives, ` +
       `ICE consent). Peers run in a second process on the same ${machine.cores} cores.`,
   );
-  const mem = fanout.filter((r) => r.peers >= 100).map((r) => r.host_rss_per_peer_kb);
+  const mem = byPeers(fanout.filter((r) => r.peers >= 100)).map((runs) => median(runs.map((r) => r.host_rss_per_peer_kb)));
   if (mem.length) {
     lines.push('');
     lines.push(
