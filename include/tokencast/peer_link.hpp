@@ -118,16 +118,16 @@ struct LinkConfig {
   // Frame limit of the protocol. Larger sends are refused (kRefusedTooLarge); libwebrtc would
   // otherwise send them and the peer would close the channel. At most 65536 (the default
   // max-message-size of a peer that does not announce one).
-  size_t max_message_size = 16 * 1024;
+  size_t max_message_size = size_t{16} * 1024;
 
   // Backpressure, in bytes accepted by send() and not yet handed to SCTP. Over high_water,
   // send() answers kSentOverHighWater; a send that would pass max_buffered is refused
   // (kRefusedFull). Either arms on_drain, called once the amount falls to low_water or below.
   // Requires low_water < high_water <= max_buffered <= 15 MiB (libwebrtc closes at 16 MiB).
   // SCTP keeps its own send buffer (about 2 MB) behind this amount.
-  size_t high_water = 1024 * 1024;
-  size_t low_water = 256 * 1024;
-  size_t max_buffered = 4 * 1024 * 1024;
+  size_t high_water = size_t{1024} * 1024;
+  size_t low_water = size_t{256} * 1024;
+  size_t max_buffered = size_t{4} * 1024 * 1024;
 
   // The link fails (kFailed, kTransport) if its channel is not open this long after create():
   // a peer that vanished mid-negotiation does not hold a connection forever. 0: no limit.

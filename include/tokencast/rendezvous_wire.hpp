@@ -38,7 +38,7 @@ using RoomLocator = std::array<uint8_t, kLocatorSize>;
 
 inline constexpr uint8_t kProtocolVersion = 1;
 // Largest envelope payload (sealed bytes) one SEND / ENVELOPE carries.
-inline constexpr size_t kMaxEnvelopeSize = 64 * 1024;
+inline constexpr size_t kMaxEnvelopeSize = size_t{64} * 1024;
 // Hard ceiling on the peers of one room; JOINED lists at most kMaxRoomPeers - 1 others.
 inline constexpr size_t kMaxRoomPeers = 16384;
 inline constexpr size_t kMaxListedPeers = kMaxRoomPeers - 1;

@@ -94,8 +94,8 @@ class BurstTolerantSocketFactory final : public ::rtc::BasicPacketSocketFactory 
 
 void sync_webrtc_log_level() {
   // Never freed: libwebrtc threads may log until the very end of the process.
-  static std::mutex* mu = new std::mutex;
-  static LogBridge* bridge = new LogBridge;
+  static auto* mu = new std::mutex;
+  static auto* bridge = new LogBridge;
   static bool registered = false;
   static ::rtc::LoggingSeverity registered_severity = ::rtc::LS_NONE;
   static std::once_flag quiet_once;
@@ -171,8 +171,8 @@ RtcRuntime::~RtcRuntime() {
 }
 
 std::shared_ptr<RtcRuntime> RtcRuntime::instance() {
-  static std::mutex* mu = new std::mutex;
-  static std::weak_ptr<RtcRuntime>* current = new std::weak_ptr<RtcRuntime>;
+  static auto* mu = new std::mutex;
+  static auto* current = new std::weak_ptr<RtcRuntime>;
   std::lock_guard lock(*mu);
   if (auto live = current->lock()) return live;
   sync_webrtc_log_level();

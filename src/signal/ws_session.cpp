@@ -22,7 +22,7 @@ constexpr size_t kHardMessageLimit = 1 << 20;
 // What a queued message costs beyond its bytes (queue slot, shared ownership).
 constexpr size_t kQueueEntryOverhead = 64;
 // A read buffer grown past this by a large message is released after it.
-constexpr size_t kKeepReadCapacity = 16 * 1024;
+constexpr size_t kKeepReadCapacity = size_t{16} * 1024;
 
 std::optional<Rejection> rejection_for(CloseCode code) {
   switch (code) {

@@ -1,5 +1,6 @@
 // The page: reads the invite from the fragment (and removes it at once), restores the stored
 // transcript, joins, and renders. Phone first.
+import './boot';
 import './style.css';
 import { base64urlEncode } from './protocol/base64url';
 import { toHex } from './protocol/bytes';
@@ -10,7 +11,7 @@ import { FAILURE_TEXT, Joiner } from './client/joiner';
 import { ClientSession, cleanDisplayName, positionAfter, Transcript, type SessionEvent } from './client/session';
 import { SessionStore, type SessionSummary } from './client/store';
 import { TranscriptView } from './ui/view';
-import { neutralizeBidi } from './ui/markdown';
+import { neutralizeBidi } from './ui/text';
 
 // --- 1. Take the secret out of the address bar before anything else.
 const LINK_KEY = 'tokencast.link';
@@ -196,27 +197,38 @@ function setupScanner(): void {
 }
 
 // --- 3. A session.
-async function runSession(link: InviteLink): Promise<void> {
+function runSession(link: InviteLink): void {
   const room = base64urlEncode(roomLocator(link.secret, link.role, link.hostKey));
-  const store = await storePromise;
-  let restored: { summary: SessionSummary; events: Event[] } | null = null;
-  try {
-    restored = store ? await store.load(room) : null;
-  } catch {
-    restored = null;
-  }
   const name = cleanDisplayName(storedName || 'guest');
-  const session = new ClientSession(
-    name,
-    restored && restored.summary.sessionId
-      ? { sessionId: Uint8Array.from(restored.summary.sessionId.match(/../g)!.map((h) => parseInt(h, 16))), events: restored.events }
-      : undefined,
-  );
+  const session = new ClientSession(name);
   const view = new TranscriptView(list, session.transcript);
-  view.replace(session.transcript);
-  setTitle(session.transcript);
-  setPeers(session.transcript);
-  let role = restored?.summary.role ?? (link.role === 1 ? 'participant' : 'viewer');
+  let role: string = link.role === 1 ? 'participant' : 'viewer';
+  let store: SessionStore | null = null;
+  // The stored copy is restored while the join runs (IndexedDB takes tens of ms on a first
+  // open); the joiner holds its hello, which carries the resume position, until this is done.
+  // (Its body after the first await runs once this function has returned: joiner is defined.)
+  const restoring = (async () => {
+    let restored: { summary: SessionSummary; events: Event[] } | null = null;
+    try {
+      store = await storePromise;
+      restored = store ? await store.load(room) : null;
+    } catch {
+      restored = null;
+    }
+    try {
+      performance.mark('tokencast:restored');
+    } catch {
+      /* no User Timing */
+    }
+    if (restored && restored.summary.sessionId) {
+      session.restore(Uint8Array.from(restored.summary.sessionId.match(/../g)!.map((h) => parseInt(h, 16))), restored.events);
+      role = restored.summary.role ?? role;
+      view.replace(session.transcript);
+      setTitle(session.transcript);
+      setPeers(session.transcript);
+      updateCompose();
+    }
+  })();
 
   const summary = (): SessionSummary => {
     const t = session.transcript;
@@ -235,18 +247,19 @@ async function runSession(link: InviteLink): Promise<void> {
   // Writes are queued so they land in order; a reset clears the room first.
   let writes: Promise<void> = Promise.resolve();
   const persist = (events: Event[]) => {
-    if (!store || !session.sessionId) return;
+    const db = store;
+    if (!db || !session.sessionId) return;
     const s = summary();
-    writes = writes.then(() => store.append(s, events)).catch(() => undefined);
+    writes = writes.then(() => db.append(s, events)).catch(() => undefined);
   };
 
-  const updateCompose = () => {
+  function updateCompose(): void {
     const participant = role === 'participant';
     compose.hidden = !participant;
     const open = session.position.open_turn !== null;
     sendBtn.disabled = !joiner.connected;
     cancelBtn.disabled = !joiner.connected || !open;
-  };
+  }
 
   const onSessionEvent = (ev: SessionEvent) => {
     switch (ev.type) {
@@ -254,12 +267,16 @@ async function runSession(link: InviteLink): Promise<void> {
         role = ev.role;
         notice(null);
         if (store) {
+          const db = store;
           const s = summary();
-          writes = writes.then(() => store.putSummary(s)).catch(() => undefined);
+          writes = writes.then(() => db.putSummary(s)).catch(() => undefined);
         }
         break;
       case 'session_changed':
-        if (store) writes = writes.then(() => store.remove(room)).catch(() => undefined);
+        if (store) {
+          const db = store;
+          writes = writes.then(() => db.remove(room)).catch(() => undefined);
+        }
         view.replace(session.transcript);
         break;
       case 'applied':
@@ -281,7 +298,10 @@ async function runSession(link: InviteLink): Promise<void> {
     updateCompose();
   };
 
-  const joiner: Joiner = new Joiner(link, session, {
+  const joiner: Joiner = new Joiner(
+    link,
+    session,
+    {
     onStatus(state, detail) {
       const text = state === 'ended' ? detail : state === 'reconnecting' ? 'reconnecting…' : state === 'connecting' ? 'connecting…' : 'live';
       setStatus(state, text);
@@ -300,7 +320,10 @@ async function runSession(link: InviteLink): Promise<void> {
       }
       compose.hidden = true;
     },
-  });
+    },
+    { beforeHello: restoring },
+  );
+  joiner.start();
 
   compose.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -340,7 +363,6 @@ async function runSession(link: InviteLink): Promise<void> {
     position: () => positionAfter([], session.position),
     drop: () => joiner.dropLink('dropped by a test'),
   };
-  joiner.start();
 }
 
 if (!linkText) {
@@ -359,5 +381,5 @@ if (!linkText) {
     void showJoinView();
   }
   linkText = null;
-  if (link) void runSession(link);
+  if (link) runSession(link);
 }

@@ -57,6 +57,27 @@ describe('ClientSession', () => {
     expect(s.position.last_seq).toBe(5n);
   });
 
+  it('takes in a stored copy restored after it was made, before the hello', () => {
+    const restored: Event[] = [
+      { seq: 1n, type: 'turn_started', turn: 1n, role: 'user', author: 'ada', at_ms: 0n },
+      { seq: 2n, type: 'text_delta', turn: 1n, span: 3n, bytes: utf8('hi!') },
+    ];
+    const s = new ClientSession('ada');
+    const before = s.transcript;
+    s.restore(sid, restored);
+    expect(s.transcript).not.toBe(before);
+    expect(s.position).toEqual({ last_seq: 4n, open_turn: 1n });
+    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 1, last_seq: 4n, display_name: 'ada' });
+    expect(s.receive(welcome())[0]).toMatchObject({ type: 'welcomed', resumed: true });
+    s.receive(delta(utf8(' more')));
+    expect(s.transcript.turns[0].text).toBe('hi! more');
+    // Once the session has started (or been restored), a late restore is refused.
+    expect(() => s.restore(sid, restored)).toThrow();
+    const w = new ClientSession('ada');
+    w.receive(welcome());
+    expect(() => w.restore(sid, restored)).toThrow();
+  });
+
   it('notices another session behind the same link', () => {
     const s = new ClientSession('ada', { sessionId: sid, events: [] });
     expect(s.receive(welcome('participant', fromHex('ff'.repeat(16))))).toEqual([{ type: 'session_changed' }]);

@@ -36,6 +36,13 @@ export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';
 //   tokencast:join-start   the attempt begins: for attempt 1, the page has parsed the invite link
 //                          (and restored any stored copy) and called start()
 //   tokencast:ws-joined    the rendezvous WebSocket is open and the server answered 'joined'
+//   tokencast:offer-made   the offer is made and set as local description (the handshake exists)
+//   tokencast:beacon       the host's beacon verified (the host is known; nothing sent before)
+//   tokencast:offer-sent   the sealed offer went to the host (the later of the two above)
+//   tokencast:answer       the host's signed answer verified
+//   tokencast:remote-set   setRemoteDescription(answer) resolved
+//   tokencast:ice-connected  the ICE connection state became 'connected' (a candidate pair works)
+//   tokencast:pc-connected the peer connection state became 'connected' (DTLS done)
 //   tokencast:dc-open      the data channel to the host is open (before the hello is sent)
 //   tokencast:welcomed     the host's welcome was decoded and handed to the page
 //   tokencast:first-event  the first log event of the attempt is in the page: the first events
@@ -68,6 +75,9 @@ export interface JoinOptions {
   silenceMs: number;
   reconnect: boolean;
   iceServers: RTCIceServer[];
+  /** The hello (which carries the resume position) waits for this: the page restores its stored
+   *  copy while the join runs, and the position must be the one of what it shows. */
+  beforeHello: Promise<void> | null;
 }
 
 const DEFAULTS: JoinOptions = {
@@ -77,6 +87,7 @@ const DEFAULTS: JoinOptions = {
   silenceMs: 6000,
   reconnect: true,
   iceServers: [],
+  beforeHello: null,
 };
 
 interface Attempt {
@@ -90,12 +101,14 @@ interface Attempt {
   answered: boolean;
   sent: Uint8Array[]; // sealed offer and candidates, kept until the answer
   early: RTCIceCandidate[]; // gathered before the offer was sealed
+  earlyEnd: boolean; // gathering ended before the offer was sealed
   remoteReady: Promise<void> | null;
   open: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
   lastHeard: number;
   pings: bigint;
   firstEventMarked: boolean; // tokencast:first-event is set once per attempt
+  offerSent: boolean; // tokencast:offer-sent is set once per attempt
 }
 
 export class Joiner {
@@ -107,6 +120,7 @@ export class Joiner {
   private everConnected = false;
   private ended = false;
   private retries = 0;
+  private helloReady: boolean;
 
   constructor(
     private readonly link: InviteLink,
@@ -115,6 +129,11 @@ export class Joiner {
     options: Partial<JoinOptions> = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
+    this.helloReady = !this.options.beforeHello;
+    this.options.beforeHello?.then(
+      () => (this.helloReady = true),
+      () => (this.helloReady = true),
+    );
     this.wsUrl = rendezvousWebSocketUrl(link.baseUrl);
     this.locator = roomLocator(link.secret, link.role, link.hostKey);
   }
@@ -165,12 +184,14 @@ export class Joiner {
       answered: false,
       sent: [],
       early: [],
+      earlyEnd: false,
       remoteReady: null,
       open: false,
       timer: undefined,
       lastHeard: 0,
       pings: 0n,
       firstEventMarked: false,
+      offerSent: false,
     };
     this.attempt = a;
     perfMark('join-start', n);
@@ -208,6 +229,11 @@ export class Joiner {
       if (!cur || cur.open) return;
       this.attemptFailed('no_answer', cur.host === 0n ? 'no host greeted us in its room' : 'the host did not answer');
     }, this.options.answerTimeoutMs);
+    try {
+      this.createPeer(a);
+    } catch (e) {
+      this.end('interrupted', `cannot make an offer: ${String(e)}`);
+    }
   }
 
   private teardown(): void {
@@ -226,7 +252,7 @@ export class Joiner {
     }
     if (a.dc) a.dc.onopen = a.dc.onclose = a.dc.onmessage = null;
     if (a.pc) {
-      a.pc.onicecandidate = a.pc.onconnectionstatechange = null;
+      a.pc.onicecandidate = a.pc.onconnectionstatechange = a.pc.oniceconnectionstatechange = null;
       a.pc.close();
     }
   }
@@ -266,6 +292,10 @@ export class Joiner {
     // Only the peer whose beacon verified gets our offer and candidates.
     if (!a.answered) a.sent.push(envelope);
     if (a.host !== 0n && a.ws && a.ws.readyState === WebSocket.OPEN) {
+      if (!a.offerSent) {
+        a.offerSent = true;
+        perfMark('offer-sent', a.n);
+      }
       a.ws.send(encodeClientMessage({ type: 'send', to: a.host, payload: envelope }) as Uint8Array<ArrayBuffer>);
     }
   }
@@ -282,9 +312,15 @@ export class Joiner {
 
   private onJoined(n: number, self: bigint): void {
     const a = this.current(n);
-    if (!a || a.pc) return;
+    if (!a || a.self !== 0n) return;
     perfMark('ws-joined', n);
     a.self = self;
+  }
+
+  /** The peer connection, data channel and offer, made while the rendezvous connects: the offer
+   *  is kept (in `sent`) until a beacon verifies, and only the host gets it. */
+  private createPeer(a: Attempt): void {
+    const n = a.n;
     const pc = new RTCPeerConnection({ iceServers: this.options.iceServers });
     a.pc = pc;
     const dc = pc.createDataChannel('tokencast', { ordered: true });
@@ -296,6 +332,8 @@ export class Joiner {
       if (ev.candidate && ev.candidate.candidate) {
         if (!cur.handshake) cur.early.push(ev.candidate);
         else this.sealCandidate(cur, ev.candidate);
+      } else if (!ev.candidate && !cur.handshake) {
+        cur.earlyEnd = true;
       } else if (!ev.candidate && cur.handshake) {
         try {
           this.sendSignal(cur, cur.handshake.sealEndOfCandidates());
@@ -304,9 +342,13 @@ export class Joiner {
         }
       }
     };
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === 'connected' && this.current(n)) perfMark('ice-connected', n);
+    };
     pc.onconnectionstatechange = () => {
       const cur = this.current(n);
       if (!cur) return;
+      if (pc.connectionState === 'connected') perfMark('pc-connected', n);
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
         if (cur.open) this.linkLost(`connection ${pc.connectionState}`);
         else this.attemptFailed('interrupted', `connection ${pc.connectionState}`);
@@ -329,9 +371,11 @@ export class Joiner {
         const cur = this.current(n);
         if (!cur) return;
         cur.handshake = new JoinerHandshake(this.link, this.session.name, offer.sdp ?? '', BigInt(Date.now()));
+        perfMark('offer-made', n);
         this.sendSignal(cur, cur.handshake.offerEnvelope);
         for (const c of cur.early) this.sealCandidate(cur, c);
         cur.early = [];
+        if (cur.earlyEnd) this.sendSignal(cur, cur.handshake.sealEndOfCandidates());
       } catch (e) {
         if (!this.current(n)) return;
         const detail = e instanceof HandshakeFailure ? e.code : String(e);
@@ -346,6 +390,11 @@ export class Joiner {
     if (looksLikeBeacon(bytes)) {
       if (a.answered || a.host === from || !verifyHostBeacon(this.link, bytes, a.self, from)) return;
       a.host = from; // the host, or the host again under a new id: (re)send what it lacks
+      perfMark('beacon', a.n);
+      if (a.sent.length && !a.offerSent) {
+        a.offerSent = true;
+        perfMark('offer-sent', a.n);
+      }
       for (const env of a.sent) {
         a.ws?.send(encodeClientMessage({ type: 'send', to: from, payload: env }) as Uint8Array<ArrayBuffer>);
       }
@@ -366,7 +415,9 @@ export class Joiner {
         a.answered = true;
         a.sent = [];
         clearTimeout(a.timer);
+        perfMark('answer', n);
         a.remoteReady = pc.setRemoteDescription({ type: 'answer', sdp: ev.sdp });
+        a.remoteReady.then(() => perfMark('remote-set', n), () => undefined);
         a.remoteReady.catch(() => {
           if (this.current(n)) this.attemptFailed('interrupted', "the host's answer could not be applied");
         });
@@ -392,6 +443,21 @@ export class Joiner {
     const a = this.current(n);
     if (!a || a.open) return;
     perfMark('dc-open', n);
+    if (!this.helloReady) {
+      // The stored copy is still being restored: the hello must carry its position. The host
+      // sends nothing before our hello, so nothing is missed meanwhile.
+      const ready = () => {
+        const cur = this.current(n);
+        if (cur && !cur.open && cur.dc?.readyState === 'open') this.channelReady(n);
+      };
+      this.options.beforeHello!.then(ready, ready);
+      return;
+    }
+    this.channelReady(n);
+  }
+
+  private channelReady(n: number): void {
+    const a = this.current(n)!;
     a.open = true;
     clearTimeout(a.timer);
     if (a.ws) {

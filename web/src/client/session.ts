@@ -144,6 +144,16 @@ export class ClientSession {
     this.decoder = new FrameDecoder(positionAfter(events));
   }
 
+  /** Takes in the stored copy (restored while the join started): only before the hello, whose
+   *  resume position must be the one of what the page shows. */
+  restore(sessionId: Uint8Array, events: Event[]): void {
+    if (this.welcomed || this.sessionId || this.decoder.position.last_seq !== 0n) throw new Error('restore after the session started');
+    this.sessionId = sessionId;
+    this.transcript = new Transcript();
+    for (const e of events) this.transcript.apply(e);
+    this.decoder = new FrameDecoder(positionAfter(events));
+  }
+
   get position(): Position {
     return this.decoder.position;
   }

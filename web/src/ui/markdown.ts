@@ -1,18 +1,13 @@
 // Markdown for model answers: no raw HTML (escaped as text), no images (their alt text is
 // shown), only http(s)/mailto links, sanitized again by DOMPurify, bidi controls removed.
+// The page loads this module (and marked and DOMPurify with it) as a separate chunk, with a
+// dynamic import() from ui/view.ts: the join does not wait for it.
 import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
 
-// Explicit direction overrides/isolates can make text read differently from what it is.
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+import { escapeHtml, neutralizeBidi } from './text';
 
-export function neutralizeBidi(text: string): string {
-  return text.replace(BIDI_CONTROLS, '');
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export { escapeHtml, neutralizeBidi };
 
 const marked = new Marked({
   gfm: true,

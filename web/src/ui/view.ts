@@ -1,7 +1,32 @@
 // Renders the transcript into the page. Updates are batched with requestAnimationFrame; model
 // answers go through the Markdown sanitizer, everything else is set as text.
 import type { Transcript, Turn } from '../client/session';
-import { neutralizeBidi, renderMarkdown } from './markdown';
+import { neutralizeBidi } from './text';
+
+// The Markdown renderer (marked + DOMPurify, half of the page's script) is its own chunk, loaded
+// as soon as this module runs but without holding up the page or the join. Until it is there a
+// model answer's turn is shown (in its place, with its author line) with an empty body, filled in
+// when it arrives. If it cannot be loaded, answers are shown as plain text (inert either way).
+type Renderer = (source: string) => DocumentFragment;
+let renderMarkdown: Renderer | null = null;
+const waitingViews = new Set<TranscriptView>();
+void import('./markdown').then(
+  (m) => {
+    renderMarkdown = m.renderMarkdown;
+  },
+  () => {
+    renderMarkdown = (source) => {
+      const p = document.createElement('p');
+      p.textContent = neutralizeBidi(source);
+      const f = document.createDocumentFragment();
+      f.append(p);
+      return f;
+    };
+  },
+).then(() => {
+  for (const v of waitingViews) v.markdownReady();
+  waitingViews.clear();
+});
 
 export function authorLine(turn: Turn, model: string): string {
   const who = neutralizeBidi(turn.author);
@@ -18,6 +43,7 @@ export function authorLine(turn: Turn, model: string): string {
 export class TranscriptView {
   private readonly items = new Map<bigint, HTMLLIElement>();
   private readonly dirty = new Set<Turn>();
+  private readonly awaitingMarkdown = new Set<Turn>(); // rendered without their body so far
   private scheduled = false;
 
   constructor(
@@ -30,6 +56,7 @@ export class TranscriptView {
     this.transcript = transcript;
     this.items.clear();
     this.dirty.clear();
+    this.awaitingMarkdown.clear();
     this.list.replaceChildren();
     for (const t of transcript.turns) this.dirty.add(t);
     this.flush();
@@ -41,6 +68,14 @@ export class TranscriptView {
     this.scheduled = true;
     const raf = typeof requestAnimationFrame === 'function' ? requestAnimationFrame : (f: () => void) => setTimeout(f, 16);
     raf(() => this.flush());
+  }
+
+  /** The Markdown renderer has arrived: fill in the answers shown without it. */
+  markdownReady(): void {
+    if (this.awaitingMarkdown.size === 0) return;
+    for (const t of this.awaitingMarkdown) this.dirty.add(t);
+    this.awaitingMarkdown.clear();
+    this.flush();
   }
 
   /** Renders pending changes now. */
@@ -70,8 +105,12 @@ export class TranscriptView {
     li.setAttribute('aria-busy', t.open ? 'true' : 'false');
     const [who, body] = [li.children[0] as HTMLElement, li.children[1] as HTMLElement];
     who.textContent = authorLine(t, this.transcript.model);
-    if (t.role === 'assistant') body.replaceChildren(renderMarkdown(t.text));
-    else body.textContent = neutralizeBidi(t.text);
+    if (t.role !== 'assistant') body.textContent = neutralizeBidi(t.text);
+    else if (renderMarkdown) body.replaceChildren(renderMarkdown(t.text));
+    else {
+      this.awaitingMarkdown.add(t);
+      waitingViews.add(this);
+    }
     let end = li.querySelector<HTMLElement>('.end');
     if (!t.open && t.end && t.end !== 'done') {
       if (!end) {
