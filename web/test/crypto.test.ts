@@ -16,6 +16,7 @@ import {
   JoinerHandshake,
   rejectionTranscript,
   verifyHostBeacon,
+  warmUpEd25519,
 } from '../src/protocol/handshake';
 import { parseInviteLink } from '../src/protocol/invite';
 import { HKDF_SALT, locatorInfo, roomLocator, sealInfo, sealKey, type Direction } from '../src/protocol/keys';
@@ -247,5 +248,11 @@ describe('crypto.json handshake (joiner side)', () => {
   it('message decoding is strict', () => {
     const bad = ['', '00', '04ff', '0501' + '00'.repeat(63), '0504' + '00'.repeat(64), '03000001', '0300000130'];
     for (const hex of bad) expect(() => decodeMessage(fromHex(hex)), hex).toThrow(/malformed_message/);
+  });
+});
+
+describe('warmUpEd25519', () => {
+  it('verifies the RFC 8032 test 1 signature (so it exercises the whole verification)', () => {
+    expect(warmUpEd25519()).toBe(true);
   });
 });

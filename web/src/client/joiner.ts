@@ -1,6 +1,6 @@
 // The browser joiner: rendezvous WebSocket, join handshake, RTCPeerConnection and the session on
 // the data channel, with keepalive and resume. Mirrors src/client/join_client.cpp.
-import { looksLikeBeacon, verifyHostBeacon, JoinerHandshake, HandshakeFailure, REJECT_REASON_NAMES } from '../protocol/handshake';
+import { looksLikeBeacon, verifyHostBeacon, JoinerHandshake, HandshakeFailure, REJECT_REASON_NAMES, warmUpEd25519 } from '../protocol/handshake';
 import type { InviteLink } from '../protocol/invite';
 import { rendezvousWebSocketUrl } from '../protocol/invite';
 import { roomLocator } from '../protocol/keys';
@@ -61,6 +61,8 @@ function perfMark(name: string, attempt: number, extra: Record<string, unknown> 
     /* no User Timing here: nothing to record */
   }
 }
+
+let ed25519Warm = false;
 
 export interface JoinCallbacks {
   onStatus(status: LinkStatus, detail: string): void;
@@ -208,6 +210,9 @@ export class Joiner {
     ws.onopen = () => {
       if (!this.current(n)) return;
       ws.send(encodeClientMessage({ type: 'join', room: this.locator }) as Uint8Array<ArrayBuffer>);
+      // While 'joined' and the host's beacon are on their way: make the first Ed25519
+      // verification (the beacon's, on the critical path) as cheap as the later ones.
+      if (!ed25519Warm) ed25519Warm = warmUpEd25519() || true;
     };
     ws.onmessage = (ev: MessageEvent) => {
       if (!this.current(n) || !(ev.data instanceof ArrayBuffer)) return;
@@ -389,6 +394,7 @@ export class Joiner {
     if (!a || a.open) return;
     if (looksLikeBeacon(bytes)) {
       if (a.answered || a.host === from || !verifyHostBeacon(this.link, bytes, a.self, from)) return;
+      ed25519Warm = true;
       a.host = from; // the host, or the host again under a new id: (re)send what it lacks
       perfMark('beacon', a.n);
       if (a.sent.length && !a.offerSent) {
