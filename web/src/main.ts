@@ -10,7 +10,7 @@ import { STATUS, type Event } from './protocol/frames';
 import { FAILURE_TEXT, Joiner } from './client/joiner';
 import { ClientSession, cleanDisplayName, positionAfter, Transcript, type SessionEvent } from './client/session';
 import { SessionStore, type SessionSummary } from './client/store';
-import { TranscriptView } from './ui/view';
+import { preloadMarkdown, TranscriptView } from './ui/view';
 import { neutralizeBidi } from './ui/text';
 
 // --- 1. Take the secret out of the address bar before anything else.
@@ -266,6 +266,8 @@ function runSession(link: InviteLink): void {
       case 'welcomed':
         role = ev.role;
         notice(null);
+        // Joined: now fetch the Markdown renderer (answers need it), off the join's path.
+        setTimeout(preloadMarkdown, 0);
         if (store) {
           const db = store;
           const s = summary();

@@ -4,29 +4,38 @@ import type { Transcript, Turn } from '../client/session';
 import { neutralizeBidi } from './text';
 
 // The Markdown renderer (marked + DOMPurify, half of the page's script) is its own chunk, loaded
-// as soon as this module runs but without holding up the page or the join. Until it is there a
-// model answer's turn is shown (in its place, with its author line) with an empty body, filled in
-// when it arrives. If it cannot be loaded, answers are shown as plain text (inert either way).
+// when a model answer is first rendered or when the page asks (preloadMarkdown, once joined): it
+// does not hold up the page or the join. Until it is there a model answer's turn is shown (in its
+// place, with its author line) with an empty body, filled in when it arrives. If it cannot be
+// loaded, answers are shown as plain text (inert either way).
 type Renderer = (source: string) => DocumentFragment;
 let renderMarkdown: Renderer | null = null;
+let loadingMarkdown = false;
 const waitingViews = new Set<TranscriptView>();
-void import('./markdown').then(
-  (m) => {
-    renderMarkdown = m.renderMarkdown;
-  },
-  () => {
-    renderMarkdown = (source) => {
-      const p = document.createElement('p');
-      p.textContent = neutralizeBidi(source);
-      const f = document.createDocumentFragment();
-      f.append(p);
-      return f;
-    };
-  },
-).then(() => {
-  for (const v of waitingViews) v.markdownReady();
-  waitingViews.clear();
-});
+
+export function preloadMarkdown(): void {
+  if (loadingMarkdown) return;
+  loadingMarkdown = true;
+  void import('./markdown')
+    .then(
+      (m) => {
+        renderMarkdown = m.renderMarkdown;
+      },
+      () => {
+        renderMarkdown = (source) => {
+          const p = document.createElement('p');
+          p.textContent = neutralizeBidi(source);
+          const f = document.createDocumentFragment();
+          f.append(p);
+          return f;
+        };
+      },
+    )
+    .then(() => {
+      for (const v of waitingViews) v.markdownReady();
+      waitingViews.clear();
+    });
+}
 
 export function authorLine(turn: Turn, model: string): string {
   const who = neutralizeBidi(turn.author);
@@ -110,6 +119,7 @@ export class TranscriptView {
     else {
       this.awaitingMarkdown.add(t);
       waitingViews.add(this);
+      preloadMarkdown();
     }
     let end = li.querySelector<HTMLElement>('.end');
     if (!t.open && t.end && t.end !== 'done') {
