@@ -29,16 +29,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point start, Clock::time_point end) {
-  return std::chrono::duration<double, std::milli>(end - start).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
+using tokencast::bench::percentile;
 
 void report(const char* what, const std::vector<double>& v) {
   size_t over =
@@ -125,8 +116,8 @@ int main(int argc, char** argv) {
       std::unique_lock lock(mu);
       cv.wait_for(lock, std::chrono::seconds(10), [&] { return first_event || ended; });
       if (first_event && opened) {
-        open_ms.push_back(ms_since(start, *opened));
-        first_event_ms.push_back(ms_since(start, *first_event));
+        open_ms.push_back(tokencast::bench::ms_between(start, *opened));
+        first_event_ms.push_back(tokencast::bench::ms_between(start, *first_event));
       } else {
         ++failed;
       }

@@ -114,22 +114,14 @@ size_t heap_bytes() {
   return m.uordblks + m.hblkhd;  // in use, small and mmapped chunks
 }
 
-long rss_kb() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
-}
+long rss_kb() { return static_cast<long>(bench::resident_bytes() / 1024); }
 
 struct Stats {
   double p50, p90, p99, max;
 };
-Stats stats(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))]; };
-  return {at(0.5), at(0.9), at(0.99), v.back()};
+Stats stats(const std::vector<double>& v) {
+  return {bench::percentile(v, 50), bench::percentile(v, 90), bench::percentile(v, 99),
+          bench::percentile(v, 100)};
 }
 
 double ms_since(Clock::time_point t) {
@@ -237,7 +229,7 @@ int main(int argc, char** argv) {
       rtt_us.push_back(ms_since(t0) * 1000);
     }
     p.b.echo = false;
-    result.dist("rtt_us", rtt_us);
+    result.dist("rtt_us", rtt_us, 1e6);
     const Stats r = stats(rtt_us);
     std::printf("rtt samples=%zu p50=%.0fus p90=%.0fus p99=%.0fus max=%.0fus\n", rtt_us.size(),
                 r.p50, r.p90, r.p99, r.max);

@@ -62,8 +62,9 @@ class JsonLine {
     }
     return raw(key, quoted + "\"");
   }
-  // Percentiles of a sample as {"n","p50","p90","p99","p999","max","over_1s"}.
-  JsonLine& dist(const std::string& key, const std::vector<double>& v) {
+  // Percentiles of a sample as {"n","p50","p90","p99","p999","max","over_1s"}; `one_second`
+  // is a second in the sample's unit (1000 for milliseconds, 1e6 for microseconds).
+  JsonLine& dist(const std::string& key, const std::vector<double>& v, double one_second = 1000) {
     JsonLine d;
     d.num("n", static_cast<double>(v.size()))
         .num("p50", percentile(v, 50))
@@ -71,8 +72,8 @@ class JsonLine {
         .num("p99", percentile(v, 99))
         .num("p999", percentile(v, 99.9))
         .num("max", v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()))
-        .num("over_1s", static_cast<double>(
-                            std::count_if(v.begin(), v.end(), [](double x) { return x > 1000; })));
+        .num("over_1s", static_cast<double>(std::count_if(
+                            v.begin(), v.end(), [=](double x) { return x > one_second; })));
     return raw(key, d.text());
   }
   JsonLine& raw(const std::string& key, const std::string& json) {
