@@ -82,6 +82,39 @@ class HostSessionTest : public ::testing::Test {
   RecordingIo io;
 };
 
+TEST_F(HostSessionTest, HistoryKeepsFinishedTurnsWithinTheBudgetAndDropsFailedAnswers) {
+  HostSessionConfig config;
+  config.max_history_bytes = 12;
+  auto s = make(config);
+  auto answer = [&](const std::string& text) {
+    TurnId turn = io.generations.back().first;
+    s->llm_delta(turn, text.substr(0, 2));
+    s->llm_delta(turn, text.substr(2));
+    s->llm_done(turn, 2, 1002);
+  };
+  s->host_prompt("q1", 1001);
+  answer("ans1");
+  s->host_prompt("q2", 1003);
+  s->llm_error(io.generations.back().first, "the model failed", 1004);
+  s->host_prompt("q3", 1005);
+  answer("ans3");
+  s->host_prompt("q4", 1006);
+  ASSERT_EQ(io.generations.size(), 4u);
+  using M = std::vector<std::pair<TurnRole, std::string>>;
+  auto flat = [](const std::vector<ChatMessage>& h) {
+    M out;
+    for (const auto& m : h) out.emplace_back(m.role, m.content);
+    return out;
+  };
+  EXPECT_EQ(flat(io.generations[1].second),
+            (M{{TurnRole::kUser, "q1"}, {TurnRole::kAssistant, "ans1"}, {TurnRole::kUser, "q2"}}));
+  // The failed answer to q2 is left out; 12 bytes hold q4, ans3, q3 and q2 but not ans1.
+  EXPECT_EQ(flat(io.generations[3].second), (M{{TurnRole::kUser, "q2"},
+                                               {TurnRole::kUser, "q3"},
+                                               {TurnRole::kAssistant, "ans3"},
+                                               {TurnRole::kUser, "q4"}}));
+}
+
 TEST_F(HostSessionTest, PromptStreamsToEveryPeerOnlyOnceDurable) {
   auto s = make();
   auto ada = join(*s, PeerRole::kParticipant, "ada");

@@ -77,8 +77,6 @@ class HostRuntime {
   HostRuntime& operator=(const HostRuntime&) = delete;
 
   const HostLinks& links() const;
-  // The embedded rendezvous's port (0 with a remote rendezvous).
-  uint16_t rendezvous_port() const;
 
   // Thread-safe; they post to the session's thread (stats() waits for it).
   void prompt(std::string text);

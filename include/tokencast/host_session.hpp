@@ -145,6 +145,8 @@ class HostSession {
   HostSession(HostSessionConfig config, SessionLog log, HostIo& io);
 
   Seq append(EventBody body);
+  // Appends text to an open turn as deltas of at most kMaxDeltaBytes each.
+  void append_text(TurnId turn, std::string_view text);
   void send_control(ConnId conn, Peer& peer, const Frame& frame);
   void refuse(ConnId conn, Peer& peer, StatusCode code, std::string text);
   void on_hello(ConnId conn, Peer& peer, const HelloFrame& hello);

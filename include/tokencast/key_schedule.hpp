@@ -82,8 +82,6 @@ enum class LinkRole : uint8_t { kViewer = 0, kParticipant = 1 };
 std::string_view link_role_name(LinkRole role);
 
 enum class Direction : uint8_t { kJoinerToHost = 0, kHostToJoiner = 1 };
-// "joiner_to_host" / "host_to_joiner".
-std::string_view direction_name(Direction direction);
 
 // The exact HKDF labels (ASCII, no terminator; the info strings add a 0x00 after the label).
 inline constexpr std::string_view kHkdfSalt = "tokencast/v1";

@@ -62,10 +62,10 @@ class OutboundQueue {
 
   // Offers an event the host just appended to the log (call it for every appended event, for
   // every peer). While catching up, events up to the log's head are already covered and ignored.
-  // Live, the event must continue the last one (seq == queued_seq() + 1) and is queued,
-  // merged into a pending delta of the same turn when possible. Errors: kOutOfOrder (nothing
-  // queued), kOverflowed, kClosed. Overflows the queue when it would exceed the bound.
-  // O(1) amortized plus the copy of the event's text.
+  // Live, the event must continue the last one (one past the last sequence this queue took charge
+  // of) and is queued, merged into a pending delta of the same turn when possible. Errors:
+  // kOutOfOrder (nothing queued), kOverflowed, kClosed. Overflows the queue when it would exceed
+  // the bound. O(1) amortized plus the copy of the event's text.
   Expected<void, std::error_code> push_event(const Event& event);
 
   // The next frame to send, or nullopt when there is nothing to send now.
@@ -78,8 +78,6 @@ class OutboundQueue {
   // Bytes held for this peer: encoded control frames plus pending events as they will be
   // encoded (catch-up frames not yet planned are not held, so they do not count).
   size_t pending_bytes() const { return pending_bytes_; }
-  // Last sequence this queue has taken charge of (popped or pending).
-  Seq queued_seq() const;
   // Last sequence in the frames popped so far (what the peer holds once they arrive).
   Seq popped_seq() const { return popped_seq_; }
 

@@ -102,8 +102,6 @@ class Client {
 
   // 0 until joined.
   PeerId self() const;
-  // Bytes queued by send() and not yet handed to the socket.
-  size_t queued_bytes() const;
 
  private:
   struct Impl;

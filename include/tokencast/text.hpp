@@ -15,6 +15,10 @@ std::string to_valid_utf8(std::string_view bytes);
 // True when `bytes` is valid UTF-8.
 bool is_valid_utf8(std::string_view bytes);
 
+// The longest prefix of `text` of at most `max` bytes that does not end inside a UTF-8
+// character (it steps back over continuation bytes at the cut).
+std::string_view utf8_prefix(std::string_view text, size_t max);
+
 // Makes a byte stream valid UTF-8 as it arrives (a command's stdout, stdin): what push()
 // returns ends on a character boundary, and everything together equals to_valid_utf8() of the
 // whole stream. An incomplete character at the end of a chunk waits for the next one.

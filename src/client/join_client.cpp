@@ -8,6 +8,7 @@
 #include "tokencast/invite.hpp"
 #include "tokencast/log.hpp"
 #include "tokencast/rendezvous_client.hpp"
+#include "tokencast/text.hpp"
 #include "util/event_loop.hpp"
 
 namespace tokencast {
@@ -375,9 +376,7 @@ std::string clean_display_name(std::string_view name) {
     if (u < 0x20 || u == 0x7f) continue;
     out.push_back(c);
   }
-  size_t end = std::min(out.size(), kMaxDisplayNameBytes);
-  while (end > 0 && end < out.size() && (static_cast<uint8_t>(out[end]) & 0xC0) == 0x80) --end;
-  out.resize(end);
+  out.resize(utf8_prefix(out, kMaxDisplayNameBytes).size());
   return out.empty() ? "guest" : out;
 }
 

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tokencast/text.hpp"
+
 namespace tokencast::crypto {
 
 using Bytes = std::vector<uint8_t>;
@@ -85,40 +87,18 @@ class ByteReader {
   size_t pos_ = 0;
 };
 
-// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
-// When `reject_controls` is set, C0 controls, DEL and C1 controls (U+0080..U+009F) are refused
-// too: a display name must not be able to move a cursor or smuggle terminal escapes.
+// Strict UTF-8 (tokencast::is_valid_utf8: RFC 3629, no overlong forms, no surrogates, nothing
+// above U+10FFFF). When `reject_controls` is set, C0 controls, DEL and C1 controls
+// (U+0080..U+009F) are refused too: a display name must not be able to move a cursor or smuggle
+// terminal escapes.
 inline bool valid_utf8(std::string_view s, bool reject_controls) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<uint8_t>(s[i]);
-    uint32_t cp = 0;
-    size_t len = 0;
-    if (b0 < 0x80) {
-      cp = b0;
-      len = 1;
-    } else if (b0 >= 0xC2 && b0 <= 0xDF) {
-      cp = b0 & 0x1Fu;
-      len = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      cp = b0 & 0x0Fu;
-      len = 3;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      cp = b0 & 0x07u;
-      len = 4;
-    } else {
-      return false;
-    }
-    if (s.size() - i < len) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<uint8_t>(s[i + k]);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3Fu);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return false;
-    if (cp >= 0xD800 && cp <= 0xDFFF) return false;
-    if (reject_controls && (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F))) return false;
-    i += len;
+  if (!is_valid_utf8(s)) return false;
+  if (!reject_controls) return true;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto b = static_cast<uint8_t>(s[i]);
+    if (b < 0x20 || b == 0x7F) return false;
+    // In valid UTF-8, U+0080..U+009F is exactly 0xC2 followed by 0x80..0x9F.
+    if (b == 0xC2 && i + 1 < s.size() && static_cast<uint8_t>(s[i + 1]) <= 0x9F) return false;
   }
   return true;
 }

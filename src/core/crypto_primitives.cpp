@@ -156,12 +156,6 @@ void random_bytes(std::span<uint8_t> out) {
   check(RAND_bytes(out.data(), as_int(out.size())), "libcrypto: RAND_bytes");
 }
 
-bool equal_ct(std::span<const uint8_t> a, std::span<const uint8_t> b) {
-  if (a.size() != b.size()) return false;
-  if (a.empty()) return true;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 void wipe(void* data, size_t size) {
   if (size != 0) OPENSSL_cleanse(data, size);
 }

@@ -49,9 +49,6 @@ bool aead_open(std::span<const uint8_t, kAeadKeySize> key,
 // Fills `out` from the OpenSSL CSPRNG (seeded by the OS).
 void random_bytes(std::span<uint8_t> out);
 
-// Constant-time equality of two equally long byte strings (false if the lengths differ).
-bool equal_ct(std::span<const uint8_t> a, std::span<const uint8_t> b);
-
 // Overwrites memory in a way the compiler may not elide.
 void wipe(void* data, size_t size);
 

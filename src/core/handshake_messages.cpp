@@ -83,8 +83,9 @@ bool valid_sdp(std::string_view sdp) {
 }
 
 bool valid_candidate(const IceCandidate& c) {
-  return c.sdp_mid.size() <= kMaxMidBytes && crypto::printable_ascii(c.sdp_mid) && !c.candidate.empty() &&
-         c.candidate.size() <= kMaxCandidateBytes && crypto::printable_ascii(c.candidate);
+  return c.sdp_mid.size() <= kMaxMidBytes && crypto::printable_ascii(c.sdp_mid) &&
+         !c.candidate.empty() && c.candidate.size() <= kMaxCandidateBytes &&
+         crypto::printable_ascii(c.candidate);
 }
 
 Expected<std::vector<uint8_t>, HandshakeError> encode(const Message& message) {

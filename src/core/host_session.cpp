@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "tokencast/text.hpp"
+
 namespace tokencast {
 namespace {
 
 // Cuts `text` to at most `max` bytes without splitting a UTF-8 character.
 std::string truncate_utf8(std::string_view text, size_t max) {
-  if (text.size() <= max) return std::string(text);
-  size_t end = max;
-  while (end > 0 && (static_cast<uint8_t>(text[end]) & 0xC0) == 0x80) --end;
-  return std::string(text.substr(0, end));
+  return std::string(utf8_prefix(text, max));
 }
 
 }  // namespace
@@ -201,9 +200,7 @@ void HostSession::maybe_start_next_turn(int64_t now_ms) {
     }
     TurnId asked = log_.last_turn() + 1;
     append(TurnStarted{asked, TurnRole::kUser, prompt.author, now_ms});
-    for (size_t at = 0; at < prompt.text.size(); at += kMaxDeltaBytes) {
-      append(TextDelta{asked, prompt.text.substr(at, kMaxDeltaBytes)});
-    }
+    append_text(asked, prompt.text);
     append(TurnEnded{asked, TurnEnd::kDone, "", 0, now_ms});
 
     TurnId answer = asked + 1;
@@ -219,6 +216,12 @@ void HostSession::maybe_start_next_turn(int64_t now_ms) {
   }
 }
 
+void HostSession::append_text(TurnId turn, std::string_view text) {
+  for (size_t at = 0; at < text.size(); at += kMaxDeltaBytes) {
+    append(TextDelta{turn, std::string(text.substr(at, kMaxDeltaBytes))});
+  }
+}
+
 void HostSession::end_turn(TurnEnd end, const std::string& reason, int64_t now_ms) {
   auto turn = log_.open_turn();
   if (!turn) return;
@@ -229,9 +232,7 @@ void HostSession::end_turn(TurnEnd end, const std::string& reason, int64_t now_m
 
 void HostSession::llm_delta(TurnId turn, std::string_view bytes) {
   if (!generating_ || log_.open_turn() != turn || bytes.empty()) return;
-  for (size_t at = 0; at < bytes.size(); at += kMaxDeltaBytes) {
-    append(TextDelta{turn, std::string(bytes.substr(at, kMaxDeltaBytes))});
-  }
+  append_text(turn, bytes);
   turn_tokens_ += 1;
 }
 
@@ -255,9 +256,7 @@ void HostSession::host_prompt(std::string_view text, int64_t now_ms) {
     if (log_.open_turn()) return;
     TurnId turn = log_.last_turn() + 1;
     append(TurnStarted{turn, TurnRole::kAssistant, config_.host_name, now_ms});
-    for (size_t at = 0; at < text.size(); at += kMaxDeltaBytes) {
-      append(TextDelta{turn, std::string(text.substr(at, kMaxDeltaBytes))});
-    }
+    append_text(turn, text);
     append(TurnEnded{turn, TurnEnd::kDone, "", 1, now_ms});
     maybe_start_next_turn(now_ms);
     return;
@@ -345,31 +344,41 @@ HostSession::Status HostSession::status() const {
 
 std::vector<ChatMessage> HostSession::history() const {
   // Finished turns, newest last, within max_history_bytes; failed answers are left out so the
-  // model does not imitate error text.
-  std::vector<ChatMessage> reversed;
+  // model does not imitate error text. Walks back from the newest turn (turns never interleave:
+  // at most one is open at a time), so a prompt reads only the recent conversation that fits
+  // the budget, not the whole session.
+  const std::span<const Event> events = log_.events();
+  std::vector<ChatMessage> out;
   size_t bytes = 0;
-  std::map<TurnId, std::string> text;
-  std::map<TurnId, std::pair<TurnRole, bool>> info;  // role, usable
-  std::vector<TurnId> order;
-  for (const auto& event : log_.events()) {
-    if (const auto* s = std::get_if<TurnStarted>(&event.body)) {
-      info[s->turn] = {s->role, false};
-      order.push_back(s->turn);
-    } else if (const auto* d = std::get_if<TextDelta>(&event.body)) {
-      text[d->turn] += d->bytes;
-    } else if (const auto* e = std::get_if<TurnEnded>(&event.body)) {
-      info[e->turn].second = e->end != TurnEnd::kError;
+  size_t i = events.size();
+  while (i > 0) {
+    const auto* ended = std::get_if<TurnEnded>(&events[--i].body);
+    if (ended == nullptr) continue;  // the open turn's events, or events between turns
+    const size_t end_index = i;
+    size_t size = 0;
+    const TurnStarted* started = nullptr;
+    while (i > 0 && started == nullptr) {
+      const EventBody& body = events[--i].body;
+      if (const auto* d = std::get_if<TextDelta>(&body); d && d->turn == ended->turn) {
+        size += d->bytes.size();
+      } else if (const auto* s = std::get_if<TurnStarted>(&body); s && s->turn == ended->turn) {
+        started = s;
+      }
     }
+    if (started == nullptr) break;
+    if (ended->end == TurnEnd::kError || size == 0) continue;
+    if (bytes + size > config_.max_history_bytes && !out.empty()) break;
+    bytes += size;
+    std::string content;
+    content.reserve(size);
+    for (size_t k = i + 1; k < end_index; ++k) {
+      const auto* d = std::get_if<TextDelta>(&events[k].body);
+      if (d != nullptr && d->turn == ended->turn) content += d->bytes;
+    }
+    out.push_back(ChatMessage{started->role, std::move(content)});
   }
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    auto [role, usable] = info[*it];
-    const std::string& content = text[*it];
-    if (!usable || content.empty()) continue;
-    if (bytes + content.size() > config_.max_history_bytes && !reversed.empty()) break;
-    bytes += content.size();
-    reversed.push_back(ChatMessage{role, content});
-  }
-  return {reversed.rbegin(), reversed.rend()};
+  std::reverse(out.begin(), out.end());
+  return out;
 }
 
 std::string HostSession::clean_name(std::string_view name, PeerId id) const {

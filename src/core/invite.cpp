@@ -63,7 +63,6 @@ bool is_pchar(char c) {
 }
 
 struct ParsedUrl {
-  std::string base;           // normalized base URL (without the final /j when parsing links)
   std::string_view fragment;  // after '#', if any
   bool has_fragment = false;
   bool secure = false;

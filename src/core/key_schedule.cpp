@@ -34,16 +34,6 @@ std::string_view link_role_name(LinkRole role) {
   return "unknown";
 }
 
-std::string_view direction_name(Direction direction) {
-  switch (direction) {
-    case Direction::kJoinerToHost:
-      return "joiner_to_host";
-    case Direction::kHostToJoiner:
-      return "host_to_joiner";
-  }
-  return "unknown";
-}
-
 RoomSecret generate_room_secret() {
   RoomSecret secret;
   crypto::random_bytes(secret.mutable_bytes());

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokencast/openai_stream.hpp"
+#include "tokencast/text.hpp"
 
 namespace tokencast {
 
@@ -27,10 +28,7 @@ std::string one_line(std::string_view text, size_t max_bytes) {
     out += c;
   }
   if (out.size() > max_bytes) {
-    size_t cut = max_bytes;
-    // Step back over continuation bytes so that no UTF-8 sequence is split.
-    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
-    out.resize(cut);
+    out.resize(utf8_prefix(out, max_bytes).size());
     while (!out.empty() && out.back() == ' ') out.pop_back();
   }
   return out;

@@ -10,8 +10,6 @@
 
 namespace tokencast::openai {
 
-// "user", "assistant" or "system".
-
 // `text` made fit for one line of a message: control characters become spaces, runs of spaces
 // collapse, the ends are trimmed and the result is cut to at most `max_bytes` bytes without
 // splitting a UTF-8 sequence.

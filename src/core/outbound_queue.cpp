@@ -49,10 +49,6 @@ Expected<OutboundQueue, std::error_code> OutboundQueue::create(const SessionLog&
   return OutboundQueue(log, *planner, options);
 }
 
-Seq OutboundQueue::queued_seq() const {
-  return state_ == State::kCatchingUp ? log_->head() : live_seq_;
-}
-
 bool OutboundQueue::has_frames() const {
   if (state_ == State::kClosed) return false;
   return !items_.empty() || (state_ == State::kCatchingUp && !planner_.level());

@@ -126,6 +126,13 @@ std::string Utf8Repair::finish() {
   return out;
 }
 
+std::string_view utf8_prefix(std::string_view text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
 bool is_valid_utf8(std::string_view bytes) {
   size_t i = 0;
   while (i < bytes.size()) {

@@ -11,7 +11,7 @@
 
 namespace tokencast {
 
-Expected<void, std::string> HostRuntime::Impl::open_session() {
+Expected<std::vector<Event>, std::string> HostRuntime::Impl::open_session() {
   auto opened = EventStore::open(options.db_path);
   if (!opened) {
     return unexpected("cannot open the store " + options.db_path + ": " + opened.error().message());
@@ -43,14 +43,16 @@ Expected<void, std::string> HostRuntime::Impl::open_session() {
     std::copy(participant.bytes().begin(), participant.bytes().end(),
               record.participant_secret.begin());
   }
-  return {};
+  return stored;
 }
 
 Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   Impl& h = *impl;
-  if (auto opened = h.open_session(); !opened) return unexpected(opened.error());
+  auto opened = h.open_session();
+  if (!opened) return unexpected(opened.error());
+  std::vector<Event> stored = std::move(*opened);  // empty for a new session
 
   SigningKey key = SigningKey::from_seed(h.record.host_key_seed);
   RoomSecret viewer{std::span<const uint8_t, kRoomSecretSize>(h.record.viewer_secret)};
@@ -80,12 +82,6 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   config.llm_attached = h.options.source != nullptr && !h.options.stream_source;
   config.max_peers = h.options.max_peers;
   config.queue.max_pending_bytes = h.options.max_pending_bytes_per_peer;
-  std::vector<Event> stored;
-  if (h.links.resumed) {
-    auto events = h.store->load_events(h.record.id);
-    if (!events) return unexpected("cannot resume: " + events.error().message());
-    stored = std::move(*events);
-  }
   bool fresh = stored.empty();
   h.committer = std::make_unique<GroupCommitter>(
       *h.store, h.record.id, [impl = &h](Seq seq, std::error_code error) {
@@ -119,10 +115,6 @@ HostRuntime::HostRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HostRuntime::~HostRuntime() { stop(); }
 
 const HostLinks& HostRuntime::links() const { return impl_->links; }
-
-uint16_t HostRuntime::rendezvous_port() const {
-  return impl_->embedded ? impl_->embedded->port() : 0;
-}
 
 void HostRuntime::prompt(std::string text) {
   impl_->loop.post([impl = impl_.get(), text = std::move(text)] {

@@ -76,7 +76,8 @@ struct HostRuntime::Impl : HostIo {
   bool flush_posted = false;
 
   // host_runtime.cpp
-  Expected<void, std::string> open_session();
+  // Opens the store and creates or loads the session; a resumed session's stored events.
+  Expected<std::vector<Event>, std::string> open_session();
   void tick();
   HostStats snapshot() const;
 

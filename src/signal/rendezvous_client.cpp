@@ -499,9 +499,4 @@ void Client::close() {
 
 PeerId Client::self() const { return impl_->self_id.load(); }
 
-size_t Client::queued_bytes() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->queued;
-}
-
 }  // namespace tokencast::rendezvous

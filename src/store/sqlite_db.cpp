@@ -57,8 +57,6 @@ size_t Statement::column_size(int index) const {
 
 const void* Statement::column_blob(int index) const { return sqlite3_column_blob(stmt_, index); }
 
-int Statement::column_type(int index) const { return sqlite3_column_type(stmt_, index); }
-
 int Database::open(const std::string& path, std::string& error) {
   int rc =
       sqlite3_open_v2(path.c_str(), &db_,
@@ -74,7 +72,5 @@ Database::~Database() { sqlite3_close_v2(db_); }
 int Database::exec(std::string_view sql) {
   return sqlite3_exec(db_, std::string(sql).c_str(), nullptr, nullptr, nullptr);
 }
-
-std::string Database::last_error() const { return db_ != nullptr ? sqlite3_errmsg(db_) : ""; }
 
 }  // namespace tokencast::store

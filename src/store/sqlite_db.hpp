@@ -32,7 +32,6 @@ class Statement {
   std::string column_text(int index) const;  // TEXT or BLOB bytes as they are
   size_t column_size(int index) const;
   const void* column_blob(int index) const;
-  int column_type(int index) const;
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
@@ -45,7 +44,6 @@ class Database {
   ~Database();
   int exec(std::string_view sql);
   sqlite3* handle() const { return db_; }
-  std::string last_error() const;
 
  private:
   sqlite3* db_ = nullptr;

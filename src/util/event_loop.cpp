@@ -39,7 +39,6 @@ void EventLoop::cancel(TimerId id) {
 }
 
 void EventLoop::run() {
-  loop_thread_ = std::this_thread::get_id();
   std::unique_lock lock(mutex_);
   while (!stopped_) {
     auto now = Clock::now();
@@ -81,11 +80,6 @@ void EventLoop::stop() {
 int64_t EventLoop::unix_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t EventLoop::now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
       .count();
 }
 

@@ -38,10 +38,7 @@ class EventLoop {
   void start();
   // Makes run() return after the task in progress; pending tasks are dropped. Thread-safe.
   void stop();
-  bool in_loop_thread() const { return std::this_thread::get_id() == loop_thread_; }
 
-  // Milliseconds on the monotonic clock.
-  static int64_t now_ms();
   // Unix time in milliseconds: what the state machines are given (events carry it, and the
   // handshake compares it with the joiner's clock).
   static int64_t unix_now_ms();
@@ -54,7 +51,6 @@ class EventLoop {
   TimerId next_timer_ = 1;
   bool stopped_ = false;
   std::thread thread_;
-  std::thread::id loop_thread_;
 };
 
 // Runs `f` on the loop and returns its result to the calling thread, which waits. Never call
