@@ -1,18 +1,18 @@
 // Host beacons: see handshake.hpp.
+#include "core/crypto_bytes.hpp"
 #include "tokencast/handshake.hpp"
 
 namespace tokencast {
 namespace {
 
 std::vector<uint8_t> beacon_transcript(const RoomLocator& locator, uint64_t to, uint64_t from) {
-  std::vector<uint8_t> t;
+  crypto::Bytes t;
   t.reserve(kBeaconTranscriptLabel.size() + 1 + locator.size() + 16);
-  t.insert(t.end(), kBeaconTranscriptLabel.begin(), kBeaconTranscriptLabel.end());
-  t.push_back(0x00);
-  t.insert(t.end(), locator.begin(), locator.end());
-  for (uint64_t id : {to, from}) {
-    for (int shift = 56; shift >= 0; shift -= 8) t.push_back(static_cast<uint8_t>(id >> shift));
-  }
+  crypto::append(t, kBeaconTranscriptLabel);
+  crypto::append_u8(t, 0x00);
+  crypto::append(t, locator);
+  crypto::append_u64_be(t, to);
+  crypto::append_u64_be(t, from);
   return t;
 }
 

@@ -83,13 +83,6 @@ std::string last_line(const std::string& tail) {
   return openai::one_line(to_valid_utf8(text), 300);
 }
 
-std::string seconds(Millis ms) {
-  auto tenths = ms.count() / 100;
-  std::string text = std::to_string(tenths / 10);
-  if (tenths % 10 != 0) text += "." + std::to_string(tenths % 10);
-  return text + " s";
-}
-
 // A running command: its pid (a process group leader), a pidfd when the kernel has them, and
 // whether it has exited (it stays a zombie, keeping its pid and group id, until reap()).
 class Child {
@@ -288,7 +281,7 @@ void ExecSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
       auto idle = std::chrono::duration_cast<Millis>(Clock::now() - last_output);
       if (idle >= options_.idle_timeout) {
         stop();
-        turn.fail("the command produced no output for " + seconds(options_.idle_timeout) +
+        turn.fail("the command produced no output for " + llm::seconds_text(options_.idle_timeout) +
                   " (idle timeout)");
         return;
       }

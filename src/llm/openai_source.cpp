@@ -16,13 +16,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxBufferedBody = 1 << 20;  // error bodies and non-streamed answers
 
-std::string seconds(Millis ms) {
-  auto tenths = ms.count() / 100;
-  std::string text = std::to_string(tenths / 10);
-  if (tenths % 10 != 0) text += "." + std::to_string(tenths % 10);
-  return text + " s";
-}
-
 struct Transfer {
   llm::Turn& turn;
   CURL* easy = nullptr;
@@ -176,8 +169,8 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     }
     auto idle = std::chrono::duration_cast<Millis>(Clock::now() - transfer.last_byte);
     if (options_.idle_timeout.count() > 0 && idle >= options_.idle_timeout) {
-      turn.fail("no data from " + llm::redact_url(url) + " for " + seconds(options_.idle_timeout) +
-                " (idle timeout)");
+      turn.fail("no data from " + llm::redact_url(url) + " for " +
+                llm::seconds_text(options_.idle_timeout) + " (idle timeout)");
       return;
     }
     int wait_ms = 500;
@@ -214,7 +207,7 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     return;
   }
   if (result == CURLE_OPERATION_TIMEDOUT) {
-    turn.fail("the answer took longer than " + seconds(options_.total_timeout) +
+    turn.fail("the answer took longer than " + llm::seconds_text(options_.total_timeout) +
               " (total timeout)");
     return;
   }

@@ -70,4 +70,12 @@ class ThreadedSource : public LlmSource {
   std::thread thread_;
 };
 
+// "2 s", "0.5 s": a timeout for an error message, to a tenth of a second.
+inline std::string seconds_text(Millis ms) {
+  auto tenths = ms.count() / 100;
+  std::string text = std::to_string(tenths / 10);
+  if (tenths % 10 != 0) text += "." + std::to_string(tenths % 10);
+  return text + " s";
+}
+
 }  // namespace tokencast::llm

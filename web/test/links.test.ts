@@ -50,12 +50,15 @@ describe('links.json invalid', () => {
   }
   it('error messages never echo the link', () => {
     for (const v of L.invalid) {
+      let threw = false;
       try {
         parseInviteLink(v.link);
       } catch (e) {
+        threw = true;
         const frag = v.link.includes('#') ? v.link.slice(v.link.indexOf('#') + 1) : '';
         if (frag.length > 4) expect((e as Error).message).not.toContain(frag);
       }
+      expect(threw).toBe(true);
     }
   });
 });
