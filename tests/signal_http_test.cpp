@@ -151,6 +151,20 @@ TEST(RendezvousHttp, PlaceholderPageWithoutWebRootOrBuiltInClient) {
   EXPECT_EQ(http_request(server.port(), "/app.js").status, 404u);
 }
 
+// The fallback of a binary built without the web client, whichever way this one was built.
+TEST(RendezvousHttp, PlaceholderServedWhenNothingIsBuiltIn) {
+  const rv::StaticFiles files("", {});
+  std::string expected = read_file(fs::path(TOKENCAST_SOURCE_DIR) / "web/placeholder/index.html");
+  ASSERT_FALSE(expected.empty());
+  for (const char* path : {"/", "/j", "/index.html"}) {
+    auto r = files.get(path);
+    EXPECT_EQ(r.status, 200u) << path;
+    EXPECT_EQ(r.body, expected) << path;
+    EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  }
+  EXPECT_EQ(files.get("/app.js").status, 404u);
+}
+
 TEST(RendezvousHttp, MissingWebRootIsAStartupError) {
   ServerProcess server({"--web-root", "/nonexistent/tokencast"});
   EXPECT_FALSE(server.ok());

@@ -99,7 +99,8 @@ std::string_view content_type_for(std::string_view path) {
   return "application/octet-stream";
 }
 
-StaticFiles::StaticFiles(std::string root) {
+StaticFiles::StaticFiles(std::string root, std::span<const EmbeddedFile> built_in)
+    : built_in_(built_in) {
   if (root.empty()) return;
   std::error_code ec;
   root_ = std::filesystem::canonical(root, ec);
@@ -115,7 +116,7 @@ StaticResult StaticFiles::get(std::string_view target) const {
     return result;
   }
   if (root_.empty()) {
-    for (const auto& file : embedded_web_files()) {
+    for (const auto& file : built_in_) {
       if (file.path == *rel) {
         result.status = 200;
         result.body = std::string(file.bytes);

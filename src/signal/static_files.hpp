@@ -42,8 +42,10 @@ struct StaticResult {
 
 class StaticFiles {
  public:
-  // An empty root serves only the placeholder page.
-  explicit StaticFiles(std::string root);
+  // An empty root serves the web client built into the binary (`built_in`), and the
+  // placeholder page as index.html when that has none.
+  explicit StaticFiles(std::string root,
+                       std::span<const EmbeddedFile> built_in = embedded_web_files());
   StaticResult get(std::string_view target) const;
 
   // Files larger than this are not served (404).
@@ -51,6 +53,7 @@ class StaticFiles {
 
  private:
   std::filesystem::path root_;  // canonical, or empty
+  std::span<const EmbeddedFile> built_in_;
 };
 
 }  // namespace tokencast::rendezvous
