@@ -9,6 +9,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "signals.hpp"
 #include "tokencast/rendezvous.hpp"
 #include "util/cli_args.hpp"
 
@@ -176,13 +177,8 @@ int run_rendezvous(Args args) {
   }
   raise_fd_limit(o.max_connections + 64, verbose);
 
-  // The I/O threads inherit this mask, so the signals reach only sigwait() below.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  // The I/O threads inherit this mask, so the signals reach only wait_stop_signal() below.
+  block_stop_signals();
 
   Server server(o);
   if (auto started = server.start(); !started) {
@@ -195,8 +191,7 @@ int run_rendezvous(Args args) {
               static_cast<unsigned>(server.port()));
   std::fflush(stdout);
 
-  int received = 0;
-  sigwait(&signals, &received);
+  int received = wait_stop_signal();
   if (verbose) std::fprintf(stderr, "tokencast rendezvous: stopping (signal %d)\n", received);
   server.stop();
   return 0;

@@ -25,11 +25,16 @@ void block_stop_signals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+int wait_stop_signal() {
+  sigset_t set = stop_set();
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
 void on_stop_signal(std::function<void()> on_stop) {
   std::thread([on_stop = std::move(on_stop)] {
-    sigset_t set = stop_set();
-    int sig = 0;
-    sigwait(&set, &sig);
+    wait_stop_signal();
     on_stop();
   }).detach();
 }

@@ -8,6 +8,8 @@
 namespace tokencast::app {
 
 void block_stop_signals();
+// Waits on this thread for SIGINT or SIGTERM (blocked first); returns the signal.
+int wait_stop_signal();
 // Starts a thread that calls `on_stop` (once) when SIGINT or SIGTERM arrives.
 void on_stop_signal(std::function<void()> on_stop);
 
