@@ -195,3 +195,69 @@ export async function newPhonePage(
 export function waitLive(page: Page, timeout = 20000) {
   return page.waitForFunction(() => document.getElementById('status')?.textContent === 'live', null, { timeout });
 }
+
+/** The page's transcript as shown: author line, body text, open or not, end note, role. */
+export interface ShownTurn {
+  who: string;
+  body: string;
+  open: boolean;
+  end: string;
+  role: 'user' | 'assistant' | 'other';
+}
+
+export function shownTurns(page: Page): Promise<ShownTurn[]> {
+  return page.$$eval('#transcript > li', (lis) =>
+    lis.map((li) => ({
+      who: li.querySelector('.who')?.textContent ?? '',
+      body: li.querySelector('.body')?.textContent ?? '',
+      open: li.classList.contains('open'),
+      end: li.querySelector('.end')?.textContent ?? '',
+      role: li.classList.contains('user') ? 'user' : li.classList.contains('assistant') ? 'assistant' : 'other',
+    })),
+  ) as Promise<ShownTurn[]>;
+}
+
+/** Runs `wait`; if it times out, the error says what the page shows (status, notice, turns). */
+export async function explained<T>(page: Page, wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (e) {
+    const said = await Promise.all([page.textContent('#status'), page.textContent('#notice'), shownTurns(page)]).catch(() => null);
+    const detail = said ? `; status ${said[0]}; notice ${said[1]}; turns ${JSON.stringify(said[2])}` : '';
+    throw new Error(`${(e as Error).message}${detail}`);
+  }
+}
+
+/** Waits until the page holds everything the host had when it (last) welcomed it and shows all
+ *  of it, answers rendered as Markdown (window.tokencast.caughtUp() and rendered()). */
+export function waitShown(page: Page, timeout = 20000): Promise<unknown> {
+  return explained(
+    page,
+    page.waitForFunction(
+      () => {
+        const t = (window as unknown as { tokencast?: { caughtUp(): boolean; rendered(): boolean } }).tokencast;
+        return !!t && t.caughtUp() && t.rendered();
+      },
+      null,
+      { timeout },
+    ),
+  );
+}
+
+/** Waits until exactly `n` answers have ended and everything is on screen (Markdown rendered);
+ *  with `last`, until the last answer's text (trimmed) is that too. */
+export function waitAnswers(page: Page, n: number, last?: string, timeout = 15000): Promise<unknown> {
+  return explained(
+    page,
+    page.waitForFunction(
+      ([k, text]) => {
+        const t = (window as unknown as { tokencast?: { rendered(): boolean } }).tokencast;
+        const ended = document.querySelectorAll('#transcript > li.assistant:not(.open)');
+        if (ended.length !== k || !t?.rendered()) return false;
+        return text === null || ended[k - 1].querySelector('.body')?.textContent?.trim() === text;
+      },
+      [n, last ?? null] as const,
+      { timeout },
+    ),
+  );
+}

@@ -9,7 +9,10 @@ import {
   WEB_DIR,
   newPhonePage,
   requirePrerequisites,
+  shownTurns,
+  waitAnswers,
   waitLive,
+  waitShown,
   startHost,
   startRendezvous,
   stopAll,
@@ -29,10 +32,23 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
   const newPage = (name: string) => newPhonePage(browser, name);
 
   const status = (page: Page) => page.textContent('#status');
-  const turns = (page: Page) =>
-    page.$$eval('#transcript > li', (lis) =>
-      lis.map((li) => ({ who: li.querySelector('.who')?.textContent ?? '', body: li.querySelector('.body')?.textContent ?? '', open: li.classList.contains('open') })),
-    );
+  const turns = async (page: Page) => (await shownTurns(page)).map(({ who, body, open }) => ({ who, body, open }));
+  const answersShown = (page: Page) => page.$$eval('#transcript > li.assistant:not(.open)', (l) => l.length);
+  // Prompts and waits until the answer (the prompt upper-cased by the host's `tr`) is shown.
+  const ask = async (page: Page, prompt: string) => {
+    const n = await answersShown(page);
+    await page.fill('#prompt', prompt);
+    await page.click('#send');
+    await waitAnswers(page, n + 1, prompt.toUpperCase());
+  };
+  // A file the "model" scripts below wait for (instead of sleeping): the test creates it when it
+  // has seen what it needed; afterAll opens every gate, so no script is left waiting.
+  const gates: string[] = [];
+  const gate = (dir: string, name: string) => {
+    const path = join(dir, name);
+    gates.push(path);
+    return { wait: `while [ ! -e '${path}' ]; do sleep 0.05; done`, open: () => writeFileSync(path, '') };
+  };
 
   beforeAll(async () => {
     const d = tempDir();
@@ -43,6 +59,7 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
   });
 
   afterAll(async () => {
+    for (const g of gates) writeFileSync(g, '');
     await browser?.close();
     stopAll();
     for (const d of dirs) d.remove();
@@ -58,9 +75,7 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     expect(await page.isVisible('#compose')).toBe(true);
     await page.fill('#prompt', 'hello **world**, ça va?');
     await page.click('#send');
-    await page.waitForFunction(() => document.querySelectorAll('#transcript > li.assistant:not(.open)').length === 1, null, {
-      timeout: 15000,
-    });
+    await waitAnswers(page, 1, 'HELLO WORLD, çA VA?');
     const t = await turns(page);
     expect(t[0]).toMatchObject({ who: 'ada asks:', body: 'hello **world**, ça va?' });
     expect(t[1].who).toMatch(/ answers:$/);
@@ -75,10 +90,12 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     const { ctx, page } = await newPage('bob');
     await page.goto(host.links.viewer);
     await waitLive(page);
-    await page.waitForFunction(() => document.querySelectorAll('#transcript > li').length >= 2, null, { timeout: 10000 });
+    await waitShown(page);
     expect(await page.isHidden('#compose')).toBe(true);
     const t = await turns(page);
+    expect(t.length).toBeGreaterThanOrEqual(2);
     expect(t[0].who).toBe('ada asks:');
+    expect(t.every((x) => x.body.trim() !== '')).toBe(true);
     await ctx.close();
   });
 
@@ -86,8 +103,10 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     const { ctx, page } = await newPage('ada');
     await page.goto(host.links.participant);
     await waitLive(page);
-    await page.waitForFunction(() => document.querySelectorAll('#transcript > li').length >= 2);
+    await waitShown(page);
+    await ask(page, 'before reload');
     const before = await turns(page);
+    expect(before.length % 2).toBe(0); // each prompt and its answer
     const seqBefore = await page.evaluate(() => (window as any).tokencast.position().last_seq.toString());
     // Hold the rendezvous connection so the page cannot reach the host yet.
     let release!: () => void;
@@ -98,20 +117,23 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     });
     await page.reload();
     expect(new URL(page.url()).hash).toBe('');
-    await page.waitForFunction((n) => document.querySelectorAll('#transcript > li').length === n, before.length, { timeout: 5000 });
+    await page.waitForFunction((n) => document.querySelectorAll('#transcript > li').length === n, before.length, { timeout: 10000 });
+    // Shown at once, every body with its text (as text until the Markdown renderer is in) ...
+    const atOnce = await turns(page);
+    expect(atOnce.map((x) => x.body.trim() !== '')).toEqual(before.map(() => true));
+    // ... and, once it is, just as before the reload; all while the host is still out of reach.
+    await page.waitForFunction(() => (window as any).tokencast.rendered(), null, { timeout: 10000 });
     expect(await status(page)).not.toBe('live');
     expect(await turns(page)).toEqual(before);
     expect(await page.evaluate(() => (window as any).tokencast.position().last_seq.toString())).toBe(seqBefore);
     release();
     await waitLive(page);
-    // No duplicates after catch-up, and the session goes on.
-    await page.waitForTimeout(300);
-    expect((await turns(page)).length).toBe(before.length);
+    // Caught up: no duplicates, and the session goes on.
+    await waitShown(page);
+    expect(await turns(page)).toEqual(before);
     await page.fill('#prompt', 'again');
     await page.press('#prompt', 'Enter');
-    await page.waitForFunction((n) => document.querySelectorAll('#transcript > li.assistant:not(.open)').length === n, before.length / 2 + 1, {
-      timeout: 15000,
-    });
+    await waitAnswers(page, before.length / 2 + 1, 'AGAIN');
     const after = await turns(page);
     expect(after.length).toBe(before.length + 2);
     expect(after[after.length - 1].body.trim()).toBe('AGAIN');
@@ -130,17 +152,20 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     const { ctx, page } = await newPage('ada');
     await page.goto(host.links.participant);
     await waitLive(page);
+    // The whole transcript, on screen, with this test's own answer last.
+    await waitShown(page);
+    await ask(page, 'before drop');
     const before = await turns(page);
-    await page.evaluate(() => (window as any).tokencast.drop());
+    expect(before.every((x) => !x.open && x.body.trim() !== '')).toBe(true);
+    // The status as the drop left it (read in the same task, before any reconnect can run).
+    expect(await page.evaluate(() => ((window as any).tokencast.drop(), document.getElementById('status')?.textContent))).not.toBe('live');
     await waitLive(page);
-    await page.fill('#prompt', 'after drop');
-    await page.click('#send');
-    await page
-      .waitForFunction((n) => document.querySelectorAll('#transcript > li').length === n, before.length + 2, { timeout: 15000 })
-      .catch(async (e) => {
-        throw new Error(`${e.message}; status ${await status(page)}; notice ${await page.textContent('#notice')}; turns ${JSON.stringify(await turns(page))}`);
-      });
+    // Resumed: the same transcript (nothing missing, nothing twice), then the session goes on.
+    await waitShown(page);
+    expect(await turns(page)).toEqual(before);
+    await ask(page, 'after drop');
     const after = await turns(page);
+    expect(after.length).toBe(before.length + 2);
     expect(after.slice(0, before.length)).toEqual(before);
     expect(after[after.length - 1].body.trim()).toBe('AFTER DROP');
     await ctx.close();
@@ -149,8 +174,10 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
   it('an answer streams in live (open turn, partial Markdown), then ends', async () => {
     const d = tempDir();
     dirs.push(d);
-    // The "model": ignores the prompt, writes part of an answer, pauses, writes the rest.
+    // The "model": ignores the prompt, writes part of an answer, waits until the test has seen
+    // it (the gate file), writes the rest.
     const shots = !!process.env.TOKENCAST_SCREENSHOTS;
+    const rest = gate(d.path, 'rest');
     const script = join(d.path, 'answer.sh');
     writeFileSync(
       script,
@@ -158,9 +185,8 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
         'cat >/dev/null',
         "printf '## A day in Lisbon\\n\\n'",
         "printf '1. **Morning**: coffee and a *pastel de nata* in Belém, then the Jerónimos Monastery.\\n'",
-        'sleep 0.2',
         "printf '2. **Noon**: tram 28 up to Alfama; lunch with a view from the `miradouro`.\\n'",
-        `sleep ${shots ? 6 : 1.5}`,
+        rest.wait,
         "printf '3. **Evening**: sunset at the river, dinner in Bairro Alto.\\n'",
       ].join('\n'),
     );
@@ -170,9 +196,15 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     await waitLive(page);
     await page.fill('#prompt', 'Plan a day in Lisbon for us, please.');
     await page.click('#send');
-    await page.waitForFunction(() => /Noon/.test(document.querySelector('#transcript li.assistant.open .body')?.textContent ?? ''), null, {
-      timeout: 15000,
-    });
+    // Open, with the first part on screen as Markdown.
+    await page.waitForFunction(
+      () => {
+        const body = document.querySelector<HTMLElement>('#transcript li.assistant.open .body');
+        return !!body && body.dataset.format === 'markdown' && /Noon/.test(body.textContent ?? '') && (window as any).tokencast.rendered();
+      },
+      null,
+      { timeout: 15000 },
+    );
     const mid = await page.$eval('#transcript li.assistant .body', (b) => b.textContent ?? '');
     expect(mid).toContain('Morning');
     expect(mid).not.toContain('Evening');
@@ -186,9 +218,8 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.screenshot({ path: join(docs, 'web-dark.png') });
     }
-    await page.waitForFunction(() => document.querySelectorAll('#transcript li.assistant:not(.open)').length === 1, null, {
-      timeout: 15000,
-    });
+    rest.open();
+    await waitAnswers(page, 1);
     expect(await page.textContent('#transcript li.assistant .body')).toContain('Evening');
     expect(await page.isEnabled('#cancel')).toBe(false);
     await ctx.close();
@@ -197,7 +228,9 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
   it('a participant stops an answer mid-stream', async () => {
     const d = tempDir();
     dirs.push(d);
-    const slow = await startHost(rv, d.path, "cat >/dev/null; printf 'first words'; sleep 20; printf ' never shown'");
+    // The "model" would write the rest only when the test ends: stopped before that.
+    const rest = gate(d.path, 'rest');
+    const slow = await startHost(rv, d.path, `cat >/dev/null; printf 'first words'; ${rest.wait}; printf ' never shown'`);
     const { ctx, page } = await newPage('ada');
     await page.goto(slow.links.participant);
     await waitLive(page);
@@ -207,7 +240,7 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
       timeout: 15000,
     });
     await page.click('#cancel');
-    await page.waitForFunction(() => document.querySelectorAll('#transcript li.assistant:not(.open)').length === 1, null, { timeout: 10000 });
+    await waitAnswers(page, 1);
     expect(await page.textContent('#transcript li.assistant .end')).toMatch(/^\(cancelled/);
     expect(await page.textContent('#transcript li.assistant .body')).not.toContain('never shown');
     await slow.stop('SIGKILL');
@@ -223,9 +256,7 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     await waitLive(page);
     await page.fill('#prompt', 'anything');
     await page.click('#send');
-    await page.waitForFunction(() => document.querySelectorAll('#transcript > li.assistant:not(.open)').length === 1, null, {
-      timeout: 15000,
-    });
+    await waitAnswers(page, 1);
     const body = await page.$eval('#transcript li.assistant .body', (b) => ({
       text: b.textContent ?? '',
       imgs: b.querySelectorAll('img').length,
@@ -238,13 +269,13 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     expect(body.hrefs.every((h) => h === null || !/^javascript:/i.test(h))).toBe(true);
     expect(body.text).not.toContain('\u202e');
     expect(await page.$$eval('img', (i) => i.length)).toBe(0);
-    await page.waitForTimeout(200);
-    expect(dialogs).toEqual([]);
     // The host ending the session is reported as such.
     await evil.stop('SIGTERM');
     await page.waitForFunction(() => /ended the session/.test(document.getElementById('notice')?.textContent ?? ''), null, {
       timeout: 15000,
     });
+    // No script ran from the answer, by the time the page has heard the host leave.
+    expect(dialogs).toEqual([]);
     await ctx.close();
   });
 

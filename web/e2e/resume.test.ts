@@ -2,13 +2,15 @@
 // native client. Real rendezvous and host (tokencast binary), the built page in Chromium.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   exportSession,
   launchChromium,
   newPhonePage,
   requirePrerequisites,
+  shownTurns,
+  waitAnswers,
   waitLive,
   runJoin,
   startHost,
@@ -16,17 +18,12 @@ import {
   stopAll,
   tempDir,
   type Rendezvous,
+  type ShownTurn,
 } from './harness';
 
 const missing = requirePrerequisites();
 
-interface PageTurn {
-  who: string;
-  body: string;
-  open: boolean;
-  end: string;
-  role: 'user' | 'assistant' | 'other';
-}
+type PageTurn = ShownTurn;
 
 describe.skipIf(missing.length > 0)('host restart and native client end to end', () => {
   let rv: Rendezvous;
@@ -35,23 +32,9 @@ describe.skipIf(missing.length > 0)('host restart and native client end to end',
 
   const newPage = (name: string) => newPhonePage(browser, name);
 
-  const status = (page: Page) => page.textContent('#status');
-  const turns = (page: Page): Promise<PageTurn[]> =>
-    page.$$eval('#transcript > li', (lis) =>
-      lis.map((li) => ({
-        who: li.querySelector('.who')?.textContent ?? '',
-        body: li.querySelector('.body')?.textContent ?? '',
-        open: li.classList.contains('open'),
-        end: li.querySelector('.end')?.textContent ?? '',
-        role: li.classList.contains('user') ? 'user' : li.classList.contains('assistant') ? 'assistant' : 'other',
-      })),
-    ) as Promise<PageTurn[]>;
-  const closedAnswers = (page: Page, n: number, timeout = 15000) =>
-    page
-      .waitForFunction((k) => document.querySelectorAll('#transcript > li.assistant:not(.open)').length === k, n, { timeout })
-      .catch(async (e) => {
-        throw new Error(`${e.message}; status ${await status(page)}; notice ${await page.textContent('#notice')}; turns ${JSON.stringify(await turns(page))}`);
-      });
+  const turns = shownTurns;
+  // Waits until n answers have ended and all is on screen (Markdown rendered).
+  const closedAnswers = (page: Page, n: number, timeout = 15000) => waitAnswers(page, n, undefined, timeout);
   // An ended turn shows "(status: reason)" unless it is done.
   const statusOf = (t: PageTurn) => (t.open ? 'streaming' : (/^\((\w+)/.exec(t.end)?.[1] ?? 'done'));
   // "ada asks:" / "host answers:" -> the author's name.
@@ -71,7 +54,10 @@ describe.skipIf(missing.length > 0)('host restart and native client end to end',
   it('the host is killed mid-answer and resumed; the browser resumes with no gap or duplicate', async () => {
     const d = tempDir();
     dirs.push(d);
-    const slow = "cat >/dev/null; for w in one two three four five six seven eight nine ten; do printf '%s ' $w; sleep 0.2; done";
+    // The "model" counts to ten, but after "three" waits for the gate file, which the test
+    // creates once the host is killed: the first host dies mid-answer at a known point.
+    const gate = join(d.path, 'gate');
+    const slow = `cat >/dev/null; for w in one two three four five six seven eight nine ten; do printf '%s ' $w; [ $w != three ] || while [ ! -e '${gate}' ]; do sleep 0.05; done; done`;
     const first = await startHost(rv, d.path, slow);
     const links = first.links;
     const { ctx, page } = await newPage('ada');
@@ -83,9 +69,9 @@ describe.skipIf(missing.length > 0)('host restart and native client end to end',
       timeout: 15000,
     });
     await first.stop('SIGKILL');
+    writeFileSync(gate, '');
     const shown = (await turns(page))[1].body;
-    expect(shown).toContain('one two three');
-    expect(shown).not.toContain('ten');
+    expect(shown.trim()).toBe('one two three');
 
     // The resumed host writes its links again (wait for that file, not the old one): the same.
     rmSync(join(d.path, 'links.json'));

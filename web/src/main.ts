@@ -203,6 +203,7 @@ function runSession(link: InviteLink): void {
   const session = new ClientSession(name);
   const view = new TranscriptView(list, session.transcript);
   let role: string = link.role === 1 ? 'participant' : 'viewer';
+  let welcomeHead = 0n; // head_seq of the last welcome: the page is caught up once it holds it
   let store: SessionStore | null = null;
   // The stored copy is restored while the join runs (IndexedDB takes tens of ms on a first
   // open); the joiner holds its hello, which carries the resume position, until this is done.
@@ -265,9 +266,10 @@ function runSession(link: InviteLink): void {
     switch (ev.type) {
       case 'welcomed':
         role = ev.role;
+        welcomeHead = ev.headSeq;
         notice(null);
         // Joined: now fetch the Markdown renderer (answers need it), off the join's path.
-        setTimeout(preloadMarkdown, 0);
+        setTimeout(() => void preloadMarkdown(), 0);
         if (store) {
           const db = store;
           const s = summary();
@@ -364,6 +366,10 @@ function runSession(link: InviteLink): void {
   (window as unknown as { tokencast: object }).tokencast = {
     position: () => positionAfter([], session.position),
     drop: () => joiner.dropLink('dropped by a test'),
+    // Welcomed, holding all the host had when it welcomed the page, and showing it all
+    // (answers as Markdown): what the end-to-end tests wait for before they look.
+    caughtUp: () => session.welcomed && session.position.last_seq >= welcomeHead,
+    rendered: () => !view.pending,
   };
 }
 

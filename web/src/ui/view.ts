@@ -5,36 +5,35 @@ import { neutralizeBidi } from './text';
 
 // The Markdown renderer (marked + DOMPurify, half of the page's script) is its own chunk, loaded
 // when a model answer is first rendered or when the page asks (preloadMarkdown, once joined): it
-// does not hold up the page or the join. Until it is there a model answer's turn is shown (in its
-// place, with its author line) with an empty body, filled in when it arrives. If it cannot be
-// loaded, answers are shown as plain text (inert either way).
+// does not hold up the page or the join. Until it is there a model answer is shown at once as
+// plain text (set with textContent, bidi controls removed, line breaks kept by the stylesheet),
+// then rendered again as Markdown when it arrives. If it cannot be loaded, answers stay plain
+// text (inert either way). A body says which it shows: data-format="text" or "markdown".
 type Renderer = (source: string) => DocumentFragment;
 let renderMarkdown: Renderer | null = null;
-let loadingMarkdown = false;
+let loadingMarkdown: Promise<void> | null = null;
+let markdownSettled = false; // loaded, or failed to load: no view waits for it any more
 const waitingViews = new Set<TranscriptView>();
 
-export function preloadMarkdown(): void {
-  if (loadingMarkdown) return;
-  loadingMarkdown = true;
-  void import('./markdown')
+/** Starts loading the Markdown renderer (once); resolves when it is in, or has failed to load,
+ *  and the views waiting for it have rendered their answers again. */
+export function preloadMarkdown(): Promise<void> {
+  loadingMarkdown ??= import('./markdown')
     .then(
       (m) => {
         renderMarkdown = m.renderMarkdown;
       },
       () => {
-        renderMarkdown = (source) => {
-          const p = document.createElement('p');
-          p.textContent = neutralizeBidi(source);
-          const f = document.createDocumentFragment();
-          f.append(p);
-          return f;
-        };
+        renderMarkdown = null; // answers stay plain text
       },
     )
     .then(() => {
-      for (const v of waitingViews) v.markdownReady();
+      markdownSettled = true;
+      const views = [...waitingViews];
       waitingViews.clear();
+      for (const v of views) v.markdownReady();
     });
+  return loadingMarkdown;
 }
 
 export function authorLine(turn: Turn, model: string): string {
@@ -52,13 +51,19 @@ export function authorLine(turn: Turn, model: string): string {
 export class TranscriptView {
   private readonly items = new Map<bigint, HTMLLIElement>();
   private readonly dirty = new Set<Turn>();
-  private readonly awaitingMarkdown = new Set<Turn>(); // rendered without their body so far
+  private readonly awaitingMarkdown = new Set<Turn>(); // answers shown as plain text until Markdown arrives
   private scheduled = false;
 
   constructor(
     private readonly list: HTMLOListElement,
     private transcript: Transcript,
   ) {}
+
+  /** Whether some change is not on screen yet: a render is scheduled, or an answer is shown as
+   *  text while the Markdown renderer loads. */
+  get pending(): boolean {
+    return this.dirty.size > 0 || this.awaitingMarkdown.size > 0;
+  }
 
   /** Show another transcript (after a reset or when viewing a past session). */
   replace(transcript: Transcript): void {
@@ -79,10 +84,10 @@ export class TranscriptView {
     raf(() => this.flush());
   }
 
-  /** The Markdown renderer has arrived: fill in the answers shown without it. */
+  /** The Markdown renderer has arrived (or will not): render again the answers shown as text. */
   markdownReady(): void {
     if (this.awaitingMarkdown.size === 0) return;
-    for (const t of this.awaitingMarkdown) this.dirty.add(t);
+    if (renderMarkdown) for (const t of this.awaitingMarkdown) this.dirty.add(t);
     this.awaitingMarkdown.clear();
     this.flush();
   }
@@ -114,12 +119,17 @@ export class TranscriptView {
     li.setAttribute('aria-busy', t.open ? 'true' : 'false');
     const [who, body] = [li.children[0] as HTMLElement, li.children[1] as HTMLElement];
     who.textContent = authorLine(t, this.transcript.model);
-    if (t.role !== 'assistant') body.textContent = neutralizeBidi(t.text);
-    else if (renderMarkdown) body.replaceChildren(renderMarkdown(t.text));
-    else {
-      this.awaitingMarkdown.add(t);
-      waitingViews.add(this);
-      preloadMarkdown();
+    if (t.role === 'assistant' && renderMarkdown) {
+      body.replaceChildren(renderMarkdown(t.text));
+      body.dataset.format = 'markdown';
+    } else {
+      body.textContent = neutralizeBidi(t.text);
+      body.dataset.format = 'text';
+      if (t.role === 'assistant' && !markdownSettled) {
+        this.awaitingMarkdown.add(t);
+        waitingViews.add(this);
+        void preloadMarkdown();
+      }
     }
     let end = li.querySelector<HTMLElement>('.end');
     if (!t.open && t.end && t.end !== 'done') {
