@@ -49,13 +49,18 @@ try {
   result.live_ms = Date.now() - started;
   await page.fill('#prompt', 'natlab from chromium');
   await page.click('#send');
-  await page.waitForFunction(
-    () => document.querySelectorAll('#transcript > li.assistant:not(.open)').length >= 1, null,
-    { timeout: 60000 });
+  // the answer to this page's own prompt: the first finished assistant turn after it
+  const handle = await page.waitForFunction((prompt) => {
+    const lis = [...document.querySelectorAll('#transcript > li')];
+    const mine = lis.findIndex((li) => li.querySelector('.body')?.textContent?.trim() === prompt);
+    if (mine < 0) return null;
+    const answer = lis.slice(mine + 1).find((li) => li.classList.contains('assistant'));
+    if (!answer || answer.classList.contains('open')) return null;
+    const code = answer.querySelector('.body code');
+    return code ? { text: code.textContent ?? '' } : null;
+  }, 'natlab from chromium', { timeout: 90000 });
   result.done_ms = Date.now() - started;
-  const got = await page.$$eval('#transcript > li.assistant:not(.open) .body code',
-    (els) => els.map((e) => e.textContent ?? ''));
-  const last = got[got.length - 1] ?? '';
+  const last = (await handle.jsonValue()).text;
   result.ok = last === expectedCode;
   result.detail = result.ok ? `${Buffer.byteLength(last)} bytes equal`
     : `answer differs: got ${Buffer.byteLength(last)} bytes, expected ${Buffer.byteLength(expectedCode)}`;

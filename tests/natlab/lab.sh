@@ -114,6 +114,10 @@ EOF
     type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" $masq
   }
+  chain cut_c {
+    # lab_cut adds a drop rule here (the joiner's link cut), lab_restore flushes it
+    type filter hook forward priority -10; policy accept;
+  }
   chain fwd_c {
     type filter hook forward priority filter; policy accept;
 EOF
@@ -327,3 +331,8 @@ lab_ice_flags() {
     *) echo "bad ICE set $1" >&2; return 2 ;;
   esac
 }
+
+# Cut router $1's LAN link (every packet forwarded to or from its LAN is dropped) / restore it.
+lab_cut() { nsx "$1" "$NFT" add rule ip natlab cut_c iifname "lan" drop &&
+            nsx "$1" "$NFT" add rule ip natlab cut_c oifname "lan" drop; }
+lab_restore() { nsx "$1" "$NFT" flush chain ip natlab cut_c; }
