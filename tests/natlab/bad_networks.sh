@@ -2,10 +2,14 @@
 # Every wait is for a state (a log line, a file's content, a metric) with an overall timeout;
 # the one fixed duration is the 30 s link cut, which is the scenario itself.
 
-# the delay line (tests/natlab/delay_line.cpp), built once per run with the system compiler
+# the delay line (tests/natlab/delay_line.cpp): built by CMake (tests/natlab/CMakeLists.txt),
+# else here with the system compiler (when the lab runs against another build)
 delay_line_bin() {
-  local bin=$LAB_DIR/delay_line
-  [[ -x $bin ]] || g++ -std=c++20 -O2 -o "$bin" "$here/delay_line.cpp" || return 1
+  local bin=$build/tests/natlab/delay_line
+  if [[ ! -x $bin || $bin -ot $here/delay_line.cpp ]]; then
+    bin=$LAB_DIR/delay_line
+    [[ -x $bin ]] || g++ -std=c++20 -O2 -o "$bin" "$here/delay_line.cpp" || return 1
+  fi
   echo "$bin"
 }
 

@@ -17,7 +17,7 @@ const [link, expectedFile, resultFile, liveTimeoutArg] = process.argv.slice(2);
 const liveTimeout = Number(liveTimeoutArg ?? 30000);
 // The answer file is a fenced block: the code element holds the lines between the fences.
 const expectedRaw = readFileSync(expectedFile, 'utf8');
-const expectedCode = expectedRaw.replace(/^```\n/, '').replace(/```\n$/, '');
+const expectedMarkdownCode = expectedRaw.replace(/^```\n/, '').replace(/```\n$/, '');
 
 const result = { live_ms: null, done_ms: null, ok: false, detail: '', notice: '' };
 const t0 = Date.now();
@@ -56,14 +56,21 @@ try {
     if (mine < 0) return null;
     const answer = lis.slice(mine + 1).find((li) => li.classList.contains('assistant'));
     if (!answer || answer.classList.contains('open')) return null;
-    const code = answer.querySelector('.body code');
-    return code ? { text: code.textContent ?? '' } : null;
+    // as plain text (data-format="text", the raw answer), or as Markdown (the fenced block's
+    // code element holds the lines between the fences)
+    const body = answer.querySelector('.body');
+    if (!body) return null;
+    if (body.getAttribute('data-format') === 'text') return { format: 'text', text: body.textContent ?? '' };
+    const code = body.querySelector('code');
+    return code ? { format: 'markdown', text: code.textContent ?? '' } : null;
   }, 'natlab from chromium', { timeout: 90000 });
   result.done_ms = Date.now() - started;
-  const last = (await handle.jsonValue()).text;
+  const shown = await handle.jsonValue();
+  const last = shown.text;
+  const expectedCode = shown.format === 'text' ? expectedRaw : expectedMarkdownCode;
   result.ok = last === expectedCode;
-  result.detail = result.ok ? `${Buffer.byteLength(last)} bytes equal`
-    : `answer differs: got ${Buffer.byteLength(last)} bytes, expected ${Buffer.byteLength(expectedCode)}`;
+  result.detail = result.ok ? `${Buffer.byteLength(last)} bytes equal (shown as ${shown.format})`
+    : `answer (${shown.format}) differs: got ${Buffer.byteLength(last)} bytes, expected ${Buffer.byteLength(expectedCode)}`;
 } catch (e) {
   if (!result.detail) result.detail = String(e?.message ?? e).split('\n')[0];
 } finally {

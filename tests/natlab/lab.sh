@@ -33,11 +33,12 @@ lab_log() { printf '[natlab %s] %s\n' "$(date +%T)" "$*" >&2; }
 nsx() { local ns=$1; shift; "$IP" netns exec "$LAB_NS-$ns" "$@"; }
 
 # lab_init DIR: names for this run; DIR holds logs, pids, the TURN secret and certificate.
+# LAB_NS is the prefix of this lab's namespaces: tcl-<pid of the run>-<lab>, where <lab> tells
+# apart labs that one run has up at the same time (lab_use).
 lab_init() {
   LAB_DIR=$1
-  LAB_NS=tcl-$$
   mkdir -p "$LAB_DIR"
-  : >"$LAB_DIR/pids"
+  lab_use m
   LAB_TURN_SECRET=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
   export TOKENCAST_TURN_CREDENTIAL=$LAB_TURN_SECRET
 }
@@ -71,18 +72,38 @@ lab_del_ns() {
   "$IP" netns del "$ns" 2>/dev/null || true
 }
 
-lab_remember() { echo "$1 $2" >>"$LAB_DIR/pids"; }   # pid, what
+# lab_use NAME: the namespaces and pid list of lab NAME of this run
+lab_use() {
+  LAB_NS=tcl-$$-$1
+  LAB_PIDS=$LAB_DIR/pids-$1
+  : >"$LAB_PIDS"
+}
+
+lab_remember() { echo "$1 $2" >>"$LAB_PIDS"; }   # pid, what
 
 # Stop the processes this run started (by pid), then delete this run's namespaces.
 lab_down() {
   local pid what ns
-  if [[ -f ${LAB_DIR:-/nonexistent}/pids ]]; then
+  if [[ -f ${LAB_PIDS:-/nonexistent} ]]; then
     while read -r pid what; do
       [[ -n $pid ]] && kill "$pid" 2>/dev/null
-    done <"$LAB_DIR/pids"
-    : >"$LAB_DIR/pids"
+    done <"$LAB_PIDS"
+    : >"$LAB_PIDS"
   fi
   for ns in $("$IP" netns list 2>/dev/null | awk '{print $1}' | grep -E "^${LAB_NS:-tcl-none}-" || true); do
+    lab_del_ns "$ns"
+  done
+}
+
+# Every lab of this run: the processes in every pid list, then every namespace tcl-<pid>-*.
+lab_down_all() {
+  local f pid what ns
+  for f in "$LAB_DIR"/pids-*; do
+    [[ -f $f ]] || continue
+    while read -r pid what; do [[ -n $pid ]] && kill "$pid" 2>/dev/null; done <"$f"
+    : >"$f"
+  done
+  for ns in $("$IP" netns list 2>/dev/null | awk '{print $1}' | grep -E "^tcl-$$-" || true); do
     lab_del_ns "$ns"
   done
 }
@@ -258,6 +279,15 @@ EOF
 # lab_counter NS NAME -> bytes
 lab_counter() {
   nsx "$1" "$NFT" list counter "${3:-ip}" "${4:-natlab}" "$2" 2>/dev/null | awk '/bytes/ {print $4; exit}'
+}
+# lab_read_counters: every named counter of rA, rB and pub in one go -> LAB_CNT[ns.name]=bytes
+lab_read_counters() {
+  declare -gA LAB_CNT=()
+  local ns name bytes
+  for ns in rA rB pub; do
+    while read -r name bytes; do LAB_CNT[$ns.$name]=$bytes; done < <(
+      nsx $ns "$NFT" list counters 2>/dev/null | awk '$1 == "counter" {name = $2} $3 == "bytes" {print name, $4}')
+  done
 }
 lab_reset_counters() {
   local ns
