@@ -90,10 +90,10 @@ case_cut() {
 # host registers again, and a new join works
 case_rdv() {
   local name=rdv dir=$LAB_DIR/rdv
-  bad_case_start rdv eim eim 0 veth 0.4 || { lab_down; return; }   # a ~4 s answer
+  bad_case_start rdv eim eim 0 veth 0.4 || { lab_down; return 1; }   # a ~4 s answer
   join_native "$dir" jB turn-udp native 90
   if ! wait_until 60 "the first answer bytes" grep -q 'natlab line 001' "$dir/native.out"; then
-    result FAIL "$name native" "no answer began: $(grep -v '^\[' "$dir/native.err" | tail -1)"; lab_down; return
+    result FAIL "$name native" "no answer began: $(grep -v '^\[' "$dir/native.err" | tail -1)"; lab_down; return 1
   fi
   kill -9 "$LAB_RDV_PID"
   echo "kill -9 RENDEZVOUS; tokencast rendezvous --listen $LAB_PUB:$LAB_RDV_PORT (again)" >>"$dir/commands"
@@ -107,7 +107,7 @@ case_rdv() {
   fi
   local t_restart; t_restart=$(now_ms)
   : >"$dir/rdv.out"
-  lab_start_rendezvous "$dir" || { result FAIL "$name" "the rendezvous did not restart"; lab_down; return; }
+  lab_start_rendezvous "$dir" || { result FAIL "$name" "the rendezvous did not restart"; lab_down; return 1; }
   if wait_until 60 "the host to register again" host_registered "$dir"; then
     result PASS "$name host re-registers" "after $(secs $(( $(now_ms) - t_restart ))) s"
   else
@@ -130,29 +130,39 @@ case_rdv() {
     result FAIL "$name new join" "exit $JOIN_RC; $eq2; $(grep -v '^\[' "$dir/native2.err" | tail -1)"
     observed "$name" native "peers keep streaming; new joins work" "new join failed" - - - - FAIL
   fi
-  lab_down
+  [[ -n ${NATLAB_KEEP_LAB:-} ]] || lab_down
 }
 
 # the host killed -9 mid-answer, then resumed (--resume ID): the joiner's transcript equals the
 # store (tokencast export), and a new answer after the resume is complete
 case_resume() {
   local name=resume dir=$LAB_DIR/resume
-  bad_case_start resume eim eim 0 veth 0.4 || { lab_down; return; }
-  join_native "$dir" jB turn-udp native 120
-  if ! wait_until 60 "the first answer bytes" grep -q 'natlab line 001' "$dir/native.out"; then
+  if [[ -n ${NATLAB_REUSE_LAB:-} ]]; then   # after case_rdv, in its lab (same host, same answer pace)
+    dir=$LAB_DIR/rdv
+  else
+    bad_case_start resume eim eim 0 veth 0.4 || { lab_down; return; }
+  fi
+  # answers already in the session (when sharing rdv's lab): the joiner catches them up first,
+  # so "mid-answer" is when the next answer's first line has arrived
+  local before_answers
+  before_answers=$("$TC" export "$SESSION" --db "$dir/h.db" --format json 2>/dev/null |
+    python3 -c 'import json,sys; print(sum(t["role"] == "assistant" for t in json.load(sys.stdin)["turns"]))' 2>/dev/null)
+  join_native "$dir" jB turn-udp resume 120
+  if ! wait_until 60 "the first answer bytes" \
+      eval '(( $(grep -c "^natlab line 001" "$dir/resume.out") > ${before_answers:-0} ))'; then
     result FAIL "$name native" "no answer began"; lab_down; return
   fi
   kill -9 "$HOST_PID"; wait "$HOST_PID" 2>/dev/null
-  local at_kill; at_kill=$(grep -c '^natlab line' "$dir/native.out")
+  local at_kill; at_kill=$(( $(grep -c '^natlab line' "$dir/resume.out") - 200 * ${before_answers:-0} ))
   echo "kill -9 HOST; tokencast host --resume $SESSION --db h.db ... (again)" >>"$dir/commands"
   local t_restart; t_restart=$(now_ms)
   start_host "$dir" turn-udp 0.02 --resume "$SESSION" ||
     { result FAIL "$name" "the host did not resume: $(tail -2 "$dir/host.log")"; lab_down; return; }
-  watch_join "$dir" native
+  watch_join "$dir" resume
   local back=$(( $(now_ms) - t_restart ))
   "$TC" export "$SESSION" --db "$dir/h.db" --format json >"$dir/export.json" 2>"$dir/export.err"
   local cmp
-  cmp=$(python3 - "$dir/native.json" "$dir/export.json" <<'EOF'
+  cmp=$(python3 - "$dir/resume.json" "$dir/export.json" <<'EOF'
 import json, sys
 a = json.load(open(sys.argv[1], encoding="utf-8"))["turns"]
 b = json.load(open(sys.argv[2], encoding="utf-8"))["turns"]
@@ -168,13 +178,13 @@ EOF
     result PASS "$name native" "$cmp; $at_kill lines before the kill; done $(secs "$back") s after the restart"
     observed "$name" native "transcript = store" "equal; killed after $at_kill/200 lines; done $(secs "$back") s after restart" - - "$(secs "$T_DONE")" - pass
   else
-    result FAIL "$name native" "exit $JOIN_RC; $cmp; $(grep -v '^\[' "$dir/native.err" | tail -1)"
+    result FAIL "$name native" "exit $JOIN_RC; $cmp; $(grep -v '^\[' "$dir/resume.err" | tail -1)"
     observed "$name" native "transcript = store" "$cmp" - - - - FAIL
   fi
   # a new answer after the resume, to a new joiner, is complete and byte-exact
-  join_native "$dir" jA turn-udp native2 90
-  watch_join "$dir" native2
-  local eq2; eq2=$(python3 - "$dir/native2.json" "$ANSWER" <<'EOF'
+  join_native "$dir" jA turn-udp resume2 90
+  watch_join "$dir" resume2
+  local eq2; eq2=$(python3 - "$dir/resume2.json" "$ANSWER" <<'EOF'
 import json, sys
 t = json.load(open(sys.argv[1], encoding="utf-8"))["turns"]
 want = open(sys.argv[2], encoding="utf-8").read()
