@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "signal/static_files.hpp"
 #include "signal_test_support.hpp"
+#include "static_files.hpp"
 
 namespace tokencast::test {
 namespace {

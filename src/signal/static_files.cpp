@@ -1,4 +1,4 @@
-#include "signal/static_files.hpp"
+#include "static_files.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
