@@ -18,8 +18,8 @@
 
 #include "support/bench_host.hpp"
 #include "support/bench_util.hpp"
-#include "tokencast/host.hpp"
-#include "tokencast/join_client.hpp"
+#include "tokencast/client/join_client.hpp"
+#include "tokencast/host/host.hpp"
 
 namespace {
 

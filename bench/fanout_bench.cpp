@@ -32,9 +32,9 @@
 #include "support/bench_host.hpp"
 #include "support/bench_util.hpp"
 #include "support/child_process.hpp"
-#include "tokencast/host.hpp"
-#include "tokencast/join_client.hpp"
-#include "tokencast/log.hpp"
+#include "tokencast/client/join_client.hpp"
+#include "tokencast/core/log.hpp"
+#include "tokencast/host/host.hpp"
 
 namespace {
 

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "support/bench_util.hpp"
-#include "tokencast/host.hpp"
-#include "tokencast/join_client.hpp"
-#include "tokencast/rendezvous.hpp"
+#include "tokencast/client/join_client.hpp"
+#include "tokencast/host/host.hpp"
+#include "tokencast/signal/rendezvous.hpp"
 
 namespace {
 

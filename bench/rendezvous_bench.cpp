@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "support/bench_util.hpp"
-#include "tokencast/rendezvous_wire.hpp"
+#include "tokencast/signal/rendezvous_wire.hpp"
 
 extern char** environ;
 

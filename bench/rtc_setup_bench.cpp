@@ -26,9 +26,9 @@
 #include <thread>
 #include <vector>
 
-#include "rtc/peer_link_internals.hpp"
+#include "peer_link_internals.hpp"
 #include "support/bench_util.hpp"
-#include "tokencast/peer_link.hpp"
+#include "tokencast/rtc/peer_link.hpp"
 
 namespace {
 

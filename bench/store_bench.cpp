@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "support/bench_util.hpp"
-#include "tokencast/store.hpp"
+#include "tokencast/store/store.hpp"
 
 namespace {
 

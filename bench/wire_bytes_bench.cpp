@@ -21,8 +21,8 @@
 
 #include "support/bench_host.hpp"
 #include "support/bench_util.hpp"
-#include "tokencast/client_session.hpp"
-#include "tokencast/host_session.hpp"
+#include "tokencast/core/client_session.hpp"
+#include "tokencast/core/host_session.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/run_process.hpp"
-#include "tokencast/store.hpp"
+#include "tokencast/store/store.hpp"
 
 namespace tokencast {
 namespace {

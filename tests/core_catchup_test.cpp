@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "core/catchup_batch.hpp"
-#include "tokencast/catchup.hpp"
-#include "tokencast/frame.hpp"
-#include "tokencast/session_log.hpp"
+#include "log/catchup_batch.hpp"
+#include "tokencast/core/catchup.hpp"
+#include "tokencast/core/frame.hpp"
+#include "tokencast/core/session_log.hpp"
 
 namespace tokencast {
 namespace {

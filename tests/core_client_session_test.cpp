@@ -2,8 +2,8 @@
 // drop at arbitrary points, and the client's transcript always equals the host's log prefix.
 #include <gtest/gtest.h>
 
-#include "tokencast/client_session.hpp"
-#include "tokencast/host_session.hpp"
+#include "tokencast/core/client_session.hpp"
+#include "tokencast/core/host_session.hpp"
 
 namespace tokencast {
 namespace {

@@ -17,17 +17,17 @@
 #include <string>
 #include <vector>
 
-#include "core/crypto_primitives.hpp"
-#include "core/handshake_messages.hpp"
-#include "core/sdp_fingerprint.hpp"
+#include "crypto/primitives.hpp"
+#include "join/sdp_fingerprint.hpp"
 #include "support/hex.hpp"
 #include "support/vector_file.hpp"
-#include "tokencast/base64url.hpp"
-#include "tokencast/envelope.hpp"
-#include "tokencast/handshake.hpp"
-#include "tokencast/invite.hpp"
-#include "tokencast/key_schedule.hpp"
-#include "tokencast/signing.hpp"
+#include "tokencast/core/base64url.hpp"
+#include "tokencast/core/envelope.hpp"
+#include "tokencast/core/handshake.hpp"
+#include "tokencast/core/handshake_messages.hpp"
+#include "tokencast/core/invite.hpp"
+#include "tokencast/core/key_schedule.hpp"
+#include "tokencast/core/signing.hpp"
 
 namespace {
 

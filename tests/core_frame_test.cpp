@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "core/varint.hpp"
 #include "support/hex.hpp"
-#include "tokencast/frame.hpp"
-#include "tokencast/text.hpp"
+#include "tokencast/core/frame.hpp"
+#include "tokencast/core/text.hpp"
+#include "wire/varint.hpp"
 
 namespace tokencast {
 namespace {

@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "core/crypto_primitives.hpp"
-#include "core/handshake_messages.hpp"
-#include "core/sdp_fingerprint.hpp"
+#include "crypto/primitives.hpp"
+#include "join/sdp_fingerprint.hpp"
 #include "support/hex.hpp"
-#include "tokencast/envelope.hpp"
-#include "tokencast/handshake.hpp"
-#include "tokencast/invite.hpp"
+#include "tokencast/core/envelope.hpp"
+#include "tokencast/core/handshake.hpp"
+#include "tokencast/core/handshake_messages.hpp"
+#include "tokencast/core/invite.hpp"
 
 namespace {
 

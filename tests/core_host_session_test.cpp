@@ -2,8 +2,8 @@
 // peer receives is decoded with the client's FrameDecoder and compared with the log.
 #include <gtest/gtest.h>
 
-#include "tokencast/host_session.hpp"
-#include "tokencast/transcript.hpp"
+#include "tokencast/core/host_session.hpp"
+#include "tokencast/core/transcript.hpp"
 
 namespace tokencast {
 namespace {

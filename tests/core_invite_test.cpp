@@ -16,10 +16,10 @@
 
 #include "support/hex.hpp"
 #include "support/vector_file.hpp"
-#include "tokencast/base64url.hpp"
-#include "tokencast/invite.hpp"
-#include "tokencast/key_schedule.hpp"
-#include "tokencast/signing.hpp"
+#include "tokencast/core/base64url.hpp"
+#include "tokencast/core/invite.hpp"
+#include "tokencast/core/key_schedule.hpp"
+#include "tokencast/core/signing.hpp"
 
 namespace {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "tokencast/frame.hpp"
-#include "tokencast/outbound_queue.hpp"
-#include "tokencast/session_log.hpp"
+#include "tokencast/core/frame.hpp"
+#include "tokencast/core/outbound_queue.hpp"
+#include "tokencast/core/session_log.hpp"
 
 namespace tokencast {
 namespace {

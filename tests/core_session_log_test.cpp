@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "tokencast/session_log.hpp"
+#include "tokencast/core/session_log.hpp"
 
 namespace tokencast {
 namespace {

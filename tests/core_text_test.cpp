@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "tokencast/text.hpp"
+#include "tokencast/core/text.hpp"
 
 namespace tokencast {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tokencast/transcript.hpp"
+#include "tokencast/core/transcript.hpp"
 
 namespace tokencast {
 namespace {

@@ -17,8 +17,8 @@
 #include "support/fake_openai_server.cpp"  // NOLINT: the fake server is built with its tests
 #include "support/fake_openai_server.hpp"
 #include "support/wait.hpp"
-#include "tokencast/join_client.hpp"
-#include "tokencast/store.hpp"
+#include "tokencast/client/join_client.hpp"
+#include "tokencast/store/store.hpp"
 
 extern char** environ;
 

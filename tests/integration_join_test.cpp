@@ -7,13 +7,13 @@
 #include <filesystem>
 #include <future>
 
-#include "core/handshake_messages.hpp"
 #include "signal_test_support.hpp"
 #include "support/wait.hpp"
-#include "tokencast/base64url.hpp"
-#include "tokencast/handshake.hpp"
-#include "tokencast/host.hpp"
-#include "tokencast/join_client.hpp"
+#include "tokencast/client/join_client.hpp"
+#include "tokencast/core/base64url.hpp"
+#include "tokencast/core/handshake.hpp"
+#include "tokencast/core/handshake_messages.hpp"
+#include "tokencast/host/host.hpp"
 
 namespace tokencast {
 namespace {

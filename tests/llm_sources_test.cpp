@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "support/fake_openai_server.hpp"
-#include "tokencast/llm.hpp"
-#include "tokencast/text.hpp"
+#include "tokencast/core/text.hpp"
+#include "tokencast/llm/llm.hpp"
 
 // tests/CMakeLists.txt builds only *_test.cpp: the fake server is compiled in here.
 #include "support/fake_openai_server.cpp"  // NOLINT(bugprone-suspicious-include)

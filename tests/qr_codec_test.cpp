@@ -12,7 +12,7 @@
 
 #include "support/photo.hpp"
 #include "support/temp_dir.hpp"
-#include "tokencast/qr.hpp"
+#include "tokencast/qr/qr.hpp"
 
 namespace tokencast {
 namespace {

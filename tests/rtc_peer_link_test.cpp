@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "support/run_process.hpp"
-#include "tokencast/log.hpp"
-#include "tokencast/peer_link.hpp"
+#include "tokencast/core/log.hpp"
+#include "tokencast/rtc/peer_link.hpp"
 
 namespace tokencast {
 namespace {

@@ -1,10 +1,10 @@
 // The rendezvous server embedded in-process (as `tokencast host` does on a LAN), and the pure
 // pieces of the signal module: token bucket, path rules, room registry, URL parsing.
-#include "signal/room_registry.hpp"
-#include "signal/static_files.hpp"
-#include "signal/token_bucket.hpp"
+#include "room_registry.hpp"
 #include "signal_test_support.hpp"
-#include "tokencast/rendezvous.hpp"
+#include "static_files.hpp"
+#include "token_bucket.hpp"
+#include "tokencast/signal/rendezvous.hpp"
 
 namespace tokencast::test {
 namespace {

@@ -30,8 +30,8 @@
 #include <thread>
 #include <vector>
 
-#include "tokencast/rendezvous_client.hpp"
-#include "tokencast/rendezvous_wire.hpp"
+#include "tokencast/signal/rendezvous_client.hpp"
+#include "tokencast/signal/rendezvous_wire.hpp"
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-#include "tokencast/store.hpp"
+#include "tokencast/store/store.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

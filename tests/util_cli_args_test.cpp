@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "util/cli_args.hpp"
+#include "tokencast/util/cli_args.hpp"
 
 using tokencast::util::CliArgs;
 using tokencast::util::parse_host_port;

@@ -5,7 +5,7 @@
 #include <future>
 #include <vector>
 
-#include "util/event_loop.hpp"
+#include "tokencast/util/event_loop.hpp"
 
 namespace tokencast::util {
 namespace {

@@ -3,8 +3,8 @@
 
 #include "commands.hpp"
 #include "store_access.hpp"
-#include "tokencast/transcript.hpp"
-#include "util/cli_args.hpp"
+#include "tokencast/core/transcript.hpp"
+#include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
 

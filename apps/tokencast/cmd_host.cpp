@@ -14,13 +14,13 @@
 
 #include "commands.hpp"
 #include "ice_flags.hpp"
-#include "signals.hpp"
+#include "stop_signals.hpp"
 #include "store_access.hpp"
-#include "tokencast/host.hpp"
-#include "tokencast/log.hpp"
-#include "tokencast/qr.hpp"
-#include "tokencast/text.hpp"
-#include "util/cli_args.hpp"
+#include "tokencast/core/log.hpp"
+#include "tokencast/core/text.hpp"
+#include "tokencast/host/host.hpp"
+#include "tokencast/qr/qr.hpp"
+#include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
 namespace {

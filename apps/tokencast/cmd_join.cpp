@@ -13,13 +13,13 @@
 #include <mutex>
 #include <thread>
 
-#include "client/terminal_printer.hpp"
 #include "commands.hpp"
 #include "ice_flags.hpp"
-#include "signals.hpp"
-#include "tokencast/join_client.hpp"
-#include "tokencast/qr.hpp"
-#include "util/cli_args.hpp"
+#include "stop_signals.hpp"
+#include "tokencast/client/join_client.hpp"
+#include "tokencast/client/terminal_printer.hpp"
+#include "tokencast/qr/qr.hpp"
+#include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
 namespace {

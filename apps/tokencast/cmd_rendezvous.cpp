@@ -9,9 +9,9 @@
 #include <string>
 
 #include "commands.hpp"
-#include "signals.hpp"
-#include "tokencast/rendezvous.hpp"
-#include "util/cli_args.hpp"
+#include "stop_signals.hpp"
+#include "tokencast/signal/rendezvous.hpp"
+#include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
 

@@ -2,8 +2,8 @@
 
 #include "commands.hpp"
 #include "store_access.hpp"
-#include "tokencast/text.hpp"
-#include "util/cli_args.hpp"
+#include "tokencast/core/text.hpp"
+#include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
 

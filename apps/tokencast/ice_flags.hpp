@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "tokencast/peer_link.hpp"
-#include "util/cli_args.hpp"
+#include "tokencast/rtc/peer_link.hpp"
+#include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
 

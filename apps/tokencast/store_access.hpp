@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "tokencast/store.hpp"
+#include "tokencast/store/store.hpp"
 
 namespace tokencast::app {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "paced_source.hpp"
-#include "tokencast/host.hpp"
+#include "tokencast/host/host.hpp"
 
 namespace tokencast::bench {
 

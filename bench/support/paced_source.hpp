@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "tokencast/llm.hpp"
+#include "tokencast/llm/llm.hpp"
 
 namespace tokencast::bench {
 

@@ -1,15 +1,15 @@
-#include "tokencast/join_client.hpp"
+#include "tokencast/client/join_client.hpp"
 
 #include <algorithm>
 #include <future>
 #include <optional>
 
-#include "tokencast/handshake.hpp"
-#include "tokencast/invite.hpp"
-#include "tokencast/log.hpp"
-#include "tokencast/rendezvous_client.hpp"
-#include "tokencast/text.hpp"
-#include "util/event_loop.hpp"
+#include "tokencast/core/handshake.hpp"
+#include "tokencast/core/invite.hpp"
+#include "tokencast/core/log.hpp"
+#include "tokencast/core/text.hpp"
+#include "tokencast/signal/rendezvous_client.hpp"
+#include "tokencast/util/event_loop.hpp"
 
 namespace tokencast {
 namespace {

@@ -1,4 +1,4 @@
-#include "client/terminal_printer.hpp"
+#include "tokencast/client/terminal_printer.hpp"
 
 #include <type_traits>
 

@@ -4,9 +4,9 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 
-#include "host/host_runtime_impl.hpp"
-#include "tokencast/invite.hpp"
-#include "tokencast/log.hpp"
+#include "host_runtime_impl.hpp"
+#include "tokencast/core/invite.hpp"
+#include "tokencast/core/log.hpp"
 
 namespace tokencast {
 namespace {

@@ -1,8 +1,8 @@
 // The host's PeerLinks: their callbacks (posted to the loop), the answer and candidates going
 // back through the handshake, and the pump that moves a peer's frames into its data channel
 // as fast as the channel's buffer allows.
-#include "host/host_runtime_impl.hpp"
-#include "tokencast/log.hpp"
+#include "host_runtime_impl.hpp"
+#include "tokencast/core/log.hpp"
 
 namespace tokencast {
 

@@ -5,9 +5,9 @@
 #include <future>
 #include <thread>
 
-#include "host/host_runtime_impl.hpp"
-#include "tokencast/invite.hpp"
-#include "tokencast/log.hpp"
+#include "host_runtime_impl.hpp"
+#include "tokencast/core/invite.hpp"
+#include "tokencast/core/log.hpp"
 
 namespace tokencast {
 

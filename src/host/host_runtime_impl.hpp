@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "tokencast/handshake.hpp"
-#include "tokencast/host.hpp"
-#include "tokencast/host_session.hpp"
-#include "tokencast/rendezvous.hpp"
-#include "tokencast/rendezvous_client.hpp"
-#include "tokencast/store.hpp"
-#include "util/event_loop.hpp"
+#include "tokencast/core/handshake.hpp"
+#include "tokencast/core/host_session.hpp"
+#include "tokencast/host/host.hpp"
+#include "tokencast/signal/rendezvous.hpp"
+#include "tokencast/signal/rendezvous_client.hpp"
+#include "tokencast/store/store.hpp"
+#include "tokencast/util/event_loop.hpp"
 
 namespace tokencast {
 

@@ -1,9 +1,9 @@
-#include "llm/curl_util.hpp"
+#include "curl_util.hpp"
 
 #include <cstdlib>
 #include <mutex>
 
-#include "core/openai_stream.hpp"
+#include "parse/one_line.hpp"
 
 namespace tokencast::llm {
 

@@ -1,9 +1,9 @@
 // Finding a local OpenAI-compatible server, and listing a server's models.
 #include <chrono>
 
-#include "core/openai_stream.hpp"
-#include "llm/curl_util.hpp"
-#include "tokencast/llm.hpp"
+#include "curl_util.hpp"
+#include "parse/one_line.hpp"
+#include "tokencast/llm/llm.hpp"
 
 namespace tokencast {
 namespace {

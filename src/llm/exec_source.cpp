@@ -15,9 +15,9 @@
 #include <chrono>
 #include <cstring>
 
-#include "core/openai_stream.hpp"
-#include "llm/turn.hpp"
-#include "tokencast/text.hpp"
+#include "parse/one_line.hpp"
+#include "tokencast/core/text.hpp"
+#include "turn.hpp"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration)
 

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "llm/turn.hpp"
-#include "tokencast/text.hpp"
+#include "tokencast/core/text.hpp"
+#include "turn.hpp"
 
 namespace tokencast {
 namespace {

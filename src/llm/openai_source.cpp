@@ -5,9 +5,9 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "core/openai_stream.hpp"
-#include "llm/curl_util.hpp"
-#include "llm/turn.hpp"
+#include "curl_util.hpp"
+#include "parse/one_line.hpp"
+#include "turn.hpp"
 
 namespace tokencast {
 namespace {

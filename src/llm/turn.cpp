@@ -1,4 +1,4 @@
-#include "llm/turn.hpp"
+#include "turn.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

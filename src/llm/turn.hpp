@@ -1,6 +1,7 @@
-// Internal: the threading contract of every LlmSource (include/tokencast/llm.hpp), written once.
-// A Turn is shared by the source's worker thread, which reports through it, and the controlling
-// thread, which may cancel it. ThreadedSource runs one Turn at a time on a thread of its own.
+// Internal: the threading contract of every LlmSource (include/tokencast/llm/llm.hpp), written
+// once. A Turn is shared by the source's worker thread, which reports through it, and the
+// controlling thread, which may cancel it. ThreadedSource runs one Turn at a time on a thread of
+// its own.
 #pragma once
 
 #include <atomic>
@@ -10,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "tokencast/llm.hpp"
+#include "tokencast/llm/llm.hpp"
 
 namespace tokencast::llm {
 

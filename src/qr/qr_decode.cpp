@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "tokencast/qr.hpp"
+#include "tokencast/qr/qr.hpp"
 
 namespace tokencast {
 

@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "tokencast/qr.hpp"
+#include "tokencast/qr/qr.hpp"
 
 namespace tokencast {
 namespace {

@@ -6,7 +6,7 @@
 #include <cctype>
 #include <string>
 
-#include "tokencast/peer_link.hpp"
+#include "tokencast/rtc/peer_link.hpp"
 
 namespace tokencast {
 namespace {

@@ -1,6 +1,6 @@
 // PeerLink over libwebrtc. Everything that touches libwebrtc runs on the runtime's signaling
 // thread; public methods only parse, account and post. See docs/architecture/rtc.md.
-#include "tokencast/peer_link.hpp"
+#include "tokencast/rtc/peer_link.hpp"
 
 #include <api/data_channel_interface.h>
 #include <api/jsep.h>
@@ -22,9 +22,9 @@
 #include <utility>
 #include <vector>
 
-#include "rtc/peer_link_internals.hpp"
-#include "rtc/runtime.hpp"
-#include "tokencast/log.hpp"
+#include "peer_link_internals.hpp"
+#include "runtime.hpp"
+#include "tokencast/core/log.hpp"
 
 namespace tokencast {
 namespace {

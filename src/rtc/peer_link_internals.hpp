@@ -6,7 +6,7 @@
 #include <functional>
 #include <span>
 
-#include "tokencast/peer_link.hpp"
+#include "tokencast/rtc/peer_link.hpp"
 
 namespace tokencast {
 

@@ -1,5 +1,5 @@
 // RtcRuntime: the process's libwebrtc factory and threads, and the libwebrtc log bridge.
-#include "rtc/runtime.hpp"
+#include "runtime.hpp"
 
 #include <api/create_peerconnection_factory.h>
 #include <api/task_queue/default_task_queue_factory.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "tokencast/log.hpp"
+#include "tokencast/core/log.hpp"
 
 namespace tokencast {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "tokencast/peer_link.hpp"
+#include "tokencast/rtc/peer_link.hpp"
 
 namespace tokencast {
 

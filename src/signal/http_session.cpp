@@ -1,10 +1,10 @@
-#include "signal/http_session.hpp"
+#include "http_session.hpp"
 
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include "signal/ws_session.hpp"
+#include "ws_session.hpp"
 
 namespace tokencast::rendezvous {
 

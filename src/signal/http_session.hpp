@@ -13,7 +13,7 @@
 #include <memory>
 #include <optional>
 
-#include "signal/server_context.hpp"
+#include "server_context.hpp"
 
 namespace tokencast::rendezvous {
 

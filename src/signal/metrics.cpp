@@ -1,4 +1,4 @@
-#include "signal/metrics.hpp"
+#include "metrics.hpp"
 
 namespace tokencast::rendezvous {
 

@@ -1,6 +1,6 @@
 // The built-in page served at / and /j when no web root is given and no web client is built in:
 // web/placeholder/index.html, compiled in by cmake/EmbedWebAssets.cmake.
-#include "signal/static_files.hpp"
+#include "static_files.hpp"
 
 namespace tokencast::rendezvous {
 

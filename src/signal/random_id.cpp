@@ -1,4 +1,4 @@
-#include "signal/random_id.hpp"
+#include "random_id.hpp"
 
 #include <sys/random.h>
 

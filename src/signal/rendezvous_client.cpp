@@ -1,4 +1,4 @@
-#include "tokencast/rendezvous_client.hpp"
+#include "tokencast/signal/rendezvous_client.hpp"
 
 #include <atomic>
 #include <boost/asio/connect.hpp>

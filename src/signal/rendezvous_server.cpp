@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
-#include "signal/http_session.hpp"
-#include "signal/server_context.hpp"
-#include "tokencast/rendezvous.hpp"
+#include "http_session.hpp"
+#include "server_context.hpp"
+#include "tokencast/signal/rendezvous.hpp"
 
 namespace tokencast::rendezvous {
 

@@ -1,6 +1,6 @@
-#include "signal/room_registry.hpp"
+#include "room_registry.hpp"
 
-#include "signal/random_id.hpp"
+#include "random_id.hpp"
 
 namespace tokencast::rendezvous {
 

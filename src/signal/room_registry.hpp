@@ -10,10 +10,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "signal/metrics.hpp"
-#include "signal/out_message.hpp"
-#include "tokencast/expected.hpp"
-#include "tokencast/rendezvous_wire.hpp"
+#include "metrics.hpp"
+#include "out_message.hpp"
+#include "tokencast/core/expected.hpp"
+#include "tokencast/signal/rendezvous_wire.hpp"
 
 namespace tokencast::rendezvous {
 

@@ -1,4 +1,4 @@
-#include "signal/server_context.hpp"
+#include "server_context.hpp"
 
 #include <algorithm>
 #include <cstring>

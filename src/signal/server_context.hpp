@@ -13,10 +13,10 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "signal/metrics.hpp"
-#include "signal/room_registry.hpp"
-#include "signal/static_files.hpp"
-#include "tokencast/rendezvous.hpp"
+#include "metrics.hpp"
+#include "room_registry.hpp"
+#include "static_files.hpp"
+#include "tokencast/signal/rendezvous.hpp"
 
 namespace tokencast::rendezvous {
 

@@ -1,4 +1,4 @@
-#include "signal/static_files.hpp"
+#include "static_files.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -8,7 +8,7 @@
 #include <array>
 #include <utility>
 
-#include "signal/content_coding.hpp"
+#include "wire/content_coding.hpp"
 
 namespace tokencast::rendezvous {
 

@@ -1,4 +1,4 @@
-#include "signal/ws_session.hpp"
+#include "ws_session.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -6,7 +6,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <string>
 
-#include "core/rendezvous_wire.hpp"
+#include "wire/rendezvous_wire.hpp"
 
 namespace tokencast::rendezvous {
 

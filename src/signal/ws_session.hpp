@@ -14,9 +14,9 @@
 #include <deque>
 #include <memory>
 
-#include "signal/room_registry.hpp"
-#include "signal/server_context.hpp"
-#include "signal/token_bucket.hpp"
+#include "room_registry.hpp"
+#include "server_context.hpp"
+#include "token_bucket.hpp"
 
 namespace tokencast::rendezvous {
 

@@ -1,4 +1,4 @@
-#include "store/event_rows.hpp"
+#include "event_rows.hpp"
 
 #include <type_traits>
 

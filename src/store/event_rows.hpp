@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "tokencast/events.hpp"
+#include "tokencast/core/events.hpp"
 
 namespace tokencast::store {
 

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <mutex>
 
-#include "store/event_rows.hpp"
-#include "store/sqlite_db.hpp"
-#include "tokencast/store.hpp"
+#include "event_rows.hpp"
+#include "sqlite_db.hpp"
+#include "tokencast/store/store.hpp"
 
 namespace tokencast {
 namespace {

@@ -4,7 +4,7 @@
 #include <mutex>
 #include <thread>
 
-#include "tokencast/store.hpp"
+#include "tokencast/store/store.hpp"
 
 namespace tokencast {
 

@@ -1,4 +1,4 @@
-#include "store/sqlite_db.hpp"
+#include "sqlite_db.hpp"
 
 #include <string>
 #include <utility>

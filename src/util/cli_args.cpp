@@ -1,4 +1,4 @@
-#include "util/cli_args.hpp"
+#include "tokencast/util/cli_args.hpp"
 
 #include <charconv>
 #include <cstdio>

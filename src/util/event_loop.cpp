@@ -1,4 +1,4 @@
-#include "util/event_loop.hpp"
+#include "tokencast/util/event_loop.hpp"
 
 namespace tokencast::util {
 

@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "tokencast/qr.hpp"
+#include "tokencast/qr/qr.hpp"
 
 namespace tokencast::testing {
 

@@ -1,0 +1,82 @@
+// A native client session: joins a host from an invite link (rendezvous, sealed offer, signed
+// answer, data channel), streams the session into a ClientSession, sends prompts, and resumes
+// by itself with no gap and no duplicate when the link drops or the host restarts.
+// `tokencast join` is a thin command line around this; tests run it in-process.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tokencast/core/client_session.hpp"
+#include "tokencast/core/expected.hpp"
+#include "tokencast/rtc/peer_link.hpp"
+
+namespace tokencast {
+
+enum class JoinFailure {
+  kBadLink = 1,            // the link does not parse
+  kRendezvousUnreachable,  // no WebSocket connection to the rendezvous
+  kNoAnswer,               // nobody answered: a wrong or expired link, or the host is not running
+  kInvalidAnswer,          // an answer that does not verify: not the link's host (fail closed)
+  kRefused,                // the host turned the join down (room full, clock skew, closing)
+  kSessionEnded,           // the host ended the session (bye)
+  kInterrupted,            // the link broke and reconnecting is off or gave up
+};
+const char* join_failure_text(JoinFailure failure);
+
+struct JoinOptions {
+  std::string link;
+  std::string name = "guest";
+  std::vector<IceServer> ice_servers;
+  // Offer sent -> a verified answer; past it the attempt counts as kNoAnswer.
+  std::chrono::milliseconds answer_timeout{10'000};
+  // Answer -> data channel open.
+  std::chrono::milliseconds open_timeout{15'000};
+  // Resume automatically after the link drops (also after a host restart). Attempts back off
+  // from 250 ms to 5 s; after `give_up_after` without a working link the client fails with
+  // kInterrupted (0: never give up once it had connected).
+  bool reconnect = true;
+  std::chrono::milliseconds give_up_after{0};
+};
+
+struct JoinCallbacks {
+  // Every callback runs on the client's own thread, one at a time.
+  std::function<void(const ClientEvent& event)> on_event;
+  std::function<void(const std::string& status)> on_status;  // "connecting", "connected", ...
+  // The session is over for this client (final; no callback follows).
+  std::function<void(JoinFailure failure, const std::string& detail)> on_ended;
+};
+
+class JoinClient {
+ public:
+  // Errors: kBadLink with what is wrong with it (the link is never echoed: it holds a secret).
+  static Expected<std::unique_ptr<JoinClient>, std::pair<JoinFailure, std::string>> start(
+      JoinOptions options, JoinCallbacks callbacks);
+  ~JoinClient();  // says bye when connected, closes everything
+  JoinClient(const JoinClient&) = delete;
+  JoinClient& operator=(const JoinClient&) = delete;
+
+  // The calls below are thread-safe but wait for the client's thread: never call them from
+  // inside a JoinCallbacks callback (it runs on that thread).
+  // Errors as ClientSession::prompt / cancel (not connected, viewer link, ...).
+  Expected<void, std::error_code> prompt(std::string text);
+  Expected<void, std::error_code> cancel();
+  // A copy of the transcript so far and the position held.
+  Transcript transcript() const;
+  StreamPosition position() const;
+  // The data channel is open and the host has welcomed this client.
+  bool connected() const;
+  // Tests and benchmarks: breaks the current data channel as a network failure would.
+  void drop_link_for_test();
+
+  struct Impl;
+
+ private:
+  explicit JoinClient(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tokencast

@@ -1,0 +1,88 @@
+// A client's view of a session, sans I/O: the hello it opens each link with, the host's frames
+// decoded in order into a transcript, and the prompt and cancel frames it may send. It
+// outlives links: after a reconnect the next hello carries the last sequence held, so the host
+// resumes it with no gap and no duplicate.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tokencast/core/events.hpp"
+#include "tokencast/core/expected.hpp"
+#include "tokencast/core/frame.hpp"
+#include "tokencast/core/transcript.hpp"
+
+namespace tokencast {
+
+enum class ClientError {
+  kWrongSession = 1,  // a welcome from another session than the one this client holds
+  kNotParticipant,    // prompt or cancel with a viewer link
+  kNotWelcomed,       // prompt or cancel before the host's welcome
+  kNothingToCancel,   // no turn is open
+};
+const std::error_category& client_session_category();
+std::error_code make_error_code(ClientError e);
+
+// What one host frame meant, for the user interface.
+struct Welcomed {
+  PeerRole role = PeerRole::kViewer;
+  PeerId peer = 0;
+  Seq head = 0;
+  bool resumed = false;  // this client already held part of the session
+};
+struct Applied {
+  Event event;  // in order, never twice; merged deltas arrive as one event with a span
+};
+struct HostReported {
+  ErrorFrame error;  // the link stays up
+};
+struct HostLeft {
+  ByeFrame bye;  // the link ends; kShutdown and kNormal are final, others can be retried
+};
+using ClientEvent = std::variant<Welcomed, Applied, HostReported, HostLeft>;
+
+class ClientSession {
+ public:
+  explicit ClientSession(std::string display_name) : name_(std::move(display_name)) {}
+
+  // The first frame on every link (resumes from the last sequence held).
+  FrameBytes hello() const;
+
+  // Decodes one frame from the host and applies it. Errors: any FrameError (the link should
+  // be closed and the session resumed on a new one; nothing of the frame was applied) and
+  // kWrongSession. Pongs produce no event.
+  Expected<std::vector<ClientEvent>, std::error_code> receive(std::span<const uint8_t> frame);
+
+  // Frames to send. Errors: kNotWelcomed, kNotParticipant, kNothingToCancel, and
+  // FrameError::kInvalidUtf8 / kOversized for a prompt that cannot be sent.
+  Expected<FrameBytes, std::error_code> prompt(std::string_view text, uint64_t prompt_id);
+  Expected<FrameBytes, std::error_code> cancel();
+  static FrameBytes ping(uint64_t nonce);
+  static FrameBytes bye();
+
+  const Transcript& transcript() const { return transcript_; }
+  const StreamPosition& position() const { return decoder_.position(); }
+  std::optional<PeerRole> role() const { return role_; }
+  PeerId peer() const { return peer_; }
+  // The host welcomed this client on the current link (set_link_lost() clears it).
+  bool welcomed() const { return welcomed_; }
+  // The link ended: nothing more may be sent until the next welcome.
+  void set_link_lost() { welcomed_ = false; }
+
+ private:
+  std::string name_;
+  FrameDecoder decoder_;
+  Transcript transcript_;
+  std::optional<SessionId> session_;
+  std::optional<PeerRole> role_;
+  PeerId peer_ = 0;
+  bool welcomed_ = false;  // on the current link
+};
+
+}  // namespace tokencast
+
+template <>
+struct std::is_error_code_enum<tokencast::ClientError> : std::true_type {};

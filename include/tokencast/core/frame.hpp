@@ -1,0 +1,230 @@
+// Frames: the messages on a peer's data channel, one frame per data-channel message.
+// The byte layout is specified in docs/PROTOCOL.md ("Frames"); this header is the C++ view.
+//
+// Every frame starts with one type byte. Protocol version 1 is carried by the hello and the
+// welcome only: the hello's first bytes (type 0x01, version varint) are frozen for all future
+// versions so that any host can read a client's version and refuse it in frames that every
+// version understands (error 0x09 and bye 0x0A are frozen too). After the welcome both sides
+// speak that version, so other frames need no version byte; a live text delta costs 1 byte of
+// framing.
+//
+// Decoding is strict: one encoding per value (canonical varints, no trailing bytes), so
+// encode_frame(decode_frame(b)) == b for every accepted b. Errors are FrameError values in
+// frame_category(), returned as std::error_code.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+#include "tokencast/core/events.hpp"
+#include "tokencast/core/expected.hpp"
+#include "tokencast/core/session_id.hpp"
+
+namespace tokencast {
+
+inline constexpr uint64_t kProtocolVersion = 1;
+// Data channels deliver messages of at most 16 KiB reliably across browsers.
+inline constexpr size_t kMaxFrameBytes = 16384;
+// Names, authors, reasons, titles, model names, error and bye texts.
+inline constexpr size_t kMaxLabelBytes = 1024;
+
+using FrameBytes = std::vector<uint8_t>;
+
+// Codes carried by error and bye frames. Open-ended on the wire: a decoder accepts any value
+// (future versions may add codes) and treats unknown ones like kProtocolError.
+enum class StatusCode : uint64_t {
+  kNormal = 0,              // bye only: an orderly close
+  kProtocolError = 1,       // the other side sent a frame that failed to decode or apply
+  kUnsupportedVersion = 2,  // hello carried a version this host does not speak
+  kSlowConsumer = 3,        // the peer fell too far behind; reconnect and resume
+  kNotPermitted = 4,        // e.g. a viewer sent a prompt
+  kResumeUnavailable = 5,   // hello's last_seq is beyond the host's log (wrong or lost session)
+  kBusy = 6,                // e.g. a prompt while a turn is open
+  kInternal = 7,            // the host failed; retry later
+  kShutdown = 8,            // bye only: the host is ending the session
+};
+
+// client -> host, first frame on a link.
+struct HelloFrame {
+  uint64_t version = kProtocolVersion;
+  Seq last_seq = 0;  // last sequence the client holds; 0 = none
+  std::string display_name;
+  bool operator==(const HelloFrame&) const = default;
+};
+
+// host -> client, answer to a hello. Catch-up starts right after it, from hello.last_seq + 1.
+struct WelcomeFrame {
+  uint64_t version = kProtocolVersion;
+  SessionId session_id{};
+  PeerRole role = PeerRole::kViewer;  // kViewer or kParticipant
+  PeerId peer = 0;                    // id the host assigned to this peer
+  Seq head_seq = 0;                   // host's head when it welcomed the peer
+  bool operator==(const WelcomeFrame&) const = default;
+};
+
+// host -> client: consecutive events, events[0].seq first, each next event at
+// previous.last_seq() + 1. Non-empty. Only TextDelta events may have span > 1.
+struct EventsFrame {
+  std::vector<Event> events;
+  bool operator==(const EventsFrame&) const = default;
+};
+
+// host -> client: the live hot path. One TextDelta of the open turn, sequence = previous + 1;
+// both are implicit, so FrameDecoder fills them in. `bytes` is the rest of the frame.
+struct DeltaFrame {
+  std::string bytes;
+  bool operator==(const DeltaFrame&) const = default;
+};
+
+// participant -> host.
+struct PromptFrame {
+  uint64_t prompt_id = 0;  // chosen by the client, echoed in errors about this prompt
+  std::string text;        // valid UTF-8
+  bool operator==(const PromptFrame&) const = default;
+};
+
+// participant -> host: stop generating this turn.
+struct CancelFrame {
+  TurnId turn = 0;
+  bool operator==(const CancelFrame&) const = default;
+};
+
+struct PingFrame {
+  uint64_t nonce = 0;
+  bool operator==(const PingFrame&) const = default;
+};
+
+struct PongFrame {
+  uint64_t nonce = 0;  // the ping's nonce
+  bool operator==(const PongFrame&) const = default;
+};
+
+struct ErrorFrame {
+  StatusCode code = StatusCode::kProtocolError;
+  std::string text;
+  bool operator==(const ErrorFrame&) const = default;
+};
+
+// Last frame before the sender closes the link.
+struct ByeFrame {
+  StatusCode reason = StatusCode::kNormal;
+  std::string text;
+  bool operator==(const ByeFrame&) const = default;
+};
+
+using Frame = std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame,
+                           CancelFrame, PingFrame, PongFrame, ErrorFrame, ByeFrame>;
+
+// Wire type bytes (first byte of every frame). 0x00 is never a frame.
+enum class FrameType : uint8_t {
+  kHello = 0x01,
+  kWelcome = 0x02,
+  kEvents = 0x03,
+  kDelta = 0x04,
+  kPrompt = 0x05,
+  kCancel = 0x06,
+  kPing = 0x07,
+  kPong = 0x08,
+  kError = 0x09,
+  kBye = 0x0A,
+};
+
+// Event type bytes inside an events frame.
+enum class EventType : uint8_t {
+  kTurnStarted = 0x01,
+  kTextDelta = 0x02,
+  kTurnEnded = 0x03,
+  kPeerJoined = 0x04,
+  kPeerLeft = 0x05,
+  kSessionMeta = 0x06,
+};
+
+// Every way a frame can be rejected. Values are stable (they are logged and tested);
+// frame_error_name() gives the snake_case name used by tests/vectors/frames.json.
+enum class FrameError {
+  kTruncated = 1,         // input ends inside a field (or is empty)
+  kOversized = 2,         // frame longer than kMaxFrameBytes
+  kUnknownVersion = 3,    // hello/welcome version is not kProtocolVersion
+  kUnknownFrameType = 4,  // first byte is not a FrameType
+  kUnknownEventType = 5,  // event type byte is not an EventType
+  kBadVarint = 6,         // overlong (non-canonical) LEB128, or a value above 2^64 - 1
+  kTrailingBytes = 7,     // bytes left after the last field
+  kSequenceGap = 8,       // events frame does not start at the decoder's last_seq + 1
+  kStringTooLong = 9,     // label longer than kMaxLabelBytes
+  kBadEnum = 10,          // role / end / welcome role value out of range
+  kInvalidUtf8 = 11,      // a label or prompt text is not valid UTF-8
+  kEmptyBatch = 12,       // events frame with zero events
+  kBadSpan = 13,          // delta span 0, or span != 1 on a non-delta event (encoder)
+  kBadSequence = 14,      // first seq 0, or sequences past 2^64 - 1
+  kUnexpectedFrame = 15,  // frame sent in the wrong direction (e.g. a hello to a client)
+  kNoOpenTurn = 16,       // delta or turn end while no turn is open
+  kTurnMismatch = 17,     // delta or turn end for a turn other than the open one
+  kTurnAlreadyOpen = 18,  // turn start while another turn is open
+};
+
+const std::error_category& frame_category();
+std::error_code make_error_code(FrameError e);
+// "truncated", "oversized", ... ; "unknown" for values outside the enum.
+const char* frame_error_name(FrameError e);
+
+// Encodes one frame. Errors: kOversized when the result would exceed kMaxFrameBytes, and every
+// value-level error decode_frame would report on the result (kStringTooLong, kInvalidUtf8,
+// kBadEnum, kUnknownVersion, kEmptyBatch, kBadSpan, kBadSequence, kSequenceGap for events whose
+// sequences are not consecutive), so that only decodable frames are ever produced.
+Expected<FrameBytes, std::error_code> encode_frame(const Frame& frame);
+
+// Encodes one log event for a peer that is level with the log: a TextDelta with span 1 becomes
+// a DeltaFrame (1 byte of framing), anything else a one-event EventsFrame. Same errors as
+// encode_frame.
+Expected<FrameBytes, std::error_code> encode_live_event(const Event& event);
+
+// Decodes one frame without context. DeltaFrame comes out as-is (no sequence, no turn) and
+// events frames are checked on their own only (not against a stream position). Errors: any
+// FrameError except kSequenceGap, kUnexpectedFrame and the turn errors.
+Expected<Frame, std::error_code> decode_frame(std::span<const uint8_t> bytes);
+
+// Host side: decode_frame, then kUnexpectedFrame for frames only a host sends
+// (welcome, events, delta).
+Expected<Frame, std::error_code> decode_client_frame(std::span<const uint8_t> bytes);
+
+// What a client holds: the last sequence it has and the turn open at that point (a client
+// that holds a prefix of the log always knows both; persist them to resume).
+struct StreamPosition {
+  Seq last_seq = 0;
+  std::optional<TurnId> open_turn;
+  bool operator==(const StreamPosition&) const = default;
+};
+
+// Client side, stateful. Tracks the stream position so that it can fill in a DeltaFrame's
+// implicit sequence and turn and verify that events continue the log without gap or
+// duplicate and respect the turn rules.
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(StreamPosition start = {}) : position_(start) {}
+
+  // Decodes one frame from the host and advances the position. A DeltaFrame is returned as an
+  // EventsFrame holding its one TextDelta event with sequence and turn filled in, so the caller
+  // handles host events in one shape. Errors: everything decode_frame reports, plus
+  // kUnexpectedFrame (hello, prompt, cancel), kSequenceGap (events frame not starting at
+  // last_seq + 1), kNoOpenTurn, kTurnMismatch, kTurnAlreadyOpen. On error the position is
+  // unchanged and nothing of the frame was applied; the client should close the link and
+  // resume from position().last_seq.
+  Expected<Frame, std::error_code> decode(std::span<const uint8_t> bytes);
+
+  const StreamPosition& position() const { return position_; }
+
+ private:
+  StreamPosition position_;
+};
+
+}  // namespace tokencast
+
+template <>
+struct std::is_error_code_enum<tokencast::FrameError> : std::true_type {};

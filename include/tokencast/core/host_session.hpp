@@ -1,0 +1,171 @@
+// The host's session logic, sans I/O: peers and their frames, the prompt queue, turns, and what
+// each peer is owed. The runtime (src/host) feeds it inputs on one thread with the time, and
+// carries out what it asks through HostIo; tests drive it directly.
+//
+// Durability: every event goes to HostIo::persist() first and becomes visible to peers only
+// when durable() reports it stored. Peers' queues read the "visible" log, which holds exactly
+// the durable prefix, so a peer never holds an event a crash could take back.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tokencast/core/events.hpp"
+#include "tokencast/core/frame.hpp"
+#include "tokencast/core/outbound_queue.hpp"
+#include "tokencast/core/session_log.hpp"
+#include "tokencast/llm/openai_stream.hpp"
+
+namespace tokencast {
+
+using ConnId = uint64_t;
+
+// What the session asks of its runtime. Called on the session's thread, from inside its
+// methods; implementations must not call back into the session synchronously.
+class HostIo {
+ public:
+  virtual ~HostIo() = default;
+  // Store this event durably (group commit); report with HostSession::durable().
+  virtual void persist(const Event& event) = 0;
+  // This peer has frames to send: call next_frame() until it returns nothing.
+  virtual void frames_ready(ConnId conn) = 0;
+  // Start generating the answer of `turn` from this conversation; report with llm_delta(),
+  // llm_done() or llm_error() carrying the same turn.
+  virtual void start_generation(TurnId turn, std::vector<ChatMessage> history) = 0;
+  // Stop the generation in progress at once; later reports for its turn are ignored.
+  virtual void cancel_generation() = 0;
+};
+
+struct HostSessionConfig {
+  SessionId session_id{};
+  std::string model_name = "model";  // author of answer turns
+  std::string host_name = "host";    // author of the host's own prompts
+  bool llm_attached = true;          // false: prompts get a "no model attached" error turn
+  size_t max_peers = 1000;
+  size_t max_prompt_bytes = 8192;
+  size_t max_pending_prompts_per_peer = 4;
+  size_t max_history_bytes = 256 * 1024;  // most recent conversation sent to the LLM
+  size_t max_name_bytes = 64;
+  int64_t hello_timeout_ms = 10'000;
+  // Clients ping every 2 s; a peer silent this long is gone (killed, unplugged) and is closed.
+  int64_t silence_timeout_ms = 15'000;
+  OutboundQueueOptions queue;
+};
+
+// The text of the error turn a participant's prompt gets when no model is attached.
+inline constexpr const char* kNoModelReason =
+    "no model attached: restart the host with --llm URL --model NAME, or --exec CMD";
+
+class HostSession {
+ public:
+  struct OutFrame {
+    FrameBytes bytes;
+    bool last = false;  // a bye: send it, then close the link
+  };
+
+  struct Status {
+    size_t peers = 0;            // peers that said hello
+    std::optional<TurnId> turn;  // the open turn
+    bool generating = false;     // an LLM (or external source) is producing the open turn
+    uint64_t turn_tokens = 0;    // deltas of the open turn so far
+    size_t queued_prompts = 0;
+    Seq head = 0;     // last appended
+    Seq durable = 0;  // last durable (visible to peers)
+  };
+
+  // A session whose stored events are `stored` (empty for a new one; already durable). A turn
+  // left open by a crash is ended with an error and peers left present are marked gone.
+  // Errors: the stored events do not form a valid log (LogError).
+  // The session is not movable: peers' queues point into its visible log.
+  static Expected<std::unique_ptr<HostSession>, std::error_code> create(HostSessionConfig config,
+                                                                        std::vector<Event> stored,
+                                                                        HostIo& io, int64_t now_ms);
+  HostSession(const HostSession&) = delete;
+  HostSession& operator=(const HostSession&) = delete;
+
+  // --- peers (a data channel opened after a verified join) ---
+  ConnId peer_opened(PeerRole role, int64_t now_ms);
+  void peer_frame(ConnId conn, std::span<const uint8_t> bytes, int64_t now_ms);
+  void peer_closed(ConnId conn, int64_t now_ms);
+  // The next frame for this peer, or nullopt when it has nothing more to send now.
+  std::optional<OutFrame> next_frame(ConnId conn);
+
+  // --- store ---
+  void durable(Seq up_to);
+
+  // --- the answer source ---
+  void llm_delta(TurnId turn, std::string_view bytes);
+  void llm_done(TurnId turn, uint64_t token_count, int64_t now_ms);
+  void llm_error(TurnId turn, std::string_view reason, int64_t now_ms);
+
+  // --- the host's own console ---
+  // A prompt from the host; with no model attached, broadcast as a turn of the host's.
+  void host_prompt(std::string_view text, int64_t now_ms);
+  // Cancels the turn being generated, if any.
+  void host_cancel(int64_t now_ms);
+  // Opens a turn fed by an external source (--stdin): deltas and the end come through
+  // llm_delta / llm_done / llm_error. Returns nullopt while another turn is open.
+  std::optional<TurnId> start_external_turn(std::string_view author, int64_t now_ms);
+  void set_meta(std::string_view title, std::string_view model);
+
+  // Timeouts (hello, silent peers). Call every second or so.
+  void tick(int64_t now_ms);
+  // Tells every peer the session ends (bye kShutdown); their last frames follow.
+  void shutdown();
+
+  Status status() const;
+  const SessionLog& log() const { return log_; }
+
+ private:
+  enum class Phase { kAwaitingHello, kActive, kClosing };
+  struct Peer {
+    PeerRole role = PeerRole::kViewer;
+    Phase phase = Phase::kAwaitingHello;
+    PeerId id = 0;
+    std::string name;
+    int64_t opened_at_ms = 0;
+    int64_t last_heard_ms = 0;
+    std::deque<FrameBytes> direct;  // frames before the queue exists (refusals)
+    std::optional<OutboundQueue> queue;
+    size_t pending_prompts = 0;
+  };
+  struct Prompt {
+    ConnId conn = 0;  // 0: the host
+    std::string author;
+    std::string text;
+  };
+
+  HostSession(HostSessionConfig config, SessionLog log, HostIo& io);
+
+  Seq append(EventBody body);
+  // Appends text to an open turn as deltas of at most kMaxDeltaBytes each.
+  void append_text(TurnId turn, std::string_view text);
+  void send_control(ConnId conn, Peer& peer, const Frame& frame);
+  void refuse(ConnId conn, Peer& peer, StatusCode code, std::string text);
+  void on_hello(ConnId conn, Peer& peer, const HelloFrame& hello);
+  void on_prompt(ConnId conn, Peer& peer, const PromptFrame& prompt, int64_t now_ms);
+  void maybe_start_next_turn(int64_t now_ms);
+  void end_turn(TurnEnd end, const std::string& reason, int64_t now_ms);
+  std::vector<ChatMessage> history() const;
+  std::string clean_name(std::string_view name, PeerId id) const;
+
+  HostSessionConfig config_;
+  SessionLog log_;      // every appended event: validates appends, feeds the LLM history
+  SessionLog visible_;  // the durable prefix: what peers' queues read
+  HostIo* io_;
+  std::map<ConnId, Peer> peers_;
+  std::deque<Prompt> prompts_;
+  ConnId next_conn_ = 1;
+  PeerId next_peer_ = 1;
+  bool generating_ = false;
+  uint64_t turn_tokens_ = 0;
+};
+
+}  // namespace tokencast

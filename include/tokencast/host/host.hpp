@@ -1,0 +1,97 @@
+// A running host session: the store, the session state machine, the rendezvous (embedded on a
+// LAN, or remote), the join handshake, one PeerLink per peer and the LLM source, wired together
+// on one event-loop thread. `tokencast host` is a thin command line around this; tests and
+// benchmarks run it in-process.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tokencast/core/expected.hpp"
+#include "tokencast/llm/llm.hpp"
+#include "tokencast/rtc/peer_link.hpp"
+
+namespace tokencast {
+
+struct HostOptions {
+  std::string db_path = "./tokencast.db";
+  std::string resume;  // a stored session's id or unique prefix; empty: a new session
+  std::string title;   // a new session's title
+
+  // Rendezvous: a remote one (ws://HOST:PORT/ws), or, when empty, one embedded in this process
+  // on listen_host:listen_port that also serves the web client (LAN mode).
+  std::string rendezvous_url;
+  std::string listen_host = "0.0.0.0";
+  uint16_t listen_port = 8787;  // 0: any free port
+  std::string web_root;         // the web client's files; empty: the built-in page
+  // Base URL of the links (http[s]://host[:port]). Empty: the embedded rendezvous at this
+  // machine's LAN address, or, with a remote rendezvous, its http(s) form.
+  std::string public_url;
+
+  std::vector<IceServer> ice_servers;
+  // Where answers come from; null: no model (prompts get a clear error turn, host text is
+  // broadcast).
+  std::unique_ptr<LlmSource> source;
+  // The source is one live stream (e.g. --stdin): its one turn starts at once.
+  bool stream_source = false;
+  std::string host_name = "host";
+  size_t max_peers = 1000;
+  size_t max_pending_bytes_per_peer = size_t{1} << 20;
+};
+
+struct HostLinks {
+  std::string session_id;  // 32 hex digits
+  std::string viewer;
+  std::string participant;
+  bool resumed = false;
+};
+
+struct HostStats {
+  size_t peers = 0;
+  std::optional<uint64_t> turn;
+  bool generating = false;
+  uint64_t turn_tokens = 0;
+  uint64_t head = 0;
+  uint64_t durable = 0;
+  size_t queued_prompts = 0;
+  size_t rooms_joined = 0;  // of the two rendezvous rooms (viewer, participant)
+  uint64_t joins_answered = 0;
+  uint64_t links_opened = 0;
+  // Join envelopes refused, by reason (handshake_error_name): open_failed, replayed, ...
+  std::map<std::string, uint64_t> refused;
+  uint64_t store_commits = 0;
+  double store_max_commit_ms = 0;
+};
+
+class HostRuntime {
+ public:
+  // Opens the store, creates or resumes the session, starts the rendezvous and joins its two
+  // rooms. The error is one line for people.
+  static Expected<std::unique_ptr<HostRuntime>, std::string> start(HostOptions options);
+  ~HostRuntime();  // stop()s
+  HostRuntime(const HostRuntime&) = delete;
+  HostRuntime& operator=(const HostRuntime&) = delete;
+
+  const HostLinks& links() const;
+
+  // Thread-safe; they post to the session's thread (stats() waits for it).
+  void prompt(std::string text);
+  void cancel();
+  HostStats stats() const;
+
+  // Says bye to every peer, waits briefly for the frames to leave, commits what is pending
+  // and closes the store. Idempotent.
+  void stop();
+
+  struct Impl;
+
+ private:
+  explicit HostRuntime(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tokencast

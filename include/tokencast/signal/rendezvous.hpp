@@ -1,0 +1,106 @@
+// The rendezvous server: introduces the peers of one opaque room locator to each other by
+// relaying sealed envelopes (see tokencast/rendezvous_wire.hpp), and serves the web client.
+// It sees locators, random peer ids and ciphertext, nothing else.
+//
+// One port serves:
+//   GET /ws        WebSocket upgrade: the rendezvous protocol (binary messages only)
+//   GET /healthz   "ok"
+//   GET /metrics   Prometheus text format
+//   GET /, /j      index.html of the web root (invite links are <base>/j#<payload>)
+//   GET /<path>    a regular file under the web root (strict path rules, no traversal)
+// Without a web root a small built-in placeholder page is served at / and /j.
+//
+// Used by `tokencast rendezvous` and embedded in-process by `tokencast host` on a LAN.
+// Operating notes (flags, limits, metrics, TLS proxy): docs/rendezvous.md.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "tokencast/core/expected.hpp"
+#include "tokencast/signal/rendezvous_wire.hpp"
+
+namespace tokencast::rendezvous {
+
+struct ServerOptions {
+  // Address to listen on; port 0 picks a free port (see Server::port()).
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8787;
+  // Directory of static files (the built web client). Empty: the built-in placeholder page.
+  std::string web_root;
+  // I/O threads. Connections are spread over them; rooms are shared (locked) between them.
+  unsigned threads = 1;
+
+  // Limits. Every rejection is counted in /metrics under its reason.
+  size_t max_connections = 16384;               // TCP connections (HTTP and WebSocket)
+  size_t max_connections_per_ip = 1024;         // 0: no per-address cap (use behind a proxy)
+  size_t max_rooms = 16384;                     // rooms with at least one peer
+  size_t max_peers_per_room = 4096;             // <= kMaxRoomPeers
+  size_t max_envelope_size = kMaxEnvelopeSize;  // payload bytes, <= kMaxEnvelopeSize
+  // Messages a connection may send per second, with a bucket this deep; a faster sender is
+  // throttled (its socket is not read until the bucket refills), not disconnected. A host
+  // answering 1,000 joiners at once sends ~4,000 messages.
+  double rate_per_second = 1000;
+  double rate_burst = 2000;
+  size_t max_queued_bytes = 1 << 20;  // per-connection write queue; over it: dropped
+  std::chrono::milliseconds handshake_timeout{10'000};  // accept -> JOIN (and per HTTP request)
+  std::chrono::milliseconds idle_timeout{60'000};       // silence that closes; pinged at half of it
+  std::chrono::milliseconds close_timeout{2'000};       // closing handshake before a hard close
+
+  // Log sink for one-line events (connections refused, limits hit, errors). Null: silent.
+  // Called from I/O threads, possibly concurrently.
+  std::function<void(std::string_view line)> log;
+};
+
+// Returns a description of the first invalid option, or nullopt when all are usable.
+std::optional<std::string> validate(const ServerOptions& options);
+
+// A snapshot of the counters served at /metrics.
+struct ServerStats {
+  uint64_t connections = 0;  // open TCP connections, HTTP and WebSocket
+  uint64_t peers = 0;        // joined WebSocket peers
+  uint64_t rooms = 0;
+  uint64_t connections_total = 0;
+  uint64_t joins_total = 0;
+  uint64_t envelopes_relayed_total = 0;
+  uint64_t envelope_bytes_relayed_total = 0;  // payload bytes
+  uint64_t rejections_total = 0;              // all reasons together
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();  // stop()s
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Validates the options, binds, listens and starts the I/O threads. Fails with
+  // std::errc::invalid_argument on bad options (see validate()), or the bind/listen error.
+  // Call once.
+  Expected<void, std::error_code> start();
+
+  // The bound port (useful with listen_port 0); 0 before start().
+  uint16_t port() const;
+
+  // Stops accepting, closes every WebSocket with 1001 "server shutting down" and every HTTP
+  // connection, waits up to close_timeout for the closing handshakes, then joins the threads.
+  // Idempotent; call from any thread but not from inside a `log` callback.
+  void stop();
+
+  ServerStats stats() const;
+  // The /metrics body.
+  std::string metrics_text() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tokencast::rendezvous

@@ -1,0 +1,119 @@
+// Durable storage of sessions and their event logs (SQLite in WAL mode, behind this header).
+// The host persists every event before any peer sees it; GroupCommitter batches the commits of
+// a live stream so that durability costs one fsync per batch rather than per token.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "tokencast/core/events.hpp"
+#include "tokencast/core/expected.hpp"
+#include "tokencast/core/session_id.hpp"
+
+namespace tokencast {
+
+enum class StoreError {
+  kOpenFailed = 1,  // the file could not be opened or is not a tokencast store
+  kSchemaTooNew,    // written by a newer tokencast
+  kIo,              // SQLite reported an error while reading or writing
+  kNotFound,        // no session with that id
+  kAmbiguous,       // an id prefix matches more than one session
+  kCorrupt,         // a stored row does not decode to a valid event
+  kSequence,        // appended events do not continue the stored sequence
+  kDuplicate,       // a session with that id exists already
+};
+const std::error_category& store_category();
+std::error_code make_error_code(StoreError e);
+
+// Everything needed to bring a session back with the same links. The secrets live only here
+// (the store file is created 0600) and in the links; never in argv, logs or the rendezvous.
+struct SessionRecord {
+  SessionId id;
+  int64_t created_at_ms = 0;
+  std::string title;
+  std::string model;
+  std::array<uint8_t, 32> host_key_seed{};  // Ed25519 private key seed
+  std::array<uint8_t, 32> viewer_secret{};
+  std::array<uint8_t, 32> participant_secret{};
+  std::string base_url;  // the links' base URL when the session was created
+};
+
+struct SessionSummary {
+  SessionId id;
+  int64_t created_at_ms = 0;
+  std::string title;
+  std::string model;
+  Seq head = 0;            // last stored sequence, 0 when empty
+  uint64_t turns = 0;      // turns started
+  int64_t last_at_ms = 0;  // time of the last turn start or end, 0 when none
+};
+
+class EventStore {
+ public:
+  // Opens or creates the store at `path`; creates the schema; applies WAL and synchronous=FULL.
+  static Expected<std::unique_ptr<EventStore>, std::error_code> open(const std::string& path);
+  ~EventStore();
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+
+  Expected<void, std::error_code> create_session(const SessionRecord& record);
+  Expected<SessionRecord, std::error_code> load_session(const SessionId& id);
+  // Finds the one session whose hex id starts with `prefix` (at least 4 hex digits).
+  Expected<SessionId, std::error_code> resolve_prefix(std::string_view prefix);
+  Expected<std::vector<SessionSummary>, std::error_code> list_sessions();
+  // Events with seq >= from, in order. Fails with kCorrupt on a row that does not decode.
+  Expected<std::vector<Event>, std::error_code> load_events(const SessionId& id, Seq from = 1);
+  Expected<Seq, std::error_code> head(const SessionId& id);
+  // Appends in one durable transaction. The first seq must be head + 1 and seqs contiguous.
+  Expected<void, std::error_code> append(const SessionId& id, std::span<const Event> events);
+  Expected<void, std::error_code> update_meta(const SessionId& id, std::string_view title,
+                                              std::string_view model);
+
+ private:
+  struct Impl;
+  explicit EventStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Group commit: submit() hands events to a writer thread, which commits everything pending
+// in one transaction as soon as the previous commit finishes. `on_durable` then reports the
+// highest durable seq (on the writer thread). A failed commit reports its error and stops
+// further writes: the host must not show peers anything that is not durable.
+class GroupCommitter {
+ public:
+  using DurableCallback = std::function<void(Seq durable_up_to, std::error_code error)>;
+
+  GroupCommitter(EventStore& store, SessionId session, DurableCallback on_durable);
+  ~GroupCommitter();  // commits what is pending, then stops the thread
+  GroupCommitter(const GroupCommitter&) = delete;
+  GroupCommitter& operator=(const GroupCommitter&) = delete;
+
+  void submit(Event event);  // never waits for I/O
+  // Blocks until everything submitted so far is durable; returns the first error, if any.
+  std::error_code flush();
+
+  struct Stats {
+    uint64_t commits = 0;
+    uint64_t events = 0;
+    double max_commit_ms = 0;  // longest single transaction
+    double total_commit_ms = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tokencast
+
+template <>
+struct std::is_error_code_enum<tokencast::StoreError> : std::true_type {};

@@ -1,0 +1,80 @@
+#include "tokencast/core/key_schedule.hpp"
+
+#include "crypto/bytes.hpp"
+#include "crypto/primitives.hpp"
+#include "tokencast/core/base64url.hpp"
+
+namespace tokencast {
+
+namespace detail {
+void secure_wipe(void* data, size_t size) { crypto::wipe(data, size); }
+}  // namespace detail
+
+namespace {
+
+crypto::Bytes info_prefix(std::string_view label, LinkRole role, const Ed25519PublicKey& host_key) {
+  crypto::Bytes info;
+  info.reserve(label.size() + 1 + 1 + host_key.size() + kJoinIdSize);
+  crypto::append(info, label);
+  crypto::append_u8(info, 0x00);
+  crypto::append_u8(info, static_cast<uint8_t>(role));
+  crypto::append(info, host_key);
+  return info;
+}
+
+}  // namespace
+
+std::string_view link_role_name(LinkRole role) {
+  switch (role) {
+    case LinkRole::kViewer:
+      return "viewer";
+    case LinkRole::kParticipant:
+      return "participant";
+  }
+  return "unknown";
+}
+
+RoomSecret generate_room_secret() {
+  RoomSecret secret;
+  crypto::random_bytes(secret.mutable_bytes());
+  return secret;
+}
+
+JoinId generate_join_id() {
+  JoinId id{};
+  crypto::random_bytes(id);
+  return id;
+}
+
+RoomLocator derive_room_locator(const RoomSecret& secret, LinkRole role,
+                                const Ed25519PublicKey& host_key) {
+  const crypto::Bytes info = info_prefix(kLocatorLabel, role, host_key);
+  RoomLocator locator{};
+  crypto::hkdf_sha256(secret.bytes(), crypto::as_bytes(kHkdfSalt), info, locator);
+  return locator;
+}
+
+SealKey derive_seal_key(const RoomSecret& secret, LinkRole role, const Ed25519PublicKey& host_key,
+                        Direction direction, const JoinId& join_id) {
+  crypto::Bytes info = info_prefix(
+      direction == Direction::kJoinerToHost ? kSealJoinerToHostLabel : kSealHostToJoinerLabel, role,
+      host_key);
+  crypto::append(info, join_id);
+  SealKey key;
+  crypto::hkdf_sha256(secret.bytes(), crypto::as_bytes(kHkdfSalt), info, key.mutable_bytes());
+  return key;
+}
+
+std::string room_locator_text(const RoomLocator& locator) { return base64url_encode(locator); }
+
+RoomKeys::RoomKeys(const RoomSecret& secret, LinkRole role, const Ed25519PublicKey& host_key)
+    : secret_(secret),
+      role_(role),
+      host_key_(host_key),
+      locator_(derive_room_locator(secret, role, host_key)) {}
+
+SealKey RoomKeys::seal_key(Direction direction, const JoinId& join_id) const {
+  return derive_seal_key(secret_, role_, host_key_, direction, join_id);
+}
+
+}  // namespace tokencast

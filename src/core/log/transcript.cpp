@@ -1,0 +1,92 @@
+#include "tokencast/core/transcript.hpp"
+
+#include <type_traits>
+
+#include "tokencast/core/text.hpp"
+
+namespace tokencast {
+namespace {
+
+std::string quoted(std::string_view bytes) {
+  return "\"" + json_escape(to_valid_utf8(bytes)) + "\"";
+}
+
+}  // namespace
+
+void Transcript::apply(const Event& event) {
+  last_seq_ = event.seq;
+  std::visit(
+      [this](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, TurnStarted>) {
+          index_[body.turn] = turns_.size();
+          TranscriptTurn turn;
+          turn.turn = body.turn;
+          turn.role = body.role;
+          turn.author = body.author;
+          turn.started_at_ms = body.at_ms;
+          turns_.push_back(std::move(turn));
+        } else if constexpr (std::is_same_v<T, TextDelta>) {
+          if (auto it = index_.find(body.turn); it != index_.end()) {
+            turns_[it->second].text += body.bytes;
+          }
+        } else if constexpr (std::is_same_v<T, TurnEnded>) {
+          if (auto it = index_.find(body.turn); it != index_.end()) {
+            auto& turn = turns_[it->second];
+            turn.ended = true;
+            turn.end = body.end;
+            turn.reason = body.reason;
+            turn.token_count = body.token_count;
+            turn.ended_at_ms = body.at_ms;
+          }
+        } else if constexpr (std::is_same_v<T, PeerJoined>) {
+          peers_[body.peer] = body;
+        } else if constexpr (std::is_same_v<T, PeerLeft>) {
+          peers_.erase(body.peer);
+        } else if constexpr (std::is_same_v<T, SessionMeta>) {
+          meta_ = body;
+        }
+      },
+      event.body);
+}
+
+std::string Transcript::to_markdown() const {
+  std::string out =
+      "# " + (meta_.title.empty() ? std::string("tokencast session") : to_valid_utf8(meta_.title)) +
+      "\n";
+  if (!meta_.model.empty()) out += "\nModel: " + to_valid_utf8(meta_.model) + "\n";
+  for (const auto& turn : turns_) {
+    out += "\n## " + to_valid_utf8(turn.author.empty() ? turn_role_name(turn.role) : turn.author) +
+           " (" + turn_role_name(turn.role) + ")\n\n";
+    out += to_valid_utf8(turn.text);
+    if (!turn.text.empty() && turn.text.back() != '\n') out += "\n";
+    if (!turn.ended) {
+      out += "\n*(still streaming)*\n";
+    } else if (turn.end != TurnEnd::kDone) {
+      out += "\n*(" + std::string(turn_end_name(turn.end)) +
+             (turn.reason.empty() ? "" : ": " + to_valid_utf8(turn.reason)) + ")*\n";
+    }
+  }
+  return out;
+}
+
+std::string Transcript::to_json() const {
+  std::string out = "{\"title\":" + quoted(meta_.title) + ",\"model\":" + quoted(meta_.model) +
+                    ",\"last_seq\":" + std::to_string(last_seq_) + ",\"turns\":[";
+  bool first = true;
+  for (const auto& turn : turns_) {
+    if (!first) out += ",";
+    first = false;
+    out += "{\"turn\":" + std::to_string(turn.turn) + ",\"role\":\"" + turn_role_name(turn.role) +
+           "\",\"author\":" + quoted(turn.author) + ",\"text\":" + quoted(turn.text) +
+           ",\"status\":\"" + (turn.ended ? turn_end_name(turn.end) : "streaming") + "\"" +
+           ",\"reason\":" + quoted(turn.reason) +
+           ",\"tokens\":" + std::to_string(turn.token_count) +
+           ",\"started_at_ms\":" + std::to_string(turn.started_at_ms) +
+           ",\"ended_at_ms\":" + std::to_string(turn.ended_at_ms) + "}";
+  }
+  out += "]}\n";
+  return out;
+}
+
+}  // namespace tokencast

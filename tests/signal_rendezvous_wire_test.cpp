@@ -1,0 +1,261 @@
+// The rendezvous wire codec, byte by byte (docs/PROTOCOL.md (section 3)).
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tokencast/signal/rendezvous_wire.hpp"
+
+namespace rv = tokencast::rendezvous;
+using rv::WireError;
+
+namespace {
+
+std::vector<uint8_t> hex(const std::string& text) {
+  std::vector<uint8_t> out;
+  std::string digits;
+  for (char c : text) {
+    if (c != ' ') digits.push_back(c);
+  }
+  for (size_t i = 0; i + 1 < digits.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(std::stoi(digits.substr(i, 2), nullptr, 16)));
+  }
+  return out;
+}
+
+rv::RoomLocator locator() {
+  rv::RoomLocator r;
+  for (size_t i = 0; i < r.size(); ++i) r[i] = static_cast<uint8_t>(i);
+  return r;
+}
+
+template <class T>
+T client_as(const std::vector<uint8_t>& bytes) {
+  auto m = rv::decode_client_message(bytes);
+  EXPECT_TRUE(m.has_value());
+  EXPECT_TRUE(std::holds_alternative<T>(*m));
+  return std::get<T>(*m);
+}
+
+template <class T>
+T server_as(const std::vector<uint8_t>& bytes) {
+  auto m = rv::decode_server_message(bytes);
+  EXPECT_TRUE(m.has_value());
+  EXPECT_TRUE(std::holds_alternative<T>(*m));
+  return std::get<T>(*m);
+}
+
+WireError client_error(const std::vector<uint8_t>& bytes) {
+  auto m = rv::decode_client_message(bytes);
+  EXPECT_FALSE(m.has_value());
+  return m ? WireError{} : m.error();
+}
+
+WireError server_error(const std::vector<uint8_t>& bytes) {
+  auto m = rv::decode_server_message(bytes);
+  EXPECT_FALSE(m.has_value());
+  return m ? WireError{} : m.error();
+}
+
+TEST(RendezvousWire, JoinBytes) {
+  auto bytes = rv::encode_join(locator());
+  EXPECT_EQ(bytes, hex("01 01 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+  EXPECT_EQ(bytes.size(), rv::kJoinSize);
+  EXPECT_EQ(client_as<rv::Join>(bytes).room, locator());
+}
+
+TEST(RendezvousWire, JoinRejectsWrongVersionAndLength) {
+  auto bytes = rv::encode_join(locator());
+  auto v2 = bytes;
+  v2[1] = 2;
+  EXPECT_EQ(client_error(v2), WireError::kUnsupportedVersion);
+  auto v0 = bytes;
+  v0[1] = 0;
+  EXPECT_EQ(client_error(v0), WireError::kUnsupportedVersion);
+  auto shorter = bytes;
+  shorter.pop_back();
+  EXPECT_EQ(client_error(shorter), WireError::kTruncated);
+  auto longer = bytes;
+  longer.push_back(0);
+  EXPECT_EQ(client_error(longer), WireError::kTrailingBytes);
+  EXPECT_EQ(client_error(hex("01")), WireError::kTruncated);
+}
+
+TEST(RendezvousWire, SendBytes) {
+  std::vector<uint8_t> payload{0xde, 0xad, 0xbe, 0xef};
+  auto bytes = rv::encode_send(0x0102030405060708ull, payload);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(*bytes, hex("02 0102030405060708 deadbeef"));
+  auto send = client_as<rv::Send>(*bytes);
+  EXPECT_EQ(send.to, 0x0102030405060708ull);
+  EXPECT_EQ(std::vector<uint8_t>(send.payload.begin(), send.payload.end()), payload);
+}
+
+TEST(RendezvousWire, SendLimits) {
+  std::vector<uint8_t> max(rv::kMaxEnvelopeSize, 0x5a);
+  auto ok = rv::encode_send(7, max);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->size(), rv::kMaxClientMessageSize);
+  EXPECT_EQ(client_as<rv::Send>(*ok).payload.size(), rv::kMaxEnvelopeSize);
+
+  std::vector<uint8_t> over(rv::kMaxEnvelopeSize + 1, 0x5a);
+  EXPECT_EQ(rv::encode_send(7, over).error(), WireError::kPayloadTooLarge);
+  auto over_bytes = *ok;
+  over_bytes.push_back(0);
+  EXPECT_EQ(client_error(over_bytes), WireError::kPayloadTooLarge);
+
+  EXPECT_EQ(rv::encode_send(7, {}).error(), WireError::kEmptyPayload);
+  EXPECT_EQ(client_error(hex("02 0000000000000007")), WireError::kEmptyPayload);
+  EXPECT_EQ(client_error(hex("02 00000000000007")), WireError::kTruncated);
+  EXPECT_EQ(rv::encode_send(0, max).error(), WireError::kZeroPeerId);
+  EXPECT_EQ(client_error(hex("02 0000000000000000 ff")), WireError::kZeroPeerId);
+}
+
+TEST(RendezvousWire, PingBytes) {
+  EXPECT_EQ(rv::encode_ping(0x1122334455667788ull), hex("03 1122334455667788"));
+  EXPECT_EQ(client_as<rv::Ping>(hex("03 0000000000000000")).token, 0u);  // any token
+  EXPECT_EQ(client_error(hex("03 00")), WireError::kTruncated);
+  EXPECT_EQ(client_error(hex("03 000000000000000000")), WireError::kTrailingBytes);
+}
+
+TEST(RendezvousWire, ClientRejectsEmptyUnknownAndServerTypes) {
+  EXPECT_EQ(client_error({}), WireError::kEmpty);
+  EXPECT_EQ(client_error(hex("00")), WireError::kUnknownType);
+  EXPECT_EQ(client_error(hex("04 00")), WireError::kUnknownType);
+  EXPECT_EQ(client_error(hex("81 0000000000000001 0000")), WireError::kUnknownType);
+  EXPECT_EQ(client_error(hex("ff")), WireError::kUnknownType);
+}
+
+TEST(RendezvousWire, JoinedBytes) {
+  std::vector<rv::PeerId> peers{0xaaull, 0x0102030405060708ull};
+  auto bytes = rv::encode_joined(0x10, peers);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(*bytes, hex("81 0000000000000010 0002 00000000000000aa 0102030405060708"));
+  auto joined = server_as<rv::Joined>(*bytes);
+  EXPECT_EQ(joined.self, 0x10u);
+  EXPECT_EQ(joined.peers, peers);
+  auto alone = rv::encode_joined(0x10, {});
+  ASSERT_TRUE(alone);
+  EXPECT_EQ(*alone, hex("81 0000000000000010 0000"));
+}
+
+TEST(RendezvousWire, JoinedRejects) {
+  EXPECT_EQ(server_error(hex("81 0000000000000010 00")), WireError::kTruncated);
+  EXPECT_EQ(server_error(hex("81 0000000000000010 0001")), WireError::kTruncated);
+  EXPECT_EQ(server_error(hex("81 0000000000000010 0000 00")), WireError::kTrailingBytes);
+  EXPECT_EQ(server_error(hex("81 0000000000000000 0000")), WireError::kZeroPeerId);
+  EXPECT_EQ(server_error(hex("81 0000000000000010 0001 0000000000000000")), WireError::kZeroPeerId);
+  EXPECT_EQ(server_error(hex("81 0000000000000010 0002 0000000000000001 0000000000000001")),
+            WireError::kDuplicatePeer);
+  EXPECT_EQ(server_error(hex("81 0000000000000010 0001 0000000000000010")),
+            WireError::kDuplicatePeer);
+  EXPECT_EQ(server_error(hex("81 0000000000000010 4000")), WireError::kTooManyPeers);
+  EXPECT_EQ(server_error(hex("81 0000000000000010 ffff")), WireError::kTooManyPeers);
+  std::vector<rv::PeerId> dup{5, 5};
+  EXPECT_EQ(rv::encode_joined(1, dup).error(), WireError::kDuplicatePeer);
+  std::vector<rv::PeerId> self{1};
+  EXPECT_EQ(rv::encode_joined(1, self).error(), WireError::kDuplicatePeer);
+  std::vector<rv::PeerId> too_many(rv::kMaxListedPeers + 1);
+  for (size_t i = 0; i < too_many.size(); ++i) too_many[i] = i + 2;
+  EXPECT_EQ(rv::encode_joined(1, too_many).error(), WireError::kTooManyPeers);
+  too_many.pop_back();
+  auto biggest = rv::encode_joined(1, too_many);
+  ASSERT_TRUE(biggest);
+  EXPECT_EQ(biggest->size(), rv::kMaxServerMessageSize);
+  EXPECT_EQ(server_as<rv::Joined>(*biggest).peers.size(), rv::kMaxListedPeers);
+}
+
+TEST(RendezvousWire, PeerNoticesBytes) {
+  EXPECT_EQ(*rv::encode_peer_joined(0x42), hex("82 0000000000000042"));
+  EXPECT_EQ(*rv::encode_peer_left(0x42), hex("83 0000000000000042"));
+  EXPECT_EQ(server_as<rv::PeerJoined>(hex("82 0000000000000042")).peer, 0x42u);
+  EXPECT_EQ(server_as<rv::PeerLeft>(hex("83 0000000000000042")).peer, 0x42u);
+  EXPECT_EQ(server_error(hex("82 0000000000000000")), WireError::kZeroPeerId);
+  EXPECT_EQ(server_error(hex("83 00000000000042")), WireError::kTruncated);
+  EXPECT_EQ(server_error(hex("83 000000000000004200")), WireError::kTrailingBytes);
+  EXPECT_EQ(rv::encode_peer_left(0).error(), WireError::kZeroPeerId);
+}
+
+TEST(RendezvousWire, EnvelopeBytes) {
+  std::vector<uint8_t> payload{1, 2, 3};
+  auto bytes = rv::encode_envelope(0x99, payload);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(*bytes, hex("84 0000000000000099 010203"));
+  auto env = server_as<rv::Envelope>(*bytes);
+  EXPECT_EQ(env.from, 0x99u);
+  EXPECT_EQ(std::vector<uint8_t>(env.payload.begin(), env.payload.end()), payload);
+  EXPECT_EQ(server_error(hex("84 0000000000000099")), WireError::kEmptyPayload);
+  EXPECT_EQ(server_error(hex("84 0000000000000000 01")), WireError::kZeroPeerId);
+}
+
+TEST(RendezvousWire, EnvelopeFromSendRewritesOnlyTheHeader) {
+  std::vector<uint8_t> payload(1000);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 7);
+  auto send = *rv::encode_send(0x1234, payload);
+  std::vector<uint8_t> out(send.size());
+  rv::envelope_from_send(send, 0xfeedull, out);
+  EXPECT_EQ(out, *rv::encode_envelope(0xfeedull, payload));
+}
+
+TEST(RendezvousWire, ErrorAndPongBytes) {
+  EXPECT_EQ(*rv::encode_error(rv::ErrorCode::kUnknownPeer, 0x77), hex("85 01 0000000000000077"));
+  EXPECT_EQ(*rv::encode_error(rv::ErrorCode::kSelfAddressed, 0x77), hex("85 02 0000000000000077"));
+  auto e = server_as<rv::ErrorNotice>(hex("85 01 0000000000000077"));
+  EXPECT_EQ(e.code, rv::ErrorCode::kUnknownPeer);
+  EXPECT_EQ(e.peer, 0x77u);
+  EXPECT_EQ(server_error(hex("85 03 0000000000000077")), WireError::kUnknownErrorCode);
+  EXPECT_EQ(server_error(hex("85 00 0000000000000077")), WireError::kUnknownErrorCode);
+  EXPECT_EQ(server_error(hex("85 01 0000000000000000")), WireError::kZeroPeerId);
+  EXPECT_EQ(rv::encode_error(static_cast<rv::ErrorCode>(9), 1).error(),
+            WireError::kUnknownErrorCode);
+  EXPECT_EQ(rv::encode_pong(5), hex("86 0000000000000005"));
+  EXPECT_EQ(server_as<rv::Pong>(hex("86 0000000000000005")).token, 5u);
+}
+
+TEST(RendezvousWire, ServerRejectsClientTypes) {
+  EXPECT_EQ(server_error({}), WireError::kEmpty);
+  EXPECT_EQ(server_error(rv::encode_join(locator())), WireError::kUnknownType);
+  EXPECT_EQ(server_error(rv::encode_ping(1)), WireError::kUnknownType);
+  EXPECT_EQ(server_error(hex("87 0000000000000001")), WireError::kUnknownType);
+}
+
+TEST(RendezvousWire, ReencodingIsCanonical) {
+  std::vector<std::vector<uint8_t>> client{rv::encode_join(locator()),
+                                           *rv::encode_send(3, std::vector<uint8_t>{9}),
+                                           rv::encode_ping(77)};
+  for (const auto& b : client) {
+    auto m = rv::decode_client_message(b);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(rv::encode(*m), b);
+  }
+  std::vector<rv::PeerId> peers{2, 3};
+  std::vector<std::vector<uint8_t>> server{*rv::encode_joined(1, peers),
+                                           *rv::encode_peer_joined(4),
+                                           *rv::encode_peer_left(4),
+                                           *rv::encode_envelope(5, std::vector<uint8_t>{1, 2}),
+                                           *rv::encode_error(rv::ErrorCode::kUnknownPeer, 6),
+                                           rv::encode_pong(8)};
+  for (const auto& b : server) {
+    auto m = rv::decode_server_message(b);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(rv::encode(*m), b);
+  }
+}
+
+TEST(RendezvousWire, ErrorCategoryAndCloseReasons) {
+  std::error_code ec = WireError::kPayloadTooLarge;
+  EXPECT_EQ(ec.category().name(), std::string("tokencast.rendezvous_wire"));
+  EXPECT_EQ(ec.message(), "envelope payload too large");
+  EXPECT_EQ(rv::close_reason_text(rv::CloseCode::kRoomFull), "room full");
+  EXPECT_EQ(rv::close_reason_text(rv::CloseCode::kEnvelopeTooLarge), "envelope too large");
+  EXPECT_EQ(rv::close_reason_text(rv::CloseCode::kGoingAway), "server shutting down");
+  EXPECT_EQ(static_cast<uint16_t>(rv::CloseCode::kIdleTimeout), 4006);
+  // Close reasons must fit a control frame (125 bytes less the 2-byte code).
+  for (uint16_t code = 4000; code <= 4009; ++code) {
+    auto text = rv::close_reason_text(static_cast<rv::CloseCode>(code));
+    EXPECT_FALSE(text.empty()) << code;
+    EXPECT_LE(text.size(), 123u);
+  }
+}
+
+}  // namespace
