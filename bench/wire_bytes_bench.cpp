@@ -154,6 +154,8 @@ bool live(const std::vector<std::string>& tokens, size_t count) {
     auto d = bench.deliver(conn, client);
     total.bytes += d.bytes;
     total.messages += d.messages;
+    // Time passes (no pacing here): the client's acks keep the window open.
+    bench.advance_to(bench.now() + kAckDelayMs, conn, client);
     text += tokens[i].size();
     want += tokens[i];
   }
@@ -200,9 +202,10 @@ bool live_at_rate(const std::vector<std::string>& tokens, size_t count, double r
   }
   Bench::add(total, bench.advance_to(bench.now() + 100, conn, client));
   bench.done(turn, count);
-  bench.deliver(conn, client);
+  bench.advance_to(bench.now() + 100, conn, client);
   if (last_answer(client) != want) {
-    std::fprintf(stderr, "the peer's answer differs from the tokens streamed\n");
+    std::fprintf(stderr, "the peer's answer differs from the tokens streamed (%zu of %zu bytes)\n",
+                 last_answer(client).size(), want.size());
     return false;
   }
   const double n = static_cast<double>(count);
