@@ -10,8 +10,14 @@
 // Deltas merged by a peer's queue count for every token they hold.
 //
 //   fanout_bench [--peers 1,10,100] [--tokens 1000] [--rate 100] [--db-dir DIR]
-//                [--concurrency 8] [--verbose]
-//   fanout_bench --clients N [--concurrency K]     (the peers' side; reads the link on stdin)
+//                [--concurrency 8] [--throttle-ms MS] [--pace-ms MS] [--verbose]
+//   fanout_bench --clients N [--concurrency K] [--throttle-ms MS]   (the peers' side; reads the
+//                                                                   link on stdin)
+//
+// --throttle-ms MS: the first peer reads slowly (its client sleeps MS ms after each frame of
+// the answer); its latencies are reported apart from the others'. --pace-ms: the host's pacing
+// interval (default 16). The host also reports the data-channel messages and payload bytes it
+// sent per token per peer, and the frames it received (acks, pings).
 //
 // Prints one "RESULT {json}" line per peer count.
 #include <unistd.h>
@@ -56,6 +62,7 @@ struct Peer {
   bool in_bench_turn = false;
   std::string pending;            // text of the bench turn not yet split into tokens
   std::vector<double> latencies;  // ms
+  int throttle_ms = 0;            // sleep this long after each frame of the answer
   bool connected = false;
   bool done = false;
   bool failed = false;
@@ -87,6 +94,8 @@ void on_peer_event(Peer& peer, PeerGroup& group, const ClientEvent& event) {
       peer.latencies.push_back(static_cast<double>(now - sent) / 1e6);
     }
     peer.pending.erase(0, from);
+    if (peer.throttle_ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(peer.throttle_ms));
   } else if (std::get_if<TurnEnded>(&body) != nullptr && peer.in_bench_turn) {
     peer.in_bench_turn = false;
     std::lock_guard lock(group.mu);
@@ -96,7 +105,7 @@ void on_peer_event(Peer& peer, PeerGroup& group, const ClientEvent& event) {
   }
 }
 
-int run_peers(size_t count, size_t concurrency) {
+int run_peers(size_t count, size_t concurrency, int throttle_ms) {
   std::string link;
   if (!std::getline(std::cin, link) || link.empty()) {
     std::fprintf(stderr, "fanout_bench --clients: expected the link on stdin\n");
@@ -114,6 +123,7 @@ int run_peers(size_t count, size_t concurrency) {
     }
     auto peer = std::make_unique<Peer>();
     peer->latencies.reserve(4096);
+    if (i == 0) peer->throttle_ms = throttle_ms;
     Peer* p = peer.get();
     JoinOptions options;
     options.link = link;
@@ -168,7 +178,11 @@ int run_peers(size_t count, size_t concurrency) {
   }
   double cpu_used = bench::process_cpu_seconds() - cpu_before;
   std::vector<double> all;
-  for (auto& peer : peers) all.insert(all.end(), peer->latencies.begin(), peer->latencies.end());
+  std::vector<double> throttled;
+  for (auto& peer : peers) {
+    auto& into = peer->throttle_ms > 0 ? throttled : all;
+    into.insert(into.end(), peer->latencies.begin(), peer->latencies.end());
+  }
   bench::JsonLine result;
   result.num("peers", static_cast<double>(count))
       .num("failed", static_cast<double>(group.failed))
@@ -177,6 +191,8 @@ int run_peers(size_t count, size_t concurrency) {
            static_cast<double>(rss_joined - rss_before) / static_cast<double>(count) / 1024)
       .num("peer_side_cpu_seconds", cpu_used)
       .dist("latency_ms", all);
+  if (throttle_ms > 0)
+    result.num("throttle_ms", throttle_ms).dist("throttled_latency_ms", throttled);
   result.print_result();
   for (auto& peer : peers) peer->client.reset();
   return group.failed == 0 ? 0 : 1;
@@ -190,6 +206,8 @@ struct Options {
   double rate = 100;
   std::filesystem::path db_dir = std::filesystem::temp_directory_path();
   size_t concurrency = 8;
+  int throttle_ms = 0;
+  int64_t pace_ms = 16;
   bool verbose = false;
 };
 
@@ -199,15 +217,21 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   auto source = std::make_unique<bench::PacedSource>(
       o.tokens, o.rate, [](uint64_t) { return std::to_string(monotonic_ns()) + " "; });
   bench::PacedSource* paced = source.get();
-  auto host = bench::start_loopback_host(dir, std::move(source), std::max<size_t>(peers, 1000));
+  auto host =
+      bench::start_loopback_host(dir, std::move(source), std::max<size_t>(peers, 1000), o.pace_ms);
   if (!host) return false;
   while (host->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(200ms);
   size_t rss_before = bench::resident_bytes();
 
   bench::ChildProcess child;
-  std::vector<std::string> args{self, "--clients", std::to_string(peers), "--concurrency",
-                                std::to_string(o.concurrency)};
+  std::vector<std::string> args{self,
+                                "--clients",
+                                std::to_string(peers),
+                                "--concurrency",
+                                std::to_string(o.concurrency),
+                                "--throttle-ms",
+                                std::to_string(o.throttle_ms)};
   if (o.verbose) args.push_back("--verbose");
   if (!child.start(args) || !child.write_line(host->links().viewer)) {
     std::fprintf(stderr, "cannot start the peers' process\n");
@@ -227,11 +251,13 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   double idle_cpu_per_second = (bench::process_cpu_seconds() - idle_cpu_start) / 2;
 
   double cpu_before = bench::process_cpu_seconds();
+  const HostStats stats_before = host->stats();
   auto stream_start = Clock::now();
   host->prompt("go");
   auto line = child.read_line(std::chrono::seconds(60 + static_cast<int>(o.tokens / o.rate) * 3));
   double stream_seconds = bench::ms_between(stream_start, Clock::now()) / 1000;
   double cpu_used = bench::process_cpu_seconds() - cpu_before;
+  const HostStats stats_after = host->stats();
   if (!line || !line->starts_with("RESULT ") || !paced->finished()) {
     std::fprintf(stderr, "the peers did not report\n");
     return false;
@@ -249,6 +275,17 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
       .num("host_cpu_us_per_token_per_peer_less_idle", stream_cpu_tokens / token_peer * 1e6)
       .num("host_idle_cpu_percent", idle_cpu_per_second * 100)
       .num("host_cpu_percent_streaming", cpu_used / stream_seconds * 100)
+      .num("pace_ms", static_cast<double>(o.pace_ms))
+      // Messages and payload bytes per token per peer (welcome, pings and pongs included; the
+      // turn's start and end too), and what the peers sent (acks, pings) per token per peer.
+      .num("frames_sent_per_token_per_peer",
+           static_cast<double>(stats_after.frames_sent - stats_before.frames_sent) / token_peer)
+      .num("payload_bytes_per_token_per_peer",
+           static_cast<double>(stats_after.frame_bytes_sent - stats_before.frame_bytes_sent) /
+               token_peer)
+      .num("frames_received_per_token_per_peer",
+           static_cast<double>(stats_after.frames_received - stats_before.frames_received) /
+               token_peer)
       .raw("peer_side", line->substr(7));
   result.print_result();
   std::fprintf(stderr, "peers=%zu: %s\n", peers, result.text().c_str());
@@ -273,7 +310,8 @@ bool parse_counts(const std::string& text, std::vector<size_t>* out) {
 int usage() {
   std::fprintf(stderr,
                "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
-               "                    [--db-dir DIR] [--concurrency K] [--verbose]\n");
+               "                    [--db-dir DIR] [--concurrency K] [--throttle-ms MS]\n"
+               "                    [--pace-ms MS] [--verbose]\n");
   return 2;
 }
 
@@ -296,6 +334,10 @@ int main(int argc, char** argv) {
       o.db_dir = argv[++i];
     } else if (arg == "--concurrency" && has_value) {
       o.concurrency = static_cast<size_t>(std::max(1L, std::atol(argv[++i])));
+    } else if (arg == "--throttle-ms" && has_value) {
+      o.throttle_ms = static_cast<int>(std::max(0L, std::atol(argv[++i])));
+    } else if (arg == "--pace-ms" && has_value) {
+      o.pace_ms = std::max(0L, std::atol(argv[++i]));
     } else if (arg == "--verbose") {
       o.verbose = true;
     } else if (arg == "--clients" && has_value) {
@@ -318,7 +360,7 @@ int main(int argc, char** argv) {
         },
         log::Level::kInfo);
   }
-  if (clients > 0) return run_peers(clients, o.concurrency);
+  if (clients > 0) return run_peers(clients, o.concurrency, o.throttle_ms);
   std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   for (size_t peers : o.peer_counts) {
     if (!measure(o, peers, self)) return 1;

@@ -8,13 +8,21 @@
 // deltas merge (the most bytes tokencast ever spends per token; a peer that falls behind gets
 // merged deltas, which cost less).
 //
-//   wire_bytes_bench --tokens FILE [--count 2000,8000] [--catchup 100000]
+// --rates: the same answer at a steady rate of tokens per second, in simulated time, with the
+// product's pacing (16 ms) and flow control: the client acknowledges as the real ones do and
+// frames go when the session lets them (at each token, pacing wake-up and ack). Counts messages
+// each way and payload bytes; the wire estimate adds 85 bytes per message (SCTP DATA chunk and
+// common header 28, DTLS record ~29, UDP 8, IPv4 20).
+//
+//   wire_bytes_bench --tokens FILE [--count 2000,8000] [--catchup 100000] [--rates 100,1000]
 //
 // FILE: a JSON array of the answer's tokens (bench/js/tokenize.mjs). --catchup N builds a
 // session of N tokens (the answer repeated as successive turns) and measures a late joiner.
 // Prints one "RESULT {json}" line per measurement.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,10 +36,16 @@ namespace {
 
 using namespace tokencast;
 
+// Per-message header estimate: SCTP DATA chunk + common header (28), DTLS 1.2 record with
+// AES-GCM (~29), UDP (8), IPv4 (20).
+constexpr double kWireOverheadPerMessage = 28 + 29 + 8 + 20;
+
 struct Io : HostIo {
   std::optional<TurnId> generating;
+  std::optional<int64_t> wake;
   void persist(const Event&) override {}
   void frames_ready(ConnId) override {}
+  void wake_at(ConnId, int64_t at) override { wake = wake ? std::min(*wake, at) : at; }
   void start_generation(TurnId turn, std::vector<ChatMessage>) override { generating = turn; }
   void cancel_generation() override { generating.reset(); }
 };
@@ -39,8 +53,9 @@ struct Io : HostIo {
 // One host session and a way to deliver its frames to client sessions, counting bytes.
 class Bench {
  public:
-  Bench() {
+  explicit Bench(int64_t pace_ms = 0) {
     HostSessionConfig config;
+    config.flow.pace_interval_ms = pace_ms;
     config.session_id.bytes.fill(0x42);
     config.model_name = "bench";
     auto created = HostSession::create(config, {}, io_, now_);
@@ -59,17 +74,47 @@ class Bench {
   struct Delivered {
     size_t bytes = 0;
     size_t messages = 0;
+    size_t acks = 0;  // messages back (acks)
   };
   Delivered deliver(ConnId conn, ClientSession& client) {
     host_->durable(host_->status().head);
     Delivered d;
-    while (auto frame = host_->next_frame(conn)) {
+    while (auto frame = host_->next_frame(conn, now_)) {
       d.bytes += frame->bytes.size();
       d.messages += 1;
       if (!client.receive(frame->bytes)) throw std::runtime_error("the client refused a frame");
+      if (auto ack = client.take_ack(now_)) {
+        host_->peer_frame(conn, *ack, now_);
+        d.acks += 1;
+      }
     }
     return d;
   }
+
+  // Simulated time: what is due at `at` (a pacing wake-up, the client's ack timer) happens.
+  Delivered advance_to(int64_t at, ConnId conn, ClientSession& client) {
+    Delivered d;
+    for (;;) {
+      std::optional<int64_t> next = io_.wake;
+      if (auto due = client.ack_due_ms(); due && (!next || *due < *next)) next = due;
+      if (!next || *next > at) break;
+      now_ = std::max(now_, *next);
+      io_.wake.reset();
+      if (auto ack = client.take_ack(now_)) {
+        host_->peer_frame(conn, *ack, now_);
+        d.acks += 1;
+      }
+      add(d, deliver(conn, client));
+    }
+    now_ = std::max(now_, at);
+    return d;
+  }
+  static void add(Delivered& into, const Delivered& d) {
+    into.bytes += d.bytes;
+    into.messages += d.messages;
+    into.acks += d.acks;
+  }
+  int64_t now() const { return now_; }
 
   // Starts an answer turn (after a short host prompt); its id.
   TurnId start_answer(const std::string& prompt) {
@@ -109,6 +154,8 @@ bool live(const std::vector<std::string>& tokens, size_t count) {
     auto d = bench.deliver(conn, client);
     total.bytes += d.bytes;
     total.messages += d.messages;
+    // Time passes (no pacing here): the client's acks keep the window open.
+    bench.advance_to(bench.now() + kAckDelayMs, conn, client);
     text += tokens[i].size();
     want += tokens[i];
   }
@@ -124,7 +171,60 @@ bool live(const std::vector<std::string>& tokens, size_t count) {
       .num("text_bytes", static_cast<double>(text))
       .num("payload_bytes", static_cast<double>(total.bytes))
       .num("messages", static_cast<double>(total.messages))
+      .num("wire_bytes_per_token", (static_cast<double>(total.bytes) +
+                                    static_cast<double>(total.messages) * kWireOverheadPerMessage) /
+                                       static_cast<double>(count))
       .num("turn_end_bytes", static_cast<double>(end.bytes));
+  result.print_result();
+  return true;
+}
+
+// The answer at `rate` tokens per second in simulated time, paced and flow-controlled.
+bool live_at_rate(const std::vector<std::string>& tokens, size_t count, double rate) {
+  Bench bench(16);
+  ClientSession client("peer");
+  ConnId conn = bench.join(client);
+  bench.deliver(conn, client);
+  TurnId turn = bench.start_answer("Explain it in depth.");
+  bench.deliver(conn, client);
+  bench.advance_to(bench.now() + 1000, conn, client);  // idle: acks settle
+  const int64_t start = bench.now();
+  Bench::Delivered total;
+  size_t text = 0;
+  std::string want;
+  for (size_t i = 0; i < count; ++i) {
+    const auto at = start + static_cast<int64_t>(static_cast<double>(i) * 1000.0 / rate);
+    Bench::add(total, bench.advance_to(at, conn, client));
+    bench.delta(turn, tokens[i]);
+    Bench::add(total, bench.deliver(conn, client));
+    text += tokens[i].size();
+    want += tokens[i];
+  }
+  Bench::add(total, bench.advance_to(bench.now() + 100, conn, client));
+  bench.done(turn, count);
+  bench.advance_to(bench.now() + 100, conn, client);
+  if (last_answer(client) != want) {
+    std::fprintf(stderr, "the peer's answer differs from the tokens streamed (%zu of %zu bytes)\n",
+                 last_answer(client).size(), want.size());
+    return false;
+  }
+  const double n = static_cast<double>(count);
+  const double messages = static_cast<double>(total.messages);
+  bench::JsonLine result;
+  result.str("measure", "live_rate")
+      .num("rate", rate)
+      .num("pace_ms", 16)
+      .num("tokens", n)
+      .num("text_bytes", static_cast<double>(text))
+      .num("payload_bytes", static_cast<double>(total.bytes))
+      .num("messages", messages)
+      .num("acks", static_cast<double>(total.acks))
+      .num("wire_overhead_per_message", kWireOverheadPerMessage)
+      .num("payload_bytes_per_token", static_cast<double>(total.bytes) / n)
+      .num("wire_bytes_per_token",
+           (static_cast<double>(total.bytes) + messages * kWireOverheadPerMessage) / n)
+      .num("ack_wire_bytes_per_token",
+           static_cast<double>(total.acks) * (3 + kWireOverheadPerMessage) / n);
   result.print_result();
   return true;
 }
@@ -169,7 +269,9 @@ bool catchup(const std::vector<std::string>& tokens, size_t count) {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: wire_bytes_bench --tokens FILE [--count 2000,8000] [--catchup N]\n");
+  std::fprintf(stderr,
+               "usage: wire_bytes_bench --tokens FILE [--count 2000,8000] [--catchup N]\n"
+               "                        [--rates 100,1000]\n");
   return 2;
 }
 
@@ -179,6 +281,7 @@ int main(int argc, char** argv) {
   std::string file;
   std::vector<size_t> counts{2000, 8000};
   size_t catchup_tokens = 100000;
+  std::vector<double> rates{100, 1000};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (i + 1 >= argc) return usage();
@@ -191,6 +294,14 @@ int main(int argc, char** argv) {
         long n = std::atol(item.c_str());
         if (n < 1) return usage();
         counts.push_back(static_cast<size_t>(n));
+      }
+    } else if (arg == "--rates") {
+      rates.clear();
+      std::stringstream in(argv[++i]);
+      for (std::string item; std::getline(in, item, ',');) {
+        double r = std::atof(item.c_str());
+        if (!(r > 0) || r > 100000) return usage();
+        rates.push_back(r);
       }
     } else if (arg == "--catchup") {
       catchup_tokens = static_cast<size_t>(std::max(0L, std::atol(argv[++i])));
@@ -209,6 +320,9 @@ int main(int argc, char** argv) {
         return 1;
       }
       if (!live(tokens, count)) return 1;
+      for (double rate : rates) {
+        if (!live_at_rate(tokens, count, rate)) return 1;
+      }
     }
     if (catchup_tokens > 0 && !catchup(tokens, catchup_tokens)) return 1;
   } catch (const std::exception& e) {

@@ -12,6 +12,7 @@ struct NullIo : HostIo {
   std::vector<TurnId> generations;
   void persist(const Event&) override {}
   void frames_ready(ConnId) override {}
+  void wake_at(ConnId, int64_t) override {}
   void start_generation(TurnId t, std::vector<ChatMessage>) override { generations.push_back(t); }
   void cancel_generation() override {}
 };
@@ -19,9 +20,11 @@ struct NullIo : HostIo {
 struct Harness {
   NullIo io;
   std::unique_ptr<HostSession> host;
+  int64_t now = 1;
   Harness() {
     HostSessionConfig config;
     config.session_id.bytes.fill(7);
+    config.flow.pace_interval_ms = 0;  // frames as they come; pacing has its own tests
     host = std::move(*HostSession::create(config, {}, io, 1));
   }
   // Opens a link, says hello, and returns the connection.
@@ -35,10 +38,13 @@ struct Harness {
   size_t deliver(ClientSession& client, ConnId conn, size_t limit = SIZE_MAX) {
     size_t n = 0;
     while (n < limit) {
-      auto out = host->next_frame(conn);
+      auto out = host->next_frame(conn, now);
       if (!out) break;
       auto events = client.receive(out->bytes);
       EXPECT_TRUE(events) << events.error().message();
+      // Time passes between frames: the client acknowledges as a real one would.
+      now += kAckDelayMs;
+      if (auto ack = client.take_ack(now)) host->peer_frame(conn, *ack, now);
       ++n;
     }
     return n;

@@ -176,6 +176,10 @@ std::vector<Frame> sample_frames() {
       ErrorFrame{static_cast<StatusCode>(5000), ""},
       ByeFrame{StatusCode::kNormal, ""},
       ByeFrame{StatusCode::kShutdown, "bye"},
+      AckFrame{0},
+      AckFrame{kU64Max},
+      HelloFrame{1, 5, "v1"},
+      WelcomeFrame{1, SessionId{}, PeerRole::kViewer, 1, 5},
   };
 }
 
@@ -283,22 +287,22 @@ TEST(FrameCodec, OversizedFramesAreRejected) {
 }
 
 TEST(FrameCodec, UnknownFrameTypesAreRejected) {
-  for (int type : {0x00, 0x0B, 0x7F, 0x80, 0xFF}) {
+  for (int type : {0x00, 0x0C, 0x7F, 0x80, 0xFF}) {
     EXPECT_EQ(decode_error(bytes_of({type})), FrameError::kUnknownFrameType) << type;
     EXPECT_EQ(decode_error(bytes_of({type, 0x01, 0x00})), FrameError::kUnknownFrameType) << type;
   }
 }
 
 TEST(FrameCodec, UnknownVersionsAreRejectedBeforeTheRestOfTheFrame) {
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x02, 0x00, 0x00})), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x03, 0x00, 0x00})), FrameError::kUnknownVersion);
   EXPECT_EQ(decode_error(bytes_of({0x01, 0x00, 0x00, 0x00})), FrameError::kUnknownVersion);
-  // A version-2 hello may lay out its fields differently: only the version is read.
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x02})), FrameError::kUnknownVersion);
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x02, 0xFF, 0xFF})), FrameError::kUnknownVersion);
+  // A version-3 hello may lay out its fields differently: only the version is read.
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x03})), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x03, 0xFF, 0xFF})), FrameError::kUnknownVersion);
   FrameBytes welcome = encode_ok(WelcomeFrame{kProtocolVersion, test_session_id()});
-  welcome[1] = 0x02;
+  welcome[1] = 0x03;
   EXPECT_EQ(decode_error(welcome), FrameError::kUnknownVersion);
-  EXPECT_EQ(encode_error(HelloFrame{2, 0, ""}), FrameError::kUnknownVersion);
+  EXPECT_EQ(encode_error(HelloFrame{3, 0, ""}), FrameError::kUnknownVersion);
   EXPECT_EQ(encode_error(WelcomeFrame{0}), FrameError::kUnknownVersion);
 }
 
@@ -647,6 +651,7 @@ Frame frame_from_json(const json& j) {
     return ErrorFrame{static_cast<StatusCode>(json_u64(j.at("code"))), j.at("text")};
   if (type == "bye")
     return ByeFrame{static_cast<StatusCode>(json_u64(j.at("reason"))), j.at("text")};
+  if (type == "ack") return AckFrame{json_u64(j.at("last_seq"))};
   ADD_FAILURE() << "unknown frame type " << type;
   return PingFrame{};
 }
@@ -698,6 +703,9 @@ json frame_to_json(const Frame& frame) {
       return {
           {"type", "bye"}, {"reason", u64_json(static_cast<uint64_t>(f.reason))}, {"text", f.text}};
     }
+    json operator()(const AckFrame& f) const {
+      return {{"type", "ack"}, {"last_seq", u64_json(f.last_seq)}};
+    }
   };
   return std::visit(Visitor{}, frame);
 }
@@ -738,7 +746,7 @@ TEST(FrameVectors, ValidVectorsDecodeAndEncodeExactly) {
       for (const json& e : v.at("frame").at("events")) event_types.insert(e.at("type"));
     }
   }
-  EXPECT_EQ(frame_types.size(), 10u) << "a vector for every frame type";
+  EXPECT_EQ(frame_types.size(), 11u) << "a vector for every frame type";
   EXPECT_EQ(event_types.size(), 6u) << "a vector for every event type";
 }
 

@@ -15,6 +15,7 @@ struct RecordingIo : HostIo {
   int cancels = 0;
   void persist(const Event& e) override { persisted.push_back(e); }
   void frames_ready(ConnId c) override { ready.push_back(c); }
+  void wake_at(ConnId, int64_t) override {}
   void start_generation(TurnId t, std::vector<ChatMessage> h) override {
     generations.emplace_back(t, std::move(h));
   }
@@ -36,7 +37,7 @@ struct Client {
   bool closed = false;
 
   void drain(HostSession& s) {
-    while (auto out = s.next_frame(conn)) {
+    while (auto out = s.next_frame(conn, 1000)) {
       auto frame = decoder.decode(out->bytes);
       ASSERT_TRUE(frame) << frame.error().message();
       if (auto* events = std::get_if<EventsFrame>(&*frame)) {
@@ -66,6 +67,8 @@ class HostSessionTest : public ::testing::Test {
  protected:
   std::unique_ptr<HostSession> make(HostSessionConfig config = {}, std::vector<Event> stored = {}) {
     config.model_name = "llama";
+    // These tests are about the session, not pacing (core_flow_control_test covers it).
+    config.flow.pace_interval_ms = 0;
     auto s = HostSession::create(config, std::move(stored), io, 1000);
     EXPECT_TRUE(s);
     return std::move(*s);
@@ -74,7 +77,8 @@ class HostSessionTest : public ::testing::Test {
     Client c;
     c.conn = s.peer_opened(role, 1000);
     if (last_seq > 0) c.decoder = FrameDecoder(s.log().position_at(last_seq));
-    s.peer_frame(c.conn, encode(HelloFrame{kProtocolVersion, last_seq, name}), 1000);
+    // Version 1: no acks, no window (core_flow_control_test covers version 2).
+    s.peer_frame(c.conn, encode(HelloFrame{1, last_seq, name}), 1000);
     return c;
   }
   void make_durable(HostSession& s) { s.durable(s.log().head()); }
@@ -207,7 +211,7 @@ TEST_F(HostSessionTest, ResumeBeyondHeadIsRefusedAndClosed) {
   bad.conn = s->peer_opened(PeerRole::kViewer, 1000);
   s->peer_frame(bad.conn, encode(HelloFrame{kProtocolVersion, 999, "x"}), 1000);
   std::vector<HostSession::OutFrame> out;
-  while (auto f = s->next_frame(bad.conn)) out.push_back(*f);
+  while (auto f = s->next_frame(bad.conn, 1000)) out.push_back(*f);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out.back().last);
   auto error = decode_frame(out[0].bytes);
@@ -309,7 +313,7 @@ TEST_F(HostSessionTest, BadFramesAndMissingHelloCloseTheLink) {
   c.conn = s->peer_opened(PeerRole::kParticipant, 1000);
   s->peer_frame(c.conn, encode(PromptFrame{1, "no hello first"}), 1000);
   std::vector<HostSession::OutFrame> out;
-  while (auto f = s->next_frame(c.conn)) out.push_back(*f);
+  while (auto f = s->next_frame(c.conn, 1000)) out.push_back(*f);
   ASSERT_FALSE(out.empty());
   EXPECT_TRUE(out.back().last);
 
@@ -318,17 +322,17 @@ TEST_F(HostSessionTest, BadFramesAndMissingHelloCloseTheLink) {
   const uint8_t junk[] = {0xEE, 0x01};
   s->peer_frame(garbage.conn, junk, 1000);
   out.clear();
-  while (auto f = s->next_frame(garbage.conn)) out.push_back(*f);
+  while (auto f = s->next_frame(garbage.conn, 1000)) out.push_back(*f);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(std::get<ErrorFrame>(*decode_frame(out[0].bytes)).code, StatusCode::kProtocolError);
 
   Client silent;
   silent.conn = s->peer_opened(PeerRole::kViewer, 1000);
   s->tick(5000);
-  EXPECT_FALSE(s->next_frame(silent.conn));
+  EXPECT_FALSE(s->next_frame(silent.conn, 1000));
   s->tick(11'001);
   out.clear();
-  while (auto f = s->next_frame(silent.conn)) out.push_back(*f);
+  while (auto f = s->next_frame(silent.conn, 1000)) out.push_back(*f);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out.back().last);
 }

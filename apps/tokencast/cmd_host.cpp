@@ -54,6 +54,7 @@ struct HostFlags {
   std::string prompt;
   std::string name = "host";
   std::string max_peers = "1000";
+  std::string pace_ms = "16";
   bool no_qr = false;
   bool verbose = false;
   IceFlags ice;
@@ -158,6 +159,9 @@ int run_host(Args args) {
   cli.option("--prompt", "TEXT", &f.prompt, "a first prompt to answer");
   cli.option("--name", "NAME", &f.name, "the host's display name (default host)");
   cli.option("--max-peers", "N", &f.max_peers, "most peers at once (default 1000)");
+  cli.option("--pace-ms", "MS", &f.pace_ms,
+             "send each peer at most one frame of live tokens per MS ms, merging what arrives "
+             "in between (default 16, about one display frame; 0: every token at once)");
   f.ice.declare(cli);
   cli.flag("--verbose", &f.verbose, "log connections and refusals to stderr");
   cli.epilog(kEpilog);
@@ -182,6 +186,10 @@ int run_host(Args args) {
   unsigned long max_peers = std::strtoul(f.max_peers.c_str(), &end, 10);
   if (end == f.max_peers.c_str() || *end != '\0' || max_peers == 0 || max_peers > 100000) {
     return usage_error("--max-peers must be 1..100000");
+  }
+  unsigned long pace_ms = std::strtoul(f.pace_ms.c_str(), &end, 10);
+  if (end == f.pace_ms.c_str() || *end != '\0' || pace_ms > 1000) {
+    return usage_error("--pace-ms must be 0..1000");
   }
   auto ice = f.ice.servers();
   if (!ice) return usage_error(ice.error());
@@ -217,6 +225,7 @@ int run_host(Args args) {
   options.stream_source = f.stdin_source;
   options.host_name = f.name;
   options.max_peers = max_peers;
+  options.pace_interval_ms = static_cast<int64_t>(pace_ms);
   bool has_model = *source != nullptr;
   options.source = std::move(*source);
   auto host = HostRuntime::start(std::move(options));

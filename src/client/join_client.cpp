@@ -54,6 +54,7 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
     util::EventLoop::TimerId timer = 0;
     int64_t last_heard_ms = 0;  // anything from the host, for the keepalive
     uint64_t pings = 0;
+    bool ack_timer_armed = false;
   };
 
   // A host killed without a goodbye leaves the channel silently dead; ICE would notice only after
@@ -100,7 +101,26 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   void on_link_state(uint64_t n, const LinkEvent& event);
   void on_message(uint64_t n, std::vector<uint8_t> bytes);
   void keepalive(uint64_t n);
+  // Sends an ack when one is due, or arms one timer for when it will be (protocol version 2).
+  void acknowledge(uint64_t n);
 };
+
+void JoinClient::Impl::acknowledge(uint64_t n) {
+  Attempt* a = current(n);
+  if (a == nullptr || !a->open) return;
+  if (auto ack = session.take_ack(unix_now_ms())) {
+    a->peer->send(*ack);
+    return;
+  }
+  auto due = session.ack_due_ms();
+  if (!due || a->ack_timer_armed) return;
+  a->ack_timer_armed = true;
+  const auto delay = std::chrono::milliseconds(std::max<int64_t>(0, *due - unix_now_ms()));
+  loop.post_after(delay, [this, n] {
+    if (Attempt* at = current(n)) at->ack_timer_armed = false;
+    acknowledge(n);
+  });
+}
 
 void JoinClient::Impl::keepalive(uint64_t n) {
   Attempt* a = current(n);
@@ -361,6 +381,7 @@ void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
       return;
     }
   }
+  acknowledge(n);
 }
 
 }  // namespace tokencast

@@ -87,6 +87,7 @@ void HostRuntime::Impl::on_link_state(uint64_t id, const LinkEvent& event) {
 void HostRuntime::Impl::on_link_message(uint64_t id, std::vector<uint8_t> message) {
   auto it = link_table.find(id);
   if (it == link_table.end() || it->second.conn == 0) return;
+  counters.frames_received += 1;
   session->peer_frame(it->second.conn, message, unix_now_ms());
 }
 
@@ -100,7 +101,7 @@ void HostRuntime::Impl::pump(uint64_t id) {
       frame = std::move(link.held);
       link.held.reset();
     } else {
-      frame = session->next_frame(link.conn);
+      frame = session->next_frame(link.conn, unix_now_ms());
     }
     if (!frame) return;
     SendResult result = link.peer->send(frame->bytes);
@@ -110,6 +111,8 @@ void HostRuntime::Impl::pump(uint64_t id) {
       return;
     }
     if (!accepted(result)) return;  // closing: the state event will clean up
+    counters.frames_sent += 1;
+    counters.frame_bytes_sent += frame->bytes.size();
     if (frame->last) {
       link.peer->close("bye");
       return;

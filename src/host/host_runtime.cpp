@@ -82,6 +82,7 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   config.llm_attached = h.options.source != nullptr && !h.options.stream_source;
   config.max_peers = h.options.max_peers;
   config.queue.max_pending_bytes = h.options.max_pending_bytes_per_peer;
+  config.flow.pace_interval_ms = h.options.pace_interval_ms;
   bool fresh = stored.empty();
   h.committer = std::make_unique<GroupCommitter>(
       *h.store, h.record.id, [impl = &h](Seq seq, std::error_code error) {
@@ -209,6 +210,21 @@ void HostRuntime::Impl::frames_ready(ConnId conn) {
     for (ConnId conn : conns) {
       if (auto it = by_conn.find(conn); it != by_conn.end()) pump(it->second);
     }
+  });
+}
+
+void HostRuntime::Impl::wake_at(ConnId conn, int64_t at_ms) {
+  auto it = by_conn.find(conn);
+  if (it == by_conn.end()) return;
+  Link& link = link_table.at(it->second);
+  if (link.wake_ms && *link.wake_ms <= at_ms) return;  // an earlier wake-up pumps it anyway
+  link.wake_ms = at_ms;
+  const auto delay = std::chrono::milliseconds(std::max<int64_t>(0, at_ms - unix_now_ms()));
+  loop.post_after(delay, [this, id = it->second] {
+    auto link = link_table.find(id);
+    if (link == link_table.end()) return;
+    link->second.wake_ms.reset();
+    pump(id);
   });
 }
 

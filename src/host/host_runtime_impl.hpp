@@ -46,6 +46,7 @@ struct HostRuntime::Impl : HostIo {
     ConnId conn = 0;                             // once the channel is open
     std::optional<HostSession::OutFrame> held;   // refused by a full buffer: sent first
     bool paused = false;                         // over high water: wait for on_drain
+    std::optional<int64_t> wake_ms;              // a pacing timer is armed for this time
     int64_t created_ms = 0;
   };
 
@@ -84,6 +85,7 @@ struct HostRuntime::Impl : HostIo {
   // HostIo
   void persist(const Event& event) override;
   void frames_ready(ConnId conn) override;
+  void wake_at(ConnId conn, int64_t at_ms) override;
   void start_generation(TurnId turn, std::vector<ChatMessage> history) override;
   void cancel_generation() override;
 

@@ -39,6 +39,7 @@ def fr(f):
     if t == "pong": return b"\x08" + uv(f["nonce"])
     if t == "error": return b"\x09" + uv(f["code"]) + s(f["text"])
     if t == "bye": return b"\x0a" + uv(f["reason"]) + s(f["text"])
+    if t == "ack": return b"\x0b" + uv(f["last_seq"])
     raise ValueError(t)
 def jsonify(o):
     if isinstance(o, dict): return {k: jsonify(v) for k, v in o.items()}
@@ -52,6 +53,8 @@ valid = [
  ("hello_fresh", {"type": "hello", "version": 1, "last_seq": 0, "display_name": ""}),
  ("hello_resume", {"type": "hello", "version": 1, "last_seq": 300, "display_name": "Zoë"}),
  ("welcome_participant", {"type": "welcome", "version": 1, "session_id": SID, "role": "participant", "peer": 7, "head_seq": 42}),
+ ("hello_version_2", {"type": "hello", "version": 2, "last_seq": 12, "display_name": "ann"}),
+ ("welcome_version_2", {"type": "welcome", "version": 2, "session_id": SID, "role": "viewer", "peer": 3, "head_seq": 12}),
  ("welcome_viewer_empty_log", {"type": "welcome", "version": 1, "session_id": "ff" * 16, "role": "viewer", "peer": 128, "head_seq": 0}),
  ("events_turn_started", {"type": "events", "events": [{"seq": 1, "type": "turn_started", "turn": 1, "role": "assistant", "author": "gpt-4o", "at_ms": 1700000000000}]}),
  ("events_turn_started_user_negative_time", {"type": "events", "events": [{"seq": 2, "type": "turn_started", "turn": 2, "role": "user", "author": "alice", "at_ms": -1}]}),
@@ -88,17 +91,23 @@ valid = [
  ("error_unknown_code", {"type": "error", "code": 1000, "text": ""}),
  ("bye_normal", {"type": "bye", "reason": 0, "text": ""}),
  ("bye_shutdown", {"type": "bye", "reason": 8, "text": "host stopped"}),
+ ("ack_zero", {"type": "ack", "last_seq": 0}),
+ ("ack", {"type": "ack", "last_seq": 300}),
+ ("ack_max", {"type": "ack", "last_seq": U64}),
 ]
 X = lambda h: h.replace(" ", "")
 invalid = [
  ("empty", "", "truncated"),
  ("type_zero", "00", "unknown_frame_type"),
- ("type_0b", "0b", "unknown_frame_type"),
+ ("type_0c", "0c", "unknown_frame_type"),
  ("type_ff", "ff00", "unknown_frame_type"),
- ("hello_version_2", "01 02 00 00", "unknown_version"),
+ ("hello_version_3", "01 03 00 00", "unknown_version"),
  ("hello_version_0", "01 00 00 00", "unknown_version"),
- ("hello_version_2_other_layout", "01 02 ffffffff", "unknown_version"),
- ("welcome_version_2", "02 02" + SID + "01 07 2a", "unknown_version"),
+ ("hello_version_3_other_layout", "01 03 ffffffff", "unknown_version"),
+ ("welcome_version_3", "02 03" + SID + "01 07 2a", "unknown_version"),
+ ("ack_empty", "0b", "truncated"),
+ ("ack_overlong", "0b 8000", "bad_varint"),
+ ("ack_trailing", "0b 01 00", "trailing_bytes"),
  ("hello_type_only", "01", "truncated"),
  ("hello_no_last_seq", "01 01", "truncated"),
  ("hello_no_name", "01 01 00", "truncated"),
@@ -151,6 +160,7 @@ stateful = [
  ("hello_to_client", "01 01 00 00", {"last_seq": 0, "open_turn": None}, "unexpected_frame"),
  ("prompt_to_client", "05 01 00", {"last_seq": 0, "open_turn": None}, "unexpected_frame"),
  ("cancel_to_client", "06 01", {"last_seq": 0, "open_turn": None}, "unexpected_frame"),
+ ("ack_to_client", "0b 01", {"last_seq": 0, "open_turn": None}, "unexpected_frame"),
 ]
 def ev_seq(e, seq):
     e = dict(e); e["seq"] = seq; return e
@@ -186,7 +196,7 @@ for st in streams:
         frames.append({"hex": fr(f).hex(), "decoded": jsonify(d if d is not None else f)})
     out_streams.append({"name": st["name"], "start": st["start"], "frames": frames, "end": st["end"]})
 doc = {
- "description": "Known-answer vectors for tokencast frames, protocol version 1 (docs/PROTOCOL.md, Frames). "
+ "description": "Known-answer vectors for tokencast frames, protocol versions 1 and 2 (docs/PROTOCOL.md, Frames). "
                 "valid: decode(hex) must equal frame and encode(frame) must equal hex. "
                 "invalid: decoding must fail with error; when decoder is given, decode with a stateful client decoder "
                 "starting at that position, else statelessly. streams: feed the frames in order to a stateful client "
@@ -198,7 +208,7 @@ doc = {
    "text": "labels and prompt texts are JSON strings; delta bytes are bytes_hex because they may split a UTF-8 character",
    "enums": "turn role: user|assistant|system; turn end: done|cancelled|error; peer role: viewer|participant|host; error code and bye reason are numbers (open-ended)",
    "position": "{last_seq, open_turn}: the last sequence the client holds and the turn open at that point (null if none)"},
- "protocol_version": 1,
+ "protocol_version": 2,
  "max_frame_bytes": 16384,
  "valid": [{"name": n, "hex": fr(f).hex(), "frame": jsonify(f)} for n, f in valid],
  "invalid": [],

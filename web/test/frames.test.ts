@@ -69,6 +69,8 @@ function frameFromJson(f: Json): Frame {
       return { type: 'error', code: big(f.code), text: f.text };
     case 'bye':
       return { type: 'bye', reason: big(f.reason), text: f.text };
+    case 'ack':
+      return { type: 'ack', last_seq: big(f.last_seq) };
   }
   throw new Error(`unknown frame ${f.type}`);
 }

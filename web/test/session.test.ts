@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8 } from '../src/protocol/bytes';
-import { decodeFrame, encodeFrame, type Event } from '../src/protocol/frames';
+import { ACK_BYTES, ACK_DELAY_MS, decodeFrame, encodeFrame, STATUS, type Event } from '../src/protocol/frames';
 import { ClientSession, cleanDisplayName, positionAfter, Transcript } from '../src/client/session';
 
 const sid = fromHex('000102030405060708090a0b0c0d0e0f');
@@ -49,7 +49,7 @@ describe('ClientSession', () => {
     ];
     const s = new ClientSession('ada', { sessionId: sid, events: restored });
     expect(s.position).toEqual({ last_seq: 4n, open_turn: 1n });
-    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 1, last_seq: 4n, display_name: 'ada' });
+    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 2, last_seq: 4n, display_name: 'ada' });
     expect(s.transcript.turns[0].text).toBe('hi!');
     expect(s.receive(welcome())[0]).toMatchObject({ type: 'welcomed', resumed: true });
     s.receive(delta(utf8(' more')));
@@ -67,7 +67,7 @@ describe('ClientSession', () => {
     s.restore(sid, restored);
     expect(s.transcript).not.toBe(before);
     expect(s.position).toEqual({ last_seq: 4n, open_turn: 1n });
-    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 1, last_seq: 4n, display_name: 'ada' });
+    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 2, last_seq: 4n, display_name: 'ada' });
     expect(s.receive(welcome())[0]).toMatchObject({ type: 'welcomed', resumed: true });
     s.receive(delta(utf8(' more')));
     expect(s.transcript.turns[0].text).toBe('hi! more');
@@ -127,5 +127,45 @@ describe('cleanDisplayName', () => {
     expect(cleanDisplayName('   ')).toBe('guest');
     expect(new TextEncoder().encode(cleanDisplayName('é'.repeat(40))).length).toBe(64);
     expect(cleanDisplayName('😀'.repeat(20))).toBe('😀'.repeat(16));
+  });
+});
+
+describe('Acks (protocol version 2)', () => {
+  const welcomeV = (version: number) =>
+    encodeFrame({ type: 'welcome', version, session_id: sid, role: 'viewer', peer: 2n, head_seq: 0n });
+  const started = events({ seq: 1n, type: 'turn_started', turn: 1n, role: 'assistant', author: 'm', at_ms: 0n });
+
+  it('acks at once after a pause, then at most every ACK_DELAY_MS', () => {
+    const s = new ClientSession('ada');
+    s.receive(welcomeV(2));
+    expect(s.takeAck(1000)).toBeNull(); // nothing held yet
+    s.receive(started);
+    expect(decodeFrame(s.takeAck(1000)!)).toEqual({ type: 'ack', last_seq: 1n });
+    expect(s.ackDueMs()).toBeNull();
+    s.receive(delta(utf8('a')));
+    expect(s.takeAck(1010)).toBeNull();
+    expect(s.ackDueMs()).toBe(1000 + ACK_DELAY_MS);
+    expect(decodeFrame(s.takeAck(1000 + ACK_DELAY_MS)!)).toEqual({ type: 'ack', last_seq: 2n });
+  });
+
+  it('acks at once when ACK_BYTES are unacknowledged', () => {
+    const s = new ClientSession('ada');
+    s.receive(welcomeV(2));
+    s.receive(started);
+    s.takeAck(1000);
+    s.receive(delta(new Uint8Array(ACK_BYTES)));
+    expect(decodeFrame(s.takeAck(1001)!)).toEqual({ type: 'ack', last_seq: 2n });
+  });
+
+  it('never acks on a version 1 link, and falls back to version 1 after a refusal', () => {
+    const v1 = new ClientSession('old');
+    v1.receive(welcomeV(1));
+    v1.receive(started);
+    expect(v1.takeAck(1000)).toBeNull();
+    expect(v1.ackDueMs()).toBeNull();
+    const s = new ClientSession('ada');
+    expect(decodeFrame(s.hello())).toMatchObject({ version: 2 });
+    s.receive(encodeFrame({ type: 'error', code: STATUS.unsupported_version, text: 'v1 only' }));
+    expect(decodeFrame(s.hello())).toMatchObject({ version: 1 });
   });
 });

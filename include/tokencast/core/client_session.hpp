@@ -12,6 +12,7 @@
 
 #include "tokencast/core/events.hpp"
 #include "tokencast/core/expected.hpp"
+#include "tokencast/core/flow_control.hpp"
 #include "tokencast/core/frame.hpp"
 #include "tokencast/core/transcript.hpp"
 
@@ -63,6 +64,17 @@ class ClientSession {
   static FrameBytes ping(uint64_t nonce);
   static FrameBytes bye();
 
+  // Acknowledgements (protocol version 2): call after every receive() and whenever
+  // ack_due_ms() passes. Returns an ack frame when one is due: the client holds events it has
+  // not acknowledged on this link and either kAckDelayMs passed since its last ack (so the
+  // first frame after a pause is acknowledged at once) or kAckBytes arrived since. Nothing on
+  // a version 1 link.
+  std::optional<FrameBytes> take_ack(int64_t now_ms);
+  // When the next ack falls due if nothing else arrives; nullopt when nothing awaits one.
+  std::optional<int64_t> ack_due_ms() const;
+  // The version the host welcomed this link with (0 before the welcome).
+  uint64_t link_version() const { return link_version_; }
+
   const Transcript& transcript() const { return transcript_; }
   const StreamPosition& position() const { return decoder_.position(); }
   std::optional<PeerRole> role() const { return role_; }
@@ -70,7 +82,10 @@ class ClientSession {
   // The host welcomed this client on the current link (set_link_lost() clears it).
   bool welcomed() const { return welcomed_; }
   // The link ended: nothing more may be sent until the next welcome.
-  void set_link_lost() { welcomed_ = false; }
+  void set_link_lost() {
+    welcomed_ = false;
+    link_version_ = 0;
+  }
 
  private:
   std::string name_;
@@ -80,6 +95,12 @@ class ClientSession {
   std::optional<PeerRole> role_;
   PeerId peer_ = 0;
   bool welcomed_ = false;  // on the current link
+  // Offered in hello; falls back to 1 for good when a host refuses it as unsupported.
+  uint64_t hello_version_ = kProtocolVersion;
+  uint64_t link_version_ = 0;
+  Seq acked_seq_ = 0;
+  size_t unacked_bytes_ = 0;
+  std::optional<int64_t> last_ack_ms_;
 };
 
 }  // namespace tokencast

@@ -29,7 +29,13 @@
 
 namespace tokencast {
 
-inline constexpr uint64_t kProtocolVersion = 1;
+// The newest protocol version this build speaks, and the oldest. Version 2 adds the ack frame
+// (flow control); a version 1 peer is served as before, without a window.
+inline constexpr uint64_t kProtocolVersion = 2;
+inline constexpr uint64_t kMinProtocolVersion = 1;
+inline constexpr bool is_known_version(uint64_t version) {
+  return version >= kMinProtocolVersion && version <= kProtocolVersion;
+}
 // Data channels deliver messages of at most 16 KiB reliably across browsers.
 inline constexpr size_t kMaxFrameBytes = 16384;
 // Names, authors, reasons, titles, model names, error and bye texts.
@@ -112,6 +118,13 @@ struct ErrorFrame {
   bool operator==(const ErrorFrame&) const = default;
 };
 
+// client -> host (version 2): the client holds every event up to last_seq. The host keeps a
+// bounded window of unacknowledged bytes in flight per peer and merges what waits behind it.
+struct AckFrame {
+  Seq last_seq = 0;
+  bool operator==(const AckFrame&) const = default;
+};
+
 // Last frame before the sender closes the link.
 struct ByeFrame {
   StatusCode reason = StatusCode::kNormal;
@@ -120,7 +133,7 @@ struct ByeFrame {
 };
 
 using Frame = std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame,
-                           CancelFrame, PingFrame, PongFrame, ErrorFrame, ByeFrame>;
+                           CancelFrame, PingFrame, PongFrame, ErrorFrame, ByeFrame, AckFrame>;
 
 // Wire type bytes (first byte of every frame). 0x00 is never a frame.
 enum class FrameType : uint8_t {
@@ -134,6 +147,7 @@ enum class FrameType : uint8_t {
   kPong = 0x08,
   kError = 0x09,
   kBye = 0x0A,
+  kAck = 0x0B,  // version 2
 };
 
 // Event type bytes inside an events frame.
@@ -151,7 +165,7 @@ enum class EventType : uint8_t {
 enum class FrameError {
   kTruncated = 1,         // input ends inside a field (or is empty)
   kOversized = 2,         // frame longer than kMaxFrameBytes
-  kUnknownVersion = 3,    // hello/welcome version is not kProtocolVersion
+  kUnknownVersion = 3,    // hello/welcome version is not one this build speaks (1 or 2)
   kUnknownFrameType = 4,  // first byte is not a FrameType
   kUnknownEventType = 5,  // event type byte is not an EventType
   kBadVarint = 6,         // overlong (non-canonical) LEB128, or a value above 2^64 - 1
@@ -212,7 +226,7 @@ class FrameDecoder {
   // Decodes one frame from the host and advances the position. A DeltaFrame is returned as an
   // EventsFrame holding its one TextDelta event with sequence and turn filled in, so the caller
   // handles host events in one shape. Errors: everything decode_frame reports, plus
-  // kUnexpectedFrame (hello, prompt, cancel), kSequenceGap (events frame not starting at
+  // kUnexpectedFrame (hello, prompt, cancel, ack), kSequenceGap (events frame not starting at
   // last_seq + 1), kNoOpenTurn, kTurnMismatch, kTurnAlreadyOpen. On error the position is
   // unchanged and nothing of the frame was applied; the client should close the link and
   // resume from position().last_seq.

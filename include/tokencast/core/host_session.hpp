@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tokencast/core/events.hpp"
+#include "tokencast/core/flow_control.hpp"
 #include "tokencast/core/frame.hpp"
 #include "tokencast/core/outbound_queue.hpp"
 #include "tokencast/core/session_log.hpp"
@@ -36,6 +37,8 @@ class HostIo {
   virtual void persist(const Event& event) = 0;
   // This peer has frames to send: call next_frame() until it returns nothing.
   virtual void frames_ready(ConnId conn) = 0;
+  // Pacing holds this peer's next frame until at_ms: call next_frame() again then.
+  virtual void wake_at(ConnId conn, int64_t at_ms) = 0;
   // Start generating the answer of `turn` from this conversation; report with llm_delta(),
   // llm_done() or llm_error() carrying the same turn.
   virtual void start_generation(TurnId turn, std::vector<ChatMessage> history) = 0;
@@ -57,6 +60,7 @@ struct HostSessionConfig {
   // Clients ping every 2 s; a peer silent this long is gone (killed, unplugged) and is closed.
   int64_t silence_timeout_ms = 15'000;
   OutboundQueueOptions queue;
+  FlowOptions flow;  // window (version 2 peers) and pacing (every peer)
 };
 
 // The text of the error turn a participant's prompt gets when no model is attached.
@@ -94,8 +98,19 @@ class HostSession {
   ConnId peer_opened(PeerRole role, int64_t now_ms);
   void peer_frame(ConnId conn, std::span<const uint8_t> bytes, int64_t now_ms);
   void peer_closed(ConnId conn, int64_t now_ms);
-  // The next frame for this peer, or nullopt when it has nothing more to send now.
-  std::optional<OutFrame> next_frame(ConnId conn);
+  // The next frame for this peer, or nullopt when it has nothing more to send now: nothing is
+  // pending, or flow control holds it (until an ack arrives, or until HostIo::wake_at).
+  std::optional<OutFrame> next_frame(ConnId conn, int64_t now_ms);
+
+  // Flow state of a peer, for tests, benchmarks and stats (nullopt before its hello).
+  struct PeerFlow {
+    size_t in_flight = 0;
+    size_t window = 0;
+    size_t pending = 0;
+    Seq acked = 0;
+    bool acks = false;
+  };
+  std::optional<PeerFlow> peer_flow(ConnId conn) const;
 
   // --- store ---
   void durable(Seq up_to);
@@ -134,6 +149,7 @@ class HostSession {
     int64_t last_heard_ms = 0;
     std::deque<FrameBytes> direct;  // frames before the queue exists (refusals)
     std::optional<OutboundQueue> queue;
+    std::optional<FlowControl> flow;
     size_t pending_prompts = 0;
   };
   struct Prompt {
@@ -151,6 +167,7 @@ class HostSession {
   void refuse(ConnId conn, Peer& peer, StatusCode code, std::string text);
   void on_hello(ConnId conn, Peer& peer, const HelloFrame& hello);
   void on_prompt(ConnId conn, Peer& peer, const PromptFrame& prompt, int64_t now_ms);
+  void on_ack(ConnId conn, Peer& peer, const AckFrame& ack, int64_t now_ms);
   void maybe_start_next_turn(int64_t now_ms);
   void end_turn(TurnEnd end, const std::string& reason, int64_t now_ms);
   std::vector<ChatMessage> history() const;

@@ -74,6 +74,17 @@ class OutboundQueue {
   // Whether pop() would return a frame now. After a push, a host wakes the transport if so.
   bool has_frames() const;
 
+  // What pop() would return next, so that flow control can hold it back (and let it grow by
+  // merging) before it is encoded. `bytes` is exact for control and catch-up frames and an
+  // upper bound for pending live events. Plans a catch-up frame if one is due (pop() returns
+  // it), hence not const.
+  struct Next {
+    size_t bytes = 0;
+    bool events = false;  // carries log events (catch-up or live)
+    bool live = false;    // pending live events (pacing applies)
+  };
+  std::optional<Next> peek();
+
   State state() const { return state_; }
   // Bytes held for this peer: encoded control frames plus pending events as they will be
   // encoded (catch-up frames not yet planned are not held, so they do not count).
@@ -92,6 +103,7 @@ class OutboundQueue {
 
   const SessionLog* log_;
   CatchupPlanner planner_;
+  std::optional<PlannedFrame> planned_;  // planned by peek(), not yet popped
   OutboundQueueOptions options_;
   State state_ = State::kCatchingUp;
   std::deque<Item> items_;

@@ -41,6 +41,9 @@ struct HostOptions {
   std::string host_name = "host";
   size_t max_peers = 1000;
   size_t max_pending_bytes_per_peer = size_t{1} << 20;
+  // Live frames go to each peer at most once per this many ms (0: no pacing); see
+  // docs/PROTOCOL.md §4.8.
+  int64_t pace_interval_ms = 16;
 };
 
 struct HostLinks {
@@ -63,6 +66,11 @@ struct HostStats {
   uint64_t links_opened = 0;
   // Join envelopes refused, by reason (handshake_error_name): open_failed, replayed, ...
   std::map<std::string, uint64_t> refused;
+  // Data-channel messages: frames handed to peers' channels (and their payload bytes), frames
+  // received from peers (acks, pings, prompts...). For benchmarks and metrics.
+  uint64_t frames_sent = 0;
+  uint64_t frame_bytes_sent = 0;
+  uint64_t frames_received = 0;
   uint64_t store_commits = 0;
   double store_max_commit_ms = 0;
 };

@@ -1,6 +1,8 @@
 #include "tokencast/core/outbound_queue.hpp"
 
+#include <algorithm>
 #include <string>
+#include <utility>
 
 #include "log/catchup_batch.hpp"
 #include "wire/frame_internal.hpp"
@@ -51,7 +53,32 @@ Expected<OutboundQueue, std::error_code> OutboundQueue::create(const SessionLog&
 
 bool OutboundQueue::has_frames() const {
   if (state_ == State::kClosed) return false;
-  return !items_.empty() || (state_ == State::kCatchingUp && !planner_.level());
+  return !items_.empty() || planned_ || (state_ == State::kCatchingUp && !planner_.level());
+}
+
+std::optional<OutboundQueue::Next> OutboundQueue::peek() {
+  if (state_ == State::kClosed) return std::nullopt;
+  if (!items_.empty()) {
+    if (const auto* frame = std::get_if<FrameBytes>(&items_.front())) {
+      return Next{frame->size(), false, false};
+    }
+    // Pending events up to the next control frame, as pop_events() would pack them at most.
+    const auto& first = std::get<Event>(items_.front());
+    size_t bytes = codec::events_header_size(first.seq, items_.size());
+    for (const auto& item : items_) {
+      const auto* event = std::get_if<Event>(&item);
+      if (event == nullptr || bytes >= kMaxFrameBytes) break;
+      bytes += codec::event_size(*event);
+    }
+    return Next{std::min(bytes, kMaxFrameBytes), true, true};
+  }
+  if (state_ == State::kCatchingUp) {
+    if (!planned_) planned_ = planner_.next();
+    if (planned_) return Next{planned_->bytes.size(), true, false};
+    state_ = State::kLive;  // level with the log, as pop() would find
+    live_seq_ = planner_.cursor();
+  }
+  return std::nullopt;
 }
 
 bool OutboundQueue::fits(size_t more) const {
@@ -183,7 +210,8 @@ std::optional<FrameBytes> OutboundQueue::pop() {
     return pop_events();
   }
   if (state_ == State::kCatchingUp) {
-    if (auto planned = planner_.next()) {
+    if (!planned_) planned_ = planner_.next();
+    if (auto planned = std::exchange(planned_, std::nullopt)) {
       popped_seq_ = planned->last_seq;
       return std::move(planned->bytes);
     }

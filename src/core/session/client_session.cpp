@@ -40,7 +40,7 @@ std::error_code make_error_code(ClientError e) {
 }
 
 FrameBytes ClientSession::hello() const {
-  return encode_or_empty(HelloFrame{kProtocolVersion, decoder_.position().last_seq, name_});
+  return encode_or_empty(HelloFrame{hello_version_, decoder_.position().last_seq, name_});
 }
 
 Expected<std::vector<ClientEvent>, std::error_code> ClientSession::receive(
@@ -49,6 +49,7 @@ Expected<std::vector<ClientEvent>, std::error_code> ClientSession::receive(
   if (!frame) return unexpected(frame.error());
   std::vector<ClientEvent> out;
   if (auto* events = std::get_if<EventsFrame>(&*frame)) {
+    unacked_bytes_ += bytes.size();
     for (auto& event : events->events) {
       transcript_.apply(event);
       out.push_back(Applied{std::move(event)});
@@ -62,8 +63,15 @@ Expected<std::vector<ClientEvent>, std::error_code> ClientSession::receive(
     role_ = welcome->role;
     peer_ = welcome->peer;
     welcomed_ = true;
+    link_version_ = welcome->version;
+    // The host counts from the hello's last_seq on this link.
+    acked_seq_ = decoder_.position().last_seq;
+    unacked_bytes_ = 0;
+    last_ack_ms_.reset();
     out.push_back(Welcomed{welcome->role, welcome->peer, welcome->head_seq, resumed});
   } else if (const auto* error = std::get_if<ErrorFrame>(&*frame)) {
+    // A host older than this client: say hello in version 1 from the next link on.
+    if (error->code == StatusCode::kUnsupportedVersion && !welcomed_) hello_version_ = 1;
     out.push_back(HostReported{*error});
   } else if (const auto* bye = std::get_if<ByeFrame>(&*frame)) {
     welcomed_ = false;
@@ -89,6 +97,24 @@ Expected<FrameBytes, std::error_code> ClientSession::cancel() {
   auto turn = decoder_.position().open_turn;
   if (!turn) return unexpected(make_error_code(ClientError::kNothingToCancel));
   return encode_frame(CancelFrame{*turn});
+}
+
+std::optional<FrameBytes> ClientSession::take_ack(int64_t now_ms) {
+  const Seq held = decoder_.position().last_seq;
+  if (!welcomed_ || link_version_ < 2 || held <= acked_seq_) return std::nullopt;
+  const bool delay_passed = !last_ack_ms_ || now_ms - *last_ack_ms_ >= kAckDelayMs;
+  if (!delay_passed && unacked_bytes_ < kAckBytes) return std::nullopt;
+  acked_seq_ = held;
+  unacked_bytes_ = 0;
+  last_ack_ms_ = now_ms;
+  return encode_or_empty(AckFrame{held});
+}
+
+std::optional<int64_t> ClientSession::ack_due_ms() const {
+  if (!welcomed_ || link_version_ < 2 || decoder_.position().last_seq <= acked_seq_) {
+    return std::nullopt;
+  }
+  return last_ack_ms_ ? *last_ack_ms_ + kAckDelayMs : 0;
 }
 
 FrameBytes ClientSession::ping(uint64_t nonce) { return encode_or_empty(PingFrame{nonce}); }

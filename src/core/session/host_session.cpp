@@ -104,7 +104,8 @@ void HostSession::peer_frame(ConnId conn, std::span<const uint8_t> bytes, int64_
   if (!frame) {
     if (frame.error() == FrameError::kUnknownVersion) {
       refuse(conn, peer, StatusCode::kUnsupportedVersion,
-             "this host speaks protocol version " + std::to_string(kProtocolVersion));
+             "this host speaks protocol versions " + std::to_string(kMinProtocolVersion) + " to " +
+                 std::to_string(kProtocolVersion));
     } else {
       refuse(conn, peer, StatusCode::kProtocolError, frame.error().message());
     }
@@ -133,6 +134,8 @@ void HostSession::peer_frame(ConnId conn, std::span<const uint8_t> bytes, int64_
             io_->cancel_generation();
             end_turn(TurnEnd::kCancelled, "cancelled by " + peer.name, now_ms);
           }  // a cancel for a turn that already ended is a harmless race
+        } else if constexpr (std::is_same_v<T, AckFrame>) {
+          on_ack(conn, peer, f, now_ms);
         } else if constexpr (std::is_same_v<T, PingFrame>) {
           send_control(conn, peer, PongFrame{f.nonce});
         } else if constexpr (std::is_same_v<T, ByeFrame>) {
@@ -158,12 +161,15 @@ void HostSession::on_hello(ConnId conn, Peer& peer, const HelloFrame& hello) {
     return;
   }
   peer.queue.emplace(std::move(*queue));
+  // Version 2 peers acknowledge: they get a window. Version 1 peers are paced only.
+  peer.flow.emplace(config_.flow, hello.version >= 2, hello.last_seq);
   peer.phase = Phase::kActive;
   peer.id = next_peer_++;
   peer.name = clean_name(hello.display_name, peer.id);
+  // The welcome speaks the hello's version: every version this host knows is served.
   send_control(
       conn, peer,
-      WelcomeFrame{kProtocolVersion, config_.session_id, peer.role, peer.id, visible_.head()});
+      WelcomeFrame{hello.version, config_.session_id, peer.role, peer.id, visible_.head()});
   append(PeerJoined{peer.id, peer.role, peer.name});
 }
 
@@ -189,6 +195,19 @@ void HostSession::on_prompt(ConnId conn, Peer& peer, const PromptFrame& prompt, 
   peer.pending_prompts += 1;
   prompts_.push_back(Prompt{conn, peer.name, prompt.text});
   maybe_start_next_turn(now_ms);
+}
+
+void HostSession::on_ack(ConnId conn, Peer& peer, const AckFrame& ack, int64_t now_ms) {
+  if (!peer.flow || !peer.flow->acks()) {
+    refuse(conn, peer, StatusCode::kProtocolError, "ack frames need protocol version 2");
+    return;
+  }
+  if (auto acked = peer.flow->acked(ack.last_seq, now_ms); !acked) {
+    refuse(conn, peer, StatusCode::kProtocolError, acked.error().message());
+    return;
+  }
+  // The window opened: what waited behind it (merged meanwhile) may go.
+  if (peer.queue && peer.queue->has_frames()) io_->frames_ready(conn);
 }
 
 void HostSession::maybe_start_next_turn(int64_t now_ms) {
@@ -292,7 +311,7 @@ void HostSession::peer_closed(ConnId conn, int64_t /*now_ms*/) {
   peers_.erase(it);
 }
 
-std::optional<HostSession::OutFrame> HostSession::next_frame(ConnId conn) {
+std::optional<HostSession::OutFrame> HostSession::next_frame(ConnId conn, int64_t now_ms) {
   auto it = peers_.find(conn);
   if (it == peers_.end()) return std::nullopt;
   Peer& peer = it->second;
@@ -303,11 +322,32 @@ std::optional<HostSession::OutFrame> HostSession::next_frame(ConnId conn) {
     return OutFrame{std::move(bytes), last};
   }
   if (!peer.queue) return std::nullopt;
+  auto next = peer.queue->peek();
+  if (!next) return std::nullopt;
+  if (next->events && peer.flow) {
+    // Held back: the pending events keep merging until the window opens or the pace allows.
+    const auto gate = peer.flow->may_send(next->bytes, next->live, now_ms);
+    if (!gate.send) {
+      if (gate.retry_at_ms) io_->wake_at(conn, *gate.retry_at_ms);
+      return std::nullopt;
+    }
+  }
   auto bytes = peer.queue->pop();
   if (!bytes) return std::nullopt;
+  if (next->events && peer.flow) {
+    peer.flow->sent(peer.queue->popped_seq(), bytes->size(), next->live, now_ms);
+  }
   bool last = peer.queue->state() == OutboundQueue::State::kClosed;
   if (last) peer.phase = Phase::kClosing;
   return OutFrame{std::move(*bytes), last};
+}
+
+std::optional<HostSession::PeerFlow> HostSession::peer_flow(ConnId conn) const {
+  auto it = peers_.find(conn);
+  if (it == peers_.end() || !it->second.flow || !it->second.queue) return std::nullopt;
+  const Peer& peer = it->second;
+  return PeerFlow{peer.flow->in_flight(), peer.flow->window(), peer.queue->pending_bytes(),
+                  peer.flow->acked_seq(), peer.flow->acks()};
 }
 
 void HostSession::tick(int64_t now_ms) {

@@ -87,7 +87,7 @@ class Reader {
 
   bool version(uint64_t& out) {
     if (!varint(out)) return false;
-    if (out != kProtocolVersion) return fail(FrameError::kUnknownVersion);
+    if (!is_known_version(out)) return fail(FrameError::kUnknownVersion);
     return true;
   }
 
@@ -250,6 +250,12 @@ bool read_frame(Reader& r, uint8_t type, Frame& frame) {
       if (!r.varint(code) || !r.label(f.text)) return false;
       f.code = static_cast<StatusCode>(code);  // open-ended: unknown codes are kept
       frame = std::move(f);
+      return true;
+    }
+    case FrameType::kAck: {
+      AckFrame f;
+      if (!r.varint(f.last_seq)) return false;
+      frame = f;
       return true;
     }
     case FrameType::kBye: {

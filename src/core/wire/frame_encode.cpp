@@ -56,11 +56,11 @@ std::error_code check_events(const EventsFrame& frame) {
 std::error_code check(const Frame& frame) {
   struct Visitor {
     std::error_code operator()(const HelloFrame& f) const {
-      if (f.version != kProtocolVersion) return FrameError::kUnknownVersion;
+      if (!is_known_version(f.version)) return FrameError::kUnknownVersion;
       return label_error(f.display_name);
     }
     std::error_code operator()(const WelcomeFrame& f) const {
-      if (f.version != kProtocolVersion) return FrameError::kUnknownVersion;
+      if (!is_known_version(f.version)) return FrameError::kUnknownVersion;
       if (f.role != PeerRole::kViewer && f.role != PeerRole::kParticipant) {
         return FrameError::kBadEnum;
       }
@@ -75,6 +75,7 @@ std::error_code check(const Frame& frame) {
     std::error_code operator()(const CancelFrame&) const { return {}; }
     std::error_code operator()(const PingFrame&) const { return {}; }
     std::error_code operator()(const PongFrame&) const { return {}; }
+    std::error_code operator()(const AckFrame&) const { return {}; }
     std::error_code operator()(const ErrorFrame& f) const { return label_error(f.text); }
     std::error_code operator()(const ByeFrame& f) const { return label_error(f.text); }
   };
@@ -124,6 +125,10 @@ void write(FrameBytes& out, const Frame& frame) {
     void operator()(const PongFrame& f) const {
       type(FrameType::kPong);
       put_varint(out, f.nonce);
+    }
+    void operator()(const AckFrame& f) const {
+      type(FrameType::kAck);
+      put_varint(out, f.last_seq);
     }
     void operator()(const ErrorFrame& f) const {
       type(FrameType::kError);

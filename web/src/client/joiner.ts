@@ -112,6 +112,7 @@ interface Attempt {
   pings: bigint;
   firstEventMarked: boolean; // tokencast:first-event is set once per attempt
   offerSent: boolean; // tokencast:offer-sent is set once per attempt
+  ackTimer: boolean; // an ack is scheduled (protocol version 2)
 }
 
 export class Joiner {
@@ -195,6 +196,7 @@ export class Joiner {
       pings: 0n,
       firstEventMarked: false,
       offerSent: false,
+      ackTimer: false,
     };
     this.attempt = a;
     perfMark('join-start', n);
@@ -245,7 +247,7 @@ export class Joiner {
   }
 
   private teardown(): void {
-    this.session.welcomed = false;
+    this.session.linkLost();
     const a = this.attempt;
     if (!a) return;
     this.attempt = null;
@@ -546,5 +548,25 @@ export class Joiner {
         return;
       }
     }
+    this.acknowledge(n);
+  }
+
+  /** Sends an ack when one is due, or schedules one for when it will be (protocol version 2). */
+  private acknowledge(n: number): void {
+    const a = this.current(n);
+    if (!a || !a.open) return;
+    const ack = this.session.takeAck(Date.now());
+    if (ack) {
+      this.send(ack);
+      return;
+    }
+    const due = this.session.ackDueMs();
+    if (due === null || a.ackTimer) return;
+    a.ackTimer = true;
+    setTimeout(() => {
+      const cur = this.current(n);
+      if (cur) cur.ackTimer = false;
+      this.acknowledge(n);
+    }, Math.max(0, due - Date.now()));
   }
 }

@@ -1,6 +1,8 @@
 // The client's view of a session: the stateful frame decoder, the transcript by turns (with
 // UTF-8 reassembly across deltas) and the frames a client sends. No I/O here.
 import {
+  ACK_BYTES,
+  ACK_DELAY_MS,
   encodeFrame,
   eventSpan,
   FrameDecoder,
@@ -133,6 +135,13 @@ export class ClientSession {
   peer: bigint | null = null;
   welcomed = false;
   private nextPromptId = 1n;
+  /** Offered in hello; falls back to 1 for good when a host refuses it as unsupported. */
+  private helloVersion = PROTOCOL_VERSION;
+  /** The version the host welcomed this link with (0 before the welcome). */
+  linkVersion = 0;
+  private ackedSeq = 0n;
+  private unackedBytes = 0;
+  private lastAckMs: number | null = null;
 
   constructor(
     readonly name: string,
@@ -164,10 +173,17 @@ export class ClientSession {
     this.transcript = new Transcript();
     this.sessionId = null;
     this.welcomed = false;
+    this.linkVersion = 0;
+  }
+
+  /** The link ended: nothing more may be sent (or acknowledged) until the next welcome. */
+  linkLost(): void {
+    this.welcomed = false;
+    this.linkVersion = 0;
   }
 
   hello(): Uint8Array {
-    return encodeFrame({ type: 'hello', version: PROTOCOL_VERSION, last_seq: this.decoder.position.last_seq, display_name: this.name });
+    return encodeFrame({ type: 'hello', version: this.helloVersion, last_seq: this.decoder.position.last_seq, display_name: this.name });
   }
 
   /** Decodes one frame from the host; throws FrameError on a bad frame (position unchanged). */
@@ -175,6 +191,7 @@ export class ClientSession {
     const frame: Frame = this.decoder.decode(bytes);
     switch (frame.type) {
       case 'events': {
+        this.unackedBytes += bytes.length;
         const turns: Turn[] = [];
         for (const e of frame.events) {
           const t = this.transcript.apply(e);
@@ -189,9 +206,16 @@ export class ClientSession {
         this.role = frame.role;
         this.peer = frame.peer;
         this.welcomed = true;
+        this.linkVersion = frame.version;
+        // The host counts from the hello's last_seq on this link.
+        this.ackedSeq = this.decoder.position.last_seq;
+        this.unackedBytes = 0;
+        this.lastAckMs = null;
         return [{ type: 'welcomed', role: frame.role, peer: frame.peer, headSeq: frame.head_seq, resumed }];
       }
       case 'error':
+        // A host older than this client: say hello in version 1 from the next link on.
+        if (frame.code === STATUS.unsupported_version && !this.welcomed) this.helloVersion = 1;
         return [{ type: 'host_error', code: frame.code, text: frame.text }];
       case 'bye':
         this.welcomed = false;
@@ -203,6 +227,28 @@ export class ClientSession {
       default:
         return [];
     }
+  }
+
+  /**
+   * Acknowledgement (protocol version 2), to call after every receive() and when ackDueMs()
+   * passes: an ack frame when one is due (events held but not acknowledged on this link, and
+   * ACK_DELAY_MS passed since the last ack or ACK_BYTES arrived since), else null.
+   */
+  takeAck(nowMs: number): Uint8Array | null {
+    const held = this.decoder.position.last_seq;
+    if (!this.welcomed || this.linkVersion < 2 || held <= this.ackedSeq) return null;
+    const delayPassed = this.lastAckMs === null || nowMs - this.lastAckMs >= ACK_DELAY_MS;
+    if (!delayPassed && this.unackedBytes < ACK_BYTES) return null;
+    this.ackedSeq = held;
+    this.unackedBytes = 0;
+    this.lastAckMs = nowMs;
+    return encodeFrame({ type: 'ack', last_seq: held });
+  }
+
+  /** When the next ack falls due if nothing else arrives; null when nothing awaits one. */
+  ackDueMs(): number | null {
+    if (!this.welcomed || this.linkVersion < 2 || this.decoder.position.last_seq <= this.ackedSeq) return null;
+    return this.lastAckMs === null ? 0 : this.lastAckMs + ACK_DELAY_MS;
   }
 
   canPrompt(): boolean {

@@ -1,9 +1,16 @@
-// Frames and events, protocol version 1 (docs/PROTOCOL.md, section 4), and the stateful client
+// Frames and events, protocol versions 1 and 2 (docs/PROTOCOL.md, section 4; version 2 adds
+// the ack frame), and the stateful client
 // decoder that turns delta frames into sequenced text deltas. Checks run in the documented
 // order so that every defect gets the same error name as in the C++ reference.
 import { concat, decodeUtf8, U64_MAX, utf8 } from './bytes';
 
-export const PROTOCOL_VERSION = 1;
+/** The newest version this client speaks; it also understands hosts that speak only 1. */
+export const PROTOCOL_VERSION = 2;
+export const MIN_PROTOCOL_VERSION = 1;
+/** A version 2 client acknowledges within this long of receiving events, and at once when this
+ *  many bytes of them are unacknowledged (docs/PROTOCOL.md section 4.8). */
+export const ACK_DELAY_MS = 50;
+export const ACK_BYTES = 4096;
 export const MAX_FRAME_BYTES = 16384;
 export const MAX_LABEL_BYTES = 1024;
 
@@ -95,7 +102,8 @@ export type Frame =
   | { type: 'ping'; nonce: bigint }
   | { type: 'pong'; nonce: bigint }
   | { type: 'error'; code: bigint; text: string }
-  | { type: 'bye'; reason: bigint; text: string };
+  | { type: 'bye'; reason: bigint; text: string }
+  | { type: 'ack'; last_seq: bigint };
 
 // ---------------------------------------------------------------- encoding
 
@@ -250,6 +258,10 @@ export function encodeFrame(f: Frame): Uint8Array {
       w.varint(f.reason);
       w.label(f.text);
       break;
+    case 'ack':
+      w.byte(11);
+      w.varint(f.last_seq);
+      break;
   }
   const out = w.finish();
   if (out.length > MAX_FRAME_BYTES) throw new FrameError('oversized');
@@ -329,8 +341,8 @@ function readEnum<T>(r: Reader, values: readonly T[]): T {
 
 function readVersion(r: Reader): number {
   const v = r.varint();
-  if (v !== BigInt(PROTOCOL_VERSION)) err('unknown_version');
-  return PROTOCOL_VERSION;
+  if (v < BigInt(MIN_PROTOCOL_VERSION) || v > BigInt(PROTOCOL_VERSION)) err('unknown_version');
+  return Number(v);
 }
 
 function readEvent(r: Reader, seq: bigint): Event {
@@ -443,6 +455,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       frame = type === 9 ? { type: 'error', code, text } : { type: 'bye', reason: code, text };
       break;
     }
+    case 11:
+      frame = { type: 'ack', last_seq: r.varint() };
+      break;
     default:
       err('unknown_frame_type');
   }
@@ -478,6 +493,7 @@ export class FrameDecoder {
       case 'hello':
       case 'prompt':
       case 'cancel':
+      case 'ack':
         return err('unexpected_frame');
       case 'delta': {
         if (this.pos.open_turn === null) err('no_open_turn');
