@@ -63,6 +63,12 @@ struct HostStats {
   uint64_t links_opened = 0;
   // Join envelopes refused, by reason (handshake_error_name): open_failed, replayed, ...
   std::map<std::string, uint64_t> refused;
+  // Offers dropped unopened because their sender already had a join pending, joins turned
+  // away as room_full, and pending joins evicted or timed out (docs/SECURITY.md).
+  uint64_t offers_dropped_busy = 0;
+  uint64_t joins_refused_full = 0;
+  uint64_t joins_evicted = 0;
+  uint64_t joins_timed_out = 0;
   uint64_t store_commits = 0;
   double store_max_commit_ms = 0;
 };

@@ -81,6 +81,10 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   config.host_name = h.options.host_name;
   config.llm_attached = h.options.source != nullptr && !h.options.stream_source;
   config.max_peers = h.options.max_peers;
+  JoinAdmissionOptions admission;
+  admission.max_peers = h.options.max_peers;
+  admission.participant_reserve = std::min<size_t>(50, h.options.max_peers / 10);
+  h.admission = JoinAdmission(admission);
   config.queue.max_pending_bytes = h.options.max_pending_bytes_per_peer;
   bool fresh = stored.empty();
   h.committer = std::make_unique<GroupCommitter>(
@@ -186,11 +190,10 @@ void HostRuntime::Impl::tick() {
   session->tick(now);
   handshake->expire(now);
   // A join that has not opened its channel in time is given up.
-  std::vector<uint64_t> stale;
-  for (const auto& [id, link] : link_table) {
-    if (link.conn == 0 && now - link.created_ms > 30'000) stale.push_back(id);
+  for (uint64_t id : admission.overdue(now)) {
+    counters.joins_timed_out += 1;
+    drop_link(id);
   }
-  for (uint64_t id : stale) drop_link(id);
   tick_timer = loop.post_after(std::chrono::milliseconds(500), [this] { tick(); });
 }
 

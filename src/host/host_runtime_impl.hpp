@@ -13,6 +13,7 @@
 #include "tokencast/handshake.hpp"
 #include "tokencast/host.hpp"
 #include "tokencast/host_session.hpp"
+#include "tokencast/join_admission.hpp"
 #include "tokencast/rendezvous.hpp"
 #include "tokencast/rendezvous_client.hpp"
 #include "tokencast/store.hpp"
@@ -66,6 +67,7 @@ struct HostRuntime::Impl : HostIo {
   std::map<uint64_t, Link> link_table;
   std::map<ConnId, uint64_t> by_conn;
   std::map<JoinId, uint64_t> by_join;
+  JoinAdmission admission;  // which authentic offers get a PeerConnection
   uint64_t next_link = 1;
   bool stopping = false;
   util::EventLoop::TimerId tick_timer = 0;
