@@ -69,6 +69,7 @@ struct HostStats {
   uint64_t joins_refused_full = 0;
   uint64_t joins_evicted = 0;
   uint64_t joins_timed_out = 0;
+  uint64_t envelopes_dropped = 0;  // join envelopes over the inbox's bounds (per sender, total)
   uint64_t store_commits = 0;
   double store_max_commit_ms = 0;
 };

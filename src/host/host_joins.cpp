@@ -112,12 +112,8 @@ void HostRuntime::Impl::connect_room(size_t index) {
       if (rooms[index].generation == generation && rooms[index].joined) greet(index, peer);
     });
   };
-  callbacks.on_envelope = [this, index, generation](rendezvous::PeerId from,
-                                                    std::span<const uint8_t> payload) {
-    loop.post([this, index, generation, from,
-               bytes = std::vector<uint8_t>(payload.begin(), payload.end())]() mutable {
-      if (rooms[index].generation == generation) on_envelope(index, from, std::move(bytes));
-    });
+  callbacks.on_envelope = [this, index](rendezvous::PeerId from, std::span<const uint8_t> payload) {
+    enqueue_envelope(index, from, payload);
   };
   callbacks.on_closed = [this, index, generation](const rendezvous::CloseInfo& info) {
     loop.post([this, index, generation, reason = info.reason] {
@@ -145,6 +141,35 @@ void HostRuntime::Impl::greet(size_t index, rendezvous::PeerId peer) {
 void HostRuntime::Impl::refuse(HandshakeError error) {
   counters.refused[std::string(handshake_error_name(error))] += 1;
   log::info("host", "refused a join envelope: " + std::string(handshake_error_name(error)));
+}
+
+void HostRuntime::Impl::enqueue_envelope(size_t room, rendezvous::PeerId from,
+                                         std::span<const uint8_t> payload) {
+  std::lock_guard lock(inbox_mutex);
+  if (!inbox.push(JoinSender{room, from}, std::vector<uint8_t>(payload.begin(), payload.end()))) {
+    return;  // counted by the inbox (stats: envelopes_dropped)
+  }
+  if (drain_posted) return;
+  drain_posted = true;
+  loop.post([this] { drain_inbox(); });
+}
+
+void HostRuntime::Impl::drain_inbox() {
+  constexpr int kBatch = 64;
+  for (int i = 0; i < kBatch; ++i) {
+    std::optional<EnvelopeInbox::Item> item;
+    {
+      std::lock_guard lock(inbox_mutex);
+      item = inbox.pop();
+      if (!item) {
+        drain_posted = false;
+        return;
+      }
+    }
+    if (stopping) continue;
+    on_envelope(item->sender.room, item->sender.peer, std::move(item->bytes));
+  }
+  loop.post([this] { drain_inbox(); });
 }
 
 void HostRuntime::Impl::on_envelope(size_t room, rendezvous::PeerId from,

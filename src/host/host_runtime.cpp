@@ -138,6 +138,10 @@ HostStats HostRuntime::stats() const {
 HostStats HostRuntime::Impl::snapshot() const {
   HostStats s = counters;
   for (const auto& room : rooms) s.rooms_joined += room.joined ? 1 : 0;
+  {
+    std::lock_guard lock(inbox_mutex);
+    s.envelopes_dropped = inbox.dropped();
+  }
   auto st = session->status();
   s.peers = st.peers;
   s.turn = st.turn;
