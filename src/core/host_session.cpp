@@ -186,6 +186,20 @@ void HostSession::on_prompt(ConnId conn, Peer& peer, const PromptFrame& prompt, 
                  ErrorFrame{StatusCode::kBusy, "you have too many prompts waiting; try later"});
     return;
   }
+  if (session_prompts_ >= config_.max_session_prompts) {
+    send_control(conn, peer,
+                 ErrorFrame{StatusCode::kBusy, "this session has reached its limit of " +
+                                                   std::to_string(config_.max_session_prompts) +
+                                                   " prompts"});
+    return;
+  }
+  if (!take_prompt_token(peer, now_ms)) {
+    send_control(
+        conn, peer,
+        ErrorFrame{StatusCode::kBusy, "you are sending prompts too fast; wait a few seconds"});
+    return;
+  }
+  session_prompts_ += 1;
   peer.pending_prompts += 1;
   prompts_.push_back(Prompt{conn, peer.name, prompt.text});
   maybe_start_next_turn(now_ms);
@@ -379,6 +393,25 @@ std::vector<ChatMessage> HostSession::history() const {
   }
   std::reverse(out.begin(), out.end());
   return out;
+}
+
+bool HostSession::take_prompt_token(Peer& peer, int64_t now_ms) const {
+  const auto burst = config_.prompt_burst;
+  const int64_t period = std::max<int64_t>(1, config_.prompt_refill_ms);
+  if (!peer.prompt_refilled_ms) {
+    peer.prompt_tokens = burst;
+    peer.prompt_refilled_ms = now_ms;
+  } else if (now_ms > *peer.prompt_refilled_ms) {
+    const int64_t periods = (now_ms - *peer.prompt_refilled_ms) / period;
+    const auto room = static_cast<int64_t>(burst - std::min(burst, peer.prompt_tokens));
+    peer.prompt_tokens += static_cast<size_t>(std::min(periods, room));
+    // A full bucket does not save up; a partial one keeps the time already served.
+    peer.prompt_refilled_ms =
+        peer.prompt_tokens >= burst ? now_ms : *peer.prompt_refilled_ms + periods * period;
+  }
+  if (peer.prompt_tokens == 0) return false;
+  peer.prompt_tokens -= 1;
+  return true;
 }
 
 std::string HostSession::clean_name(std::string_view name, PeerId id) const {
