@@ -469,5 +469,34 @@ TEST_F(HostSessionTest, ASessionTakesAtMostItsCapOfParticipantPrompts) {
   EXPECT_EQ(transcript_of(s->log(), s->log().head()).turns().back().text, "still here");
 }
 
+// Issue 14, finding 7: a participant named "host" must not look like the host, and two
+// people must not share a name.
+TEST_F(HostSessionTest, HostLikeNamesAreReservedAndNamesAreUnique) {
+  HostSessionConfig config;
+  config.host_name = "Grace";
+  auto s = make(config);
+  std::vector<std::string> asked = {
+      "host",      "HOST",   "\xef\xbd\x88\xef\xbd\x8f\xef\xbd\x93\xef\xbd\x94",
+      " Admin ",   "system", "TokenCast",
+      "moderator", "grace",  "ada",
+      "ada",       "Ada",    "ada (2)"};
+  std::vector<Client> clients;
+  for (const auto& name : asked) clients.push_back(join(*s, PeerRole::kParticipant, name));
+  std::vector<std::string> names;
+  for (const auto& e : s->log().range(1, s->log().head())) {
+    if (const auto* joined = std::get_if<PeerJoined>(&e.body)) names.push_back(joined->name);
+  }
+  ASSERT_EQ(names.size(), asked.size());
+  for (size_t i = 0; i < 8; ++i) EXPECT_EQ(names[i], "guest-" + std::to_string(i + 1)) << asked[i];
+  EXPECT_EQ(names[8], "ada");
+  EXPECT_EQ(names[9], "ada (2)");
+  EXPECT_EQ(names[10], "Ada (3)");
+  EXPECT_EQ(names[11], "ada (2) (2)");
+  // A name is free again once its holder has left.
+  s->peer_closed(clients[8].conn, 2);
+  auto again = join(*s, PeerRole::kViewer, "ada");
+  EXPECT_EQ(std::get<PeerJoined>(s->log().at(s->log().head()).body).name, "ada");
+}
+
 }  // namespace
 }  // namespace tokencast

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -163,7 +164,9 @@ class HostSession {
   void maybe_start_next_turn(int64_t now_ms);
   void end_turn(TurnEnd end, const std::string& reason, int64_t now_ms);
   std::vector<ChatMessage> history() const;
-  std::string clean_name(std::string_view name, PeerId id) const;
+  // The name shown for a peer: bounded, never host-like, unique among present peers.
+  std::string clean_name(std::string_view name, PeerId id);
+  bool name_in_use(std::string_view name) const;
   // Takes one token of the peer's bucket at `now_ms`; false when it is empty.
   bool take_prompt_token(Peer& peer, int64_t now_ms) const;
 
@@ -177,6 +180,9 @@ class HostSession {
   PeerId next_peer_ = 1;
   bool generating_ = false;
   size_t session_prompts_ = 0;  // participants' prompts accepted
+  // Welcomed peers' names, folded (names::fold): a thousand joiners all called "guest" cost
+  // a lookup per suffix tried, not a scan of everyone.
+  std::multiset<std::string> names_in_use_;
   uint64_t turn_tokens_ = 0;
 };
 

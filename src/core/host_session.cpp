@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "display_names.hpp"
 #include "tokencast/text.hpp"
 
 namespace tokencast {
@@ -161,6 +162,7 @@ void HostSession::on_hello(ConnId conn, Peer& peer, const HelloFrame& hello) {
   peer.phase = Phase::kActive;
   peer.id = next_peer_++;
   peer.name = clean_name(hello.display_name, peer.id);
+  names_in_use_.insert(names::fold(peer.name));
   send_control(
       conn, peer,
       WelcomeFrame{kProtocolVersion, config_.session_id, peer.role, peer.id, visible_.head()});
@@ -302,7 +304,12 @@ void HostSession::set_meta(std::string_view title, std::string_view model) {
 void HostSession::peer_closed(ConnId conn, int64_t /*now_ms*/) {
   auto it = peers_.find(conn);
   if (it == peers_.end()) return;
-  if (it->second.id != 0) append(PeerLeft{it->second.id});
+  if (it->second.id != 0) {
+    append(PeerLeft{it->second.id});
+    if (auto name = names_in_use_.find(names::fold(it->second.name)); name != names_in_use_.end()) {
+      names_in_use_.erase(name);
+    }
+  }
   peers_.erase(it);
 }
 
@@ -414,10 +421,27 @@ bool HostSession::take_prompt_token(Peer& peer, int64_t now_ms) const {
   return true;
 }
 
-std::string HostSession::clean_name(std::string_view name, PeerId id) const {
+bool HostSession::name_in_use(std::string_view name) const {
+  return names_in_use_.count(names::fold(name)) != 0;
+}
+
+std::string HostSession::clean_name(std::string_view name, PeerId id) {
   std::string cleaned = truncate_utf8(name, config_.max_name_bytes);
-  if (cleaned.empty()) cleaned = "guest-" + std::to_string(id);
-  return cleaned;
+  if (names::fold(cleaned).empty() || names::reserved(cleaned, config_.host_name)) {
+    cleaned = "guest-" + std::to_string(id);
+  }
+  if (!name_in_use(cleaned)) return cleaned;
+  for (size_t n = 2;; ++n) {
+    const std::string suffix = " (" + std::to_string(n) + ")";
+    // The suffix always fits: the base gives way to it.
+    std::string candidate =
+        truncate_utf8(cleaned,
+                      config_.max_name_bytes - std::min(config_.max_name_bytes, suffix.size())) +
+        suffix;
+    if (!names::reserved(candidate, config_.host_name) && !name_in_use(candidate)) {
+      return candidate;
+    }
+  }
 }
 
 }  // namespace tokencast
