@@ -228,8 +228,10 @@ void HostRuntime::Impl::start_generation(TurnId turn, std::vector<ChatMessage> h
   callbacks.on_done = [this, turn](uint64_t tokens) {
     loop.post([this, turn, tokens] { session->llm_done(turn, tokens, unix_now_ms()); });
   };
-  callbacks.on_error = [this, turn](std::string reason) {
-    loop.post([this, turn, reason = std::move(reason)] {
+  callbacks.on_error = [this, turn](LlmFailure failure) {
+    // The detail stays on the host's terminal; peers see only the category.
+    log::warn("host", "the model failed: " + failure.detail);
+    loop.post([this, turn, reason = std::move(failure.for_peers)] {
       session->llm_error(turn, reason, unix_now_ms());
     });
   };
