@@ -359,5 +359,30 @@ TEST_F(JoinTest, OneLinkHolderFloodingOffersCannotLockOthersOut) {
   EXPECT_EQ(host->stats().joins_refused_full, 0u);
 }
 
+// Issue 14, finding 10: a joiner whose signaling was altered on the way says so (exit 7 in
+// `tokencast join`) instead of "no host answered".
+TEST_F(JoinTest, BeaconsThatDoNotVerifySaySignalingWasAltered) {
+  SigningKey absent_host = SigningKey::generate();
+  RoomSecret secret = generate_room_secret();
+  auto text = format_invite_link("http://127.0.0.1:" + std::to_string(rendezvous.port()),
+                                 LinkRole::kViewer, secret, absent_host.public_key());
+  ASSERT_TRUE(text);
+  auto link = parse_invite_link(*text);
+  ASSERT_TRUE(link);
+  TestPeer middle(rendezvous.ws_url(), invite_room_locator(*link));
+  middle.join();
+  auto joiner = Joiner::start(*text, "victim", 1500ms);
+  Event arrived = middle.expect(Event::kPeerJoined);
+  // A genuine beacon with one flipped bit, as a man in the middle would deliver it.
+  auto beacon = HostHandshake::create(absent_host, secret, generate_room_secret())
+                    ->beacon(LinkRole::kViewer, arrived.id, middle.client->self());
+  beacon[10] ^= 0x01;
+  ASSERT_TRUE(middle.client->send(arrived.id, beacon));
+  ASSERT_TRUE(wait_until([&] { return joiner->outcome().has_value(); }, 5s));
+  EXPECT_EQ(*joiner->outcome(), JoinFailure::kSignalingAltered) << joiner->detail;
+  EXPECT_NE(std::string(join_failure_text(JoinFailure::kSignalingAltered)).find("altered"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace tokencast
