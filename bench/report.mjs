@@ -117,6 +117,48 @@ if (chromium.length) {
 }
 lines.push('');
 
+// 1b. Joins under attack (bench/attack_bench.cpp).
+const attack = load('attack');
+if (attack.length) {
+  const a = attack[0];
+  lines.push(
+    `### 1b. Joins under attack: ${a.attackers} link holders flood the host with authentic offers ` +
+      `(${fmt(a.offers_per_second, 0)}/s asked, ${fmt(a.offers_sent_per_second, 0)}/s sent) and junk envelopes ` +
+      `(${fmt(a.envelopes_per_second, 0)}/s asked, ${fmt(a.envelopes_sent_per_second, 0)}/s sent) ` +
+      `through the rendezvous while ${a.joins} native joiners join one by one`,
+  );
+  lines.push('');
+  head('figure', 'target', 'p50 ms', 'p99 ms', 'max ms', 'refused', 'failed', 'peak memory', 'verdict');
+  for (const [label, key, refused, failed, peak, target, limit] of [
+    ['without attack, link -> first event', 'calm_ms', 'calm_refused', 'calm_failed', 'calm_peak_rss_mb', '-', undefined],
+    ['under attack, link -> first event', 'attack_ms', 'attack_refused', 'attack_failed', 'attack_peak_rss_mb', 'p99 <= 2 s, none refused', 2000],
+  ]) {
+    const p99 = median(attack.map((r) => r[key]?.p99));
+    const refusedSum = attack.reduce((t, r) => t + (r[refused] ?? 0) + (r[failed] ?? 0), 0);
+    let v = limit === undefined ? '-' : verdict(p99, limit);
+    if (limit !== undefined && refusedSum > 0) v += `; ${refusedSum} not in`;
+    row(
+      label,
+      target,
+      over(attack, (r) => r[key]?.p50),
+      over(attack, (r) => r[key]?.p99),
+      over(attack, (r) => r[key]?.max),
+      `${attack.reduce((t, r) => t + (r[refused] ?? 0), 0)}`,
+      `${attack.reduce((t, r) => t + (r[failed] ?? 0), 0)}`,
+      over(attack, (r) => r[peak], 0, ' MB'),
+      v,
+    );
+  }
+  lines.push('');
+  lines.push(
+    `Host counters (first run): ${fmt(a.offers_dropped_busy, 0)} offers dropped unopened (sender already ` +
+      `pending), ${fmt(a.envelopes_dropped, 0)} envelopes over the inbox's bounds, ` +
+      `${fmt(a.envelopes_refused, 0)} refused by the handshake. Peak memory is the whole process's ` +
+      `(host, rendezvous, attackers and joiners). \`bench/attack_bench\`.`,
+  );
+  lines.push('');
+}
+
 // 2. Added token latency.
 const fanout = load('fanout');
 const fanoutDisk = load('fanout_disk');

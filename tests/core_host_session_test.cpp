@@ -406,5 +406,101 @@ TEST_F(HostSessionTest, PeerLeavingIsLoggedAndNamesAreCleaned) {
   EXPECT_EQ(joined.name, "guest-1");
 }
 
+// Issue 14, finding 6: with no model attached nothing waits, so only a rate limit and a
+// per-session cap keep a participant from growing the log (memory, SQLite, every viewer's
+// IndexedDB) without bound. The participant is told why (busy error frame).
+TEST_F(HostSessionTest, PromptsAreRateLimitedPerParticipantEvenWithoutAModel) {
+  HostSessionConfig config;
+  config.llm_attached = false;
+  config.prompt_burst = 3;
+  config.prompt_refill_ms = 10'000;
+  auto s = make(config);
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  auto bob = join(*s, PeerRole::kParticipant, "bob");
+  for (int i = 0; i < 100; ++i) s->peer_frame(ada.conn, encode(PromptFrame{uint64_t(i), "q"}), 1);
+  auto user_turns = [&] {
+    size_t n = 0;
+    const Transcript t_all = transcript_of(s->log(), s->log().head());
+    for (const auto& t : t_all.turns()) {
+      n += t.role == TurnRole::kUser ? 1 : 0;
+    }
+    return n;
+  };
+  EXPECT_EQ(user_turns(), 3u);
+  ada.drain(*s);
+  const auto* error = ada.last_control<ErrorFrame>();
+  ASSERT_NE(error, nullptr);
+  EXPECT_EQ(error->code, StatusCode::kBusy);
+  EXPECT_NE(error->text.find("too fast"), std::string::npos);
+  // Another participant has a bucket of its own.
+  s->peer_frame(bob.conn, encode(PromptFrame{1, "q"}), 1);
+  EXPECT_EQ(user_turns(), 4u);
+  // Time refills the bucket (one prompt per refill period).
+  s->peer_frame(ada.conn, encode(PromptFrame{200, "q"}), 10'001);
+  EXPECT_EQ(user_turns(), 5u);
+  s->peer_frame(ada.conn, encode(PromptFrame{201, "q"}), 10'002);
+  EXPECT_EQ(user_turns(), 5u);
+}
+
+TEST_F(HostSessionTest, ASessionTakesAtMostItsCapOfParticipantPrompts) {
+  HostSessionConfig config;
+  config.llm_attached = false;
+  config.max_session_prompts = 5;
+  auto s = make(config);
+  int64_t now = 1;
+  for (int p = 0; p < 3; ++p) {
+    auto c = join(*s, PeerRole::kParticipant, "p" + std::to_string(p));
+    for (int i = 0; i < 3; ++i) {
+      now += 60'000;  // slow enough for the rate limit
+      s->peer_frame(c.conn, encode(PromptFrame{uint64_t(i), "q"}), now);
+    }
+    if (p == 2) {
+      c.drain(*s);
+      const auto* error = c.last_control<ErrorFrame>();
+      ASSERT_NE(error, nullptr);
+      EXPECT_EQ(error->code, StatusCode::kBusy);
+      EXPECT_NE(error->text.find("limit"), std::string::npos);
+    }
+  }
+  size_t user = 0;
+  const Transcript all = transcript_of(s->log(), s->log().head());
+  for (const auto& t : all.turns()) {
+    user += t.role == TurnRole::kUser ? 1 : 0;
+  }
+  EXPECT_EQ(user, 5u);
+  // The host itself is not capped.
+  s->host_prompt("still here", now + 1);
+  EXPECT_EQ(transcript_of(s->log(), s->log().head()).turns().back().text, "still here");
+}
+
+// Issue 14, finding 7: a participant named "host" must not look like the host, and two
+// people must not share a name.
+TEST_F(HostSessionTest, HostLikeNamesAreReservedAndNamesAreUnique) {
+  HostSessionConfig config;
+  config.host_name = "Grace";
+  auto s = make(config);
+  std::vector<std::string> asked = {
+      "host",      "HOST",   "\xef\xbd\x88\xef\xbd\x8f\xef\xbd\x93\xef\xbd\x94",
+      " Admin ",   "system", "TokenCast",
+      "moderator", "grace",  "ada",
+      "ada",       "Ada",    "ada (2)"};
+  std::vector<Client> clients;
+  for (const auto& name : asked) clients.push_back(join(*s, PeerRole::kParticipant, name));
+  std::vector<std::string> names;
+  for (const auto& e : s->log().range(1, s->log().head())) {
+    if (const auto* joined = std::get_if<PeerJoined>(&e.body)) names.push_back(joined->name);
+  }
+  ASSERT_EQ(names.size(), asked.size());
+  for (size_t i = 0; i < 8; ++i) EXPECT_EQ(names[i], "guest-" + std::to_string(i + 1)) << asked[i];
+  EXPECT_EQ(names[8], "ada");
+  EXPECT_EQ(names[9], "ada (2)");
+  EXPECT_EQ(names[10], "Ada (3)");
+  EXPECT_EQ(names[11], "ada (2) (2)");
+  // A name is free again once its holder has left.
+  s->peer_closed(clients[8].conn, 2);
+  auto again = join(*s, PeerRole::kViewer, "ada");
+  EXPECT_EQ(std::get<PeerJoined>(s->log().at(s->log().head()).body).name, "ada");
+}
+
 }  // namespace
 }  // namespace tokencast

@@ -88,8 +88,10 @@ class JoinTest : public ::testing::Test {
     host.reset();
     std::filesystem::remove_all(dir);
   }
-  std::unique_ptr<HostRuntime> start_host(const std::string& db = "host.db") {
+  std::unique_ptr<HostRuntime> start_host(const std::string& db = "host.db",
+                                          size_t max_peers = 1000) {
     HostOptions o;
+    o.max_peers = max_peers;
     o.db_path = dir + "/" + db;
     o.rendezvous_url = rendezvous.ws_url();
     o.public_url = "http://127.0.0.1:" + std::to_string(rendezvous.port());
@@ -226,24 +228,8 @@ TEST_F(JoinTest, FlippedBytesReplaysAndSplicesAreRefused) {
     return refused("open_failed") == 2 && refused("unknown_join") == 1;
   })) << describe_refusals();
 
-  // The genuine offer is answered, with an answer that verifies...
-  ASSERT_TRUE(peer->client->send(host_peer, envelope));
-  Event answer = peer->expect(Event::kEnvelope);
-  ASSERT_FALSE(looks_like_beacon(answer.payload));
-  auto verified = offer->receive(answer.payload);
-  ASSERT_TRUE(verified);
-  EXPECT_TRUE(std::holds_alternative<VerifiedAnswer>(*verified));
-  // ...and the same offer replayed is not.
-  ASSERT_TRUE(peer->client->send(host_peer, envelope));
-  EXPECT_TRUE(wait_until([&] { return refused("replayed") + refused("offer_replayed") == 1; }))
-      << describe_refusals();
-  // Only the first join's trickled candidates follow; never a second answer.
-  while (auto more = peer->next(200ms)) {
-    auto event = offer->receive(more->payload);
-    EXPECT_FALSE(event && std::holds_alternative<VerifiedAnswer>(*event));
-  }
-
-  // An offer sealed for the participant room, spliced into the viewer room.
+  // An offer sealed for the participant room, spliced into the viewer room (sent before the
+  // genuine offer: once that is pending, this sender's further offers are dropped unopened).
   auto spliced = JoinerHandshake::start(*participant, "eve", sdp, unix_ms());
   ASSERT_TRUE(spliced);
   ASSERT_TRUE(peer->client->send(host_peer, spliced->offer_envelope()));
@@ -255,6 +241,26 @@ TEST_F(JoinTest, FlippedBytesReplaysAndSplicesAreRefused) {
   ASSERT_TRUE(foreign_offer);
   ASSERT_TRUE(peer->client->send(host_peer, foreign_offer->offer_envelope()));
   EXPECT_TRUE(wait_until([&] { return refused("open_failed") == 4; })) << describe_refusals();
+
+  // The genuine offer is answered, with an answer that verifies...
+  ASSERT_TRUE(peer->client->send(host_peer, envelope));
+  Event answer = peer->expect(Event::kEnvelope);
+  ASSERT_FALSE(looks_like_beacon(answer.payload));
+  auto verified = offer->receive(answer.payload);
+  ASSERT_TRUE(verified);
+  EXPECT_TRUE(std::holds_alternative<VerifiedAnswer>(*verified));
+  // ...and the same offer replayed is not: refused by the handshake, or (its sender has a join
+  // pending) dropped unopened by the host's admission.
+  ASSERT_TRUE(peer->client->send(host_peer, envelope));
+  EXPECT_TRUE(wait_until([&] {
+    return refused("replayed") + refused("offer_replayed") + host->stats().offers_dropped_busy == 1;
+  })) << describe_refusals();
+  // Only the first join's trickled candidates follow; never a second answer.
+  while (auto more = peer->next(200ms)) {
+    auto event = offer->receive(more->payload);
+    EXPECT_FALSE(event && std::holds_alternative<VerifiedAnswer>(*event));
+  }
+
   EXPECT_EQ(host->stats().links_opened, 0u);
 }
 
@@ -320,6 +326,62 @@ TEST_F(JoinTest, AnswerForgedByALinkHolderFailsClosed) {
   ASSERT_TRUE(wait_until([&] { return joiner->outcome().has_value(); }, 5s));
   EXPECT_EQ(*joiner->outcome(), JoinFailure::kInvalidAnswer);
   EXPECT_FALSE(joiner->client->connected());
+}
+
+// Issue 14, finding 1: each authentic offer used to hold one of max_peers slots for 30 s, so
+// one holder of the public viewer link could fill them and every newcomer got room_full.
+TEST_F(JoinTest, OneLinkHolderFloodingOffersCannotLockOthersOut) {
+  host.reset();
+  host = start_host("small.db", 20);
+  auto link = parse_invite_link(host->links().viewer);
+  ASSERT_TRUE(link);
+  rendezvous::PeerId host_peer = 0;
+  auto flooder = raw_peer(*link, &host_peer);
+  std::unique_ptr<PeerLink> keep;
+  std::string sdp = real_offer_sdp(keep);
+  for (int i = 0; i < 60; ++i) {
+    auto offer = JoinerHandshake::start(*link, "flood", sdp, unix_ms());
+    ASSERT_TRUE(offer);
+    ASSERT_TRUE(flooder->client->send(host_peer, offer->offer_envelope()));
+  }
+  // Every offer was either dropped (its sender already has a join pending), refused by the
+  // inbox's per-sender bound, or taken: none is left in flight.
+  EXPECT_TRUE(wait_until([&] {
+    auto s = host->stats();
+    return s.joins_answered + s.offers_dropped_busy + s.envelopes_dropped == 60;
+  })) << host->stats().offers_dropped_busy;
+  auto newcomer = Joiner::start(host->links().viewer, "newcomer");
+  ASSERT_TRUE(
+      wait_until([&] { return newcomer->client->connected() || newcomer->outcome().has_value(); }));
+  EXPECT_FALSE(newcomer->outcome().has_value())
+      << join_failure_text(*newcomer->outcome()) << ": " << newcomer->detail;
+  EXPECT_TRUE(newcomer->client->connected());
+  EXPECT_EQ(host->stats().joins_refused_full, 0u);
+}
+
+// Issue 14, finding 10: a joiner whose signaling was altered on the way says so (exit 7 in
+// `tokencast join`) instead of "no host answered".
+TEST_F(JoinTest, BeaconsThatDoNotVerifySaySignalingWasAltered) {
+  SigningKey absent_host = SigningKey::generate();
+  RoomSecret secret = generate_room_secret();
+  auto text = format_invite_link("http://127.0.0.1:" + std::to_string(rendezvous.port()),
+                                 LinkRole::kViewer, secret, absent_host.public_key());
+  ASSERT_TRUE(text);
+  auto link = parse_invite_link(*text);
+  ASSERT_TRUE(link);
+  TestPeer middle(rendezvous.ws_url(), invite_room_locator(*link));
+  middle.join();
+  auto joiner = Joiner::start(*text, "victim", 1500ms);
+  Event arrived = middle.expect(Event::kPeerJoined);
+  // A genuine beacon with one flipped bit, as a man in the middle would deliver it.
+  auto beacon = HostHandshake::create(absent_host, secret, generate_room_secret())
+                    ->beacon(LinkRole::kViewer, arrived.id, middle.client->self());
+  beacon[10] ^= 0x01;
+  ASSERT_TRUE(middle.client->send(arrived.id, beacon));
+  ASSERT_TRUE(wait_until([&] { return joiner->outcome().has_value(); }, 5s));
+  EXPECT_EQ(*joiner->outcome(), JoinFailure::kSignalingAltered) << joiner->detail;
+  EXPECT_NE(std::string(join_failure_text(JoinFailure::kSignalingAltered)).find("altered"),
+            std::string::npos);
 }
 
 }  // namespace

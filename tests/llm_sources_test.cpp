@@ -57,12 +57,13 @@ class Collector {
           token_count_ = count;
           changed_.notify_all();
         },
-        [this](std::string reason) {
+        [this](tokencast::LlmFailure failure) {
           std::lock_guard lock(mutex_);
           check_thread();
           if (ended_) late_ = true;
           ended_ = true;
-          error_ = std::move(reason);
+          error_ = std::move(failure.detail);
+          error_for_peers_ = std::move(failure.for_peers);
           changed_.notify_all();
         },
     };
@@ -99,9 +100,13 @@ class Collector {
     std::lock_guard lock(mutex_);
     return ended_;
   }
-  std::string error() const {
+  std::string error() const {  // the detail, for the host's terminal
     std::lock_guard lock(mutex_);
     return error_;
+  }
+  std::string error_for_peers() const {
+    std::lock_guard lock(mutex_);
+    return error_for_peers_;
   }
   uint64_t token_count() const {
     std::lock_guard lock(mutex_);
@@ -127,6 +132,7 @@ class Collector {
   bool on_caller_thread_ = false;
   uint64_t token_count_ = 0;
   std::string error_;
+  std::string error_for_peers_;
 };
 
 std::vector<ChatMessage> prompt(const std::string& text) {
@@ -251,6 +257,30 @@ TEST(OpenAiSource, Http401WithOpenAiErrorBody) {
   EXPECT_FALSE(collector.done());
   EXPECT_EQ(collector.error(), "HTTP 401: Incorrect API key provided: sk-tes***123.");
   EXPECT_EQ(collector.error().find("sk-test-123"), std::string::npos);
+}
+
+// Issue 14, finding 9: a provider's error body (internal URLs, accounts, quotas) stays on the
+// host's terminal; peers get a category and the status.
+TEST(OpenAiSource, PeersGetACategorizedFailureNotTheProvidersWords) {
+  FakeOpenAiServer server([](const FakeRequest&) {
+    return json_answer(401,
+                       R"({"error":{"message":"key rejected by https://llm.corp.internal:8443 )"
+                       R"(for org acme-prod"}})");
+  });
+  auto source = tokencast::make_openai_source(options_for(server));
+  Collector collector;
+  run_turn(*source, collector);
+  EXPECT_EQ(collector.error_for_peers(), "the model server refused the request (HTTP 401)");
+  EXPECT_NE(collector.error().find("llm.corp.internal"), std::string::npos);
+
+  tokencast::OpenAiSourceOptions options;
+  options.base_url =
+      "http://127.0.0.1:" + std::to_string(tokencast::testing::unused_port()) + "/v1";
+  options.connect_timeout = 1s;
+  auto unreachable = tokencast::make_openai_source(options);
+  Collector refused;
+  run_turn(*unreachable, refused);
+  EXPECT_EQ(refused.error_for_peers(), "the model server could not be reached");
 }
 
 TEST(OpenAiSource, Http500WithOllamaErrorBody) {

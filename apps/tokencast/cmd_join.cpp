@@ -32,6 +32,7 @@ enum Exit : int {
   kUnreachable = 4,
   kRefused = 5,
   kInterrupted = 6,
+  kSignalingAltered = 7,
 };
 
 constexpr const char* kEpilog =
@@ -47,7 +48,9 @@ constexpr const char* kEpilog =
     "  3  bad link (or no readable QR code in IMAGE)\n"
     "  4  the rendezvous or the host cannot be reached (or the link is wrong or expired)\n"
     "  5  the join was refused, or the answer did not verify (invite link invalid or expired)\n"
-    "  6  the stream was interrupted (connection lost for good, or interrupted by a signal)";
+    "  6  the stream was interrupted (connection lost for good, or interrupted by a signal)\n"
+    "  7  no host answered, and signaling that did not verify arrived (altered in transit, or\n"
+    "     sent by someone without this link)";
 
 int exit_for(JoinFailure failure) {
   switch (failure) {
@@ -63,6 +66,8 @@ int exit_for(JoinFailure failure) {
       return kDone;
     case JoinFailure::kInterrupted:
       return kInterrupted;
+    case JoinFailure::kSignalingAltered:
+      return kSignalingAltered;
   }
   return kInterrupted;
 }

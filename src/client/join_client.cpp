@@ -34,6 +34,9 @@ const char* join_failure_text(JoinFailure failure) {
       return "the host ended the session";
     case JoinFailure::kInterrupted:
       return "the connection to the host was lost";
+    case JoinFailure::kSignalingAltered:
+      return "no host answered, and signaling that did not verify arrived: it was altered in "
+             "transit or came from someone without this link";
   }
   return "unknown failure";
 }
@@ -47,6 +50,10 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
     std::optional<JoinerHandshake> handshake;
     rendezvous::PeerId self = 0;  // our id in the room
     rendezvous::PeerId host = 0;  // the sender of a verified beacon
+    // Diagnosis for a join that gets no answer (kSignalingAltered): beacons that did not verify,
+    // and envelopes from the verified host's peer that did not open or verify.
+    uint64_t forged_beacons = 0;
+    uint64_t host_envelopes_refused = 0;
     bool answered = false;
     std::vector<std::vector<uint8_t>> sent;      // offer and candidates, until the answer
     std::vector<IceCandidate> early_candidates;  // gathered before the offer was sealed
@@ -167,6 +174,15 @@ void JoinClient::Impl::begin_attempt() {
   attempt->timer = loop.post_after(options.answer_timeout, [this, n] {
     Attempt* a = current(n);
     if (a == nullptr || a->open) return;
+    // Only a diagnosis another link holder cannot force: junk beacons count only when no
+    // genuine one came, and nobody but the host (relayed by the rendezvous) sends from its id.
+    if ((a->host == 0 && a->forged_beacons > 0) || a->host_envelopes_refused > 0) {
+      attempt_failed(JoinFailure::kSignalingAltered,
+                     std::to_string(a->forged_beacons) + " beacon(s) and " +
+                         std::to_string(a->host_envelopes_refused) +
+                         " envelope(s) from the host did not verify");
+      return;
+    }
     attempt_failed(JoinFailure::kNoAnswer,
                    a->host == 0 ? "no host greeted us in its room" : "the host did not answer");
   });
@@ -298,7 +314,11 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
   Attempt* a = current(n);
   if (a == nullptr || a->open) return;
   if (looks_like_beacon(bytes)) {
-    if (a->answered || a->host == from || !verify_host_beacon(link, bytes, a->self, from)) return;
+    if (a->answered || a->host == from) return;
+    if (!verify_host_beacon(link, bytes, a->self, from)) {
+      a->forged_beacons += 1;
+      return;
+    }
     a->host = from;  // the host, or the host again under a new id: (re)send what it lacks
     for (const auto& envelope : a->sent) (void)a->rendezvous->send(from, envelope);
     return;
@@ -306,6 +326,7 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
   if (!a->handshake || a->host == 0 || from != a->host) return;
   auto event = a->handshake->receive(bytes);
   if (!event) {
+    a->host_envelopes_refused += 1;
     // Other joiners' offers and anything that does not open are dropped; a forged answer
     // ends the attempt for good: fail closed.
     if (a->handshake->state() == JoinerHandshake::State::kFailed) {

@@ -112,12 +112,8 @@ void HostRuntime::Impl::connect_room(size_t index) {
       if (rooms[index].generation == generation && rooms[index].joined) greet(index, peer);
     });
   };
-  callbacks.on_envelope = [this, index, generation](rendezvous::PeerId from,
-                                                    std::span<const uint8_t> payload) {
-    loop.post([this, index, generation, from,
-               bytes = std::vector<uint8_t>(payload.begin(), payload.end())]() mutable {
-      if (rooms[index].generation == generation) on_envelope(index, from, std::move(bytes));
-    });
+  callbacks.on_envelope = [this, index](rendezvous::PeerId from, std::span<const uint8_t> payload) {
+    enqueue_envelope(index, from, payload);
   };
   callbacks.on_closed = [this, index, generation](const rendezvous::CloseInfo& info) {
     loop.post([this, index, generation, reason = info.reason] {
@@ -147,9 +143,45 @@ void HostRuntime::Impl::refuse(HandshakeError error) {
   log::info("host", "refused a join envelope: " + std::string(handshake_error_name(error)));
 }
 
+void HostRuntime::Impl::enqueue_envelope(size_t room, rendezvous::PeerId from,
+                                         std::span<const uint8_t> payload) {
+  std::lock_guard lock(inbox_mutex);
+  if (!inbox.push(JoinSender{room, from}, std::vector<uint8_t>(payload.begin(), payload.end()))) {
+    return;  // counted by the inbox (stats: envelopes_dropped)
+  }
+  if (drain_posted) return;
+  drain_posted = true;
+  loop.post([this] { drain_inbox(); });
+}
+
+void HostRuntime::Impl::drain_inbox() {
+  constexpr int kBatch = 64;
+  for (int i = 0; i < kBatch; ++i) {
+    std::optional<EnvelopeInbox::Item> item;
+    {
+      std::lock_guard lock(inbox_mutex);
+      item = inbox.pop();
+      if (!item) {
+        drain_posted = false;
+        return;
+      }
+    }
+    if (stopping) continue;
+    on_envelope(item->sender.room, item->sender.peer, std::move(item->bytes));
+  }
+  loop.post([this] { drain_inbox(); });
+}
+
 void HostRuntime::Impl::on_envelope(size_t room, rendezvous::PeerId from,
                                     std::vector<uint8_t> bytes) {
   if (looks_like_beacon(bytes)) return;  // another host's greeting: nothing for us
+  // A sender with a join pending gets no second one: its further offers are dropped before
+  // any crypto or PeerConnection is spent on them (a link holder's flood costs a lookup).
+  if (auto header = peek_envelope_header(bytes);
+      header && header->counter == 0 && admission.sender_busy(JoinSender{room, from})) {
+    counters.offers_dropped_busy += 1;
+    return;
+  }
   auto event = handshake->receive(bytes, unix_now_ms());
   if (!event) {
     refuse(event.error());
@@ -182,17 +214,28 @@ void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const
     auto rejection = handshake->seal_rejection(join_id, reason);
     if (rejection && rooms[room].client) (void)rooms[room].client->send(from, *rejection);
   };
-  // Joins in progress count too: a burst of offers must not outgrow the peer limit.
-  if (link_table.size() >= options.max_peers) {
+  uint64_t id = next_link++;
+  auto decision = admission.offer(id, role, JoinSender{room, from}, unix_now_ms());
+  if (decision.verdict == JoinAdmission::Verdict::kSenderBusy) {
+    handshake->forget(join_id);
+    counters.offers_dropped_busy += 1;
+    return;
+  }
+  if (decision.verdict == JoinAdmission::Verdict::kFull) {
+    counters.joins_refused_full += 1;
     reject(RejectReason::kRoomFull);
     return;
   }
-  uint64_t id = next_link++;
+  if (decision.evict) {
+    counters.joins_evicted += 1;
+    drop_link(*decision.evict);
+  }
   LinkConfig config;
   config.ice_servers = options.ice_servers;
   auto peer = PeerLink::create(NegotiationRole::kAnswerer, config, callbacks_for(id));
   if (!peer) {
     log::error("host", "cannot create a peer link: " + peer.error().message);
+    admission.closed(id);
     reject(RejectReason::kRefused);
     return;
   }

@@ -70,6 +70,7 @@ void HostRuntime::Impl::on_link_state(uint64_t id, const LinkEvent& event) {
   Link& link = it->second;
   if (event.state == LinkState::kOpen && link.conn == 0) {
     link.conn = session->peer_opened(link.role, unix_now_ms());
+    admission.opened(id);
     by_conn[link.conn] = id;
     // The joiner's last trickled candidates may still be in flight: they are accepted (and
     // ignored) for a few seconds rather than counted as refusals.
@@ -132,6 +133,7 @@ void HostRuntime::Impl::drop_link(uint64_t id) {
     handshake->forget(link.join_id);
   }
   by_join.erase(link.join_id);
+  admission.closed(id);
   link_table.erase(it);  // the PeerLink's destructor: no callback of it runs after this
 }
 

@@ -81,6 +81,10 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   config.host_name = h.options.host_name;
   config.llm_attached = h.options.source != nullptr && !h.options.stream_source;
   config.max_peers = h.options.max_peers;
+  JoinAdmissionOptions admission;
+  admission.max_peers = h.options.max_peers;
+  admission.participant_reserve = std::min<size_t>(50, h.options.max_peers / 10);
+  h.admission = JoinAdmission(admission);
   config.queue.max_pending_bytes = h.options.max_pending_bytes_per_peer;
   config.flow.pace_interval_ms = h.options.pace_interval_ms;
   bool fresh = stored.empty();
@@ -135,6 +139,10 @@ HostStats HostRuntime::stats() const {
 HostStats HostRuntime::Impl::snapshot() const {
   HostStats s = counters;
   for (const auto& room : rooms) s.rooms_joined += room.joined ? 1 : 0;
+  {
+    std::lock_guard lock(inbox_mutex);
+    s.envelopes_dropped = inbox.dropped();
+  }
   auto st = session->status();
   s.peers = st.peers;
   s.turn = st.turn;
@@ -187,11 +195,10 @@ void HostRuntime::Impl::tick() {
   session->tick(now);
   handshake->expire(now);
   // A join that has not opened its channel in time is given up.
-  std::vector<uint64_t> stale;
-  for (const auto& [id, link] : link_table) {
-    if (link.conn == 0 && now - link.created_ms > 30'000) stale.push_back(id);
+  for (uint64_t id : admission.overdue(now)) {
+    counters.joins_timed_out += 1;
+    drop_link(id);
   }
-  for (uint64_t id : stale) drop_link(id);
   tick_timer = loop.post_after(std::chrono::milliseconds(500), [this] { tick(); });
 }
 
@@ -237,8 +244,10 @@ void HostRuntime::Impl::start_generation(TurnId turn, std::vector<ChatMessage> h
   callbacks.on_done = [this, turn](uint64_t tokens) {
     loop.post([this, turn, tokens] { session->llm_done(turn, tokens, unix_now_ms()); });
   };
-  callbacks.on_error = [this, turn](std::string reason) {
-    loop.post([this, turn, reason = std::move(reason)] {
+  callbacks.on_error = [this, turn](LlmFailure failure) {
+    // The detail stays on the host's terminal; peers see only the category.
+    log::warn("host", "the model failed: " + failure.detail);
+    loop.post([this, turn, reason = std::move(failure.for_peers)] {
       session->llm_error(turn, reason, unix_now_ms());
     });
   };

@@ -6,16 +6,20 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tokencast/core/handshake.hpp"
 #include "tokencast/core/host_session.hpp"
+#include "tokencast/core/envelope_inbox.hpp"
 #include "tokencast/host/host.hpp"
+#include "tokencast/core/join_admission.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 #include "tokencast/signal/rendezvous_client.hpp"
 #include "tokencast/store/store.hpp"
+#include "tokencast/util/event_loop.hpp"
 #include "tokencast/util/event_loop.hpp"
 
 namespace tokencast {
@@ -67,6 +71,12 @@ struct HostRuntime::Impl : HostIo {
   std::map<uint64_t, Link> link_table;
   std::map<ConnId, uint64_t> by_conn;
   std::map<JoinId, uint64_t> by_join;
+  JoinAdmission admission;  // which authentic offers get a PeerConnection
+  // Join envelopes from the rendezvous clients' threads, bounded and served round-robin by
+  // sender (a link holder's flood neither grows memory nor delays others' offers).
+  mutable std::mutex inbox_mutex;
+  EnvelopeInbox inbox;        // guarded by inbox_mutex
+  bool drain_posted = false;  // guarded by inbox_mutex
   uint64_t next_link = 1;
   bool stopping = false;
   util::EventLoop::TimerId tick_timer = 0;
@@ -93,6 +103,9 @@ struct HostRuntime::Impl : HostIo {
   Expected<void, std::string> start_rendezvous();
   void connect_room(size_t index);
   void greet(size_t index, rendezvous::PeerId peer);  // sends our beacon
+  // Any thread: queues an envelope (or drops it, counted) and makes sure a drain is posted.
+  void enqueue_envelope(size_t room, rendezvous::PeerId from, std::span<const uint8_t> payload);
+  void drain_inbox();  // a bounded batch per loop task, so other work interleaves
   void on_envelope(size_t room, rendezvous::PeerId from, std::vector<uint8_t> bytes);
   void accept_offer(size_t room, rendezvous::PeerId from, const JoinId& join_id, PeerRole role,
                     const JoinOffer& offer);

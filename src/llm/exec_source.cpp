@@ -344,9 +344,11 @@ void ExecSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
   } else {
     reason = "the command failed";
   }
+  // The command's stderr may say anything (paths, tokens): the host's terminal only.
+  std::string detail = reason;
   std::string line = last_line(stderr_tail);
-  if (!line.empty()) reason += ": " + line;
-  turn.fail(std::move(reason));
+  if (!line.empty()) detail += ": " + line;
+  turn.fail({std::move(reason), std::move(detail)});
 }
 
 }  // namespace

@@ -12,6 +12,18 @@
 namespace tokencast {
 namespace {
 
+// What peers are told when the model server fails (LlmFailure): a category, never its words.
+constexpr const char* kUnreachable = "the model server could not be reached";
+constexpr const char* kUnreadable = "the model server's answer could not be read";
+constexpr const char* kReportedError = "the model server reported an error";
+
+std::string http_failure_for_peers(long status) {
+  const std::string code = "(HTTP " + std::to_string(status) + ")";
+  if (status >= 400 && status < 500) return "the model server refused the request " + code;
+  if (status >= 500 && status < 600) return "the model server failed " + code;
+  return "the model server answered with an unexpected status " + code;
+}
+
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxBufferedBody = 1 << 20;  // error bodies and non-streamed answers
@@ -157,7 +169,7 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     CURLMcode mc = curl_multi_perform(multi.get(), &running);
     if (turn.cancelled()) return;
     if (mc != CURLM_OK) {
-      turn.fail(std::string("HTTP request failed: ") + curl_multi_strerror(mc));
+      turn.fail({kUnreachable, std::string("HTTP request failed: ") + curl_multi_strerror(mc)});
       return;
     }
     if (running == 0) {
@@ -169,8 +181,10 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     }
     auto idle = std::chrono::duration_cast<Millis>(Clock::now() - transfer.last_byte);
     if (options_.idle_timeout.count() > 0 && idle >= options_.idle_timeout) {
-      turn.fail("no data from " + llm::redact_url(url) + " for " +
-                llm::seconds_text(options_.idle_timeout) + " (idle timeout)");
+      turn.fail({"the model server sent nothing for " + llm::seconds_text(options_.idle_timeout) +
+                     " (idle timeout)",
+                 "no data from " + llm::redact_url(url) + " for " +
+                     llm::seconds_text(options_.idle_timeout) + " (idle timeout)"});
       return;
     }
     int wait_ms = 500;
@@ -185,7 +199,9 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
   if (turn.cancelled()) return;
 
   if (transfer.failure) {
-    turn.fail(transfer.failure->message);
+    // The provider's own words (an error object in the stream) stay on the host's terminal.
+    const bool provider = transfer.failure->code == ChatStreamErrc::kProviderError;
+    turn.fail({provider ? kReportedError : kUnreadable, transfer.failure->message});
     return;
   }
   if (transfer.parser.done()) {
@@ -194,16 +210,18 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
   }
   if (transfer.status == 0) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &transfer.status);
   if (transfer.overflow) {
-    turn.fail(llm::redact_url(url) + " answered with more than 1 MiB of non-stream data");
+    turn.fail({"the model server's answer was too large",
+               llm::redact_url(url) + " answered with more than 1 MiB of non-stream data"});
     return;
   }
   if (transfer.status != 0 && (transfer.status < 200 || transfer.status >= 300)) {
-    turn.fail(describe_http_error(transfer.status, transfer.body));
+    turn.fail({http_failure_for_peers(transfer.status),
+               describe_http_error(transfer.status, transfer.body)});
     return;
   }
   if (result == CURLE_OPERATION_TIMEDOUT && transfer.status == 0) {
-    turn.fail("cannot reach " + llm::redact_url(url) + ": " +
-              llm::curl_failure(result, error_buffer));
+    turn.fail({kUnreachable, "cannot reach " + llm::redact_url(url) + ": " +
+                                 llm::curl_failure(result, error_buffer)});
     return;
   }
   if (result == CURLE_OPERATION_TIMEDOUT) {
@@ -212,15 +230,16 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     return;
   }
   if (result != CURLE_OK && transfer.status == 0) {
-    turn.fail("cannot reach " + llm::redact_url(url) + ": " +
-              llm::curl_failure(result, error_buffer));
+    turn.fail({kUnreachable, "cannot reach " + llm::redact_url(url) + ": " +
+                                 llm::curl_failure(result, error_buffer)});
     return;
   }
   if (transfer.buffered) {
     // A server that ignored "stream": true: one JSON document with the whole answer.
     auto answer = parse_chat_completion(transfer.body);
     if (!answer) {
-      turn.fail(answer.error().message);
+      const bool provider = answer.error().code == ChatStreamErrc::kProviderError;
+      turn.fail({provider ? kReportedError : kUnreadable, answer.error().message});
       return;
     }
     if (!answer->empty()) turn.delta(std::move(*answer));
@@ -235,7 +254,7 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
   }
   std::string reason = finished.error().message;
   if (result != CURLE_OK) reason += ": " + llm::curl_failure(result, error_buffer);
-  turn.fail(std::move(reason));
+  turn.fail({kUnreadable, std::move(reason)});
 }
 
 }  // namespace

@@ -36,13 +36,13 @@ void Turn::done() {
   if (callbacks_.on_done) callbacks_.on_done(deltas_);
 }
 
-void Turn::fail(std::string reason) {
+void Turn::fail(LlmFailure failure) {
   std::lock_guard lock(mutex_);
   if (ended_) return;
   ended_ = true;
   if (cancelled()) return;
   delivered_ = true;
-  if (callbacks_.on_error) callbacks_.on_error(std::move(reason));
+  if (callbacks_.on_error) callbacks_.on_error(std::move(failure));
 }
 
 bool Turn::ended() const {

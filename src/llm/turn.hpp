@@ -29,7 +29,8 @@ class Turn {
   int wake_fd() const { return wake_[0]; }  // becomes readable when the turn is cancelled
   void delta(std::string bytes);
   void done();
-  void fail(std::string reason);
+  void fail(std::string reason) { fail(LlmFailure{reason, reason}); }  // nothing private in it
+  void fail(LlmFailure failure);
   bool ended() const;  // done() or fail() was called (delivered or not)
   void set_worker(std::thread::id id) { worker_.store(id); }
   bool on_worker() const { return worker_.load() == std::this_thread::get_id(); }

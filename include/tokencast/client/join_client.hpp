@@ -24,6 +24,10 @@ enum class JoinFailure {
   kRefused,                // the host turned the join down (room full, clock skew, closing)
   kSessionEnded,           // the host ended the session (bye)
   kInterrupted,            // the link broke and reconnecting is off or gave up
+  // No answer, but signaling that failed to open or verify arrived: beacons that are not the
+  // link's host's while no genuine one came, or envelopes from the host's peer that do not
+  // open. Altered in transit, or sent by someone without the link (docs/SECURITY.md).
+  kSignalingAltered,
 };
 const char* join_failure_text(JoinFailure failure);
 

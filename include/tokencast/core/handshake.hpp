@@ -228,13 +228,15 @@ struct HostEvent {
 };
 
 // Join ids the host has accepted, each remembered until its offer can no longer pass the time
-// window, so a replayed offer is refused. Bounded: when full, new offers are refused
-// (fail closed) rather than forgetting ids that could still be replayed.
+// window, so a replayed offer is refused. Bounded: when full, the id closest to expiry is
+// forgotten so that a flood of authentic offers cannot fill it into refusing newcomers
+// (docs/SECURITY.md, "Hostile link holders").
 class SeenJoinIds {
  public:
   explicit SeenJoinIds(size_t capacity) : capacity_(capacity) {}
   bool contains(const JoinId& id) const { return expiry_.count(id) != 0; }
-  // Remembers `id` until `expires_at_ms`. False (nothing changes) when full or already present.
+  // Remembers `id` until `expires_at_ms`, forgetting the soonest-expiring id when full.
+  // False (nothing changes) when already present.
   bool insert(const JoinId& id, int64_t expires_at_ms);
   // Forgets every id whose expiry is before `now_ms`.
   void prune(int64_t now_ms);

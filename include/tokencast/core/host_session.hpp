@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,6 +55,13 @@ struct HostSessionConfig {
   size_t max_peers = 1000;
   size_t max_prompt_bytes = 8192;
   size_t max_pending_prompts_per_peer = 4;
+  // Each participant's prompts go through a token bucket: `prompt_burst` at once, then one
+  // per `prompt_refill_ms`. With no model attached nothing waits, so this (and the cap below)
+  // is what bounds the log a participant can grow. Refused prompts get a busy error frame.
+  size_t prompt_burst = 5;
+  int64_t prompt_refill_ms = 5'000;
+  // Participants' prompts this host run accepts in all; the host's own are not counted.
+  size_t max_session_prompts = 1000;
   size_t max_history_bytes = 256 * 1024;  // most recent conversation sent to the LLM
   size_t max_name_bytes = 64;
   int64_t hello_timeout_ms = 10'000;
@@ -151,6 +159,8 @@ class HostSession {
     std::optional<OutboundQueue> queue;
     std::optional<FlowControl> flow;
     size_t pending_prompts = 0;
+    size_t prompt_tokens = 0;                   // the rate limit's bucket
+    std::optional<int64_t> prompt_refilled_ms;  // unset until the first prompt
   };
   struct Prompt {
     ConnId conn = 0;  // 0: the host
@@ -171,7 +181,11 @@ class HostSession {
   void maybe_start_next_turn(int64_t now_ms);
   void end_turn(TurnEnd end, const std::string& reason, int64_t now_ms);
   std::vector<ChatMessage> history() const;
-  std::string clean_name(std::string_view name, PeerId id) const;
+  // The name shown for a peer: bounded, never host-like, unique among present peers.
+  std::string clean_name(std::string_view name, PeerId id);
+  bool name_in_use(std::string_view name) const;
+  // Takes one token of the peer's bucket at `now_ms`; false when it is empty.
+  bool take_prompt_token(Peer& peer, int64_t now_ms) const;
 
   HostSessionConfig config_;
   SessionLog log_;      // every appended event: validates appends, feeds the LLM history
@@ -182,6 +196,10 @@ class HostSession {
   ConnId next_conn_ = 1;
   PeerId next_peer_ = 1;
   bool generating_ = false;
+  size_t session_prompts_ = 0;  // participants' prompts accepted
+  // Welcomed peers' names, folded (names::fold): a thousand joiners all called "guest" cost
+  // a lookup per suffix tried, not a scan of everyone.
+  std::multiset<std::string> names_in_use_;
   uint64_t turn_tokens_ = 0;
 };
 

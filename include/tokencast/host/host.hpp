@@ -71,6 +71,13 @@ struct HostStats {
   uint64_t frames_sent = 0;
   uint64_t frame_bytes_sent = 0;
   uint64_t frames_received = 0;
+  // Offers dropped unopened because their sender already had a join pending, joins turned
+  // away as room_full, and pending joins evicted or timed out (docs/SECURITY.md).
+  uint64_t offers_dropped_busy = 0;
+  uint64_t joins_refused_full = 0;
+  uint64_t joins_evicted = 0;
+  uint64_t joins_timed_out = 0;
+  uint64_t envelopes_dropped = 0;  // join envelopes over the inbox's bounds (per sender, total)
   uint64_t store_commits = 0;
   double store_max_commit_ms = 0;
 };

@@ -28,6 +28,15 @@
 
 namespace tokencast {
 
+// Why a turn failed, twice: `for_peers` is what everyone watching sees (generic and
+// categorized: "the model server refused the request (HTTP 401)"); `detail` is for the host's
+// own terminal and log (the provider's message, the redacted URL, the command's stderr). A
+// provider's error body can name internal URLs, accounts or quotas, so it never reaches peers.
+struct LlmFailure {
+  std::string for_peers;
+  std::string detail;
+};
+
 struct LlmCallbacks {
   // Bytes of the answer, in order. From every source the concatenation of a turn's deltas is
   // valid UTF-8 and each delta ends on a character boundary (the exec and fd sources replace
@@ -35,9 +44,8 @@ struct LlmCallbacks {
   std::function<void(std::string bytes)> on_delta;
   // The answer is complete. token_count = the number of on_delta calls of this turn.
   std::function<void(uint64_t token_count)> on_done;
-  // The turn failed; `reason` is one line for people (the provider's own message when it sent
-  // one). It never contains the API key.
-  std::function<void(std::string reason)> on_error;
+  // The turn failed; both texts are one line for people and never contain the API key.
+  std::function<void(LlmFailure failure)> on_error;
 };
 
 class LlmSource {

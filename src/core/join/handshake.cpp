@@ -129,7 +129,15 @@ std::string_view reject_reason_name(RejectReason reason) {
 }
 
 bool SeenJoinIds::insert(const JoinId& id, int64_t expires_at_ms) {
-  if (expiry_.size() >= capacity_ || expiry_.count(id) != 0) return false;
+  if (expiry_.count(id) != 0) return false;
+  if (expiry_.size() >= capacity_) {
+    // Full: forget the id closest to leaving its window rather than refuse the newcomer (a
+    // link holder could otherwise fill the memory and lock everyone out). The forgotten id's
+    // offer could be replayed, which buys nothing: its DTLS fingerprint binds the original
+    // joiner, and the runtime admits one pending join per rendezvous sender.
+    expiry_.erase(by_expiry_.begin()->second);
+    by_expiry_.erase(by_expiry_.begin());
+  }
   expiry_.emplace(id, expires_at_ms);
   by_expiry_.emplace(expires_at_ms, id);
   return true;

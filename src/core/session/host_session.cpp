@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "display_names.hpp"
 #include "tokencast/core/text.hpp"
 
 namespace tokencast {
@@ -166,6 +167,7 @@ void HostSession::on_hello(ConnId conn, Peer& peer, const HelloFrame& hello) {
   peer.phase = Phase::kActive;
   peer.id = next_peer_++;
   peer.name = clean_name(hello.display_name, peer.id);
+  names_in_use_.insert(names::fold(peer.name));
   // The welcome speaks the hello's version: every version this host knows is served.
   send_control(
       conn, peer,
@@ -192,6 +194,20 @@ void HostSession::on_prompt(ConnId conn, Peer& peer, const PromptFrame& prompt, 
                  ErrorFrame{StatusCode::kBusy, "you have too many prompts waiting; try later"});
     return;
   }
+  if (session_prompts_ >= config_.max_session_prompts) {
+    send_control(conn, peer,
+                 ErrorFrame{StatusCode::kBusy, "this session has reached its limit of " +
+                                                   std::to_string(config_.max_session_prompts) +
+                                                   " prompts"});
+    return;
+  }
+  if (!take_prompt_token(peer, now_ms)) {
+    send_control(
+        conn, peer,
+        ErrorFrame{StatusCode::kBusy, "you are sending prompts too fast; wait a few seconds"});
+    return;
+  }
+  session_prompts_ += 1;
   peer.pending_prompts += 1;
   prompts_.push_back(Prompt{conn, peer.name, prompt.text});
   maybe_start_next_turn(now_ms);
@@ -307,7 +323,12 @@ void HostSession::set_meta(std::string_view title, std::string_view model) {
 void HostSession::peer_closed(ConnId conn, int64_t /*now_ms*/) {
   auto it = peers_.find(conn);
   if (it == peers_.end()) return;
-  if (it->second.id != 0) append(PeerLeft{it->second.id});
+  if (it->second.id != 0) {
+    append(PeerLeft{it->second.id});
+    if (auto name = names_in_use_.find(names::fold(it->second.name)); name != names_in_use_.end()) {
+      names_in_use_.erase(name);
+    }
+  }
   peers_.erase(it);
 }
 
@@ -421,10 +442,46 @@ std::vector<ChatMessage> HostSession::history() const {
   return out;
 }
 
-std::string HostSession::clean_name(std::string_view name, PeerId id) const {
+bool HostSession::take_prompt_token(Peer& peer, int64_t now_ms) const {
+  const auto burst = config_.prompt_burst;
+  const int64_t period = std::max<int64_t>(1, config_.prompt_refill_ms);
+  if (!peer.prompt_refilled_ms) {
+    peer.prompt_tokens = burst;
+    peer.prompt_refilled_ms = now_ms;
+  } else if (now_ms > *peer.prompt_refilled_ms) {
+    const int64_t periods = (now_ms - *peer.prompt_refilled_ms) / period;
+    const auto room = static_cast<int64_t>(burst - std::min(burst, peer.prompt_tokens));
+    peer.prompt_tokens += static_cast<size_t>(std::min(periods, room));
+    // A full bucket does not save up; a partial one keeps the time already served.
+    peer.prompt_refilled_ms =
+        peer.prompt_tokens >= burst ? now_ms : *peer.prompt_refilled_ms + periods * period;
+  }
+  if (peer.prompt_tokens == 0) return false;
+  peer.prompt_tokens -= 1;
+  return true;
+}
+
+bool HostSession::name_in_use(std::string_view name) const {
+  return names_in_use_.count(names::fold(name)) != 0;
+}
+
+std::string HostSession::clean_name(std::string_view name, PeerId id) {
   std::string cleaned = truncate_utf8(name, config_.max_name_bytes);
-  if (cleaned.empty()) cleaned = "guest-" + std::to_string(id);
-  return cleaned;
+  if (names::fold(cleaned).empty() || names::reserved(cleaned, config_.host_name)) {
+    cleaned = "guest-" + std::to_string(id);
+  }
+  if (!name_in_use(cleaned)) return cleaned;
+  for (size_t n = 2;; ++n) {
+    const std::string suffix = " (" + std::to_string(n) + ")";
+    // The suffix always fits: the base gives way to it.
+    std::string candidate =
+        truncate_utf8(cleaned,
+                      config_.max_name_bytes - std::min(config_.max_name_bytes, suffix.size())) +
+        suffix;
+    if (!names::reserved(candidate, config_.host_name) && !name_in_use(candidate)) {
+      return candidate;
+    }
+  }
 }
 
 }  // namespace tokencast
