@@ -24,6 +24,9 @@ enum class JoinFailure {
   kRefused,                // the host turned the join down (room full, clock skew, closing)
   kSessionEnded,           // the host ended the session (bye)
   kInterrupted,            // the link broke and reconnecting is off or gave up
+  // An https link whose rendezvous certificate does not verify (untrusted, wrong name,
+  // expired): never retried, never tried in plain.
+  kCertificateRejected,
 };
 const char* join_failure_text(JoinFailure failure);
 
@@ -31,6 +34,9 @@ struct JoinOptions {
   std::string link;
   std::string name = "guest";
   std::vector<IceServer> ice_servers;
+  // https links: a PEM file of CA certificates to trust for the rendezvous instead of the
+  // system's store.
+  std::string ca_file;
   // Offer sent -> a verified answer; past it the attempt counts as kNoAnswer.
   std::chrono::milliseconds answer_timeout{10'000};
   // Answer -> data channel open.
