@@ -18,6 +18,7 @@
 #include "signal_test_support.hpp"
 #include "support/photo.hpp"
 #include "support/run_process.hpp"
+#include "support/test_pki.hpp"
 
 extern char** environ;
 
@@ -200,6 +201,52 @@ TEST_F(JoinCliTest, EveryLinkErrorHasItsCodeAndMessage) {
   auto r = join({dead});
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_NE(r.err.find("rendezvous server cannot be reached"), std::string::npos) << r.err;
+}
+
+// TLS end to end: a rendezvous with --tls-cert, the host registering over wss:// with --ca,
+// `tokencast join` with the https link the host made; a certificate the joiner's CA did not
+// sign is refused with exit 8, never retried in plain.
+TEST(JoinCliTls, HttpsLinkOverWssAndUntrustedCertificateRefused) {
+  testing::TestPki pki;
+  ASSERT_TRUE(pki.ok()) << pki.error();
+  test::ServerProcess rendezvous(
+      {"--tls-cert", pki.cert("server"), "--tls-key", pki.key("server")});
+  ASSERT_TRUE(rendezvous.ok());
+  std::string port = std::to_string(rendezvous.port());
+  testing::TempDir dir;
+  HostChild host({"host", "--rendezvous", "wss://127.0.0.1:" + port + "/ws", "--ca", pki.ca(),
+                  "--db", dir.file("h.db"), "--links", dir.file("links.json"), "--no-qr", "--exec",
+                  "tr a-z A-Z"});
+  nlohmann::json links;
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(dir.file("links.json"));
+    links = nlohmann::json::parse(in, nullptr, false);
+    if (!links.is_discarded()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(links.is_discarded());
+  std::string link = links["participant"];
+  ASSERT_TRUE(link.starts_with("https://127.0.0.1:" + port + "/j#")) << "an https link";
+
+  auto r = run_process({TOKENCAST_BIN, "join", link, "--ca", pki.ca(), "--prompt",
+                        "over tls, byte for byte: \xc3\xa9", "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(answer_text(r.out, "exec answers:\n"), "OVER TLS, BYTE FOR BYTE: \xc3\xa9\n");
+
+  for (const std::vector<std::string>& trust :
+       {std::vector<std::string>{"--ca", pki.other_ca()}, std::vector<std::string>{}}) {
+    std::vector<std::string> argv{TOKENCAST_BIN, "join", link, "--once"};
+    argv.insert(argv.end(), trust.begin(), trust.end());
+    auto refused = run_process(argv);
+    EXPECT_EQ(refused.exit_code, 8) << refused.err;
+    EXPECT_NE(refused.err.find("the rendezvous server's TLS certificate was rejected: TLS "
+                               "certificate verification failed: unable to get local issuer "
+                               "certificate"),
+              std::string::npos)
+        << refused.err;
+  }
+  auto help = run_process({TOKENCAST_BIN, "join", "--help"});
+  EXPECT_NE(help.out.find("8  TLS verification failed"), std::string::npos) << help.out;
 }
 
 }  // namespace

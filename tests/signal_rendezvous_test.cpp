@@ -1,8 +1,11 @@
 // The rendezvous as a real `tokencast rendezvous` process, driven by real clients over loopback:
 // joining, relaying, notices, errors, room isolation, every limit, clean shutdown.
+#include <boost/asio/ssl.hpp>
 #include <set>
 
 #include "signal_test_support.hpp"
+#include "support/run_process.hpp"
+#include "support/test_pki.hpp"
 
 namespace tokencast::test {
 namespace {
@@ -489,6 +492,143 @@ TEST(Rendezvous, WrongPathIsNotAWebSocket) {
   Event e = p.expect(Event::kClosed);
   EXPECT_EQ(e.close.code, 1006);
   EXPECT_NE(e.close.reason.find("HTTP 404"), std::string::npos) << e.close.reason;
+}
+
+// --- TLS: `--tls-cert/--tls-key`, wss:// clients, certificate verification ---
+
+// One HTTPS request to 127.0.0.1:port, verifying the server against `ca_file`.
+HttpResult https_request(uint16_t port, const std::string& target, const std::string& ca_file) {
+  HttpResult out;
+  net::io_context ioc;
+  net::ssl::context context(net::ssl::context::tls_client);
+  context.set_verify_mode(net::ssl::verify_peer);
+  context.load_verify_file(ca_file);
+  net::ssl::stream<tcp::socket> stream(ioc, context);
+  boost::system::error_code ec;
+  stream.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return out;
+  timeval tv{5, 0};
+  setsockopt(stream.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  stream.handshake(net::ssl::stream_base::client, ec);
+  if (ec) return out;
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  net::write(stream, net::buffer(req), ec);
+  if (ec) return out;
+  beast::flat_buffer buf;
+  beast::http::response_parser<beast::http::string_body> parser;
+  parser.body_limit(64 << 20);
+  beast::http::read(stream, buf, parser, ec);
+  if (ec) return out;
+  out.status = parser.get().result_int();
+  out.body = parser.get().body();
+  out.content_type = std::string(parser.get()[beast::http::field::content_type]);
+  out.ok = true;
+  return out;
+}
+
+std::string wss_url(const ServerProcess& server) {
+  return "wss://127.0.0.1:" + std::to_string(server.port()) + "/ws";
+}
+
+rv::ClientOptions trusting(const std::string& ca_file) {
+  rv::ClientOptions o;
+  o.ca_file = ca_file;
+  return o;
+}
+
+TEST(RendezvousTls, ServesHttpsAndRelaysOverWss) {
+  testing::TestPki pki;
+  ASSERT_TRUE(pki.ok()) << pki.error();
+  ServerProcess server({"--tls-cert", pki.cert("server"), "--tls-key", pki.key("server")});
+  ASSERT_TRUE(server.ok());
+
+  auto health = https_request(server.port(), "/healthz", pki.ca());
+  ASSERT_TRUE(health.ok);
+  EXPECT_EQ(health.status, 200u);
+  EXPECT_EQ(health.body, "ok\n");
+  auto page = https_request(server.port(), "/", pki.ca());
+  ASSERT_TRUE(page.ok);
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_NE(page.content_type.find("text/html"), std::string::npos);
+  // The TLS port speaks nothing else: plain HTTP gets no answer.
+  EXPECT_FALSE(http_request(server.port(), "/healthz").ok);
+
+  TestPeer a(wss_url(server), room(40), trusting(pki.ca()));
+  rv::PeerId a_id = a.join();
+  TestPeer b(wss_url(server), room(40), trusting(pki.ca()));
+  rv::PeerId b_id = b.join();
+  EXPECT_EQ(a.expect(Event::kPeerJoined).id, b_id);
+  std::vector<uint8_t> payload(20000);
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 7);
+  ASSERT_TRUE(b.client->send(a_id, payload));
+  Event got = a.expect(Event::kEnvelope);
+  EXPECT_EQ(got.id, b_id);
+  EXPECT_EQ(got.payload, payload);
+  b.client->close();
+  EXPECT_EQ(b.expect(Event::kClosed).close.code, 1000);
+  EXPECT_EQ(a.expect(Event::kPeerLeft).id, b_id);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(RendezvousTls, ClientRefusesCertificatesThatDoNotVerify) {
+  testing::TestPki pki;
+  ASSERT_TRUE(pki.ok()) << pki.error();
+  struct Case {
+    std::string cert;
+    std::string ca;
+    std::string cause;
+  };
+  for (const Case& c : {Case{"foreign", pki.ca(), "unable to get local issuer certificate"},
+                        Case{"wrong-name", pki.ca(), "IP address mismatch"},
+                        Case{"server", "", "unable to get local issuer certificate"}}) {
+    ServerProcess server({"--tls-cert", pki.cert(c.cert), "--tls-key", pki.key(c.cert)});
+    ASSERT_TRUE(server.ok());
+    TestPeer p(wss_url(server), room(41), trusting(c.ca));
+    Event e = p.expect(Event::kClosed);
+    EXPECT_EQ(e.close.code, 1006);
+    EXPECT_TRUE(e.close.certificate_rejected) << c.cert << ": " << e.close.reason;
+    EXPECT_NE(e.close.reason.find("TLS certificate verification failed: " + c.cause),
+              std::string::npos)
+        << c.cert << ": " << e.close.reason;
+  }
+  // A plain server is not a certificate problem; a plain client on a TLS port gets nowhere.
+  ServerProcess plain;
+  ASSERT_TRUE(plain.ok());
+  TestPeer p("wss://127.0.0.1:" + std::to_string(plain.port()) + "/ws", room(42),
+             trusting(pki.ca()));
+  Event e = p.expect(Event::kClosed);
+  EXPECT_FALSE(e.close.certificate_rejected);
+  EXPECT_NE(e.close.reason.find("TLS handshake failed"), std::string::npos) << e.close.reason;
+}
+
+TEST(RendezvousTls, UnusableCertificateOrKeyIsAStartupError) {
+  testing::TestPki pki;
+  ASSERT_TRUE(pki.ok()) << pki.error();
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  std::string missing = pki.dir() + "/missing.pem";
+  for (const Case& c : {
+           Case{{"--tls-cert", missing, "--tls-key", pki.key("server")}, "does not exist"},
+           Case{{"--tls-cert", pki.cert("server")}, "needs both"},
+           Case{{"--tls-cert", pki.key("server"), "--tls-key", pki.key("server")},
+                "holds no usable PEM certificate"},
+           Case{{"--tls-cert", pki.cert("server"), "--tls-key", pki.cert("server")},
+                "holds no usable PEM private key"},
+           Case{{"--tls-cert", pki.cert("server"), "--tls-key", pki.key("foreign")},
+                "does not match"},
+           Case{{"--tls-cert", pki.dir(), "--tls-key", pki.key("server")}, "not a regular file"},
+       }) {
+    std::vector<std::string> argv{TOKENCAST_BIN, "rendezvous", "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    auto r = testing::run_process(argv);
+    EXPECT_EQ(r.exit_code, 2) << c.message;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("listening"), std::string::npos);
+    // The key's bytes never reach the output.
+    EXPECT_EQ(r.err.find("PRIVATE KEY"), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -91,7 +91,13 @@ TEST(WsUrl, Parses) {
   EXPECT_EQ(u->host, "::1");
   EXPECT_EQ(u->port, 80);
   EXPECT_EQ(u->target, "/ws");
-  EXPECT_EQ(rv::parse_ws_url("wss://example.org/ws").error(), rv::ClientError::kUnsupportedScheme);
+  auto secure = rv::parse_ws_url("wss://example.org/rv/ws");
+  ASSERT_TRUE(secure.has_value());
+  EXPECT_TRUE(secure->tls);
+  EXPECT_EQ(secure->port, 443);
+  EXPECT_EQ(secure->target, "/rv/ws");
+  EXPECT_FALSE(rv::parse_ws_url("ws://example.org/ws")->tls);
+  EXPECT_EQ(rv::parse_ws_url("wss://[::1]:8443")->port, 8443);
   for (const char* bad :
        {"http://x/ws", "ws://", "ws://:80/ws", "ws://x:/ws", "ws://x:0", "ws://x:70000",
         "ws://u@x/ws", "ws://[::1/ws", "ws://x/a b", "ws://x/ws#f"}) {

@@ -41,6 +41,7 @@ struct HostFlags {
   std::string exec;
   bool stdin_source = false;
   std::string rendezvous;
+  std::string ca;
   std::string listen = "0.0.0.0:8787";
   std::string public_url;
   std::string web_root;
@@ -138,7 +139,11 @@ int run_host(Args args) {
              "run CMD per prompt: the prompt on its stdin, its stdout is the answer");
   cli.flag("--stdin", &f.stdin_source, "broadcast this process's stdin as one live answer");
   cli.option("--rendezvous", "URL", &f.rendezvous,
-             "use a remote rendezvous (ws://HOST:PORT/ws) instead of the embedded one");
+             "use a remote rendezvous (ws://HOST:PORT/ws, or wss:// for TLS: its certificate "
+             "is verified, never bypassed) instead of the embedded one");
+  cli.option("--ca", "FILE", &f.ca,
+             "with a wss:// --rendezvous: trust the CA certificates in this PEM file instead "
+             "of the system's CA store");
   cli.option("--listen", "HOST:PORT", &f.listen,
              "where the embedded rendezvous listens (default 0.0.0.0:8787)");
   cli.option("--public-url", "URL", &f.public_url,
@@ -215,6 +220,7 @@ int run_host(Args args) {
   options.resume = f.resume;
   options.title = f.title;
   options.rendezvous_url = f.rendezvous;
+  options.rendezvous_ca_file = f.ca;
   if (listen) {
     options.listen_host = listen->host;
     options.listen_port = listen->port;

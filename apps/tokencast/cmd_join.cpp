@@ -33,6 +33,7 @@ enum Exit : int {
   kRefused = 5,
   kInterrupted = 6,
   kSignalingAltered = 7,
+  kTlsRejected = 8,
 };
 
 constexpr const char* kEpilog =
@@ -50,7 +51,9 @@ constexpr const char* kEpilog =
     "  5  the join was refused, or the answer did not verify (invite link invalid or expired)\n"
     "  6  the stream was interrupted (connection lost for good, or interrupted by a signal)\n"
     "  7  no host answered, and signaling that did not verify arrived (altered in transit, or\n"
-    "     sent by someone without this link)";
+    "     sent by someone without this link)\n"
+    "  8  TLS verification failed: the https rendezvous's certificate is untrusted, for another\n"
+    "     name, or expired (never retried in plain; see --ca)";
 
 int exit_for(JoinFailure failure) {
   switch (failure) {
@@ -68,6 +71,8 @@ int exit_for(JoinFailure failure) {
       return kInterrupted;
     case JoinFailure::kSignalingAltered:
       return kSignalingAltered;
+    case JoinFailure::kCertificateRejected:
+      return kTlsRejected;
   }
   return kInterrupted;
 }
@@ -152,6 +157,7 @@ int run_join(Args args) {
   bool once = false;
   bool no_reconnect = false;
   std::string connect_timeout = "10";
+  std::string ca_file;
   IceFlags ice_flags;
   util::CliArgs cli("join", "Join a session and stream it to the terminal.");
   cli.positional("LINK|IMAGE", &target,
@@ -167,6 +173,9 @@ int run_join(Args args) {
   cli.flag("--no-reconnect", &no_reconnect, "exit 6 instead of resuming when the link drops");
   cli.option("--connect-timeout", "SECONDS", &connect_timeout,
              "give up (exit 4) when no host answers within this (default 10)");
+  cli.option("--ca", "FILE", &ca_file,
+             "https links: trust the CA certificates in this PEM file for the rendezvous "
+             "instead of the system's CA store");
   ice_flags.declare(cli);
   cli.epilog(kEpilog);
   switch (cli.parse(args)) {
@@ -230,6 +239,7 @@ int run_join(Args args) {
   JoinOptions options;
   options.link = link;
   options.name = name;
+  options.ca_file = ca_file;
   options.ice_servers = std::move(*ice);
   options.reconnect = !no_reconnect;
   options.answer_timeout = std::chrono::seconds(timeout_s);

@@ -105,6 +105,12 @@ int run_rendezvous(Args args) {
              "LAN; port 0 for any free port)");
   cli.option("--web-root", "DIR", &web_root,
              "directory of the web client's files (default: a built-in placeholder page)");
+  cli.option("--tls-cert", "FILE", &o.tls_cert_file,
+             "PEM certificate chain: serve https and wss (only) on the port; needs --tls-key. "
+             "Without both, plain http/ws (behind a TLS proxy, or on a LAN)");
+  cli.option("--tls-key", "FILE", &o.tls_key_file,
+             "PEM private key of --tls-cert (keep it mode 0600; read once at start, so a new "
+             "certificate takes a restart)");
   cli.option("--threads", "N", &threads, "I/O threads (default 1)");
   cli.option("--max-connections", "N", &max_connections,
              "open TCP connections, HTTP and WebSocket (default 16384)");
@@ -130,6 +136,7 @@ int run_rendezvous(Args args) {
   cli.flag("--verbose", &verbose, "log connections refused and limits hit to stderr");
   cli.epilog(
       "On start one line `listening on HOST:PORT` goes to stdout; logs go to stderr.\n"
+      "A missing, unreadable or mismatched TLS certificate or key exits 2 at start.\n"
       "SIGINT or SIGTERM closes every connection (1001 \"server shutting down\") and exits 0.\n"
       "Operating notes, limits, metrics and TLS: docs/rendezvous.md.");
   switch (cli.parse(args)) {

@@ -37,6 +37,8 @@ const char* join_failure_text(JoinFailure failure) {
     case JoinFailure::kSignalingAltered:
       return "no host answered, and signaling that did not verify arrived: it was altered in "
              "transit or came from someone without this link";
+    case JoinFailure::kCertificateRejected:
+      return "the rendezvous server's TLS certificate was rejected";
   }
   return "unknown failure";
 }
@@ -151,6 +153,7 @@ void JoinClient::Impl::begin_attempt() {
   };
   rendezvous::ClientOptions rv;
   rv.url = websocket_url;
+  rv.ca_file = options.ca_file;
   rv.room = invite_room_locator(link);
   rendezvous::ClientCallbacks cb;
   cb.on_joined = [this, post, n](rendezvous::PeerId self, const std::vector<rendezvous::PeerId>&) {
@@ -162,10 +165,14 @@ void JoinClient::Impl::begin_attempt() {
     });
   };
   cb.on_closed = [this, post, n](const rendezvous::CloseInfo& info) {
-    post([this, n, reason = info.reason] {
+    post([this, n, reason = info.reason, rejected = info.certificate_rejected] {
       Attempt* a = current(n);
       if (a != nullptr && !a->open) {
-        attempt_failed(JoinFailure::kRendezvousUnreachable, reason);
+        if (rejected) {
+          end(JoinFailure::kCertificateRejected, reason);
+        } else {
+          attempt_failed(JoinFailure::kRendezvousUnreachable, reason);
+        }
       }
     });
   };

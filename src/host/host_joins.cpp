@@ -95,6 +95,7 @@ void HostRuntime::Impl::connect_room(size_t index) {
   uint64_t generation = room.generation;
   rendezvous::ClientOptions client;
   client.url = rendezvous_url;
+  client.ca_file = options.rendezvous_ca_file;
   client.room = handshake->locator(room.role);
   rendezvous::ClientCallbacks callbacks;
   callbacks.on_joined = [this, index, generation](rendezvous::PeerId self,
@@ -116,14 +117,20 @@ void HostRuntime::Impl::connect_room(size_t index) {
     enqueue_envelope(index, from, payload);
   };
   callbacks.on_closed = [this, index, generation](const rendezvous::CloseInfo& info) {
-    loop.post([this, index, generation, reason = info.reason] {
+    loop.post([this, index, generation, info] {
       Room& r = rooms[index];
       if (stopping || r.generation != generation) return;
       r.joined = false;
       // Reconnect with a capped backoff: a restarting rendezvous must not be hammered.
       r.failures += 1;
       auto delay = std::chrono::milliseconds(std::min(10'000, 250 << std::min(r.failures, 6)));
-      log::warn("host", "rendezvous connection lost (" + reason + "); reconnecting");
+      if (info.certificate_rejected) {
+        // Never falls back to plain: the operator fixes the certificate or passes --ca.
+        log::error("host", "the rendezvous's certificate was rejected (" + info.reason +
+                               "); retrying over TLS (see --ca)");
+      } else {
+        log::warn("host", "rendezvous connection lost (" + info.reason + "); reconnecting");
+      }
       loop.post_after(delay, [this, index, generation] {
         if (!stopping && rooms[index].generation == generation) connect_room(index);
       });

@@ -36,8 +36,8 @@ HttpSession::HttpSession(Shard& shard, ServerContext& ctx, net::ip::tcp::socket 
                          ConnectionSlot slot)
     : ShardSession(shard),
       ctx_(ctx),
-      socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+      stream_(std::move(socket)),
+      timer_(stream_.get_executor()),
       buffer_(kHeaderLimit + 1024),
       slot_(std::move(slot)) {}
 
@@ -49,6 +49,23 @@ void HttpSession::start() {
   }
   timer_.expires_at(slot_.accepted_at() + ctx_.options.handshake_timeout);
   timer_.async_wait([self = self()](error_code ec) { self->on_timer(ec); });
+  if (!ctx_.tls) {
+    do_read();
+    return;
+  }
+  stream_.use_tls(*ctx_.tls);
+  stream_.tls().async_handshake(net::ssl::stream_base::server,
+                                [self = self()](error_code ec) { self->on_tls_handshake(ec); });
+}
+
+void HttpSession::on_tls_handshake(error_code ec) {
+  if (done_) return;
+  if (ec) {
+    // Plain HTTP on the TLS port, an untrusting client, a scanner: nothing to answer.
+    ctx_.metrics.reject(Rejection::kBadHttpRequest);
+    finish();
+    return;
+  }
   do_read();
 }
 
@@ -56,7 +73,7 @@ void HttpSession::do_read() {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(0);
-  http::async_read(socket_, buffer_, *parser_,
+  http::async_read(stream_, buffer_, *parser_,
                    [self = self()](error_code ec, size_t) { self->on_read(ec); });
 }
 
@@ -66,7 +83,7 @@ void HttpSession::on_read(error_code ec) {
     if (ec != http::error::end_of_stream && ec != net::error::operation_aborted &&
         ec != net::error::connection_reset && ec != net::error::eof) {
       ctx_.metrics.reject(Rejection::kBadHttpRequest);
-      if (socket_.is_open()) {
+      if (stream_.socket().is_open()) {
         respond(400, "bad request\n", "text/plain; charset=utf-8", "no-store", true);
         return;
       }
@@ -88,7 +105,7 @@ void HttpSession::on_read(error_code ec) {
     done_ = true;
     timer_.cancel();
     unregister_from_shard();
-    auto ws = std::make_shared<WsSession>(shard_, ctx_, std::move(socket_), std::move(slot_));
+    auto ws = std::make_shared<WsSession>(shard_, ctx_, std::move(stream_), std::move(slot_));
     ws->start(parser_->release());
     return;
   }
@@ -161,7 +178,7 @@ void HttpSession::send(std::string body, bool close) {
   const bool head =
       parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
   if (!head) response_.body() = std::move(body);
-  http::async_write(socket_, response_,
+  http::async_write(stream_, response_,
                     [self = self(), close](error_code ec, size_t) { self->on_write(ec, close); });
 }
 
@@ -188,9 +205,7 @@ void HttpSession::finish() {
   if (done_) return;
   done_ = true;
   timer_.cancel();
-  error_code ignored;
-  socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  stream_.close();
   unregister_from_shard();
 }
 

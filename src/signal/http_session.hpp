@@ -1,6 +1,7 @@
 // A TCP connection's HTTP phase: static files, /healthz, /metrics, and the upgrade to the
 // WebSocket endpoint /ws, which hands the socket to a WsSession. Keep-alive; every request
-// must arrive within the handshake timeout.
+// must arrive within the handshake timeout. With TLS, the TLS handshake comes first, within
+// the same timeout.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -14,6 +15,8 @@
 #include <optional>
 
 #include "server_context.hpp"
+#include "server_context.hpp"
+#include "transport_stream.hpp"
 
 namespace tokencast::rendezvous {
 
@@ -27,6 +30,7 @@ class HttpSession final : public ShardSession {
   std::shared_ptr<HttpSession> self() {
     return std::static_pointer_cast<HttpSession>(shared_from_this());
   }
+  void on_tls_handshake(boost::system::error_code ec);
   void do_read();
   void on_read(boost::system::error_code ec);
   void respond(unsigned status, std::string body, std::string_view content_type,
@@ -42,7 +46,7 @@ class HttpSession final : public ShardSession {
   void finish();
 
   ServerContext& ctx_;
-  net::ip::tcp::socket socket_;
+  TransportStream stream_;
   net::steady_timer timer_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::empty_body>> parser_;

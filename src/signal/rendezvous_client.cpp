@@ -14,6 +14,9 @@
 #include <mutex>
 #include <thread>
 
+#include "tls_context.hpp"
+#include "transport_stream.hpp"
+
 namespace tokencast::rendezvous {
 
 namespace net = boost::asio;
@@ -31,9 +34,7 @@ class ClientCategory final : public std::error_category {
   std::string message(int value) const override {
     switch (static_cast<ClientError>(value)) {
       case ClientError::kBadUrl:
-        return "bad rendezvous URL (want ws://host[:port][/path])";
-      case ClientError::kUnsupportedScheme:
-        return "only ws:// is supported (use a TLS reverse proxy for wss://)";
+        return "bad rendezvous URL (want ws[s]://host[:port][/path])";
       case ClientError::kNotJoined:
         return "not joined yet";
       case ClientError::kClosed:
@@ -65,13 +66,19 @@ const std::error_category& client_category() {
 std::error_code make_error_code(ClientError e) { return {static_cast<int>(e), client_category()}; }
 
 Expected<WsUrl, ClientError> parse_ws_url(std::string_view url) {
-  constexpr std::string_view kWs = "ws://";
-  if (url.starts_with("wss://")) return unexpected(ClientError::kUnsupportedScheme);
-  if (!url.starts_with(kWs)) return unexpected(ClientError::kBadUrl);
-  std::string_view rest = url.substr(kWs.size());
+  WsUrl out;
+  std::string_view rest;
+  if (url.starts_with("wss://")) {
+    out.tls = true;
+    out.port = 443;
+    rest = url.substr(6);
+  } else if (url.starts_with("ws://")) {
+    rest = url.substr(5);
+  } else {
+    return unexpected(ClientError::kBadUrl);
+  }
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  WsUrl out;
   if (slash != std::string_view::npos) out.target = std::string(rest.substr(slash));
   if (out.target.find_first_of("# \t\r\n") != std::string::npos) {
     return unexpected(ClientError::kBadUrl);
@@ -130,7 +137,8 @@ struct Client::Impl {
   ClientCallbacks callbacks;
   net::io_context ioc{1};
   tcp::resolver resolver{ioc};
-  websocket::stream<tcp::socket, false> ws{ioc};
+  std::unique_ptr<net::ssl::context> tls_context;  // wss:// only; declared first: outlives ws
+  websocket::stream<TransportStream, false> ws{TransportStream(tcp::socket(ioc))};
   net::steady_timer timer{ioc};
   beast::flat_buffer read_buffer{kMaxServerMessageSize};
   websocket::response_type upgrade_response;
@@ -170,6 +178,19 @@ struct Client::Impl {
       return;
     }
     url = std::move(*parsed);
+    if (url.tls) {
+      auto context = make_client_tls_context(options.ca_file);
+      if (!context) {
+        report_closed({kAbnormal, context.error()});
+        return;
+      }
+      tls_context = std::move(*context);
+      ws.next_layer().use_tls(*tls_context);
+      if (!expect_server_name(ws.next_layer().tls(), url.host)) {
+        report_closed({kAbnormal, "TLS set-up failed: cannot check the name '" + url.host + "'"});
+        return;
+      }
+    }
     timer.expires_after(options.connect_timeout);
     timer.async_wait([self = this](error_code ec) { self->on_connect_timeout(ec); });
     resolver.async_resolve(
@@ -190,7 +211,7 @@ struct Client::Impl {
       report_closed({kAbnormal, "resolve failed: " + ec.message()});
       return;
     }
-    net::async_connect(beast::get_lowest_layer(ws), results,
+    net::async_connect(ws.next_layer().socket(), results,
                        [self = this](error_code e, const tcp::endpoint&) { self->on_connect(e); });
   }
 
@@ -201,7 +222,28 @@ struct Client::Impl {
       return;
     }
     error_code ignored;
-    beast::get_lowest_layer(ws).set_option(tcp::no_delay(true), ignored);
+    ws.next_layer().socket().set_option(tcp::no_delay(true), ignored);
+    if (!url.tls) {
+      start_websocket_handshake();
+      return;
+    }
+    ws.next_layer().tls().async_handshake(
+        net::ssl::stream_base::client, [self = this](error_code e) { self->on_tls_handshake(e); });
+  }
+
+  void on_tls_handshake(error_code ec) {
+    if (closed_reported) return;
+    if (ec) {
+      TlsFailure failure = describe_tls_failure(ws.next_layer().tls(), ec);
+      CloseInfo info{kAbnormal, failure.text};
+      info.certificate_rejected = failure.certificate_rejected;
+      report_closed(std::move(info));
+      return;
+    }
+    start_websocket_handshake();
+  }
+
+  void start_websocket_handshake() {
     ws.read_message_max(kMaxServerMessageSize);
     ws.auto_fragment(false);
     ws.binary(true);
@@ -394,12 +436,9 @@ struct Client::Impl {
   }
 
   void shutdown_socket() {
-    error_code ignored;
     timer.cancel();
     resolver.cancel();
-    auto& socket = beast::get_lowest_layer(ws);
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    ws.next_layer().close();
   }
 
   void report_closed(CloseInfo info) {

@@ -11,6 +11,9 @@
 
 #include "http_session.hpp"
 #include "server_context.hpp"
+#include "http_session.hpp"
+#include "server_context.hpp"
+#include "tls_context.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 
 namespace tokencast::rendezvous {
@@ -48,6 +51,13 @@ std::optional<std::string> validate(const ServerOptions& o) {
       return "web root '" + o.web_root + "' is not a directory";
     }
   }
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    return "TLS needs both a certificate file and a key file";
+  }
+  if (!o.tls_cert_file.empty()) {
+    auto tls = make_server_tls_context(o.tls_cert_file, o.tls_key_file);
+    if (!tls) return tls.error();
+  }
   error_code ec;
   net::ip::make_address(o.listen_host, ec);
   if (ec) return "listen address '" + o.listen_host + "' is not an IP address";
@@ -80,6 +90,14 @@ Expected<void, std::error_code> Server::Impl::start() {
   if (auto problem = validate(ctx.options)) {
     ctx.log("rendezvous: " + *problem);
     return unexpected(std::make_error_code(std::errc::invalid_argument));
+  }
+  if (!ctx.options.tls_cert_file.empty()) {
+    auto tls = make_server_tls_context(ctx.options.tls_cert_file, ctx.options.tls_key_file);
+    if (!tls) {
+      ctx.log("rendezvous: " + tls.error());
+      return unexpected(std::make_error_code(std::errc::invalid_argument));
+    }
+    ctx.tls = std::move(*tls);
   }
   for (unsigned i = 0; i < ctx.options.threads; ++i) shards.push_back(std::make_unique<Shard>());
   error_code ec;

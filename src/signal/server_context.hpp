@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -47,6 +48,8 @@ struct ServerContext {
   RoomRegistry rooms;
   AddressTable addresses;
   StaticFiles files;
+  // Set by Server::start() when the options name a certificate: every connection is TLS.
+  std::unique_ptr<net::ssl::context> tls;
   std::atomic<bool> stopping{false};  // set by Server::stop()
 
   bool logging() const { return static_cast<bool>(options.log); }

@@ -56,11 +56,10 @@ OutMessage out_of(std::vector<uint8_t> bytes) { return OutMessage::copy_of(bytes
 
 }  // namespace
 
-WsSession::WsSession(Shard& shard, ServerContext& ctx, net::ip::tcp::socket socket,
-                     ConnectionSlot slot)
+WsSession::WsSession(Shard& shard, ServerContext& ctx, TransportStream stream, ConnectionSlot slot)
     : ShardSession(shard),
       ctx_(ctx),
-      ws_(std::move(socket)),
+      ws_(std::move(stream)),
       max_message_(std::max(kJoinSize, kSendHeaderSize + ctx.options.max_envelope_size)),
       timer_(ws_.get_executor()),
       throttle_(ws_.get_executor()),
@@ -335,10 +334,7 @@ void WsSession::finish() {
   write_queue_.clear();  // in_flight_ stays alive until its write completes
   timer_.cancel();
   throttle_.cancel();
-  error_code ignored;
-  auto& socket = beast::get_lowest_layer(ws_);
-  socket.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-  socket.close(ignored);
+  ws_.next_layer().close();
   unregister_from_shard();
 }
 

@@ -16,6 +16,10 @@
 
 #include "room_registry.hpp"
 #include "server_context.hpp"
+#include "room_registry.hpp"
+#include "server_context.hpp"
+#include "token_bucket.hpp"
+#include "transport_stream.hpp"
 #include "token_bucket.hpp"
 
 namespace tokencast::rendezvous {
@@ -24,7 +28,7 @@ class WsSession final : public ShardSession, public RoomMember {
  public:
   using Request = boost::beast::http::request<boost::beast::http::empty_body>;
 
-  WsSession(Shard& shard, ServerContext& ctx, net::ip::tcp::socket socket, ConnectionSlot slot);
+  WsSession(Shard& shard, ServerContext& ctx, TransportStream stream, ConnectionSlot slot);
   // Answers the upgrade request; then reads messages.
   void start(Request request);
   void shutdown() override;
@@ -54,7 +58,7 @@ class WsSession final : public ShardSession, public RoomMember {
   void leave_room();
 
   ServerContext& ctx_;
-  boost::beast::websocket::stream<net::ip::tcp::socket, false> ws_;
+  boost::beast::websocket::stream<TransportStream, false> ws_;
   size_t max_message_;  // largest message accepted (a full SEND)
   boost::beast::flat_buffer read_buffer_;
   net::steady_timer timer_;

@@ -56,12 +56,16 @@ function waitFor<T>(what: string, timeoutMs: number, poll: () => T | undefined):
 
 export interface Rendezvous {
   port: number;
-  base: string;
+  base: string; // http://127.0.0.1:PORT, or https:// with TLS
+  ws: string; // the WebSocket URL (ws:// or wss://)
   proc: ChildProcess;
 }
 
-export async function startRendezvous(): Promise<Rendezvous> {
-  const proc = spawn(TOKENCAST_BIN, ['rendezvous', '--listen', '127.0.0.1:0', '--web-root', DIST_DIR], {
+/** With `tls`, the rendezvous serves https/wss with that PEM certificate and key. */
+export async function startRendezvous(tls?: { cert: string; key: string }): Promise<Rendezvous> {
+  const args = ['rendezvous', '--listen', '127.0.0.1:0', '--web-root', DIST_DIR];
+  if (tls) args.push('--tls-cert', tls.cert, '--tls-key', tls.key);
+  const proc = spawn(TOKENCAST_BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(proc);
@@ -72,7 +76,8 @@ export async function startRendezvous(): Promise<Rendezvous> {
     const m = /listening on [^\s:]+:(\d+)/.exec(out);
     return m ? Number(m[1]) : undefined;
   });
-  return { port, base: `http://127.0.0.1:${port}`, proc };
+  const s = tls ? 's' : '';
+  return { port, base: `http${s}://127.0.0.1:${port}`, ws: `ws${s}://127.0.0.1:${port}/ws`, proc };
 }
 
 export interface Host {
@@ -86,7 +91,7 @@ export async function startHost(rv: Rendezvous, dir: string, exec: string, extra
   const linksFile = join(dir, 'links.json');
   const args = [
     'host',
-    '--rendezvous', `ws://127.0.0.1:${rv.port}/ws`,
+    '--rendezvous', rv.ws,
     '--public-url', rv.base,
     '--db', join(dir, 'h.db'),
     '--links', linksFile,
@@ -121,11 +126,13 @@ export async function startHost(rv: Rendezvous, dir: string, exec: string, extra
   };
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: e.g. the TLS test's --ignore-certificate-errors-spki-list. */
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   // playwright-core gives every launch a fresh temporary profile (its own --user-data-dir).
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
+      ...extraArgs,
       '--headless',
       '--no-sandbox',
       '--disable-gpu',

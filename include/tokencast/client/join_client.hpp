@@ -28,6 +28,9 @@ enum class JoinFailure {
   // link's host's while no genuine one came, or envelopes from the host's peer that do not
   // open. Altered in transit, or sent by someone without the link (docs/SECURITY.md).
   kSignalingAltered,
+  // An https link whose rendezvous certificate does not verify (untrusted, wrong name,
+  // expired): never retried, never tried in plain.
+  kCertificateRejected,
 };
 const char* join_failure_text(JoinFailure failure);
 
@@ -35,6 +38,9 @@ struct JoinOptions {
   std::string link;
   std::string name = "guest";
   std::vector<IceServer> ice_servers;
+  // https links: a PEM file of CA certificates to trust for the rendezvous instead of the
+  // system's store.
+  std::string ca_file;
   // Offer sent -> a verified answer; past it the attempt counts as kNoAnswer.
   std::chrono::milliseconds answer_timeout{10'000};
   // Answer -> data channel open.

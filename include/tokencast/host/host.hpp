@@ -22,9 +22,11 @@ struct HostOptions {
   std::string resume;  // a stored session's id or unique prefix; empty: a new session
   std::string title;   // a new session's title
 
-  // Rendezvous: a remote one (ws://HOST:PORT/ws), or, when empty, one embedded in this process
-  // on listen_host:listen_port that also serves the web client (LAN mode).
+  // Rendezvous: a remote one (ws://HOST:PORT/ws or wss://...), or, when empty, one embedded in
+  // this process on listen_host:listen_port that also serves the web client (LAN mode).
   std::string rendezvous_url;
+  // wss://: a PEM file of CA certificates to trust instead of the system's store.
+  std::string rendezvous_ca_file;
   std::string listen_host = "0.0.0.0";
   uint16_t listen_port = 8787;  // 0: any free port
   std::string web_root;         // the web client's files; empty: the built-in page

@@ -11,7 +11,8 @@
 // Without a web root a small built-in placeholder page is served at / and /j.
 //
 // Used by `tokencast rendezvous` and embedded in-process by `tokencast host` on a LAN.
-// Operating notes (flags, limits, metrics, TLS proxy): docs/rendezvous.md.
+// With a certificate and key (ServerOptions::tls_cert_file) the port speaks only TLS.
+// Operating notes (flags, limits, metrics, TLS): docs/rendezvous.md.
 #pragma once
 
 #include <chrono>
@@ -35,6 +36,11 @@ struct ServerOptions {
   uint16_t listen_port = 8787;
   // Directory of static files (the built web client). Empty: the built-in placeholder page.
   std::string web_root;
+  // TLS: a PEM certificate chain and its PEM private key. With both, the port serves only
+  // https and wss; with neither, plain http and ws (for a TLS proxy in front, or a LAN).
+  // Read once by start() (a new certificate takes a restart).
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // I/O threads. Connections are spread over them; rooms are shared (locked) between them.
   unsigned threads = 1;
 

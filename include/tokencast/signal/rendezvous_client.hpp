@@ -10,8 +10,10 @@
 // callbacks). Once the destructor has started no callback runs at all, on_closed included.
 // There is no automatic reconnect: make a new Client.
 //
-// Transport: plain ws:// only. For the internet, put the server behind a TLS reverse proxy
-// (docs/rendezvous.md); wss:// from this client is not supported yet and is refused.
+// Transport: ws:// (plain) or wss:// (TLS). With wss:// the server's certificate must chain to
+// a trusted CA (the system's store, or ClientOptions::ca_file) and carry the URL's host name
+// or IP address; otherwise the connection fails (CloseInfo::certificate_rejected), and is never
+// retried in plain.
 #pragma once
 
 #include <chrono>
@@ -31,11 +33,10 @@
 namespace tokencast::rendezvous {
 
 enum class ClientError {
-  kBadUrl = 1,         // not ws://host[:port][/path]
-  kUnsupportedScheme,  // wss:// (use a TLS proxy; see the header comment)
-  kNotJoined,          // send() before on_joined
-  kClosed,             // send() after the connection closed or close() was called
-  kBadRecipient,       // peer id 0
+  kBadUrl = 1,    // not ws[s]://host[:port][/path]
+  kNotJoined,     // send() before on_joined
+  kClosed,        // send() after the connection closed or close() was called
+  kBadRecipient,  // peer id 0
   kEmptyPayload,
   kPayloadTooLarge,  // over kMaxEnvelopeSize
   kQueueFull,        // more than ClientOptions::max_queued_bytes waiting to be written
@@ -43,17 +44,21 @@ enum class ClientError {
 const std::error_category& client_category();
 std::error_code make_error_code(ClientError e);
 
-// A parsed ws:// URL.
+// A parsed ws:// or wss:// URL.
 struct WsUrl {
-  std::string host;  // without brackets for IPv6
-  uint16_t port = 80;
+  bool tls = false;            // wss://
+  std::string host;            // without brackets for IPv6
+  uint16_t port = 80;          // 443 for wss://
   std::string target = "/ws";  // path (and query) sent in the upgrade request
 };
-// Accepts ws://HOST[:PORT][/PATH]; HOST may be [v6]. Defaults: port 80, path /ws.
+// Accepts ws[s]://HOST[:PORT][/PATH]; HOST may be [v6]. Defaults: port 80 (443 for wss),
+// path /ws.
 Expected<WsUrl, ClientError> parse_ws_url(std::string_view url);
 
 struct ClientOptions {
   std::string url = "ws://127.0.0.1:8787/ws";
+  // wss:// only: a PEM file of the CA certificates to trust instead of the system's store.
+  std::string ca_file;
   RoomLocator room{};
   // Resolve + TCP connect + WebSocket handshake + JOIN -> JOINED must finish within this.
   std::chrono::milliseconds connect_timeout{10'000};
@@ -70,6 +75,8 @@ struct CloseInfo {
   // or broke without a close frame, or 1000 after close().
   uint16_t code = 0;
   std::string reason;  // the server's reason text, or a description of the local failure
+  // wss://: the server's certificate failed verification (reason names the cause).
+  bool certificate_rejected = false;
 };
 
 struct ClientCallbacks {
