@@ -20,6 +20,7 @@
 #include "tokencast/join_client.hpp"
 #include "tokencast/qr.hpp"
 #include "util/cli_args.hpp"
+#include "verbose_log.hpp"
 
 namespace tokencast::app {
 namespace {
@@ -32,6 +33,7 @@ enum Exit : int {
   kUnreachable = 4,
   kRefused = 5,
   kInterrupted = 6,
+  kNoPath = 7,
 };
 
 constexpr const char* kEpilog =
@@ -47,7 +49,11 @@ constexpr const char* kEpilog =
     "  3  bad link (or no readable QR code in IMAGE)\n"
     "  4  the rendezvous or the host cannot be reached (or the link is wrong or expired)\n"
     "  5  the join was refused, or the answer did not verify (invite link invalid or expired)\n"
-    "  6  the stream was interrupted (connection lost for good, or interrupted by a signal)";
+    "  6  the stream was interrupted (connection lost for good, or interrupted by a signal),\n"
+    "     or the connection to the host could not be opened\n"
+    "  7  the host answered but no network path to it was found (NAT or firewall: use a TURN\n"
+    "     relay with --turn or a rendezvous that hands one out; --relay-only without any TURN\n"
+    "     server also ends here)";
 
 int exit_for(JoinFailure failure) {
   switch (failure) {
@@ -62,7 +68,10 @@ int exit_for(JoinFailure failure) {
     case JoinFailure::kSessionEnded:
       return kDone;
     case JoinFailure::kInterrupted:
+    case JoinFailure::kNotOpened:
       return kInterrupted;
+    case JoinFailure::kNoPath:
+      return kNoPath;
   }
   return kInterrupted;
 }
@@ -146,6 +155,7 @@ int run_join(Args args) {
   std::string out_path;
   bool once = false;
   bool no_reconnect = false;
+  bool verbose = false;
   std::string connect_timeout = "10";
   IceFlags ice_flags;
   util::CliArgs cli("join", "Join a session and stream it to the terminal.");
@@ -163,6 +173,8 @@ int run_join(Args args) {
   cli.option("--connect-timeout", "SECONDS", &connect_timeout,
              "give up (exit 4) when no host answers within this (default 10)");
   ice_flags.declare(cli);
+  cli.flag("--verbose", &verbose,
+           "log to stderr what the connection does (e.g. the selected candidate pair)");
   cli.epilog(kEpilog);
   switch (cli.parse(args)) {
     case util::CliArgs::Outcome::kHelpShown:
@@ -172,6 +184,7 @@ int run_join(Args args) {
     case util::CliArgs::Outcome::kRun:
       break;
   }
+  if (verbose) log_to_stderr();
   char* end = nullptr;
   long timeout_s = std::strtol(connect_timeout.c_str(), &end, 10);
   if (end == connect_timeout.c_str() || *end != '\0' || timeout_s < 1 || timeout_s > 3600) {
@@ -226,6 +239,7 @@ int run_join(Args args) {
   options.link = link;
   options.name = name;
   options.ice_servers = std::move(*ice);
+  options.relay_only = ice_flags.relay_only;
   options.reconnect = !no_reconnect;
   options.answer_timeout = std::chrono::seconds(timeout_s);
   JoinCallbacks callbacks;

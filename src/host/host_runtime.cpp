@@ -134,6 +134,9 @@ HostStats HostRuntime::stats() const {
 HostStats HostRuntime::Impl::snapshot() const {
   HostStats s = counters;
   for (const auto& room : rooms) s.rooms_joined += room.joined ? 1 : 0;
+  for (const auto& [id, link] : link_table) {
+    if (link.relayed) (*link.relayed ? s.peers_relayed : s.peers_direct) += 1;
+  }
   auto st = session->status();
   s.peers = st.peers;
   s.turn = st.turn;

@@ -60,9 +60,10 @@ export interface Rendezvous {
   proc: ChildProcess;
 }
 
-export async function startRendezvous(): Promise<Rendezvous> {
-  const proc = spawn(TOKENCAST_BIN, ['rendezvous', '--listen', '127.0.0.1:0', '--web-root', DIST_DIR], {
+export async function startRendezvous(extra: string[] = [], env: Record<string, string> = {}): Promise<Rendezvous> {
+  const proc = spawn(TOKENCAST_BIN, ['rendezvous', '--listen', '127.0.0.1:0', '--web-root', DIST_DIR, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   children.add(proc);
   let out = '';
