@@ -1,7 +1,9 @@
 # Run as a script (cmake -P) at build time: writes OUTPUT, a C++ file holding every file under
 # DIST as a byte array, returned by FUNCTION (default embedded_web_files), so one tokencast
 # binary serves the browser client (web/dist) and the placeholder page (web/placeholder) with no
-# files beside it. An absent DIST gives an empty table.
+# files beside it. An absent DIST gives an empty table. The web build's precompressed copies
+# (<file>.br, <file>.gz) are files like any other here; StaticFiles serves them in place of
+# their file by Accept-Encoding.
 #   cmake -DDIST=<dir> -DOUTPUT=<file.cpp> [-DFUNCTION=<name>] -P EmbedWebAssets.cmake
 if(NOT FUNCTION)
   set(FUNCTION embedded_web_files)

@@ -17,10 +17,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -326,12 +328,19 @@ struct HttpResult {
   unsigned status = 0;
   std::string body;
   std::string content_type;
+  std::map<std::string, std::string> headers;  // by lower-case name; repeated ones joined by ", "
   bool ok = false;
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
 };
 
-// Sends the request line with `target` exactly as given (no normalisation).
+// Sends the request line with `target` exactly as given (no normalisation), and
+// `extra_headers` (complete "Name: value\r\n" lines) after Host and Connection.
 inline HttpResult http_request(uint16_t port, const std::string& target,
-                               const std::string& method = "GET") {
+                               const std::string& method = "GET",
+                               const std::string& extra_headers = "") {
   HttpResult out;
   net::io_context ioc;
   tcp::socket sock(ioc);
@@ -340,8 +349,9 @@ inline HttpResult http_request(uint16_t port, const std::string& target,
   if (ec) return out;
   timeval tv{5, 0};
   setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string req =
-      method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  std::string req = method + " " + target +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers +
+                    "\r\n";
   net::write(sock, net::buffer(req), ec);
   if (ec) return out;
   beast::flat_buffer buf;
@@ -354,6 +364,13 @@ inline HttpResult http_request(uint16_t port, const std::string& target,
   out.status = res.result_int();
   out.body = res.body();
   out.content_type = std::string(res[beast::http::field::content_type]);
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string& value = out.headers[name];
+    if (!value.empty()) value += ", ";
+    value += std::string(field.value());
+  }
   out.ok = true;
   return out;
 }

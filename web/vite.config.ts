@@ -1,36 +1,37 @@
-import { defineConfig, type Plugin } from 'vitest/config';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineConfig } from 'vitest/config';
+import { inlinePage, precompress } from './build/page-plugins';
 
 // Content-Security-Policy of the built page (not of the dev server, which injects inline
-// styles): scripts and styles from the origin only, no plugins, no inline code, WebSockets to
-// the rendezvous (which may be another host than the page when a link is pasted).
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self' ws: wss:",
-  "media-src 'self' blob: mediastream:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "object-src 'none'",
-].join('; ');
-
-function contentSecurityPolicy(): Plugin {
-  return {
-    name: 'tokencast-csp',
-    apply: 'build',
-    transformIndexHtml(html) {
-      return html.replace('<meta charset="utf-8" />', `<meta charset="utf-8" />\n    <meta http-equiv="Content-Security-Policy" content="${CSP}" />`);
-    },
-  };
+// styles): scripts and styles from the origin, plus exactly the inline blocks the build puts in
+// index.html (the stylesheet, the early-socket script), by hash; no plugins, no other inline
+// code, WebSockets to the rendezvous (which may be another host than the page when a link is
+// pasted).
+function csp(scriptHashes: string[], styleHashes: string[]): string {
+  return [
+    "default-src 'none'",
+    ["script-src 'self'", ...scriptHashes].join(' '),
+    ["style-src 'self'", ...styleHashes].join(' '),
+    "img-src 'self' data:",
+    "connect-src 'self' ws: wss:",
+    "media-src 'self' blob: mediastream:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "object-src 'none'",
+  ].join('; ');
 }
+
+const OUT_DIR = resolve(__dirname, 'dist');
+// Inlined without its comment lines (the page carries it on every visit).
+const EARLY_SOCKET = readFileSync(resolve(__dirname, 'src/early-socket.js'), 'utf8').replace(/^\s*\/\/.*\n/gm, '');
 
 export default defineConfig({
   // Relative asset URLs: the page is served at <base>/j behind any path prefix.
   base: './',
-  plugins: [contentSecurityPolicy()],
+  plugins: [inlinePage(EARLY_SOCKET, csp), precompress(() => OUT_DIR)],
   build: {
-    outDir: 'dist',
+    outDir: OUT_DIR,
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: false,

@@ -18,6 +18,18 @@ constexpr size_t kHeaderLimit = 8 * 1024;
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// Every field of this name, joined by ", " as RFC 9110 §5.3 allows for list fields.
+template <class Request>
+std::string joined_field(const Request& request, http::field name) {
+  std::string out;
+  auto [begin, end] = request.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    if (!out.empty()) out += ", ";
+    out.append(it->value().data(), it->value().size());
+  }
+  return out;
+}
+
 }  // namespace
 
 HttpSession::HttpSession(Shard& shard, ServerContext& ctx, net::ip::tcp::socket socket,
@@ -98,28 +110,56 @@ void HttpSession::on_read(error_code ec) {
     respond(200, ctx_.metrics.render(), "text/plain; version=0.0.4; charset=utf-8", "no-store",
             close);
   } else {
-    StaticResult file = ctx_.files.get(target);
+    StaticResult file = ctx_.files.get(target, joined_field(request, http::field::accept_encoding),
+                                       joined_field(request, http::field::if_none_match));
     if (file.status == 400) ctx_.metrics.reject(Rejection::kBadHttpRequest);
-    respond(file.status, std::move(file.body), file.content_type, "no-cache", close);
+    respond_file(std::move(file), close);
   }
+}
+
+void HttpSession::respond_file(StaticResult file, bool close) {
+  if (file.etag.empty()) {  // 400, 404
+    respond(file.status, std::move(file.body), file.content_type, file.cache_control, close);
+    return;
+  }
+  prepare(file.status, file.status == 304 ? std::string_view() : file.content_type,
+          file.cache_control, close);
+  response_.set(http::field::etag, file.etag);
+  response_.set(http::field::vary, "Accept-Encoding");
+  if (!file.content_encoding.empty()) {
+    response_.set(http::field::content_encoding, file.content_encoding);
+  }
+  // A 304 has no body and no Content-Length (it would describe the 200's body).
+  if (file.status != 304) response_.content_length(file.body.size());
+  send(std::move(file.body), close);
 }
 
 void HttpSession::respond(unsigned status, std::string body, std::string_view content_type,
                           std::string_view cache_control, bool close) {
+  prepare(status, content_type, cache_control, close);
+  if (status == 405) response_.set(http::field::allow, "GET, HEAD");
+  response_.content_length(body.size());
+  send(std::move(body), close);
+}
+
+void HttpSession::prepare(unsigned status, std::string_view content_type,
+                          std::string_view cache_control, bool close) {
   ctx_.metrics.http_response(status);
-  const bool head =
-      parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
   response_ = {};
   response_.version(11);
   response_.result(status);
   response_.set(http::field::server, "tokencast-rendezvous");
-  response_.set(http::field::content_type, content_type);
+  if (!content_type.empty()) response_.set(http::field::content_type, content_type);
   response_.set(http::field::cache_control, cache_control);
   response_.set("X-Content-Type-Options", "nosniff");
   response_.set("Referrer-Policy", "no-referrer");
-  if (status == 405) response_.set(http::field::allow, "GET, HEAD");
   response_.keep_alive(!close);
-  response_.content_length(body.size());
+}
+
+void HttpSession::send(std::string body, bool close) {
+  // HEAD: the headers GET would send (Content-Length included), no body.
+  const bool head =
+      parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
   if (!head) response_.body() = std::move(body);
   http::async_write(socket_, response_,
                     [self = self(), close](error_code ec, size_t) { self->on_write(ec, close); });

@@ -31,6 +31,12 @@ class HttpSession final : public ShardSession {
   void on_read(boost::system::error_code ec);
   void respond(unsigned status, std::string body, std::string_view content_type,
                std::string_view cache_control, bool close);
+  // A static file's response: ETag, Vary and Content-Encoding besides respond()'s headers.
+  void respond_file(StaticResult file, bool close);
+  // Starts response_ with the headers every response has; send() writes it.
+  void prepare(unsigned status, std::string_view content_type, std::string_view cache_control,
+               bool close);
+  void send(std::string body, bool close);
   void on_write(boost::system::error_code ec, bool close);
   void on_timer(boost::system::error_code ec);
   void finish();

@@ -3,6 +3,7 @@
 import { looksLikeBeacon, verifyHostBeacon, JoinerHandshake, HandshakeFailure, REJECT_REASON_NAMES, warmUpEd25519 } from '../protocol/handshake';
 import type { InviteLink } from '../protocol/invite';
 import { rendezvousWebSocketUrl } from '../protocol/invite';
+import { takeEarlySocket } from './early-socket';
 import { roomLocator } from '../protocol/keys';
 import { decodeServerMessage, encodeClientMessage, type IceServerEntry } from '../protocol/rendezvous';
 import { FrameError, STATUS } from '../protocol/frames';
@@ -255,7 +256,7 @@ export class Joiner {
     this.cb.onStatus(this.everConnected ? 'reconnecting' : 'connecting', '');
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.wsUrl);
+      ws = (n === 1 ? takeEarlySocket(this.wsUrl) : null) ?? new WebSocket(this.wsUrl);
     } catch {
       this.attemptFailed('rendezvous_unreachable', 'bad rendezvous URL');
       return;
@@ -285,6 +286,8 @@ export class Joiner {
       const cur = this.current(n);
       if (cur && !cur.open) this.attemptFailed('rendezvous_unreachable', ev.reason || `closed (${ev.code})`);
     };
+    // An early socket (./early-socket) may be open already: its open event has passed.
+    if (ws.readyState === WebSocket.OPEN) queueMicrotask(() => ws.onopen?.(new Event('open')));
     a.timer = setTimeout(() => {
       const cur = this.current(n);
       if (!cur || cur.open) return;

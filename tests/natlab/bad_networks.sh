@@ -1,0 +1,201 @@
+# tests/natlab/bad_networks.sh - the lab's bad-network cases (sourced by tests/natlab/run).
+# Every wait is for a state (a log line, a file's content, a metric) with an overall timeout;
+# the one fixed duration is the 30 s link cut, which is the scenario itself.
+
+# the delay line (tests/natlab/delay_line.cpp): built by CMake (tests/natlab/CMakeLists.txt),
+# else here with the system compiler (when the lab runs against another build)
+delay_line_bin() {
+  local bin=$build/tests/natlab/delay_line
+  if [[ ! -x $bin || $bin -ot $here/delay_line.cpp ]]; then
+    bin=$LAB_DIR/delay_line
+    [[ -x $bin ]] || g++ -std=c++20 -O2 -o "$bin" "$here/delay_line.cpp" || return 1
+  fi
+  echo "$bin"
+}
+
+# common start of a case: lab (NAT modes, extras), servers, host with answer chunk delay
+bad_case_start() {   # NAME NAT_A NAT_B LOSS_B JB_LINK DELAY
+  local name=$1 dir=$LAB_DIR/$1
+  mkdir -p "$dir"
+  lab_up "$2" "$3" none "$4" "$5" || { result FAIL "$name" "lab did not come up"; return 1; }
+  if [[ $5 == tun ]]; then
+    local bin; bin=$(delay_line_bin) || { result FAIL "$name" "the delay line did not build"; return 1; }
+    echo "ip netns exec rB delay_line jB eth0 rB lan 200 50" >>"$dir/commands"
+    "$IP" netns exec "$LAB_NS-rB" "$bin" "$LAB_NS-jB" eth0 "$LAB_NS-rB" lan 200 50 >"$dir/delay_line.log" 2>&1 &
+    lab_remember $! delay_line
+    wait_until 10 "the delay line" grep -q 'delay line up' "$dir/delay_line.log" ||
+      { result FAIL "$name" "the delay line did not start: $(cat "$dir/delay_line.log")"; return 1; }
+  fi
+  lab_start_servers "$dir" || { result FAIL "$name" "servers did not start"; return 1; }
+  start_host "$dir" turn-udp "$6" || { result FAIL "$name" "host did not start"; return 1; }
+}
+
+# 10 % loss each way (nftables numgen) + 200 ms +- 50 ms each way (delay line: reordering)
+case_lossy() {
+  local name=lossy dir=$LAB_DIR/lossy
+  bad_case_start lossy eim eim 10 tun 0.02 || { lab_down; return; }
+  # Chromium joins beside the native client (each setup takes several seconds on this link)
+  browser_start "$dir" jB chromium "$name" "" "" 90000
+  join_native "$dir" jB turn-udp native 120
+  watch_join "$dir" native
+  observed_path
+  local eq; eq=$(answers_equal "$dir/native.json" 2>&1)
+  local lost; lost=$(lab_counter rB lost)
+  if [[ $JOIN_RC == 0 ]] && grep -q byte-equal <<<"$eq"; then
+    result PASS "$name native" "$eq, in order; path $OBS_PATH; live after $(secs "$T_LIVE") s, answer done after $(secs "$T_DONE") s; $lost bytes dropped by the 10 % loss"
+    observed "$name" native "complete, in order" "$OBS_PATH" "$(secs "$T_LIVE")" "$(secs "$T_FIRST")" "$(secs "$T_DONE")" "$PATH_BYTES lost=$lost" pass
+  else
+    result FAIL "$name native" "exit $JOIN_RC; $eq; $(grep -v '^\[' "$dir/native.err" | tail -1)"
+    observed "$name" native "complete, in order" "$OBS_PATH" "$(secs "$T_LIVE")" "$(secs "$T_FIRST")" "$(secs "$T_DONE")" "$PATH_BYTES" FAIL
+  fi
+  [[ -n $B_PID ]] && browser_finish
+  local ex; ex=$(export_equal "$dir" 2>&1)
+  if grep -q byte-equal <<<"$ex"; then result PASS "$name export" "$ex"; else result FAIL "$name export" "$ex"; fi
+  lab_down
+}
+
+# the joiner's link cut for 30 s mid-answer, then restored: no gap, no duplicate
+case_cut() {
+  local name=cut dir=$LAB_DIR/cut
+  bad_case_start cut eim eim 0 veth 0.5 || { lab_down; return; }   # a ~5 s answer
+  join_native "$dir" jB turn-udp native 150
+  if ! wait_until 60 "the first answer bytes" grep -q 'natlab line 001' "$dir/native.out"; then
+    result FAIL "$name native" "no answer began: $(grep -v '^\[' "$dir/native.err" | tail -1)"; lab_down; return
+  fi
+  local t_first=$(( $(now_ms) - JOIN_T0 ))
+  local before; before=$(grep -c '^natlab line' "$dir/native.out")
+  lab_cut rB
+  echo "nft add rule ip natlab cut_c iifname lan drop (and oifname) in rB; 30 s; nft flush chain ip natlab cut_c" >>"$dir/commands"
+  sleep 30
+  local during; during=$(grep -c '^natlab line' "$dir/native.out")
+  lab_restore rB
+  local t_restore; t_restore=$(now_ms)
+  watch_join "$dir" native
+  local back=$(( $(now_ms) - t_restore ))
+  local eq; eq=$(answers_equal "$dir/native.json" 2>&1)
+  local lines; lines=$(grep -c '^natlab line' "$dir/native.out")
+  local reconnected=no
+  grep -qiE 'reconnect|resum|connecting' <(grep -v '^\[' "$dir/native.err" | tail -n +2) && reconnected=yes
+  if [[ $JOIN_RC == 0 ]] && grep -q byte-equal <<<"$eq" && [[ $lines == 200 ]] && (( during < 200 )); then
+    result PASS "$name native" "$eq; $before lines before the cut, $during at its end, all 200 once after it; done $(secs "$back") s after the restore (reconnected: $reconnected)"
+    observed "$name" native "no gap, no duplicate" "cut after $before/200 lines; done $(secs "$back") s after restore" - "$(secs "$t_first")" "$(secs "$T_DONE")" "$lines lines" pass
+  else
+    result FAIL "$name native" "exit $JOIN_RC; $eq; lines $before/$during/$lines (before/during/after); $(grep -v '^\[' "$dir/native.err" | tail -1)"
+    observed "$name" native "no gap, no duplicate" "lines $before/$during/$lines" - "$(secs "$t_first")" "$(secs "$T_DONE")" - FAIL
+  fi
+  lab_down
+}
+
+# the rendezvous killed (-9) and restarted mid-answer: the established peer keeps streaming, the
+# host registers again, and a new join works
+case_rdv() {
+  local name=rdv dir=$LAB_DIR/rdv
+  bad_case_start rdv eim eim 0 veth 0.4 || { lab_down; return 1; }   # a ~4 s answer
+  join_native "$dir" jB turn-udp native 90
+  if ! wait_until 60 "the first answer bytes" grep -q 'natlab line 001' "$dir/native.out"; then
+    result FAIL "$name native" "no answer began: $(grep -v '^\[' "$dir/native.err" | tail -1)"; lab_down; return 1
+  fi
+  kill -9 "$LAB_RDV_PID"
+  echo "kill -9 RENDEZVOUS; tokencast rendezvous --listen $LAB_PUB:$LAB_RDV_PORT (again)" >>"$dir/commands"
+  wait "$LAB_RDV_PID" 2>/dev/null
+  local at_kill; at_kill=$(grep -c '^natlab line' "$dir/native.out")
+  if wait_until 30 "the answer to go on without the rendezvous" \
+      eval '(( $(grep -c "^natlab line" "$dir/native.out") > at_kill ))'; then
+    result PASS "$name established peer" "kept streaming with the rendezvous dead ($at_kill lines at the kill, more after)"
+  else
+    result FAIL "$name established peer" "no more lines after the rendezvous died ($at_kill)"
+  fi
+  local t_restart; t_restart=$(now_ms)
+  : >"$dir/rdv.out"
+  lab_start_rendezvous "$dir" || { result FAIL "$name" "the rendezvous did not restart"; lab_down; return 1; }
+  if wait_until 60 "the host to register again" host_registered "$dir"; then
+    result PASS "$name host re-registers" "after $(secs $(( $(now_ms) - t_restart ))) s"
+  else
+    result FAIL "$name host re-registers" "the host did not join its rooms again within 60 s"
+  fi
+  watch_join "$dir" native
+  local eq; eq=$(answers_equal "$dir/native.json" 2>&1)
+  if [[ $JOIN_RC == 0 ]] && grep -q byte-equal <<<"$eq"; then
+    result PASS "$name native (established)" "$eq"
+  else
+    result FAIL "$name native (established)" "exit $JOIN_RC; $eq"
+  fi
+  join_native "$dir" jA turn-udp native2 90
+  watch_join "$dir" native2
+  local eq2; eq2=$(answers_equal "$dir/native2.json" 2>&1)
+  if [[ $JOIN_RC == 0 ]] && grep -q byte-equal <<<"$eq2"; then
+    result PASS "$name new join" "$eq2; live after $(secs "$T_LIVE") s"
+    observed "$name" native "peers keep streaming; new joins work" "re-registered, new join live after $(secs "$T_LIVE") s" "$(secs "$T_LIVE")" "$(secs "$T_FIRST")" "$(secs "$T_DONE")" - pass
+  else
+    result FAIL "$name new join" "exit $JOIN_RC; $eq2; $(grep -v '^\[' "$dir/native2.err" | tail -1)"
+    observed "$name" native "peers keep streaming; new joins work" "new join failed" - - - - FAIL
+  fi
+  [[ -n ${NATLAB_KEEP_LAB:-} ]] || lab_down
+}
+
+# the host killed -9 mid-answer, then resumed (--resume ID): the joiner's transcript equals the
+# store (tokencast export), and a new answer after the resume is complete
+case_resume() {
+  local name=resume dir=$LAB_DIR/resume
+  if [[ -n ${NATLAB_REUSE_LAB:-} ]]; then   # after case_rdv, in its lab (same host, same answer pace)
+    dir=$LAB_DIR/rdv
+  else
+    bad_case_start resume eim eim 0 veth 0.4 || { lab_down; return; }
+  fi
+  # answers already in the session (when sharing rdv's lab): the joiner catches them up first,
+  # so "mid-answer" is when the next answer's first line has arrived
+  local before_answers
+  before_answers=$("$TC" export "$SESSION" --db "$dir/h.db" --format json 2>/dev/null |
+    python3 -c 'import json,sys; print(sum(t["role"] == "assistant" for t in json.load(sys.stdin)["turns"]))' 2>/dev/null)
+  join_native "$dir" jB turn-udp resume 120
+  if ! wait_until 60 "the first answer bytes" \
+      eval '(( $(grep -c "^natlab line 001" "$dir/resume.out") > ${before_answers:-0} ))'; then
+    result FAIL "$name native" "no answer began"; lab_down; return
+  fi
+  kill -9 "$HOST_PID"; wait "$HOST_PID" 2>/dev/null
+  local at_kill; at_kill=$(( $(grep -c '^natlab line' "$dir/resume.out") - 200 * ${before_answers:-0} ))
+  echo "kill -9 HOST; tokencast host --resume $SESSION --db h.db ... (again)" >>"$dir/commands"
+  local t_restart; t_restart=$(now_ms)
+  start_host "$dir" turn-udp 0.02 --resume "$SESSION" ||
+    { result FAIL "$name" "the host did not resume: $(tail -2 "$dir/host.log")"; lab_down; return; }
+  watch_join "$dir" resume
+  local back=$(( $(now_ms) - t_restart ))
+  "$TC" export "$SESSION" --db "$dir/h.db" --format json >"$dir/export.json" 2>"$dir/export.err"
+  local cmp
+  cmp=$(python3 - "$dir/resume.json" "$dir/export.json" <<'EOF'
+import json, sys
+a = json.load(open(sys.argv[1], encoding="utf-8"))["turns"]
+b = json.load(open(sys.argv[2], encoding="utf-8"))["turns"]
+key = lambda t: (t["turn"], t["role"], t["text"], t["status"])
+if [key(t) for t in a] == [key(t) for t in b]:
+    print(f"transcript equals the store: {len(a)} turns, statuses {[t['status'] for t in a]}")
+else:
+    print(f"differs: joiner {[key(t)[:2] + (len(t['text']), t['status']) for t in a]} store {[key(t)[:2] + (len(t['text']), t['status']) for t in b]}")
+    sys.exit(1)
+EOF
+)
+  if [[ $JOIN_RC == 0 ]] && grep -q '^transcript equals' <<<"$cmp"; then
+    result PASS "$name native" "$cmp; $at_kill lines before the kill; done $(secs "$back") s after the restart"
+    observed "$name" native "transcript = store" "equal; killed after $at_kill/200 lines; done $(secs "$back") s after restart" - - "$(secs "$T_DONE")" - pass
+  else
+    result FAIL "$name native" "exit $JOIN_RC; $cmp; $(grep -v '^\[' "$dir/resume.err" | tail -1)"
+    observed "$name" native "transcript = store" "$cmp" - - - - FAIL
+  fi
+  # a new answer after the resume, to a new joiner, is complete and byte-exact
+  join_native "$dir" jA turn-udp resume2 90
+  watch_join "$dir" resume2
+  local eq2; eq2=$(python3 - "$dir/resume2.json" "$ANSWER" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1], encoding="utf-8"))["turns"]
+want = open(sys.argv[2], encoding="utf-8").read()
+last = [x for x in t if x["role"] == "assistant"][-1]
+print("last answer byte-equal" if last["text"] == want and last["status"] == "done" else f"last answer differs ({len(last['text'])} chars, {last['status']})")
+EOF
+)
+  if [[ $JOIN_RC == 0 ]] && grep -q 'byte-equal' <<<"$eq2"; then
+    result PASS "$name new join after resume" "$eq2"
+  else
+    result FAIL "$name new join after resume" "exit $JOIN_RC; $eq2"
+  fi
+  lab_down
+}
