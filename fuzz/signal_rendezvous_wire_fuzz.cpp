@@ -35,6 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto* joined = std::get_if<rv::Joined>(&*m)) {
       if (joined->peers.size() > rv::kMaxListedPeers) std::abort();
     }
+    if (auto* ice = std::get_if<rv::IceServers>(&*m)) {
+      if (ice->servers.empty() || ice->servers.size() > rv::kMaxIceServers) std::abort();
+      if (size > rv::kMaxIceServersSize) std::abort();
+    }
   }
   return 0;
 }

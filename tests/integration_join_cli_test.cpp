@@ -14,6 +14,7 @@
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "signal_test_support.hpp"
 #include "support/photo.hpp"
@@ -165,6 +166,17 @@ TEST_F(JoinCliTest, HostileTextIsNeutralizedByteForByte) {
   EXPECT_EQ(r.out.find('\x1b'), std::string::npos);  // stdout is a pipe: no escapes at all
 }
 
+// --verbose names the candidate pair (format: docs/architecture/rtc.md; the NAT lab greps it).
+TEST_F(JoinCliTest, VerboseLogsTheSelectedCandidatePair) {
+  auto links = start_host("tr a-z A-Z");
+  auto r = join({links["participant"], "--prompt", "pair", "--once", "--verbose"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex("\\[info\\] join: selected candidate pair: local=(host|srflx|prflx)/udp "
+                        "remote=(host|srflx|prflx)/udp\n")))
+      << r.err;
+}
+
 TEST_F(JoinCliTest, EveryLinkErrorHasItsCodeAndMessage) {
   auto links = start_host("cat");
   struct Case {
@@ -186,6 +198,8 @@ TEST_F(JoinCliTest, EveryLinkErrorHasItsCodeAndMessage) {
       {{no_host_link, "--connect-timeout", "2"}, 4, "invite link invalid or expired"},
       {{links["viewer"], "--prompt", "hi", "--once"}, 5, "viewer link"},
       {{links["viewer"], "--bogus"}, 2, "unknown option"},
+      // No TURN server anywhere (no --turn, none from this rendezvous): no path, said at once.
+      {{links["viewer"], "--relay-only"}, 9, "no network path to it was found"},
   };
   for (const auto& c : cases) {
     auto r = join(c.args);

@@ -6,6 +6,7 @@
 #include "signal_test_support.hpp"
 #include "support/run_process.hpp"
 #include "support/test_pki.hpp"
+#include "tokencast/turn_credentials.hpp"
 
 namespace tokencast::test {
 namespace {
@@ -629,6 +630,68 @@ TEST(RendezvousTls, UnusableCertificateOrKeyIsAStartupError) {
     // The key's bytes never reach the output.
     EXPECT_EQ(r.err.find("PRIVATE KEY"), std::string::npos);
   }
+}
+
+// --stun/--turn: every peer gets ICE_SERVERS right after JOINED, TURN with its own fresh
+// time-limited credential (coturn use-auth-secret), checked here against the secret.
+TEST(Rendezvous, HandsOutIceServersWithFreshTurnCredentials) {
+  const std::string secret = "rendezvous-test-turn-secret";
+  setenv("TOKENCAST_TURN_SECRET", secret.c_str(), 1);
+  ServerProcess server({"--stun", "stun:127.0.0.1:3478", "--turn",
+                        "turn:127.0.0.1:3478?transport=udp", "--turn", "turns:127.0.0.1:5349",
+                        "--turn-ttl", "600"});
+  unsetenv("TOKENCAST_TURN_SECRET");
+  ASSERT_TRUE(server.ok());
+  auto check = [&](TestPeer& peer) {
+    peer.join();
+    Event e = peer.expect(Event::kIceServers);
+    EXPECT_EQ(e.ice.size(), 3u);
+    if (e.ice.size() != 3) return std::string();
+    EXPECT_EQ(e.ice[0].url, "stun:127.0.0.1:3478");
+    EXPECT_EQ(e.ice[0].username, "");
+    EXPECT_EQ(e.ice[1].url, "turn:127.0.0.1:3478?transport=udp");
+    EXPECT_EQ(e.ice[2].url, "turns:127.0.0.1:5349");
+    EXPECT_EQ(e.ice[1].username, e.ice[2].username);
+    const std::string& user = e.ice[1].username;
+    size_t colon = user.find(':');
+    EXPECT_NE(colon, std::string::npos);
+    uint64_t expiry = std::stoull(user.substr(0, colon));
+    uint64_t now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
+    EXPECT_GE(expiry, now + 590);
+    EXPECT_LE(expiry, now + 610);
+    EXPECT_EQ(e.ice[1].credential,
+              rv::turn_rest_credential(secret, expiry, user.substr(colon + 1)).credential);
+    return user;
+  };
+  TestPeer a(server.ws_url(), room(7));
+  std::string a_user = check(a);
+  TestPeer b(server.ws_url(), room(7));
+  std::string b_user = check(b);
+  EXPECT_NE(a_user, b_user);  // fresh credentials per join
+  a.expect(Event::kPeerJoined);
+  // Not in the metrics.
+  std::string metrics = http_request(server.port(), "/metrics").body;
+  EXPECT_EQ(metrics.find(a_user), std::string::npos);
+}
+
+TEST(Rendezvous, TurnWithoutSecretIsAUsageError) {
+  unsetenv("TOKENCAST_TURN_SECRET");
+  ServerProcess server({"--turn", "turn:127.0.0.1:3478"});
+  EXPECT_FALSE(server.ok());
+  EXPECT_EQ(server.stop(), 2);
+  ServerProcess bad_url({"--stun", "http://example.net"});
+  EXPECT_FALSE(bad_url.ok());
+  EXPECT_EQ(bad_url.stop(), 2);
+}
+
+TEST(Rendezvous, NoIceServersConfiguredNoMessage) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  TestPeer a(server.ws_url(), room(8));
+  a.join();
+  EXPECT_TRUE(a.quiet_for(200ms));
 }
 
 }  // namespace

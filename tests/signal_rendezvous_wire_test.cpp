@@ -1,6 +1,8 @@
 // The rendezvous wire codec, byte by byte (docs/PROTOCOL.md (section 3)).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -216,7 +218,7 @@ TEST(RendezvousWire, ServerRejectsClientTypes) {
   EXPECT_EQ(server_error({}), WireError::kEmpty);
   EXPECT_EQ(server_error(rv::encode_join(locator())), WireError::kUnknownType);
   EXPECT_EQ(server_error(rv::encode_ping(1)), WireError::kUnknownType);
-  EXPECT_EQ(server_error(hex("87 0000000000000001")), WireError::kUnknownType);
+  EXPECT_EQ(server_error(hex("88 0000000000000001")), WireError::kUnknownType);
 }
 
 TEST(RendezvousWire, ReencodingIsCanonical) {
@@ -259,3 +261,70 @@ TEST(RendezvousWire, ErrorCategoryAndCloseReasons) {
 }
 
 }  // namespace
+
+// ICE_SERVERS (0x87): the shared vectors, also run by web/test/rendezvous.test.ts.
+namespace {
+
+nlohmann::json ice_vectors() {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/rendezvous_ice.json");
+  return nlohmann::json::parse(in);
+}
+
+WireError wire_error_named(const std::string& name) {
+  if (name == "truncated") return WireError::kTruncated;
+  if (name == "trailing_bytes") return WireError::kTrailingBytes;
+  if (name == "bad_ice_server") return WireError::kBadIceServer;
+  ADD_FAILURE() << "unknown error name " << name;
+  return WireError::kEmpty;
+}
+
+}  // namespace
+
+TEST(RendezvousWire, IceServersVectors) {
+  auto vectors = ice_vectors();
+  ASSERT_FALSE(vectors["valid"].empty());
+  for (const auto& v : vectors["valid"]) {
+    SCOPED_TRACE(v["name"].get<std::string>());
+    auto bytes = hex(v["hex"]);
+    auto m = rv::decode_server_message(bytes);
+    ASSERT_TRUE(m.has_value()) << make_error_code(m.error()).message();
+    auto* ice = std::get_if<rv::IceServers>(&*m);
+    ASSERT_NE(ice, nullptr);
+    std::vector<rv::IceServerEntry> want;
+    for (const auto& s : v["servers"]) want.push_back({s["url"], s["username"], s["credential"]});
+    EXPECT_EQ(ice->servers, want);
+    EXPECT_EQ(rv::encode(*m), bytes);
+    auto encoded = rv::encode_ice_servers(want);
+    ASSERT_TRUE(encoded.has_value());
+    EXPECT_EQ(*encoded, bytes);
+    EXPECT_LE(bytes.size(), rv::kMaxIceServersSize);
+  }
+  ASSERT_FALSE(vectors["invalid"].empty());
+  for (const auto& v : vectors["invalid"]) {
+    SCOPED_TRACE(v["name"].get<std::string>());
+    auto m = rv::decode_server_message(hex(v["hex"]));
+    ASSERT_FALSE(m.has_value());
+    EXPECT_EQ(m.error(), wire_error_named(v["error"]));
+  }
+}
+
+TEST(RendezvousWire, IceServersEncoderRefusesWhatTheDecoderWould) {
+  EXPECT_FALSE(rv::encode_ice_servers({}).has_value());
+  std::vector<rv::IceServerEntry> nine(9, rv::IceServerEntry{"stun:a", "", ""});
+  EXPECT_EQ(rv::encode_ice_servers(nine).error(), WireError::kBadIceServer);
+  EXPECT_FALSE(rv::encode_ice_servers(std::vector<rv::IceServerEntry>{{"http:a", "", ""}}));
+  EXPECT_FALSE(rv::encode_ice_servers(std::vector<rv::IceServerEntry>{{"turn:a", "u", "x y"}}));
+  EXPECT_FALSE(rv::encode_ice_servers(
+      std::vector<rv::IceServerEntry>{{"turn:a", std::string(256, 'u'), "c"}}));
+  // The largest list fits the bound a reader must accept.
+  std::vector<rv::IceServerEntry> eight(
+      8, rv::IceServerEntry{"turn:" + std::string(250, 'h'), std::string(255, 'u'),
+                            std::string(255, 'c')});
+  auto biggest = rv::encode_ice_servers(eight);
+  ASSERT_TRUE(biggest.has_value());
+  EXPECT_EQ(biggest->size(), rv::kMaxIceServersSize);
+  auto back = rv::decode_server_message(*biggest);
+  ASSERT_TRUE(back.has_value());
+  // A peer -> server message never has type 0x87.
+  EXPECT_EQ(rv::decode_client_message(*biggest).error(), WireError::kUnknownType);
+}

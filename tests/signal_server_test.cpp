@@ -1,10 +1,16 @@
 // The rendezvous server embedded in-process (as `tokencast host` does on a LAN), and the pure
 // pieces of the signal module: token bucket, path rules, room registry, URL parsing.
 #include "room_registry.hpp"
+#include "room_registry.hpp"
+#include "static_files.hpp"
+#include "token_bucket.hpp"
 #include "signal_test_support.hpp"
 #include "static_files.hpp"
 #include "token_bucket.hpp"
 #include "tokencast/signal/rendezvous.hpp"
+#include "tokencast/turn_credentials.hpp"
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace tokencast::test {
 namespace {
@@ -212,6 +218,52 @@ TEST(InProcessClient, DestroyingClientsWhileBusyIsSafe) {
   }
   for (int i = 0; i < 100 && server.stats().peers != 0; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(server.stats().peers, 0u);
+}
+
+// Known answers for coturn's REST credentials: tests/vectors/rendezvous_ice.json.
+TEST(TurnCredentials, KnownAnswers) {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/rendezvous_ice.json");
+  auto vectors = nlohmann::json::parse(in);
+  ASSERT_FALSE(vectors["turn_rest_credentials"].empty());
+  for (const auto& v : vectors["turn_rest_credentials"]) {
+    auto c =
+        rv::turn_rest_credential(v["secret"].get<std::string>(), v["expiry_unix"].get<uint64_t>(),
+                                 v["tag"].get<std::string>());
+    EXPECT_EQ(c.username, v["username"].get<std::string>());
+    EXPECT_EQ(c.credential, v["credential"].get<std::string>());
+  }
+}
+
+TEST(TurnCredentials, GrantGivesEveryTurnUrlOneFreshCredential) {
+  rv::IceGrant grant;
+  grant.stun_urls = {"stun:a.example:3478"};
+  grant.turn_urls = {"turn:a.example:3478", "turns:a.example:5349?transport=tcp"};
+  grant.turn_secret = "s";
+  grant.turn_ttl_seconds = 600;
+  auto entries = rv::grant_ice_servers(grant, 1000, "ab");
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[0], (rv::IceServerEntry{"stun:a.example:3478", "", ""}));
+  EXPECT_EQ(entries[1].username, "1600:ab");
+  EXPECT_EQ(entries[1].credential, rv::turn_rest_credential("s", 1600, "ab").credential);
+  EXPECT_EQ(entries[2].username, "1600:ab");
+  EXPECT_TRUE(rv::encode_ice_servers(entries).has_value());
+}
+
+TEST(ServerOptions, IceGrantValidation) {
+  rv::ServerOptions o;
+  o.ice.stun_urls = {"stun:a.example"};
+  EXPECT_FALSE(rv::validate(o).has_value());
+  o.ice.turn_urls = {"turn:a.example"};
+  EXPECT_TRUE(rv::validate(o).has_value());  // no secret
+  o.ice.turn_secret = "s";
+  EXPECT_FALSE(rv::validate(o).has_value());
+  o.ice.turn_ttl_seconds = 10;
+  EXPECT_TRUE(rv::validate(o).has_value());
+  o.ice.turn_ttl_seconds = 3600;
+  o.ice.stun_urls.assign(8, "stun:a.example");
+  EXPECT_TRUE(rv::validate(o).has_value());  // nine URLs
+  o.ice.stun_urls = {"ftp:a.example"};
+  EXPECT_TRUE(rv::validate(o).has_value());
 }
 
 }  // namespace

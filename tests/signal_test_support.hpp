@@ -130,12 +130,13 @@ inline std::vector<uint8_t> bytes(std::string_view s) { return {s.begin(), s.end
 
 // A Client whose callbacks are recorded as events, for a test to wait on.
 struct Event {
-  enum Kind { kJoined, kPeerJoined, kPeerLeft, kEnvelope, kError, kClosed } kind;
+  enum Kind { kJoined, kPeerJoined, kPeerLeft, kEnvelope, kError, kClosed, kIceServers } kind;
   rv::PeerId id = 0;
   std::vector<rv::PeerId> peers;
   std::vector<uint8_t> payload;
   rv::ErrorCode code{};
   rv::CloseInfo close;
+  std::vector<rv::IceServerEntry> ice;
 };
 
 class TestPeer {
@@ -155,6 +156,11 @@ class TestPeer {
     cb.on_error = [this](rv::ErrorCode code, rv::PeerId to) {
       Event e{Event::kError, to};
       e.code = code;
+      push(std::move(e));
+    };
+    cb.on_ice_servers = [this](std::vector<rv::IceServerEntry> servers) {
+      Event e{Event::kIceServers};
+      e.ice = std::move(servers);
       push(std::move(e));
     };
     cb.on_closed = [this](const rv::CloseInfo& info) {

@@ -21,6 +21,8 @@
 #include "tokencast/host/host.hpp"
 #include "tokencast/qr/qr.hpp"
 #include "tokencast/util/cli_args.hpp"
+#include "tokencast/util/cli_args.hpp"
+#include "verbose_log.hpp"
 
 namespace tokencast::app {
 namespace {
@@ -113,6 +115,10 @@ bool write_private_file(const std::string& path, const std::string& text) {
 
 std::string format_status(const HostStats& s, double tokens_per_second) {
   std::string line = "peers " + std::to_string(s.peers);
+  if (s.peers_direct + s.peers_relayed > 0) {
+    line += " (" + std::to_string(s.peers_direct) + " direct, " + std::to_string(s.peers_relayed) +
+            " relayed)";
+  }
   if (s.turn) {
     line += " | turn " + std::to_string(*s.turn) + (s.generating ? " streaming" : "");
     line += " | " + std::to_string(s.turn_tokens) + " tokens";
@@ -199,15 +205,7 @@ int run_host(Args args) {
   auto ice = f.ice.servers();
   if (!ice) return usage_error(ice.error());
 
-  if (f.verbose) {
-    log::set_sink(
-        [](log::Level level, std::string_view component, std::string_view message) {
-          std::fprintf(stderr, "[%s] %.*s: %.*s\n", std::string(log::level_name(level)).c_str(),
-                       static_cast<int>(component.size()), component.data(),
-                       static_cast<int>(message.size()), message.data());
-        },
-        log::Level::kInfo);
-  }
+  if (f.verbose) log_to_stderr();
   block_stop_signals();
 
   auto source = choose_source(f);
@@ -228,6 +226,7 @@ int run_host(Args args) {
   options.public_url = f.public_url;
   options.web_root = f.web_root;
   options.ice_servers = std::move(*ice);
+  options.relay_only = f.ice.relay_only;
   options.stream_source = f.stdin_source;
   options.host_name = f.name;
   options.max_peers = max_peers;

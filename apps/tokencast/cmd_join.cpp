@@ -15,11 +15,14 @@
 
 #include "commands.hpp"
 #include "ice_flags.hpp"
+#include "signals.hpp"
 #include "stop_signals.hpp"
 #include "tokencast/client/join_client.hpp"
 #include "tokencast/client/terminal_printer.hpp"
 #include "tokencast/qr/qr.hpp"
 #include "tokencast/util/cli_args.hpp"
+#include "tokencast/util/cli_args.hpp"
+#include "verbose_log.hpp"
 
 namespace tokencast::app {
 namespace {
@@ -34,6 +37,7 @@ enum Exit : int {
   kInterrupted = 6,
   kSignalingAltered = 7,
   kTlsRejected = 8,
+  kNoPath = 9,
 };
 
 constexpr const char* kEpilog =
@@ -49,11 +53,15 @@ constexpr const char* kEpilog =
     "  3  bad link (or no readable QR code in IMAGE)\n"
     "  4  the rendezvous or the host cannot be reached (or the link is wrong or expired)\n"
     "  5  the join was refused, or the answer did not verify (invite link invalid or expired)\n"
-    "  6  the stream was interrupted (connection lost for good, or interrupted by a signal)\n"
+    "  6  the stream was interrupted (connection lost for good, or interrupted by a signal),\n"
+    "     or the connection to the host could not be opened\n"
     "  7  no host answered, and signaling that did not verify arrived (altered in transit, or\n"
     "     sent by someone without this link)\n"
     "  8  TLS verification failed: the https rendezvous's certificate is untrusted, for another\n"
-    "     name, or expired (never retried in plain; see --ca)";
+    "     name, or expired (never retried in plain; see --ca)\n"
+    "  9  the host answered but no network path to it was found (NAT or firewall: use a TURN\n"
+    "     relay with --turn or a rendezvous that hands one out; --relay-only without any TURN\n"
+    "     server also ends here)";
 
 int exit_for(JoinFailure failure) {
   switch (failure) {
@@ -68,11 +76,14 @@ int exit_for(JoinFailure failure) {
     case JoinFailure::kSessionEnded:
       return kDone;
     case JoinFailure::kInterrupted:
+    case JoinFailure::kNotOpened:
       return kInterrupted;
     case JoinFailure::kSignalingAltered:
       return kSignalingAltered;
     case JoinFailure::kCertificateRejected:
       return kTlsRejected;
+    case JoinFailure::kNoPath:
+      return kNoPath;
   }
   return kInterrupted;
 }
@@ -156,6 +167,7 @@ int run_join(Args args) {
   std::string out_path;
   bool once = false;
   bool no_reconnect = false;
+  bool verbose = false;
   std::string connect_timeout = "10";
   std::string ca_file;
   IceFlags ice_flags;
@@ -177,6 +189,8 @@ int run_join(Args args) {
              "https links: trust the CA certificates in this PEM file for the rendezvous "
              "instead of the system's CA store");
   ice_flags.declare(cli);
+  cli.flag("--verbose", &verbose,
+           "log to stderr what the connection does (e.g. the selected candidate pair)");
   cli.epilog(kEpilog);
   switch (cli.parse(args)) {
     case util::CliArgs::Outcome::kHelpShown:
@@ -186,6 +200,7 @@ int run_join(Args args) {
     case util::CliArgs::Outcome::kRun:
       break;
   }
+  if (verbose) log_to_stderr();
   char* end = nullptr;
   long timeout_s = std::strtol(connect_timeout.c_str(), &end, 10);
   if (end == connect_timeout.c_str() || *end != '\0' || timeout_s < 1 || timeout_s > 3600) {
@@ -241,6 +256,7 @@ int run_join(Args args) {
   options.name = name;
   options.ca_file = ca_file;
   options.ice_servers = std::move(*ice);
+  options.relay_only = ice_flags.relay_only;
   options.reconnect = !no_reconnect;
   options.answer_timeout = std::chrono::seconds(timeout_s);
   JoinCallbacks callbacks;

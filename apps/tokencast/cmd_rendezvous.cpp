@@ -4,18 +4,28 @@
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <string>
 
 #include "commands.hpp"
+#include "signals.hpp"
 #include "stop_signals.hpp"
+#include "tokencast/rtc/peer_link.hpp"
 #include "tokencast/signal/rendezvous.hpp"
+#include "tokencast/util/cli_args.hpp"
 #include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
 
 namespace {
+
+struct IceFlagsUrls {
+  std::vector<std::string> stun;
+  std::vector<std::string> turn;
+};
 
 using tokencast::rendezvous::Server;
 using tokencast::rendezvous::ServerOptions;
@@ -77,6 +87,31 @@ void raise_fd_limit(size_t want, bool verbose) {
   }
 }
 
+// The TURN secret: from --turn-secret-file, else TOKENCAST_TURN_SECRET; never from argv.
+std::optional<std::string> read_turn_secret(const std::string& file) {
+  if (file.empty()) {
+    const char* env = std::getenv("TOKENCAST_TURN_SECRET");
+    return env != nullptr ? std::optional<std::string>(env) : std::nullopt;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string secret(4097, '\0');
+  in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
+  secret.resize(static_cast<size_t>(in.gcount()));
+  if (secret.size() > 4096) return std::nullopt;
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  return secret;
+}
+
+// The rendezvous' ICE server URLs must be ones libwebrtc and browsers accept.
+std::optional<std::string> check_ice_urls(const IceFlagsUrls& urls) {
+  std::vector<IceServer> servers;
+  for (const auto& url : urls.stun) servers.push_back(IceServer{{url}, "", ""});
+  for (const auto& url : urls.turn) servers.push_back(IceServer{{url}, "1:x", "x"});
+  if (auto valid = validate_ice_servers(servers); !valid) return valid.error().message;
+  return std::nullopt;
+}
+
 }  // namespace
 
 int run_rendezvous(Args args) {
@@ -95,6 +130,9 @@ int run_rendezvous(Args args) {
   std::string handshake_timeout = "10s";
   std::string idle_timeout = "60s";
   bool verbose = false;
+  IceFlagsUrls ice_urls;
+  std::string turn_secret_file;
+  std::string turn_ttl = "3600";
 
   util::CliArgs cli("rendezvous",
                     "Run a rendezvous server: it introduces the peers of a room to each other by "
@@ -133,6 +171,18 @@ int run_rendezvous(Args args) {
              "time from TCP connect to JOIN, and per HTTP request (default 10s; e.g. 500ms)");
   cli.option("--idle-timeout", "DURATION", &idle_timeout,
              "silence after which a peer is closed; it is pinged at half of it (default 60s)");
+  cli.multi("--stun", "URL", &ice_urls.stun,
+            "a STUN server handed to every peer, e.g. stun:stun.example.net:3478 (repeatable)");
+  cli.multi("--turn", "URL", &ice_urls.turn,
+            "a TURN server handed to every peer with fresh time-limited credentials, e.g. "
+            "turn:turn.example.net:3478?transport=udp or turns:turn.example.net:5349 "
+            "(repeatable; coturn use-auth-secret; the secret comes from TOKENCAST_TURN_SECRET "
+            "or --turn-secret-file)");
+  cli.option("--turn-secret-file", "FILE", &turn_secret_file,
+             "file holding the TURN server's static-auth-secret (instead of "
+             "TOKENCAST_TURN_SECRET)");
+  cli.option("--turn-ttl", "SECONDS", &turn_ttl,
+             "lifetime of the TURN credentials handed out (default 3600)");
   cli.flag("--verbose", &verbose, "log connections refused and limits hit to stderr");
   cli.epilog(
       "On start one line `listening on HOST:PORT` goes to stdout; logs go to stderr.\n"
@@ -171,6 +221,23 @@ int run_rendezvous(Args args) {
     return bad("--handshake-timeout", handshake_timeout);
   }
   if (!parse_duration(idle_timeout, &o.idle_timeout)) return bad("--idle-timeout", idle_timeout);
+  if (auto problem = check_ice_urls(ice_urls)) {
+    std::fprintf(stderr, "tokencast rendezvous: %s\n", problem->c_str());
+    return 2;
+  }
+  o.ice.stun_urls = ice_urls.stun;
+  o.ice.turn_urls = ice_urls.turn;
+  if (!parse_number(turn_ttl, &o.ice.turn_ttl_seconds)) return bad("--turn-ttl", turn_ttl);
+  if (!o.ice.turn_urls.empty()) {
+    auto secret = read_turn_secret(turn_secret_file);
+    if (!secret || secret->empty()) {
+      std::fprintf(stderr,
+                   "tokencast rendezvous: --turn needs the TURN secret in TOKENCAST_TURN_SECRET "
+                   "or a readable, non-empty --turn-secret-file (at most 4096 bytes)\n");
+      return 2;
+    }
+    o.ice.turn_secret = std::move(*secret);
+  }
   if (auto problem = rendezvous::validate(o)) {
     std::fprintf(stderr, "tokencast rendezvous: %s\n", problem->c_str());
     return 2;

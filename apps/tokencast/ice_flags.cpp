@@ -10,6 +10,9 @@ void IceFlags::declare(util::CliArgs& cli) {
             "a TURN server, e.g. turn:turn.example.net:3478?transport=udp (repeatable); the "
             "credential comes from TOKENCAST_TURN_CREDENTIAL");
   cli.option("--turn-user", "NAME", &turn_user, "the TURN username");
+  cli.flag("--relay-only", &relay_only,
+           "connect through a TURN relay only, never directly (needs a TURN server: --turn, or "
+           "one the rendezvous hands out)");
 }
 
 Expected<std::vector<IceServer>, std::string> IceFlags::servers() const {

@@ -14,6 +14,7 @@ struct IceFlags {
   std::vector<std::string> stun;
   std::vector<std::string> turn;
   std::string turn_user;
+  bool relay_only = false;
 
   void declare(util::CliArgs& cli);
   // The servers, or an error message for people (never containing the credential).

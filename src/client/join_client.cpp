@@ -39,6 +39,12 @@ const char* join_failure_text(JoinFailure failure) {
              "transit or came from someone without this link";
     case JoinFailure::kCertificateRejected:
       return "the rendezvous server's TLS certificate was rejected";
+    case JoinFailure::kNotOpened:
+      return "the connection to the host could not be opened";
+    case JoinFailure::kNoPath:
+      return "the host answered, but no network path to it was found (a NAT or firewall is in "
+             "the way; a TURN relay is needed: --turn, or a rendezvous started with --turn; "
+             "--relay-only forces it)";
   }
   return "unknown failure";
 }
@@ -59,6 +65,7 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
     bool answered = false;
     std::vector<std::vector<uint8_t>> sent;      // offer and candidates, until the answer
     std::vector<IceCandidate> early_candidates;  // gathered before the offer was sealed
+    std::vector<IceServer> rendezvous_ice;       // what the rendezvous handed out (ICE_SERVERS)
     bool open = false;
     util::EventLoop::TimerId timer = 0;
     int64_t last_heard_ms = 0;  // anything from the host, for the keepalive
@@ -104,6 +111,8 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   // --- signaling ---
   void send_signal(Attempt& a, const std::vector<uint8_t>& envelope);
   void on_joined(uint64_t n, rendezvous::PeerId self);
+  void on_ice_servers(uint64_t n, std::vector<rendezvous::IceServerEntry> servers);
+  void create_peer(uint64_t n);
   void on_envelope(uint64_t n, rendezvous::PeerId from, std::vector<uint8_t> bytes);
   void on_local_description(uint64_t n, const std::string& sdp);
   void on_local_candidate(uint64_t n, IceCandidate candidate);
@@ -112,6 +121,14 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   void keepalive(uint64_t n);
   // Sends an ack when one is due, or arms one timer for when it will be (protocol version 2).
   void acknowledge(uint64_t n);
+  bool has_turn_server(const Attempt& a) const {
+    auto turn = [](const IceServer& s) {
+      return std::any_of(s.urls.begin(), s.urls.end(),
+                         [](const std::string& u) { return u.rfind("turn", 0) == 0; });
+    };
+    return std::any_of(options.ice_servers.begin(), options.ice_servers.end(), turn) ||
+           std::any_of(a.rendezvous_ice.begin(), a.rendezvous_ice.end(), turn);
+  }
 };
 
 void JoinClient::Impl::acknowledge(uint64_t n) {
@@ -158,6 +175,11 @@ void JoinClient::Impl::begin_attempt() {
   rendezvous::ClientCallbacks cb;
   cb.on_joined = [this, post, n](rendezvous::PeerId self, const std::vector<rendezvous::PeerId>&) {
     post([this, n, self] { on_joined(n, self); });
+  };
+  cb.on_ice_servers = [this, post, n](std::vector<rendezvous::IceServerEntry> servers) {
+    post([this, n, servers = std::move(servers)]() mutable {
+      on_ice_servers(n, std::move(servers));
+    });
   };
   cb.on_envelope = [this, post, n](rendezvous::PeerId from, std::span<const uint8_t> payload) {
     post([this, n, from, bytes = std::vector<uint8_t>(payload.begin(), payload.end())]() mutable {
@@ -252,8 +274,38 @@ void JoinClient::Impl::on_joined(uint64_t n, rendezvous::PeerId self) {
   Attempt* a = current(n);
   if (a == nullptr) return;
   a->self = self;
+  create_peer(n);
+}
+
+void JoinClient::Impl::on_ice_servers(uint64_t n, std::vector<rendezvous::IceServerEntry> servers) {
+  Attempt* a = current(n);
+  if (a == nullptr || a->answered || a->open) return;
+  std::vector<IceServer> offered;
+  for (auto& e : servers)
+    offered.push_back({{std::move(e.url)}, std::move(e.username), std::move(e.credential)});
+  // The rendezvous is not trusted: a server libwebrtc would refuse is skipped, not fatal.
+  std::vector<std::string> problems;
+  a->rendezvous_ice = usable_ice_servers(std::move(offered), &problems);
+  for (const auto& p : problems)
+    log::warn("join", "ignoring an ICE server from the rendezvous: " + p);
+  if (a->rendezvous_ice.empty()) return;
+  // ICE_SERVERS follows JOINED at once, before any envelope: the link made at JOINED has not
+  // been offered to anyone yet. Make it again, gathering with these servers too.
+  a->peer.reset();
+  a->handshake.reset();
+  a->sent.clear();
+  a->early_candidates.clear();
+  create_peer(n);
+}
+
+void JoinClient::Impl::create_peer(uint64_t n) {
+  Attempt* a = current(n);
+  if (a == nullptr) return;
   LinkConfig config;
   config.ice_servers = options.ice_servers;
+  config.ice_servers.insert(config.ice_servers.end(), a->rendezvous_ice.begin(),
+                            a->rendezvous_ice.end());
+  config.relay_only = options.relay_only;
   std::weak_ptr<Impl> weak = weak_from_this();
   auto post = [weak](auto task) {
     if (auto self = weak.lock()) self->loop.post(std::move(task));
@@ -275,6 +327,13 @@ void JoinClient::Impl::on_joined(uint64_t n, rendezvous::PeerId self) {
   cb.on_state = [this, post, n](const LinkEvent& e) {
     post([this, n, e] { on_link_state(n, e); });
   };
+  cb.on_path = [this, post](const CandidatePath& path) {
+    // The NAT lab and operators read this line (format: docs/architecture/rtc.md).
+    log::info("join", "selected candidate pair: " + describe(path));
+    post([this, path] {
+      if (callbacks.on_path) callbacks.on_path(path);
+    });
+  };
   cb.on_message = [this, post, n](std::span<const uint8_t> m) {
     post([this, n, bytes = std::vector<uint8_t>(m.begin(), m.end())]() mutable {
       on_message(n, std::move(bytes));
@@ -282,11 +341,11 @@ void JoinClient::Impl::on_joined(uint64_t n, rendezvous::PeerId self) {
   };
   auto peer = PeerLink::create(NegotiationRole::kOfferer, config, std::move(cb));
   if (!peer) {
-    end(JoinFailure::kInterrupted, "cannot create a peer connection: " + peer.error().message);
+    end(JoinFailure::kNotOpened, "cannot create a peer connection: " + peer.error().message);
     return;
   }
   a->peer = std::move(*peer);
-  if (!a->peer->create_offer()) attempt_failed(JoinFailure::kInterrupted, "cannot make an offer");
+  if (!a->peer->create_offer()) attempt_failed(JoinFailure::kNotOpened, "cannot make an offer");
 }
 
 void JoinClient::Impl::on_local_description(uint64_t n, const std::string& sdp) {
@@ -294,7 +353,7 @@ void JoinClient::Impl::on_local_description(uint64_t n, const std::string& sdp) 
   if (a == nullptr) return;
   auto handshake = JoinerHandshake::start(link, options.name, sdp, unix_now_ms());
   if (!handshake) {
-    end(JoinFailure::kInterrupted,
+    end(JoinFailure::kNotOpened,
         "cannot seal the offer: " + std::string(handshake_error_name(handshake.error())));
     return;
   }
@@ -326,6 +385,12 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
       a->forged_beacons += 1;
       return;
     }
+    if (options.relay_only && a->host == 0 && !has_turn_server(*a)) {
+      end(JoinFailure::kNoPath,
+          "--relay-only needs a TURN server, and none was given (--turn) or handed out by the "
+          "rendezvous");
+      return;
+    }
     a->host = from;  // the host, or the host again under a new id: (re)send what it lacks
     for (const auto& envelope : a->sent) (void)a->rendezvous->send(from, envelope);
     return;
@@ -345,13 +410,17 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
     a->answered = true;
     a->sent.clear();
     if (!a->peer->set_remote_description(answer->sdp)) {
-      attempt_failed(JoinFailure::kInterrupted, "the host's answer could not be applied");
+      attempt_failed(JoinFailure::kNotOpened, "the host's answer could not be applied");
       return;
     }
     loop.cancel(a->timer);
     a->timer = loop.post_after(options.open_timeout, [this, n] {
       if (Attempt* at = current(n); at != nullptr && !at->open) {
-        attempt_failed(JoinFailure::kInterrupted, "the data channel did not open");
+        if (at->peer && !at->peer->path_found()) {
+          attempt_failed(JoinFailure::kNoPath, "ICE checks found no working candidate pair");
+        } else {
+          attempt_failed(JoinFailure::kNotOpened, "the data channel did not open");
+        }
       }
     });
   } else if (const auto* candidate = std::get_if<IceCandidate>(&*event)) {
@@ -379,8 +448,10 @@ void JoinClient::Impl::on_link_state(uint64_t n, const LinkEvent& event) {
   } else if (event.state == LinkState::kClosed || event.state == LinkState::kFailed) {
     if (a->open) {
       link_lost(event.reason.empty() ? std::string(to_string(event.state)) : event.reason);
+    } else if (event.no_path) {
+      attempt_failed(JoinFailure::kNoPath, event.reason);
     } else {
-      attempt_failed(JoinFailure::kInterrupted, "the data channel failed: " + event.reason);
+      attempt_failed(JoinFailure::kNotOpened, event.reason);
     }
   }
 }

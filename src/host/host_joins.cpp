@@ -5,8 +5,10 @@
 #include <net/if.h>
 
 #include "host_runtime_impl.hpp"
+#include "host_runtime_impl.hpp"
 #include "tokencast/core/invite.hpp"
 #include "tokencast/core/log.hpp"
+#include <algorithm>
 
 namespace tokencast {
 namespace {
@@ -59,6 +61,16 @@ Expected<void, std::string> HostRuntime::Impl::start_rendezvous() {
     server.listen_host = options.listen_host;
     server.listen_port = options.listen_port;
     server.web_root = options.web_root;
+    // Our STUN servers go to the joiners too (no secret in them). Our TURN credential does not:
+    // the room is open to every link holder over plain ws://.
+    for (const IceServer& ice : options.ice_servers) {
+      if (!ice.username.empty()) continue;
+      for (const std::string& url : ice.urls) {
+        if (server.ice.stun_urls.size() < rendezvous::kMaxIceServers) {
+          server.ice.stun_urls.push_back(url);
+        }
+      }
+    }
     embedded = std::make_unique<rendezvous::Server>(server);
     if (auto started = embedded->start(); !started) {
       return unexpected("cannot listen on " + options.listen_host + ":" +
@@ -106,6 +118,19 @@ void HostRuntime::Impl::connect_room(size_t index) {
       rooms[index].joined = true;
       rooms[index].self = self;
       for (auto peer : peers) greet(index, peer);  // joiners that waited for a host
+    });
+  };
+  callbacks.on_ice_servers = [this, index,
+                              generation](std::vector<rendezvous::IceServerEntry> servers) {
+    loop.post([this, index, generation, servers = std::move(servers)]() mutable {
+      if (rooms[index].generation != generation) return;
+      std::vector<IceServer> offered;
+      for (auto& e : servers)
+        offered.push_back({{std::move(e.url)}, std::move(e.username), std::move(e.credential)});
+      std::vector<std::string> problems;
+      rooms[index].rendezvous_ice = usable_ice_servers(std::move(offered), &problems);
+      for (const auto& p : problems)
+        log::warn("host", "ignoring an ICE server from the rendezvous: " + p);
     });
   };
   callbacks.on_peer_joined = [this, index, generation](rendezvous::PeerId peer) {
@@ -239,6 +264,16 @@ void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const
   }
   LinkConfig config;
   config.ice_servers = options.ice_servers;
+  config.ice_servers.insert(config.ice_servers.end(), rooms[room].rendezvous_ice.begin(),
+                            rooms[room].rendezvous_ice.end());
+  config.relay_only = options.relay_only;
+  const bool any_turn = std::any_of(config.ice_servers.begin(), config.ice_servers.end(),
+                                    [](const IceServer& s) { return !s.username.empty(); });
+  if (config.relay_only && !any_turn) {
+    log::warn("host",
+              "--relay-only without a TURN server (none given with --turn, none from the "
+              "rendezvous): this joiner cannot connect");
+  }
   auto peer = PeerLink::create(NegotiationRole::kAnswerer, config, callbacks_for(id));
   if (!peer) {
     log::error("host", "cannot create a peer link: " + peer.error().message);

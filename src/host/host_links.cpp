@@ -29,6 +29,13 @@ LinkCallbacks HostRuntime::Impl::callbacks_for(uint64_t id) {
       on_link_message(id, std::move(bytes));
     });
   };
+  cb.on_path = [this, id](const CandidatePath& path) {
+    // The NAT lab and operators read this line (format: docs/architecture/rtc.md).
+    log::info("host", "selected candidate pair: " + describe(path));
+    loop.post([this, id, relayed = path.relayed()] {
+      if (auto it = link_table.find(id); it != link_table.end()) it->second.relayed = relayed;
+    });
+  };
   cb.on_drain = [this, id] {
     loop.post([this, id] {
       auto it = link_table.find(id);

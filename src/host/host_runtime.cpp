@@ -143,6 +143,9 @@ HostStats HostRuntime::Impl::snapshot() const {
     std::lock_guard lock(inbox_mutex);
     s.envelopes_dropped = inbox.dropped();
   }
+  for (const auto& [id, link] : link_table) {
+    if (link.relayed) (*link.relayed ? s.peers_relayed : s.peers_direct) += 1;
+  }
   auto st = session->status();
   s.peers = st.peers;
   s.turn = st.turn;

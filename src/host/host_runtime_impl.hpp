@@ -35,7 +35,8 @@ struct HostRuntime::Impl : HostIo {
     uint64_t generation = 0;  // callbacks of a replaced client are ignored
     int failures = 0;         // consecutive connection failures, for the backoff
     bool joined = false;
-    rendezvous::PeerId self = 0;  // the host's id in this room
+    rendezvous::PeerId self = 0;            // the host's id in this room
+    std::vector<IceServer> rendezvous_ice;  // what this room's rendezvous handed out
   };
 
   // One joiner: from its offer to the end of its data channel.
@@ -49,6 +50,7 @@ struct HostRuntime::Impl : HostIo {
     std::vector<IceCandidate> early_candidates;  // gathered before the answer was sealed
     ConnId conn = 0;                             // once the channel is open
     std::optional<HostSession::OutFrame> held;   // refused by a full buffer: sent first
+    std::optional<bool> relayed;                 // from the selected candidate pair, once open
     bool paused = false;                         // over high water: wait for on_drain
     std::optional<int64_t> wake_ms;              // a pacing timer is armed for this time
     int64_t created_ms = 0;

@@ -124,6 +124,19 @@ Expected<void, RtcError> validate_ice_servers(const std::vector<IceServer>& serv
   return {};
 }
 
+std::vector<IceServer> usable_ice_servers(std::vector<IceServer> servers,
+                                          std::vector<std::string>* problems) {
+  std::vector<IceServer> usable;
+  for (IceServer& server : servers) {
+    if (auto valid = validate_ice_servers({server}); !valid) {
+      if (problems != nullptr) problems->push_back(valid.error().message);
+      continue;
+    }
+    usable.push_back(std::move(server));
+  }
+  return usable;
+}
+
 std::string_view to_string(RtcErrc code) {
   switch (code) {
     case RtcErrc::kInvalidConfig:

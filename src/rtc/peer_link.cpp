@@ -8,6 +8,7 @@
 #include <api/peer_connection_interface.h>
 #include <api/set_local_description_observer_interface.h>
 #include <api/set_remote_description_observer_interface.h>
+#include <api/stats/rtc_stats_collector_callback.h>
 #include <api/units/time_delta.h>
 #include <media/sctp/sctp_transport_internal.h>
 #include <rtc_base/copy_on_write_buffer.h>
@@ -23,6 +24,9 @@
 #include <vector>
 
 #include "peer_link_internals.hpp"
+#include "peer_link_internals.hpp"
+#include "runtime.hpp"
+#include "selected_path.hpp"
 #include "runtime.hpp"
 #include "tokencast/core/log.hpp"
 
@@ -113,6 +117,7 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
   std::atomic<LinkState> state{LinkState::kNew};
   std::atomic<bool> remote_given{false};
   std::atomic<bool> close_requested{false};
+  std::atomic<bool> path_found{false};  // ICE connected at least once
 
   // ---- signaling thread only --------------------------------------------------------------
   LinkCallbacks cb;
@@ -127,6 +132,7 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
   Clock::time_point last_handoff{};  // the last time libwebrtc handed bytes to SCTP
   bool remote_applied = false;
   std::vector<std::unique_ptr<webrtc::IceCandidateInterface>> pending_candidates;
+  std::string turn_error;  // the last TURN server failure (allocation refused, unreachable)
 
   // Runs f(*this) on the signaling thread unless the link has been detached by then.
   template <class F>
@@ -211,7 +217,7 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
 
   // The one terminal state event; then the peer connection is closed (outside libwebrtc's
   // stack, since this is often called from one of its callbacks).
-  void end_s(LinkState final_state, CloseCause cause, std::string reason) {
+  void end_s(LinkState final_state, CloseCause cause, std::string reason, bool no_path = false) {
     if (ended) return;
     ended = true;
     state.store(final_state, std::memory_order_release);
@@ -226,7 +232,7 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
       log::debug(kLog, std::string("link ") + std::string(to_string(final_state)) + " (" +
                            std::string(to_string(cause)) + "): " + reason);
     }
-    emit(cb.on_state, LinkEvent{final_state, cause, std::move(reason)});
+    emit(cb.on_state, LinkEvent{final_state, cause, std::move(reason), no_path});
     signaling->PostTask([self = shared_from_this()] { self->close_pc_s(); });
   }
 
@@ -499,7 +505,11 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
         log::debug(kLog, "peer connection disconnected (ICE may recover)");
         break;
       case PCS::kFailed:
-        end_s(LinkState::kFailed, CloseCause::kTransport, "connection failed (ICE or DTLS)");
+        if (path_found.load()) {
+          end_s(LinkState::kFailed, CloseCause::kTransport, "connection failed (ICE or DTLS)");
+        } else {
+          fail_no_path_s("ICE found no working path to the peer");
+        }
         break;
       case PCS::kNew:
       case PCS::kConnected:
@@ -507,6 +517,45 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
         break;
     }
   }
+
+  void OnIceConnectionChange(webrtc::PeerConnectionInterface::IceConnectionState s) override {
+    if (s == webrtc::PeerConnectionInterface::kIceConnectionConnected ||
+        s == webrtc::PeerConnectionInterface::kIceConnectionCompleted) {
+      path_found.store(true, std::memory_order_release);
+    }
+  }
+
+  void OnIceCandidateError(const std::string& address, int port, const std::string& url,
+                           int error_code, const std::string& error_text) override {
+    (void)address;
+    (void)port;
+    // The URL never holds credentials (validate_ice_servers refuses user@host).
+    if (url.rfind("turn", 0) != 0) return;
+    turn_error = "TURN server " + url + " failed: " + std::to_string(error_code) +
+                 (error_text.empty() ? "" : " " + error_text);
+    log::debug(kLog, turn_error);
+  }
+
+  // Ends the link: ICE found no candidate pair that works (NAT, firewall, TURN failure).
+  void fail_no_path_s(std::string reason) {
+    if (!turn_error.empty()) reason += " (" + turn_error + ")";
+    end_s(LinkState::kFailed, CloseCause::kTransport, std::move(reason), true);
+  }
+
+  // Reports the selected candidate pair once the channel is open.
+  class PathStats : public webrtc::RTCStatsCollectorCallback {
+   public:
+    explicit PathStats(std::weak_ptr<Core> core) : core_(std::move(core)) {}
+    void OnStatsDelivered(
+        const ::rtc::scoped_refptr<const webrtc::RTCStatsReport>& report) override {
+      auto core = core_.lock();
+      if (!core || core->detached || !report) return;
+      if (auto path = rtc_detail::selected_path(*report)) core->emit(core->cb.on_path, *path);
+    }
+
+   private:
+    std::weak_ptr<Core> core_;
+  };
 
   // ---- DataChannelObserver (signaling thread) ------------------------------------------
 
@@ -520,6 +569,8 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
         if (s == LinkState::kNew || s == LinkState::kConnecting) {
           state.store(LinkState::kOpen, std::memory_order_release);
           emit(cb.on_state, LinkEvent{LinkState::kOpen, CloseCause::kNone, ""});
+          if (cb.on_path && pc)
+            pc->GetStats(::rtc::make_ref_counted<PathStats>(weak_from_this()).get());
         }
         break;
       }
@@ -578,9 +629,13 @@ Expected<std::unique_ptr<PeerLink>, RtcError> PeerLink::create(NegotiationRole r
         [weak = std::weak_ptr<Core>(core)] {
           auto self = weak.lock();
           if (self && !self->detached && !self->ended && self->state.load() != LinkState::kOpen) {
-            self->end_s(LinkState::kFailed, CloseCause::kTransport,
-                        "not connected within " +
-                            std::to_string(self->config.connect_timeout.count()) + " ms");
+            std::string why = "not connected within " +
+                              std::to_string(self->config.connect_timeout.count()) + " ms";
+            if (self->path_found.load()) {
+              self->end_s(LinkState::kFailed, CloseCause::kTransport, why);
+            } else {
+              self->fail_no_path_s(why + ": ICE found no working path to the peer");
+            }
           }
         },
         webrtc::TimeDelta::Millis(core->config.connect_timeout.count()));
@@ -690,6 +745,8 @@ void PeerLink::close(std::string reason) {
 }
 
 LinkState PeerLink::state() const { return core_->state.load(std::memory_order_acquire); }
+
+bool PeerLink::path_found() const { return core_->path_found.load(std::memory_order_acquire); }
 
 size_t PeerLink::buffered_amount() const {
   std::lock_guard lock(core_->mu);

@@ -336,6 +336,9 @@ struct Client::Impl {
     } else if (auto* err = std::get_if<ErrorNotice>(&*message)) {
       if (!joined) return protocol_failure("ERROR before JOINED");
       if (alive() && callbacks.on_error) callbacks.on_error(err->code, err->peer);
+    } else if (auto* ice = std::get_if<IceServers>(&*message)) {
+      if (!joined) return protocol_failure("ICE_SERVERS before JOINED");
+      if (alive() && callbacks.on_ice_servers) callbacks.on_ice_servers(std::move(ice->servers));
     }
     // PONG: its arrival already counts as traffic.
   }

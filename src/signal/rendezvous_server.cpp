@@ -21,6 +21,26 @@ namespace tokencast::rendezvous {
 using boost::system::error_code;
 using tcp = net::ip::tcp;
 
+namespace {
+
+std::optional<std::string> validate_ice_grant(const IceGrant& g) {
+  if (g.stun_urls.size() + g.turn_urls.size() > kMaxIceServers) {
+    return "at most " + std::to_string(kMaxIceServers) + " STUN and TURN URLs together";
+  }
+  if (!g.turn_urls.empty() && g.turn_secret.empty()) return "TURN URLs need the TURN secret";
+  if (g.turn_ttl_seconds < 60 || g.turn_ttl_seconds > 7 * 86400) {
+    return "TURN credential lifetime must be 60 s .. 7 days";
+  }
+  // A sample grant must encode (URL scheme, characters, lengths).
+  if (!g.empty() && !encode_ice_servers(grant_ice_servers(g, 0, "0123456789abcdef"))) {
+    return "a STUN/TURN URL is invalid (stun:, stuns:, turn: or turns:, at most 255 visible "
+           "ASCII characters)";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> validate(const ServerOptions& o) {
   if (o.threads < 1 || o.threads > 256) return "threads must be 1..256";
   if (o.max_connections < 1) return "max connections must be at least 1";
@@ -45,6 +65,7 @@ std::optional<std::string> validate(const ServerOptions& o) {
   if (o.handshake_timeout < milliseconds(10)) return "handshake timeout must be >= 10 ms";
   if (o.idle_timeout < milliseconds(20)) return "idle timeout must be >= 20 ms";
   if (o.close_timeout < milliseconds(1)) return "close timeout must be >= 1 ms";
+  if (auto problem = validate_ice_grant(o.ice)) return problem;
   if (!o.web_root.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_directory(o.web_root, ec)) {

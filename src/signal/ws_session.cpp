@@ -4,8 +4,12 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <chrono>
+#include <cstdio>
 #include <string>
 
+#include "wire/rendezvous_wire.hpp"
+#include "random_id.hpp"
 #include "wire/rendezvous_wire.hpp"
 
 namespace tokencast::rendezvous {
@@ -196,11 +200,26 @@ void WsSession::handle_join(const RoomLocator& room, SteadyClock::time_point now
   // and so lands after it.
   auto welcome = encode_joined(id_, joined->other_ids);
   enqueue(welcome ? OutMessage::copy_of(*welcome) : OutMessage{});
+  send_ice_servers();
   if (!joined->others.empty()) {
     auto notice = out_of(*encode_peer_joined(id_));
     for (auto& other : joined->others) other->deliver(notice);
   }
   arm_timer(now + ctx_.options.idle_timeout / 2);
+}
+
+void WsSession::send_ice_servers() {
+  const IceGrant& grant = ctx_.options.ice;
+  if (grant.empty()) return;
+  char tag[17];
+  std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(random_peer_id()));
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto now_unix =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  // validate() checked that the grant encodes; a failure here would be a bug, not input.
+  if (auto message = encode_ice_servers(grant_ice_servers(grant, now_unix, tag))) {
+    enqueue(out_of(std::move(*message)));
+  }
 }
 
 void WsSession::handle_send(PeerId to, std::span<const uint8_t> bytes) {

@@ -45,6 +45,8 @@ class WsSession final : public ShardSession, public RoomMember {
   void on_read(boost::system::error_code ec);
   void handle(std::span<const uint8_t> bytes, SteadyClock::time_point now);
   void handle_join(const RoomLocator& room, SteadyClock::time_point now);
+  // ICE_SERVERS with fresh TURN credentials, when the server hands out ICE servers.
+  void send_ice_servers();
   void handle_send(PeerId to, std::span<const uint8_t> bytes);
   void enqueue(OutMessage message);
   void do_write();

@@ -61,12 +61,18 @@ export interface Rendezvous {
   proc: ChildProcess;
 }
 
-/** With `tls`, the rendezvous serves https/wss with that PEM certificate and key. */
-export async function startRendezvous(tls?: { cert: string; key: string }): Promise<Rendezvous> {
-  const args = ['rendezvous', '--listen', '127.0.0.1:0', '--web-root', DIST_DIR];
+/** `opts`: extra flags, or a PEM certificate and key to serve https/wss with. */
+export async function startRendezvous(
+  opts: string[] | { cert: string; key: string } = [],
+  env: Record<string, string> = {},
+): Promise<Rendezvous> {
+  const tls = Array.isArray(opts) ? undefined : opts;
+  const extra = Array.isArray(opts) ? opts : [];
+  const args = ['rendezvous', '--listen', '127.0.0.1:0', '--web-root', DIST_DIR, ...extra];
   if (tls) args.push('--tls-cert', tls.cert, '--tls-key', tls.key);
   const proc = spawn(TOKENCAST_BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   children.add(proc);
   let out = '';

@@ -16,8 +16,15 @@ import { neutralizeBidi } from './ui/text';
 // --- 1. Take the secret out of the address bar before anything else.
 const LINK_KEY = 'tokencast.link';
 let linkText: string | null = null;
+/** The invite link in `href`, without the page's own `?relay` setting (see RELAY_KEY). */
+function linkFromHref(href: string): string {
+  const url = new URL(href);
+  url.searchParams.delete('relay');
+  return url.toString();
+}
+
 if (location.hash.length > 1) {
-  linkText = location.href;
+  linkText = linkFromHref(location.href);
   history.replaceState(null, '', location.pathname + location.search);
   try {
     sessionStorage.setItem(LINK_KEY, linkText); // survives a reload of this tab only
@@ -35,7 +42,7 @@ if (location.hash.length > 1) {
 // A link pasted into the address bar of an open page only changes the fragment: start over.
 window.addEventListener('hashchange', () => {
   if (location.hash.length <= 1) return;
-  const text = location.href;
+  const text = linkFromHref(location.href);
   history.replaceState(null, '', location.pathname + location.search);
   try {
     sessionStorage.setItem(LINK_KEY, text);
@@ -73,6 +80,23 @@ nameEl.addEventListener('change', () => {
     /* storage disabled */
   }
 });
+
+// Relay-only (iceTransportPolicy 'relay'): opening the page with ?relay turns it on, ?relay=0
+// off; the choice is kept in localStorage. Useful to test or force a TURN relay.
+const RELAY_KEY = 'tokencast.relay';
+
+function relayOnlySetting(): boolean {
+  try {
+    const q = new URLSearchParams(location.search).get('relay');
+    if (q !== null) {
+      if (q === '0') localStorage.removeItem(RELAY_KEY);
+      else localStorage.setItem(RELAY_KEY, '1');
+    }
+    return localStorage.getItem(RELAY_KEY) === '1';
+  } catch {
+    return false; // no storage (private mode): the default
+  }
+}
 
 function setStatus(state: string, text: string): void {
   statusEl.dataset.state = state;
@@ -308,10 +332,18 @@ function runSession(link: InviteLink): void {
     {
     onStatus(state, detail) {
       const text = state === 'ended' ? detail : state === 'reconnecting' ? 'reconnecting…' : state === 'connecting' ? 'connecting…' : 'live';
+      if (state !== 'connected') delete statusEl.dataset.path;
       setStatus(state, text);
       updateCompose();
     },
     onSessionEvent,
+    onPath(path) {
+      // The connection indicator says how we are connected, straight to the host or through a
+      // TURN relay (shown by CSS after "live", from data-path; the pair in the tooltip).
+      const via = path.relayed ? `relayed (TURN over ${path.localType === 'relay' ? path.localProtocol : path.remoteProtocol})` : 'direct';
+      statusEl.dataset.path = via;
+      statusEl.title = `connection: ${via}; local=${path.localType}/${path.localProtocol} remote=${path.remoteType}/${path.remoteProtocol}`;
+    },
     onEnded(failure) {
       notice(FAILURE_TEXT[failure] + (failure === 'session_ended' ? '.' : ''));
       if (failure !== 'session_ended' && failure !== 'bad_link') {
@@ -325,7 +357,7 @@ function runSession(link: InviteLink): void {
       compose.hidden = true;
     },
     },
-    { beforeHello: restoring },
+    { beforeHello: restoring, relayOnly: relayOnlySetting() },
   );
   joiner.start();
 

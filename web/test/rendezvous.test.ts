@@ -8,6 +8,7 @@ import {
   RendezvousWireError,
   type ServerMessage,
 } from '../src/protocol/rendezvous';
+import { loadVectors } from './vectors';
 
 const room = fromHex('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
 
@@ -66,5 +67,30 @@ describe('rendezvous wire (docs/PROTOCOL.md section 3 example)', () => {
     expect(code('840000000000000001')).toBe('truncated'); // empty payload
     expect(code('85030000000000000063')).toBe('bad_value');
     expect(code('8600')).toBe('truncated');
+  });
+});
+
+describe('rendezvous ICE_SERVERS (tests/vectors/rendezvous_ice.json)', () => {
+  const vectors = loadVectors('rendezvous_ice.json');
+
+  it('decodes and re-encodes every valid vector', () => {
+    expect(vectors.valid.length).toBeGreaterThan(0);
+    for (const v of vectors.valid) {
+      const m = decodeServerMessage(fromHex(v.hex));
+      expect(m, v.name).toEqual({ type: 'ice_servers', servers: v.servers });
+      expect(toHex(encodeServerMessage(m)), v.name).toBe(v.hex);
+    }
+  });
+
+  it('refuses every invalid vector with the named error', () => {
+    const names: Record<string, string> = { truncated: 'truncated', trailing_bytes: 'trailing_bytes', bad_ice_server: 'bad_value' };
+    expect(vectors.invalid.length).toBeGreaterThan(0);
+    for (const v of vectors.invalid) expect(code(v.hex), v.name).toBe(names[v.error]);
+  });
+
+  it('refuses to encode what it would not decode', () => {
+    expect(() => encodeServerMessage({ type: 'ice_servers', servers: [] })).toThrow();
+    expect(() => encodeServerMessage({ type: 'ice_servers', servers: [{ url: 'http:a', username: '', credential: '' }] })).toThrow();
+    expect(() => encodeServerMessage({ type: 'ice_servers', servers: [{ url: 'turn:a', username: 'é', credential: '' }] })).toThrow();
   });
 });

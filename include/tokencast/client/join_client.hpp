@@ -31,16 +31,21 @@ enum class JoinFailure {
   // An https link whose rendezvous certificate does not verify (untrusted, wrong name,
   // expired): never retried, never tried in plain.
   kCertificateRejected,
+  kNoPath,     // the host answered but ICE found no network path to it (NAT/firewall: needs TURN)
+  kNotOpened,  // a path was found but the connection did not open (DTLS or SCTP failed)
 };
 const char* join_failure_text(JoinFailure failure);
 
 struct JoinOptions {
   std::string link;
   std::string name = "guest";
+  // Our own STUN/TURN servers; those the rendezvous hands out are added to them.
   std::vector<IceServer> ice_servers;
   // https links: a PEM file of CA certificates to trust for the rendezvous instead of the
   // system's store.
   std::string ca_file;
+  // Relayed candidates only (iceTransportPolicy "relay"): needs a TURN server.
+  bool relay_only = false;
   // Offer sent -> a verified answer; past it the attempt counts as kNoAnswer.
   std::chrono::milliseconds answer_timeout{10'000};
   // Answer -> data channel open.
@@ -56,6 +61,8 @@ struct JoinCallbacks {
   // Every callback runs on the client's own thread, one at a time.
   std::function<void(const ClientEvent& event)> on_event;
   std::function<void(const std::string& status)> on_status;  // "connecting", "connected", ...
+  // The candidate pair of each data channel, once open (see CandidatePath).
+  std::function<void(const CandidatePath& path)> on_path;
   // The session is over for this client (final; no callback follows).
   std::function<void(JoinFailure failure, const std::string& detail)> on_ended;
 };

@@ -34,7 +34,9 @@ struct HostOptions {
   // machine's LAN address, or, with a remote rendezvous, its http(s) form.
   std::string public_url;
 
+  // Our own STUN/TURN servers; those the rendezvous hands out are added to them.
   std::vector<IceServer> ice_servers;
+  bool relay_only = false;  // relayed candidates only (needs a TURN server)
   // Where answers come from; null: no model (prompts get a clear error turn, host text is
   // broadcast).
   std::unique_ptr<LlmSource> source;
@@ -57,6 +59,9 @@ struct HostLinks {
 
 struct HostStats {
   size_t peers = 0;
+  // Open links by the candidate pair they use: straight to the peer, or through a TURN relay.
+  size_t peers_direct = 0;
+  size_t peers_relayed = 0;
   std::optional<uint64_t> turn;
   bool generating = false;
   uint64_t turn_tokens = 0;

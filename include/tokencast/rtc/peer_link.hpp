@@ -66,6 +66,10 @@ struct IceServer {
 // Checks every URL and the TURN credentials; the error names the bad URL and what is wrong.
 // PeerLink::create() runs the same check.
 Expected<void, RtcError> validate_ice_servers(const std::vector<IceServer>& servers);
+// The servers of `servers` that pass validate_ice_servers() one by one (for lists from an
+// untrusted source, such as a rendezvous). `problems` gets one message per server dropped.
+std::vector<IceServer> usable_ice_servers(std::vector<IceServer> servers,
+                                          std::vector<std::string>* problems = nullptr);
 
 enum class NegotiationRole : uint8_t { kOfferer, kAnswerer };
 
@@ -87,10 +91,27 @@ enum class CloseCause : uint8_t {
 };
 std::string_view to_string(CloseCause cause);
 
+// The ICE candidate pair a link settled on, from libwebrtc's stats (RTCTransportStats'
+// selectedCandidatePairId). Types: host, srflx, prflx, relay. Protocols: udp or tcp; for a local
+// relay candidate, how this side reaches its TURN server: udp, tcp or tls.
+struct CandidatePath {
+  std::string local_type;
+  std::string local_protocol;
+  std::string remote_type;
+  std::string remote_protocol;
+  // Through a TURN relay (either side's candidate is a relay one).
+  bool relayed() const { return local_type == "relay" || remote_type == "relay"; }
+};
+// "local=<type>/<protocol> remote=<type>/<protocol>", e.g. "local=relay/tls remote=srflx/udp".
+std::string describe(const CandidatePath& path);
+
 struct LinkEvent {
   LinkState state = LinkState::kNew;
   CloseCause cause = CloseCause::kNone;  // set for kClosed and kFailed
   std::string reason;  // for kClosed/kFailed: close()'s reason (kLocal) or what happened
+  // kFailed before the channel opened because ICE found no working candidate pair (no path
+  // between the peers: a NAT or firewall in the way, or a TURN server that failed).
+  bool no_path = false;
 };
 
 enum class SendResult : uint8_t {
@@ -157,6 +178,9 @@ struct LinkCallbacks {
   // The buffered amount fell to low_water or below after a send() answered kSentOverHighWater
   // or kRefusedFull. Once per arming.
   std::function<void()> on_drain;
+  // Once, soon after on_state(kOpen): the candidate pair the link uses (skipped when the stats
+  // do not name one).
+  std::function<void(const CandidatePath& path)> on_path;
 };
 
 // libwebrtc's factory and threads, one per process. instance() returns the live runtime,
@@ -228,6 +252,8 @@ class PeerLink {
   void close(std::string reason);
 
   LinkState state() const;
+  // ICE has found a working candidate pair (at some point): false means no path so far.
+  bool path_found() const;
   size_t buffered_amount() const;          // bytes accepted by send() and not yet handed to SCTP
   std::string local_description() const;   // SDP last produced locally ("" before)
   std::string remote_description() const;  // SDP given to set_remote_description ("" before)

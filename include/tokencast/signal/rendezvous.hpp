@@ -27,6 +27,7 @@
 
 #include "tokencast/core/expected.hpp"
 #include "tokencast/signal/rendezvous_wire.hpp"
+#include "tokencast/turn_credentials.hpp"
 
 namespace tokencast::rendezvous {
 
@@ -59,6 +60,10 @@ struct ServerOptions {
   std::chrono::milliseconds handshake_timeout{10'000};  // accept -> JOIN (and per HTTP request)
   std::chrono::milliseconds idle_timeout{60'000};       // silence that closes; pinged at half of it
   std::chrono::milliseconds close_timeout{2'000};       // closing handshake before a hard close
+
+  // STUN/TURN servers handed to every peer right after JOINED (ICE_SERVERS), with fresh TURN
+  // credentials at each join. Empty: no ICE_SERVERS message. At most kMaxIceServers URLs.
+  IceGrant ice;
 
   // Log sink for one-line events (connections refused, limits hit, errors). Null: silent.
   // Called from I/O threads, possibly concurrently.

@@ -88,6 +88,9 @@ struct ClientCallbacks {
   std::function<void(PeerId from, std::span<const uint8_t> payload)> on_envelope;
   // A SEND the server could not route (recipient unknown in this room, or self).
   std::function<void(ErrorCode code, PeerId to)> on_error;
+  // STUN/TURN servers the rendezvous hands out (right after on_joined, when it has any). The
+  // TURN credentials in them are secrets: never log them.
+  std::function<void(std::vector<IceServerEntry> servers)> on_ice_servers;
   std::function<void(const CloseInfo& info)> on_closed;
 };
 

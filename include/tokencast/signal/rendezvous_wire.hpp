@@ -13,12 +13,14 @@
 //                                         0x84 ENVELOPE    from(8) payload(1..65536)
 //                                         0x85 ERROR       code(1) peer(8)
 //                                         0x86 PONG        token(8)
+//                                         0x87 ICE_SERVERS count(1) server*count (see below)
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -55,6 +57,13 @@ inline constexpr size_t kPongSize = 1 + 8;
 inline constexpr size_t kMaxClientMessageSize = kSendHeaderSize + kMaxEnvelopeSize;  // 65545
 inline constexpr size_t kMaxServerMessageSize = kJoinedHeaderSize + 8 * kMaxListedPeers;
 
+// ICE_SERVERS: count(1, 1..kMaxIceServers), then per server url_len(1) url user_len(1) user
+// cred_len(1) cred. Every string is visible ASCII (0x21..0x7e); the URL is 1..255 bytes and
+// starts with stun:, stuns:, turn: or turns:; username and credential are 0..255 bytes.
+inline constexpr size_t kMaxIceServers = 8;
+inline constexpr size_t kMaxIceField = 255;
+inline constexpr size_t kMaxIceServersSize = 2 + kMaxIceServers * (3 + 3 * kMaxIceField);
+
 enum class MessageType : uint8_t {
   kJoin = 0x01,
   kSend = 0x02,
@@ -65,6 +74,7 @@ enum class MessageType : uint8_t {
   kEnvelope = 0x84,
   kError = 0x85,
   kPong = 0x86,
+  kIceServers = 0x87,
 };
 
 // Codes carried by an ERROR message. Such errors are not fatal: the connection stays open.
@@ -106,6 +116,7 @@ enum class WireError {
   kTooManyPeers,        // JOINED count over kMaxListedPeers
   kDuplicatePeer,       // JOINED lists an id twice, or lists the receiver itself
   kUnknownErrorCode,    // ERROR with a code not in ErrorCode
+  kBadIceServer,        // ICE_SERVERS with 0 or too many servers, a bad URL scheme or character
 };
 
 const std::error_category& wire_category();
@@ -155,7 +166,19 @@ struct Pong {
   uint64_t token = 0;
   bool operator==(const Pong&) const = default;
 };
-using ServerMessage = std::variant<Joined, PeerJoined, PeerLeft, Envelope, ErrorNotice, Pong>;
+// One STUN or TURN server the rendezvous hands out (TURN with time-limited credentials).
+struct IceServerEntry {
+  std::string url;
+  std::string username;
+  std::string credential;  // a secret: never logged
+  bool operator==(const IceServerEntry&) const = default;
+};
+struct IceServers {
+  std::vector<IceServerEntry> servers;  // 1..kMaxIceServers
+  bool operator==(const IceServers&) const = default;
+};
+using ServerMessage =
+    std::variant<Joined, PeerJoined, PeerLeft, Envelope, ErrorNotice, Pong, IceServers>;
 
 // Decoders: one whole WebSocket message in, one message out; never read past `bytes`.
 Expected<ClientMessage, WireError> decode_client_message(std::span<const uint8_t> bytes);
@@ -172,6 +195,8 @@ Expected<std::vector<uint8_t>, WireError> encode_envelope(PeerId from,
                                                           std::span<const uint8_t> payload);
 Expected<std::vector<uint8_t>, WireError> encode_error(ErrorCode code, PeerId peer);
 std::vector<uint8_t> encode_pong(uint64_t token);
+Expected<std::vector<uint8_t>, WireError> encode_ice_servers(
+    std::span<const IceServerEntry> servers);
 
 // Re-encodes a decoded message (used by tests and the fuzzer to check canonical form).
 std::vector<uint8_t> encode(const ClientMessage& message);

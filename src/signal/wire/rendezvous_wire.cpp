@@ -41,6 +41,8 @@ class WireCategory final : public std::error_category {
         return "peer listed twice";
       case WireError::kUnknownErrorCode:
         return "unknown error code";
+      case WireError::kBadIceServer:
+        return "invalid ICE server list";
     }
     return "unknown rendezvous wire error";
   }
@@ -77,6 +79,53 @@ Expected<void, WireError> check_exact(std::span<const uint8_t> bytes, size_t siz
   if (bytes.size() < size) return unexpected(WireError::kTruncated);
   if (bytes.size() > size) return unexpected(WireError::kTrailingBytes);
   return {};
+}
+
+bool visible_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
+bool known_ice_scheme(std::string_view url) {
+  for (std::string_view scheme : {"stun:", "stuns:", "turn:", "turns:"}) {
+    if (url.size() > scheme.size() && url.starts_with(scheme)) return true;
+  }
+  return false;
+}
+
+bool valid_ice_entry(const IceServerEntry& e) {
+  return !e.url.empty() && e.url.size() <= kMaxIceField && e.username.size() <= kMaxIceField &&
+         e.credential.size() <= kMaxIceField && known_ice_scheme(e.url) && visible_ascii(e.url) &&
+         visible_ascii(e.username) && visible_ascii(e.credential);
+}
+
+// Reads one length-prefixed string of an ICE_SERVERS message at `pos`.
+Expected<std::string, WireError> read_ice_field(std::span<const uint8_t> bytes, size_t& pos) {
+  if (pos >= bytes.size()) return unexpected(WireError::kTruncated);
+  size_t len = bytes[pos++];
+  if (bytes.size() - pos < len) return unexpected(WireError::kTruncated);
+  std::string out(reinterpret_cast<const char*>(bytes.data() + pos), len);
+  pos += len;
+  return out;
+}
+
+Expected<ServerMessage, WireError> decode_ice_servers(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 2) return unexpected(WireError::kTruncated);
+  size_t count = bytes[1];
+  if (count == 0 || count > kMaxIceServers) return unexpected(WireError::kBadIceServer);
+  IceServers message;
+  size_t pos = 2;
+  for (size_t i = 0; i < count; ++i) {
+    IceServerEntry entry;
+    for (std::string* field : {&entry.url, &entry.username, &entry.credential}) {
+      auto text = read_ice_field(bytes, pos);
+      if (!text) return unexpected(text.error());
+      *field = std::move(*text);
+    }
+    if (!valid_ice_entry(entry)) return unexpected(WireError::kBadIceServer);
+    message.servers.push_back(std::move(entry));
+  }
+  if (pos != bytes.size()) return unexpected(WireError::kTrailingBytes);
+  return ServerMessage{std::move(message)};
 }
 
 }  // namespace
@@ -197,6 +246,8 @@ Expected<ServerMessage, WireError> decode_server_message(std::span<const uint8_t
       if (auto ok = check_exact(bytes, kPongSize); !ok) return unexpected(ok.error());
       return ServerMessage{Pong{get_u64(bytes.data() + 1)}};
     }
+    case MessageType::kIceServers:
+      return decode_ice_servers(bytes);
     default:
       return unexpected(WireError::kUnknownType);
   }
@@ -272,6 +323,23 @@ std::vector<uint8_t> encode_pong(uint64_t token) {
   return header_and_id(MessageType::kPong, token);
 }
 
+Expected<std::vector<uint8_t>, WireError> encode_ice_servers(
+    std::span<const IceServerEntry> servers) {
+  if (servers.empty() || servers.size() > kMaxIceServers) {
+    return unexpected(WireError::kBadIceServer);
+  }
+  std::vector<uint8_t> out{static_cast<uint8_t>(MessageType::kIceServers),
+                           static_cast<uint8_t>(servers.size())};
+  for (const IceServerEntry& e : servers) {
+    if (!valid_ice_entry(e)) return unexpected(WireError::kBadIceServer);
+    for (const std::string* field : {&e.url, &e.username, &e.credential}) {
+      out.push_back(static_cast<uint8_t>(field->size()));
+      out.insert(out.end(), field->begin(), field->end());
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // Decoded messages are valid by construction, so re-encoding them cannot fail.
@@ -311,6 +379,9 @@ std::vector<uint8_t> encode(const ServerMessage& message) {
       return must(encode_error(m.code, m.peer));
     }
     std::vector<uint8_t> operator()(const Pong& m) const { return encode_pong(m.token); }
+    std::vector<uint8_t> operator()(const IceServers& m) const {
+      return must(encode_ice_servers(m.servers));
+    }
   };
   return std::visit(Visitor{}, message);
 }

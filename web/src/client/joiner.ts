@@ -5,7 +5,7 @@ import type { InviteLink } from '../protocol/invite';
 import { rendezvousWebSocketUrl } from '../protocol/invite';
 import { takeEarlySocket } from './early-socket';
 import { roomLocator } from '../protocol/keys';
-import { decodeServerMessage, encodeClientMessage } from '../protocol/rendezvous';
+import { decodeServerMessage, encodeClientMessage, type IceServerEntry } from '../protocol/rendezvous';
 import { FrameError, STATUS } from '../protocol/frames';
 import { ClientSession, type SessionEvent } from './session';
 
@@ -16,7 +16,9 @@ export type JoinFailure =
   | 'invalid_answer'
   | 'refused'
   | 'session_ended'
-  | 'interrupted';
+  | 'interrupted'
+  | 'not_opened'
+  | 'no_path';
 
 export const FAILURE_TEXT: Record<JoinFailure, string> = {
   bad_link: 'the invite link is not valid',
@@ -26,7 +28,50 @@ export const FAILURE_TEXT: Record<JoinFailure, string> = {
   refused: 'the host refused the join',
   session_ended: 'the host ended the session',
   interrupted: 'the connection to the host was lost',
+  not_opened: 'the connection to the host could not be opened',
+  no_path:
+    'the host answered, but no network path to it was found (a NAT or firewall is in the way): ' +
+    'the host or its rendezvous needs a TURN relay',
 };
+
+/** The ICE candidate pair the data channel uses (from getStats()). Types: host, srflx, prflx,
+ *  relay; protocols udp/tcp, or for a local relay candidate how we reach the TURN server
+ *  (udp, tcp, tls). */
+export interface CandidatePath {
+  localType: string;
+  localProtocol: string;
+  remoteType: string;
+  remoteProtocol: string;
+  relayed: boolean;
+}
+
+/** The selected pair of a getStats() report (transport.selectedCandidatePairId, else a
+ *  nominated succeeded pair), or null. */
+export function selectedPath(report: RTCStatsReport): CandidatePath | null {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const stats = new Map<string, any>();
+  report.forEach((s, id) => stats.set(id, s));
+  let pair = null;
+  for (const s of stats.values()) {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId) ?? pair;
+  }
+  if (!pair) {
+    for (const s of stats.values()) if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+  }
+  const local = pair && stats.get(pair.localCandidateId);
+  const remote = pair && stats.get(pair.remoteCandidateId);
+  if (!local || !remote) return null;
+  const localType = String(local.candidateType ?? '?');
+  const localProtocol = String((localType === 'relay' && local.relayProtocol) || local.protocol || '?');
+  const remoteType = String(remote.candidateType ?? '?');
+  return {
+    localType,
+    localProtocol,
+    remoteType,
+    remoteProtocol: String(remote.protocol ?? '?'),
+    relayed: localType === 'relay' || remoteType === 'relay',
+  };
+}
 
 export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'ended';
 
@@ -69,6 +114,8 @@ export interface JoinCallbacks {
   onStatus(status: LinkStatus, detail: string): void;
   onSessionEvent(event: SessionEvent): void;
   onEnded(failure: JoinFailure, detail: string): void;
+  /** The candidate pair of each opened data channel. */
+  onPath?(path: CandidatePath): void;
 }
 
 export interface JoinOptions {
@@ -77,7 +124,10 @@ export interface JoinOptions {
   pingEveryMs: number;
   silenceMs: number;
   reconnect: boolean;
+  /** Our own STUN/TURN servers; those the rendezvous hands out (ICE_SERVERS) are added. */
   iceServers: RTCIceServer[];
+  /** Relayed candidates only (iceTransportPolicy 'relay'): needs a TURN server. */
+  relayOnly: boolean;
   /** The hello (which carries the resume position) waits for this: the page restores its stored
    *  copy while the join runs, and the position must be the one of what it shows. */
   beforeHello: Promise<void> | null;
@@ -90,6 +140,7 @@ const DEFAULTS: JoinOptions = {
   silenceMs: 6000,
   reconnect: true,
   iceServers: [],
+  relayOnly: false,
   beforeHello: null,
 };
 
@@ -113,6 +164,8 @@ interface Attempt {
   firstEventMarked: boolean; // tokencast:first-event is set once per attempt
   offerSent: boolean; // tokencast:offer-sent is set once per attempt
   ackTimer: boolean; // an ack is scheduled (protocol version 2)
+  rendezvousIce: RTCIceServer[]; // what the rendezvous handed out (ICE_SERVERS)
+  iceConnected: boolean; // ICE found a working candidate pair (at some point)
 }
 
 export class Joiner {
@@ -197,6 +250,8 @@ export class Joiner {
       firstEventMarked: false,
       offerSent: false,
       ackTimer: false,
+      rendezvousIce: [],
+      iceConnected: false,
     };
     this.attempt = a;
     perfMark('join-start', n);
@@ -227,6 +282,7 @@ export class Joiner {
       }
       if (m.type === 'joined') this.onJoined(n, m.self);
       else if (m.type === 'envelope') this.onEnvelope(n, m.from, m.payload);
+      else if (m.type === 'ice_servers') this.onIceServers(n, m.servers);
     };
     ws.onclose = (ev: CloseEvent) => {
       const cur = this.current(n);
@@ -242,7 +298,7 @@ export class Joiner {
     try {
       this.createPeer(a);
     } catch (e) {
-      this.end('interrupted', `cannot make an offer: ${String(e)}`);
+      this.end('not_opened', `cannot make an offer: ${String(e)}`);
     }
   }
 
@@ -260,11 +316,7 @@ export class Joiner {
         /* already closed */
       }
     }
-    if (a.dc) a.dc.onopen = a.dc.onclose = a.dc.onmessage = null;
-    if (a.pc) {
-      a.pc.onicecandidate = a.pc.onconnectionstatechange = a.pc.oniceconnectionstatechange = null;
-      a.pc.close();
-    }
+    this.closePeer(a);
   }
 
   private end(failure: JoinFailure, detail: string): void {
@@ -327,11 +379,55 @@ export class Joiner {
     a.self = self;
   }
 
+  /** ICE_SERVERS follows 'joined' at once, before any envelope: the peer connection made at the
+   *  start has not been offered to anyone yet. Make it again, gathering with these servers. */
+  private onIceServers(n: number, servers: IceServerEntry[]): void {
+    const a = this.current(n);
+    if (!a || a.answered || a.open) return;
+    a.rendezvousIce = servers.map((s) =>
+      s.username ? { urls: s.url, username: s.username, credential: s.credential } : { urls: s.url },
+    );
+    this.closePeer(a);
+    a.handshake = null;
+    a.sent = [];
+    a.early = [];
+    a.earlyEnd = false;
+    a.offerSent = false;
+    try {
+      this.createPeer(a);
+    } catch (e) {
+      this.end('not_opened', `cannot make an offer: ${String(e)}`);
+    }
+  }
+
+  private hasTurnServer(a: Attempt): boolean {
+    const urls = [...this.options.iceServers, ...a.rendezvousIce].flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+    return urls.some((u) => u.startsWith('turn'));
+  }
+
+  private closePeer(a: Attempt): void {
+    if (a.dc) a.dc.onopen = a.dc.onclose = a.dc.onmessage = null;
+    if (a.pc) {
+      a.pc.onicecandidate = a.pc.onconnectionstatechange = a.pc.oniceconnectionstatechange = null;
+      a.pc.close();
+    }
+    a.dc = null;
+    a.pc = null;
+  }
+
+  /** The RTCPeerConnection configuration of attempt `a`: our servers and the rendezvous'. */
+  private rtcConfig(a: Attempt): RTCConfiguration {
+    return {
+      iceServers: [...this.options.iceServers, ...a.rendezvousIce],
+      iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all',
+    };
+  }
+
   /** The peer connection, data channel and offer, made while the rendezvous connects: the offer
    *  is kept (in `sent`) until a beacon verifies, and only the host gets it. */
   private createPeer(a: Attempt): void {
     const n = a.n;
-    const pc = new RTCPeerConnection({ iceServers: this.options.iceServers });
+    const pc = new RTCPeerConnection(this.rtcConfig(a));
     a.pc = pc;
     const dc = pc.createDataChannel('tokencast', { ordered: true });
     dc.binaryType = 'arraybuffer';
@@ -353,7 +449,12 @@ export class Joiner {
       }
     };
     pc.oniceconnectionstatechange = () => {
-      if (pc.iceConnectionState === 'connected' && this.current(n)) perfMark('ice-connected', n);
+      const cur = this.current(n);
+      if (!cur || cur.pc !== pc) return;
+      if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') {
+        if (!cur.iceConnected) perfMark('ice-connected', n);
+        cur.iceConnected = true;
+      }
     };
     pc.onconnectionstatechange = () => {
       const cur = this.current(n);
@@ -361,7 +462,8 @@ export class Joiner {
       if (pc.connectionState === 'connected') perfMark('pc-connected', n);
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
         if (cur.open) this.linkLost(`connection ${pc.connectionState}`);
-        else this.attemptFailed('interrupted', `connection ${pc.connectionState}`);
+        else if (!cur.iceConnected && pc.connectionState === 'failed') this.attemptFailed('no_path', 'ICE checks failed');
+        else this.attemptFailed('not_opened', `connection ${pc.connectionState}`);
       }
     };
     dc.onopen = () => this.onOpen(n);
@@ -369,7 +471,7 @@ export class Joiner {
       const cur = this.current(n);
       if (!cur) return;
       if (cur.open) this.linkLost('the data channel closed');
-      else this.attemptFailed('interrupted', 'the data channel closed');
+      else this.attemptFailed('not_opened', 'the data channel closed');
     };
     dc.onmessage = (ev: MessageEvent) => {
       if (ev.data instanceof ArrayBuffer) this.onMessage(n, new Uint8Array(ev.data));
@@ -379,7 +481,7 @@ export class Joiner {
         const offer = await pc.createOffer();
         await pc.setLocalDescription(offer);
         const cur = this.current(n);
-        if (!cur) return;
+        if (!cur || cur.pc !== pc) return; // this attempt's peer connection was replaced
         cur.handshake = new JoinerHandshake(this.link, this.session.name, offer.sdp ?? '', BigInt(Date.now()));
         perfMark('offer-made', n);
         this.sendSignal(cur, cur.handshake.offerEnvelope);
@@ -387,9 +489,9 @@ export class Joiner {
         cur.early = [];
         if (cur.earlyEnd) this.sendSignal(cur, cur.handshake.sealEndOfCandidates());
       } catch (e) {
-        if (!this.current(n)) return;
+        if (this.current(n)?.pc !== pc) return;
         const detail = e instanceof HandshakeFailure ? e.code : String(e);
-        this.end('interrupted', `cannot make an offer: ${detail}`);
+        this.end('not_opened', `cannot make an offer: ${detail}`);
       }
     })();
   }
@@ -400,6 +502,10 @@ export class Joiner {
     if (looksLikeBeacon(bytes)) {
       if (a.answered || a.host === from || !verifyHostBeacon(this.link, bytes, a.self, from)) return;
       ed25519Warm = true;
+      if (this.options.relayOnly && a.host === 0n && !this.hasTurnServer(a)) {
+        this.end('no_path', 'relay-only is on (?relay) but no TURN server was handed out: open the page with ?relay=0');
+        return;
+      }
       a.host = from; // the host, or the host again under a new id: (re)send what it lacks
       perfMark('beacon', a.n);
       if (a.sent.length && !a.offerSent) {
@@ -430,11 +536,14 @@ export class Joiner {
         a.remoteReady = pc.setRemoteDescription({ type: 'answer', sdp: ev.sdp });
         a.remoteReady.then(() => perfMark('remote-set', n), () => undefined);
         a.remoteReady.catch(() => {
-          if (this.current(n)) this.attemptFailed('interrupted', "the host's answer could not be applied");
+          if (this.current(n)) this.attemptFailed('not_opened', "the host's answer could not be applied");
         });
         a.timer = setTimeout(() => {
           const cur = this.current(n);
-          if (cur && !cur.open) this.attemptFailed('interrupted', 'the data channel did not open');
+          if (cur && !cur.open) {
+            if (cur.iceConnected) this.attemptFailed('not_opened', 'the data channel did not open');
+            else this.attemptFailed('no_path', 'ICE checks found no working candidate pair');
+          }
         }, this.options.openTimeoutMs);
         break;
       case 'candidate': {
@@ -482,6 +591,16 @@ export class Joiner {
     a.lastHeard = Date.now();
     a.dc!.send(this.session.hello() as Uint8Array<ArrayBuffer>);
     a.timer = setTimeout(() => this.keepalive(n), this.options.pingEveryMs);
+    const pc = a.pc;
+    if (pc && this.cb.onPath) {
+      pc.getStats().then(
+        (report) => {
+          const path = this.current(n) && selectedPath(report);
+          if (path) this.cb.onPath?.(path);
+        },
+        () => undefined,
+      );
+    }
     // 'connected' once the host has welcomed us (see onMessage).
   }
 

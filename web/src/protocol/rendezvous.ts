@@ -6,6 +6,15 @@ export const RENDEZVOUS_VERSION = 1;
 export const LOCATOR_SIZE = 32;
 export const MAX_PAYLOAD = 65536;
 export const MAX_LISTED_PEERS = 16383;
+export const MAX_ICE_SERVERS = 8;
+export const MAX_ICE_FIELD = 255;
+
+/** One STUN/TURN server from ICE_SERVERS (0x87); the credential is a secret: never log it. */
+export interface IceServerEntry {
+  url: string;
+  username: string;
+  credential: string;
+}
 
 export type ClientMessage =
   | { type: 'join'; room: Uint8Array }
@@ -18,7 +27,8 @@ export type ServerMessage =
   | { type: 'peer_left'; peer: bigint }
   | { type: 'envelope'; from: bigint; payload: Uint8Array }
   | { type: 'error'; code: 1 | 2; peer: bigint }
-  | { type: 'pong'; token: bigint };
+  | { type: 'pong'; token: bigint }
+  | { type: 'ice_servers'; servers: IceServerEntry[] };
 
 export type WireError = 'truncated' | 'trailing_bytes' | 'unknown_type' | 'bad_version' | 'bad_value';
 
@@ -92,8 +102,67 @@ export function decodeServerMessage(b: Uint8Array): ServerMessage {
     case 0x86:
       exact(b, 9);
       return { type: 'pong', token: readU64be(b, 1) };
+    case 0x87:
+      return decodeIceServers(b);
   }
   wire('unknown_type');
+}
+
+const ICE_SCHEMES = ['stun:', 'stuns:', 'turn:', 'turns:'];
+
+function validIceField(text: string, min: number): boolean {
+  if (text.length < min || text.length > MAX_ICE_FIELD) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+function validIceEntry(e: IceServerEntry): boolean {
+  return (
+    validIceField(e.url, 1) &&
+    validIceField(e.username, 0) &&
+    validIceField(e.credential, 0) &&
+    ICE_SCHEMES.some((s) => e.url.length > s.length && e.url.startsWith(s))
+  );
+}
+
+function decodeIceServers(b: Uint8Array): ServerMessage {
+  if (b.length < 2) wire('truncated');
+  const count = b[1];
+  if (count === 0 || count > MAX_ICE_SERVERS) wire('bad_value');
+  let pos = 2;
+  const field = (): string => {
+    if (pos >= b.length) wire('truncated');
+    const len = b[pos++];
+    if (b.length - pos < len) wire('truncated');
+    let text = '';
+    for (let i = 0; i < len; i++) text += String.fromCharCode(b[pos + i]);
+    pos += len;
+    return text;
+  };
+  const servers: IceServerEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const e = { url: field(), username: field(), credential: field() };
+    if (!validIceEntry(e)) wire('bad_value');
+    servers.push(e);
+  }
+  if (pos !== b.length) wire('trailing_bytes');
+  return { type: 'ice_servers', servers };
+}
+
+function encodeIceServers(servers: IceServerEntry[]): Uint8Array {
+  if (servers.length === 0 || servers.length > MAX_ICE_SERVERS) wire('bad_value');
+  const out: number[] = [0x87, servers.length];
+  for (const e of servers) {
+    if (!validIceEntry(e)) wire('bad_value');
+    for (const text of [e.url, e.username, e.credential]) {
+      out.push(text.length);
+      for (let i = 0; i < text.length; i++) out.push(text.charCodeAt(i));
+    }
+  }
+  return Uint8Array.from(out);
 }
 
 /** Peer -> server messages, decoded (for tests and tools). */
@@ -131,5 +200,7 @@ export function encodeServerMessage(m: ServerMessage): Uint8Array {
       return concat(Uint8Array.of(0x85, m.code), u64be(m.peer));
     case 'pong':
       return concat(Uint8Array.of(0x86), u64be(m.token));
+    case 'ice_servers':
+      return encodeIceServers(m.servers);
   }
 }
