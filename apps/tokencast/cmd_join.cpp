@@ -15,7 +15,6 @@
 
 #include "commands.hpp"
 #include "ice_flags.hpp"
-#include "signals.hpp"
 #include "stop_signals.hpp"
 #include "tokencast/client/join_client.hpp"
 #include "tokencast/client/terminal_printer.hpp"

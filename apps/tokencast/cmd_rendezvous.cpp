@@ -11,7 +11,6 @@
 #include <string>
 
 #include "commands.hpp"
-#include "signals.hpp"
 #include "stop_signals.hpp"
 #include "tokencast/rtc/peer_link.hpp"
 #include "tokencast/signal/rendezvous.hpp"
