@@ -219,5 +219,32 @@ TEST(RendezvousHttp, KeepAliveServesSeveralRequests) {
   }
 }
 
+TEST(RendezvousHttp, PageCarriesSecurityHeadersMatchingItsMetaPolicy) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  auto page = http_request(server.port(), "/j");
+  ASSERT_TRUE(page.ok);
+  ASSERT_EQ(page.status, 200u);
+  auto header = [&](std::string_view name) {
+    return std::string(page.headers[beast::string_view(name.data(), name.size())]);
+  };
+  EXPECT_EQ(header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(header("Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(header("X-Frame-Options"), "DENY");
+  std::string csp = header("Content-Security-Policy");
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("connect-src 'self';"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("ws:"), std::string::npos) << "no WebSocket host but the page's own";
+  // The built page's meta policy is the header's, less frame-ancestors (ignored in a meta).
+  if (!rv::embedded_web_files().empty()) {
+    std::string meta = "content=\"" + csp.substr(0, csp.find("; frame-ancestors")) + "\"";
+    EXPECT_NE(page.body.find(meta), std::string::npos) << meta;
+  }
+  // Non-HTML responses carry the generic headers but no page policy.
+  auto health = http_request(server.port(), "/healthz");
+  EXPECT_EQ(std::string(health.headers["X-Frame-Options"]), "DENY");
+  EXPECT_EQ(std::string(health.headers["Content-Security-Policy"]), "");
+}
+
 }  // namespace
 }  // namespace tokencast::test

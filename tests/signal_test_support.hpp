@@ -320,6 +320,7 @@ struct HttpResult {
   unsigned status = 0;
   std::string body;
   std::string content_type;
+  beast::http::fields headers;
   bool ok = false;
 };
 
@@ -348,6 +349,7 @@ inline HttpResult http_request(uint16_t port, const std::string& target,
   out.status = res.result_int();
   out.body = res.body();
   out.content_type = std::string(res[beast::http::field::content_type]);
+  out.headers = res.base();
   out.ok = true;
   return out;
 }

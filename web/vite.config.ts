@@ -1,14 +1,17 @@
 import { defineConfig, type Plugin } from 'vitest/config';
 
 // Content-Security-Policy of the built page (not of the dev server, which injects inline
-// styles): scripts and styles from the origin only, no plugins, no inline code, WebSockets to
-// the rendezvous (which may be another host than the page when a link is pasted).
+// styles): scripts and styles from the origin only, no plugins, no inline code, connections to
+// the page's own origin only ('self' covers its ws:/wss: in CSP level 3; a pasted link of
+// another rendezvous is opened as a page of that rendezvous). Keep it equal to the header the
+// rendezvous sends (src/signal/security_headers.hpp), which adds frame-ancestors 'none'
+// (ignored in a meta tag).
 const CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
-  "connect-src 'self' ws: wss:",
+  "connect-src 'self'",
   "media-src 'self' blob: mediastream:",
   "base-uri 'none'",
   "form-action 'none'",

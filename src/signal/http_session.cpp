@@ -4,6 +4,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "signal/security_headers.hpp"
 #include "signal/ws_session.hpp"
 
 namespace tokencast::rendezvous {
@@ -115,8 +116,7 @@ void HttpSession::respond(unsigned status, std::string body, std::string_view co
   response_.set(http::field::server, "tokencast-rendezvous");
   response_.set(http::field::content_type, content_type);
   response_.set(http::field::cache_control, cache_control);
-  response_.set("X-Content-Type-Options", "nosniff");
-  response_.set("Referrer-Policy", "no-referrer");
+  set_security_headers(response_.base(), content_type);
   if (status == 405) response_.set(http::field::allow, "GET, HEAD");
   response_.keep_alive(!close);
   response_.content_length(body.size());
