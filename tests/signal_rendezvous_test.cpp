@@ -491,5 +491,32 @@ TEST(Rendezvous, WrongPathIsNotAWebSocket) {
   EXPECT_NE(e.close.reason.find("HTTP 404"), std::string::npos) << e.close.reason;
 }
 
+TEST(Rendezvous, HostileCloseReasonReachesCallersSanitized) {
+  // A hostile rendezvous closes with a reason full of terminal escapes; the client must not
+  // hand them on (the host logs the reason, `join` prints it).
+  net::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  uint16_t port = acceptor.local_endpoint().port();
+  std::thread hostile([&] {
+    boost::system::error_code ec;
+    websocket::stream<tcp::socket> ws(acceptor.accept(ec));
+    if (ec) return;
+    ws.accept(ec);
+    beast::flat_buffer buf;
+    if (!ec) ws.read(buf, ec);  // the JOIN
+    websocket::close_reason reason(4000);
+    reason.reason = "bye\x1B]0;owned\x07\x1B[2J\xC2\x9Bx\nfake line";
+    if (!ec) ws.close(reason, ec);
+    if (!ec) ws.read(buf, ec);
+  });
+  {
+    TestPeer p("ws://127.0.0.1:" + std::to_string(port) + "/ws", room(24));
+    Event e = p.expect(Event::kClosed);
+    EXPECT_EQ(e.close.code, 4000);
+    EXPECT_EQ(e.close.reason, "bye\xEF\xBF\xBDx fake line");
+  }
+  hostile.join();
+}
+
 }  // namespace
 }  // namespace tokencast::test

@@ -189,9 +189,10 @@ int run_host(Args args) {
   if (f.verbose) {
     log::set_sink(
         [](log::Level level, std::string_view component, std::string_view message) {
-          std::fprintf(stderr, "[%s] %.*s: %.*s\n", std::string(log::level_name(level)).c_str(),
-                       static_cast<int>(component.size()), component.data(),
-                       static_cast<int>(message.size()), message.data());
+          // Log lines quote peers, the rendezvous and the LLM: one line, no controls.
+          std::string line = neutralize_line(message);
+          std::fprintf(stderr, "[%s] %.*s: %s\n", std::string(log::level_name(level)).c_str(),
+                       static_cast<int>(component.size()), component.data(), line.c_str());
         },
         log::Level::kInfo);
   }

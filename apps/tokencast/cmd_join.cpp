@@ -19,6 +19,7 @@
 #include "signals.hpp"
 #include "tokencast/join_client.hpp"
 #include "tokencast/qr.hpp"
+#include "tokencast/text.hpp"
 #include "util/cli_args.hpp"
 
 namespace tokencast::app {
@@ -272,7 +273,7 @@ int run_join(Args args) {
   };
   callbacks.on_ended = [&](JoinFailure failure, const std::string& detail) {
     std::fprintf(stderr, "tokencast join: %s%s%s\n", join_failure_text(failure),
-                 detail.empty() ? "" : ": ", detail.c_str());
+                 detail.empty() ? "" : ": ", neutralize_line(detail).c_str());
     int code = exit_for(failure);
     if (failure == JoinFailure::kSessionEnded && once) code = kInterrupted;
     finish(code);

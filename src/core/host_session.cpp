@@ -382,7 +382,8 @@ std::vector<ChatMessage> HostSession::history() const {
 }
 
 std::string HostSession::clean_name(std::string_view name, PeerId id) const {
-  std::string cleaned = truncate_utf8(name, config_.max_name_bytes);
+  // A name is shown to every peer and in every terminal and export: no controls, one line.
+  std::string cleaned = truncate_utf8(neutralize_line(name), config_.max_name_bytes);
   if (cleaned.empty()) cleaned = "guest-" + std::to_string(id);
   return cleaned;
 }

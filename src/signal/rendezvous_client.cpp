@@ -14,6 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include "tokencast/text.hpp"
+
 namespace tokencast::rendezvous {
 
 namespace net = boost::asio;
@@ -243,7 +245,8 @@ struct Client::Impl {
         report_closed({1000, "closed by client"});
       } else if (ec == websocket::error::closed) {
         const auto& r = ws.reason();
-        report_closed({static_cast<uint16_t>(r.code), std::string(r.reason.c_str())});
+        // The reason is the server's text: callers log and print it.
+        report_closed({static_cast<uint16_t>(r.code), neutralize_line(r.reason.c_str())});
       } else {
         report_closed({kAbnormal, "connection lost: " + ec.message()});
       }
