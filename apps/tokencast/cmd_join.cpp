@@ -18,6 +18,7 @@
 #include "ice_flags.hpp"
 #include "signals.hpp"
 #include "tokencast/join_client.hpp"
+#include "tokencast/private_file.hpp"
 #include "tokencast/qr.hpp"
 #include "tokencast/text.hpp"
 #include "util/cli_args.hpp"
@@ -68,16 +69,11 @@ int exit_for(JoinFailure failure) {
   return kInterrupted;
 }
 
-// Writes the transcript atomically (a reader never sees half a file).
+// Writes the transcript atomically (a reader never sees half a file), owner-only.
 bool write_transcript(const std::string& path, const Transcript& transcript) {
   bool json = path.size() >= 5 && path.ends_with(".json");
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << (json ? transcript.to_json() : transcript.to_markdown());
-    if (!out.flush()) return false;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
+  return static_cast<bool>(
+      write_private_file(path, json ? transcript.to_json() : transcript.to_markdown()));
 }
 
 // Decides when --once is satisfied.
