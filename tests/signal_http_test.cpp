@@ -246,5 +246,59 @@ TEST(RendezvousHttp, PageCarriesSecurityHeadersMatchingItsMetaPolicy) {
   EXPECT_EQ(std::string(health.headers["Content-Security-Policy"]), "");
 }
 
+// Sends `request` on a fresh connection over and over (keep-alive) until the server closes it;
+// returns how many responses arrived (capped).
+int keep_alive_until_closed(uint16_t port, int cap) {
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  timeval tv{5, 0};
+  setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  beast::flat_buffer buf;
+  for (int i = 0; i < cap; ++i) {
+    boost::system::error_code ec;
+    net::write(sock, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), ec);
+    beast::http::response<beast::http::string_body> res;
+    if (!ec) beast::http::read(sock, buf, res, ec);
+    if (ec) return i;
+    std::this_thread::sleep_for(20ms);  // a client pacing its requests, as an attacker would
+  }
+  return cap;
+}
+
+TEST(RendezvousHttp, KeepAliveDoesNotExtendTheConnectionDeadline) {
+  ServerProcess server({"--http-deadline", "300ms"});
+  ASSERT_TRUE(server.ok());
+  // ~20 ms per request: the deadline ends the connection long before 1,000 requests.
+  int served = keep_alive_until_closed(server.port(), 1000);
+  EXPECT_GT(served, 0);
+  EXPECT_LT(served, 1000);
+}
+
+TEST(RendezvousHttp, TrickledHeadersAreCutAtTheHeaderDeadline) {
+  ServerProcess server({"--handshake-timeout", "300ms"});
+  ASSERT_TRUE(server.ok());
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()));
+  // One header byte every 20 ms, forever: the server must hang up at its deadline.
+  std::string trickle = "GET / HTTP/1.1\r\nX-Slow: ";
+  boost::system::error_code ec;
+  net::write(sock, net::buffer(trickle), ec);
+  for (int i = 0; i < 2000 && !ec; ++i) {
+    net::write(sock, net::buffer(std::string("a")), ec);
+    if (!ec) {
+      pollfd p{sock.native_handle(), POLLIN, 0};
+      if (poll(&p, 1, 20) > 0) {
+        char c;
+        if (::recv(sock.native_handle(), &c, 1, 0) <= 0) break;  // closed by the server
+      }
+    }
+  }
+  char c;
+  EXPECT_LE(::recv(sock.native_handle(), &c, 1, MSG_DONTWAIT), 0) << "still open";
+  EXPECT_EQ(metric(server.port(), rejections("handshake_timeout")), 1);
+}
+
 }  // namespace
 }  // namespace tokencast::test

@@ -36,7 +36,9 @@ void HttpSession::start() {
     finish();
     return;
   }
-  timer_.expires_at(slot_.accepted_at() + ctx_.options.handshake_timeout);
+  // A request trickling its headers is cut here: the timer is not re-armed by reads.
+  timer_.expires_at(slot_.accepted_at() +
+                    std::min(ctx_.options.handshake_timeout, ctx_.options.http_deadline));
   timer_.async_wait([self = self()](error_code ec) { self->on_timer(ec); });
   do_read();
 }
@@ -131,8 +133,10 @@ void HttpSession::on_write(error_code ec, bool close) {
     finish();
     return;
   }
-  // Next request on this keep-alive connection, within a fresh handshake timeout.
-  timer_.expires_after(ctx_.options.handshake_timeout);
+  // Next request on this keep-alive connection, within a fresh handshake timeout but never past
+  // the connection's deadline: keep-alive does not hold a connection forever.
+  timer_.expires_at(std::min(SteadyClock::now() + ctx_.options.handshake_timeout,
+                             slot_.accepted_at() + ctx_.options.http_deadline));
   timer_.async_wait([self = self()](error_code e) { self->on_timer(e); });
   do_read();
 }
