@@ -302,6 +302,12 @@ if (rv.length) {
   row(`envelopes relayed per second of server CPU (${rv[0].envelope_bytes} B)`, '>= 50,000 per core', over(rv, (r) => r.relay_per_cpu_s, 0), verdict(median(rv.map((r) => r.relay_per_cpu_s)), 50000, true));
   row('envelopes relayed per second (wall clock)', '-', `${over(rv, (r) => r.relay_per_s, 0)} at ${over(rv, (r) => r.server_cpu_percent, 0)} % of a core`, '');
 }
+const rva = load('rendezvous_attack');
+if (rva.length) {
+  const a = rva[0];
+  row(`well-behaved join under attack (${a.holders} held, ${a.tricklers} trickling, ${a.room_openers} room openers), p50 / p99 / max`, '-', `${fmt(a.join_ms.p50)} / ${fmt(a.join_ms.p99)} / ${fmt(a.join_ms.max)} ms (${a.joins_failed} of ${a.join_ms.n + a.joins_failed} failed)`, '');
+  row('rendezvous peak memory under that attack', '-', `${Math.round(a.server_peak_rss_kib / 1024)} MiB (attackers opened ${a.rooms_opened} rooms, ${a.rooms_refused} refused)`, '');
+}
 lines.push('');
 
 // 6. Store.

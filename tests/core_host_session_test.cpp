@@ -502,5 +502,13 @@ TEST_F(HostSessionTest, HostLikeNamesAreReservedAndNamesAreUnique) {
   EXPECT_EQ(std::get<PeerJoined>(s->log().at(s->log().head()).body).name, "ada");
 }
 
+TEST_F(HostSessionTest, HostileNamesAreSanitizedAtHello) {
+  auto s = make();
+  join(*s, PeerRole::kViewer, "ev\x1B]0;t\x07il\xC2\x85\xE2\x80\xAEname\nx");
+  auto t = transcript_of(s->log(), s->log().head());
+  ASSERT_EQ(t.peers().size(), 1u);
+  EXPECT_EQ(t.peers().begin()->second.name, "evil\xEF\xBF\xBD\xEF\xBF\xBDname x");
+}
+
 }  // namespace
 }  // namespace tokencast

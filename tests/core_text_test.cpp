@@ -127,5 +127,21 @@ TEST(Json, EscapesQuotesBackslashesAndControls) {
   EXPECT_EQ(json_escape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001");
 }
 
+TEST(Json, EscapesC1ControlsAndLineSeparators) {
+  // U+0085 (NEL) and U+009B (CSI) act as controls in some terminals; U+2028/2029 end lines in
+  // JavaScript source and some viewers.
+  EXPECT_EQ(json_escape("a\xC2\x85"
+                        "b\xC2\x9B"
+                        "c\xE2\x80\xA8"
+                        "d\xE2\x80\xA9"
+                        "e\xC2\xA0"),
+            "a\\u0085b\\u009bc\\u2028d\\u2029e\xC2\xA0");
+}
+
+TEST(Terminal, OneLineFormHasNoLineBreaks) {
+  EXPECT_EQ(neutralize_line("ada\n# fake\theading\x1B]0;title\x07\r"),
+            "ada # fake heading\xEF\xBF\xBD");
+}
+
 }  // namespace
 }  // namespace tokencast

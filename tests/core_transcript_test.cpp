@@ -60,5 +60,25 @@ TEST(Transcript, JsonIsValidUtf8AndComplete) {
   EXPECT_EQ(json["last_seq"], 12);
 }
 
+TEST(Transcript, MarkdownExportCarriesNoTerminalControls) {
+  Transcript t;
+  t.apply({1, SessionMeta{"t\x1B]0;pwned\x07itle\n# injected",
+                          "m\xC2\x9B"
+                          "2J"}});
+  t.apply({2, TurnStarted{1, TurnRole::kUser, "ev\xE2\x80\xAEil\n## fake", 10}});
+  t.apply({3, TextDelta{1, "ok\n\x1B[2Jgone\x7F\r"}});
+  t.apply({4, TurnEnded{1, TurnEnd::kError, "bad\x1B[31m", 1, 11}});
+  std::string md = t.to_markdown();
+  EXPECT_EQ(md.find('\x1B'), std::string::npos) << md;
+  EXPECT_EQ(md.find('\x7F'), std::string::npos) << md;
+  EXPECT_EQ(md.find('\r'), std::string::npos) << md;
+  EXPECT_EQ(md.find("\xC2\x9B"), std::string::npos) << md;
+  EXPECT_EQ(md.find("\xE2\x80\xAE"), std::string::npos) << md;
+  EXPECT_NE(md.find("# title # injected\n"), std::string::npos) << md;  // one line
+  EXPECT_NE(md.find("## ev\xEF\xBF\xBDil ## fake (user)"), std::string::npos) << md;
+  EXPECT_NE(md.find("ok\ngone"), std::string::npos) << md;  // answers keep their lines
+  EXPECT_NE(md.find("*(error: bad)*"), std::string::npos) << md;
+}
+
 }  // namespace
 }  // namespace tokencast

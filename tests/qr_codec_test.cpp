@@ -2,6 +2,7 @@
 // scaled, blurred and noisy like a photo of a screen.
 #include <gtest/gtest.h>
 #include <stb_image_write.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -132,6 +133,25 @@ TEST(Qr, ErrorsAreSpecific) {
   std::vector<uint8_t> wide(20000, 255);
   ASSERT_NE(stbi_write_png(dir.file("wide.png").c_str(), 20000, 1, 1, wide.data(), 20000), 0);
   EXPECT_EQ(qr_decode_file(dir.file("wide.png")).error(), QrError::kImageTooLarge);
+}
+
+TEST(Qr, PngHoldsALinkSoItIsOwnerOnlyAndNeverThroughASymlink) {
+  TempDir dir;
+  auto qr = qr_encode(kLink);
+  ASSERT_TRUE(qr);
+  mode_t old = ::umask(022);
+  bool written = static_cast<bool>(qr_write_png(*qr, dir.file("link.png")));
+  ::umask(old);
+  ASSERT_TRUE(written);
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.file("link.png").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::ofstream(dir.file("victim")) << "untouched";
+  std::filesystem::create_symlink(dir.file("victim"), dir.file("planted.png"));
+  EXPECT_FALSE(qr_write_png(*qr, dir.file("planted.png")));
+  std::ifstream victim(dir.file("victim"));
+  std::string text((std::istreambuf_iterator<char>(victim)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "untouched");
 }
 
 }  // namespace

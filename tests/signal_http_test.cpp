@@ -220,5 +220,97 @@ TEST(RendezvousHttp, KeepAliveServesSeveralRequests) {
   }
 }
 
+TEST(RendezvousHttp, PageCarriesSecurityHeadersMatchingItsMetaPolicy) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  auto page = http_request(server.port(), "/j");
+  ASSERT_TRUE(page.ok);
+  ASSERT_EQ(page.status, 200u);
+  auto header = [&](std::string_view name) {
+    return std::string(page.headers[beast::string_view(name.data(), name.size())]);
+  };
+  EXPECT_EQ(header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(header("Referrer-Policy"), "no-referrer");
+  EXPECT_EQ(header("X-Frame-Options"), "DENY");
+  std::string csp = header("Content-Security-Policy");
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("connect-src 'self';"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("ws:"), std::string::npos) << "no WebSocket host but the page's own";
+  // Every directive of the header but frame-ancestors (ignored in a meta) is in the built page's
+  // meta policy unchanged, which also locks scripts and styles to the origin and its hashes.
+  if (!rv::embedded_web_files().empty()) {
+    size_t meta_at = page.body.find("http-equiv=\"Content-Security-Policy\" content=\"");
+    ASSERT_NE(meta_at, std::string::npos);
+    std::string meta = page.body.substr(meta_at, page.body.find('>', meta_at) - meta_at);
+    EXPECT_NE(meta.find("default-src 'none'"), std::string::npos) << meta;
+    EXPECT_NE(meta.find("script-src 'self'"), std::string::npos) << meta;
+    std::string rest = csp.substr(0, csp.find("; frame-ancestors"));
+    for (size_t at = 0; at < rest.size();) {
+      size_t end = rest.find("; ", at);
+      std::string directive = rest.substr(at, end == std::string::npos ? end : end - at);
+      EXPECT_NE(meta.find(directive), std::string::npos) << directive << " not in " << meta;
+      at = end == std::string::npos ? rest.size() : end + 2;
+    }
+  }
+  // Non-HTML responses carry the generic headers but no page policy.
+  auto health = http_request(server.port(), "/healthz");
+  EXPECT_EQ(std::string(health.headers["X-Frame-Options"]), "DENY");
+  EXPECT_EQ(std::string(health.headers["Content-Security-Policy"]), "");
+}
+
+// Sends `request` on a fresh connection over and over (keep-alive) until the server closes it;
+// returns how many responses arrived (capped).
+int keep_alive_until_closed(uint16_t port, int cap) {
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+  timeval tv{5, 0};
+  setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  beast::flat_buffer buf;
+  for (int i = 0; i < cap; ++i) {
+    boost::system::error_code ec;
+    net::write(sock, net::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), ec);
+    beast::http::response<beast::http::string_body> res;
+    if (!ec) beast::http::read(sock, buf, res, ec);
+    if (ec) return i;
+    std::this_thread::sleep_for(20ms);  // a client pacing its requests, as an attacker would
+  }
+  return cap;
+}
+
+TEST(RendezvousHttp, KeepAliveDoesNotExtendTheConnectionDeadline) {
+  ServerProcess server({"--http-deadline", "300ms"});
+  ASSERT_TRUE(server.ok());
+  // ~20 ms per request: the deadline ends the connection long before 1,000 requests.
+  int served = keep_alive_until_closed(server.port(), 1000);
+  EXPECT_GT(served, 0);
+  EXPECT_LT(served, 1000);
+}
+
+TEST(RendezvousHttp, TrickledHeadersAreCutAtTheHeaderDeadline) {
+  ServerProcess server({"--handshake-timeout", "300ms"});
+  ASSERT_TRUE(server.ok());
+  net::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port()));
+  // One header byte every 20 ms, forever: the server must hang up at its deadline.
+  std::string trickle = "GET / HTTP/1.1\r\nX-Slow: ";
+  boost::system::error_code ec;
+  net::write(sock, net::buffer(trickle), ec);
+  for (int i = 0; i < 2000 && !ec; ++i) {
+    net::write(sock, net::buffer(std::string("a")), ec);
+    if (!ec) {
+      pollfd p{sock.native_handle(), POLLIN, 0};
+      if (poll(&p, 1, 20) > 0) {
+        char c;
+        if (::recv(sock.native_handle(), &c, 1, 0) <= 0) break;  // closed by the server
+      }
+    }
+  }
+  char c;
+  EXPECT_LE(::recv(sock.native_handle(), &c, 1, MSG_DONTWAIT), 0) << "still open";
+  EXPECT_EQ(metric(server.port(), rejections("handshake_timeout")), 1);
+}
+
 }  // namespace
 }  // namespace tokencast::test

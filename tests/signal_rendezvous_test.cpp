@@ -343,7 +343,8 @@ TEST(Rendezvous, PerAddressLimitRefusesWithReason) {
 }
 
 TEST(Rendezvous, SlowReaderIsDroppedOthersUnharmed) {
-  ServerProcess server({"--rate", "100000", "--burst", "100000", "--max-queue", "200000"});
+  ServerProcess server({"--rate", "100000", "--burst", "100000", "--max-queue", "200000",
+                        "--write-stall-timeout", "500ms"});
   ASSERT_TRUE(server.ok());
   TestPeer sender(server.ws_url(), room(18));
   sender.join();
@@ -692,6 +693,118 @@ TEST(Rendezvous, NoIceServersConfiguredNoMessage) {
   TestPeer a(server.ws_url(), room(8));
   a.join();
   EXPECT_TRUE(a.quiet_for(200ms));
+}
+
+TEST(Rendezvous, HostileCloseReasonReachesCallersSanitized) {
+  // A hostile rendezvous closes with a reason full of terminal escapes; the client must not
+  // hand them on (the host logs the reason, `join` prints it).
+  net::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  uint16_t port = acceptor.local_endpoint().port();
+  std::thread hostile([&] {
+    boost::system::error_code ec;
+    websocket::stream<tcp::socket> ws(acceptor.accept(ec));
+    if (ec) return;
+    ws.accept(ec);
+    beast::flat_buffer buf;
+    if (!ec) ws.read(buf, ec);  // the JOIN
+    websocket::close_reason reason(4000);
+    reason.reason = "bye\x1B]0;owned\x07\x1B[2J\xC2\x9Bx\nfake line";
+    if (!ec) ws.close(reason, ec);
+    if (!ec) ws.read(buf, ec);
+  });
+  {
+    TestPeer p("ws://127.0.0.1:" + std::to_string(port) + "/ws", room(24));
+    Event e = p.expect(Event::kClosed);
+    EXPECT_EQ(e.close.code, 4000);
+    EXPECT_EQ(e.close.reason, "bye\xEF\xBF\xBDx fake line");
+  }
+  hostile.join();
+}
+
+TEST(Rendezvous, FlooderIsThrottledNotTheHostItFloods) {
+  // A room member floods the host faster than the host's link drains. The host keeps reading
+  // (slowly): the flooder's messages over its share of the host's queue are dropped, and the
+  // host stays. (Before: the host's whole queue filled and the host was dropped.)
+  ServerProcess server({"--rate", "100000", "--burst", "100000", "--max-queue", "400000"});
+  ASSERT_TRUE(server.ok());
+  RawWs host;
+  ASSERT_TRUE(host.connect(server.port()));
+  int fd = beast::get_lowest_layer(host.stream()).native_handle();
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  auto host_joined = host.join_and_wait(room(25));
+  ASSERT_NE(host_joined.self, 0u);
+  TestPeer flooder(server.ws_url(), room(25));
+  flooder.join();
+  ASSERT_FALSE(host.read().timeout);  // PEER_JOINED
+  std::vector<uint8_t> chunk(60000, 0x22);
+  double over_share = 0;
+  while (over_share < 1) {
+    while (flooder.client->send(host_joined.self, chunk)) {
+    }
+    // The host reads one message per round: alive, but slower than the flood.
+    auto r = host.read(5000ms);
+    ASSERT_FALSE(r.closed || r.error || r.timeout) << "the host was dropped";
+    over_share = metric(server.port(), rejections("over_sender_share"));
+  }
+  EXPECT_EQ(metric(server.port(), rejections("slow_reader")), 0);
+  // The host is still in the room: a new peer's message reaches it after the backlog.
+  TestPeer other(server.ws_url(), room(25));
+  other.join();
+  ASSERT_TRUE(other.client->send(host_joined.self, bytes("still here")));
+  for (;;) {
+    auto r = host.read(5000ms);
+    ASSERT_FALSE(r.closed || r.error || r.timeout) << "the host was dropped";
+    auto m = rv::decode_server_message(r.data);
+    ASSERT_TRUE(m.has_value());
+    if (auto* e = std::get_if<rv::Envelope>(&*m); e && e->payload.size() == 10) break;
+  }
+}
+
+TEST(Rendezvous, JoinAndRoomCreationRatesPerAddress) {
+  // --join-rate 1: a bucket of 5 JOINs; --room-rate 0.4: a bucket of 2 new rooms.
+  ServerProcess server({"--join-rate", "1", "--room-rate", "0.4"});
+  ASSERT_TRUE(server.ok());
+  std::vector<std::unique_ptr<RawWs>> peers;
+  auto attempt = [&](uint8_t fill) {
+    peers.push_back(std::make_unique<RawWs>());
+    EXPECT_TRUE(peers.back()->connect(server.port()));
+    peers.back()->join(room(fill));
+    return peers.back()->read();
+  };
+  EXPECT_FALSE(attempt(30).closed);  // creates room 30
+  EXPECT_FALSE(attempt(31).closed);  // creates room 31
+  auto third_room = attempt(32);     // a third new room: over the room rate
+  EXPECT_TRUE(third_room.closed);
+  EXPECT_EQ(third_room.code, 4002);
+  EXPECT_FALSE(attempt(30).closed);  // joining existing rooms still works
+  EXPECT_FALSE(attempt(31).closed);
+  auto sixth_join = attempt(30);  // over the JOIN rate
+  EXPECT_TRUE(sixth_join.closed);
+  EXPECT_EQ(sixth_join.code, 4002);
+  EXPECT_EQ(metric(server.port(), rejections("room_rate")), 1);
+  EXPECT_EQ(metric(server.port(), rejections("join_rate")), 1);
+}
+
+TEST(Rendezvous, ConnectionRatePerAddressDropsTheExcess) {
+  ServerProcess server({"--connect-rate", "1"});  // a bucket of 5 connections
+  ASSERT_TRUE(server.ok());
+  std::vector<std::unique_ptr<RawWs>> held;
+  int refused = 0;
+  for (int i = 0; i < 8; ++i) {
+    held.push_back(std::make_unique<RawWs>());
+    if (!held.back()->connect(server.port())) ++refused;
+  }
+  EXPECT_GE(refused, 2);
+  // /metrics is a connection too: it gets through once the bucket has refilled a token.
+  double counted = -1;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (counted < 0 && std::chrono::steady_clock::now() < deadline) {
+    counted = metric(server.port(), rejections("connect_rate"));
+    if (counted < 0) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GE(counted, 2);
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 // The rendezvous server embedded in-process (as `tokencast host` does on a LAN), and the pure
 // pieces of the signal module: token bucket, path rules, room registry, URL parsing.
 #include "room_registry.hpp"
+#include "rate_limiter.hpp"
 #include "room_registry.hpp"
+#include "server_context.hpp"
+#include "static_files.hpp"
+#include "token_bucket.hpp"
 #include "static_files.hpp"
 #include "token_bucket.hpp"
 #include "signal_test_support.hpp"
@@ -264,6 +268,53 @@ TEST(ServerOptions, IceGrantValidation) {
   EXPECT_TRUE(rv::validate(o).has_value());  // nine URLs
   o.ice.stun_urls = {"ftp:a.example"};
   EXPECT_TRUE(rv::validate(o).has_value());
+}
+
+TEST(RateLimiter, BucketsPerKeyRefillAndStayBounded) {
+  auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  rv::RateLimiter limiter(10, 2, 2);  // 10 per second, bursts of 2, two keys at most
+  rv::RateLimiter::Key a{}, b{}, c{};
+  a[0] = 1;
+  b[0] = 2;
+  c[0] = 3;
+  EXPECT_TRUE(limiter.allow(a, t0));
+  EXPECT_TRUE(limiter.allow(a, t0));
+  EXPECT_FALSE(limiter.allow(a, t0));         // burst spent; nothing lent
+  EXPECT_TRUE(limiter.allow(b, t0));          // another key has its own bucket
+  EXPECT_FALSE(limiter.allow(c, t0));         // table full of buckets in use: fail closed
+  EXPECT_TRUE(limiter.allow(a, t0 + 100ms));  // one token back
+  EXPECT_FALSE(limiter.allow(a, t0 + 100ms));
+  // Once b's and a's buckets have refilled they hold no state and make room for c.
+  EXPECT_TRUE(limiter.allow(c, t0 + 1s));
+  EXPECT_LE(limiter.size(), 2u);
+  EXPECT_TRUE(limiter.allow(c, t0));   // c's second token
+  EXPECT_FALSE(limiter.allow(c, t0));  // time going backwards mints nothing
+}
+
+TEST(AddressKey, CountsIpv4AddressesAndIpv6Prefixes) {
+  auto key = [](const char* text, unsigned bits = 64) {
+    return rv::AddressTable::key_of(net::ip::make_address(text), bits);
+  };
+  EXPECT_NE(key("192.0.2.1"), key("192.0.2.2"));
+  EXPECT_EQ(key("192.0.2.1"), key("::ffff:192.0.2.1"));
+  // One /64 is one subscriber: every address in it counts as one.
+  EXPECT_EQ(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+  EXPECT_NE(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+  EXPECT_EQ(key("2001:db8:1:2::1", 48), key("2001:db8:1:3::1", 48));
+  EXPECT_NE(key("2001:db8:1:2::1", 128), key("2001:db8:1:2::2", 128));
+}
+
+TEST(RoomRegistry, NewRoomsAskTheCreationGate) {
+  rv::Metrics metrics;
+  rv::RoomRegistry registry(10, 10, metrics);
+  auto a = std::make_shared<RecordingMember>();
+  auto b = std::make_shared<RecordingMember>();
+  EXPECT_EQ(registry.join(room(1), a, [] { return false; }).error(),
+            rv::RoomRegistry::JoinError::kRoomRateLimited);
+  ASSERT_TRUE(registry.join(room(1), a, [] { return true; }));
+  bool asked = false;
+  ASSERT_TRUE(registry.join(room(1), b, [&] { return asked = true; }));
+  EXPECT_FALSE(asked);  // joining an existing room creates nothing
 }
 
 }  // namespace

@@ -328,7 +328,7 @@ struct HttpResult {
   unsigned status = 0;
   std::string body;
   std::string content_type;
-  std::map<std::string, std::string> headers;  // by lower-case name; repeated ones joined by ", "
+  beast::http::fields headers;
   bool ok = false;
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
@@ -364,13 +364,7 @@ inline HttpResult http_request(uint16_t port, const std::string& target,
   out.status = res.result_int();
   out.body = res.body();
   out.content_type = std::string(res[beast::http::field::content_type]);
-  for (const auto& field : res) {
-    std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string& value = out.headers[name];
-    if (!value.empty()) value += ", ";
-    value += std::string(field.value());
-  }
+  out.headers = res.base();
   out.ok = true;
   return out;
 }

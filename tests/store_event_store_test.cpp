@@ -281,5 +281,14 @@ TEST(GroupCommitter, ReportedEventsSurviveKillMinusNine) {
   EXPECT_GE(events->size(), last_reported);
 }
 
+TEST(EventStore, RefusesASymlinkAtTheDatabasePath) {
+  TempDir dir;
+  std::ofstream(dir.file("victim")) << "";
+  std::filesystem::create_symlink(dir.file("victim"), dir.file("planted.db"));
+  auto store = EventStore::open(dir.file("planted.db"));
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().value(), ELOOP);
+}
+
 }  // namespace
 }  // namespace tokencast

@@ -6,15 +6,17 @@ import { inlinePage, precompress } from './build/page-plugins';
 // Content-Security-Policy of the built page (not of the dev server, which injects inline
 // styles): scripts and styles from the origin, plus exactly the inline blocks the build puts in
 // index.html (the stylesheet, the early-socket script), by hash; no plugins, no other inline
-// code, WebSockets to the rendezvous (which may be another host than the page when a link is
-// pasted).
+// code; connections to the page's own origin only ('self' covers its ws:/wss: in CSP level 3;
+// a pasted link of another rendezvous is opened as a page of that rendezvous). The rendezvous
+// also sends a CSP header (src/signal/security_headers.hpp) whose directives must appear here
+// unchanged, plus frame-ancestors 'none' (ignored in a meta tag).
 function csp(scriptHashes: string[], styleHashes: string[]): string {
   return [
     "default-src 'none'",
     ["script-src 'self'", ...scriptHashes].join(' '),
     ["style-src 'self'", ...styleHashes].join(' '),
     "img-src 'self' data:",
-    "connect-src 'self' ws: wss:",
+    "connect-src 'self'",
     "media-src 'self' blob: mediastream:",
     "base-uri 'none'",
     "form-action 'none'",

@@ -4,6 +4,8 @@
 #include "commands.hpp"
 #include "store_access.hpp"
 #include "tokencast/core/transcript.hpp"
+#include "tokencast/private_file.hpp"
+#include "tokencast/util/cli_args.hpp"
 #include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
@@ -48,10 +50,10 @@ int run_export(Args args) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   }
-  std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out.flush()) {
-    std::fprintf(stderr, "tokencast export: cannot write %s\n", out_path.c_str());
+  // An export holds what was said in the session: owner-only, never through a symlink.
+  if (auto written = write_private_file(out_path, text); !written) {
+    std::fprintf(stderr, "tokencast export: cannot write %s: %s\n", out_path.c_str(),
+                 written.error().message().c_str());
     return 1;
   }
   return 0;

@@ -19,6 +19,7 @@
 #include "tokencast/core/log.hpp"
 #include "tokencast/core/text.hpp"
 #include "tokencast/host/host.hpp"
+#include "tokencast/private_file.hpp"
 #include "tokencast/qr/qr.hpp"
 #include "tokencast/util/cli_args.hpp"
 #include "tokencast/util/cli_args.hpp"
@@ -101,16 +102,6 @@ Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags&
   o.base_url = found->base_url;
   o.model = f.model.empty() ? found->model : f.model;
   return make_openai_source(o);
-}
-
-bool write_private_file(const std::string& path, const std::string& text) {
-  // Links hold the session's secrets: the file is readable by its owner only.
-  ::umask(077);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.flush();
-  ::chmod(path.c_str(), 0600);
-  return static_cast<bool>(out);
 }
 
 std::string format_status(const HostStats& s, double tokens_per_second) {

@@ -18,6 +18,8 @@
 #include "stop_signals.hpp"
 #include "tokencast/client/join_client.hpp"
 #include "tokencast/client/terminal_printer.hpp"
+#include "tokencast/core/text.hpp"
+#include "tokencast/private_file.hpp"
 #include "tokencast/qr/qr.hpp"
 #include "tokencast/util/cli_args.hpp"
 #include "tokencast/util/cli_args.hpp"
@@ -87,16 +89,11 @@ int exit_for(JoinFailure failure) {
   return kInterrupted;
 }
 
-// Writes the transcript atomically (a reader never sees half a file).
+// Writes the transcript atomically (a reader never sees half a file), owner-only.
 bool write_transcript(const std::string& path, const Transcript& transcript) {
   bool json = path.size() >= 5 && path.ends_with(".json");
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << (json ? transcript.to_json() : transcript.to_markdown());
-    if (!out.flush()) return false;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
+  return static_cast<bool>(
+      write_private_file(path, json ? transcript.to_json() : transcript.to_markdown()));
 }
 
 // Decides when --once is satisfied.
@@ -302,7 +299,7 @@ int run_join(Args args) {
   };
   callbacks.on_ended = [&](JoinFailure failure, const std::string& detail) {
     std::fprintf(stderr, "tokencast join: %s%s%s\n", join_failure_text(failure),
-                 detail.empty() ? "" : ": ", detail.c_str());
+                 detail.empty() ? "" : ": ", neutralize_line(detail).c_str());
     int code = exit_for(failure);
     if (failure == JoinFailure::kSessionEnded && once) code = kInterrupted;
     finish(code);

@@ -127,7 +127,14 @@ int run_rendezvous(Args args) {
   std::string burst = "2000";
   std::string max_queue = std::to_string(o.max_queued_bytes);
   std::string handshake_timeout = "10s";
+  std::string write_stall_timeout = "10s";
   std::string idle_timeout = "60s";
+  std::string http_deadline = "60s";
+  std::string ipv6_prefix = "64";
+  std::string connect_rate = "300";
+  std::string join_rate = "300";
+  std::string room_rate = "20";
+  std::string global_room_rate = "2000";
   bool verbose = false;
   IceFlagsUrls ice_urls;
   std::string turn_secret_file;
@@ -164,8 +171,11 @@ int run_rendezvous(Args args) {
              "(default 1000)");
   cli.option("--burst", "N", &burst, "burst above --rate (token bucket depth, default 2000)");
   cli.option("--max-queue", "BYTES", &max_queue,
-             "per-connection write queue; a peer that falls further behind is dropped "
-             "(default 1048576)");
+             "per-connection write queue, half of it per sender: a sender over its share "
+             "has its messages dropped (default 1048576)");
+  cli.option("--write-stall-timeout", "DURATION", &write_stall_timeout,
+             "a peer whose queue is full and whose last write has not completed for this "
+             "long is dropped as a slow reader (default 10s)");
   cli.option("--handshake-timeout", "DURATION", &handshake_timeout,
              "time from TCP connect to JOIN, and per HTTP request (default 10s; e.g. 500ms)");
   cli.option("--idle-timeout", "DURATION", &idle_timeout,
@@ -182,6 +192,21 @@ int run_rendezvous(Args args) {
              "TOKENCAST_TURN_SECRET)");
   cli.option("--turn-ttl", "SECONDS", &turn_ttl,
              "lifetime of the TURN credentials handed out (default 3600)");
+  cli.option("--http-deadline", "DURATION", &http_deadline,
+             "an HTTP connection ends this long after it was accepted, keep-alive or not "
+             "(default 60s)");
+  cli.option("--ipv6-prefix", "BITS", &ipv6_prefix,
+             "per-address limits count IPv6 clients by this prefix (default 64; IPv4: the "
+             "address)");
+  cli.option("--connect-rate", "N", &connect_rate,
+             "new connections per second per address, bursts of 5x (default 300); over it a "
+             "connection is dropped");
+  cli.option("--join-rate", "N", &join_rate,
+             "JOINs per second per address, bursts of 5x (default 300); over it: closed 4002");
+  cli.option("--room-rate", "N", &room_rate,
+             "new rooms per second per address, bursts of 5x (default 20); over it: closed 4002");
+  cli.option("--global-room-rate", "N", &global_room_rate,
+             "new rooms per second in all, bursts of 5x (default 2000)");
   cli.flag("--verbose", &verbose, "log connections refused and limits hit to stderr");
   cli.epilog(
       "On start one line `listening on HOST:PORT` goes to stdout; logs go to stderr.\n"
@@ -236,6 +261,18 @@ int run_rendezvous(Args args) {
       return 2;
     }
     o.ice.turn_secret = std::move(*secret);
+  }
+  if (!parse_duration(http_deadline, &o.http_deadline))
+    return bad("--http-deadline", http_deadline);
+  if (!parse_number(ipv6_prefix, &o.ipv6_prefix_bits)) return bad("--ipv6-prefix", ipv6_prefix);
+  if (!parse_number(connect_rate, &o.connect_rate)) return bad("--connect-rate", connect_rate);
+  if (!parse_number(join_rate, &o.join_rate)) return bad("--join-rate", join_rate);
+  if (!parse_number(room_rate, &o.room_rate)) return bad("--room-rate", room_rate);
+  if (!parse_number(global_room_rate, &o.global_room_rate)) {
+    return bad("--global-room-rate", global_room_rate);
+  }
+  if (!parse_duration(write_stall_timeout, &o.write_stall_timeout)) {
+    return bad("--write-stall-timeout", write_stall_timeout);
   }
   if (auto problem = rendezvous::validate(o)) {
     std::fprintf(stderr, "tokencast rendezvous: %s\n", problem->c_str());

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "tokencast/private_file.hpp"
 #include "tokencast/qr/qr.hpp"
 
 namespace tokencast {
@@ -126,7 +127,14 @@ Expected<void, std::error_code> qr_write_png(const QrMatrix& qr, const std::stri
       }
     }
   }
-  if (stbi_write_png(path.c_str(), side, side, 1, pixels.data(), side) == 0) {
+  // The code holds a full link: encode in memory, write owner-only (never through a symlink).
+  std::string png;
+  auto append = [](void* context, void* data, int size) {
+    static_cast<std::string*>(context)->append(static_cast<const char*>(data),
+                                               static_cast<size_t>(size));
+  };
+  if (stbi_write_png_to_func(append, &png, side, side, 1, pixels.data(), side) == 0 ||
+      !write_private_file(path, png)) {
     return unexpected(make_error_code(QrError::kWriteFailed));
   }
   return {};

@@ -4,6 +4,8 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "security_headers.hpp"
+#include "ws_session.hpp"
 #include "ws_session.hpp"
 
 namespace tokencast::rendezvous {
@@ -47,7 +49,9 @@ void HttpSession::start() {
     finish();
     return;
   }
-  timer_.expires_at(slot_.accepted_at() + ctx_.options.handshake_timeout);
+  // A request trickling its headers is cut here: the timer is not re-armed by reads.
+  timer_.expires_at(slot_.accepted_at() +
+                    std::min(ctx_.options.handshake_timeout, ctx_.options.http_deadline));
   timer_.async_wait([self = self()](error_code ec) { self->on_timer(ec); });
   if (!ctx_.tls) {
     do_read();
@@ -168,8 +172,8 @@ void HttpSession::prepare(unsigned status, std::string_view content_type,
   response_.set(http::field::server, "tokencast-rendezvous");
   if (!content_type.empty()) response_.set(http::field::content_type, content_type);
   response_.set(http::field::cache_control, cache_control);
-  response_.set("X-Content-Type-Options", "nosniff");
-  response_.set("Referrer-Policy", "no-referrer");
+  set_security_headers(response_.base(), content_type);
+  if (status == 405) response_.set(http::field::allow, "GET, HEAD");
   response_.keep_alive(!close);
 }
 
@@ -188,8 +192,10 @@ void HttpSession::on_write(error_code ec, bool close) {
     finish();
     return;
   }
-  // Next request on this keep-alive connection, within a fresh handshake timeout.
-  timer_.expires_after(ctx_.options.handshake_timeout);
+  // Next request on this keep-alive connection, within a fresh handshake timeout but never past
+  // the connection's deadline: keep-alive does not hold a connection forever.
+  timer_.expires_at(std::min(SteadyClock::now() + ctx_.options.handshake_timeout,
+                             slot_.accepted_at() + ctx_.options.http_deadline));
   timer_.async_wait([self = self()](error_code e) { self->on_timer(e); });
   do_read();
 }

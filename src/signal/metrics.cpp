@@ -22,6 +22,14 @@ std::string_view rejection_label(Rejection r) {
       return "too_many_from_address";
     case Rejection::kSlowReader:
       return "slow_reader";
+    case Rejection::kOverSenderShare:
+      return "over_sender_share";
+    case Rejection::kConnectRate:
+      return "connect_rate";
+    case Rejection::kJoinRate:
+      return "join_rate";
+    case Rejection::kRoomRate:
+      return "room_rate";
     case Rejection::kUnknownPeer:
       return "unknown_peer";
     case Rejection::kSelfAddressed:

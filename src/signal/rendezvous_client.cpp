@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "tls_context.hpp"
+#include "tokencast/core/text.hpp"
 #include "transport_stream.hpp"
 
 namespace tokencast::rendezvous {
@@ -285,7 +286,8 @@ struct Client::Impl {
         report_closed({1000, "closed by client"});
       } else if (ec == websocket::error::closed) {
         const auto& r = ws.reason();
-        report_closed({static_cast<uint16_t>(r.code), std::string(r.reason.c_str())});
+        // The reason is the server's text: callers log and print it.
+        report_closed({static_cast<uint16_t>(r.code), neutralize_line(r.reason.c_str())});
       } else {
         report_closed({kAbnormal, "connection lost: " + ec.message()});
       }

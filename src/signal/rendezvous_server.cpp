@@ -58,6 +58,7 @@ std::optional<std::string> validate(const ServerOptions& o) {
   size_t min_queue = std::max(kEnvelopeHeaderSize + o.max_envelope_size,
                               kJoinedHeaderSize + 8 * (o.max_peers_per_room - 1)) +
                      1024;
+  min_queue *= 2;  // each sender's share (half the queue) holds a full envelope
   if (o.max_queued_bytes < min_queue) {
     return "max queued bytes must be at least " + std::to_string(min_queue) + " with these limits";
   }
@@ -66,6 +67,12 @@ std::optional<std::string> validate(const ServerOptions& o) {
   if (o.idle_timeout < milliseconds(20)) return "idle timeout must be >= 20 ms";
   if (o.close_timeout < milliseconds(1)) return "close timeout must be >= 1 ms";
   if (auto problem = validate_ice_grant(o.ice)) return problem;
+  if (o.write_stall_timeout < milliseconds(10)) return "write stall timeout must be >= 10 ms";
+  if (o.http_deadline < milliseconds(10)) return "HTTP deadline must be >= 10 ms";
+  if (o.ipv6_prefix_bits < 16 || o.ipv6_prefix_bits > 128) return "IPv6 prefix must be 16..128";
+  for (double rate : {o.connect_rate, o.join_rate, o.room_rate, o.global_room_rate}) {
+    if (!(rate > 0)) return "connect, join and room rates must be > 0";
+  }
   if (!o.web_root.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_directory(o.web_root, ec)) {

@@ -19,11 +19,13 @@ RoomRegistry::RoomRegistry(size_t max_rooms, size_t max_peers_per_room, Metrics&
     : max_rooms_(max_rooms), max_peers_(max_peers_per_room), metrics_(metrics) {}
 
 Expected<RoomRegistry::Joined, RoomRegistry::JoinError> RoomRegistry::join(
-    const RoomLocator& locator, std::shared_ptr<RoomMember> member) {
+    const RoomLocator& locator, std::shared_ptr<RoomMember> member,
+    const std::function<bool()>& may_create) {
   std::lock_guard lock(mu_);
   auto it = rooms_.find(locator);
   if (it == rooms_.end()) {
     if (rooms_.size() >= max_rooms_) return unexpected(JoinError::kTooManyRooms);
+    if (may_create && !may_create()) return unexpected(JoinError::kRoomRateLimited);
     it = rooms_.emplace(locator, std::make_shared<Room>(locator)).first;
     metrics_.rooms.store(rooms_.size(), std::memory_order_relaxed);
   }

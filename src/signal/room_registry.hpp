@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,16 +45,17 @@ class RoomRegistry {
  public:
   RoomRegistry(size_t max_rooms, size_t max_peers_per_room, Metrics& metrics);
 
-  enum class JoinError { kRoomFull, kTooManyRooms };
+  enum class JoinError { kRoomFull, kTooManyRooms, kRoomRateLimited };
   struct Joined {
     std::shared_ptr<Room> room;
     PeerId id = 0;
     std::vector<PeerId> other_ids;                    // for JOINED
     std::vector<std::shared_ptr<RoomMember>> others;  // to tell PEER_JOINED
   };
-  // Adds `member` to the room of `locator` (made if new) under a fresh random id that no other
-  // member of the room has.
-  Expected<Joined, JoinError> join(const RoomLocator& locator, std::shared_ptr<RoomMember> member);
+  // Adds `member` to the room of `locator` (made if new, when `may_create` allows it: the
+  // room-creation rate limits) under a fresh random id that no other member of the room has.
+  Expected<Joined, JoinError> join(const RoomLocator& locator, std::shared_ptr<RoomMember> member,
+                                   const std::function<bool()>& may_create = {});
   // Removes `id` (dropping the room when it empties); returns the members left, to tell
   // PEER_LEFT. Removing an absent id returns nothing.
   std::vector<std::shared_ptr<RoomMember>> leave(const std::shared_ptr<Room>& room, PeerId id);

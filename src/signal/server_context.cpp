@@ -5,11 +5,45 @@
 
 namespace tokencast::rendezvous {
 
-AddressTable::Key AddressTable::key_of(const net::ip::address& address) {
-  net::ip::address_v6 v6 = address.is_v4()
-                               ? net::ip::make_address_v6(net::ip::v4_mapped, address.to_v4())
-                               : address.to_v6();
-  return v6.to_bytes();
+AddressTable::Key AddressTable::key_of(const net::ip::address& address, unsigned ipv6_prefix_bits) {
+  if (address.is_v4()) {
+    return net::ip::make_address_v6(net::ip::v4_mapped, address.to_v4()).to_bytes();
+  }
+  net::ip::address_v6 v6 = address.to_v6();
+  Key key = v6.to_bytes();
+  if (v6.is_v4_mapped()) return key;  // an IPv4 client of a dual-stack socket
+  for (unsigned bit = std::min(ipv6_prefix_bits, 128u); bit < 128; ++bit) {
+    key[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+  }
+  return key;
+}
+
+namespace {
+// Keys each limiter remembers at most (a few MB); see RateLimiter.
+constexpr size_t kMaxLimiterKeys = 65536;
+constexpr double kBurstSeconds = 5;
+}  // namespace
+
+RateLimits::RateLimits(const ServerOptions& o)
+    : connects_(o.connect_rate, o.connect_rate * kBurstSeconds, kMaxLimiterKeys),
+      joins_(o.join_rate, o.join_rate * kBurstSeconds, kMaxLimiterKeys),
+      rooms_(o.room_rate, o.room_rate * kBurstSeconds, kMaxLimiterKeys),
+      all_rooms_(o.global_room_rate, o.global_room_rate * kBurstSeconds, 1) {}
+
+bool RateLimits::allow_connect(const AddressTable::Key& key, SteadyClock::time_point now) {
+  std::lock_guard lock(mu_);
+  return connects_.allow(key, now);
+}
+
+bool RateLimits::allow_join(const AddressTable::Key& key, SteadyClock::time_point now) {
+  std::lock_guard lock(mu_);
+  return joins_.allow(key, now);
+}
+
+bool RateLimits::allow_new_room(const AddressTable::Key& key, bool per_address,
+                                SteadyClock::time_point now) {
+  std::lock_guard lock(mu_);
+  return (!per_address || rooms_.allow(key, now)) && all_rooms_.allow(AddressTable::Key{}, now);
 }
 
 size_t AddressTable::KeyHash::operator()(const Key& k) const noexcept {
@@ -35,6 +69,7 @@ void AddressTable::release(const Key& key) {
 ServerContext::ServerContext(ServerOptions o)
     : options(std::move(o)),
       rooms(options.max_rooms, options.max_peers_per_room, metrics),
+      limits(options),
       files(options.web_root) {}
 
 namespace {
@@ -45,7 +80,9 @@ size_t slack(size_t limit) { return std::max<size_t>(16, limit / 16); }
 }  // namespace
 
 ConnectionSlot::ConnectionSlot(ServerContext& ctx, const net::ip::address& remote)
-    : ctx_(&ctx), accepted_at_(SteadyClock::now()) {
+    : ctx_(&ctx),
+      key_(AddressTable::key_of(remote, ctx.options.ipv6_prefix_bits)),
+      accepted_at_(SteadyClock::now()) {
   bump(ctx.metrics.connections_total);
   uint64_t open = ctx.metrics.connections.fetch_add(1, std::memory_order_relaxed) + 1;
   const size_t max = ctx.options.max_connections;
@@ -56,8 +93,14 @@ ConnectionSlot::ConnectionSlot(ServerContext& ctx, const net::ip::address& remot
     return;
   }
   const size_t per_ip = ctx.options.max_connections_per_ip;
+  if (per_ip > 0 && !ctx.limits.allow_connect(key_, accepted_at_)) {
+    // Opening connections faster than a page load ever does: not worth an answer.
+    refusal_ = CloseCode::kRateLimited;
+    hard_ = true;
+    ctx.metrics.reject(Rejection::kConnectRate);
+    return;
+  }
   if (per_ip > 0) {
-    key_ = AddressTable::key_of(remote);
     per_address_ = true;
     size_t n = ctx.addresses.acquire(key_);
     if (n > per_ip) {

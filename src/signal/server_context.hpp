@@ -16,6 +16,10 @@
 
 #include "metrics.hpp"
 #include "room_registry.hpp"
+#include "metrics.hpp"
+#include "rate_limiter.hpp"
+#include "room_registry.hpp"
+#include "static_files.hpp"
 #include "static_files.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 
@@ -24,11 +28,12 @@ namespace tokencast::rendezvous {
 namespace net = boost::asio;
 using SteadyClock = std::chrono::steady_clock;
 
-// Open connections per remote address (IPv4 as v4-mapped IPv6).
+// Open connections per remote address: an IPv4 address (as v4-mapped IPv6), or an IPv6
+// prefix (the bits past it zeroed: one subscriber holds a whole /64, not one address).
 class AddressTable {
  public:
   using Key = std::array<uint8_t, 16>;
-  static Key key_of(const net::ip::address& address);
+  static Key key_of(const net::ip::address& address, unsigned ipv6_prefix_bits);
   size_t acquire(const Key& key);  // returns the count including this one
   void release(const Key& key);
 
@@ -40,6 +45,23 @@ class AddressTable {
   std::unordered_map<Key, size_t, KeyHash> counts_;
 };
 
+// The rate limits shared by every shard (one lock; each check is a map lookup).
+class RateLimits {
+ public:
+  explicit RateLimits(const ServerOptions& o);
+  bool allow_connect(const AddressTable::Key& key, SteadyClock::time_point now);
+  bool allow_join(const AddressTable::Key& key, SteadyClock::time_point now);
+  // Per address (when `per_address`), then in all.
+  bool allow_new_room(const AddressTable::Key& key, bool per_address, SteadyClock::time_point now);
+
+ private:
+  std::mutex mu_;
+  RateLimiter connects_;
+  RateLimiter joins_;
+  RateLimiter rooms_;
+  RateLimiter all_rooms_;
+};
+
 struct ServerContext {
   explicit ServerContext(ServerOptions o);
 
@@ -47,6 +69,7 @@ struct ServerContext {
   Metrics metrics;
   RoomRegistry rooms;
   AddressTable addresses;
+  RateLimits limits;
   StaticFiles files;
   // Set by Server::start() when the options name a certificate: every connection is TLS.
   std::unique_ptr<net::ssl::context> tls;
@@ -74,6 +97,8 @@ class ConnectionSlot {
   // Over a limit by a lot: drop the socket without a word.
   bool hard_refused() const { return hard_; }
   SteadyClock::time_point accepted_at() const { return accepted_at_; }
+  // The remote address (prefix) the per-address limits count.
+  const AddressTable::Key& address_key() const { return key_; }
 
  private:
   void release();

@@ -44,8 +44,8 @@ std::optional<Rejection> rejection_for(CloseCode code) {
       return Rejection::kIdleTimeout;
     case CloseCode::kSlowReader:
       return Rejection::kSlowReader;
-    // Counted when the connection was accepted (ConnectionSlot), or not rejections at all;
-    // kRateLimited is never sent (over its rate a connection is throttled).
+    // Counted where they happen (connect, JOIN, room rates: their own reasons), when the
+    // connection was accepted (ConnectionSlot), or not rejections at all.
     case CloseCode::kRateLimited:
     case CloseCode::kServerFull:
     case CloseCode::kTooManyFromAddress:
@@ -185,10 +185,28 @@ void WsSession::handle(std::span<const uint8_t> bytes, SteadyClock::time_point n
 }
 
 void WsSession::handle_join(const RoomLocator& room, SteadyClock::time_point now) {
-  auto joined = ctx_.rooms.join(room, self());
+  const auto& address = slot_.address_key();
+  const bool per_address = ctx_.options.max_connections_per_ip > 0;  // else: behind a proxy
+  if (per_address && !ctx_.limits.allow_join(address, now)) {
+    ctx_.metrics.reject(Rejection::kJoinRate);
+    begin_close(CloseCode::kRateLimited);
+    return;
+  }
+  auto joined = ctx_.rooms.join(
+      room, self(), [&] { return ctx_.limits.allow_new_room(address, per_address, now); });
   if (!joined) {
-    begin_close(joined.error() == RoomRegistry::JoinError::kRoomFull ? CloseCode::kRoomFull
-                                                                     : CloseCode::kTooManyRooms);
+    switch (joined.error()) {
+      case RoomRegistry::JoinError::kRoomFull:
+        begin_close(CloseCode::kRoomFull);
+        break;
+      case RoomRegistry::JoinError::kTooManyRooms:
+        begin_close(CloseCode::kTooManyRooms);
+        break;
+      case RoomRegistry::JoinError::kRoomRateLimited:
+        ctx_.metrics.reject(Rejection::kRoomRate);
+        begin_close(CloseCode::kRateLimited);
+        break;
+    }
     return;
   }
   state_ = State::kJoined;
@@ -238,6 +256,7 @@ void WsSession::handle_send(PeerId to, std::span<const uint8_t> bytes) {
   envelope_from_send(bytes, id_, envelope.bytes());
   bump(ctx_.metrics.envelopes_relayed_total);
   bump(ctx_.metrics.envelope_bytes_relayed_total, bytes.size() - kSendHeaderSize);
+  envelope.from = id_;
   target->deliver(std::move(envelope));
 }
 
@@ -255,19 +274,43 @@ void WsSession::enqueue(OutMessage message) {
   if (state_ != State::kAwaitingJoin && state_ != State::kJoined) return;
   if (message.size == 0) return;
   size_t cost = message.size + kQueueEntryOverhead;
-  if (queued_bytes_ + cost > ctx_.options.max_queued_bytes) {
-    ctx_.metrics.reject(Rejection::kSlowReader);
-    if (ctx_.logging()) ctx_.log("rendezvous: dropped a slow reader (write queue full)");
-    finish();
+  const size_t max = ctx_.options.max_queued_bytes;
+  auto charged = queued_by_sender_.find(message.from);
+  size_t from_sender = charged == queued_by_sender_.end() ? 0 : charged->second;
+  bool over_share = message.from != 0 && from_sender + cost > max / 2;
+  if (queued_bytes_ + cost > max || over_share) {
+    if (reading_stalled(SteadyClock::now())) {
+      ctx_.metrics.reject(Rejection::kSlowReader);
+      if (ctx_.logging()) ctx_.log("rendezvous: dropped a slow reader (write queue full)");
+      finish();
+      return;
+    }
+    // This peer reads, but the sender outpaces it: the sender's message is what goes.
+    ctx_.metrics.reject(Rejection::kOverSenderShare);
     return;
   }
   queued_bytes_ += cost;
+  queued_by_sender_[message.from] += cost;
   write_queue_.push_back(std::move(message));
   if (!writing_) do_write();
 }
 
+bool WsSession::reading_stalled(SteadyClock::time_point now) const {
+  return writing_ && now - write_started_at_ >= ctx_.options.write_stall_timeout;
+}
+
+void WsSession::release_queued(const OutMessage& message) {
+  size_t cost = message.size + kQueueEntryOverhead;
+  queued_bytes_ -= std::min(queued_bytes_, cost);
+  auto it = queued_by_sender_.find(message.from);
+  if (it == queued_by_sender_.end()) return;
+  it->second -= std::min(it->second, cost);
+  if (it->second == 0) queued_by_sender_.erase(it);
+}
+
 void WsSession::do_write() {
   writing_ = true;
+  write_started_at_ = SteadyClock::now();
   in_flight_ = std::move(write_queue_.front());
   write_queue_.pop_front();
   ws_.async_write(net::buffer(in_flight_.data.get(), in_flight_.size),
@@ -276,7 +319,7 @@ void WsSession::do_write() {
 
 void WsSession::on_write(error_code ec) {
   writing_ = false;
-  queued_bytes_ -= std::min<size_t>(queued_bytes_, in_flight_.size + kQueueEntryOverhead);
+  release_queued(in_flight_);
   in_flight_ = OutMessage{};
   if (state_ == State::kClosing || state_ == State::kDone) return;
   if (ec) {

@@ -3,6 +3,8 @@
 //
 // Every limit ends the connection with a close code and reason (see CloseCode) except a slow
 // reader, whose socket is reset: it is not reading, so a close frame could not reach it.
+// A peer flooding another one pays for it: its messages beyond its share of the recipient's
+// queue are dropped, and the recipient is dropped only when its own reading stalls.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +15,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <deque>
 #include <memory>
+#include <unordered_map>
 
 #include "room_registry.hpp"
 #include "server_context.hpp"
@@ -49,6 +52,9 @@ class WsSession final : public ShardSession, public RoomMember {
   void send_ice_servers();
   void handle_send(PeerId to, std::span<const uint8_t> bytes);
   void enqueue(OutMessage message);
+  // The in-flight write has been pending for the stall timeout: the peer is not reading.
+  bool reading_stalled(SteadyClock::time_point now) const;
+  void release_queued(const OutMessage& message);
   void do_write();
   void on_write(boost::system::error_code ec);
   void arm_timer(SteadyClock::time_point at);
@@ -75,7 +81,10 @@ class WsSession final : public ShardSession, public RoomMember {
   std::deque<OutMessage> write_queue_;
   OutMessage in_flight_;     // being written; kept alive until its write completes
   size_t queued_bytes_ = 0;  // queue and in-flight message, with per-entry overhead
+  // The same per sending peer (bounded by the room size): each may hold half the queue.
+  std::unordered_map<uint64_t, size_t> queued_by_sender_;
   bool writing_ = false;
+  SteadyClock::time_point write_started_at_{};
 
   SteadyClock::time_point last_received_{};
   bool ping_outstanding_ = false;  // sent after silence, nothing received since

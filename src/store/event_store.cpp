@@ -110,7 +110,8 @@ EventStore::~EventStore() = default;
 
 Expected<std::unique_ptr<EventStore>, std::error_code> EventStore::open(const std::string& path) {
   // The store holds the session secrets: create it readable by its owner only.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  // Never through a symlink (ELOOP): someone else may have planted it.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return unexpected(std::error_code(errno, std::system_category()));
   ::close(fd);
 

@@ -52,6 +52,22 @@ window.addEventListener('hashchange', () => {
   location.reload();
 });
 
+// Opens a valid invite link. The page connects to its own origin only (CSP connect-src 'self'),
+// so a link of another rendezvous is opened as that rendezvous' page; this origin's link is
+// kept for the reload in sessionStorage (see docs/SECURITY.md).
+function openLink(text: string): void {
+  if (new URL(parseInviteLink(text).baseUrl).origin !== location.origin) {
+    location.assign(text);
+    return;
+  }
+  try {
+    sessionStorage.setItem(LINK_KEY, text);
+  } catch {
+    /* storage disabled */
+  }
+  location.reload();
+}
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
 const peersEl = $('peers');
@@ -140,12 +156,7 @@ async function showJoinView(): Promise<void> {
       return;
     }
     input.value = '';
-    try {
-      sessionStorage.setItem(LINK_KEY, text);
-    } catch {
-      /* storage disabled */
-    }
-    location.reload();
+    openLink(text);
   });
   setupScanner();
   const store = await storePromise;
@@ -207,8 +218,7 @@ function setupScanner(): void {
             continue;
           }
           stop();
-          sessionStorage.setItem(LINK_KEY, code.rawValue);
-          location.reload();
+          openLink(code.rawValue);
           return;
         }
       } catch {

@@ -101,3 +101,12 @@ describe('TranscriptView', () => {
     expect(list.querySelectorAll('img')).toHaveLength(0);
   });
 });
+
+describe('neutralizeBidi', () => {
+  it('removes every bidi control a hostile name or answer could carry', async () => {
+    const { neutralizeBidi } = await import('../src/ui/text');
+    const hostile = 'a\u202Eb\u2066c\u2069d\u200Ee\u200Ff\u061Cg';
+    expect(neutralizeBidi(hostile)).toBe('abcdefg');
+    expect(neutralizeBidi('plain \u05D0 text')).toBe('plain \u05D0 text');
+  });
+});

@@ -39,6 +39,11 @@ class Utf8Repair {
 // DCS, ...) are dropped whole, so no fragment of them reaches the screen.
 std::string neutralize_for_terminal(std::string_view bytes);
 
+// neutralize_for_terminal for one-line fields (names, titles, reasons, log lines): line breaks
+// and tabs become spaces, so the text cannot start a line of its own (a fake heading or log
+// line).
+std::string neutralize_line(std::string_view bytes);
+
 // The streaming form of neutralize_for_terminal: deltas arrive split anywhere (inside a UTF-8
 // character or an escape sequence), so the state carries over between feed() calls.
 class TerminalSanitizer {
@@ -58,6 +63,8 @@ class TerminalSanitizer {
 };
 
 // Escapes a string for a JSON string literal (without the quotes); input must be valid UTF-8.
+// C0 and C1 controls, DEL, U+2028 and U+2029 become \u escapes: a JSON file printed to a
+// terminal or pasted into JavaScript stays inert.
 std::string json_escape(std::string_view utf8);
 
 }  // namespace tokencast

@@ -56,10 +56,29 @@ struct ServerOptions {
   // answering 1,000 joiners at once sends ~4,000 messages.
   double rate_per_second = 1000;
   double rate_burst = 2000;
-  size_t max_queued_bytes = 1 << 20;  // per-connection write queue; over it: dropped
+  // Per-connection write queue. One sender may fill at most half of it: over its share, or
+  // over the whole, the message is dropped (the sender pays), unless the recipient's reading
+  // has stalled (a write pending for write_stall_timeout): then the recipient is dropped.
+  size_t max_queued_bytes = 1 << 20;
+  std::chrono::milliseconds write_stall_timeout{10'000};
+  // Per-address limits count an IPv4 address, or an IPv6 prefix of this many bits (one
+  // subscriber usually holds a whole /64).
+  unsigned ipv6_prefix_bits = 64;
+  // New connections and JOINs per second per address (prefix); new rooms per second per
+  // address and in all. Each bucket holds 5x its rate (a lecture hall behind one NAT joins at
+  // once). Over: a connection is dropped unanswered, a JOIN (or the room it would create) is
+  // closed with 4002 "rate limit exceeded". The per-address ones apply only with a per-address
+  // cap (behind a proxy every client has the proxy's address).
+  double connect_rate = 300;
+  double join_rate = 300;
+  double room_rate = 20;
+  double global_room_rate = 2000;
   std::chrono::milliseconds handshake_timeout{10'000};  // accept -> JOIN (and per HTTP request)
-  std::chrono::milliseconds idle_timeout{60'000};       // silence that closes; pinged at half of it
-  std::chrono::milliseconds close_timeout{2'000};       // closing handshake before a hard close
+  // An HTTP connection ends this long after it was accepted, however many requests it keeps
+  // alive with (a WebSocket it upgrades to has its own timers).
+  std::chrono::milliseconds http_deadline{60'000};
+  std::chrono::milliseconds idle_timeout{60'000};  // silence that closes; pinged at half of it
+  std::chrono::milliseconds close_timeout{2'000};  // closing handshake before a hard close
 
   // STUN/TURN servers handed to every peer right after JOINED (ICE_SERVERS), with fresh TURN
   // credentials at each join. Empty: no ICE_SERVERS message. At most kMaxIceServers URLs.

@@ -90,7 +90,7 @@ enum class CloseCode : uint16_t {
   kGoingAway = 1001,           // "server shutting down"
   kProtocolError = 4000,       // "protocol error" (malformed, unexpected or text message)
   kEnvelopeTooLarge = 4001,    // "envelope too large"
-  kRateLimited = 4002,         // "rate limit exceeded" (reserved: servers throttle instead)
+  kRateLimited = 4002,         // "rate limit exceeded" (JOIN / room-creation rate per address)
   kRoomFull = 4003,            // "room full"
   kTooManyRooms = 4004,        // "too many rooms"
   kHandshakeTimeout = 4005,    // "handshake timeout" (no JOIN in time)

@@ -50,21 +50,27 @@ void Transcript::apply(const Event& event) {
       event.body);
 }
 
+// Everything in an export came from peers or the LLM: one-line fields (title, model, names,
+// reasons) cannot start a Markdown line of their own, and no field carries terminal controls
+// (the file is likely to be `cat`ed).
 std::string Transcript::to_markdown() const {
   std::string out =
-      "# " + (meta_.title.empty() ? std::string("tokencast session") : to_valid_utf8(meta_.title)) +
+      "# " +
+      (meta_.title.empty() ? std::string("tokencast session") : neutralize_line(meta_.title)) +
       "\n";
-  if (!meta_.model.empty()) out += "\nModel: " + to_valid_utf8(meta_.model) + "\n";
+  if (!meta_.model.empty()) out += "\nModel: " + neutralize_line(meta_.model) + "\n";
   for (const auto& turn : turns_) {
-    out += "\n## " + to_valid_utf8(turn.author.empty() ? turn_role_name(turn.role) : turn.author) +
-           " (" + turn_role_name(turn.role) + ")\n\n";
-    out += to_valid_utf8(turn.text);
-    if (!turn.text.empty() && turn.text.back() != '\n') out += "\n";
+    out += "\n## " +
+           neutralize_line(turn.author.empty() ? turn_role_name(turn.role) : turn.author) + " (" +
+           turn_role_name(turn.role) + ")\n\n";
+    std::string text = neutralize_for_terminal(turn.text);
+    out += text;
+    if (!text.empty() && text.back() != '\n') out += "\n";
     if (!turn.ended) {
       out += "\n*(still streaming)*\n";
     } else if (turn.end != TurnEnd::kDone) {
       out += "\n*(" + std::string(turn_end_name(turn.end)) +
-             (turn.reason.empty() ? "" : ": " + to_valid_utf8(turn.reason)) + ")*\n";
+             (turn.reason.empty() ? "" : ": " + neutralize_line(turn.reason)) + ")*\n";
     }
   }
   return out;

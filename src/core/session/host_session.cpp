@@ -466,7 +466,8 @@ bool HostSession::name_in_use(std::string_view name) const {
 }
 
 std::string HostSession::clean_name(std::string_view name, PeerId id) {
-  std::string cleaned = truncate_utf8(name, config_.max_name_bytes);
+  // A name is shown to every peer and in every terminal and export: no controls, one line.
+  std::string cleaned = truncate_utf8(neutralize_line(name), config_.max_name_bytes);
   if (names::fold(cleaned).empty() || names::reserved(cleaned, config_.host_name)) {
     cleaned = "guest-" + std::to_string(id);
   }

@@ -1,5 +1,6 @@
 #include "tokencast/core/text.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace tokencast {
@@ -250,11 +251,35 @@ std::string neutralize_for_terminal(std::string_view bytes) {
   return out;
 }
 
+std::string neutralize_line(std::string_view bytes) {
+  std::string out = neutralize_for_terminal(bytes);
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+  return out;
+}
+
 std::string json_escape(std::string_view utf8) {
   std::string out;
   out.reserve(utf8.size() + 8);
-  for (char c : utf8) {
+  for (size_t i = 0; i < utf8.size(); ++i) {
+    char c = utf8[i];
     auto u = static_cast<unsigned char>(c);
+    // C1 controls (C2 80..C2 9F) and U+2028/U+2029 (E2 80 A8/A9) as \u escapes.
+    auto next = [&](size_t k) {
+      return i + k < utf8.size() ? static_cast<unsigned char>(utf8[i + k]) : 0;
+    };
+    if (u == 0xC2 && next(1) >= 0x80 && next(1) <= 0x9F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", next(1));
+      out += buf;
+      i += 1;
+      continue;
+    }
+    if (u == 0xE2 && next(1) == 0x80 && (next(2) == 0xA8 || next(2) == 0xA9)) {
+      out += next(2) == 0xA8 ? "\\u2028" : "\\u2029";
+      i += 2;
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";

@@ -1,0 +1,23 @@
+// Headers every rendezvous HTTP response carries, in one place (the page's policy must match
+// the meta CSP that web/vite.config.ts writes into index.html; see docs/SECURITY.md).
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <string_view>
+
+namespace tokencast::rendezvous {
+
+// The Content-Security-Policy header of HTML responses. A browser enforces it together with the
+// page's meta policy (web/vite.config.ts), which holds what only the build knows: script-src and
+// style-src with the hashes of the page's inline blocks. So the header carries every other
+// directive of the meta policy, unchanged, and frame-ancestors, which works only as a header.
+// The page talks only to its own origin: 'self' covers ws: and wss: of the same host and port
+// (CSP level 3).
+inline constexpr std::string_view kPageContentSecurityPolicy =
+    "img-src 'self' data:; connect-src 'self'; media-src 'self' blob: mediastream:; "
+    "base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors 'none'";
+
+// Sets nosniff, no-referrer and DENY framing on every response, and the CSP on HTML ones.
+void set_security_headers(boost::beast::http::fields& fields, std::string_view content_type);
+
+}  // namespace tokencast::rendezvous
