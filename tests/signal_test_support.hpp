@@ -330,9 +330,14 @@ struct HttpResult {
   std::string content_type;
   beast::http::fields headers;
   bool ok = false;
-  std::string header(const std::string& lower_name) const {
-    auto it = headers.find(lower_name);
-    return it == headers.end() ? std::string() : it->second;
+  // Every value of the header `name` (any case), repeated ones joined by ", ".
+  std::string header(const std::string& name) const {
+    std::string joined;
+    for (auto [it, end] = headers.equal_range(name); it != end; ++it) {
+      if (!joined.empty()) joined += ", ";
+      joined += std::string(it->value());
+    }
+    return joined;
   }
 };
 
