@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "signal_test_support.hpp"
-#include "wire/content_coding.hpp"
 #include "static_files.hpp"
+#include "wire/content_coding.hpp"
 
 namespace tokencast::test {
 namespace {
@@ -118,6 +118,7 @@ TEST(RendezvousHttp, BuiltInWebClientWithoutWebRoot) {
   if (embedded.empty()) GTEST_SKIP() << "web/dist did not exist when tokencast was built";
   std::string index;
   for (const auto& file : embedded) {
+    if (file.path.ends_with(".br") || file.path.ends_with(".gz")) continue;  // served in place
     auto r = http_request(server.port(), "/" + std::string(file.path));
     EXPECT_EQ(r.status, 200u) << file.path;
     EXPECT_EQ(r.body, file.bytes) << file.path;
@@ -164,6 +165,181 @@ TEST(RendezvousHttp, PlaceholderServedWhenNothingIsBuiltIn) {
     EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
   }
   EXPECT_EQ(files.get("/app.js").status, 404u);
+}
+
+// --- Precompressed copies and caching (docs/rendezvous.md, "What is served").
+
+TEST(RendezvousHttp, AcceptEncodingIsParsedStrictly) {
+  auto allows = [](std::string_view header) {
+    auto a = rv::parse_accept_encoding(header);
+    return std::string(a.brotli ? "br" : "") + (a.gzip ? "gzip" : "");
+  };
+  EXPECT_EQ(allows(""), "");
+  EXPECT_EQ(allows("gzip, deflate, br, zstd"), "brgzip");  // Chromium's
+  EXPECT_EQ(allows("gzip"), "gzip");
+  EXPECT_EQ(allows("x-gzip"), "gzip");
+  EXPECT_EQ(allows("BR;Q=1.000"), "br");
+  EXPECT_EQ(allows(" br ;  q=0.001 ,, gzip;q=1 "), "brgzip");
+  EXPECT_EQ(allows("*"), "brgzip");
+  EXPECT_EQ(allows("*;q=0.5, br;q=0"), "gzip");
+  EXPECT_EQ(allows("br;q=0, gzip;q=0.000"), "");
+  EXPECT_EQ(allows("gzip, gzip;q=0"), "");  // said both ways: refused
+  EXPECT_EQ(allows("identity, *;q=0"), "");
+  EXPECT_EQ(allows("deflate"), "");
+  // Malformed: nothing but identity.
+  for (const char* bad :
+       {"br;q=2", "br;q=1.5", "br;q=0.0001", "br;q=", "br;q=.5", "br;level=1", "br;", "b r",
+        "br gzip", "gzip;q=0.5;q=1", "br;q =1", "\"br\"", "gz\x01"}) {
+    EXPECT_EQ(allows(bad), "") << bad;
+  }
+  EXPECT_EQ(allows(std::string(rv::kMaxAcceptEncoding, ' ') + "br"), "");
+  EXPECT_EQ(rv::choose_coding({true, true}, true, true), rv::ContentCoding::kBrotli);
+  EXPECT_EQ(rv::choose_coding({true, true}, false, true), rv::ContentCoding::kGzip);
+  EXPECT_EQ(rv::choose_coding({false, true}, true, false), rv::ContentCoding::kIdentity);
+}
+
+TEST(RendezvousHttp, IfNoneMatchUsesWeakComparison) {
+  EXPECT_TRUE(rv::if_none_match_matches("\"abc\"", "\"abc\""));
+  EXPECT_TRUE(rv::if_none_match_matches("W/\"abc\"", "\"abc\""));
+  EXPECT_TRUE(rv::if_none_match_matches("\"x\", \"abc\"", "\"abc\""));
+  EXPECT_TRUE(rv::if_none_match_matches(" * ", "\"abc\""));
+  EXPECT_FALSE(rv::if_none_match_matches("\"abc-br\"", "\"abc\""));
+  EXPECT_FALSE(rv::if_none_match_matches("abc", "\"abc\""));
+  EXPECT_FALSE(rv::if_none_match_matches("\"abc\", x", "\"abc\""));  // malformed: no match
+  EXPECT_FALSE(rv::if_none_match_matches("", "\"abc\""));
+}
+
+// A built-in client with precompressed copies, as the web build makes them.
+const rv::EmbeddedFile kPrecompressed[] = {
+    {"assets/app-1a2b.js", "console.log('identity')"},
+    {"assets/app-1a2b.js.br", "BROTLI"},
+    {"assets/app-1a2b.js.gz", "GZIP!"},
+    {"index.html", "<!doctype html><title>page</title>"},
+    {"index.html.gz", "GZ-PAGE"},
+};
+
+TEST(RendezvousHttp, ServesTheBestAcceptedCopy) {
+  const rv::StaticFiles files("", kPrecompressed);
+  struct Case {
+    const char* accept;
+    std::string_view body;
+    std::string_view encoding;
+  };
+  for (const Case& c :
+       {Case{"gzip, deflate, br", "BROTLI", "br"}, Case{"gzip", "GZIP!", "gzip"},
+        Case{"br;q=0, gzip", "GZIP!", "gzip"}, Case{"", "console.log('identity')", ""},
+        Case{"br;q=0, gzip;q=0", "console.log('identity')", ""},
+        Case{"br;q=7", "console.log('identity')", ""}}) {
+    auto r = files.get("/assets/app-1a2b.js", c.accept);
+    EXPECT_EQ(r.status, 200u) << c.accept;
+    EXPECT_EQ(r.body, c.body) << c.accept;
+    EXPECT_EQ(r.content_encoding, c.encoding) << c.accept;
+    EXPECT_EQ(r.content_type, "text/javascript; charset=utf-8");
+    EXPECT_EQ(r.cache_control, "public, max-age=31536000, immutable");
+  }
+  // The page has only a gzip copy; it is revalidated, never cached as immutable.
+  auto page = files.get("/j", "br, gzip");
+  EXPECT_EQ(page.body, "GZ-PAGE");
+  EXPECT_EQ(page.content_encoding, "gzip");
+  EXPECT_EQ(page.cache_control, "no-cache");
+  // Each representation has its own strong tag, from the identity bytes' hash.
+  const std::string tag = "\"" + rv::content_tag("<!doctype html><title>page</title>") + "\"";
+  EXPECT_EQ(files.get("/j").etag, tag);
+  EXPECT_EQ(page.etag, tag.substr(0, tag.size() - 1) + "-gzip\"");
+  EXPECT_EQ(tag.size(), 34u);
+  // The copies are not files of their own.
+  EXPECT_EQ(files.get("/assets/app-1a2b.js.br").status, 404u);
+  EXPECT_EQ(files.get("/index.html.gz").status, 404u);
+}
+
+TEST(RendezvousHttp, IfNoneMatchGives304ForTheSameRepresentation) {
+  const rv::StaticFiles files("", kPrecompressed);
+  auto first = files.get("/j", "gzip");
+  ASSERT_EQ(first.status, 200u);
+  auto again = files.get("/j", "gzip", first.etag);
+  EXPECT_EQ(again.status, 304u);
+  EXPECT_TRUE(again.body.empty());
+  EXPECT_EQ(again.etag, first.etag);
+  EXPECT_EQ(files.get("/j", "", first.etag).status, 200u);  // identity differs from the gzip copy
+  EXPECT_EQ(files.get("/j", "gzip", "\"0000\"").status, 200u);
+}
+
+TEST(RendezvousHttp, PrecompressedCopiesOverHttp) {
+  TempWebRoot web;
+  const std::string js = "console.log(1)";
+  {
+    std::ofstream(fs::path(web.root()) / "app.js.br") << "BR-BYTES";
+    std::ofstream(fs::path(web.root()) / "app.js.gz") << "GZIP-BYTES!";
+    fs::create_directories(fs::path(web.root()) / "assets");
+    std::ofstream(fs::path(web.root()) / "assets" / "x-1234.css") << "b{}";
+  }
+  ServerProcess server({"--web-root", web.root()});
+  ASSERT_TRUE(server.ok());
+  auto br = http_request(server.port(), "/app.js", "GET", "Accept-Encoding: gzip, br\r\n");
+  EXPECT_EQ(br.status, 200u);
+  EXPECT_EQ(br.body, "BR-BYTES");
+  EXPECT_EQ(br.header("content-encoding"), "br");
+  EXPECT_EQ(br.header("content-length"), "8");
+  EXPECT_EQ(br.header("vary"), "Accept-Encoding");
+  EXPECT_EQ(br.header("cache-control"), "no-cache");
+  // Several Accept-Encoding fields are one list.
+  auto gz = http_request(server.port(), "/app.js", "GET",
+                         "Accept-Encoding: br;q=0\r\nAccept-Encoding: gzip\r\n");
+  EXPECT_EQ(gz.body, "GZIP-BYTES!");
+  EXPECT_EQ(gz.header("content-encoding"), "gzip");
+  EXPECT_EQ(gz.header("content-length"), "11");
+  auto plain = http_request(server.port(), "/app.js", "GET", "Accept-Encoding: br;q=0\r\n");
+  EXPECT_EQ(plain.body, js);
+  EXPECT_EQ(plain.header("content-encoding"), "");
+  EXPECT_EQ(plain.header("content-length"), std::to_string(js.size()));
+  EXPECT_EQ(plain.header("etag"), "\"" + rv::content_tag(js) + "\"");
+  // HEAD: GET's headers, no body.
+  auto head = http_request(server.port(), "/app.js", "HEAD", "Accept-Encoding: gzip\r\n");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(head.header("content-length"), "11");
+  EXPECT_EQ(head.header("content-encoding"), "gzip");
+  EXPECT_EQ(head.header("etag"), gz.header("etag"));
+  // Revalidation: 304, no body, the same validator.
+  auto not_modified =
+      http_request(server.port(), "/app.js", "GET",
+                   "Accept-Encoding: gzip\r\nIf-None-Match: " + gz.header("etag") + "\r\n");
+  EXPECT_EQ(not_modified.status, 304u);
+  EXPECT_TRUE(not_modified.body.empty());
+  EXPECT_EQ(not_modified.header("etag"), gz.header("etag"));
+  EXPECT_EQ(not_modified.header("content-length"), "");
+  auto css = http_request(server.port(), "/assets/x-1234.css");
+  EXPECT_EQ(css.header("cache-control"), "public, max-age=31536000, immutable");
+  EXPECT_EQ(http_request(server.port(), "/app.js.gz").status, 404u);
+}
+
+// The copies the web build made (it checks that each decodes to its file): built in, and served
+// byte for byte for their coding, smaller than the file.
+TEST(RendezvousHttp, BuiltInClientHasPrecompressedCopies) {
+  auto embedded = rv::embedded_web_files();
+  if (embedded.empty()) GTEST_SKIP() << "web/dist did not exist when tokencast was built";
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  std::map<std::string, std::string_view> bytes;
+  for (const auto& file : embedded) bytes[std::string(file.path)] = file.bytes;
+  ASSERT_TRUE(bytes.count("index.html.br")) << "the web build makes .br copies";
+  ASSERT_TRUE(bytes.count("index.html.gz")) << "the web build makes .gz copies";
+  for (const auto& [path, identity] : bytes) {
+    if (path.ends_with(".br") || path.ends_with(".gz")) continue;
+    for (auto [accept, suffix] : {std::pair{"br", ".br"}, std::pair{"gzip", ".gz"}}) {
+      auto copy = bytes.find(path + suffix);
+      if (copy == bytes.end()) continue;
+      auto r = http_request(server.port(), "/" + path, "GET",
+                            std::string("Accept-Encoding: ") + accept + "\r\n");
+      EXPECT_EQ(r.body, copy->second) << path << " " << accept;
+      EXPECT_LT(r.body.size(), identity.size()) << path << " " << accept;
+      EXPECT_EQ(r.header("content-length"), std::to_string(copy->second.size())) << path;
+    }
+    const bool hashed = path.starts_with("assets/");
+    EXPECT_EQ(http_request(server.port(), "/" + path).header("cache-control"),
+              hashed ? "public, max-age=31536000, immutable" : "no-cache")
+        << path;
+  }
 }
 
 TEST(RendezvousHttp, MissingWebRootIsAStartupError) {
