@@ -220,8 +220,11 @@ TEST(Rendezvous, RateLimitThrottlesWithoutClosing) {
     ASSERT_FALSE(pong.closed) << "closed with " << pong.code << " " << pong.reason;
     EXPECT_EQ(pong.data, rv::encode_pong(i));
   }
+  // The bucket holds 5 and refills 20/s, so 26 messages take at least ~1 s however fast they
+  // were sent. How many had to wait depends on how fast this process sent them (a busy machine
+  // sends slower and the bucket refills meanwhile): at least one did.
   EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
-  EXPECT_GE(metric(server.port(), "tokencast_rendezvous_throttled_total"), 20);
+  EXPECT_GE(metric(server.port(), "tokencast_rendezvous_throttled_total"), 1);
 }
 
 TEST(Rendezvous, RoomFullCloses) {
@@ -285,17 +288,20 @@ TEST(Rendezvous, HandshakeTimeoutWithoutJoin) {
 }
 
 TEST(Rendezvous, IdleTimeoutClosesSilentPeersButPingsKeepLiveOnes) {
-  ServerProcess server({"--idle-timeout", "400ms"});
+  // 1.5 s: long enough that the live client answers the pings (sent after half of it) even on
+  // a busy machine.
+  ServerProcess server({"--idle-timeout", "1500ms"});
   ASSERT_TRUE(server.ok());
   // The real client reads all the time, so it answers the server's WebSocket pings.
   TestPeer live(server.ws_url(), room(14));
   live.join();
-  // The raw one joins and then neither reads nor writes: its pings go unanswered.
+  // The raw one joins and then neither reads nor writes: its pings go unanswered. (Reading would
+  // answer them, so it reads only after the idle timeout has passed.)
   RawWs ws;
   ASSERT_TRUE(ws.connect(server.port()));
   ws.join_and_wait(room(15));
-  std::this_thread::sleep_for(900ms);
-  auto r = ws.read_until_close(2000ms);
+  std::this_thread::sleep_for(3000ms);
+  auto r = ws.read_until_close(10000ms);
   ASSERT_TRUE(r.closed);
   EXPECT_EQ(r.code, code(CloseCode::kIdleTimeout));
   EXPECT_EQ(r.reason, "idle timeout");
