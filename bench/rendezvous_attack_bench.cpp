@@ -15,7 +15,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,9 +33,9 @@
 #include <vector>
 
 #include "support/bench_util.hpp"
+#include "support/rendezvous_child.hpp"
 #include "tokencast/signal/rendezvous_wire.hpp"
 
-extern char** environ;
 
 namespace {
 
@@ -54,57 +53,6 @@ struct Config {
   size_t room_openers = 2;
   size_t joins = 200;
   std::string bin = TOKENCAST_BIN;
-};
-
-// The server under test with its default limits (the attack is what they are for).
-struct Server {
-  pid_t pid = -1;
-  uint16_t port = 0;
-
-  bool start(const Config& c) {
-    int out[2];
-    if (pipe(out) != 0) return false;
-    std::vector<std::string> args{c.bin,         "rendezvous",          "--listen",
-                                  "127.0.0.1:0", "--handshake-timeout", "2s"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    if (rc != 0) return false;
-    std::string line;
-    char ch;
-    while (read(out[0], &ch, 1) == 1 && ch != '\n') line.push_back(ch);
-    close(out[0]);
-    auto colon = line.rfind(':');
-    if (colon == std::string::npos) return false;
-    port = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
-    return true;
-  }
-  // Peak resident memory (VmHWM), KiB.
-  size_t peak_rss_kib() const {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string key;
-    while (status >> key) {
-      if (key == "VmHWM:") {
-        size_t kib = 0;
-        status >> kib;
-        return kib;
-      }
-    }
-    return 0;
-  }
-  ~Server() {
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-    }
-  }
 };
 
 // A TCP socket from `source` (a loopback address) to the server, or -1.
@@ -183,8 +131,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  Server server;
-  if (!server.start(c)) {
+  // The server under test with its default limits (the attack is what they are for).
+  tokencast::bench::RendezvousChild server;
+  if (!server.start(c.bin, {"--handshake-timeout", "2s"})) {
     std::fprintf(stderr, "cannot start the rendezvous\n");
     return 1;
   }
@@ -204,14 +153,14 @@ int main(int argc, char** argv) {
           pollfd p{beast::get_lowest_layer(*held[i]).native_handle(), POLLIN, 0};
           if (poll(&p, 1, 0) == 0) continue;  // still held
         }
-        int fd = connect_from(attacker_address(i), server.port);
+        int fd = connect_from(attacker_address(i), server.port());
         held[i] = fd < 0 ? nullptr : upgrade(ioc, fd);
       }
       for (size_t i = 0; i < trickling.size() && !stop; ++i) {
         int& fd = trickling[i];
         if (fd >= 0 && ::send(fd, "a", 1, MSG_NOSIGNAL) == 1) continue;
         if (fd >= 0) ::close(fd);
-        fd = connect_from(attacker_address(i + 7), server.port);
+        fd = connect_from(attacker_address(i + 7), server.port());
         std::string start = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ";
         if (fd >= 0) ::send(fd, start.data(), start.size(), MSG_NOSIGNAL);
       }
@@ -227,7 +176,7 @@ int main(int argc, char** argv) {
       std::mt19937_64 random(t + 1);
       net::io_context ioc;
       for (size_t n = 0; !stop; ++n) {
-        int fd = connect_from(attacker_address(t * 31 + n), server.port);
+        int fd = connect_from(attacker_address(t * 31 + n), server.port());
         if (fd < 0) continue;
         auto ws = upgrade(ioc, fd);
         if (!ws) continue;
@@ -254,7 +203,7 @@ int main(int argc, char** argv) {
   size_t failed = 0;
   auto started = Clock::now();
   for (size_t i = 0; i < c.joins; ++i) {
-    double ms = good_join(server.port, room);
+    double ms = good_join(server.port(), room);
     if (ms < 0)
       ++failed;
     else

@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,9 +34,9 @@
 #include <vector>
 
 #include "support/bench_util.hpp"
+#include "support/rendezvous_child.hpp"
 #include "tokencast/signal/rendezvous_wire.hpp"
 
-extern char** environ;
 
 namespace {
 
@@ -57,106 +56,6 @@ struct Config {
   double seconds = 5;
   unsigned server_threads = 1;
   std::string bin = TOKENCAST_BIN;
-};
-
-// The server under test, as a child process.
-struct Server {
-  pid_t pid = -1;
-  uint16_t port = 0;
-
-  bool start(const Config& c) {
-    int out[2];
-    if (pipe(out) != 0) return false;
-    std::vector<std::string> args{c.bin,
-                                  "rendezvous",
-                                  "--listen",
-                                  "127.0.0.1:0",
-                                  "--threads",
-                                  std::to_string(c.server_threads),
-                                  "--max-connections",
-                                  std::to_string(c.connections + 256),
-                                  "--max-per-ip",
-                                  "0",
-                                  "--max-rooms",
-                                  std::to_string(c.connections),
-                                  "--rate",
-                                  "1000000",
-                                  "--burst",
-                                  "1000000",
-                                  "--handshake-timeout",
-                                  "120s",
-                                  "--idle-timeout",
-                                  "600s"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    if (rc != 0) {
-      close(out[0]);
-      return false;
-    }
-    std::string line;
-    auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (Clock::now() < deadline) {
-      pollfd p{out[0], POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char ch;
-      if (read(out[0], &ch, 1) != 1) break;
-      if (ch == '\n') break;
-      line.push_back(ch);
-    }
-    close(out[0]);
-    auto colon = line.rfind(':');
-    if (colon == std::string::npos) return false;
-    port = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
-    return port != 0;
-  }
-  void stop() {
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 500 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(10'000);
-    if (waitpid(pid, &status, WNOHANG) == 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-    }
-    pid = -1;
-  }
-  // Resident memory, bytes.
-  uint64_t rss() const {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string key;
-    while (in >> key) {
-      if (key == "VmRSS:") {
-        uint64_t kb = 0;
-        in >> kb;
-        return kb * 1024;
-      }
-      in.ignore(1 << 20, '\n');
-    }
-    return 0;
-  }
-  // User + system CPU seconds used so far.
-  double cpu_seconds() const {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto close_paren = text.rfind(')');
-    if (close_paren == std::string::npos) return 0;
-    std::istringstream fields(text.substr(close_paren + 2));
-    std::string f;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && fields >> f; ++i) {
-      if (i == 14) utime = std::stoull(f);
-      if (i == 15) stime = std::stoull(f);
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
 };
 
 struct Bench;
@@ -342,13 +241,16 @@ int main(int argc, char** argv) {
   }
   signal(SIGPIPE, SIG_IGN);
 
-  Server server;
-  if (!server.start(c)) {
+  tokencast::bench::RendezvousChild server;
+  if (!server.start(c.bin, {"--threads", std::to_string(c.server_threads), "--max-connections",
+                            std::to_string(c.connections + 256), "--max-per-ip", "0", "--max-rooms",
+                            std::to_string(c.connections), "--rate", "1000000", "--burst",
+                            "1000000", "--handshake-timeout", "120s", "--idle-timeout", "600s"})) {
     std::fprintf(stderr, "rendezvous_bench: could not start %s\n", c.bin.c_str());
     return 1;
   }
-  b.endpoint = tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port);
-  uint64_t rss_before = server.rss();
+  b.endpoint = tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port());
+  uint64_t rss_before = server.rss_kib() * 1024;
 
   // Phase 1: hold connections.
   for (size_t i = 0; i < c.connections; ++i) {
@@ -362,7 +264,7 @@ int main(int argc, char** argv) {
   // Let the PEER_JOINED notices land.
   run_until(
       b.ioc, [] { return false; }, std::chrono::milliseconds(300));
-  uint64_t rss_after = server.rss();
+  uint64_t rss_after = server.rss_kib() * 1024;
   std::printf("server: %s rendezvous, %u thread(s), loopback\n", c.bin.c_str(), c.server_threads);
   std::printf(
       "connections held: %zu of %zu joined (%zu failed%s) in %.2f s; server RSS %.1f MiB "
