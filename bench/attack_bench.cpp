@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "support/bench_util.hpp"
+#include "tokencast/client/join_client.hpp"
 #include "tokencast/core/handshake.hpp"
 #include "tokencast/host/host.hpp"
-#include "tokencast/client/join_client.hpp"
 #include "tokencast/rtc/peer_link.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 #include "tokencast/signal/rendezvous_client.hpp"
@@ -261,7 +261,8 @@ int main(int argc, char** argv) {
       envelope_debt += envelopes_per_second / 100.0;
       for (; offer_debt >= 1; offer_debt -= 1) {
         Attacker& a = *crowd[next++ % crowd.size()];
-        auto offer = tokencast::JoinerHandshake::start(*link, "flood", sdp, unix_ms());
+        auto offer = tokencast::JoinerHandshake::start(*link, "flood", sdp, unix_ms(),
+                                                       tokencast::system_random());
         if (offer && a.client->send(a.host, offer->offer_envelope())) offers_sent += 1;
       }
       for (; envelope_debt >= 1; envelope_debt -= 1) {

@@ -207,7 +207,7 @@ TEST(Signing, SeedRoundTripAndVerifyFailures) {
 }
 
 TEST(Signing, GarbagePublicKeyNeverVerifies) {
-  const SigningKey key = SigningKey::generate();
+  const SigningKey key = SigningKey::generate(system_random());
   const Bytes msg = {9};
   const Ed25519Signature sig = key.sign(msg);
   Ed25519PublicKey junk{};
@@ -217,7 +217,8 @@ TEST(Signing, GarbagePublicKeyNeverVerifies) {
 }
 
 TEST(Signing, GeneratedKeysDiffer) {
-  EXPECT_NE(SigningKey::generate().public_key(), SigningKey::generate().public_key());
+  EXPECT_NE(SigningKey::generate(system_random()).public_key(),
+            SigningKey::generate(system_random()).public_key());
 }
 
 // --------------------------------------------------------------------------------------------
@@ -273,8 +274,8 @@ TEST(KeySchedule, MatchesHkdfWithDocumentedLabels) {
 }
 
 TEST(KeySchedule, GeneratedSecretsDiffer) {
-  EXPECT_FALSE(generate_room_secret() == generate_room_secret());
-  EXPECT_NE(generate_join_id(), generate_join_id());
+  EXPECT_FALSE(generate_room_secret(system_random()) == generate_room_secret(system_random()));
+  EXPECT_NE(generate_join_id(system_random()), generate_join_id(system_random()));
 }
 
 // --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include "tokencast/core/handshake.hpp"
 #include "tokencast/core/handshake_messages.hpp"
 #include "tokencast/core/invite.hpp"
+#include "tokencast/core/random.hpp"
 
 namespace {
 
@@ -85,7 +86,7 @@ struct Session {
     return *parsed;
   }
   JoinerHandshake joiner(LinkRole role, int64_t now = kNow, std::string name = "Ada") const {
-    auto j = JoinerHandshake::start(link(role), name, offer, now);
+    auto j = JoinerHandshake::start(link(role), name, offer, now, system_random());
     EXPECT_TRUE(j.has_value());
     return std::move(*j);
   }
@@ -126,7 +127,7 @@ TEST(Handshake, HappyPath) {
   EXPECT_EQ(jc_ev->role, LinkRole::kViewer);
 
   // Answer.
-  auto answer_env = host.seal_answer(joiner.join_id(), s.answer);
+  auto answer_env = host.seal_answer(joiner.join_id(), s.answer, system_random());
   ASSERT_TRUE(answer_env.has_value());
   auto answer = joiner.receive(*answer_env);
   ASSERT_TRUE(answer.has_value()) << handshake_error_name(answer.error());
@@ -164,7 +165,7 @@ TEST(Handshake, RoleComesFromTheSecretThatOpens) {
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->role, LinkRole::kViewer);
   // And the participant's answer verifies too.
-  auto a = p.receive(*host.seal_answer(p.join_id(), s.answer));
+  auto a = p.receive(*host.seal_answer(p.join_id(), s.answer, system_random()));
   ASSERT_TRUE(a.has_value());
 }
 
@@ -173,7 +174,7 @@ TEST(Handshake, ViewerFlippingRoleByteGetsNowhere) {
   HostHandshake host = s.host();
   InviteLink link = s.link(LinkRole::kViewer);
   link.role = LinkRole::kParticipant;  // the viewer's secret, claiming participant
-  auto j = JoinerHandshake::start(link, "Eve", s.offer, kNow);
+  auto j = JoinerHandshake::start(link, "Eve", s.offer, kNow, system_random());
   ASSERT_TRUE(j.has_value());
   EXPECT_NE(j->locator(), host.locator(LinkRole::kParticipant));
   EXPECT_NE(j->locator(), host.locator(LinkRole::kViewer));
@@ -185,7 +186,7 @@ TEST(Handshake, WrongSecretRefused) {
   HostHandshake host = s.host();
   InviteLink link = s.link(LinkRole::kViewer);
   link.secret = RoomSecret(seq<32>(0x99));
-  auto j = JoinerHandshake::start(link, "Eve", s.offer, kNow);
+  auto j = JoinerHandshake::start(link, "Eve", s.offer, kNow, system_random());
   ASSERT_TRUE(j.has_value());
   EXPECT_EQ(error_of(host.receive(j->offer_envelope(), kNow)), HandshakeError::kOpenFailed);
   EXPECT_EQ(host.pending_joins(), 0u);
@@ -214,8 +215,9 @@ TEST(Handshake, AnswerSignedByAnotherKeyFailsClosed) {
   // Fail closed: a genuine answer afterwards is not accepted either.
   HostHandshake host = s.host();
   ASSERT_TRUE(host.receive(joiner.offer_envelope(), kNow).has_value());
-  EXPECT_EQ(error_of(joiner.receive(*host.seal_answer(joiner.join_id(), s.answer))),
-            HandshakeError::kClosed);
+  EXPECT_EQ(
+      error_of(joiner.receive(*host.seal_answer(joiner.join_id(), s.answer, system_random()))),
+      HandshakeError::kClosed);
   EXPECT_EQ(error_of(joiner.seal_candidate({"0", 0, "candidate:x"})), HandshakeError::kClosed);
   const std::error_code ec = HandshakeError::kBadSignature;
   EXPECT_NE(ec.message().find("invite link invalid or expired"), std::string::npos);
@@ -230,7 +232,7 @@ TEST(Handshake, GenuineSignatureOverAnotherOfferRefused) {
   JoinerHandshake b = s.joiner(LinkRole::kViewer);
   ASSERT_TRUE(host.receive(a.offer_envelope(), kNow).has_value());
   ASSERT_TRUE(host.receive(b.offer_envelope(), kNow).has_value());
-  auto b_answer_env = host.seal_answer(b.join_id(), s.answer);
+  auto b_answer_env = host.seal_answer(b.join_id(), s.answer, system_random());
 
   const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
   EnvelopeOpener peek(keys, Direction::kHostToJoiner, b.join_id());
@@ -249,7 +251,7 @@ TEST(Handshake, SwappedAnswerSdpRefused) {
   HostHandshake host = s.host();
   JoinerHandshake j = s.joiner(LinkRole::kViewer);
   ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
-  auto env = host.seal_answer(j.join_id(), s.answer);
+  auto env = host.seal_answer(j.join_id(), s.answer, system_random());
   const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
   EnvelopeOpener peek(keys, Direction::kHostToJoiner, j.join_id());
   auto msg = hw::decode(*peek.open(*env));
@@ -275,7 +277,7 @@ TEST(Handshake, RejectionVerifiedAndForgedRejectionFailsClosed) {
   HostHandshake host = s.host();
   JoinerHandshake j = s.joiner(LinkRole::kParticipant);
   ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
-  auto rej = host.seal_rejection(j.join_id(), RejectReason::kRoomFull);
+  auto rej = host.seal_rejection(j.join_id(), RejectReason::kRoomFull, system_random());
   ASSERT_TRUE(rej.has_value());
   EXPECT_EQ(host.pending_joins(), 0u);
   auto ev = j.receive(*rej);
@@ -301,8 +303,9 @@ TEST(Handshake, ExpiredOfferRefusedAndRejectedForClockSkew) {
     EXPECT_EQ(error_of(host.receive(j.offer_envelope(), kNow)), HandshakeError::kOfferExpired);
     const JoinId id = peek_envelope_header(j.offer_envelope())->join_id;
     EXPECT_EQ(id, j.join_id());
-    EXPECT_EQ(error_of(host.seal_answer(id, s.answer)), HandshakeError::kWrongState);
-    auto rej = host.seal_rejection(id, RejectReason::kClockSkew);
+    EXPECT_EQ(error_of(host.seal_answer(id, s.answer, system_random())),
+              HandshakeError::kWrongState);
+    auto rej = host.seal_rejection(id, RejectReason::kClockSkew, system_random());
     ASSERT_TRUE(rej.has_value());
     auto ev = j.receive(*rej);
     ASSERT_TRUE(ev.has_value());
@@ -342,10 +345,10 @@ TEST(Handshake, RestartedHostAnswersReplayWithFreshCounter) {
   JoinerHandshake j = s.joiner(LinkRole::kViewer);
   HostHandshake first = s.host();
   ASSERT_TRUE(first.receive(j.offer_envelope(), kNow).has_value());
-  auto a1 = first.seal_answer(j.join_id(), s.answer);
+  auto a1 = first.seal_answer(j.join_id(), s.answer, system_random());
   HostHandshake restarted = s.host();
   ASSERT_TRUE(restarted.receive(j.offer_envelope(), kNow + 1000).has_value());
-  auto a2 = restarted.seal_answer(j.join_id(), s.answer);
+  auto a2 = restarted.seal_answer(j.join_id(), s.answer, system_random());
   EXPECT_NE(peek_envelope_header(*a1)->counter, peek_envelope_header(*a2)->counter);
   // Explicit random bits give the documented first counter.
   HostHandshake third = s.host();
@@ -361,13 +364,13 @@ TEST(Handshake, JoinerRefusesMisroutedEnvelopes) {
   JoinerHandshake b = s.joiner(LinkRole::kViewer);
   ASSERT_TRUE(host.receive(a.offer_envelope(), kNow).has_value());
   ASSERT_TRUE(host.receive(b.offer_envelope(), kNow).has_value());
-  auto for_b = host.seal_answer(b.join_id(), s.answer);
+  auto for_b = host.seal_answer(b.join_id(), s.answer, system_random());
   EXPECT_EQ(error_of(a.receive(*for_b)), HandshakeError::kUnknownJoin);
   EXPECT_EQ(a.state(), JoinerHandshake::State::kAwaitingAnswer);  // dropped, not fatal
   EXPECT_EQ(error_of(a.receive(a.offer_envelope())), HandshakeError::kWrongDirection);
   EXPECT_EQ(error_of(a.receive(Bytes(10, 1))), HandshakeError::kEnvelopeTooShort);
   // The rendezvous flipping a bit: dropped, the attempt goes on.
-  auto for_a = host.seal_answer(a.join_id(), s.answer);
+  auto for_a = host.seal_answer(a.join_id(), s.answer, system_random());
   Bytes bad = *for_a;
   bad[100] ^= 1;
   EXPECT_EQ(error_of(a.receive(bad)), HandshakeError::kOpenFailed);
@@ -397,16 +400,20 @@ TEST(Handshake, HostPhaseChecks) {
   HostHandshake host = s.host();
   JoinerHandshake j = s.joiner(LinkRole::kViewer);
   const JoinId unknown = seq<16>(0xCC);
-  EXPECT_EQ(error_of(host.seal_answer(unknown, s.answer)), HandshakeError::kUnknownJoin);
+  EXPECT_EQ(error_of(host.seal_answer(unknown, s.answer, system_random())),
+            HandshakeError::kUnknownJoin);
   ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
   EXPECT_EQ(error_of(host.seal_candidate(j.join_id(), {"0", 0, "candidate:1"})),
             HandshakeError::kWrongState);
   EXPECT_EQ(error_of(host.seal_end_of_candidates(j.join_id())), HandshakeError::kWrongState);
-  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), "v=0\r\n")), HandshakeError::kBadSdp);
-  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), "")), HandshakeError::kInvalidArgument);
-  ASSERT_TRUE(host.seal_answer(j.join_id(), s.answer).has_value());
-  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), s.answer)), HandshakeError::kWrongState);
-  EXPECT_EQ(error_of(host.seal_rejection(j.join_id(), RejectReason::kRefused)),
+  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), "v=0\r\n", system_random())),
+            HandshakeError::kBadSdp);
+  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), "", system_random())),
+            HandshakeError::kInvalidArgument);
+  ASSERT_TRUE(host.seal_answer(j.join_id(), s.answer, system_random()).has_value());
+  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), s.answer, system_random())),
+            HandshakeError::kWrongState);
+  EXPECT_EQ(error_of(host.seal_rejection(j.join_id(), RejectReason::kRefused, system_random())),
             HandshakeError::kWrongState);
   EXPECT_EQ(error_of(host.seal_candidate(j.join_id(), {"0", 0, ""})),
             HandshakeError::kInvalidArgument);
@@ -423,7 +430,7 @@ TEST(Handshake, HostRefusesStrayEnvelopes) {
   EXPECT_EQ(error_of(host.receive(*cand, kNow)), HandshakeError::kUnknownJoin);
   // Host -> joiner direction.
   ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
-  auto ans = host.seal_answer(j.join_id(), s.answer);
+  auto ans = host.seal_answer(j.join_id(), s.answer, system_random());
   EXPECT_EQ(error_of(host.receive(*ans, kNow)), HandshakeError::kWrongDirection);
   // Unknown version / direction / size.
   Bytes v2 = j.offer_envelope();
@@ -505,7 +512,8 @@ TEST(Handshake, PendingJoinsTimeOut) {
   EXPECT_EQ(host.pending_joins(), 1u);
   host.expire(kNow + 61 * 1000);
   EXPECT_EQ(host.pending_joins(), 0u);
-  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), s.answer)), HandshakeError::kUnknownJoin);
+  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), s.answer, system_random())),
+            HandshakeError::kUnknownJoin);
 }
 
 TEST(Handshake, CreateAndStartValidateArguments) {
@@ -518,19 +526,21 @@ TEST(Handshake, CreateAndStartValidateArguments) {
             HandshakeError::kInvalidArgument);
 
   const InviteLink link = s.link(LinkRole::kViewer);
-  EXPECT_EQ(error_of(JoinerHandshake::start(link, "Ada", "v=0\r\n", kNow)),
+  EXPECT_EQ(error_of(JoinerHandshake::start(link, "Ada", "v=0\r\n", kNow, system_random())),
             HandshakeError::kBadSdp);
-  EXPECT_EQ(error_of(JoinerHandshake::start(link, "A\x1b[31m", s.offer, kNow)),
+  EXPECT_EQ(error_of(JoinerHandshake::start(link, "A\x1b[31m", s.offer, kNow, system_random())),
             HandshakeError::kInvalidArgument);
-  EXPECT_EQ(error_of(JoinerHandshake::start(link, std::string(65, 'a'), s.offer, kNow)),
+  EXPECT_EQ(
+      error_of(JoinerHandshake::start(link, std::string(65, 'a'), s.offer, kNow, system_random())),
+      HandshakeError::kInvalidArgument);
+  EXPECT_EQ(error_of(JoinerHandshake::start(link, "\xc3", s.offer, kNow, system_random())),
             HandshakeError::kInvalidArgument);
-  EXPECT_EQ(error_of(JoinerHandshake::start(link, "\xc3", s.offer, kNow)),
+  EXPECT_EQ(error_of(JoinerHandshake::start(link, "Ada", s.offer, -1, system_random())),
             HandshakeError::kInvalidArgument);
-  EXPECT_EQ(error_of(JoinerHandshake::start(link, "Ada", s.offer, -1)),
-            HandshakeError::kInvalidArgument);
-  EXPECT_TRUE(JoinerHandshake::start(link, std::string(64, 'a'), s.offer, kNow).has_value());
-  EXPECT_TRUE(JoinerHandshake::start(link, "Zoë 日本", s.offer, kNow).has_value());
-  EXPECT_TRUE(JoinerHandshake::start(link, "", s.offer, kNow).has_value());
+  EXPECT_TRUE(JoinerHandshake::start(link, std::string(64, 'a'), s.offer, kNow, system_random())
+                  .has_value());
+  EXPECT_TRUE(JoinerHandshake::start(link, "Zoë 日本", s.offer, kNow, system_random()).has_value());
+  EXPECT_TRUE(JoinerHandshake::start(link, "", s.offer, kNow, system_random()).has_value());
 }
 
 TEST(Handshake, JoinIdsAreFresh) {
@@ -689,6 +699,81 @@ TEST(HostBeacon, VerifiesOnlyForItsRoomRecipientAndSender) {
   EXPECT_FALSE(verify_host_beacon(viewer, longer, 7, 9));
   // An envelope is never mistaken for a beacon.
   EXPECT_FALSE(looks_like_beacon(s.joiner(LinkRole::kViewer).offer_envelope()));
+}
+
+// Randomness is a parameter: two runs of the core from the same seed produce the same bytes
+// (host key, room secrets, invite links, join ids, sealed offer, candidates, answer, rejection),
+// and another seed produces other bytes.
+std::vector<Bytes> run_core_with_seed(uint64_t seed) {
+  SeededRandom random(seed);
+  const Session fixture;
+  const SigningKey host_key = SigningKey::generate(random);
+  const RoomSecret viewer = generate_room_secret(random);
+  const RoomSecret participant = generate_room_secret(random);
+  std::vector<Bytes> out;
+  auto record = [&out](auto&& bytes) { out.emplace_back(bytes.begin(), bytes.end()); };
+  record(host_key.public_key());
+  auto viewer_text = format_invite_link("https://rv.example.net", LinkRole::kViewer, viewer,
+                                        host_key.public_key());
+  auto participant_text = format_invite_link("https://rv.example.net", LinkRole::kParticipant,
+                                             participant, host_key.public_key());
+  EXPECT_TRUE(viewer_text.has_value() && participant_text.has_value());
+  record(*viewer_text);
+  record(*participant_text);
+
+  auto host = HostHandshake::create(host_key, viewer, participant);
+  EXPECT_TRUE(host.has_value());
+  auto link = parse_invite_link(*viewer_text);
+  EXPECT_TRUE(link.has_value());
+  auto joiner = JoinerHandshake::start(*link, "Ada", fixture.offer, kNow, random);
+  EXPECT_TRUE(joiner.has_value());
+  record(joiner->join_id());
+  record(joiner->offer_envelope());
+  EXPECT_TRUE(host->receive(joiner->offer_envelope(), kNow).has_value());
+  auto candidate = joiner->seal_candidate({"0", 0, "candidate:1 1 udp 1 192.0.2.1 5000 typ host"});
+  EXPECT_TRUE(candidate.has_value());
+  record(*candidate);
+  auto answer = host->seal_answer(joiner->join_id(), fixture.answer, random);
+  EXPECT_TRUE(answer.has_value());
+  record(*answer);
+  EXPECT_TRUE(joiner->receive(*answer).has_value());
+
+  auto second = JoinerHandshake::start(*link, "Bob", fixture.offer, kNow, random);
+  EXPECT_TRUE(second.has_value());
+  record(second->offer_envelope());
+  EXPECT_TRUE(host->receive(second->offer_envelope(), kNow).has_value());
+  auto rejection = host->seal_rejection(second->join_id(), RejectReason::kRoomFull, random);
+  EXPECT_TRUE(rejection.has_value());
+  record(*rejection);
+  return out;
+}
+
+TEST(SeededRandom, SameSeedSameBytes) {
+  const std::vector<Bytes> first = run_core_with_seed(42);
+  const std::vector<Bytes> again = run_core_with_seed(42);
+  ASSERT_EQ(first.size(), 9u);
+  EXPECT_EQ(first, again);
+  const std::vector<Bytes> other = run_core_with_seed(43);
+  ASSERT_EQ(other.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) EXPECT_NE(first[i], other[i]) << "output " << i;
+}
+
+TEST(SeededRandom, StreamDoesNotDependOnHowItIsRead) {
+  SeededRandom whole(7), pieces(7);
+  std::array<uint8_t, 100> a{}, b{};
+  whole.fill(a);
+  pieces.fill(std::span(b).first(1));
+  pieces.fill(std::span(b).subspan(1, 40));
+  pieces.fill(std::span(b).subspan(41));
+  EXPECT_EQ(a, b);
+  // Block 0 is SHA-256(SHA-256(seed as 8 big-endian bytes) || 0 as 8 big-endian bytes).
+  const Bytes seed_bytes{0, 0, 0, 0, 0, 0, 0, 7};
+  Bytes key(32);
+  const auto k = crypto::sha256(seed_bytes);
+  std::copy(k.begin(), k.end(), key.begin());
+  for (int i = 0; i < 8; ++i) key.push_back(0);
+  const auto block0 = crypto::sha256(key);
+  EXPECT_TRUE(std::equal(block0.begin(), block0.end(), a.begin()));
 }
 
 }  // namespace

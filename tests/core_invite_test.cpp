@@ -145,9 +145,9 @@ TEST(InviteLink, RoundTrip) {
 }
 
 TEST(InviteLink, GeneratedSecretsRoundTrip) {
-  const auto pk = SigningKey::generate().public_key();
+  const auto pk = SigningKey::generate(system_random()).public_key();
   for (int i = 0; i < 50; ++i) {
-    const RoomSecret s = generate_room_secret();
+    const RoomSecret s = generate_room_secret(system_random());
     auto link = format_invite_link("http://10.0.0.2:8080", LinkRole::kParticipant, s, pk);
     ASSERT_TRUE(link.has_value());
     auto parsed = parse_invite_link(*link);

@@ -194,7 +194,8 @@ TEST_F(JoinTest, WrongSecretFindsNoHostAndSaysSo) {
   rendezvous::PeerId host_peer = 0;
   auto peer = raw_peer(*link, &host_peer);
   std::unique_ptr<PeerLink> keep;
-  auto offer = JoinerHandshake::start(*wrong_link, "mallory", real_offer_sdp(keep), unix_ms());
+  auto offer = JoinerHandshake::start(*wrong_link, "mallory", real_offer_sdp(keep), unix_ms(),
+                                      system_random());
   ASSERT_TRUE(offer);
   ASSERT_TRUE(peer->client->send(host_peer, offer->offer_envelope()));
   EXPECT_TRUE(wait_until([&] { return refused("open_failed") == 1; }));
@@ -210,7 +211,7 @@ TEST_F(JoinTest, FlippedBytesReplaysAndSplicesAreRefused) {
   std::unique_ptr<PeerLink> keep;
   std::string sdp = real_offer_sdp(keep);
 
-  auto offer = JoinerHandshake::start(*viewer, "eve", sdp, unix_ms());
+  auto offer = JoinerHandshake::start(*viewer, "eve", sdp, unix_ms(), system_random());
   ASSERT_TRUE(offer);
   std::vector<uint8_t> envelope = offer->offer_envelope();
   // A flipped byte in the ciphertext and one in the clear join id (bound as associated data)
@@ -230,14 +231,14 @@ TEST_F(JoinTest, FlippedBytesReplaysAndSplicesAreRefused) {
 
   // An offer sealed for the participant room, spliced into the viewer room (sent before the
   // genuine offer: once that is pending, this sender's further offers are dropped unopened).
-  auto spliced = JoinerHandshake::start(*participant, "eve", sdp, unix_ms());
+  auto spliced = JoinerHandshake::start(*participant, "eve", sdp, unix_ms(), system_random());
   ASSERT_TRUE(spliced);
   ASSERT_TRUE(peer->client->send(host_peer, spliced->offer_envelope()));
   // An offer for another session's room altogether.
   auto other_host = start_host("other.db");
   auto foreign = parse_invite_link(other_host->links().viewer);
   ASSERT_TRUE(foreign);
-  auto foreign_offer = JoinerHandshake::start(*foreign, "eve", sdp, unix_ms());
+  auto foreign_offer = JoinerHandshake::start(*foreign, "eve", sdp, unix_ms(), system_random());
   ASSERT_TRUE(foreign_offer);
   ASSERT_TRUE(peer->client->send(host_peer, foreign_offer->offer_envelope()));
   EXPECT_TRUE(wait_until([&] { return refused("open_failed") == 4; })) << describe_refusals();
@@ -285,8 +286,8 @@ TEST_F(JoinTest, OffersGoOnlyToTheVerifiedHostNotToOtherLinkHolders) {
 TEST_F(JoinTest, AnswerForgedByALinkHolderFailsClosed) {
   // A session whose host is absent; a holder of its link waits in its room to answer, helped
   // by a rendezvous that routes a genuine beacon (here signed with the real host key) for it.
-  SigningKey real_host = SigningKey::generate();
-  RoomSecret secret = generate_room_secret();
+  SigningKey real_host = SigningKey::generate(system_random());
+  RoomSecret secret = generate_room_secret(system_random());
   auto text = format_invite_link("http://127.0.0.1:" + std::to_string(rendezvous.port()),
                                  LinkRole::kViewer, secret, real_host.public_key());
   ASSERT_TRUE(text);
@@ -297,7 +298,7 @@ TEST_F(JoinTest, AnswerForgedByALinkHolderFailsClosed) {
 
   auto joiner = Joiner::start(*text, "victim");
   Event arrived = impostor.expect(Event::kPeerJoined);
-  auto beacon = HostHandshake::create(real_host, secret, generate_room_secret())
+  auto beacon = HostHandshake::create(real_host, secret, generate_room_secret(system_random()))
                     ->beacon(LinkRole::kViewer, arrived.id, impostor.client->self());
   ASSERT_TRUE(impostor.client->send(arrived.id, beacon));
   std::optional<Event> offer;
@@ -316,7 +317,7 @@ TEST_F(JoinTest, AnswerForgedByALinkHolderFailsClosed) {
       "abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 "
       "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:"
       "77:88:99\r\na=setup:active\r\na=mid:0\r\na=sctp-port:5000\r\n";
-  forged.signature = SigningKey::generate().sign(std::vector<uint8_t>{1, 2, 3});
+  forged.signature = SigningKey::generate(system_random()).sign(std::vector<uint8_t>{1, 2, 3});
   EnvelopeSealer sealer(keys, Direction::kHostToJoiner, header->join_id, 12345);
   auto plaintext = handshake_wire::encode(forged);
   ASSERT_TRUE(plaintext);
@@ -340,7 +341,7 @@ TEST_F(JoinTest, OneLinkHolderFloodingOffersCannotLockOthersOut) {
   std::unique_ptr<PeerLink> keep;
   std::string sdp = real_offer_sdp(keep);
   for (int i = 0; i < 60; ++i) {
-    auto offer = JoinerHandshake::start(*link, "flood", sdp, unix_ms());
+    auto offer = JoinerHandshake::start(*link, "flood", sdp, unix_ms(), system_random());
     ASSERT_TRUE(offer);
     ASSERT_TRUE(flooder->client->send(host_peer, offer->offer_envelope()));
   }
@@ -362,8 +363,8 @@ TEST_F(JoinTest, OneLinkHolderFloodingOffersCannotLockOthersOut) {
 // Issue 14, finding 10: a joiner whose signaling was altered on the way says so (exit 7 in
 // `tokencast join`) instead of "no host answered".
 TEST_F(JoinTest, BeaconsThatDoNotVerifySaySignalingWasAltered) {
-  SigningKey absent_host = SigningKey::generate();
-  RoomSecret secret = generate_room_secret();
+  SigningKey absent_host = SigningKey::generate(system_random());
+  RoomSecret secret = generate_room_secret(system_random());
   auto text = format_invite_link("http://127.0.0.1:" + std::to_string(rendezvous.port()),
                                  LinkRole::kViewer, secret, absent_host.public_key());
   ASSERT_TRUE(text);
@@ -374,7 +375,7 @@ TEST_F(JoinTest, BeaconsThatDoNotVerifySaySignalingWasAltered) {
   auto joiner = Joiner::start(*text, "victim", 1500ms);
   Event arrived = middle.expect(Event::kPeerJoined);
   // A genuine beacon with one flipped bit, as a man in the middle would deliver it.
-  auto beacon = HostHandshake::create(absent_host, secret, generate_room_secret())
+  auto beacon = HostHandshake::create(absent_host, secret, generate_room_secret(system_random()))
                     ->beacon(LinkRole::kViewer, arrived.id, middle.client->self());
   beacon[10] ^= 0x01;
   ASSERT_TRUE(middle.client->send(arrived.id, beacon));

@@ -351,7 +351,7 @@ void JoinClient::Impl::create_peer(uint64_t n) {
 void JoinClient::Impl::on_local_description(uint64_t n, const std::string& sdp) {
   Attempt* a = current(n);
   if (a == nullptr) return;
-  auto handshake = JoinerHandshake::start(link, options.name, sdp, unix_now_ms());
+  auto handshake = JoinerHandshake::start(link, options.name, sdp, unix_now_ms(), system_random());
   if (!handshake) {
     end(JoinFailure::kNotOpened,
         "cannot seal the offer: " + std::string(handshake_error_name(handshake.error())));

@@ -4,11 +4,11 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 
-#include "host_runtime_impl.hpp"
+#include <algorithm>
+
 #include "host_runtime_impl.hpp"
 #include "tokencast/core/invite.hpp"
 #include "tokencast/core/log.hpp"
-#include <algorithm>
 
 namespace tokencast {
 namespace {
@@ -243,7 +243,7 @@ void HostRuntime::Impl::on_envelope(size_t room, rendezvous::PeerId from,
 void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const JoinId& join_id,
                                      PeerRole role, const JoinOffer& offer) {
   auto reject = [&](RejectReason reason) {
-    auto rejection = handshake->seal_rejection(join_id, reason);
+    auto rejection = handshake->seal_rejection(join_id, reason, system_random());
     if (rejection && rooms[room].client) (void)rooms[room].client->send(from, *rejection);
   };
   uint64_t id = next_link++;

@@ -51,7 +51,7 @@ void HostRuntime::Impl::on_local_description(uint64_t id, const std::string& sdp
   auto it = link_table.find(id);
   if (it == link_table.end()) return;
   Link& link = it->second;
-  send_to_joiner(link, handshake->seal_answer(link.join_id, sdp));
+  send_to_joiner(link, handshake->seal_answer(link.join_id, sdp, system_random()));
   link.answered = true;
   counters.joins_answered += 1;
   for (const auto& candidate : link.early_candidates) {

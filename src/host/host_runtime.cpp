@@ -1,13 +1,13 @@
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include "host_runtime_impl.hpp"
 #include "tokencast/core/invite.hpp"
 #include "tokencast/core/log.hpp"
+#include "tokencast/core/random.hpp"
 
 namespace tokencast {
 
@@ -29,16 +29,18 @@ Expected<std::vector<Event>, std::string> HostRuntime::Impl::open_session() {
     stored = std::move(*events);
     links.resumed = true;
   } else {
-    if (RAND_bytes(record.id.bytes.data(), static_cast<int>(record.id.bytes.size())) != 1) {
+    try {
+      system_random().fill(record.id.bytes);
+    } catch (const std::runtime_error&) {
       return unexpected("no randomness available");
     }
     record.created_at_ms = unix_now_ms();
     record.title = options.title;
     record.model = options.source ? options.source->model() : "";
-    SigningKey key = SigningKey::generate();
+    SigningKey key = SigningKey::generate(system_random());
     key.export_seed(record.host_key_seed);
-    RoomSecret viewer = generate_room_secret();
-    RoomSecret participant = generate_room_secret();
+    RoomSecret viewer = generate_room_secret(system_random());
+    RoomSecret participant = generate_room_secret(system_random());
     std::copy(viewer.bytes().begin(), viewer.bytes().end(), record.viewer_secret.begin());
     std::copy(participant.bytes().begin(), participant.bytes().end(),
               record.participant_secret.begin());

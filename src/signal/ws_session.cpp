@@ -8,9 +8,8 @@
 #include <cstdio>
 #include <string>
 
-#include "wire/rendezvous_wire.hpp"
 #include "random_id.hpp"
-#include "wire/rendezvous_wire.hpp"
+#include "tokencast/signal/rendezvous_wire.hpp"
 
 namespace tokencast::rendezvous {
 

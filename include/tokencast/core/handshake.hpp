@@ -1,10 +1,10 @@
 // The join handshake: sans-I/O state machines that turn SDP offers, answers and ICE
 // candidates into sealed envelopes and back. The integrator moves the bytes (rendezvous
 // client) and applies the SDP (libwebrtc); nothing here does I/O, reads a clock (time is a
-// parameter) or needs randomness that cannot be passed in.
+// parameter) or draws randomness other than from the Random& it is given.
 //
 //   joiner                                   rendezvous               host
-//   JoinerHandshake::start(link, name, offer SDP, now)
+//   JoinerHandshake::start(link, name, offer SDP, now, random)
 //     -> offer envelope (j->h, counter 0) ---------------------------> HostHandshake::receive
 //                                                                     -> HostEvent{JoinOffer, role}
 //   seal_candidate(...) ... seal_end_of_candidates() ----------------> receive -> IceCandidate ...
@@ -148,7 +148,7 @@ class JoinerHandshake {
                       // invalid or expired", do not retry with this link automatically
   };
 
-  // Starts one join attempt with a fresh random join id (OpenSSL CSPRNG).
+  // Starts one join attempt with a fresh join id drawn from `random`.
   // `sdp_offer`: the local description after setLocalDescription (it must carry the DTLS
   // fingerprint). `display_name`: what the host shows; <= 64 bytes of UTF-8 without control
   // characters. `now_ms`: unix time in milliseconds, >= 0; the host refuses offers outside
@@ -156,8 +156,8 @@ class JoinerHandshake {
   // Errors: kInvalidArgument (name, SDP size/encoding, now_ms), kBadSdp (no fingerprint).
   static Expected<JoinerHandshake, HandshakeError> start(const InviteLink& link,
                                                          std::string_view display_name,
-                                                         std::string_view sdp_offer,
-                                                         int64_t now_ms);
+                                                         std::string_view sdp_offer, int64_t now_ms,
+                                                         Random& random);
   // The same with a caller-chosen join id (tests, vectors). Never reuse a join id.
   static Expected<JoinerHandshake, HandshakeError> start(const InviteLink& link,
                                                          std::string_view display_name,
@@ -298,11 +298,12 @@ class HostHandshake {
   Expected<HostEvent, HandshakeError> receive(std::span<const uint8_t> envelope, int64_t now_ms);
 
   // Signs and seals the answer to a pending offer (once). The host's counter for the join
-  // starts at a random value (OpenSSL CSPRNG); the overload takes those random bits.
+  // starts at a random value drawn from `random`; the overload takes those random bits.
   // Errors: kUnknownJoin, kWrongState (already answered, or the offer expired),
   // kInvalidArgument (SDP size/encoding), kBadSdp (no fingerprint in `sdp_answer`).
   Expected<std::vector<uint8_t>, HandshakeError> seal_answer(const JoinId& join_id,
-                                                             std::string_view sdp_answer);
+                                                             std::string_view sdp_answer,
+                                                             Random& random);
   Expected<std::vector<uint8_t>, HandshakeError> seal_answer(const JoinId& join_id,
                                                              std::string_view sdp_answer,
                                                              uint64_t random_bits);
@@ -310,7 +311,8 @@ class HostHandshake {
   // Signs and seals a rejection of a pending, unanswered offer (also one refused as
   // kOfferExpired), then forgets the attempt. Errors: kUnknownJoin, kWrongState.
   Expected<std::vector<uint8_t>, HandshakeError> seal_rejection(const JoinId& join_id,
-                                                                RejectReason reason);
+                                                                RejectReason reason,
+                                                                Random& random);
   Expected<std::vector<uint8_t>, HandshakeError> seal_rejection(const JoinId& join_id,
                                                                 RejectReason reason,
                                                                 uint64_t random_bits);

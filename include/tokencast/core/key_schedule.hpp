@@ -89,10 +89,9 @@ inline constexpr std::string_view kLocatorLabel = "tokencast/v1/room-locator";
 inline constexpr std::string_view kSealJoinerToHostLabel = "tokencast/v1/seal/joiner-to-host";
 inline constexpr std::string_view kSealHostToJoinerLabel = "tokencast/v1/seal/host-to-joiner";
 
-// A fresh room secret / join id from the OpenSSL CSPRNG. (Deterministic callers construct
-// RoomSecret from bytes, or fill a JoinId themselves.)
-RoomSecret generate_room_secret();
-JoinId generate_join_id();
+// A fresh room secret / join id drawn from `random` (system_random() in production).
+RoomSecret generate_room_secret(Random& random);
+JoinId generate_join_id(Random& random);
 
 // The derivations above. They cannot fail on any input; a broken libcrypto throws
 // crypto::CryptoFailure.

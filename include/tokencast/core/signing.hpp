@@ -9,6 +9,8 @@
 #include <memory>
 #include <span>
 
+#include "tokencast/core/random.hpp"
+
 namespace tokencast {
 
 inline constexpr size_t kEd25519SeedSize = 32;
@@ -24,8 +26,8 @@ using Ed25519Signature = std::array<uint8_t, kEd25519SignatureSize>;
 // (a std::runtime_error); every seed of 32 bytes is a valid key.
 class SigningKey {
  public:
-  // A fresh key from the OpenSSL CSPRNG.
-  static SigningKey generate();
+  // A fresh key whose seed is 32 bytes drawn from `random` (system_random() in production).
+  static SigningKey generate(Random& random);
   // The key whose RFC 8032 private key (seed) is `seed`; deterministic, for persistence,
   // tests and vectors.
   static SigningKey from_seed(std::span<const uint8_t, kEd25519SeedSize> seed);

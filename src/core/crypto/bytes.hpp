@@ -1,5 +1,6 @@
-// Small byte-string helpers for the security core's fixed layouts: big-endian integers, a
-// bounds-checked reader, and the strict text checks applied to strings that cross the wire.
+// Small byte-string helpers for the security core's fixed layouts: appending big-endian integers
+// (tokencast/core/big_endian.hpp), a bounds-checked reader, and the strict text checks applied
+// to strings that cross the wire.
 // Header-only and internal to src/core.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tokencast/core/big_endian.hpp"
 #include "tokencast/core/text.hpp"
 
 namespace tokencast::crypto {
@@ -28,19 +30,17 @@ inline void append(Bytes& out, std::string_view text) {
 inline void append_u8(Bytes& out, uint8_t v) { out.push_back(v); }
 
 inline void append_u16_be(Bytes& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
+  out.resize(out.size() + 2);
+  big_endian::store_u16(out.data() + out.size() - 2, v);
 }
 
 inline void append_u64_be(Bytes& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+  out.resize(out.size() + 8);
+  big_endian::store_u64(out.data() + out.size() - 8, v);
 }
 
-inline uint64_t load_u64_be(std::span<const uint8_t> in) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) v = (v << 8) | in[i];
-  return v;
-}
+// The first 8 bytes of `in` (which must hold them) as a big-endian integer.
+inline uint64_t load_u64_be(std::span<const uint8_t> in) { return big_endian::load_u64(in.data()); }
 
 inline std::span<const uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -60,7 +60,7 @@ class ByteReader {
   }
   std::optional<uint16_t> u16_be() {
     if (remaining() < 2) return std::nullopt;
-    uint16_t v = static_cast<uint16_t>((data_[pos_] << 8) | data_[pos_ + 1]);
+    uint16_t v = big_endian::load_u16(data_.data() + pos_);
     pos_ += 2;
     return v;
   }

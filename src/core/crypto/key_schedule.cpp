@@ -34,15 +34,15 @@ std::string_view link_role_name(LinkRole role) {
   return "unknown";
 }
 
-RoomSecret generate_room_secret() {
+RoomSecret generate_room_secret(Random& random) {
   RoomSecret secret;
-  crypto::random_bytes(secret.mutable_bytes());
+  random.fill(secret.mutable_bytes());
   return secret;
 }
 
-JoinId generate_join_id() {
+JoinId generate_join_id(Random& random) {
   JoinId id{};
-  crypto::random_bytes(id);
+  random.fill(id);
   return id;
 }
 

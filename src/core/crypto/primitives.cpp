@@ -5,7 +5,6 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <climits>
@@ -149,11 +148,6 @@ bool aead_open(std::span<const uint8_t, kAeadKeySize> key,
     return false;
   }
   return true;
-}
-
-void random_bytes(std::span<uint8_t> out) {
-  if (out.empty()) return;
-  check(RAND_bytes(out.data(), as_int(out.size())), "libcrypto: RAND_bytes");
 }
 
 void wipe(void* data, size_t size) {

@@ -1,7 +1,7 @@
 // Thin, typed wrappers over the OpenSSL 3 libcrypto primitives the security core uses:
-// HKDF-SHA256, SHA-256, ChaCha20-Poly1305, the OS random generator, constant-time compare and
-// wiping. Internal to src/core: OpenSSL types stay in primitives.cpp so that no public
-// header (and no caller) depends on them.
+// HKDF-SHA256, SHA-256, ChaCha20-Poly1305, constant-time compare and wiping (the OS random
+// generator is behind tokencast/core/random.hpp). Internal to src/core: OpenSSL types stay in
+// primitives.cpp so that no public header (and no caller) depends on them.
 //
 // Errors: a primitive given valid sizes can only fail if libcrypto itself is broken (a missing
 // provider, an allocation failure). That is not input-dependent, so it is reported by throwing
@@ -45,9 +45,6 @@ void aead_seal(std::span<const uint8_t, kAeadKeySize> key,
 bool aead_open(std::span<const uint8_t, kAeadKeySize> key,
                std::span<const uint8_t, kAeadNonceSize> nonce, std::span<const uint8_t> aad,
                std::span<const uint8_t> sealed, std::span<uint8_t> out);
-
-// Fills `out` from the OpenSSL CSPRNG (seeded by the OS).
-void random_bytes(std::span<uint8_t> out);
 
 // Overwrites memory in a way the compiler may not elide.
 void wipe(void* data, size_t size);

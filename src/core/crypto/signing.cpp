@@ -28,9 +28,9 @@ struct SigningKey::Impl {
 
 SigningKey::SigningKey(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
-SigningKey SigningKey::generate() {
+SigningKey SigningKey::generate(Random& random) {
   std::array<uint8_t, kEd25519SeedSize> seed{};
-  crypto::random_bytes(seed);
+  random.fill(seed);
   SigningKey key = from_seed(seed);
   crypto::wipe(seed.data(), seed.size());
   return key;

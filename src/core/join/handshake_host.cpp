@@ -20,12 +20,6 @@ namespace {
 // about n/2^62 for n envelopes, instead of certainly colliding at the same start.
 uint64_t first_counter(uint64_t random_bits) { return random_bits >> 2; }
 
-uint64_t random_u64() {
-  uint8_t b[8];
-  crypto::random_bytes(b);
-  return crypto::load_u64_be(b);
-}
-
 bool within_window(int64_t a, int64_t b, int64_t window) {
   // |a - b| <= window without overflow for any int64 pair.
   if (a >= b)
@@ -194,8 +188,8 @@ Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_first(
 }
 
 Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_answer(
-    const JoinId& join_id, std::string_view sdp_answer) {
-  return seal_answer(join_id, sdp_answer, random_u64());
+    const JoinId& join_id, std::string_view sdp_answer, Random& random) {
+  return seal_answer(join_id, sdp_answer, random.next_u64());
 }
 
 Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_answer(
@@ -218,8 +212,9 @@ Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_answer(
 }
 
 Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_rejection(const JoinId& join_id,
-                                                                             RejectReason reason) {
-  return seal_rejection(join_id, reason, random_u64());
+                                                                             RejectReason reason,
+                                                                             Random& random) {
+  return seal_rejection(join_id, reason, random.next_u64());
 }
 
 Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_rejection(const JoinId& join_id,

@@ -21,8 +21,8 @@ JoinerHandshake::JoinerHandshake(const InviteLink& link, const JoinId& join_id)
 Expected<JoinerHandshake, HandshakeError> JoinerHandshake::start(const InviteLink& link,
                                                                  std::string_view display_name,
                                                                  std::string_view sdp_offer,
-                                                                 int64_t now_ms) {
-  return start(link, display_name, sdp_offer, now_ms, generate_join_id());
+                                                                 int64_t now_ms, Random& random) {
+  return start(link, display_name, sdp_offer, now_ms, generate_join_id(random));
 }
 
 Expected<JoinerHandshake, HandshakeError> JoinerHandshake::start(const InviteLink& link,

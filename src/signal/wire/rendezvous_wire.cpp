@@ -1,16 +1,18 @@
-#include "wire/rendezvous_wire.hpp"
+#include "tokencast/signal/rendezvous_wire.hpp"
 
 #include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <string>
 
+#include "tokencast/core/big_endian.hpp"
+
 namespace tokencast::rendezvous {
 
-using wire_detail::get_u16;
-using wire_detail::get_u64;
-using wire_detail::put_u16;
-using wire_detail::put_u64;
+using big_endian::load_u16;
+using big_endian::load_u64;
+using big_endian::store_u16;
+using big_endian::store_u64;
 
 namespace {
 
@@ -51,7 +53,7 @@ class WireCategory final : public std::error_category {
 std::vector<uint8_t> header_and_id(MessageType type, uint64_t id, size_t extra = 0) {
   std::vector<uint8_t> out(9 + extra);
   out[0] = static_cast<uint8_t>(type);
-  put_u64(out.data() + 1, id);
+  store_u64(out.data() + 1, id);
   return out;
 }
 
@@ -70,7 +72,7 @@ Expected<std::span<const uint8_t>, WireError> check_id_and_payload(std::span<con
   if (bytes.size() < 1 + 8 + 1) {
     return unexpected(bytes.size() == 9 ? WireError::kEmptyPayload : WireError::kTruncated);
   }
-  if (get_u64(bytes.data() + 1) == 0) return unexpected(WireError::kZeroPeerId);
+  if (load_u64(bytes.data() + 1) == 0) return unexpected(WireError::kZeroPeerId);
   if (bytes.size() - 9 > kMaxEnvelopeSize) return unexpected(WireError::kPayloadTooLarge);
   return bytes.subspan(9);
 }
@@ -180,11 +182,11 @@ Expected<ClientMessage, WireError> decode_client_message(std::span<const uint8_t
     case MessageType::kSend: {
       auto payload = check_id_and_payload(bytes);
       if (!payload) return unexpected(payload.error());
-      return ClientMessage{Send{get_u64(bytes.data() + 1), *payload}};
+      return ClientMessage{Send{load_u64(bytes.data() + 1), *payload}};
     }
     case MessageType::kPing: {
       if (auto ok = check_exact(bytes, kPingSize); !ok) return unexpected(ok.error());
-      return ClientMessage{Ping{get_u64(bytes.data() + 1)}};
+      return ClientMessage{Ping{load_u64(bytes.data() + 1)}};
     }
     default:
       return unexpected(WireError::kUnknownType);
@@ -197,15 +199,15 @@ Expected<ServerMessage, WireError> decode_server_message(std::span<const uint8_t
     case MessageType::kJoined: {
       if (bytes.size() < kJoinedHeaderSize) return unexpected(WireError::kTruncated);
       Joined joined;
-      joined.self = get_u64(bytes.data() + 1);
+      joined.self = load_u64(bytes.data() + 1);
       if (joined.self == 0) return unexpected(WireError::kZeroPeerId);
-      size_t count = get_u16(bytes.data() + 9);
+      size_t count = load_u16(bytes.data() + 9);
       if (count > kMaxListedPeers) return unexpected(WireError::kTooManyPeers);
       size_t want = kJoinedHeaderSize + 8 * count;
       if (auto ok = check_exact(bytes, want); !ok) return unexpected(ok.error());
       joined.peers.reserve(count);
       for (size_t i = 0; i < count; ++i) {
-        PeerId id = get_u64(bytes.data() + kJoinedHeaderSize + 8 * i);
+        PeerId id = load_u64(bytes.data() + kJoinedHeaderSize + 8 * i);
         if (id == 0) return unexpected(WireError::kZeroPeerId);
         joined.peers.push_back(id);
       }
@@ -220,7 +222,7 @@ Expected<ServerMessage, WireError> decode_server_message(std::span<const uint8_t
     case MessageType::kPeerJoined:
     case MessageType::kPeerLeft: {
       if (auto ok = check_exact(bytes, kPeerNoticeSize); !ok) return unexpected(ok.error());
-      PeerId id = get_u64(bytes.data() + 1);
+      PeerId id = load_u64(bytes.data() + 1);
       if (id == 0) return unexpected(WireError::kZeroPeerId);
       if (bytes[0] == static_cast<uint8_t>(MessageType::kPeerJoined)) {
         return ServerMessage{PeerJoined{id}};
@@ -230,7 +232,7 @@ Expected<ServerMessage, WireError> decode_server_message(std::span<const uint8_t
     case MessageType::kEnvelope: {
       auto payload = check_id_and_payload(bytes);
       if (!payload) return unexpected(payload.error());
-      return ServerMessage{Envelope{get_u64(bytes.data() + 1), *payload}};
+      return ServerMessage{Envelope{load_u64(bytes.data() + 1), *payload}};
     }
     case MessageType::kError: {
       if (auto ok = check_exact(bytes, kErrorSize); !ok) return unexpected(ok.error());
@@ -238,13 +240,13 @@ Expected<ServerMessage, WireError> decode_server_message(std::span<const uint8_t
       if (code != ErrorCode::kUnknownPeer && code != ErrorCode::kSelfAddressed) {
         return unexpected(WireError::kUnknownErrorCode);
       }
-      PeerId id = get_u64(bytes.data() + 2);
+      PeerId id = load_u64(bytes.data() + 2);
       if (id == 0) return unexpected(WireError::kZeroPeerId);
       return ServerMessage{ErrorNotice{code, id}};
     }
     case MessageType::kPong: {
       if (auto ok = check_exact(bytes, kPongSize); !ok) return unexpected(ok.error());
-      return ServerMessage{Pong{get_u64(bytes.data() + 1)}};
+      return ServerMessage{Pong{load_u64(bytes.data() + 1)}};
     }
     case MessageType::kIceServers:
       return decode_ice_servers(bytes);
@@ -275,13 +277,13 @@ Expected<std::vector<uint8_t>, WireError> encode_joined(PeerId self,
   if (peers.size() > kMaxListedPeers) return unexpected(WireError::kTooManyPeers);
   std::vector<uint8_t> out(kJoinedHeaderSize + 8 * peers.size());
   out[0] = static_cast<uint8_t>(MessageType::kJoined);
-  put_u64(out.data() + 1, self);
-  put_u16(out.data() + 9, static_cast<uint16_t>(peers.size()));
+  store_u64(out.data() + 1, self);
+  store_u16(out.data() + 9, static_cast<uint16_t>(peers.size()));
   uint8_t* p = out.data() + kJoinedHeaderSize;
   for (PeerId id : peers) {
     if (id == 0) return unexpected(WireError::kZeroPeerId);
     if (id == self) return unexpected(WireError::kDuplicatePeer);
-    put_u64(p, id);
+    store_u64(p, id);
     p += 8;
   }
   std::vector<PeerId> sorted(peers.begin(), peers.end());
@@ -315,7 +317,7 @@ Expected<std::vector<uint8_t>, WireError> encode_error(ErrorCode code, PeerId pe
   std::vector<uint8_t> out(kErrorSize);
   out[0] = static_cast<uint8_t>(MessageType::kError);
   out[1] = static_cast<uint8_t>(code);
-  put_u64(out.data() + 2, peer);
+  store_u64(out.data() + 2, peer);
   return out;
 }
 
@@ -389,7 +391,7 @@ std::vector<uint8_t> encode(const ServerMessage& message) {
 void envelope_from_send(std::span<const uint8_t> send_bytes, PeerId from, std::span<uint8_t> out) {
   assert(out.size() == send_bytes.size() && send_bytes.size() > kSendHeaderSize);
   out[0] = static_cast<uint8_t>(MessageType::kEnvelope);
-  put_u64(out.data() + 1, from);
+  store_u64(out.data() + 1, from);
   std::memcpy(out.data() + kEnvelopeHeaderSize, send_bytes.data() + kSendHeaderSize,
               send_bytes.size() - kSendHeaderSize);
 }
