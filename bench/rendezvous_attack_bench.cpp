@@ -3,14 +3,16 @@
 // the well-behaved clients (127.0.0.2.. versus 127.0.0.1), as they would from other hosts.
 //
 //   rendezvous_attack_bench [--holders N] [--tricklers N] [--room-openers N] [--joins N]
-//                           [--bin PATH]
+//                           [--new-hosts N] [--bin PATH]
 //
 // While the attack runs: `holders` connections upgrade to WebSocket and never JOIN (held until
 // the handshake timeout, then reopened), `tricklers` HTTP connections send one header byte
 // every 100 ms (slowloris, reopened when cut), `room-openers` threads JOIN a fresh room each
-// as fast as they can. Meanwhile `joins` well-behaved clients connect, JOIN one room and wait
-// for JOINED, one after the other. Reports their join time (connect -> JOINED) and the server's
-// peak resident memory.
+// as fast as they can from 250 addresses (a botnet that spends the server-wide room budget).
+// Meanwhile, a host (127.0.0.1) holds its room, and `joins` well-behaved clients from that
+// address join it, one after the other; and `new-hosts` hosts, each on an address of its own
+// (127.0.2.x), open a room of their own. Reports their times (connect -> JOINED) and the
+// server's peak resident memory; fails when any of them fails.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -36,7 +38,6 @@
 #include "support/rendezvous_child.hpp"
 #include "tokencast/signal/rendezvous_wire.hpp"
 
-
 namespace {
 
 namespace net = boost::asio;
@@ -52,6 +53,7 @@ struct Config {
   size_t tricklers = 200;
   size_t room_openers = 2;
   size_t joins = 200;
+  size_t new_hosts = 20;
   std::string bin = TOKENCAST_BIN;
 };
 
@@ -89,10 +91,11 @@ std::unique_ptr<websocket::stream<tcp::socket>> upgrade(net::io_context& ioc, in
   return ws;
 }
 
-// One well-behaved join: connect, upgrade, JOIN, JOINED. Milliseconds, or -1 on failure.
-double good_join(uint16_t port, const rv::RoomLocator& room) {
+// One well-behaved join from `source`: connect, upgrade, JOIN, JOINED. Milliseconds, or -1 on
+// failure.
+double good_join(uint16_t port, const rv::RoomLocator& room, const std::string& source) {
   auto start = Clock::now();
-  int fd = connect_from("127.0.0.1", port);
+  int fd = connect_from(source, port);
   if (fd < 0) return -1;
   net::io_context ioc;
   auto ws = upgrade(ioc, fd);
@@ -122,12 +125,14 @@ int main(int argc, char** argv) {
       c.room_openers = std::stoul(next());
     else if (a == "--joins")
       c.joins = std::max<size_t>(1, std::stoul(next()));
+    else if (a == "--new-hosts")
+      c.new_hosts = std::stoul(next());
     else if (a == "--bin")
       c.bin = next();
     else {
       std::fprintf(stderr,
                    "usage: rendezvous_attack_bench [--holders N] [--tricklers N] "
-                   "[--room-openers N] [--joins N] [--bin PATH]\n");
+                   "[--room-openers N] [--joins N] [--new-hosts N] [--bin PATH]\n");
       return 2;
     }
   }
@@ -135,6 +140,20 @@ int main(int argc, char** argv) {
   tokencast::bench::RendezvousChild server;
   if (!server.start(c.bin, {"--handshake-timeout", "2s"})) {
     std::fprintf(stderr, "cannot start the rendezvous\n");
+    return 1;
+  }
+  // The session's host holds its room from before the attack, as a running host does.
+  rv::RoomLocator room;
+  room.fill(0x42);
+  net::io_context host_ioc;
+  int host_fd = connect_from("127.0.0.1", server.port());
+  auto host = host_fd < 0 ? nullptr : upgrade(host_ioc, host_fd);
+  beast::error_code host_ec;
+  if (host) host->write(net::buffer(rv::encode_join(room)), host_ec);
+  beast::flat_buffer host_buf;
+  if (host && !host_ec) host->read(host_buf, host_ec);
+  if (!host || host_ec) {
+    std::fprintf(stderr, "the host could not open its room\n");
     return 1;
   }
   std::atomic<bool> stop{false};
@@ -195,21 +214,39 @@ int main(int argc, char** argv) {
       }
     });
   }
-  std::this_thread::sleep_for(2s);  // let the attack reach its steady state
+  // Let the attack reach its steady state: the server-wide room budget spent (the openers'
+  // first room refused), or 30 s without that (then budget_spent_meanwhile says 0).
+  auto attack_start = Clock::now();
+  while (rooms_refused == 0 && Clock::now() - attack_start < 30s) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(1s);
 
-  rv::RoomLocator room;
-  room.fill(0x42);
   std::vector<double> join_ms;
   size_t failed = 0;
   auto started = Clock::now();
   for (size_t i = 0; i < c.joins; ++i) {
-    double ms = good_join(server.port(), room);
+    double ms = good_join(server.port(), room, "127.0.0.1");
     if (ms < 0)
       ++failed;
     else
       join_ms.push_back(ms);
   }
   double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  // New hosts, each on an address of its own, open their rooms while the budget is spent.
+  std::vector<double> new_host_ms;
+  size_t new_hosts_failed = 0;
+  uint64_t refused_before_new_hosts = rooms_refused;
+  for (size_t i = 0; i < c.new_hosts; ++i) {
+    rv::RoomLocator own;
+    own.fill(static_cast<uint8_t>(i));
+    own[0] = 0x77;
+    double ms = good_join(server.port(), own, "127.0.2." + std::to_string(1 + i % 250));
+    if (ms < 0)
+      ++new_hosts_failed;
+    else
+      new_host_ms.push_back(ms);
+  }
+  // Whether the attack had the server-wide budget spent while the new hosts came.
+  bool budget_spent = rooms_refused > refused_before_new_hosts;
   size_t peak = server.peak_rss_kib();
   stop = true;
   for (auto& t : attackers) t.join();
@@ -223,7 +260,11 @@ int main(int argc, char** argv) {
       .num("joins_failed", static_cast<double>(failed))
       .num("seconds", seconds)
       .dist("join_ms", join_ms)
+      .num("new_hosts", static_cast<double>(c.new_hosts))
+      .num("new_hosts_failed", static_cast<double>(new_hosts_failed))
+      .num("budget_spent_meanwhile", budget_spent ? 1 : 0)
+      .dist("new_host_ms", new_host_ms)
       .num("server_peak_rss_kib", static_cast<double>(peak));
   std::printf("%s\n", out.text().c_str());
-  return failed == 0 ? 0 : 1;
+  return failed == 0 && new_hosts_failed == 0 ? 0 : 1;
 }

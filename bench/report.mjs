@@ -305,7 +305,10 @@ if (rv.length) {
 const rva = load('rendezvous_attack');
 if (rva.length) {
   const a = rva[0];
-  row(`well-behaved join under attack (${a.holders} held, ${a.tricklers} trickling, ${a.room_openers} room openers), p50 / p99 / max`, '-', `${fmt(a.join_ms.p50)} / ${fmt(a.join_ms.p99)} / ${fmt(a.join_ms.max)} ms (${a.joins_failed} of ${a.join_ms.n + a.joins_failed} failed)`, '');
+  row(`well-behaved join to a held room under attack (${a.holders} held, ${a.tricklers} trickling, ${a.room_openers} room openers), p50 / p99 / max`, '-', `${fmt(a.join_ms.p50)} / ${fmt(a.join_ms.p99)} / ${fmt(a.join_ms.max)} ms (${a.joins_failed} of ${a.join_ms.n + a.joins_failed} failed)`, '');
+  if (a.new_host_ms) {
+    row(`new host opening its room under that attack (own address; server-wide room budget ${a.budget_spent_meanwhile ? 'spent' : 'not spent'} meanwhile), p50 / p99 / max`, '-', `${fmt(a.new_host_ms.p50)} / ${fmt(a.new_host_ms.p99)} / ${fmt(a.new_host_ms.max)} ms (${a.new_hosts_failed} of ${a.new_hosts} failed)`, '');
+  }
   row('rendezvous peak memory under that attack', '-', `${Math.round(a.server_peak_rss_kib / 1024)} MiB (attackers opened ${a.rooms_opened} rooms, ${a.rooms_refused} refused)`, '');
 }
 lines.push('');

@@ -1,20 +1,16 @@
 // The rendezvous server embedded in-process (as `tokencast host` does on a LAN), and the pure
 // pieces of the signal module: token bucket, path rules, room registry, URL parsing.
-#include "room_registry.hpp"
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "rate_limiter.hpp"
 #include "room_registry.hpp"
 #include "server_context.hpp"
-#include "static_files.hpp"
-#include "token_bucket.hpp"
-#include "static_files.hpp"
-#include "token_bucket.hpp"
 #include "signal_test_support.hpp"
 #include "static_files.hpp"
 #include "token_bucket.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 #include "tokencast/turn_credentials.hpp"
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 namespace tokencast::test {
 namespace {
@@ -289,6 +285,39 @@ TEST(RateLimiter, BucketsPerKeyRefillAndStayBounded) {
   EXPECT_LE(limiter.size(), 2u);
   EXPECT_TRUE(limiter.allow(c, t0));   // c's second token
   EXPECT_FALSE(limiter.allow(c, t0));  // time going backwards mints nothing
+}
+
+TEST(RateLimits, ARoomReserveServesNewAddressesOnceTheGlobalBudgetIsSpent) {
+  auto t0 = std::chrono::steady_clock::time_point{} + 1h;
+  rv::ServerOptions o;
+  o.room_rate = 100;        // each address: bursts of 500 rooms
+  o.global_room_rate = 20;  // in all: bursts of 100; the reserve: 2/s, bursts of 10
+  rv::RateLimits limits(o);
+  auto address = [](uint8_t n) {
+    rv::AddressTable::Key key{};
+    key[15] = n;
+    return key;
+  };
+  // A "botnet" of four addresses spends the server-wide budget.
+  int opened = 0;
+  for (int i = 0; i < 100; ++i) opened += limits.allow_new_room(address(i % 4), true, t0);
+  EXPECT_EQ(opened, 100);
+  // Each of its addresses then gets one room from the reserve, and no more this minute.
+  for (uint8_t a = 0; a < 4; ++a) {
+    EXPECT_TRUE(limits.allow_new_room(address(a), true, t0));
+    EXPECT_FALSE(limits.allow_new_room(address(a), true, t0));
+  }
+  // A new host on an address of its own still gets its room...
+  EXPECT_TRUE(limits.allow_new_room(address(200), true, t0));
+  // ...until the reserve itself is spent (10 rooms, 5 left) by as many addresses.
+  for (uint8_t a = 201; a < 206; ++a) EXPECT_TRUE(limits.allow_new_room(address(a), true, t0));
+  EXPECT_FALSE(limits.allow_new_room(address(206), true, t0));
+  // A refused address kept its reserve share: it gets a room once the reserve refills.
+  EXPECT_TRUE(limits.allow_new_room(address(206), true, t0 + 500ms));
+  // Behind a proxy (no per-address limits) every client is one address: no reserve.
+  rv::RateLimits proxied(o);
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(proxied.allow_new_room(address(1), false, t0));
+  EXPECT_FALSE(proxied.allow_new_room(address(2), false, t0));
 }
 
 TEST(AddressKey, CountsIpv4AddressesAndIpv6Prefixes) {

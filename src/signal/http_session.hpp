@@ -15,7 +15,6 @@
 #include <optional>
 
 #include "server_context.hpp"
-#include "server_context.hpp"
 #include "transport_stream.hpp"
 
 namespace tokencast::rendezvous {

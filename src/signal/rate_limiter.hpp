@@ -37,6 +37,15 @@ class RateLimiter {
     return true;
   }
 
+  // Whether allow() would take a token now, taking none.
+  bool would_allow(const Key& key, Clock::time_point now) const {
+    auto it = buckets_.find(key);
+    if (it == buckets_.end()) return buckets_.size() < max_keys_ || any_refilled(now);
+    Bucket b = it->second;
+    refill(b, now);
+    return b.tokens >= 1.0;
+  }
+
   size_t size() const { return buckets_.size(); }
 
  private:
@@ -50,6 +59,13 @@ class RateLimiter {
           std::min(burst_, b.tokens + std::chrono::duration<double>(now - b.last).count() * rate_);
       b.last = now;
     }
+  }
+  bool any_refilled(Clock::time_point now) const {
+    return std::any_of(buckets_.begin(), buckets_.end(), [&](const auto& entry) {
+      Bucket b = entry.second;
+      refill(b, now);
+      return b.tokens >= burst_;
+    });
   }
   void forget_refilled(Clock::time_point now) {
     for (auto it = buckets_.begin(); it != buckets_.end();) {

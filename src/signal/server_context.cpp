@@ -22,13 +22,19 @@ namespace {
 // Keys each limiter remembers at most (a few MB); see RateLimiter.
 constexpr size_t kMaxLimiterKeys = 65536;
 constexpr double kBurstSeconds = 5;
+// The room reserve: a tenth of the global room rate, and one room per address per minute.
+constexpr double kReserveShare = 0.1;
+constexpr double kReservePerAddressPerSecond = 1.0 / 60;
 }  // namespace
 
 RateLimits::RateLimits(const ServerOptions& o)
     : connects_(o.connect_rate, o.connect_rate * kBurstSeconds, kMaxLimiterKeys),
       joins_(o.join_rate, o.join_rate * kBurstSeconds, kMaxLimiterKeys),
       rooms_(o.room_rate, o.room_rate * kBurstSeconds, kMaxLimiterKeys),
-      all_rooms_(o.global_room_rate, o.global_room_rate * kBurstSeconds, 1) {}
+      all_rooms_(o.global_room_rate, o.global_room_rate * kBurstSeconds, 1),
+      reserve_(o.global_room_rate * kReserveShare,
+               o.global_room_rate * kReserveShare * kBurstSeconds, 1),
+      reserve_by_address_(kReservePerAddressPerSecond, 1, kMaxLimiterKeys) {}
 
 bool RateLimits::allow_connect(const AddressTable::Key& key, SteadyClock::time_point now) {
   std::lock_guard lock(mu_);
@@ -43,7 +49,16 @@ bool RateLimits::allow_join(const AddressTable::Key& key, SteadyClock::time_poin
 bool RateLimits::allow_new_room(const AddressTable::Key& key, bool per_address,
                                 SteadyClock::time_point now) {
   std::lock_guard lock(mu_);
-  return (!per_address || rooms_.allow(key, now)) && all_rooms_.allow(AddressTable::Key{}, now);
+  if (per_address && !rooms_.allow(key, now)) return false;
+  if (all_rooms_.allow(AddressTable::Key{}, now)) return true;
+  // The server-wide budget is spent: many addresses open rooms as fast as their own rate lets
+  // them (a botnet). A reserve serves each address at most one room a minute, so those addresses
+  // drain it at one room per address per minute, while a new host on an address of its own still
+  // gets its room. Behind a proxy (no per-address limits) every client shares one address, which
+  // the reserve cannot tell apart: it is not used there.
+  if (!per_address || !reserve_by_address_.would_allow(key, now)) return false;
+  if (!reserve_.allow(AddressTable::Key{}, now)) return false;
+  return reserve_by_address_.allow(key, now);
 }
 
 size_t AddressTable::KeyHash::operator()(const Key& k) const noexcept {

@@ -15,11 +15,8 @@
 #include <unordered_map>
 
 #include "metrics.hpp"
-#include "room_registry.hpp"
-#include "metrics.hpp"
 #include "rate_limiter.hpp"
 #include "room_registry.hpp"
-#include "static_files.hpp"
 #include "static_files.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 
@@ -51,7 +48,8 @@ class RateLimits {
   explicit RateLimits(const ServerOptions& o);
   bool allow_connect(const AddressTable::Key& key, SteadyClock::time_point now);
   bool allow_join(const AddressTable::Key& key, SteadyClock::time_point now);
-  // Per address (when `per_address`), then in all.
+  // Per address (when `per_address`), then in all; when the server-wide budget is spent, from
+  // the reserve (see the .cpp).
   bool allow_new_room(const AddressTable::Key& key, bool per_address, SteadyClock::time_point now);
 
  private:
@@ -60,6 +58,8 @@ class RateLimits {
   RateLimiter joins_;
   RateLimiter rooms_;
   RateLimiter all_rooms_;
+  RateLimiter reserve_;             // server-wide, a tenth of the global room rate
+  RateLimiter reserve_by_address_;  // one reserve room per address per minute
 };
 
 struct ServerContext {

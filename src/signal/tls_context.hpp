@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "transport_stream.hpp"
 #include "tokencast/core/expected.hpp"
+#include "transport_stream.hpp"
 
 namespace tokencast::rendezvous {
 

@@ -19,11 +19,8 @@
 
 #include "room_registry.hpp"
 #include "server_context.hpp"
-#include "room_registry.hpp"
-#include "server_context.hpp"
 #include "token_bucket.hpp"
 #include "transport_stream.hpp"
-#include "token_bucket.hpp"
 
 namespace tokencast::rendezvous {
 
