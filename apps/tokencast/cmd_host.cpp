@@ -1,27 +1,21 @@
 // `tokencast host`: open (or resume) a session, show its QR code and links, stream answers to
 // every peer, take the host's own prompts from the console.
-#include <poll.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <mutex>
-#include <thread>
+#include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "commands.hpp"
+#include "host_console.hpp"
 #include "ice_flags.hpp"
 #include "stop_signals.hpp"
 #include "store_access.hpp"
-#include "tokencast/core/log.hpp"
 #include "tokencast/core/text.hpp"
 #include "tokencast/host/host.hpp"
 #include "tokencast/private_file.hpp"
 #include "tokencast/qr/qr.hpp"
-#include "tokencast/util/cli_args.hpp"
 #include "tokencast/util/cli_args.hpp"
 #include "verbose_log.hpp"
 
@@ -104,31 +98,8 @@ Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags&
   return make_openai_source(o);
 }
 
-std::string format_status(const HostStats& s, double tokens_per_second) {
-  std::string line = "peers " + std::to_string(s.peers);
-  if (s.peers_direct + s.peers_relayed > 0) {
-    line += " (" + std::to_string(s.peers_direct) + " direct, " + std::to_string(s.peers_relayed) +
-            " relayed)";
-  }
-  if (s.turn) {
-    line += " | turn " + std::to_string(*s.turn) + (s.generating ? " streaming" : "");
-    line += " | " + std::to_string(s.turn_tokens) + " tokens";
-    char rate[32];
-    std::snprintf(rate, sizeof rate, " %.1f tok/s", tokens_per_second);
-    line += rate;
-  } else {
-    line += " | idle";
-  }
-  if (s.queued_prompts > 0) line += " | " + std::to_string(s.queued_prompts) + " queued";
-  return line;
-}
-
-}  // namespace
-
-int run_host(Args args) {
-  HostFlags f;
-  util::CliArgs cli("host",
-                    "Open a session: stream an LLM's answers to everyone who scans the QR code.");
+// Every flag of `tokencast host`, with its --help text.
+void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
   cli.option("--llm", "URL", &f.llm,
              "an OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1");
   cli.option("--model", "NAME", &f.model, "the model to ask (default: the server's first)");
@@ -166,6 +137,14 @@ int run_host(Args args) {
              "in between (default 16, about one display frame; 0: every token at once)");
   f.ice.declare(cli);
   cli.flag("--verbose", &f.verbose, "log connections and refusals to stderr");
+}
+
+// Parses the command line into `f`. Returns the exit code to stop with (help shown: 0, bad
+// usage: 2), or nullopt to run.
+std::optional<int> parse_host_flags(Args args, HostFlags& f) {
+  util::CliArgs cli("host",
+                    "Open a session: stream an LLM's answers to everyone who scans the QR code.");
+  declare_host_flags(cli, f);
   cli.epilog(kEpilog);
   switch (cli.parse(args)) {
     case util::CliArgs::Outcome::kHelpShown:
@@ -175,35 +154,30 @@ int run_host(Args args) {
     case util::CliArgs::Outcome::kRun:
       break;
   }
-  auto usage_error = [](const std::string& message) {
-    std::fprintf(stderr, "tokencast host: %s\n", message.c_str());
-    return 2;
-  };
+  return std::nullopt;
+}
+
+// Checks the flags and turns them into the runtime's options, all but the answer source (chosen
+// once the flags are known good: it may probe for a local server). The error is a message for
+// people.
+Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   if (f.qr_role != "viewer" && f.qr_role != "participant") {
-    return usage_error("--qr-role must be viewer or participant");
+    return unexpected(std::string("--qr-role must be viewer or participant"));
   }
   auto listen = util::parse_host_port(f.listen);
-  if (!listen && f.rendezvous.empty()) return usage_error("--listen must be HOST:PORT");
+  if (!listen && f.rendezvous.empty()) return unexpected(std::string("--listen must be HOST:PORT"));
   char* end = nullptr;
   unsigned long max_peers = std::strtoul(f.max_peers.c_str(), &end, 10);
   if (end == f.max_peers.c_str() || *end != '\0' || max_peers == 0 || max_peers > 100000) {
-    return usage_error("--max-peers must be 1..100000");
+    return unexpected(std::string("--max-peers must be 1..100000"));
   }
   unsigned long pace_ms = std::strtoul(f.pace_ms.c_str(), &end, 10);
   if (end == f.pace_ms.c_str() || *end != '\0' || pace_ms > 1000) {
-    return usage_error("--pace-ms must be 0..1000");
+    return unexpected(std::string("--pace-ms must be 0..1000"));
   }
   auto ice = f.ice.servers();
-  if (!ice) return usage_error(ice.error());
+  if (!ice) return unexpected(ice.error());
 
-  if (f.verbose) log_to_stderr();
-  block_stop_signals();
-
-  auto source = choose_source(f);
-  if (!source) {
-    std::fprintf(stderr, "tokencast host: %s\n", source.error().c_str());
-    return 1;
-  }
   HostOptions options;
   options.db_path = f.db;
   options.resume = f.resume;
@@ -222,28 +196,20 @@ int run_host(Args args) {
   options.host_name = f.name;
   options.max_peers = max_peers;
   options.pace_interval_ms = static_cast<int64_t>(pace_ms);
-  bool has_model = *source != nullptr;
-  options.source = std::move(*source);
-  auto host = HostRuntime::start(std::move(options));
-  if (!host) {
-    std::fprintf(stderr, "tokencast host: %s\n", host.error().c_str());
-    return 1;
-  }
-  const HostLinks& links = (*host)->links();
-  const std::string& qr_link = f.qr_role == "viewer" ? links.viewer : links.participant;
+  return options;
+}
 
-  auto qr = qr_encode(qr_link);
-  if (!qr) {
-    std::fprintf(stderr, "tokencast host: %s\n", qr.error().message().c_str());
-    return 1;
-  }
-  if (!f.qr_png.empty() && !qr_write_png(*qr, f.qr_png)) {
+// The QR code's files (--qr-png, --qr-svg) and the links file (--links), each written owner-only
+// (qr_write_png uses write_private_file too): they hold invite links. False (after saying why)
+// when one cannot be written.
+bool write_link_files(const HostFlags& f, const HostLinks& links, const QrMatrix& qr) {
+  if (!f.qr_png.empty() && !qr_write_png(qr, f.qr_png)) {
     std::fprintf(stderr, "tokencast host: cannot write %s\n", f.qr_png.c_str());
-    return 1;
+    return false;
   }
-  if (!f.qr_svg.empty() && !write_private_file(f.qr_svg, qr_to_svg(*qr))) {
+  if (!f.qr_svg.empty() && !write_private_file(f.qr_svg, qr_to_svg(qr))) {
     std::fprintf(stderr, "tokencast host: cannot write %s\n", f.qr_svg.c_str());
-    return 1;
+    return false;
   }
   if (!f.links_file.empty()) {
     std::string json = "{\"session\": \"" + links.session_id + "\", \"viewer\": \"" +
@@ -251,10 +217,22 @@ int run_host(Args args) {
                        json_escape(links.participant) + "\"}\n";
     if (!write_private_file(f.links_file, json)) {
       std::fprintf(stderr, "tokencast host: cannot write %s\n", f.links_file.c_str());
-      return 1;
+      return false;
     }
   }
-  bool tty = isatty(1) != 0;
+  return true;
+}
+
+// Shows the session: the QR code of the --qr-role link (in the terminal and its files), the
+// links, and how to attach a model when none is. False (after saying why) on a failure.
+bool publish_links(const HostFlags& f, const HostLinks& links, bool has_model, bool tty) {
+  const std::string& qr_link = f.qr_role == "viewer" ? links.viewer : links.participant;
+  auto qr = qr_encode(qr_link);
+  if (!qr) {
+    std::fprintf(stderr, "tokencast host: %s\n", qr.error().message().c_str());
+    return false;
+  }
+  if (!write_link_files(f, links, *qr)) return false;
   if (!f.no_qr) std::fputs(qr_to_terminal(*qr, tty).c_str(), stdout);
   std::printf("\nsession     %s%s\nviewer      %s\nparticipant %s\n", links.session_id.c_str(),
               links.resumed ? " (resumed)" : "", links.viewer.c_str(), links.participant.c_str());
@@ -265,60 +243,39 @@ int run_host(Args args) {
         "(Ollama), or --exec \"CMD\".\n");
   }
   std::fflush(stdout);
+  return true;
+}
 
-  std::mutex mutex;
-  std::condition_variable stop_cv;
-  std::atomic<bool> stop_requested{false};
-  auto request_stop = [&] {
-    stop_requested = true;
-    stop_cv.notify_all();
-  };
-  on_stop_signal(request_stop);
-  if (!f.prompt.empty()) (*host)->prompt(f.prompt);
+}  // namespace
 
-  std::thread console;
-  if (!f.stdin_source) {
-    console = std::thread([&] {
-      std::string line;
-      while (!stop_requested) {
-        pollfd pfd{0, POLLIN, 0};
-        if (poll(&pfd, 1, 200) <= 0) continue;
-        if (!std::getline(std::cin, line)) return;  // stdin closed: keep serving
-        if (line == "/quit") {
-          request_stop();
-        } else if (line == "/cancel") {
-          (*host)->cancel();
-        } else if (!line.empty()) {
-          (*host)->prompt(line);
-        }
-      }
-    });
+int run_host(Args args) {
+  HostFlags f;
+  if (auto stop = parse_host_flags(args, f)) return *stop;
+  auto options = host_options(f);
+  if (!options) {
+    std::fprintf(stderr, "tokencast host: %s\n", options.error().c_str());
+    return 2;
   }
+  if (f.verbose) log_to_stderr();
+  block_stop_signals();
 
-  uint64_t last_head = 0;
-  uint64_t last_tokens = 0;
-  std::string last_line;
-  while (!stop_requested) {
-    {
-      std::unique_lock lock(mutex);
-      stop_cv.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop_requested.load(); });
-    }
-    HostStats s = (*host)->stats();
-    double rate = s.turn_tokens >= last_tokens ? (s.turn_tokens - last_tokens) * 2.0 : 0.0;
-    last_tokens = s.turn_tokens;
-    std::string line = format_status(s, rate);
-    if (tty) {
-      std::fprintf(stderr, "\r\x1b[2K%s", line.c_str());
-    } else if (line != last_line && s.head != last_head) {
-      std::fprintf(stderr, "%s\n", line.c_str());
-    }
-    last_line = line;
-    last_head = s.head;
+  auto source = choose_source(f);
+  if (!source) {
+    std::fprintf(stderr, "tokencast host: %s\n", source.error().c_str());
+    return 1;
   }
-  if (tty) std::fputs("\n", stderr);
-  std::fprintf(stderr, "tokencast host: ending the session\n");
-  (*host)->stop();
-  if (console.joinable()) console.join();
+  bool has_model = *source != nullptr;
+  options->source = std::move(*source);
+  auto host = HostRuntime::start(std::move(*options));
+  if (!host) {
+    std::fprintf(stderr, "tokencast host: %s\n", host.error().c_str());
+    return 1;
+  }
+  bool tty = isatty(1) != 0;
+  if (!publish_links(f, (*host)->links(), has_model, tty)) return 1;
+  HostConsole console(**host, tty);
+  // With --stdin, stdin is the answer, not the console.
+  console.run(f.prompt, !f.stdin_source);
   return 0;
 }
 

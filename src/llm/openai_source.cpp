@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "curl_util.hpp"
 #include "parse/one_line.hpp"
@@ -84,6 +86,14 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// What one request sends, and curl's message buffer; all must outlive the transfer.
+struct Request {
+  std::string body;
+  std::string url;
+  llm::HeaderList headers;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+};
+
 class OpenAiSource final : public llm::ThreadedSource {
  public:
   explicit OpenAiSource(OpenAiSourceOptions options)
@@ -100,19 +110,22 @@ class OpenAiSource final : public llm::ThreadedSource {
   void run(std::vector<ChatMessage> history, llm::Turn& turn) override;
 
  private:
+  std::string request_body(std::vector<ChatMessage> history) const;
+  llm::HeaderList request_headers() const;
+  void set_options(CURL* e, Request& request, Transfer& transfer) const;
+  std::optional<CURLcode> perform(CURLM* multi, Transfer& transfer, const std::string& url) const;
+  void finish(Transfer& transfer, CURLcode result, const Request& request) const;
+  void finish_document(Transfer& transfer) const;
+  void finish_stream(Transfer& transfer, CURLcode result, const Request& request) const;
+
   OpenAiSourceOptions options_;
   std::string no_proxy_;
 };
 
 void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
-  ChatRequest request;
-  request.model = options_.model;
-  request.messages = std::move(history);
-  request.include_usage = options_.include_usage;
-  request.temperature = options_.temperature;
-  request.max_tokens = options_.max_tokens;
-  const std::string body = build_chat_request(request);
-  const std::string url = llm::join_url(options_.base_url, "chat/completions");
+  Request request;
+  request.body = request_body(std::move(history));
+  request.url = llm::join_url(options_.base_url, "chat/completions");
 
   llm::EasyHandle easy(curl_easy_init());
   llm::MultiHandle multi(curl_multi_init());
@@ -120,39 +133,12 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     turn.fail("cannot start an HTTP request (libcurl)");
     return;
   }
-  curl_slist* list = nullptr;
-  list = curl_slist_append(list, "Content-Type: application/json");
-  list = curl_slist_append(list, "Accept: text/event-stream");
-  list = curl_slist_append(list, "Expect:");
-  std::string authorization;
-  if (!options_.api_key.empty()) {
-    authorization = "Authorization: Bearer " + options_.api_key;
-    list = curl_slist_append(list, authorization.c_str());
-  }
-  llm::HeaderList headers(list);
-
+  request.headers = request_headers();
   Transfer transfer(turn);
   transfer.easy = easy.get();
-  char error_buffer[CURL_ERROR_SIZE] = {};
-  CURL* e = easy.get();
-  llm::set_common_options(e, no_proxy_);
-  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options_.connect_timeout.count()));
-  if (options_.total_timeout.count() > 0) {
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
-  }
+  set_options(easy.get(), request, transfer);
 
-  if (curl_multi_add_handle(multi.get(), e) != CURLM_OK) {
+  if (curl_multi_add_handle(multi.get(), easy.get()) != CURLM_OK) {
     turn.fail("cannot start an HTTP request (libcurl)");
     return;
   }
@@ -160,24 +146,80 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     CURLM* multi;
     CURL* easy;
     ~Detach() { curl_multi_remove_handle(multi, easy); }
-  } detach{multi.get(), e};
+  } detach{multi.get(), easy.get()};
 
+  auto result = perform(multi.get(), transfer, request.url);
+  if (!result || turn.cancelled()) return;
+  finish(transfer, *result, request);
+}
+
+// The JSON body of the chat completion request for `history`.
+std::string OpenAiSource::request_body(std::vector<ChatMessage> history) const {
+  ChatRequest request;
+  request.model = options_.model;
+  request.messages = std::move(history);
+  request.include_usage = options_.include_usage;
+  request.temperature = options_.temperature;
+  request.max_tokens = options_.max_tokens;
+  return build_chat_request(request);
+}
+
+// "Expect:" turns off curl's 100-continue round trip before the body.
+llm::HeaderList OpenAiSource::request_headers() const {
+  curl_slist* list = nullptr;
+  list = curl_slist_append(list, "Content-Type: application/json");
+  list = curl_slist_append(list, "Accept: text/event-stream");
+  list = curl_slist_append(list, "Expect:");
+  std::string authorization;
+  if (!options_.api_key.empty()) {
+    authorization = "Authorization: Bearer " + options_.api_key;
+    list = curl_slist_append(list, authorization.c_str());  // copies the string
+  }
+  return llm::HeaderList(list);
+}
+
+// The POST of the request's body to its URL, delivering to `transfer`.
+void OpenAiSource::set_options(CURL* e, Request& request, Transfer& transfer) const {
+  llm::set_common_options(e, no_proxy_);
+  curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, request.headers.get());
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, request.body.data());
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &transfer);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, request.error_buffer);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options_.connect_timeout.count()));
+  if (options_.total_timeout.count() > 0) {
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+  }
+}
+
+// Runs the transfer to its end, waking on the turn's cancel as well as on the socket. Returns
+// libcurl's result, or nullopt when the turn ended first (cancelled, or failed: the multi
+// interface broke or the idle timeout passed).
+std::optional<CURLcode> OpenAiSource::perform(CURLM* multi, Transfer& transfer,
+                                              const std::string& url) const {
+  llm::Turn& turn = transfer.turn;
   CURLcode result = CURLE_OK;
   transfer.last_byte = Clock::now();
   for (;;) {
     int running = 0;
-    CURLMcode mc = curl_multi_perform(multi.get(), &running);
-    if (turn.cancelled()) return;
+    CURLMcode mc = curl_multi_perform(multi, &running);
+    if (turn.cancelled()) return std::nullopt;
     if (mc != CURLM_OK) {
       turn.fail({kUnreachable, std::string("HTTP request failed: ") + curl_multi_strerror(mc)});
-      return;
+      return std::nullopt;
     }
     if (running == 0) {
       int queued = 0;
-      while (CURLMsg* message = curl_multi_info_read(multi.get(), &queued)) {
+      while (CURLMsg* message = curl_multi_info_read(multi, &queued)) {
         if (message->msg == CURLMSG_DONE) result = message->data.result;
       }
-      break;
+      return result;
     }
     auto idle = std::chrono::duration_cast<Millis>(Clock::now() - transfer.last_byte);
     if (options_.idle_timeout.count() > 0 && idle >= options_.idle_timeout) {
@@ -185,7 +227,7 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
                      " (idle timeout)",
                  "no data from " + llm::redact_url(url) + " for " +
                      llm::seconds_text(options_.idle_timeout) + " (idle timeout)"});
-      return;
+      return std::nullopt;
     }
     int wait_ms = 500;
     if (options_.idle_timeout.count() > 0) {
@@ -193,11 +235,16 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
           std::min<int>(wait_ms, static_cast<int>((options_.idle_timeout - idle).count()) + 1);
     }
     curl_waitfd wake{turn.wake_fd(), CURL_WAIT_POLLIN, 0};
-    curl_multi_poll(multi.get(), turn.wake_fd() >= 0 ? &wake : nullptr, turn.wake_fd() >= 0 ? 1 : 0,
+    curl_multi_poll(multi, turn.wake_fd() >= 0 ? &wake : nullptr, turn.wake_fd() >= 0 ? 1 : 0,
                     wait_ms, nullptr);
   }
-  if (turn.cancelled()) return;
+}
 
+// Ends the turn by how the finished transfer went, the first that applies: the stream's own
+// error or end, a response too large, an HTTP error status, a timeout, an unreachable server,
+// then the answer as a document or as a stream.
+void OpenAiSource::finish(Transfer& transfer, CURLcode result, const Request& request) const {
+  llm::Turn& turn = transfer.turn;
   if (transfer.failure) {
     // The provider's own words (an error object in the stream) stay on the host's terminal.
     const bool provider = transfer.failure->code == ChatStreamErrc::kProviderError;
@@ -208,10 +255,12 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     turn.done();
     return;
   }
-  if (transfer.status == 0) curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &transfer.status);
+  if (transfer.status == 0) {
+    curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &transfer.status);
+  }
   if (transfer.overflow) {
     turn.fail({"the model server's answer was too large",
-               llm::redact_url(url) + " answered with more than 1 MiB of non-stream data"});
+               llm::redact_url(request.url) + " answered with more than 1 MiB of non-stream data"});
     return;
   }
   if (transfer.status != 0 && (transfer.status < 200 || transfer.status >= 300)) {
@@ -220,8 +269,8 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     return;
   }
   if (result == CURLE_OPERATION_TIMEDOUT && transfer.status == 0) {
-    turn.fail({kUnreachable, "cannot reach " + llm::redact_url(url) + ": " +
-                                 llm::curl_failure(result, error_buffer)});
+    turn.fail({kUnreachable, "cannot reach " + llm::redact_url(request.url) + ": " +
+                                 llm::curl_failure(result, request.error_buffer)});
     return;
   }
   if (result == CURLE_OPERATION_TIMEDOUT) {
@@ -230,22 +279,34 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     return;
   }
   if (result != CURLE_OK && transfer.status == 0) {
-    turn.fail({kUnreachable, "cannot reach " + llm::redact_url(url) + ": " +
-                                 llm::curl_failure(result, error_buffer)});
+    turn.fail({kUnreachable, "cannot reach " + llm::redact_url(request.url) + ": " +
+                                 llm::curl_failure(result, request.error_buffer)});
     return;
   }
   if (transfer.buffered) {
-    // A server that ignored "stream": true: one JSON document with the whole answer.
-    auto answer = parse_chat_completion(transfer.body);
-    if (!answer) {
-      const bool provider = answer.error().code == ChatStreamErrc::kProviderError;
-      turn.fail({provider ? kReportedError : kUnreadable, answer.error().message});
-      return;
-    }
-    if (!answer->empty()) turn.delta(std::move(*answer));
-    turn.done();
+    finish_document(transfer);
+  } else {
+    finish_stream(transfer, result, request);
+  }
+}
+
+// A server that ignored "stream": true: one JSON document with the whole answer.
+void OpenAiSource::finish_document(Transfer& transfer) const {
+  llm::Turn& turn = transfer.turn;
+  auto answer = parse_chat_completion(transfer.body);
+  if (!answer) {
+    const bool provider = answer.error().code == ChatStreamErrc::kProviderError;
+    turn.fail({provider ? kReportedError : kUnreadable, answer.error().message});
     return;
   }
+  if (!answer->empty()) turn.delta(std::move(*answer));
+  turn.done();
+}
+
+// A stream that ended without "[DONE]": what the parser still holds decides.
+void OpenAiSource::finish_stream(Transfer& transfer, CURLcode result,
+                                 const Request& request) const {
+  llm::Turn& turn = transfer.turn;
   auto finished = transfer.parser.finish(transfer.deltas);
   transfer.deliver();
   if (finished) {
@@ -253,7 +314,7 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
     return;
   }
   std::string reason = finished.error().message;
-  if (result != CURLE_OK) reason += ": " + llm::curl_failure(result, error_buffer);
+  if (result != CURLE_OK) reason += ": " + llm::curl_failure(result, request.error_buffer);
   turn.fail({kUnreadable, std::move(reason)});
 }
 

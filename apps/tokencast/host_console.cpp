@@ -1,0 +1,96 @@
+#include "host_console.hpp"
+
+#include <poll.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "stop_signals.hpp"
+
+namespace tokencast::app {
+namespace {
+
+std::string format_status(const HostStats& s, double tokens_per_second) {
+  std::string line = "peers " + std::to_string(s.peers);
+  if (s.peers_direct + s.peers_relayed > 0) {
+    line += " (" + std::to_string(s.peers_direct) + " direct, " + std::to_string(s.peers_relayed) +
+            " relayed)";
+  }
+  if (s.turn) {
+    line += " | turn " + std::to_string(*s.turn) + (s.generating ? " streaming" : "");
+    line += " | " + std::to_string(s.turn_tokens) + " tokens";
+    char rate[32];
+    std::snprintf(rate, sizeof rate, " %.1f tok/s", tokens_per_second);
+    line += rate;
+  } else {
+    line += " | idle";
+  }
+  if (s.queued_prompts > 0) line += " | " + std::to_string(s.queued_prompts) + " queued";
+  return line;
+}
+
+}  // namespace
+
+void HostConsole::run(const std::string& first_prompt, bool read_stdin) {
+  on_stop_signal([this] { request_stop(); });
+  if (!first_prompt.empty()) host_.prompt(first_prompt);
+  std::thread console;
+  if (read_stdin) console = std::thread([this] { read_console(); });
+  show_status_until_stopped();
+  if (tty_) std::fputs("\n", stderr);
+  std::fprintf(stderr, "tokencast host: ending the session\n");
+  host_.stop();
+  if (console.joinable()) console.join();
+}
+
+void HostConsole::request_stop() {
+  stop_requested_ = true;
+  stop_cv_.notify_all();
+}
+
+void HostConsole::read_console() {
+  std::string line;
+  while (!stop_requested_) {
+    // Poll first, so that the thread notices a stop within 200 ms.
+    pollfd pfd{0, POLLIN, 0};
+    if (poll(&pfd, 1, 200) <= 0) continue;
+    if (!std::getline(std::cin, line)) return;  // stdin closed: keep serving
+    if (line == "/quit") {
+      request_stop();
+    } else if (line == "/cancel") {
+      host_.cancel();
+    } else if (!line.empty()) {
+      host_.prompt(line);
+    }
+  }
+}
+
+// Twice a second. A terminal's line is redrawn in place; a log gets a line only when the
+// session moved and the line changed, so that an idle host writes nothing.
+void HostConsole::show_status_until_stopped() {
+  uint64_t last_head = 0;
+  uint64_t last_tokens = 0;
+  std::string last_line;
+  while (!stop_requested_) {
+    {
+      std::unique_lock lock(mutex_);
+      stop_cv_.wait_for(lock, std::chrono::milliseconds(500),
+                        [&] { return stop_requested_.load(); });
+    }
+    HostStats s = host_.stats();
+    double rate = s.turn_tokens >= last_tokens ? (s.turn_tokens - last_tokens) * 2.0 : 0.0;
+    last_tokens = s.turn_tokens;
+    std::string line = format_status(s, rate);
+    if (tty_) {
+      std::fprintf(stderr, "\r\x1b[2K%s", line.c_str());
+    } else if (line != last_line && s.head != last_head) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    last_line = line;
+    last_head = s.head;
+  }
+}
+
+}  // namespace tokencast::app

@@ -1,0 +1,34 @@
+// The running `tokencast host` session's console: the host's own prompts and commands from
+// stdin, and a status line on stderr, until a stop signal or /quit.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+
+#include "tokencast/host/host.hpp"
+
+namespace tokencast::app {
+
+class HostConsole {
+ public:
+  HostConsole(HostRuntime& host, bool tty) : host_(host), tty_(tty) {}
+
+  // Asks `first_prompt` (when not empty), reads the console when `read_stdin` (with --stdin,
+  // stdin is the answer, not the console), shows the status until stopped, then stops the host.
+  void run(const std::string& first_prompt, bool read_stdin);
+
+ private:
+  void request_stop();
+  void read_console();
+  void show_status_until_stopped();
+
+  HostRuntime& host_;
+  const bool tty_;
+  std::mutex mutex_;  // for stop_cv_ only
+  std::condition_variable stop_cv_;
+  std::atomic<bool> stop_requested_{false};
+};
+
+}  // namespace tokencast::app
