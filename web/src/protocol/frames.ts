@@ -156,7 +156,7 @@ function enumIndex<T extends string>(values: readonly T[], v: T): bigint {
   return BigInt(i);
 }
 
-function encodeEvent(w: Writer, e: Event): void {
+function writeEvent(w: Writer, e: Event): void {
   switch (e.type) {
     case 'turn_started':
       w.byte(1);
@@ -198,6 +198,36 @@ function encodeEvent(w: Writer, e: Event): void {
   }
 }
 
+/** The bytes of one event as an events frame carries it (the host's batching counts them). */
+export function encodeEvent(e: Event): Uint8Array {
+  const w = new Writer();
+  writeEvent(w, e);
+  return w.finish();
+}
+
+export function varintSize(v: bigint): number {
+  let n = 1;
+  while (v >= 0x80n) {
+    v >>= 7n;
+    n += 1;
+  }
+  return n;
+}
+
+/** Type byte, first_seq and count of an events frame. */
+export function eventsHeaderSize(firstSeq: bigint, count: number): number {
+  return 1 + varintSize(firstSeq) + varintSize(BigInt(count));
+}
+
+/** A text_delta event of `length` bytes, as encoded. */
+export function deltaEventSize(turn: bigint, span: bigint, length: number): number {
+  return 1 + varintSize(turn) + varintSize(span) + varintSize(BigInt(length)) + length;
+}
+
+export function eventSize(e: Event): number {
+  return e.type === 'text_delta' ? deltaEventSize(e.turn, e.span, e.bytes.length) : encodeEvent(e).length;
+}
+
 export function encodeFrame(f: Frame): Uint8Array {
   const w = new Writer();
   switch (f.type) {
@@ -225,7 +255,7 @@ export function encodeFrame(f: Frame): Uint8Array {
       w.varint(BigInt(f.events.length));
       for (const e of f.events) {
         if (e.seq !== seq) throw new FrameError('bad_sequence');
-        encodeEvent(w, e);
+        writeEvent(w, e);
         seq += e.type === 'text_delta' ? e.span : 1n;
       }
       break;
