@@ -336,3 +336,93 @@ describe('host session', () => {
     expect(io.persisted[0]).toMatchObject({ role: 'assistant', author: 'Eve' });
   });
 });
+
+// ---------------------------------------------------------------- host.json (C++ generated)
+
+const HV = loadVectors('host.json');
+
+describe('host.json sessions: the browser host sends what the C++ host sends', () => {
+  for (const v of HV.sessions) {
+    it(v.name, () => {
+      const c = v.config;
+      const io = new RecordingIo();
+      const config = hostSessionConfig(fromHex(c.session_id_hex), {
+        modelName: c.model_name,
+        hostName: c.host_name,
+        llmAttached: c.llm_attached,
+        noModelReason: c.no_model_reason,
+        restartReason: c.restart_reason,
+        maxPendingBytes: c.max_pending_bytes,
+        flow: { ...DEFAULT_FLOW, paceIntervalMs: c.pace_interval_ms },
+      });
+      const stored = (c.stored as string[]).map((h) => (decodeFrame(fromHex(h)) as Extract<Frame, { type: 'events' }>).events[0]);
+      let s: HostSession | null = null;
+      let mark = 0;
+      const turn = () => io.generations[io.generations.length - 1]?.turn ?? 0n;
+      for (const [i, step] of (v.steps as Record<string, unknown>[]).entries()) {
+        const now = step.at_ms as number;
+        const where = `step ${i} (${step.op})`;
+        switch (step.op) {
+          case 'created':
+            s = HostSession.create(config, stored, io, c.created_at_ms);
+            break;
+          case 'open':
+            expect(s!.peerOpened(step.role as 'viewer' | 'participant', now), where).toBe(step.conn);
+            break;
+          case 'frame':
+            s!.peerFrame(step.conn as number, fromHex(step.hex as string), now);
+            break;
+          case 'durable':
+            s!.durable(s!.status.head);
+            break;
+          case 'host_prompt':
+            s!.hostPrompt(step.text as string, now);
+            break;
+          case 'llm_delta':
+            s!.llmDelta(turn(), fromHex(step.hex as string));
+            break;
+          case 'llm_done':
+            s!.llmDone(turn(), BigInt(step.token_count as number), now);
+            break;
+          case 'host_cancel':
+            s!.hostCancel(now);
+            break;
+          case 'set_meta':
+            s!.setMeta(step.title as string, step.model as string);
+            break;
+          case 'closed':
+            s!.peerClosed(step.conn as number);
+            break;
+          case 'drain': {
+            const frames: string[] = [];
+            let closed = false;
+            for (let f = s!.nextFrame(step.conn as number, now); f; f = s!.nextFrame(step.conn as number, now)) {
+              frames.push(toHex(f.bytes));
+              closed ||= f.last;
+            }
+            expect(frames, where).toEqual(step.frames);
+            expect(closed, where).toBe(step.closed);
+            continue;
+          }
+          default:
+            throw new Error(`unknown op ${String(step.op)}`);
+        }
+        const persisted = io.persisted.slice(mark).map((e) => toHex(encodeFrame({ type: 'events', events: [e] })));
+        mark = io.persisted.length;
+        expect(persisted, where).toEqual(step.persisted);
+      }
+      expect(io.generations.map((g) => ({ turn: Number(g.turn), history: g.history }))).toEqual(v.generations);
+      expect(io.cancelled).toBe(v.cancels);
+      expect(planCatchup(s!.sessionLog, 0n).map((f) => toHex(f.bytes))).toEqual(v.log_frames);
+    });
+  }
+});
+
+describe('host.json beacons', () => {
+  for (const b of HV.beacons) {
+    it(`beacon role ${b.role} to ${b.to}`, async () => {
+      const host = new HostHandshake(seedSigner(fromHex(b.host_seed_hex)), fromHex(b.viewer_secret_hex), fromHex(b.participant_secret_hex));
+      expect(toHex(await host.beacon(b.role, BigInt(b.to), BigInt(b.from)))).toBe(b.beacon_hex);
+    });
+  }
+});

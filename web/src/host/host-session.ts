@@ -8,6 +8,7 @@
 import {
   decodeFrame,
   encodeFrame,
+  FRAME_ERROR_MESSAGES,
   FrameError,
   MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
@@ -48,6 +49,8 @@ export interface HostSessionConfig {
   modelName: string;
   hostName: string;
   llmAttached: boolean;
+  noModelReason: string; // the error turn a participant's prompt gets with no model
+  restartReason: string; // how a turn the page's reload interrupted ends
   maxPeers: number;
   maxPromptBytes: number;
   maxPendingPromptsPerPeer: number;
@@ -68,6 +71,8 @@ export function hostSessionConfig(sessionId: Uint8Array, overrides: Partial<Host
     modelName: 'model',
     hostName: 'host',
     llmAttached: true,
+    noModelReason: NO_MODEL_REASON,
+    restartReason: 'the host page was reloaded during this turn',
     maxPeers: 1000,
     maxPromptBytes: 8192,
     maxPendingPromptsPerPeer: 4,
@@ -153,7 +158,7 @@ export class HostSession {
       } else if (e.type === 'peer_left') present.delete(e.peer);
     }
     session.nextPeer = maxPeer + 1n;
-    if (session.log.openTurn !== null) session.endTurn('error', 'the host page was reloaded during this turn', nowMs);
+    if (session.log.openTurn !== null) session.endTurn('error', config.restartReason, nowMs);
     for (const peer of [...present].sort((a, b) => (a < b ? -1 : 1))) session.append({ type: 'peer_left', peer });
     return session;
   }
@@ -243,7 +248,7 @@ export class HostSession {
       if (code === 'unknown_version') {
         this.refuse(conn, peer, STATUS.unsupported_version, `this host speaks protocol versions ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}`);
       } else {
-        this.refuse(conn, peer, STATUS.protocol_error, code.replace(/_/g, ' '));
+        this.refuse(conn, peer, STATUS.protocol_error, FRAME_ERROR_MESSAGES[code]);
       }
       return;
     }
@@ -358,7 +363,7 @@ export class HostSession {
       const answer = asked + 1n;
       if (!this.config.llmAttached) {
         this.append({ type: 'turn_started', turn: answer, role: 'assistant', author: 'tokencast', at_ms });
-        this.append({ type: 'turn_ended', turn: answer, end: 'error', reason: NO_MODEL_REASON, token_count: 0n, at_ms });
+        this.append({ type: 'turn_ended', turn: answer, end: 'error', reason: this.config.noModelReason, token_count: 0n, at_ms });
         continue;
       }
       this.append({ type: 'turn_started', turn: answer, role: 'assistant', author: this.config.modelName, at_ms });
@@ -368,7 +373,7 @@ export class HostSession {
     }
   }
 
-  /** Appends text to an open turn as deltas of at most MAX_DELTA_BYTES, whole characters. */
+  /** Appends text to an open turn as deltas of at most MAX_DELTA_BYTES (cut by bytes, as C++). */
   private appendText(turn: bigint, text: string | Uint8Array): void {
     const bytes = typeof text === 'string' ? utf8(text) : text;
     for (let at = 0; at < bytes.length; at += MAX_DELTA_BYTES) {

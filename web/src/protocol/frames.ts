@@ -55,6 +55,29 @@ export const FRAME_ERROR_VALUES: Record<FrameErrorName, number> = {
   turn_already_open: 18,
 };
 
+/** The C++ category's messages (src/core/wire/frame_errors.cpp): a host quotes them in its
+ *  protocol_error frames, so both hosts send the same bytes. */
+export const FRAME_ERROR_MESSAGES: Record<FrameErrorName, string> = {
+  truncated: 'frame truncated',
+  oversized: 'frame larger than 16384 bytes',
+  unknown_version: 'unknown protocol version',
+  unknown_frame_type: 'unknown frame type',
+  unknown_event_type: 'unknown event type',
+  bad_varint: 'non-canonical or over-64-bit varint',
+  trailing_bytes: 'trailing bytes after the last field',
+  sequence_gap: 'events do not continue the last sequence held',
+  string_too_long: 'label longer than 1024 bytes',
+  bad_enum: 'enum value out of range',
+  invalid_utf8: 'text is not valid UTF-8',
+  empty_batch: 'events frame with no events',
+  bad_span: 'invalid event span',
+  bad_sequence: 'sequence 0 or beyond 2^64-1',
+  unexpected_frame: 'frame not allowed in this direction',
+  no_open_turn: 'turn event while no turn is open',
+  turn_mismatch: 'turn event for a turn that is not open',
+  turn_already_open: 'turn started while another is open',
+};
+
 export class FrameError extends Error {
   constructor(readonly code: FrameErrorName) {
     super(`frame: ${code}`);
