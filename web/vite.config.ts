@@ -10,13 +10,16 @@ import { inlinePage, precompress } from './build/page-plugins';
 // a pasted link of another rendezvous is opened as a page of that rendezvous). The rendezvous
 // also sends a CSP header (src/signal/security_headers.hpp) whose directives must appear here
 // unchanged, plus frame-ancestors 'none' (ignored in a meta tag).
-function csp(scriptHashes: string[], styleHashes: string[]): string {
+// The host page (host.html) also fetches the model server its user names (another origin, often
+// http://localhost): its connect-src adds http: and https: (kHostPageContentSecurityPolicy).
+function csp(scriptHashes: string[], styleHashes: string[], page: string): string {
+  const hostPage = page.endsWith('host.html');
   return [
     "default-src 'none'",
     ["script-src 'self'", ...scriptHashes].join(' '),
     ["style-src 'self'", ...styleHashes].join(' '),
     "img-src 'self' data:",
-    "connect-src 'self'",
+    hostPage ? "connect-src 'self' http: https:" : "connect-src 'self'",
     "media-src 'self' blob: mediastream:",
     "base-uri 'none'",
     "form-action 'none'",
@@ -37,6 +40,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: false,
+    rollupOptions: { input: { index: resolve(__dirname, 'index.html'), host: resolve(__dirname, 'host.html') } },
   },
   test: {
     include: ['test/**/*.test.ts', 'e2e/**/*.test.ts'],
