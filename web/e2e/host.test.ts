@@ -84,14 +84,22 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
     const viewer = await newPhonePage(browser, 'vic');
     await viewer.page.goto(links.viewer);
     await waitLive(viewer.page);
+    const participant = await newPhonePage(browser, 'pam');
+    await participant.page.goto(links.participant);
+    await waitLive(participant.page);
     const out = join(d.path, 'native.json');
     const native = runJoin(links.viewer, ['--out', out, '--name', 'nat']);
-    await waitPeers(hostPage, 2);
+    await waitPeers(hostPage, 3);
 
     // 1. An answer streams to both, byte for byte.
     await hostPage.fill('#prompt', 'why is the sky blue?');
     await hostPage.click('#send');
     await waitAnswers(viewer.page, 1, answerFor('why is the sky blue?'));
+    // A browser participant asks too; everyone sees its prompt and the answer.
+    await participant.page.fill('#prompt', 'what about mars?');
+    await participant.page.click('#send');
+    await waitAnswers(viewer.page, 2, answerFor('what about mars?'));
+    await waitAnswers(participant.page, 2, answerFor('what about mars?'));
 
     // 2. Mid-answer, the host tab is reloaded: the answer being streamed ends (the page lost it),
     //    the same session resumes with the same links, and everyone resumes without gap or
@@ -107,10 +115,10 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
     await waitOnline(hostPage);
     expect((await hooks(hostPage)).links).toEqual(links);
     model.release();
-    await waitPeers(hostPage, 2);
+    await waitPeers(hostPage, 3);
     await hostPage.fill('#prompt', 'and at sunset?');
     await hostPage.click('#send');
-    await waitAnswers(viewer.page, 3, answerFor('and at sunset?'));
+    await waitAnswers(viewer.page, 4, answerFor('and at sunset?'));
     const head = (await hooks(hostPage)).head;
     await viewer.page.waitForFunction(
       (h) => (window as unknown as { tokencast: { position(): { last_seq: bigint } } }).tokencast.position().last_seq.toString() === h,
@@ -120,9 +128,17 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
     const hostShown = await turns(hostPage);
     const viewerShown = await turns(viewer.page);
     expect(viewerShown).toEqual(hostShown);
+    await participant.page.waitForFunction(
+      (h) => (window as unknown as { tokencast: { position(): { last_seq: bigint } } }).tokencast.position().last_seq.toString() === h,
+      head,
+      { timeout: 15000 },
+    );
+    expect(await turns(participant.page)).toEqual(hostShown);
     expect(hostShown.map((t) => t.body)).toEqual([
       'why is the sky blue?',
       answerFor('why is the sky blue?'),
+      'what about mars?',
+      answerFor('what about mars?'),
       'hold on',
       expect.stringContaining('Echo'), // what streamed before the reload
       'and at sunset?',
@@ -134,9 +150,42 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
     expect(await native.exited, native.output()).toBe(0);
     const nativeTurns = storedTurns(out);
     expect(nativeTurns.map((t) => ({ body: t.body, role: t.role }))).toEqual(hostShown.map((t) => ({ body: t.body, role: t.role })));
-    expect(nativeTurns[3].status).toBe('error');
+    expect(nativeTurns[5].status).toBe('error');
     expect(viewer.dialogs).toEqual([]);
+    await participant.ctx.close();
     await viewer.ctx.close();
     await hostCtx.close();
   }, 90000);
+
+  it('explains a model server that refuses the page, and ends the answer for the peers', async () => {
+    const refusing = await startModelServer(false);
+    const ctx = await browser.newContext();
+    const hostPage = await ctx.newPage();
+    try {
+      await hostPage.goto(`${rv.base}/host`);
+      await hostPage.fill('#model-url', refusing.baseUrl);
+      await hostPage.click('#start');
+      await waitOnline(hostPage);
+      const { links } = await hooks(hostPage);
+      const viewer = await newPhonePage(browser, 'vic');
+      await viewer.page.goto(links.viewer);
+      await waitLive(viewer.page);
+      await hostPage.fill('#prompt', 'anyone there?');
+      await hostPage.click('#send');
+      await hostPage.waitForFunction(() => !document.getElementById('notice')!.hidden, null, { timeout: 15000 });
+      const advice = await hostPage.textContent('#notice');
+      expect(advice).toContain(refusing.baseUrl);
+      expect(advice).toContain('--cors-origins');
+      expect(advice).toContain('OLLAMA_ORIGINS=');
+      // Peers see the answer end with a short reason that does not name the server.
+      await waitAnswers(viewer.page, 1);
+      const shown = await shownTurns(viewer.page);
+      expect(shown[1].end).toContain('could not be reached');
+      expect(shown[1].end).not.toContain('127.0.0.1');
+      await viewer.ctx.close();
+    } finally {
+      await ctx.close();
+      await refusing.close();
+    }
+  }, 60000);
 });

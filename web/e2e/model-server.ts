@@ -23,24 +23,27 @@ function chunks(text: string): string[] {
   return text.match(/.{1,4}/gsu) ?? [];
 }
 
-export async function startModelServer(): Promise<ModelServer> {
+/** `cors`: false answers without CORS headers, as a server that refuses the page's origin. */
+export async function startModelServer(cors = true): Promise<ModelServer> {
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
   let heldNow!: () => void;
   const held = new Promise<void>((r) => (heldNow = r));
   const state = { requests: 0 };
-  const cors = {
-    'access-control-allow-origin': '*',
-    'access-control-allow-headers': 'content-type, authorization',
-    'access-control-allow-methods': 'POST, OPTIONS',
-  };
+  const headers = cors
+    ? {
+        'access-control-allow-origin': '*',
+        'access-control-allow-headers': 'content-type, authorization',
+        'access-control-allow-methods': 'POST, OPTIONS',
+      }
+    : {};
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, cors).end();
+      res.writeHead(204, headers).end();
       return;
     }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
-      res.writeHead(404, cors).end();
+      res.writeHead(404, headers).end();
       return;
     }
     let body = '';
@@ -49,7 +52,7 @@ export async function startModelServer(): Promise<ModelServer> {
       state.requests += 1;
       const { messages } = JSON.parse(body) as { messages: { role: string; content: string }[] };
       const prompt = messages[messages.length - 1].content;
-      res.writeHead(200, { ...cors, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       const send = (content: string) =>
         res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`);
       const parts = chunks(answerFor(prompt));

@@ -36,6 +36,8 @@ const HIGH_WATER = 1 << 20; // bytes a data channel may hold before the pump wai
 const LOW_WATER = 256 * 1024;
 const PING_EVERY_MS = 20_000;
 const RECONNECT_MS = [250, 1000, 3000, 10_000];
+// A join whose data channel has not opened by then is given up (the handshake forgets it too).
+const OPEN_TIMEOUT_MS = 60_000;
 
 function random64(): bigint {
   const b = crypto.getRandomValues(new Uint8Array(8));
@@ -273,6 +275,9 @@ export class BrowserHost implements HostIo {
       wake: null,
     };
     this.joins.set(key, j);
+    setTimeout(() => {
+      if (j.conn === null && this.joins.get(key) === j) this.drop(j);
+    }, OPEN_TIMEOUT_MS);
     pc.onicecandidate = (e) => {
       if (!j.answered) {
         if (e.candidate) j.early.push(e.candidate);
