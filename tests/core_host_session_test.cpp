@@ -817,6 +817,27 @@ Json restored_script() {
   return t.finish("restored_with_open_turn");
 }
 
+// Hostile and clashing names: what each peer is shown as (the persisted peer_joined events).
+Json names_script() {
+  Script t(vector_config(), {}, 1000);
+  std::string long_name;
+  for (int i = 0; i < 30; ++i) long_name += "\xC3\xA9";  // 60 bytes of "é", then more
+  long_name += "abcdefgh";
+  for (const std::string& name :
+       {std::string("\x1B[31mred\x1B[0m"), std::string("a\tb\nc\rd"),
+        std::string("\xE2\x80\xAE"
+                    "evil"),
+        std::string("\x1B]0;title\x07x"), std::string("Host"), std::string("h0st"),
+        std::string("\xEF\xBC\xA8\xEF\xBC\xAF\xEF\xBC\xB3\xEF\xBC\xB4"), std::string("   "),
+        std::string("Ada"), std::string("ada"), std::string(" ADA "), long_name, long_name,
+        std::string("\xC2\x85next")}) {
+    ConnId c = t.open(PeerRole::kParticipant);
+    t.frame(c, HelloFrame{2, 0, name});
+  }
+  t.durable();
+  return t.finish("hostile_and_clashing_names");
+}
+
 Json beacon_vectors() {
   std::array<uint8_t, 32> seed{};
   for (size_t i = 0; i < 32; ++i) seed[i] = static_cast<uint8_t>(0x40 + i);
@@ -857,7 +878,7 @@ Json build_host_vectors() {
       "every start_generation with its history; log_frames: the whole log as catch-up from 0. "
       "beacons: HostHandshake::beacon.";
   root["sessions"] = Json::array({stream_and_resume_script(), refusals_script(), no_model_script(),
-                                  paced_script(), restored_script()});
+                                  paced_script(), restored_script(), names_script()});
   root["beacons"] = beacon_vectors();
   return root;
 }

@@ -31,16 +31,19 @@ const OUT_DIR = resolve(__dirname, 'dist');
 // Inlined without its comment lines (the page carries it on every visit).
 const EARLY_SOCKET = readFileSync(resolve(__dirname, 'src/early-socket.js'), 'utf8').replace(/^\s*\/\/.*\n/gm, '');
 
-export default defineConfig({
+// Two builds into one dist: the join page (index.html), then with `--mode host` the host page
+// (host.html) on its own, so the join page keeps its single main script (no chunk shared with
+// the host page on the join's path) and the host page's code never loads for a joiner.
+export default defineConfig(({ mode }) => ({
   // Relative asset URLs: the page is served at <base>/j behind any path prefix.
   base: './',
   plugins: [inlinePage(EARLY_SOCKET, csp), precompress(() => OUT_DIR)],
   build: {
     outDir: OUT_DIR,
-    emptyOutDir: true,
+    emptyOutDir: mode !== 'host',
     target: 'es2022',
     sourcemap: false,
-    rollupOptions: { input: { index: resolve(__dirname, 'index.html'), host: resolve(__dirname, 'host.html') } },
+    rollupOptions: { input: resolve(__dirname, mode === 'host' ? 'host.html' : 'index.html') },
   },
   test: {
     include: ['test/**/*.test.ts', 'e2e/**/*.test.ts'],
@@ -48,4 +51,4 @@ export default defineConfig({
     hookTimeout: 60000,
     fileParallelism: false,
   },
-});
+}));
