@@ -13,6 +13,7 @@ import { FlowControl, DEFAULT_FLOW } from '../src/host/flow-control';
 import { LogError, SessionLog } from '../src/host/log';
 import { OutboundQueue } from '../src/host/outbound-queue';
 import { HostSession, hostSessionConfig, type ChatMessage, type ConnId, type HostIo } from '../src/host/host-session';
+import { chatCompletionsUrl, corsAdvice, generate } from '../src/host/llm';
 import { loadVectors } from './vectors';
 
 const H = loadVectors('crypto.json').handshake;
@@ -425,4 +426,61 @@ describe('host.json beacons', () => {
       expect(toHex(await host.beacon(b.role, BigInt(b.to), BigInt(b.from)))).toBe(b.beacon_hex);
     });
   }
+});
+
+// ---------------------------------------------------------------- the model source
+
+describe('model source (OpenAI-compatible SSE)', () => {
+  async function serve(handler: (res: import('node:http').ServerResponse) => void) {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => handler(res));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    return { url: `http://127.0.0.1:${port}/v1`, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+  const run = (url: string) =>
+    new Promise<{ text: string; end: string }>((resolve) => {
+      let text = '';
+      generate({ baseUrl: url, apiKey: 'k', model: 'm' }, [{ role: 'user', content: 'hi' }], {
+        delta: (t) => (text += t),
+        done: (n) => resolve({ text, end: `done ${n}` }),
+        error: (r) => resolve({ text, end: `error ${r}` }),
+      });
+    });
+
+  it('joins deltas split anywhere across reads, stops at [DONE]', async () => {
+    const s = await serve((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const body =
+        ['Hel', 'lo ', 'wörld'].map((c) => `data: ${JSON.stringify({ choices: [{ delta: { content: c } }] })}\n\n`).join('') +
+        ': a comment\n\ndata: [DONE]\n\n';
+      const bytes = Buffer.from(body);
+      for (let i = 0; i < bytes.length; i += 7) res.write(bytes.subarray(i, i + 7));
+      res.end();
+    });
+    expect(await run(s.url)).toEqual({ text: 'Hello wörld', end: 'done 3' });
+    await s.close();
+  });
+
+  it('reports an HTTP error and an error chunk', async () => {
+    const s = await serve((res) => res.writeHead(500).end());
+    expect((await run(s.url)).end).toBe('error the model server answered HTTP 500');
+    await s.close();
+    const e = await serve((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`data: ${JSON.stringify({ error: { message: 'model not found' } })}\n\n`);
+    });
+    expect((await run(e.url)).end).toBe('error model not found');
+    await e.close();
+  });
+
+  it('advises on CORS for llama-server and Ollama', () => {
+    const a = corsAdvice('http://127.0.0.1:8080/v1', 'http://192.168.1.20:8080');
+    expect(a).toContain('--cors-origins http://192.168.1.20:8080');
+    expect(a).toContain('OLLAMA_ORIGINS=http://192.168.1.20:8080');
+    expect(chatCompletionsUrl('http://x:1/v1/')).toBe('http://x:1/v1/chat/completions');
+  });
 });
