@@ -188,4 +188,48 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
       await refusing.close();
     }
   }, 60000);
+
+  it('typed answers reach the viewer; Stop ends a streaming answer for everyone', async () => {
+    // Typed answers: what the host types is the answer.
+    const typedCtx = await browser.newContext();
+    const typed = await typedCtx.newPage();
+    await typed.goto(`${rv.base}/host`);
+    await typed.check('input[name=source][value=typed]');
+    await typed.click('#start');
+    await waitOnline(typed);
+    const viewer = await newPhonePage(browser, 'vic');
+    await viewer.page.goto((await hooks(typed)).links.viewer);
+    await waitLive(viewer.page);
+    await typed.fill('#prompt', 'typed by hand <b>not bold</b>');
+    await typed.click('#send');
+    await waitAnswers(viewer.page, 1, 'typed by hand <b>not bold</b>');
+    await viewer.ctx.close();
+    await typedCtx.close();
+
+    // Stop: a held answer is cancelled from the host page.
+    const slow = await startModelServer();
+    const ctx = await browser.newContext();
+    const hostPage = await ctx.newPage();
+    try {
+      await hostPage.goto(`${rv.base}/host`);
+      await hostPage.fill('#model-url', slow.baseUrl);
+      await hostPage.click('#start');
+      await waitOnline(hostPage);
+      const v = await newPhonePage(browser, 'vic');
+      await v.page.goto((await hooks(hostPage)).links.viewer);
+      await waitLive(v.page);
+      await hostPage.fill('#prompt', 'hold it');
+      await hostPage.click('#send');
+      await slow.held();
+      await hostPage.click('#cancel');
+      await waitAnswers(v.page, 1);
+      const shown = await shownTurns(v.page);
+      expect(shown[1].end).toContain('cancelled');
+      expect(answerFor('hold it').startsWith(shown[1].body.trim())).toBe(true);
+      await v.ctx.close();
+    } finally {
+      await ctx.close();
+      await slow.close();
+    }
+  }, 60000);
 });
