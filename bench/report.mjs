@@ -70,6 +70,7 @@ lines.push('');
 // 1. Join time.
 const join = load('join');
 const chromium = load('chromium');
+const chromiumBrowserHost = load('chromium_browser_host');
 lines.push('### 1. Join time');
 lines.push('');
 head('figure', 'target', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'over 1 s', 'verdict');
@@ -104,6 +105,9 @@ joinRow(
 );
 joinRow('Chromium, link opened -> data channel open', chromium, 'link_to_dc_open', '-');
 joinRow('Chromium, client start -> first event (protocol alone)', chromium, 'start_to_first_event', '-');
+// The same joins to a session hosted by the host page (/host) in Chromium instead of tokencast host.
+joinRow('Chromium, browser host (host page), link opened -> first event', chromiumBrowserHost, 'link_to_first_event', '-');
+joinRow('Chromium, browser host (host page), client start -> first event', chromiumBrowserHost, 'start_to_first_event', '-');
 if (chromium.length) {
   const b = chromium[0].breakdown_p50 ?? {};
   lines.push('');

@@ -2,7 +2,16 @@
 // peer receives is decoded with the client's FrameDecoder and compared with the log.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "support/hex.hpp"
+#include "support/vector_file.hpp"
+#include "tokencast/core/catchup.hpp"
+#include "tokencast/core/handshake.hpp"
 #include "tokencast/core/host_session.hpp"
+#include "tokencast/core/signing.hpp"
 #include "tokencast/core/transcript.hpp"
 
 namespace tokencast {
@@ -508,6 +517,375 @@ TEST_F(HostSessionTest, HostileNamesAreSanitizedAtHello) {
   auto t = transcript_of(s->log(), s->log().head());
   ASSERT_EQ(t.peers().size(), 1u);
   EXPECT_EQ(t.peers().begin()->second.name, "evil\xEF\xBF\xBD\xEF\xBF\xBDname x");
+}
+
+// --------------------------------------------------------------------------------------------
+// Host-side known answers: tests/vectors/host.json. Scripted sessions (inputs with their times,
+// and every frame each peer is sent, byte for byte) and beacons, generated here from the C++
+// host; the browser host (web/test/host.test.ts) replays the same scripts and must send the
+// same bytes. Regenerate with TOKENCAST_WRITE_VECTORS=1 build/tests/core_host_session_test.
+
+using Json = nlohmann::ordered_json;
+using tokencast::testing::hex;
+
+const char* peer_role_name(PeerRole r) {
+  return r == PeerRole::kParticipant ? "participant" : "viewer";
+}
+
+// Runs a session input by input and records each input and each drain's output as a step.
+class Script {
+ public:
+  Script(HostSessionConfig config, std::vector<Event> stored, int64_t now) : now_(now) {
+    config_ = {{"session_id_hex", config.session_id.hex()},
+               {"model_name", config.model_name},
+               {"host_name", config.host_name},
+               {"llm_attached", config.llm_attached},
+               {"no_model_reason", kNoModelReason},
+               {"restart_reason", "the host restarted during this turn"},
+               {"max_pending_bytes", config.queue.max_pending_bytes},
+               {"pace_interval_ms", config.flow.pace_interval_ms}};
+    Json st = Json::array();
+    for (const auto& e : stored) st.push_back(hex(*encode_frame(EventsFrame{{e}})));
+    config_["stored"] = st;
+    config_["created_at_ms"] = now;
+    session_ = std::move(*HostSession::create(config, std::move(stored), io_, now));
+    step({{"op", "created"}});  // with what creation persisted (a restored open turn's end)
+  }
+  HostSession& s() { return *session_; }
+  void at(int64_t now) { now_ = now; }
+  ConnId open(PeerRole role) {
+    ConnId c = session_->peer_opened(role, now_);
+    step({{"op", "open"}, {"role", peer_role_name(role)}, {"conn", c}});
+    return c;
+  }
+  void frame(ConnId c, const Frame& f) { raw(c, *encode_frame(f)); }
+  void raw(ConnId c, const FrameBytes& bytes) {
+    session_->peer_frame(c, bytes, now_);
+    step({{"op", "frame"}, {"conn", c}, {"hex", hex(bytes)}});
+  }
+  void durable() {
+    session_->durable(session_->log().head());
+    step({{"op", "durable"}});
+  }
+  void drain(ConnId c) {
+    Json frames = Json::array();
+    bool closed = false;
+    while (auto out = session_->next_frame(c, now_)) {
+      frames.push_back(hex(out->bytes));
+      closed = closed || out->last;
+    }
+    steps_.push_back(
+        {{"at_ms", now_}, {"op", "drain"}, {"conn", c}, {"frames", frames}, {"closed", closed}});
+  }
+  void host_prompt(const std::string& text) {
+    session_->host_prompt(text, now_);
+    step({{"op", "host_prompt"}, {"text", text}});
+  }
+  void llm_delta(const std::string& text) {
+    session_->llm_delta(turn(), text);
+    // Hex: a delta may end inside a character.
+    step({{"op", "llm_delta"},
+          {"hex", hex(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()))}});
+  }
+  void llm_done(uint64_t tokens) {
+    session_->llm_done(turn(), tokens, now_);
+    step({{"op", "llm_done"}, {"token_count", tokens}});
+  }
+  void host_cancel() {
+    session_->host_cancel(now_);
+    step({{"op", "host_cancel"}});
+  }
+  void set_meta(const std::string& title, const std::string& model) {
+    session_->set_meta(title, model);
+    step({{"op", "set_meta"}, {"title", title}, {"model", model}});
+  }
+  void closed(ConnId c) {
+    session_->peer_closed(c, now_);
+    step({{"op", "closed"}, {"conn", c}});
+  }
+  Json finish(const std::string& name) {
+    Json log = Json::array();
+    const auto planned = plan_catchup(session_->log(), 0);  // held: *temporary would dangle
+    for (const auto& f : *planned) log.push_back(hex(f.bytes));
+    Json gens = Json::array();
+    for (const auto& [turn, history] : io_.generations) {
+      Json h = Json::array();
+      for (const auto& m : history)
+        h.push_back({{"role", turn_role_name(m.role)}, {"content", m.content}});
+      gens.push_back({{"turn", turn}, {"history", h}});
+    }
+    return {{"name", name},        {"config", config_},      {"steps", steps_},
+            {"generations", gens}, {"cancels", io_.cancels}, {"log_frames", log}};
+  }
+
+ private:
+  TurnId turn() const { return io_.generations.empty() ? 0 : io_.generations.back().first; }
+  // Each input step lists the events it persisted (as one-event frames), so the log's growth
+  // is checked step by step, not only at the end.
+  void step(Json j) {
+    Json persisted = Json::array();
+    for (size_t i = persisted_mark_; i < io_.persisted.size(); ++i) {
+      persisted.push_back(hex(*encode_frame(EventsFrame{{io_.persisted[i]}})));
+    }
+    persisted_mark_ = io_.persisted.size();
+    Json out = {{"at_ms", now_}};
+    for (auto& [k, v] : j.items()) out[k] = v;
+    out["persisted"] = persisted;
+    steps_.push_back(out);
+  }
+
+  RecordingIo io_;
+  std::unique_ptr<HostSession> session_;
+  Json config_;
+  Json steps_ = Json::array();
+  int64_t now_ = 0;
+  size_t persisted_mark_ = 0;
+};
+
+HostSessionConfig vector_config() {
+  HostSessionConfig c;
+  for (size_t i = 0; i < c.session_id.bytes.size(); ++i)
+    c.session_id.bytes[i] = static_cast<uint8_t>(0xa0 + i);
+  c.model_name = "llama";
+  c.flow.pace_interval_ms = 0;
+  return c;
+}
+
+Json stream_and_resume_script() {
+  Script t(vector_config(), {}, 1000);
+  ConnId ada = t.open(PeerRole::kParticipant);
+  ConnId bob = t.open(PeerRole::kViewer);
+  t.frame(ada, HelloFrame{2, 0, "Ada"});
+  t.frame(bob, HelloFrame{1, 0, "bob"});
+  t.set_meta("demo", "llama");
+  t.durable();
+  t.drain(ada);
+  t.drain(bob);
+  t.at(1001);
+  t.frame(ada, PromptFrame{1, "why is the sky blue?"});
+  t.durable();
+  t.drain(ada);
+  t.drain(bob);
+  t.llm_delta("Rayleigh");
+  t.durable();
+  t.drain(ada);
+  t.drain(bob);
+  const Seq bob_holds = t.s().log().head();
+  t.llm_delta(" scat");
+  t.llm_delta("tering \xE2\x80");  // a character split across two deltas
+  t.llm_delta("\x94 light");
+  t.durable();
+  t.drain(ada);
+  t.at(1002);
+  t.frame(ada, AckFrame{t.s().log().head()});
+  t.drain(bob);  // bob was slow: his pending deltas went out merged
+  t.closed(bob);
+  t.llm_delta(" waves");
+  t.durable();
+  t.drain(ada);
+  t.at(1003);
+  ConnId bob2 = t.open(PeerRole::kViewer);
+  t.frame(bob2, HelloFrame{2, bob_holds, "bob"});
+  t.durable();
+  t.drain(bob2);  // resumes mid-turn: a merged delta, then live
+  t.llm_done(5);
+  t.durable();
+  t.drain(ada);
+  t.drain(bob2);
+  t.frame(bob2, PingFrame{7});
+  t.drain(bob2);
+  t.at(1004);
+  t.frame(ada, PromptFrame{2, "and at sunset?"});
+  t.llm_delta("Longer paths.");
+  t.frame(ada, CancelFrame{t.s().log().open_turn().value_or(0)});
+  t.durable();
+  t.drain(ada);
+  t.frame(bob2, ByeFrame{StatusCode::kNormal, "bye"});
+  t.drain(bob2);
+  t.closed(bob2);
+  t.closed(ada);
+  return t.finish("stream_resume_slow_peer_cancel");
+}
+
+Json refusals_script() {
+  Script t(vector_config(), {}, 1000);
+  ConnId v = t.open(PeerRole::kViewer);
+  t.frame(v, HelloFrame{2, 0, "host"});  // a reserved name: replaced
+  t.durable();
+  t.drain(v);
+  t.frame(v, PromptFrame{1, "may I?"});
+  t.frame(v, CancelFrame{1});
+  t.drain(v);
+  ConnId future = t.open(PeerRole::kViewer);
+  t.raw(future, FrameBytes{0x01, 0x03, 0x00, 0x00});  // hello version 3
+  t.drain(future);
+  ConnId ahead = t.open(PeerRole::kViewer);
+  t.frame(ahead, HelloFrame{2, 99, "x"});
+  t.drain(ahead);
+  ConnId rude = t.open(PeerRole::kParticipant);
+  t.frame(rude, PingFrame{1});
+  t.drain(rude);
+  ConnId old = t.open(PeerRole::kParticipant);
+  t.frame(old, HelloFrame{1, 0, "old"});
+  t.durable();
+  t.drain(old);
+  t.frame(old, AckFrame{0});
+  t.drain(old);
+  ConnId eager = t.open(PeerRole::kParticipant);
+  t.frame(eager, HelloFrame{2, 0, "eager"});
+  t.durable();
+  t.drain(eager);
+  t.frame(eager, AckFrame{1000});
+  t.drain(eager);
+  ConnId odd = t.open(PeerRole::kParticipant);
+  t.raw(odd, FrameBytes{0x03, 0x01, 0x01, 0x05, 0x01});  // an events frame from a client
+  t.drain(odd);
+  ConnId twice = t.open(PeerRole::kParticipant);
+  t.frame(twice, HelloFrame{2, 0, "Twice"});
+  t.frame(twice, HelloFrame{2, 0, "Twice"});
+  t.durable();
+  t.drain(twice);
+  return t.finish("refusals");
+}
+
+Json no_model_script() {
+  HostSessionConfig c = vector_config();
+  c.llm_attached = false;
+  c.host_name = "Eve";
+  Script t(c, {}, 1000);
+  std::string answer;
+  for (int i = 0; i < 2000; ++i) answer += "token " + std::to_string(i % 97) + " ";
+  t.host_prompt(answer);  // more than two deltas' worth, then a frame's worth of catch-up
+  ConnId p = t.open(PeerRole::kParticipant);
+  t.frame(p, HelloFrame{2, 0, "Zoë"});
+  t.durable();
+  t.drain(p);
+  const Seq caught_up = t.s().log().head();
+  t.frame(p, PromptFrame{1, "hello?"});
+  t.durable();
+  t.drain(p);  // held: the catch-up is in flight and unacknowledged
+  t.frame(p, AckFrame{caught_up});
+  t.drain(p);
+  return t.finish("no_model_long_answer");
+}
+
+Json paced_script() {
+  HostSessionConfig c = vector_config();
+  c.flow.pace_interval_ms = 16;
+  Script t(c, {}, 1000);
+  ConnId v = t.open(PeerRole::kViewer);
+  t.frame(v, HelloFrame{1, 0, "v"});
+  t.durable();
+  t.drain(v);
+  t.host_prompt("q");
+  t.durable();
+  t.drain(v);
+  t.llm_delta("a");
+  t.durable();
+  t.drain(v);
+  t.at(1005);
+  t.llm_delta("b");
+  t.durable();
+  t.drain(v);  // held by the pace
+  t.at(1010);
+  t.llm_delta("c");
+  t.durable();
+  t.at(1016);
+  t.drain(v);
+  t.at(1040);
+  t.llm_done(3);
+  t.durable();
+  t.drain(v);
+  return t.finish("paced_version_1_viewer");
+}
+
+Json restored_script() {
+  std::vector<Event> stored = {
+      {1, SessionMeta{"kept", "llama"}},
+      {2, PeerJoined{1, PeerRole::kParticipant, "Ada"}},
+      {3, TurnStarted{1, TurnRole::kUser, "Ada", 5}},
+      {4, TextDelta{1, "q"}},
+      {5, TurnEnded{1, TurnEnd::kDone, "", 0, 6}},
+      {6, TurnStarted{2, TurnRole::kAssistant, "llama", 7}},
+      {7, TextDelta{2, "part"}},
+  };
+  Script t(vector_config(), std::move(stored), 2000);
+  ConnId v = t.open(PeerRole::kViewer);
+  t.frame(v, HelloFrame{2, 7, "Ada"});
+  t.durable();
+  t.drain(v);
+  return t.finish("restored_with_open_turn");
+}
+
+// Hostile and clashing names: what each peer is shown as (the persisted peer_joined events).
+Json names_script() {
+  Script t(vector_config(), {}, 1000);
+  std::string long_name;
+  for (int i = 0; i < 30; ++i) long_name += "\xC3\xA9";  // 60 bytes of "é", then more
+  long_name += "abcdefgh";
+  for (const std::string& name :
+       {std::string("\x1B[31mred\x1B[0m"), std::string("a\tb\nc\rd"),
+        std::string("\xE2\x80\xAE"
+                    "evil"),
+        std::string("\x1B]0;title\x07x"), std::string("Host"), std::string("h0st"),
+        std::string("\xEF\xBC\xA8\xEF\xBC\xAF\xEF\xBC\xB3\xEF\xBC\xB4"), std::string("   "),
+        std::string("Ada"), std::string("ada"), std::string(" ADA "), long_name, long_name,
+        std::string("\xC2\x85next")}) {
+    ConnId c = t.open(PeerRole::kParticipant);
+    t.frame(c, HelloFrame{2, 0, name});
+  }
+  t.durable();
+  return t.finish("hostile_and_clashing_names");
+}
+
+Json beacon_vectors() {
+  std::array<uint8_t, 32> seed{};
+  for (size_t i = 0; i < 32; ++i) seed[i] = static_cast<uint8_t>(0x40 + i);
+  std::array<uint8_t, 32> vs{}, ps{};
+  for (size_t i = 0; i < 32; ++i) {
+    vs[i] = static_cast<uint8_t>(i);
+    ps[i] = static_cast<uint8_t>(0x20 + i);
+  }
+  auto host = HostHandshake::create(SigningKey::from_seed(seed), RoomSecret(vs), RoomSecret(ps));
+  Json out = Json::array();
+  struct B {
+    LinkRole role;
+    uint64_t to, from;
+  };
+  for (const B& b : {B{LinkRole::kViewer, 0x1a2b3c4d5e6f7081ull, 0x99aabbccddeeff00ull},
+                     B{LinkRole::kParticipant, 5, 9}}) {
+    out.push_back({{"host_seed_hex", hex(seed)},
+                   {"viewer_secret_hex", hex(vs)},
+                   {"participant_secret_hex", hex(ps)},
+                   {"role", b.role == LinkRole::kViewer ? 0 : 1},
+                   {"to", std::to_string(b.to)},
+                   {"from", std::to_string(b.from)},
+                   {"beacon_hex", hex(host->beacon(b.role, b.to, b.from))}});
+  }
+  return out;
+}
+
+Json build_host_vectors() {
+  Json root;
+  root["about"] =
+      "Host-side known answers, generated by tests/core_host_session_test.cpp. sessions: a "
+      "HostSession is created from config (stored: one-event frames) at created_at_ms and driven "
+      "by steps in order, each at its at_ms: open (returns conn), frame (peer_frame), durable "
+      "(durable(head)), host_prompt, llm_delta / llm_done (the turn of the latest "
+      "start_generation), host_cancel, set_meta, closed (peer_closed); every input step lists "
+      "the events persisted meanwhile (one-event frames). drain calls next_frame until it "
+      "returns nothing: the frames, byte for byte, and whether one was the last. generations: "
+      "every start_generation with its history; log_frames: the whole log as catch-up from 0. "
+      "beacons: HostHandshake::beacon.";
+  root["sessions"] = Json::array({stream_and_resume_script(), refusals_script(), no_model_script(),
+                                  paced_script(), restored_script(), names_script()});
+  root["beacons"] = beacon_vectors();
+  return root;
+}
+
+TEST(HostVectors, HostJsonIsCurrent) {
+  tokencast::testing::expect_vector_file_current(std::string(TOKENCAST_VECTORS_DIR) + "/host.json",
+                                                 build_host_vectors().dump(2) + "\n");
 }
 
 }  // namespace

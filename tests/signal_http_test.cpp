@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "security_headers.hpp"
 #include "signal_test_support.hpp"
 #include "static_files.hpp"
 #include "wire/content_coding.hpp"
@@ -432,6 +433,31 @@ TEST(RendezvousHttp, PageCarriesSecurityHeadersMatchingItsMetaPolicy) {
   auto health = http_request(server.port(), "/healthz");
   EXPECT_EQ(std::string(health.headers["X-Frame-Options"]), "DENY");
   EXPECT_EQ(std::string(health.headers["Content-Security-Policy"]), "");
+}
+
+// The host page (/host) fetches the model server its user names, another origin: its policy
+// adds http: and https: to connect-src, and nothing else differs from the page's.
+TEST(RendezvousHttp, HostPageIsServedWithItsOwnConnectSources) {
+  EXPECT_EQ(rv::static_path_for_target("/host"), "host.html");
+  EXPECT_EQ(rv::static_path_for_target("/host/"), "host.html");
+  EXPECT_EQ(rv::static_path_for_target("/host?x=1"), "host.html");
+  std::string page_policy(rv::kPageContentSecurityPolicy);
+  page_policy.replace(page_policy.find("connect-src 'self';"), 19,
+                      "connect-src 'self' http: https:;");
+  EXPECT_EQ(page_policy, rv::kHostPageContentSecurityPolicy);
+  if (rv::embedded_web_files().empty()) GTEST_SKIP() << "no web client built in";
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  auto page = http_request(server.port(), "/host");
+  ASSERT_TRUE(page.ok);
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_NE(page.body.find("Start hosting"), std::string::npos);
+  EXPECT_EQ(std::string(page.headers["Content-Security-Policy"]),
+            rv::kHostPageContentSecurityPolicy);
+  EXPECT_NE(page.body.find("connect-src 'self' http: https:"), std::string::npos);
+  // The join page keeps its own origin only.
+  auto join = http_request(server.port(), "/j");
+  EXPECT_EQ(std::string(join.headers["Content-Security-Policy"]), rv::kPageContentSecurityPolicy);
 }
 
 // Sends `request` on a fresh connection over and over (keep-alive) until the server closes it;

@@ -10,13 +10,16 @@ import { inlinePage, precompress } from './build/page-plugins';
 // a pasted link of another rendezvous is opened as a page of that rendezvous). The rendezvous
 // also sends a CSP header (src/signal/security_headers.hpp) whose directives must appear here
 // unchanged, plus frame-ancestors 'none' (ignored in a meta tag).
-function csp(scriptHashes: string[], styleHashes: string[]): string {
+// The host page (host.html) also fetches the model server its user names (another origin, often
+// http://localhost): its connect-src adds http: and https: (kHostPageContentSecurityPolicy).
+function csp(scriptHashes: string[], styleHashes: string[], page: string): string {
+  const hostPage = page.endsWith('host.html');
   return [
     "default-src 'none'",
     ["script-src 'self'", ...scriptHashes].join(' '),
     ["style-src 'self'", ...styleHashes].join(' '),
     "img-src 'self' data:",
-    "connect-src 'self'",
+    hostPage ? "connect-src 'self' http: https:" : "connect-src 'self'",
     "media-src 'self' blob: mediastream:",
     "base-uri 'none'",
     "form-action 'none'",
@@ -28,15 +31,19 @@ const OUT_DIR = resolve(__dirname, 'dist');
 // Inlined without its comment lines (the page carries it on every visit).
 const EARLY_SOCKET = readFileSync(resolve(__dirname, 'src/early-socket.js'), 'utf8').replace(/^\s*\/\/.*\n/gm, '');
 
-export default defineConfig({
+// Two builds into one dist: the join page (index.html), then with `--mode host` the host page
+// (host.html) on its own, so the join page keeps its single main script (no chunk shared with
+// the host page on the join's path) and the host page's code never loads for a joiner.
+export default defineConfig(({ mode }) => ({
   // Relative asset URLs: the page is served at <base>/j behind any path prefix.
   base: './',
   plugins: [inlinePage(EARLY_SOCKET, csp), precompress(() => OUT_DIR)],
   build: {
     outDir: OUT_DIR,
-    emptyOutDir: true,
+    emptyOutDir: mode !== 'host',
     target: 'es2022',
     sourcemap: false,
+    rollupOptions: { input: resolve(__dirname, mode === 'host' ? 'host.html' : 'index.html') },
   },
   test: {
     include: ['test/**/*.test.ts', 'e2e/**/*.test.ts'],
@@ -44,4 +51,4 @@ export default defineConfig({
     hookTimeout: 60000,
     fileParallelism: false,
   },
-});
+}));

@@ -14,6 +14,7 @@ import { installedVersion, parseCommandLine, positiveInt, usageError } from './l
 
 const USAGE = `usage: node bench/js/chromium_join.mjs --bin PATH [--joins N] [--out FILE]
                                         [--web-root DIR] [--chromium PATH] [--timeout-ms MS]
+                                        [--browser-host]
 
 Starts PATH ('tokencast host', LAN mode, no model) on 127.0.0.1 with a free port and a temporary
 --db, launches one Chromium, does one untimed warm-up join, then N timed joins: each opens the
@@ -33,6 +34,9 @@ options:
   --web-root DIR    serve the web client from DIR (e.g. web/dist) instead of the built-in copy
   --chromium PATH   the browser (default /usr/bin/chromium, or CHROMIUM_BIN)
   --timeout-ms MS   a join slower than this is a failure (default 10000)
+  --browser-host    host from the host page instead: 'tokencast rendezvous' on the port, and
+                    the session hosted by <base>/host (typed answers) in its own context of the
+                    same Chromium; the joins are as above
   --help            show this help and exit
 
 exit codes: 0 every join succeeded, 1 a join failed or the host/browser could not start,
@@ -46,7 +50,9 @@ const args = parseCommandLine(USAGE, {
   'web-root': { type: 'string' },
   chromium: { type: 'string' },
   'timeout-ms': { type: 'string' },
+  'browser-host': { type: 'boolean' },
 });
+const BROWSER_HOST = args['browser-host'] === true;
 if (!args.bin) usageError(USAGE, '--bin is required');
 const BIN = resolve(args.bin);
 const JOINS = args.joins === undefined ? 30 : positiveInt(USAGE, 'joins', args.joins);
@@ -151,6 +157,42 @@ async function startHost(dir, port) {
     if (Date.now() > deadline) throw new Error(`the host did not write its links within 15 s:\n${output.trim()}`);
     await sleep(25);
   }
+}
+
+/** --browser-host: starts 'tokencast rendezvous' and resolves once it answers /healthz. */
+async function startRendezvous(port) {
+  const argv = ['rendezvous', '--listen', `127.0.0.1:${port}`, ...(WEB_ROOT ? ['--web-root', WEB_ROOT] : [])];
+  const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  host = proc;
+  let output = '';
+  const keep = (d) => {
+    output = (output + d).slice(-8000);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the rendezvous exited:\n${output.trim()}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error(`the rendezvous did not answer within 15 s:\n${output.trim()}`);
+    await sleep(25);
+  }
+}
+
+/** --browser-host: hosts the session from the host page; resolves with its links. */
+async function startBrowserHost(port) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`http://127.0.0.1:${port}/host`);
+  await page.check('input[name=source][value=typed]');
+  await page.fill('#session-title', 'chromium join bench');
+  await page.click('#start');
+  await page.waitForFunction(() => window.tokencastHost?.online() === true, null, { timeout: 15000 });
+  return { links: await page.evaluate(() => window.tokencastHost.links), page };
 }
 
 // Optional marks of attempt 1 (web/src/client/joiner.ts), [sample key, mark name], in order.
@@ -286,8 +328,15 @@ async function main() {
   for (let tryNo = 1; !started; tryNo++) {
     const port = await freePort();
     try {
-      started = await startHost(workDir, port);
-      say(`host on 127.0.0.1:${port} (pid ${host.pid})${WEB_ROOT ? `, web client from ${WEB_ROOT}` : ', built-in web client'}`);
+      if (BROWSER_HOST) {
+        await startRendezvous(port);
+        started = { port };
+      } else {
+        started = await startHost(workDir, port);
+      }
+      say(
+        `${BROWSER_HOST ? 'rendezvous' : 'host'} on 127.0.0.1:${port} (pid ${host.pid})${WEB_ROOT ? `, web client from ${WEB_ROOT}` : ', built-in web client'}`,
+      );
     } catch (e) {
       killHost();
       // Another process may have taken the port between the probe and the host's bind.
@@ -295,8 +344,6 @@ async function main() {
       throw e;
     }
   }
-  const link = started.links.viewer;
-
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -310,6 +357,11 @@ async function main() {
       '--disable-sync',
     ],
   });
+  if (BROWSER_HOST) {
+    started = await startBrowserHost(started.port);
+    say('hosting from the host page in its own browser context');
+  }
+  const link = started.links.viewer;
   const chromiumVersion = browser.version();
   say(`Chromium ${chromiumVersion}, ${JOINS} joins after one untimed warm-up, timeout ${TIMEOUT_MS} ms`);
 
@@ -347,6 +399,7 @@ async function main() {
   if (stopCode !== null) return stopCode;
   const series = (f) => summary(samples.map((s) => f(s.marks)));
   const result = {
+    host: BROWSER_HOST ? 'browser (host page, typed answers)' : 'native (tokencast host, LAN mode)',
     joins: JOINS,
     succeeded: samples.length,
     failed: failures.filter((f) => !f.warmup).length,

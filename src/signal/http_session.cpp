@@ -6,7 +6,6 @@
 
 #include "security_headers.hpp"
 #include "ws_session.hpp"
-#include "ws_session.hpp"
 
 namespace tokencast::rendezvous {
 
@@ -145,6 +144,9 @@ void HttpSession::respond_file(StaticResult file, bool close) {
   }
   prepare(file.status, file.status == 304 ? std::string_view() : file.content_type,
           file.cache_control, close);
+  if (file.host_page) {
+    response_.set("Content-Security-Policy", kHostPageContentSecurityPolicy);
+  }
   response_.set(http::field::etag, file.etag);
   response_.set(http::field::vary, "Accept-Encoding");
   if (!file.content_encoding.empty()) {

@@ -17,6 +17,13 @@ inline constexpr std::string_view kPageContentSecurityPolicy =
     "img-src 'self' data:; connect-src 'self'; media-src 'self' blob: mediastream:; "
     "base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors 'none'";
 
+// The host page (/host) also fetches the model server the user names (llama.cpp's server,
+// Ollama, any OpenAI-compatible URL: another origin, often http://localhost), so its
+// connect-src adds http: and https:. Everything else is the page policy's.
+inline constexpr std::string_view kHostPageContentSecurityPolicy =
+    "img-src 'self' data:; connect-src 'self' http: https:; media-src 'self' blob: mediastream:; "
+    "base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors 'none'";
+
 // Sets nosniff, no-referrer and DENY framing on every response, and the CSP on HTML ones.
 void set_security_headers(boost::beast::http::fields& fields, std::string_view content_type);
 

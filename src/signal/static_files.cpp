@@ -71,6 +71,8 @@ std::optional<std::string> static_path_for_target(std::string_view target) {
   if (target.size() > kMaxTarget || target.empty() || target.front() != '/') return std::nullopt;
   if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
   if (target == "/" || target == "/j" || target == "/j/") return std::string("index.html");
+  // The page that hosts a session from a browser tab (docs/web.md, "Hosting from a browser").
+  if (target == "/host" || target == "/host/") return std::string("host.html");
   std::string_view rest = target.substr(1);
   std::string out;
   while (true) {
@@ -193,6 +195,7 @@ StaticResult StaticFiles::get(std::string_view target, std::string_view accept_e
   ContentCoding coding = choose_coding(accepted, brotli.has_value(), gzip.has_value());
 
   result.content_type = content_type_for(*rel);
+  result.host_page = *rel == "host.html";
   result.content_encoding = coding_token(coding);
   result.cache_control = rel->starts_with("assets/") ? kCacheImmutable : kCacheRevalidate;
   // One strong tag per representation: the identity bytes' hash, and the coding.

@@ -20,7 +20,10 @@ function assertInlinable(what: string, text: string, tag: string): void {
  * Inlines the entry's stylesheet and `earlyScript` into index.html and writes the CSP meta tag
  * (`csp(scriptHashes, styleHashes)`) with their hashes.
  */
-export function inlinePage(earlyScript: string, csp: (scripts: string[], styles: string[]) => string): Plugin {
+export function inlinePage(earlyScript: string, csp: (scripts: string[], styles: string[], page: string) => string): Plugin {
+  // Both pages (index.html, host.html) share the stylesheet: the first one inlined removes it
+  // from the bundle, so its text is kept for the next.
+  const inlined = new Map<string, string>();
   return {
     name: 'tokencast-inline-page',
     apply: 'build',
@@ -33,8 +36,12 @@ export function inlinePage(earlyScript: string, csp: (scripts: string[], styles:
         const styles: string[] = [];
         html = html.replace(/<link rel="stylesheet"[^>]*href="\.\/(assets\/[^"]+\.css)"[^>]*>/g, (_tag, file: string) => {
           const asset = bundle[file];
-          if (!asset || asset.type !== 'asset') throw new Error(`tokencast-inline-page: ${file} is not in the bundle`);
-          const css = typeof asset.source === 'string' ? asset.source : new TextDecoder().decode(asset.source);
+          let css = inlined.get(file);
+          if (css === undefined) {
+            if (!asset || asset.type !== 'asset') throw new Error(`tokencast-inline-page: ${file} is not in the bundle`);
+            css = typeof asset.source === 'string' ? asset.source : new TextDecoder().decode(asset.source);
+            inlined.set(file, css);
+          }
           assertInlinable(file, css, 'style');
           delete bundle[file];
           styles.push(css);
@@ -46,7 +53,7 @@ export function inlinePage(earlyScript: string, csp: (scripts: string[], styles:
         const moduleTag = html.search(/<script type="module"/);
         if (moduleTag < 0) throw new Error('tokencast-inline-page: no module script');
         html = html.slice(0, moduleTag) + `<script>${early}</script>\n    ` + html.slice(moduleTag);
-        const meta = `<meta http-equiv="Content-Security-Policy" content="${csp([sha256(early)], styles.map(sha256))}" />`;
+        const meta = `<meta http-equiv="Content-Security-Policy" content="${csp([sha256(early)], styles.map(sha256), ctx.filename)}" />`;
         return html.replace('<meta charset="utf-8" />', `<meta charset="utf-8" />\n    ${meta}`);
       },
     },

@@ -7,7 +7,7 @@ import { toHex } from './protocol/bytes';
 import { InviteLinkError, parseInviteLink, type InviteLink } from './protocol/invite';
 import { roomLocator } from './protocol/keys';
 import { STATUS, type Event } from './protocol/frames';
-import { FAILURE_TEXT, Joiner } from './client/joiner';
+import { FAILURE_TEXT, Joiner, type JoinFailure } from './client/joiner';
 import { ClientSession, cleanDisplayName, positionAfter, Transcript, type SessionEvent } from './client/session';
 import { SessionStore, type SessionSummary } from './client/store';
 import { preloadMarkdown, TranscriptView } from './ui/view';
@@ -230,147 +230,164 @@ function setupScanner(): void {
   });
 }
 
-// --- 3. A session.
-function runSession(link: InviteLink): void {
-  const room = base64urlEncode(roomLocator(link.secret, link.role, link.hostKey));
-  const name = cleanDisplayName(storedName || 'guest');
-  const session = new ClientSession(name);
-  const view = new TranscriptView(list, session.transcript);
-  let role: string = link.role === 1 ? 'participant' : 'viewer';
-  let welcomeHead = 0n; // head_seq of the last welcome: the page is caught up once it holds it
-  let store: SessionStore | null = null;
-  // The stored copy is restored while the join runs (IndexedDB takes tens of ms on a first
-  // open); the joiner holds its hello, which carries the resume position, until this is done.
-  // (Its body after the first await runs once this function has returned: joiner is defined.)
-  const restoring = (async () => {
-    let restored: { summary: SessionSummary; events: Event[] } | null = null;
-    try {
-      store = await storePromise;
-      restored = store ? await store.load(room) : null;
-    } catch {
-      restored = null;
-    }
-    try {
-      performance.mark('tokencast:restored');
-    } catch {
-      /* no User Timing */
-    }
-    if (restored && restored.summary.sessionId) {
-      session.restore(Uint8Array.from(restored.summary.sessionId.match(/../g)!.map((h) => parseInt(h, 16))), restored.events);
-      role = restored.summary.role ?? role;
-      view.replace(session.transcript);
-      setTitle(session.transcript);
-      setPeers(session.transcript);
-      updateCompose();
-    }
-  })();
+// --- 3. A session, in steps: the page's state, the stored copy, the joiner, the controls.
 
-  const summary = (): SessionSummary => {
-    const t = session.transcript;
-    const last = [...t.turns].reverse().find((x) => x.role === 'user') ?? t.turns[t.turns.length - 1];
-    return {
-      room,
-      sessionId: session.sessionId ? toHex(session.sessionId) : '',
-      role: session.role ?? (role as 'viewer' | 'participant'),
-      title: t.title,
-      model: t.model,
-      preview: last ? last.text.slice(0, 80) : '',
-      updatedAt: Date.now(),
-      lastSeq: session.position.last_seq.toString(),
-    };
-  };
-  // Writes are queued so they land in order; a reset clears the room first.
-  let writes: Promise<void> = Promise.resolve();
-  const persist = (events: Event[]) => {
-    const db = store;
-    if (!db || !session.sessionId) return;
-    const s = summary();
-    writes = writes.then(() => db.append(s, events)).catch(() => undefined);
-  };
+/** What the steps of a session share. */
+interface SessionPage {
+  room: string;
+  session: ClientSession;
+  view: TranscriptView;
+  role: string;
+  welcomeHead: bigint; // head_seq of the last welcome: the page is caught up once it holds it
+  store: SessionStore | null;
+  writes: Promise<void>; // IndexedDB writes, queued so they land in order
+  joiner: Joiner | null;
+}
 
-  function updateCompose(): void {
-    const participant = role === 'participant';
-    compose.hidden = !participant;
-    const open = session.position.open_turn !== null;
-    sendBtn.disabled = !joiner.connected;
-    cancelBtn.disabled = !joiner.connected || !open;
+function showTranscriptMeta(session: ClientSession): void {
+  setTitle(session.transcript);
+  setPeers(session.transcript);
+}
+
+/** Restores the stored copy of the room (IndexedDB takes tens of ms on a first open). */
+async function restoreStored(page: SessionPage): Promise<void> {
+  let restored: { summary: SessionSummary; events: Event[] } | null = null;
+  try {
+    page.store = await storePromise;
+    restored = page.store ? await page.store.load(page.room) : null;
+  } catch {
+    restored = null;
   }
+  try {
+    performance.mark('tokencast:restored');
+  } catch {
+    /* no User Timing */
+  }
+  if (restored && restored.summary.sessionId) {
+    const id = Uint8Array.from(restored.summary.sessionId.match(/../g)!.map((h) => parseInt(h, 16)));
+    page.session.restore(id, restored.events);
+    page.role = restored.summary.role ?? page.role;
+    page.view.replace(page.session.transcript);
+    showTranscriptMeta(page.session);
+    updateCompose(page);
+  }
+}
 
-  const onSessionEvent = (ev: SessionEvent) => {
-    switch (ev.type) {
-      case 'welcomed':
-        role = ev.role;
-        welcomeHead = ev.headSeq;
-        notice(null);
-        // Joined: now fetch the Markdown renderer (answers need it), off the join's path.
-        setTimeout(() => void preloadMarkdown(), 0);
-        if (store) {
-          const db = store;
-          const s = summary();
-          writes = writes.then(() => db.putSummary(s)).catch(() => undefined);
-        }
-        break;
-      case 'session_changed':
-        if (store) {
-          const db = store;
-          writes = writes.then(() => db.remove(room)).catch(() => undefined);
-        }
-        view.replace(session.transcript);
-        break;
-      case 'applied':
-        persist(ev.events);
-        view.update(ev.turns);
-        setTitle(session.transcript);
-        setPeers(session.transcript);
-        break;
-      case 'host_error':
-        if (ev.code === STATUS.busy) notice('the model is still answering: wait for it to finish, or stop it');
-        else if (ev.code === STATUS.not_permitted) notice('this link can only watch, not ask');
-        else if (ev.code !== STATUS.slow_consumer && ev.code !== STATUS.resume_unavailable) {
-          notice(`the host reported: ${neutralizeBidi(ev.text) || 'an error'}`);
-        }
-        break;
-      default:
-        break;
-    }
-    updateCompose();
+function sessionSummary(page: SessionPage): SessionSummary {
+  const { session } = page;
+  const t = session.transcript;
+  const last = [...t.turns].reverse().find((x) => x.role === 'user') ?? t.turns[t.turns.length - 1];
+  return {
+    room: page.room,
+    sessionId: session.sessionId ? toHex(session.sessionId) : '',
+    role: session.role ?? (page.role as 'viewer' | 'participant'),
+    title: t.title,
+    model: t.model,
+    preview: last ? last.text.slice(0, 80) : '',
+    updatedAt: Date.now(),
+    lastSeq: session.position.last_seq.toString(),
   };
+}
 
-  const joiner: Joiner = new Joiner(
+/** Queues one write to the stored copy (none before the session is known). */
+function queueWrite(page: SessionPage, write: (db: SessionStore) => Promise<void>): void {
+  const db = page.store;
+  if (!db) return;
+  page.writes = page.writes.then(() => write(db)).catch(() => undefined);
+}
+
+function persistEvents(page: SessionPage, events: Event[]): void {
+  if (!page.session.sessionId) return;
+  const s = sessionSummary(page);
+  queueWrite(page, (db) => db.append(s, events));
+}
+
+function updateCompose(page: SessionPage): void {
+  const joiner = page.joiner;
+  compose.hidden = page.role !== 'participant';
+  const open = page.session.position.open_turn !== null;
+  sendBtn.disabled = !joiner?.connected;
+  cancelBtn.disabled = !joiner?.connected || !open;
+}
+
+function hostErrorNotice(code: bigint, text: string): void {
+  if (code === STATUS.busy) notice('the model is still answering: wait for it to finish, or stop it');
+  else if (code === STATUS.not_permitted) notice('this link can only watch, not ask');
+  else if (code !== STATUS.slow_consumer && code !== STATUS.resume_unavailable) {
+    notice(`the host reported: ${neutralizeBidi(text) || 'an error'}`);
+  }
+}
+
+function onSessionEvent(page: SessionPage, ev: SessionEvent): void {
+  switch (ev.type) {
+    case 'welcomed': {
+      page.role = ev.role;
+      page.welcomeHead = ev.headSeq;
+      notice(null);
+      // Joined: now fetch the Markdown renderer (answers need it), off the join's path.
+      setTimeout(() => void preloadMarkdown(), 0);
+      const s = sessionSummary(page);
+      queueWrite(page, (db) => db.putSummary(s));
+      break;
+    }
+    case 'session_changed':
+      queueWrite(page, (db) => db.remove(page.room)); // a reset clears the room first
+      page.view.replace(page.session.transcript);
+      break;
+    case 'applied':
+      persistEvents(page, ev.events);
+      page.view.update(ev.turns);
+      showTranscriptMeta(page.session);
+      break;
+    case 'host_error':
+      hostErrorNotice(ev.code, ev.text);
+      break;
+    default:
+      break;
+  }
+  updateCompose(page);
+}
+
+function showEnded(failure: JoinFailure): void {
+  notice(FAILURE_TEXT[failure] + (failure === 'session_ended' ? '.' : ''));
+  if (failure !== 'session_ended' && failure !== 'bad_link') {
+    const retry = document.createElement('button');
+    retry.type = 'button';
+    retry.textContent = 'Try again';
+    retry.className = 'retry';
+    retry.addEventListener('click', () => location.reload());
+    noticeEl.append(' ', retry);
+  }
+  compose.hidden = true;
+}
+
+function startJoiner(page: SessionPage, link: InviteLink, restoring: Promise<void>): Joiner {
+  return new Joiner(
     link,
-    session,
+    page.session,
     {
-    onStatus(state, detail) {
-      const text = state === 'ended' ? detail : state === 'reconnecting' ? 'reconnecting…' : state === 'connecting' ? 'connecting…' : 'live';
-      if (state !== 'connected') delete statusEl.dataset.path;
-      setStatus(state, text);
-      updateCompose();
-    },
-    onSessionEvent,
-    onPath(path) {
-      // The connection indicator says how we are connected, straight to the host or through a
-      // TURN relay (shown by CSS after "live", from data-path; the pair in the tooltip).
-      const via = path.relayed ? `relayed (TURN over ${path.localType === 'relay' ? path.localProtocol : path.remoteProtocol})` : 'direct';
-      statusEl.dataset.path = via;
-      statusEl.title = `connection: ${via}; local=${path.localType}/${path.localProtocol} remote=${path.remoteType}/${path.remoteProtocol}`;
-    },
-    onEnded(failure) {
-      notice(FAILURE_TEXT[failure] + (failure === 'session_ended' ? '.' : ''));
-      if (failure !== 'session_ended' && failure !== 'bad_link') {
-        const retry = document.createElement('button');
-        retry.type = 'button';
-        retry.textContent = 'Try again';
-        retry.className = 'retry';
-        retry.addEventListener('click', () => location.reload());
-        noticeEl.append(' ', retry);
-      }
-      compose.hidden = true;
-    },
+      onStatus(state, detail) {
+        const text = state === 'ended' ? detail : state === 'reconnecting' ? 'reconnecting…' : state === 'connecting' ? 'connecting…' : 'live';
+        if (state !== 'connected') delete statusEl.dataset.path;
+        setStatus(state, text);
+        updateCompose(page);
+      },
+      onSessionEvent: (ev) => onSessionEvent(page, ev),
+      onPath(path) {
+        // The connection indicator says how we are connected, straight to the host or through a
+        // TURN relay (shown by CSS after "live", from data-path; the pair in the tooltip).
+        const via = path.relayed ? `relayed (TURN over ${path.localType === 'relay' ? path.localProtocol : path.remoteProtocol})` : 'direct';
+        statusEl.dataset.path = via;
+        statusEl.title = `connection: ${via}; local=${path.localType}/${path.localProtocol} remote=${path.remoteType}/${path.remoteProtocol}`;
+      },
+      onEnded: showEnded,
     },
     { beforeHello: restoring, relayOnly: relayOnlySetting() },
   );
-  joiner.start();
+}
 
+function bindControls(page: SessionPage, joiner: Joiner): void {
+  const { session } = page;
   compose.addEventListener('submit', (e) => {
     e.preventDefault();
     const text = promptEl.value.trim();
@@ -404,15 +421,42 @@ function runSession(link: InviteLink): void {
   window.addEventListener('pageshow', (e) => {
     if (e.persisted) location.reload();
   });
-  updateCompose();
+}
+
+/** What the end-to-end tests read and drive. */
+function exposeTestHooks(page: SessionPage, joiner: Joiner): void {
+  const { session, view } = page;
   (window as unknown as { tokencast: object }).tokencast = {
     position: () => positionAfter([], session.position),
     drop: () => joiner.dropLink('dropped by a test'),
     // Welcomed, holding all the host had when it welcomed the page, and showing it all
     // (answers as Markdown): what the end-to-end tests wait for before they look.
-    caughtUp: () => session.welcomed && session.position.last_seq >= welcomeHead,
+    caughtUp: () => session.welcomed && session.position.last_seq >= page.welcomeHead,
     rendered: () => !view.pending,
   };
+}
+
+function runSession(link: InviteLink): void {
+  const session = new ClientSession(cleanDisplayName(storedName || 'guest'));
+  const page: SessionPage = {
+    room: base64urlEncode(roomLocator(link.secret, link.role, link.hostKey)),
+    session,
+    view: new TranscriptView(list, session.transcript),
+    role: link.role === 1 ? 'participant' : 'viewer',
+    welcomeHead: 0n,
+    store: null,
+    writes: Promise.resolve(),
+    joiner: null,
+  };
+  // The stored copy is restored while the join runs; the joiner holds its hello, which carries
+  // the resume position, until this is done.
+  const restoring = restoreStored(page);
+  const joiner = startJoiner(page, link, restoring);
+  page.joiner = joiner;
+  joiner.start();
+  bindControls(page, joiner);
+  updateCompose(page);
+  exposeTestHooks(page, joiner);
 }
 
 if (!linkText) {

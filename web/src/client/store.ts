@@ -21,14 +21,16 @@ interface StoredEvent {
   frame: Uint8Array;
 }
 
-function request<T>(r: IDBRequest<T>): Promise<T> {
+/** An IndexedDB request as a promise (the host's store uses these too). */
+export function request<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
 }
 
-function done(tx: IDBTransaction): Promise<void> {
+/** Resolves when the transaction has committed. */
+export function done(tx: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
     tx.onerror = () => reject(tx.error);

@@ -55,6 +55,29 @@ export const FRAME_ERROR_VALUES: Record<FrameErrorName, number> = {
   turn_already_open: 18,
 };
 
+/** The C++ category's messages (src/core/wire/frame_errors.cpp): a host quotes them in its
+ *  protocol_error frames, so both hosts send the same bytes. */
+export const FRAME_ERROR_MESSAGES: Record<FrameErrorName, string> = {
+  truncated: 'frame truncated',
+  oversized: 'frame larger than 16384 bytes',
+  unknown_version: 'unknown protocol version',
+  unknown_frame_type: 'unknown frame type',
+  unknown_event_type: 'unknown event type',
+  bad_varint: 'non-canonical or over-64-bit varint',
+  trailing_bytes: 'trailing bytes after the last field',
+  sequence_gap: 'events do not continue the last sequence held',
+  string_too_long: 'label longer than 1024 bytes',
+  bad_enum: 'enum value out of range',
+  invalid_utf8: 'text is not valid UTF-8',
+  empty_batch: 'events frame with no events',
+  bad_span: 'invalid event span',
+  bad_sequence: 'sequence 0 or beyond 2^64-1',
+  unexpected_frame: 'frame not allowed in this direction',
+  no_open_turn: 'turn event while no turn is open',
+  turn_mismatch: 'turn event for a turn that is not open',
+  turn_already_open: 'turn started while another is open',
+};
+
 export class FrameError extends Error {
   constructor(readonly code: FrameErrorName) {
     super(`frame: ${code}`);
@@ -156,7 +179,7 @@ function enumIndex<T extends string>(values: readonly T[], v: T): bigint {
   return BigInt(i);
 }
 
-function encodeEvent(w: Writer, e: Event): void {
+function writeEvent(w: Writer, e: Event): void {
   switch (e.type) {
     case 'turn_started':
       w.byte(1);
@@ -198,6 +221,36 @@ function encodeEvent(w: Writer, e: Event): void {
   }
 }
 
+/** The bytes of one event as an events frame carries it (the host's batching counts them). */
+export function encodeEvent(e: Event): Uint8Array {
+  const w = new Writer();
+  writeEvent(w, e);
+  return w.finish();
+}
+
+export function varintSize(v: bigint): number {
+  let n = 1;
+  while (v >= 0x80n) {
+    v >>= 7n;
+    n += 1;
+  }
+  return n;
+}
+
+/** Type byte, first_seq and count of an events frame. */
+export function eventsHeaderSize(firstSeq: bigint, count: number): number {
+  return 1 + varintSize(firstSeq) + varintSize(BigInt(count));
+}
+
+/** A text_delta event of `length` bytes, as encoded. */
+export function deltaEventSize(turn: bigint, span: bigint, length: number): number {
+  return 1 + varintSize(turn) + varintSize(span) + varintSize(BigInt(length)) + length;
+}
+
+export function eventSize(e: Event): number {
+  return e.type === 'text_delta' ? deltaEventSize(e.turn, e.span, e.bytes.length) : encodeEvent(e).length;
+}
+
 export function encodeFrame(f: Frame): Uint8Array {
   const w = new Writer();
   switch (f.type) {
@@ -225,7 +278,7 @@ export function encodeFrame(f: Frame): Uint8Array {
       w.varint(BigInt(f.events.length));
       for (const e of f.events) {
         if (e.seq !== seq) throw new FrameError('bad_sequence');
-        encodeEvent(w, e);
+        writeEvent(w, e);
         seq += e.type === 'text_delta' ? e.span : 1n;
       }
       break;

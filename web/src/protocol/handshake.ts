@@ -30,7 +30,13 @@ export type HandshakeError =
   | 'bad_signature'
   | 'closed'
   | 'invalid_argument'
-  | 'counter_exhausted';
+  | 'counter_exhausted'
+  // host side only
+  | 'offer_expired'
+  | 'offer_replayed'
+  | 'too_many_joins'
+  | 'too_many_candidates'
+  | 'wrong_state';
 
 export class HandshakeFailure extends Error {
   constructor(readonly code: HandshakeError) {
@@ -67,7 +73,7 @@ export function validDisplayName(name: string): boolean {
   return true;
 }
 
-function validSdpBytes(bytes: Uint8Array): boolean {
+export function validSdpBytes(bytes: Uint8Array): boolean {
   return bytes.length >= 1 && bytes.length <= MAX_SDP_BYTES && !bytes.includes(0) && decodeUtf8(bytes) !== null;
 }
 
@@ -230,7 +236,7 @@ export function verifyHostBeacon(link: InviteLink, bytes: Uint8Array, self: bigi
   return ed25519Verify(link.hostKey, beaconTranscript(locator, self, from), bytes.subarray(1));
 }
 
-const ENVELOPE_TO_HANDSHAKE: Record<EnvelopeError, HandshakeError> = {
+export const ENVELOPE_TO_HANDSHAKE: Record<EnvelopeError, HandshakeError> = {
   too_short: 'envelope_too_short',
   too_large: 'envelope_too_large',
   unknown_version: 'unknown_envelope_version',

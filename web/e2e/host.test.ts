@@ -1,0 +1,235 @@
+// End to end: a session hosted by the host page (/host) in Debian's Chromium, its model the
+// tests' own SSE server, streaming to a browser viewer and to `tokencast join`, byte for byte;
+// then the host tab reloaded mid-answer, and everyone resuming with no gap and no duplicate.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  explained,
+  launchChromium,
+  newPhonePage,
+  requirePrerequisites,
+  runJoin,
+  shownTurns,
+  startRendezvous,
+  stopAll,
+  tempDir,
+  waitAnswers,
+  waitLive,
+  type Rendezvous,
+} from './harness';
+import { answerFor, startModelServer, type ModelServer } from './model-server';
+
+const missing = requirePrerequisites();
+
+interface HostHooks {
+  links: { viewer: string; participant: string };
+  online(): boolean;
+  head(): string;
+  peers(): number;
+  generating(): boolean;
+  keyKind: string;
+}
+
+describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
+  let rv: Rendezvous;
+  let model: ModelServer;
+  let browser: Browser;
+  const dirs: { remove(): void }[] = [];
+
+  beforeAll(async () => {
+    rv = await startRendezvous();
+    model = await startModelServer();
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await model?.close();
+    stopAll();
+    for (const d of dirs) d.remove();
+  });
+
+  const hooks = (page: Page) => page.evaluate(() => {
+    const h = (window as unknown as { tokencastHost: HostHooks }).tokencastHost;
+    return { links: h.links, head: h.head(), peers: h.peers(), keyKind: h.keyKind };
+  });
+  const waitOnline = (page: Page) =>
+    explained(page, page.waitForFunction(() => (window as unknown as { tokencastHost?: HostHooks }).tokencastHost?.online() === true, null, { timeout: 15000 }));
+  const waitPeers = (page: Page, n: number) =>
+    page.waitForFunction((k) => (window as unknown as { tokencastHost?: HostHooks }).tokencastHost?.peers() === k, n, { timeout: 20000 });
+  const turns = async (page: Page) => (await shownTurns(page)).map(({ body, role, open }) => ({ body: body.trim(), role, open }));
+  const storedTurns = (file: string) =>
+    (JSON.parse(readFileSync(file, 'utf8')) as { turns: { text: string; role: string; status: string }[] }).turns.map((t) => ({
+      body: t.text.trim(),
+      role: t.role,
+      status: t.status,
+    }));
+
+  it('streams to a browser viewer and to tokencast join, and survives a reload of the host tab', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const hostCtx = await browser.newContext();
+    const hostPage = await hostCtx.newPage();
+    hostPage.on('dialog', (dlg) => void dlg.accept());
+    await hostPage.goto(`${rv.base}/host`);
+    await hostPage.fill('#model-url', model.baseUrl);
+    await hostPage.fill('#session-title', 'from a tab');
+    await hostPage.click('#start');
+    await waitOnline(hostPage);
+    const { links, keyKind } = await hooks(hostPage);
+    expect(keyKind).toBe('webcrypto'); // Chromium: a non-extractable Ed25519 key
+
+    const viewer = await newPhonePage(browser, 'vic');
+    await viewer.page.goto(links.viewer);
+    await waitLive(viewer.page);
+    const participant = await newPhonePage(browser, 'pam');
+    await participant.page.goto(links.participant);
+    await waitLive(participant.page);
+    const out = join(d.path, 'native.json');
+    const native = runJoin(links.viewer, ['--out', out, '--name', 'nat']);
+    await waitPeers(hostPage, 3);
+
+    // 1. An answer streams to both, byte for byte.
+    await hostPage.fill('#prompt', 'why is the sky blue?');
+    await hostPage.click('#send');
+    await waitAnswers(viewer.page, 1, answerFor('why is the sky blue?'));
+    // A browser participant asks too; everyone sees its prompt and the answer.
+    await participant.page.fill('#prompt', 'what about mars?');
+    await participant.page.click('#send');
+    await waitAnswers(viewer.page, 2, answerFor('what about mars?'));
+    await waitAnswers(participant.page, 2, answerFor('what about mars?'));
+
+    // 2. Mid-answer, the host tab is reloaded: the answer being streamed ends (the page lost it),
+    //    the same session resumes with the same links, and everyone resumes without gap or
+    //    duplicate; the next answer streams to everyone.
+    await hostPage.fill('#prompt', 'hold on');
+    await hostPage.click('#send');
+    await model.held();
+    await explained(
+      viewer.page,
+      viewer.page.waitForFunction(() => !!document.querySelector('#transcript > li.assistant.open .body')?.textContent?.trim(), null, { timeout: 15000 }),
+    );
+    await hostPage.reload();
+    await waitOnline(hostPage);
+    expect((await hooks(hostPage)).links).toEqual(links);
+    model.release();
+    await waitPeers(hostPage, 3);
+    await hostPage.fill('#prompt', 'and at sunset?');
+    await hostPage.click('#send');
+    await waitAnswers(viewer.page, 4, answerFor('and at sunset?'));
+    const head = (await hooks(hostPage)).head;
+    await viewer.page.waitForFunction(
+      (h) => (window as unknown as { tokencast: { position(): { last_seq: bigint } } }).tokencast.position().last_seq.toString() === h,
+      head,
+      { timeout: 15000 },
+    );
+    const hostShown = await turns(hostPage);
+    const viewerShown = await turns(viewer.page);
+    expect(viewerShown).toEqual(hostShown);
+    await participant.page.waitForFunction(
+      (h) => (window as unknown as { tokencast: { position(): { last_seq: bigint } } }).tokencast.position().last_seq.toString() === h,
+      head,
+      { timeout: 15000 },
+    );
+    expect(await turns(participant.page)).toEqual(hostShown);
+    expect(hostShown.map((t) => t.body)).toEqual([
+      'why is the sky blue?',
+      answerFor('why is the sky blue?'),
+      'what about mars?',
+      answerFor('what about mars?'),
+      'hold on',
+      expect.stringContaining('Echo'), // what streamed before the reload
+      'and at sunset?',
+      answerFor('and at sunset?'),
+    ]);
+
+    // 3. The host ends the session: the native client leaves with the whole transcript.
+    await hostPage.click('#end');
+    expect(await native.exited, native.output()).toBe(0);
+    const nativeTurns = storedTurns(out);
+    expect(nativeTurns.map((t) => ({ body: t.body, role: t.role }))).toEqual(hostShown.map((t) => ({ body: t.body, role: t.role })));
+    expect(nativeTurns[5].status).toBe('error');
+    expect(viewer.dialogs).toEqual([]);
+    await participant.ctx.close();
+    await viewer.ctx.close();
+    await hostCtx.close();
+  }, 90000);
+
+  it('explains a model server that refuses the page, and ends the answer for the peers', async () => {
+    const refusing = await startModelServer(false);
+    const ctx = await browser.newContext();
+    const hostPage = await ctx.newPage();
+    try {
+      await hostPage.goto(`${rv.base}/host`);
+      await hostPage.fill('#model-url', refusing.baseUrl);
+      await hostPage.click('#start');
+      await waitOnline(hostPage);
+      const { links } = await hooks(hostPage);
+      const viewer = await newPhonePage(browser, 'vic');
+      await viewer.page.goto(links.viewer);
+      await waitLive(viewer.page);
+      await hostPage.fill('#prompt', 'anyone there?');
+      await hostPage.click('#send');
+      await hostPage.waitForFunction(() => !document.getElementById('notice')!.hidden, null, { timeout: 15000 });
+      const advice = await hostPage.textContent('#notice');
+      expect(advice).toContain(refusing.baseUrl);
+      expect(advice).toContain('--cors-origins');
+      expect(advice).toContain('OLLAMA_ORIGINS=');
+      // Peers see the answer end with a short reason that does not name the server.
+      await waitAnswers(viewer.page, 1);
+      const shown = await shownTurns(viewer.page);
+      expect(shown[1].end).toContain('could not be reached');
+      expect(shown[1].end).not.toContain('127.0.0.1');
+      await viewer.ctx.close();
+    } finally {
+      await ctx.close();
+      await refusing.close();
+    }
+  }, 60000);
+
+  it('typed answers reach the viewer; Stop ends a streaming answer for everyone', async () => {
+    // Typed answers: what the host types is the answer.
+    const typedCtx = await browser.newContext();
+    const typed = await typedCtx.newPage();
+    await typed.goto(`${rv.base}/host`);
+    await typed.check('input[name=source][value=typed]');
+    await typed.click('#start');
+    await waitOnline(typed);
+    const viewer = await newPhonePage(browser, 'vic');
+    await viewer.page.goto((await hooks(typed)).links.viewer);
+    await waitLive(viewer.page);
+    await typed.fill('#prompt', 'typed by hand <b>not bold</b>');
+    await typed.click('#send');
+    await waitAnswers(viewer.page, 1, 'typed by hand <b>not bold</b>');
+    await viewer.ctx.close();
+    await typedCtx.close();
+
+    // Stop: a held answer is cancelled from the host page.
+    const slow = await startModelServer();
+    const ctx = await browser.newContext();
+    const hostPage = await ctx.newPage();
+    try {
+      await hostPage.goto(`${rv.base}/host`);
+      await hostPage.fill('#model-url', slow.baseUrl);
+      await hostPage.click('#start');
+      await waitOnline(hostPage);
+      const v = await newPhonePage(browser, 'vic');
+      await v.page.goto((await hooks(hostPage)).links.viewer);
+      await waitLive(v.page);
+      await hostPage.fill('#prompt', 'hold it');
+      await hostPage.click('#send');
+      await slow.held();
+      await hostPage.click('#cancel');
+      await waitAnswers(v.page, 1);
+      const shown = await shownTurns(v.page);
+      expect(shown[1].end).toContain('cancelled');
+      expect(answerFor('hold it').startsWith(shown[1].body.trim())).toBe(true);
+      await v.ctx.close();
+    } finally {
+      await ctx.close();
+      await slow.close();
+    }
+  }, 60000);
+});

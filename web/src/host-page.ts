@@ -1,0 +1,233 @@
+// The host page (/host): choose the model source, then host the session from this tab: the QR
+// code and links, the live transcript, the peers, a prompt box, stop and end. The session is kept
+// in IndexedDB: a reload resumes it with the same links (docs/web.md, "Hosting from a browser").
+import './style.css';
+import { encode as encodeQr } from 'uqr';
+import { normalizeBaseUrl, formatInviteLink } from './protocol/invite';
+import { type Event } from './protocol/frames';
+import { Transcript } from './client/session';
+import { TranscriptView, preloadMarkdown } from './ui/view';
+import { neutralizeBidi } from './ui/text';
+import { BrowserHost } from './host/runtime';
+import { HostStore, newSessionKey, signerFor, type HostedSession } from './host/store';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const statusEl = $('status');
+const noticeEl = $('notice');
+const setupForm = $<HTMLFormElement>('setup');
+const live = $('live');
+const compose = $<HTMLFormElement>('compose');
+const promptEl = $<HTMLTextAreaElement>('prompt');
+const list = $<HTMLOListElement>('transcript');
+
+function notice(text: string | null): void {
+  noticeEl.hidden = !text;
+  noticeEl.textContent = text ?? '';
+}
+
+function setStatus(state: string, text: string): void {
+  statusEl.dataset.state = state;
+  statusEl.textContent = text;
+}
+
+/** The rendezvous serving this page: its address without the trailing /host. */
+function pageBaseUrl(): string {
+  return normalizeBaseUrl(location.origin + location.pathname.replace(/\/host\/?$/, ''));
+}
+
+function drawQr(img: HTMLImageElement, text: string): void {
+  const qr = encodeQr(text, { ecc: 'M', border: 4 });
+  const scale = 6;
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = qr.size * scale;
+  const g = canvas.getContext('2d')!;
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  g.fillStyle = '#000';
+  qr.data.forEach((row, y) => row.forEach((dark, x) => dark && g.fillRect(x * scale, y * scale, scale, scale)));
+  img.src = canvas.toDataURL('image/png');
+}
+
+// Keeps the screen on while hosting, where the browser allows it (Screen Wake Lock).
+async function keepAwake(): Promise<void> {
+  const wakeLock = (navigator as unknown as { wakeLock?: { request(t: 'screen'): Promise<unknown> } }).wakeLock;
+  if (!wakeLock) return;
+  const request = () => wakeLock.request('screen').catch(() => undefined);
+  await request();
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') void request();
+  });
+}
+
+function readSetup(): { model: HostedSession['model']; title: string } | string {
+  const source = (setupForm.querySelector('input[name=source]:checked') as HTMLInputElement).value;
+  const title = $<HTMLInputElement>('session-title').value.trim();
+  if (source === 'typed') return { model: null, title };
+  const baseUrl = $<HTMLInputElement>('model-url').value.trim();
+  try {
+    const u = new URL(baseUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'the model server URL must start with http:// or https://';
+  } catch {
+    return 'the model server URL is not valid';
+  }
+  return { model: { baseUrl, model: $<HTMLInputElement>('model-name').value.trim() || 'default', apiKey: $<HTMLInputElement>('api-key').value }, title };
+}
+
+async function newSession(store: HostStore): Promise<HostedSession | null> {
+  setupForm.hidden = false;
+  setStatus('idle', 'not hosting');
+  return new Promise((resolve) => {
+    setupForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const choice = readSetup();
+      if (typeof choice === 'string') {
+        notice(choice);
+        return;
+      }
+      void (async () => {
+        const session: HostedSession = {
+          key: await newSessionKey(),
+          viewerSecret: crypto.getRandomValues(new Uint8Array(32)),
+          participantSecret: crypto.getRandomValues(new Uint8Array(32)),
+          sessionId: crypto.getRandomValues(new Uint8Array(16)),
+          baseUrl: pageBaseUrl(),
+          title: choice.title,
+          model: choice.model,
+          createdAt: Date.now(),
+        };
+        await store.create(session);
+        setupForm.hidden = true;
+        notice(null);
+        resolve(session);
+      })();
+    });
+  });
+}
+
+function host(store: HostStore, session: HostedSession, stored: Event[]): void {
+  const transcript = new Transcript();
+  const view = new TranscriptView(list, transcript);
+  for (const e of stored) transcript.apply(e);
+  view.replace(transcript);
+  const signer = signerFor(session.key);
+  const links = {
+    viewer: formatInviteLink(session.baseUrl, 0, session.viewerSecret, signer.publicKey),
+    participant: formatInviteLink(session.baseUrl, 1, session.participantSecret, signer.publicKey),
+  };
+  const showTitle = () => {
+    const t = neutralizeBidi(transcript.title) || 'Hosting';
+    $('title').textContent = t;
+    document.title = `${t} · tokencast host`;
+  };
+  const showPeers = () => {
+    const ul = $<HTMLUListElement>('peer-list');
+    ul.replaceChildren(
+      ...[...transcript.peers.values()].map((p) => {
+        const li = document.createElement('li');
+        li.textContent = `${neutralizeBidi(p.name)} (${p.role})`; // peers' own text: as text only
+        return li;
+      }),
+    );
+    const n = transcript.peers.size;
+    $('peers').textContent = n ? `${n} here` : '';
+  };
+  let hostRef: BrowserHost | null = null;
+  const showState = () => {
+    const h = hostRef;
+    if (!h) return;
+    if (h.rendezvousState === 'online') setStatus('connected', 'hosting');
+    else setStatus(h.rendezvousState === 'offline' ? 'reconnecting' : 'connecting', h.rendezvousState === 'offline' ? 'rendezvous lost, reconnecting…' : 'connecting…');
+  };
+  const h = new BrowserHost({
+    baseUrl: session.baseUrl,
+    signer,
+    viewerSecret: session.viewerSecret,
+    participantSecret: session.participantSecret,
+    sessionId: session.sessionId,
+    stored,
+    model: session.model,
+    hostName: 'host',
+    sink: store,
+    onEvents: (events) => {
+      const changed = new Set<ReturnType<Transcript['apply']>>();
+      for (const e of events) changed.add(transcript.apply(e));
+      changed.delete(null);
+      view.update(changed as Set<NonNullable<ReturnType<Transcript['apply']>>>);
+      showTitle();
+      showPeers();
+    },
+    onModelError: (advice) => notice(advice),
+    onChange: showState,
+  });
+  hostRef = h;
+  if (stored.length === 0 && session.title) h.session.setMeta(session.title, session.model?.model ?? '');
+  showTitle();
+  showPeers();
+  showState();
+  setTimeout(() => void preloadMarkdown(), 0);
+
+  live.hidden = false;
+  compose.hidden = false;
+  $<HTMLInputElement>('viewer-link').value = links.viewer;
+  $<HTMLInputElement>('participant-link').value = links.participant;
+  const qr = $<HTMLImageElement>('qr');
+  drawQr(qr, links.viewer);
+  let showing: 'viewer' | 'participant' = 'viewer';
+  $('show-participant').addEventListener('click', () => {
+    showing = showing === 'viewer' ? 'participant' : 'viewer';
+    drawQr(qr, links[showing]);
+    qr.alt = `QR code of the ${showing} link`;
+    $('show-participant').textContent = `Show the ${showing === 'viewer' ? 'participant' : 'viewer'} QR code`;
+  });
+  promptEl.placeholder = session.model ? 'Ask the model…' : 'Type the answer everyone sees…';
+  compose.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = promptEl.value.trim();
+    if (!text) return;
+    h.prompt(text);
+    promptEl.value = '';
+  });
+  promptEl.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      compose.requestSubmit();
+    }
+  });
+  $('cancel').addEventListener('click', () => h.cancel());
+  $('end').addEventListener('click', () => {
+    if (!confirm('End the session for everyone?')) return;
+    h.end();
+    void store.clear();
+    compose.hidden = true;
+    setStatus('ended', 'session ended');
+  });
+  void keepAwake();
+  // What the end-to-end tests read: the links, and the head the page has stored.
+  (window as unknown as { tokencastHost: object }).tokencastHost = {
+    links,
+    online: () => h.rendezvousState === 'online',
+    head: () => h.session.status.durable.toString(),
+    peers: () => h.session.status.peers,
+    generating: () => h.session.status.generating,
+    keyKind: session.key.kind,
+  };
+}
+
+async function start(): Promise<void> {
+  let store: HostStore;
+  try {
+    store = await HostStore.open();
+  } catch {
+    notice('This browser cannot store the session (IndexedDB is unavailable, e.g. in a private window): hosting needs it.');
+    return;
+  }
+  const resumed = await store.load().catch(() => null);
+  if (resumed) {
+    host(store, resumed.session, resumed.events);
+    return;
+  }
+  const session = await newSession(store);
+  if (session) host(store, session, []);
+}
+
+void start();
