@@ -246,6 +246,20 @@ TEST_F(HostSessionTest, CancelStopsGenerationAndLateDeltasAreIgnored) {
   EXPECT_FALSE(s->status().turn);
 }
 
+TEST_F(HostSessionTest, AParticipantsCancelStartsTheNextQueuedPrompt) {
+  auto s = make();
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  auto cy = join(*s, PeerRole::kParticipant, "cy");
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "long story"}), 1);
+  s->peer_frame(cy.conn, encode(PromptFrame{1, "next question"}), 1);
+  ASSERT_EQ(io.generations.size(), 1u);
+  s->peer_frame(ada.conn, encode(CancelFrame{io.generations.at(0).first}), 2);
+  // The queued prompt is answered at once, not when some later event comes along.
+  ASSERT_EQ(io.generations.size(), 2u);
+  EXPECT_EQ(io.generations.back().second.back().content, "next question");
+  EXPECT_EQ(s->status().queued_prompts, 0u);
+}
+
 TEST_F(HostSessionTest, PromptsQueueInOrderWithAttribution) {
   auto s = make();
   auto ada = join(*s, PeerRole::kParticipant, "ada");

@@ -134,6 +134,7 @@ void HostSession::peer_frame(ConnId conn, std::span<const uint8_t> bytes, int64_
           } else if (generating_ && log_.open_turn() == f.turn) {
             io_->cancel_generation();
             end_turn(TurnEnd::kCancelled, "cancelled by " + peer.name, now_ms);
+            maybe_start_next_turn(now_ms);  // the queue goes on, as after the host's cancel
           }  // a cancel for a turn that already ended is a harmless race
         } else if constexpr (std::is_same_v<T, AckFrame>) {
           on_ack(conn, peer, f, now_ms);
