@@ -114,6 +114,19 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Spawns `tokencast ARGV` as the bench's server (killed at exit); keeps its last 8 kB of output. */
+function spawnServer(argv) {
+  const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  host = proc;
+  const kept = { proc, output: '' };
+  const keep = (d) => {
+    kept.output = (kept.output + d).slice(-8000);
+  };
+  proc.stdout.on('data', keep);
+  proc.stderr.on('data', keep);
+  return kept;
+}
+
 /** Starts the host and resolves with its links; rejects with its output if it does not start. */
 async function startHost(dir, port) {
   const linksFile = join(dir, 'links.json');
@@ -128,33 +141,27 @@ async function startHost(dir, port) {
     '--title', 'chromium join bench',
     ...(WEB_ROOT ? ['--web-root', WEB_ROOT] : []),
   ];
-  const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  host = proc;
-  let output = '';
-  const keep = (d) => {
-    output = (output + d).slice(-8000);
-  };
-  proc.stdout.on('data', keep);
-  proc.stderr.on('data', keep);
+  const server = spawnServer(argv);
+  const proc = server.proc;
   let spawnError = null;
   proc.on('error', (e) => (spawnError = e));
   const deadline = Date.now() + 15000;
   for (;;) {
     if (spawnError) throw new Error(`cannot start ${BIN}: ${spawnError.message}`);
     if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw Object.assign(new Error(`the host exited (${proc.exitCode ?? proc.signalCode}) before writing its links:\n${output.trim()}`), {
-        output,
+      throw Object.assign(new Error(`the host exited (${proc.exitCode ?? proc.signalCode}) before writing its links:\n${server.output.trim()}`), {
+        output: server.output,
       });
     }
     if (existsSync(linksFile)) {
       try {
         const links = JSON.parse(readFileSync(linksFile, 'utf8'));
-        if (links.viewer) return { links, output: () => output };
+        if (links.viewer) return { links, output: () => server.output };
       } catch {
         /* being written */
       }
     }
-    if (Date.now() > deadline) throw new Error(`the host did not write its links within 15 s:\n${output.trim()}`);
+    if (Date.now() > deadline) throw new Error(`the host did not write its links within 15 s:\n${server.output.trim()}`);
     await sleep(25);
   }
 }
@@ -162,23 +169,17 @@ async function startHost(dir, port) {
 /** --browser-host: starts 'tokencast rendezvous' and resolves once it answers /healthz. */
 async function startRendezvous(port) {
   const argv = ['rendezvous', '--listen', `127.0.0.1:${port}`, ...(WEB_ROOT ? ['--web-root', WEB_ROOT] : [])];
-  const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-  host = proc;
-  let output = '';
-  const keep = (d) => {
-    output = (output + d).slice(-8000);
-  };
-  proc.stdout.on('data', keep);
-  proc.stderr.on('data', keep);
+  const server = spawnServer(argv);
+  const proc = server.proc;
   const deadline = Date.now() + 15000;
   for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the rendezvous exited:\n${output.trim()}`);
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`the rendezvous exited:\n${server.output.trim()}`);
     try {
       if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
     } catch {
       /* not listening yet */
     }
-    if (Date.now() > deadline) throw new Error(`the rendezvous did not answer within 15 s:\n${output.trim()}`);
+    if (Date.now() > deadline) throw new Error(`the rendezvous did not answer within 15 s:\n${server.output.trim()}`);
     await sleep(25);
   }
 }

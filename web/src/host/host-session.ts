@@ -22,7 +22,7 @@ import { DEFAULT_FLOW, FlowControl, FlowError, type FlowOptions } from './flow-c
 import { MAX_DELTA_BYTES, SessionLog, type EventBody } from './log';
 import { foldName, neutralizeLine, reservedName, utf8Prefix } from './names';
 import { DEFAULT_MAX_PENDING_BYTES, OutboundQueue } from './outbound-queue';
-import { utf8 } from '../protocol/bytes';
+import { concatAll, utf8 } from '../protocol/bytes';
 
 export type ConnId = number;
 
@@ -533,7 +533,7 @@ export class HostSession {
         const e = events[k];
         if (e.type === 'text_delta' && e.turn === ended.turn) parts.push(e.bytes);
       }
-      const content = new TextDecoder().decode(concatParts(parts, size));
+      const content = new TextDecoder().decode(concatAll(parts));
       out.push({ role: started.role, content });
     }
     return out.reverse();
@@ -569,14 +569,4 @@ export class HostSession {
       if (!reservedName(candidate, this.config.hostName) && !inUse(candidate)) return candidate;
     }
   }
-}
-
-function concatParts(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -30,6 +30,11 @@ export function decodeUtf8(bytes: Uint8Array): string | null {
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
+  return concatAll(parts);
+}
+
+/** concat for an array of any length (a spread of many thousands of parts would overflow). */
+export function concatAll(parts: readonly Uint8Array[]): Uint8Array {
   let size = 0;
   for (const p of parts) size += p.length;
   const out = new Uint8Array(size);
