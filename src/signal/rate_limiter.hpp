@@ -37,10 +37,11 @@ class RateLimiter {
     return true;
   }
 
-  // Whether allow() would take a token now, taking none.
+  // Whether `key`'s bucket holds a token now, taking none. An unknown key has a full bucket (when
+  // the table is full, allow() may still refuse it: fail closed).
   bool would_allow(const Key& key, Clock::time_point now) const {
     auto it = buckets_.find(key);
-    if (it == buckets_.end()) return buckets_.size() < max_keys_ || any_refilled(now);
+    if (it == buckets_.end()) return true;
     Bucket b = it->second;
     refill(b, now);
     return b.tokens >= 1.0;
@@ -59,13 +60,6 @@ class RateLimiter {
           std::min(burst_, b.tokens + std::chrono::duration<double>(now - b.last).count() * rate_);
       b.last = now;
     }
-  }
-  bool any_refilled(Clock::time_point now) const {
-    return std::any_of(buckets_.begin(), buckets_.end(), [&](const auto& entry) {
-      Bucket b = entry.second;
-      refill(b, now);
-      return b.tokens >= burst_;
-    });
   }
   void forget_refilled(Clock::time_point now) {
     for (auto it = buckets_.begin(); it != buckets_.end();) {

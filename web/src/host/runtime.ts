@@ -38,6 +38,9 @@ const PING_EVERY_MS = 20_000;
 const RECONNECT_MS = [250, 1000, 3000, 10_000];
 // A join whose data channel has not opened by then is given up (the handshake forgets it too).
 const OPEN_TIMEOUT_MS = 60_000;
+// Joins answered whose channel is not open yet, per role (viewer, participant): the C++ host's
+// join admission budgets (include/tokencast/core/join_admission.hpp).
+const MAX_PENDING_JOINS: Record<LinkRole, number> = { 0: 64, 1: 16 };
 
 function random64(): bigint {
   const b = crypto.getRandomValues(new Uint8Array(8));
@@ -259,6 +262,7 @@ export class BrowserHost implements HostIo {
   }
 
   private async answer(room: Room, from: bigint, offer: Extract<HostJoinEvent, { type: 'offer' }>): Promise<void> {
+    if (!this.admits(room.role, from)) return;
     const pc = new RTCPeerConnection({ iceServers: room.ice });
     const key = toHex(offer.joinId);
     const j: Joiner = {
@@ -351,6 +355,19 @@ export class BrowserHost implements HostIo {
         return;
       }
     }
+  }
+
+  /** As the C++ host's join admission: one pending join per rendezvous sender and a pending
+   *  budget per role, so a link holder's authentic offers cannot make the tab open peer
+   *  connections without end (each lives up to OPEN_TIMEOUT_MS). */
+  private admits(role: LinkRole, from: bigint): boolean {
+    let pending = 0;
+    for (const j of this.joins.values()) {
+      if (j.conn !== null || j.role !== role) continue;
+      if (j.from === from) return false;
+      pending += 1;
+    }
+    return pending < MAX_PENDING_JOINS[role];
   }
 
   private drop(j: Joiner): void {
