@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "support/run_process.hpp"
+#include "tokencast/core/invite.hpp"
+#include "tokencast/core/signing.hpp"
 #include "tokencast/store/store.hpp"
 
 namespace tokencast {
@@ -26,6 +28,8 @@ class AppCli : public ::testing::Test {
     r.created_at_ms = 1764000000000;
     r.title = "evil\x1b]0;title\x07 talk";
     r.model = "m";
+    r.host_key_seed.fill(0x11);
+    r.viewer_secret.fill(0x22);
     ASSERT_TRUE((*store)->create_session(r));
     id_ = r.id;
     std::vector<Event> events{
@@ -50,13 +54,13 @@ class AppCli : public ::testing::Test {
 TEST_F(AppCli, TopLevelHelpAndUnknownCommand) {
   auto help = run_process({TOKENCAST_BIN, "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export"}) {
+  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify"}) {
     EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
   }
   auto unknown = run_process({TOKENCAST_BIN, "frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("unknown command 'frobnicate'"), std::string::npos);
-  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export"}) {
+  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify"}) {
     auto r = run_process({TOKENCAST_BIN, cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("usage: tokencast"), std::string::npos) << cmd;
@@ -101,6 +105,65 @@ TEST_F(AppCli, ExportErrorsAreClear) {
   EXPECT_NE(no_store.err.find("no store at"), std::string::npos);
   auto no_id = run_process({TOKENCAST_BIN, "export", "--db", db_});
   EXPECT_EQ(no_id.exit_code, 2);
+}
+
+// A viewer link of a session whose host key has this seed.
+std::string viewer_link(uint8_t seed_byte) {
+  std::array<uint8_t, 32> seed{};
+  seed.fill(seed_byte);
+  std::array<uint8_t, 32> secret{};
+  secret.fill(0x22);
+  auto link = format_invite_link("http://192.0.2.1:8080", LinkRole::kViewer, RoomSecret(secret),
+                                 SigningKey::from_seed(seed).public_key());
+  EXPECT_TRUE(link);
+  return link ? *link : "";
+}
+
+TEST_F(AppCli, ASignedExportVerifiesAgainstItsLinkAndATamperedOneIsRefused) {
+  auto file = dir_ + "/signed.json";
+  auto exported =
+      run_process({TOKENCAST_BIN, "export", id_.hex(), "--db", db_, "--signed", "--out", file});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+
+  auto alone = run_process({TOKENCAST_BIN, "verify", file});
+  EXPECT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_NE(alone.out.find("verified: session " + id_.hex()), std::string::npos) << alone.out;
+  EXPECT_NE(alone.out.find("2 turns"), std::string::npos) << alone.out;
+  EXPECT_EQ(alone.out.find('\x1b'), std::string::npos);  // the title's escape is neutralized
+
+  auto with_link = run_process({TOKENCAST_BIN, "verify", file, "-"}, viewer_link(0x11) + "\n");
+  EXPECT_EQ(with_link.exit_code, 0) << with_link.err;
+  EXPECT_NE(with_link.out.find("(the host of the link)"), std::string::npos) << with_link.out;
+
+  auto other_host = run_process({TOKENCAST_BIN, "verify", file, "-"}, viewer_link(0x33) + "\n");
+  EXPECT_EQ(other_host.exit_code, 1);
+  EXPECT_NE(other_host.err.find("but the link's host is"), std::string::npos) << other_host.err;
+
+  std::string text;
+  {
+    std::ifstream in(file);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto at = text.find("four");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 4, "five");
+  std::ofstream(dir_ + "/tampered.json") << text;
+  auto tampered = run_process({TOKENCAST_BIN, "verify", dir_ + "/tampered.json"});
+  EXPECT_EQ(tampered.exit_code, 1);
+  EXPECT_NE(tampered.err.find("NOT verified: the signature does not match"), std::string::npos)
+      << tampered.err;
+
+  auto from_stdin = run_process({TOKENCAST_BIN, "verify", "-", "--quiet"}, text);
+  EXPECT_EQ(from_stdin.exit_code, 1);
+  auto missing = run_process({TOKENCAST_BIN, "verify", dir_ + "/none.json"});
+  EXPECT_EQ(missing.exit_code, 3);
+  auto bad_link = run_process({TOKENCAST_BIN, "verify", file, "http://x/j#nope"});
+  EXPECT_EQ(bad_link.exit_code, 3);
+  auto both_stdin = run_process({TOKENCAST_BIN, "verify", "-", "-"});
+  EXPECT_EQ(both_stdin.exit_code, 2);
+  auto signed_md =
+      run_process({TOKENCAST_BIN, "export", id_.hex(), "--db", db_, "--signed", "--format", "md"});
+  EXPECT_EQ(signed_md.exit_code, 2);
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/vector_file.hpp"
+#include "tokencast/core/base64url.hpp"
+#include "tokencast/core/signed_transcript.hpp"
 #include "tokencast/core/transcript.hpp"
 
 namespace tokencast {
@@ -78,6 +81,146 @@ TEST(Transcript, MarkdownExportCarriesNoTerminalControls) {
   EXPECT_NE(md.find("## ev\xEF\xBF\xBDil ## fake (user)"), std::string::npos) << md;
   EXPECT_NE(md.find("ok\ngone"), std::string::npos) << md;  // answers keep their lines
   EXPECT_NE(md.find("*(error: bad)*"), std::string::npos) << md;
+}
+
+// --- signed transcripts (export --signed, verify) ---
+
+SigningKey test_host_key() {
+  std::array<uint8_t, 32> seed{};
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(i + 1);
+  return SigningKey::from_seed(seed);
+}
+
+SessionId test_session_id() { return *SessionId::from_hex("00112233445566778899aabbccddeeff"); }
+
+Transcript conversation_transcript() {
+  Transcript t;
+  for (const auto& e : conversation()) t.apply(e);
+  return t;
+}
+
+std::string signed_file() {
+  return encode_signed_transcript(
+      sign_transcript(test_session_id(), conversation_transcript(), test_host_key()));
+}
+
+// Replaces the first occurrence of `from` in `text` (which must contain it).
+std::string replaced(std::string text, std::string_view from, std::string_view to) {
+  auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::error_code parse_error(const std::string& file) {
+  auto parsed = parse_signed_transcript(file);
+  return parsed ? std::error_code{} : parsed.error();
+}
+
+TEST(SignedTranscript, AnExportVerifiesAndReadsBackAsSigned) {
+  auto signed_transcript =
+      sign_transcript(test_session_id(), conversation_transcript(), test_host_key());
+  EXPECT_TRUE(verify_signed_transcript(signed_transcript));
+  auto parsed = parse_signed_transcript(encode_signed_transcript(signed_transcript));
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  EXPECT_EQ(*parsed, signed_transcript);
+  ASSERT_EQ(parsed->turns.size(), 3u);
+  // A hostile source's invalid UTF-8 is signed as every export shows it: replaced.
+  EXPECT_EQ(parsed->turns[1].text, "caf\xC3\xA9 \xEF\xBF\xBD");
+  EXPECT_FALSE(parsed->turns[2].ended);  // still streaming when exported
+  EXPECT_EQ(parsed->host_public_key, test_host_key().public_key());
+}
+
+TEST(SignedTranscript, EveryAlteredFieldIsRefused) {
+  const std::string file = signed_file();
+  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"text\":\"hi\"", "\"text\":\"ho\""},
+           {"\"author\":\"ada\"", "\"author\":\"bob\""},
+           {"\"status\":\"cancelled\"", "\"status\":\"done\""},
+           {"\"reason\":\"cancelled by ada\"", "\"reason\":\"\""},
+           {"\"tokens\":1", "\"tokens\":2"},
+           {"\"started_at_ms\":10", "\"started_at_ms\":9"},
+           {"\"ended_at_ms\":11", "\"ended_at_ms\":12"},
+           {"\"turn\":1", "\"turn\":4"},
+           {"\"role\":\"user\"", "\"role\":\"system\""},
+           {"\"title\":\"demo\"", "\"title\":\"dem0\""},
+           {"\"model\":\"llama3\"", "\"model\":\"gpt\""},
+           {"\"session_id\":\"0011", "\"session_id\":\"1011"},
+       }) {
+    EXPECT_EQ(parse_error(replaced(file, from, to)), SignedTranscriptError::kBadSignature)
+        << from << " -> " << to;
+  }
+  // A turn dropped, or the signature of another transcript.
+  auto fewer = sign_transcript(test_session_id(), conversation_transcript(), test_host_key());
+  auto original_signature = fewer.signature;
+  fewer.turns.pop_back();
+  EXPECT_FALSE(verify_signed_transcript(fewer));
+  fewer.signature = original_signature;
+  EXPECT_EQ(parse_error(encode_signed_transcript(fewer)), SignedTranscriptError::kBadSignature);
+}
+
+TEST(SignedTranscript, AnotherKeyCannotPassItsSignatureOffAsTheHosts) {
+  auto forged = sign_transcript(test_session_id(), conversation_transcript(), test_host_key());
+  std::array<uint8_t, 32> other_seed{};
+  other_seed.fill(7);
+  auto attacker = SigningKey::from_seed(other_seed);
+  forged.signature = attacker.sign(signed_transcript_message(forged));  // host's key kept
+  EXPECT_EQ(parse_error(encode_signed_transcript(forged)), SignedTranscriptError::kBadSignature);
+  // Signed honestly by the attacker, it verifies, but names the attacker's key: `verify LINK`
+  // compares that with the link's host key.
+  auto own = sign_transcript(test_session_id(), conversation_transcript(), attacker);
+  auto parsed = parse_signed_transcript(encode_signed_transcript(own));
+  ASSERT_TRUE(parsed);
+  EXPECT_NE(parsed->host_public_key, test_host_key().public_key());
+}
+
+TEST(SignedTranscript, MalformedFilesAreRefusedWithTheirReason) {
+  const std::string file = signed_file();
+  EXPECT_EQ(parse_error("not json"), SignedTranscriptError::kNotJson);
+  EXPECT_EQ(parse_error(file.substr(0, file.size() / 2)), SignedTranscriptError::kNotJson);
+  EXPECT_EQ(parse_error("{\"a\":\"\xFF\"}"), SignedTranscriptError::kNotJson);
+  EXPECT_EQ(parse_error("[]"), SignedTranscriptError::kNotTranscript);
+  EXPECT_EQ(parse_error("[[[[[[[[1]]]]]]]]"), SignedTranscriptError::kNotTranscript);
+  EXPECT_EQ(parse_error(std::string(100000, '[')), SignedTranscriptError::kNotTranscript);
+  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"tokencast-signed-transcript/1", "tokencast-signed-transcript/2"},
+           {"\"title\":", "\"extra\":1,\"title\":"},      // unknown field
+           {"\"title\":\"demo\",", ""},                   // missing field
+           {"\"model\":", "\"title\":\"x\",\"model\":"},  // a key twice
+           {"\"tokens\":1", "\"tokens\":1.0"},            // not an integer
+           {"\"tokens\":1", "\"tokens\":-1"},             // out of range
+           {"\"status\":\"cancelled\"", "\"status\":\"paused\""},
+           {"\"role\":\"user\"", "\"role\":\"admin\""},
+           {"\"session_id\":\"0011", "\"session_id\":\"0G11"},
+           {"\"signature\":\"", "\"signature\":\"AA"},  // wrong length
+       }) {
+    EXPECT_EQ(parse_error(replaced(file, from, to)), SignedTranscriptError::kNotTranscript)
+        << from << " -> " << to;
+  }
+  std::string huge(kMaxSignedTranscriptBytes + 1, ' ');
+  EXPECT_EQ(parse_error(huge), SignedTranscriptError::kTooLarge);
+}
+
+// tests/vectors/transcript.json: a signed transcript's known answers, for the TypeScript side
+// (the web client's signed export) and any other implementation. Regenerate with
+// TOKENCAST_WRITE_VECTORS=1 build/tests/core_transcript_test.
+TEST(SignedTranscriptVectors, TranscriptJsonIsCurrent) {
+  auto key = test_host_key();
+  auto signed_transcript = sign_transcript(test_session_id(), conversation_transcript(), key);
+  std::array<uint8_t, 32> seed{};
+  key.export_seed(seed);
+  auto message = signed_transcript_message(signed_transcript);
+  nlohmann::ordered_json vectors = {
+      {"about",
+       "docs/PROTOCOL.md, Signed transcripts (exports): the file, the signed message "
+       "and the signature for a fixed host key"},
+      {"host_key_seed", base64url_encode(seed)},
+      {"file", encode_signed_transcript(signed_transcript)},
+      {"message_b64", base64url_encode(message)},
+      {"signature_b64", base64url_encode(signed_transcript.signature)},
+  };
+  testing::expect_vector_file_current(std::string(TOKENCAST_VECTORS_DIR) + "/transcript.json",
+                                      vectors.dump(2) + "\n");
 }
 
 }  // namespace

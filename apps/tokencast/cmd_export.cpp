@@ -3,23 +3,27 @@
 
 #include "commands.hpp"
 #include "store_access.hpp"
+#include "tokencast/core/signed_transcript.hpp"
 #include "tokencast/core/transcript.hpp"
 #include "tokencast/private_file.hpp"
-#include "tokencast/util/cli_args.hpp"
 #include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
 
 int run_export(Args args) {
   std::string db = kDefaultDb;
-  std::string format = "md";
+  std::string format;
   std::string out_path;
   std::string id;
+  bool signed_export = false;
   util::CliArgs cli("export", "Write one stored session as Markdown or JSON.");
   cli.positional("ID", &id, "session id, or a unique prefix of at least 4 hex digits");
   cli.option("--db", "FILE", &db, "the host's store (default ./tokencast.db)");
   cli.option("--format", "md|json", &format, "output format (default md)");
   cli.option("--out", "FILE", &out_path, "write to FILE instead of stdout");
+  cli.flag("--signed", &signed_export,
+           "a signed JSON transcript: the host's session key signs every turn, so anyone can "
+           "check it with `tokencast verify FILE [LINK]`");
   cli.epilog("exit codes: 0 written, 1 the store or session cannot be read, 2 bad usage");
   switch (cli.parse(args)) {
     case util::CliArgs::Outcome::kHelpShown:
@@ -29,6 +33,11 @@ int run_export(Args args) {
     case util::CliArgs::Outcome::kRun:
       break;
   }
+  if (signed_export && !format.empty()) {
+    std::fprintf(stderr, "tokencast export: --signed writes its own JSON format; drop --format\n");
+    return 2;
+  }
+  if (format.empty()) format = "md";
   if (format != "md" && format != "json") {
     std::fprintf(stderr, "tokencast export: --format must be md or json, not '%s'\n",
                  format.c_str());
@@ -45,7 +54,18 @@ int run_export(Args args) {
   }
   Transcript transcript;
   for (const auto& e : *events) transcript.apply(e);
-  std::string text = format == "md" ? transcript.to_markdown() : transcript.to_json();
+  std::string text;
+  if (signed_export) {
+    auto record = store->load_session(*session);
+    if (!record) {
+      std::fprintf(stderr, "tokencast export: %s\n", record.error().message().c_str());
+      return 1;
+    }
+    auto key = SigningKey::from_seed(record->host_key_seed);
+    text = encode_signed_transcript(sign_transcript(*session, transcript, key));
+  } else {
+    text = format == "md" ? transcript.to_markdown() : transcript.to_json();
+  }
   if (out_path.empty()) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;

@@ -1,11 +1,8 @@
 // `tokencast join LINK|IMAGE`: join a session from an invite link or a picture of its QR code,
 // stream it to the terminal, optionally prompt, keep a transcript file current.
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -13,8 +10,8 @@
 #include "commands.hpp"
 #include "ice_flags.hpp"
 #include "join_run.hpp"
+#include "link_input.hpp"
 #include "stop_signals.hpp"
-#include "tokencast/qr/qr.hpp"
 #include "tokencast/util/cli_args.hpp"
 #include "verbose_log.hpp"
 
@@ -43,18 +40,6 @@ constexpr const char* kEpilog =
     "  9  the host answered but no network path to it was found (NAT or firewall: use a TURN\n"
     "     relay with --turn or a rendezvous that hands one out; --relay-only without any TURN\n"
     "     server also ends here)";
-
-// Overwrites the secret part (after '#') of a link in our own argv, so that other local users
-// reading /proc/PID/cmdline see it only for the instant before this runs. argv's strings are
-// writable (C11 5.1.2.2.1).
-void scrub_secret(Args args) {
-  for (std::string_view arg : args) {
-    auto hash = arg.find('#');
-    if (hash == std::string_view::npos) continue;
-    char* bytes = const_cast<char*>(arg.data());
-    std::fill(bytes + hash + 1, bytes + arg.size(), 'x');
-  }
-}
 
 // What the command line says, as given.
 struct JoinFlags {
@@ -130,36 +115,6 @@ Expected<JoinOptions, int> join_options(const JoinFlags& f) {
   return options;
 }
 
-// The invite link TARGET names: the link itself (its secret then scrubbed from our argv), "-"
-// for a line on stdin, or a picture of its QR code. On failure, says why and returns the exit
-// code.
-Expected<std::string, int> read_link(const std::string& target, Args args) {
-  std::string link = target;
-  if (target == "-") {
-    if (!std::getline(std::cin, link)) {
-      std::fprintf(stderr, "tokencast join: no link on stdin\n");
-      return unexpected(int{kJoinBadLink});
-    }
-    while (!link.empty() && (link.back() == '\r' || link.back() == ' ')) link.pop_back();
-  } else if (target.starts_with("http://") || target.starts_with("https://")) {
-    scrub_secret(args);
-  } else {
-    struct stat st {};
-    if (::stat(target.c_str(), &st) != 0) {
-      std::fprintf(stderr, "tokencast join: not an invite link, and no file named that\n");
-      return unexpected(int{kJoinBadLink});
-    }
-    auto decoded = qr_decode_file(target);
-    if (!decoded) {
-      std::fprintf(stderr, "tokencast join: %s: %s\n", target.c_str(),
-                   decoded.error().message().c_str());
-      return unexpected(int{kJoinBadLink});
-    }
-    link = *decoded;
-  }
-  return link;
-}
-
 }  // namespace
 
 int run_join(Args args) {
@@ -168,8 +123,8 @@ int run_join(Args args) {
   if (flags.verbose) log_to_stderr();
   auto options = join_options(flags);
   if (!options) return options.error();
-  auto link = read_link(flags.target, args);
-  if (!link) return link.error();
+  auto link = read_invite_link("join", flags.target, args);
+  if (!link) return kJoinBadLink;
   options->link = std::move(*link);
 
   block_stop_signals();

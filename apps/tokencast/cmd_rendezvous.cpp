@@ -15,7 +15,6 @@
 #include "tokencast/rtc/peer_link.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 #include "tokencast/util/cli_args.hpp"
-#include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
 

@@ -14,5 +14,6 @@ int run_join(Args args);
 int run_rendezvous(Args args);
 int run_sessions(Args args);
 int run_export(Args args);
+int run_verify(Args args);
 
 }  // namespace tokencast::app

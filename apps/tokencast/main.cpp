@@ -15,7 +15,8 @@ constexpr std::string_view kUsage =
     "  join         join a session from an invite link or a photo of its QR code\n"
     "  rendezvous   run a rendezvous server that introduces peers (sees no secrets)\n"
     "  sessions     list the sessions kept in a host's store\n"
-    "  export       write one stored session as Markdown or JSON\n"
+    "  export       write one stored session as Markdown or JSON (--signed: verifiable)\n"
+    "  verify       check a signed transcript, and that the host of a link signed it\n"
     "\n"
     "`tokencast <command> --help` describes each command.\n";
 
@@ -30,6 +31,7 @@ constexpr Command kCommands[] = {
     {"rendezvous", tokencast::app::run_rendezvous},
     {"sessions", tokencast::app::run_sessions},
     {"export", tokencast::app::run_export},
+    {"verify", tokencast::app::run_verify},
 };
 
 }  // namespace
