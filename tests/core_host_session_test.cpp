@@ -260,6 +260,35 @@ TEST_F(HostSessionTest, AParticipantsCancelStartsTheNextQueuedPrompt) {
   EXPECT_EQ(s->status().queued_prompts, 0u);
 }
 
+TEST_F(HostSessionTest, OnlyTheAskerOrTheHostCanStopAnAnswer) {
+  auto s = make();
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  auto cy = join(*s, PeerRole::kParticipant, "cy");
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "long story"}), 1);
+  TurnId turn = io.generations.at(0).first;
+  s->peer_frame(cy.conn, encode(CancelFrame{turn}), 2);
+  EXPECT_EQ(io.cancels, 0);
+  EXPECT_EQ(s->status().turn, turn);
+  s->durable(s->log().head());
+  cy.drain(*s);
+  const auto* refused = cy.last_control<ErrorFrame>();
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->code, StatusCode::kNotPermitted);
+  EXPECT_EQ(refused->text, kOnlyAskerMayCancel);
+  EXPECT_FALSE(cy.closed);
+
+  s->host_cancel(3);  // the host may stop anyone's answer
+  EXPECT_EQ(io.cancels, 1);
+  EXPECT_FALSE(s->status().turn);
+
+  // An answer to the host's own prompt: no participant may stop it.
+  s->host_prompt("host question", 4);
+  TurnId host_turn = io.generations.at(1).first;
+  s->peer_frame(ada.conn, encode(CancelFrame{host_turn}), 5);
+  EXPECT_EQ(io.cancels, 1);
+  EXPECT_EQ(s->status().turn, host_turn);
+}
+
 TEST_F(HostSessionTest, PromptsQueueInOrderWithAttribution) {
   auto s = make();
   auto ada = join(*s, PeerRole::kParticipant, "ada");
@@ -721,6 +750,30 @@ Json stream_and_resume_script() {
   return t.finish("stream_resume_slow_peer_cancel");
 }
 
+// Only the asker (or the host) stops an answer: another participant's cancel is refused.
+Json cancel_rights_script() {
+  Script t(vector_config(), {}, 1000);
+  ConnId ada = t.open(PeerRole::kParticipant);
+  t.frame(ada, HelloFrame{2, 0, "ada"});
+  ConnId cy = t.open(PeerRole::kParticipant);
+  t.frame(cy, HelloFrame{2, 0, "cy"});
+  t.durable();
+  t.drain(ada);
+  t.drain(cy);
+  t.at(1001);
+  t.frame(ada, PromptFrame{1, "long story"});
+  t.llm_delta("Once upon");
+  TurnId answer = t.s().log().open_turn().value_or(0);
+  t.frame(cy, CancelFrame{answer});
+  t.durable();
+  t.drain(cy);
+  t.frame(ada, CancelFrame{answer});
+  t.durable();
+  t.drain(ada);
+  t.drain(cy);
+  return t.finish("cancel_rights");
+}
+
 Json refusals_script() {
   Script t(vector_config(), {}, 1000);
   ConnId v = t.open(PeerRole::kViewer);
@@ -891,8 +944,9 @@ Json build_host_vectors() {
       "returns nothing: the frames, byte for byte, and whether one was the last. generations: "
       "every start_generation with its history; log_frames: the whole log as catch-up from 0. "
       "beacons: HostHandshake::beacon.";
-  root["sessions"] = Json::array({stream_and_resume_script(), refusals_script(), no_model_script(),
-                                  paced_script(), restored_script(), names_script()});
+  root["sessions"] =
+      Json::array({stream_and_resume_script(), refusals_script(), no_model_script(), paced_script(),
+                   restored_script(), names_script(), cancel_rights_script()});
   root["beacons"] = beacon_vectors();
   return root;
 }

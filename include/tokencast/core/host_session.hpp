@@ -71,6 +71,10 @@ struct HostSessionConfig {
   FlowOptions flow;  // window (version 2 peers) and pacing (every peer)
 };
 
+// The error a participant gets when it tries to stop an answer to someone else's prompt.
+inline constexpr const char* kOnlyAskerMayCancel =
+    "only the asker or the host can stop this answer";
+
 // The text of the error turn a participant's prompt gets when no model is attached.
 inline constexpr const char* kNoModelReason =
     "no model attached: restart the host with --llm URL --model NAME, or --exec CMD";
@@ -178,6 +182,7 @@ class HostSession {
   void on_hello(ConnId conn, Peer& peer, const HelloFrame& hello);
   void on_prompt(ConnId conn, Peer& peer, const PromptFrame& prompt, int64_t now_ms);
   void on_ack(ConnId conn, Peer& peer, const AckFrame& ack, int64_t now_ms);
+  void on_cancel(ConnId conn, Peer& peer, const CancelFrame& cancel, int64_t now_ms);
   void maybe_start_next_turn(int64_t now_ms);
   void end_turn(TurnEnd end, const std::string& reason, int64_t now_ms);
   std::vector<ChatMessage> history() const;
@@ -196,6 +201,7 @@ class HostSession {
   ConnId next_conn_ = 1;
   PeerId next_peer_ = 1;
   bool generating_ = false;
+  ConnId asker_ = 0;            // whose prompt the answer being generated answers; 0: the host's
   size_t session_prompts_ = 0;  // participants' prompts accepted
   // Welcomed peers' names, folded (names::fold): a thousand joiners all called "guest" cost
   // a lookup per suffix tried, not a scan of everyone.

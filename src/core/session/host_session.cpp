@@ -128,14 +128,7 @@ void HostSession::peer_frame(ConnId conn, std::span<const uint8_t> bytes, int64_
         } else if constexpr (std::is_same_v<T, PromptFrame>) {
           on_prompt(conn, peer, f, now_ms);
         } else if constexpr (std::is_same_v<T, CancelFrame>) {
-          if (peer.role != PeerRole::kParticipant) {
-            send_control(conn, peer,
-                         ErrorFrame{StatusCode::kNotPermitted, "viewers cannot cancel turns"});
-          } else if (generating_ && log_.open_turn() == f.turn) {
-            io_->cancel_generation();
-            end_turn(TurnEnd::kCancelled, "cancelled by " + peer.name, now_ms);
-            maybe_start_next_turn(now_ms);  // the queue goes on, as after the host's cancel
-          }  // a cancel for a turn that already ended is a harmless race
+          on_cancel(conn, peer, f, now_ms);
         } else if constexpr (std::is_same_v<T, AckFrame>) {
           on_ack(conn, peer, f, now_ms);
         } else if constexpr (std::is_same_v<T, PingFrame>) {
@@ -227,6 +220,24 @@ void HostSession::on_ack(ConnId conn, Peer& peer, const AckFrame& ack, int64_t n
   if (peer.queue && peer.queue->has_frames()) io_->frames_ready(conn);
 }
 
+// Only the participant who asked the open answer's prompt may stop it (the host always can):
+// in a room of participants, anyone else stopping answers would be a way to grief.
+void HostSession::on_cancel(ConnId conn, Peer& peer, const CancelFrame& cancel, int64_t now_ms) {
+  if (peer.role != PeerRole::kParticipant) {
+    send_control(conn, peer, ErrorFrame{StatusCode::kNotPermitted, "viewers cannot cancel turns"});
+    return;
+  }
+  // A cancel for a turn that already ended is a harmless race.
+  if (!generating_ || log_.open_turn() != cancel.turn) return;
+  if (conn != asker_) {
+    send_control(conn, peer, ErrorFrame{StatusCode::kNotPermitted, kOnlyAskerMayCancel});
+    return;
+  }
+  io_->cancel_generation();
+  end_turn(TurnEnd::kCancelled, "cancelled by " + peer.name, now_ms);
+  maybe_start_next_turn(now_ms);  // the queue goes on, as after the host's cancel
+}
+
 void HostSession::maybe_start_next_turn(int64_t now_ms) {
   while (!log_.open_turn() && !prompts_.empty()) {
     Prompt prompt = std::move(prompts_.front());
@@ -246,6 +257,7 @@ void HostSession::maybe_start_next_turn(int64_t now_ms) {
       continue;
     }
     append(TurnStarted{answer, TurnRole::kAssistant, config_.model_name, now_ms});
+    asker_ = prompt.conn;
     generating_ = true;
     turn_tokens_ = 0;
     io_->start_generation(answer, history());
@@ -312,6 +324,7 @@ std::optional<TurnId> HostSession::start_external_turn(std::string_view author, 
   if (log_.open_turn()) return std::nullopt;
   TurnId turn = log_.last_turn() + 1;
   append(TurnStarted{turn, TurnRole::kAssistant, truncate_utf8(author, kMaxLabelBytes), now_ms});
+  asker_ = 0;  // fed by the host's own source: only the host stops it
   generating_ = true;
   turn_tokens_ = 0;
   return turn;

@@ -26,6 +26,9 @@ import { concatAll, utf8 } from '../protocol/bytes';
 
 export type ConnId = number;
 
+/** The error a participant gets when it tries to stop an answer to someone else's prompt. */
+export const ONLY_ASKER_MAY_CANCEL = 'only the asker or the host can stop this answer';
+
 export interface ChatMessage {
   role: TurnRole;
   content: string;
@@ -134,6 +137,7 @@ export class HostSession {
   private nextConn = 1;
   private nextPeer = 1n;
   private generating = false;
+  private asker: ConnId = 0; // whose prompt the answer being generated answers; 0: the host's
   private sessionPrompts = 0;
   private turnTokens = 0n;
   private readonly namesInUse = new Map<string, number>();
@@ -265,13 +269,7 @@ export class HostSession {
         this.onPrompt(conn, peer, frame.text, nowMs);
         break;
       case 'cancel':
-        if (peer.role !== 'participant') {
-          this.sendControl(conn, peer, { type: 'error', code: STATUS.not_permitted, text: 'viewers cannot cancel turns' });
-        } else if (this.generating && this.log.openTurn === frame.turn) {
-          this.io.cancelGeneration();
-          this.endTurn('cancelled', `cancelled by ${peer.name}`, nowMs);
-          this.maybeStartNextTurn(nowMs);
-        }
+        this.onCancel(conn, peer, frame.turn, nowMs);
         break;
       case 'ack':
         this.onAck(conn, peer, frame.last_seq, nowMs);
@@ -350,6 +348,22 @@ export class HostSession {
     if (peer.queue?.hasFrames()) this.io.framesReady(conn); // the window opened
   }
 
+  /** Only the participant who asked the open answer's prompt may stop it (the host always can). */
+  private onCancel(conn: ConnId, peer: Peer, turn: bigint, nowMs: number): void {
+    if (peer.role !== 'participant') {
+      this.sendControl(conn, peer, { type: 'error', code: STATUS.not_permitted, text: 'viewers cannot cancel turns' });
+      return;
+    }
+    if (!this.generating || this.log.openTurn !== turn) return; // a race with the turn's end: harmless
+    if (conn !== this.asker) {
+      this.sendControl(conn, peer, { type: 'error', code: STATUS.not_permitted, text: ONLY_ASKER_MAY_CANCEL });
+      return;
+    }
+    this.io.cancelGeneration();
+    this.endTurn('cancelled', `cancelled by ${peer.name}`, nowMs);
+    this.maybeStartNextTurn(nowMs);
+  }
+
   private maybeStartNextTurn(nowMs: number): void {
     while (this.log.openTurn === null && this.prompts.length) {
       const prompt = this.prompts.shift()!;
@@ -367,6 +381,7 @@ export class HostSession {
         continue;
       }
       this.append({ type: 'turn_started', turn: answer, role: 'assistant', author: this.config.modelName, at_ms });
+      this.asker = prompt.conn;
       this.generating = true;
       this.turnTokens = 0n;
       this.io.startGeneration(answer, this.history());
