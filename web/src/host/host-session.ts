@@ -136,6 +136,9 @@ export class HostSession {
   private generating = false;
   private sessionPrompts = 0;
   private turnTokens = 0n;
+  // Who asked the open answer's prompt: its connection (0: the host). Only that peer, on that
+  // connection, or the host may stop the answer (a reconnected asker is a new peer).
+  private askerConn: ConnId | null = null;
   private readonly namesInUse = new Map<string, number>();
 
   private constructor(
@@ -268,6 +271,10 @@ export class HostSession {
         if (peer.role !== 'participant') {
           this.sendControl(conn, peer, { type: 'error', code: STATUS.not_permitted, text: 'viewers cannot cancel turns' });
         } else if (this.generating && this.log.openTurn === frame.turn) {
+          if (this.askerConn !== conn) {
+            this.sendControl(conn, peer, { type: 'error', code: STATUS.not_permitted, text: 'only the asker or the host can stop this answer' });
+            break;
+          }
           this.io.cancelGeneration();
           this.endTurn('cancelled', `cancelled by ${peer.name}`, nowMs);
           this.maybeStartNextTurn(nowMs);
@@ -369,6 +376,7 @@ export class HostSession {
       this.append({ type: 'turn_started', turn: answer, role: 'assistant', author: this.config.modelName, at_ms });
       this.generating = true;
       this.turnTokens = 0n;
+      this.askerConn = prompt.conn;
       this.io.startGeneration(answer, this.history());
     }
   }
@@ -387,6 +395,7 @@ export class HostSession {
     this.append({ type: 'turn_ended', turn, end, reason: utf8Prefix(reason, 1024), token_count: this.turnTokens, at_ms: BigInt(nowMs) });
     this.generating = false;
     this.turnTokens = 0n;
+    this.askerConn = null;
   }
 
   llmDelta(turn: bigint, bytes: Uint8Array | string): void {
