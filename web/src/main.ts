@@ -440,6 +440,7 @@ function exposeTestHooks(page: SessionPage, joiner: Joiner): void {
     // (answers as Markdown): what the end-to-end tests wait for before they look.
     caughtUp: () => session.welcomed && session.position.last_seq >= page.welcomeHead,
     rendered: () => !view.pending,
+    screenAwake: () => wakeLock.held,
   };
 }
 
