@@ -63,8 +63,8 @@ export class TranscriptView {
     private transcript: Transcript,
   ) {}
 
-  /** Whether some change is not on screen yet: a render is scheduled, or an answer is shown as
-   *  text while the Markdown renderer loads. */
+  /** Whether some change is not on screen yet: a render is scheduled, an answer is shown as
+   *  text while the Markdown renderer loads, or a complete code block waits for the highlighter. */
   get pending(): boolean {
     return this.dirty.size > 0 || this.awaitingMarkdown.size > 0 || this.awaitingHighlighter.size > 0;
   }
