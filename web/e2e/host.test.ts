@@ -206,7 +206,8 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
     await viewer.ctx.close();
     await typedCtx.close();
 
-    // Stop: a held answer is cancelled from the host page.
+    // Stop: a participant's held answer can be stopped by that participant only, not by
+    // another one; then a held answer is cancelled from the host page.
     const slow = await startModelServer();
     const ctx = await browser.newContext();
     const hostPage = await ctx.newPage();
@@ -215,17 +216,45 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
       await hostPage.fill('#model-url', slow.baseUrl);
       await hostPage.click('#start');
       await waitOnline(hostPage);
+      const links = (await hooks(hostPage)).links;
       const v = await newPhonePage(browser, 'vic');
-      await v.page.goto((await hooks(hostPage)).links.viewer);
+      await v.page.goto(links.viewer);
       await waitLive(v.page);
+      const pam = await newPhonePage(browser, 'pam');
+      await pam.page.goto(links.participant);
+      await waitLive(pam.page);
+      const quin = await newPhonePage(browser, 'quin');
+      await quin.page.goto(links.participant);
+      await waitLive(quin.page);
+      await pam.page.fill('#prompt', 'hold on, says pam');
+      await pam.page.click('#send');
+      await slow.held();
+      await quin.page.waitForSelector('#cancel:not([disabled])', { timeout: 15000 });
+      await quin.page.click('#cancel');
+      await explained(
+        quin.page,
+        quin.page.waitForFunction(() => /only the asker or the host can stop this answer/.test(document.getElementById('notice')?.textContent ?? ''), null, {
+          timeout: 15000,
+        }),
+      );
+      expect(await v.page.$$eval('#transcript > li.assistant.open', (l) => l.length)).toBe(1); // still streaming
+      await pam.page.waitForSelector('#cancel:not([disabled])', { timeout: 15000 });
+      await pam.page.click('#cancel');
+      await waitAnswers(v.page, 1);
+      expect((await shownTurns(v.page))[1].end).toBe('(cancelled: cancelled by pam)');
       await hostPage.fill('#prompt', 'hold it');
       await hostPage.click('#send');
-      await slow.held();
+      await explained(
+        v.page,
+        v.page.waitForFunction(() => !!document.querySelector('#transcript > li.assistant.open .body')?.textContent?.trim(), null, { timeout: 15000 }),
+      );
       await hostPage.click('#cancel');
-      await waitAnswers(v.page, 1);
+      await waitAnswers(v.page, 2);
       const shown = await shownTurns(v.page);
-      expect(shown[1].end).toContain('cancelled');
-      expect(answerFor('hold it').startsWith(shown[1].body.trim())).toBe(true);
+      expect(shown[3].end).toContain('cancelled');
+      expect(answerFor('hold it').startsWith(shown[3].body.trim())).toBe(true);
+      await quin.ctx.close();
+      await pam.ctx.close();
       await v.ctx.close();
     } finally {
       await ctx.close();

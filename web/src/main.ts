@@ -12,6 +12,9 @@ import { ClientSession, cleanDisplayName, positionAfter, Transcript, type Sessio
 import { SessionStore, type SessionSummary } from './client/store';
 import { preloadMarkdown, TranscriptView } from './ui/view';
 import { neutralizeBidi } from './ui/text';
+import { PeopleList } from './ui/people';
+import { showInviteButtons } from './ui/share';
+import { StreamWakeLock } from './ui/wake-lock';
 
 // --- 1. Take the secret out of the address bar before anything else.
 const LINK_KEY = 'tokencast.link';
@@ -70,7 +73,7 @@ function openLink(text: string): void {
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
-const peersEl = $('peers');
+const people = new PeopleList($('peers'), $<HTMLUListElement>('people-list'));
 const titleEl = $('title');
 const noticeEl = $('notice');
 const joinEl = $('join');
@@ -130,14 +133,15 @@ function setTitle(t: Transcript): void {
   document.title = title === 'tokencast' ? 'tokencast' : `${title} · tokencast`;
 }
 
+// This page's own peer id (from the welcome), to mark "you" in the people list.
+let selfPeer: bigint | null = null;
+
 function setPeers(t: Transcript): void {
-  const n = t.peers.size;
-  // Names are peers' own text: set as text and attributes only, bidi controls removed.
-  const names = [...t.peers.values()].map((p) => neutralizeBidi(p.name)).join(', ');
-  peersEl.textContent = n ? `${n} here` : '';
-  peersEl.title = names;
-  peersEl.setAttribute('aria-label', `${n} ${n === 1 ? 'person' : 'people'} connected${n ? ': ' + names : ''}`);
+  people.render(t.peers, selfPeer);
 }
+
+// The screen stays on while an answer streams (see ui/wake-lock.ts).
+const wakeLock = new StreamWakeLock();
 
 const storePromise = SessionStore.open();
 
@@ -308,11 +312,12 @@ function updateCompose(page: SessionPage): void {
   const open = page.session.position.open_turn !== null;
   sendBtn.disabled = !joiner?.connected;
   cancelBtn.disabled = !joiner?.connected || !open;
+  wakeLock.streaming = open && statusEl.dataset.state !== 'ended'; // an answer is arriving (or will, once reconnected)
 }
 
-function hostErrorNotice(code: bigint, text: string): void {
+function hostErrorNotice(role: string, code: bigint, text: string): void {
   if (code === STATUS.busy) notice('the model is still answering: wait for it to finish, or stop it');
-  else if (code === STATUS.not_permitted) notice('this link can only watch, not ask');
+  else if (code === STATUS.not_permitted && role !== 'participant') notice('this link can only watch, not ask');
   else if (code !== STATUS.slow_consumer && code !== STATUS.resume_unavailable) {
     notice(`the host reported: ${neutralizeBidi(text) || 'an error'}`);
   }
@@ -323,6 +328,8 @@ function onSessionEvent(page: SessionPage, ev: SessionEvent): void {
     case 'welcomed': {
       page.role = ev.role;
       page.welcomeHead = ev.headSeq;
+      selfPeer = ev.peer;
+      setPeers(page.session.transcript);
       notice(null);
       // Joined: now fetch the Markdown renderer (answers need it), off the join's path.
       setTimeout(() => void preloadMarkdown(), 0);
@@ -340,7 +347,7 @@ function onSessionEvent(page: SessionPage, ev: SessionEvent): void {
       showTranscriptMeta(page.session);
       break;
     case 'host_error':
-      hostErrorNotice(ev.code, ev.text);
+      hostErrorNotice(page.role, ev.code, ev.text);
       break;
     default:
       break;
@@ -433,10 +440,11 @@ function exposeTestHooks(page: SessionPage, joiner: Joiner): void {
     // (answers as Markdown): what the end-to-end tests wait for before they look.
     caughtUp: () => session.welcomed && session.position.last_seq >= page.welcomeHead,
     rendered: () => !view.pending,
+    screenAwake: () => wakeLock.held,
   };
 }
 
-function runSession(link: InviteLink): void {
+function runSession(link: InviteLink, text: string): void {
   const session = new ClientSession(cleanDisplayName(storedName || 'guest'));
   const page: SessionPage = {
     room: base64urlEncode(roomLocator(link.secret, link.role, link.hostKey)),
@@ -457,6 +465,9 @@ function runSession(link: InviteLink): void {
   bindControls(page, joiner);
   updateCompose(page);
   exposeTestHooks(page, joiner);
+  // The link joined with, kept here (the address bar no longer has it): offered to share only
+  // when it is the public viewer link (ui/share.ts).
+  showInviteButtons($('invite'), { text, role: link.role }, () => neutralizeBidi(session.transcript.title) || 'tokencast');
 }
 
 if (!linkText) {
@@ -474,6 +485,7 @@ if (!linkText) {
     notice(`the invite link is not valid: ${e instanceof InviteLinkError ? e.message : 'unreadable'}`);
     void showJoinView();
   }
+  const text = linkText;
   linkText = null;
-  if (link) runSession(link);
+  if (link) runSession(link, text);
 }

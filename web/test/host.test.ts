@@ -4,7 +4,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8 } from '../src/protocol/bytes';
-import { decodeFrame, encodeFrame, FrameDecoder, type Event, type Frame } from '../src/protocol/frames';
+import { decodeFrame, encodeFrame, FrameDecoder, STATUS, type Event, type Frame } from '../src/protocol/frames';
 import { HandshakeFailure, JoinerHandshake, verifyHostBeacon } from '../src/protocol/handshake';
 import { HostHandshake, type HostSigner } from '../src/protocol/host-handshake';
 import { parseInviteLink } from '../src/protocol/invite';
@@ -327,6 +327,43 @@ describe('host session', () => {
     const s2 = HostSession.create(hostSessionConfig(SID), io.persisted, io2, 2);
     expect(io2.persisted.map((e) => e.type)).toEqual(['turn_ended', 'peer_left']);
     expect(s2.status.turn).toBeNull();
+  });
+
+  it('lets only the asker or the host stop an answer: a third participant is refused', () => {
+    const io = new RecordingIo();
+    const s = HostSession.create(hostSessionConfig(SID, { flow: flowOff }), [], io, 0);
+    const join = (name: string) => {
+      const c = s.peerOpened('participant', 0);
+      s.peerFrame(c, encodeFrame({ type: 'hello', version: 2, last_seq: 0n, display_name: name }), 0);
+      s.durable(s.status.head);
+      drain(s, c, 0);
+      return c;
+    };
+    const asker = join('Ada');
+    const other = join('Bo');
+    s.peerFrame(asker, encodeFrame({ type: 'prompt', prompt_id: 1n, text: 'why?' }), 1);
+    const turn = io.generations[0].turn;
+    s.llmDelta(turn, 'Because');
+    s.durable(s.status.head);
+    drain(s, other, 1);
+    s.peerFrame(other, encodeFrame({ type: 'cancel', turn }), 2);
+    expect(io.cancelled).toBe(0);
+    expect(s.status.turn).toBe(turn);
+    expect(drain(s, other, 2).map(decodeFrame)).toEqual([
+      { type: 'error', code: STATUS.not_permitted, text: 'only the asker or the host can stop this answer' },
+    ]);
+    s.peerFrame(asker, encodeFrame({ type: 'cancel', turn }), 3);
+    expect(io.cancelled).toBe(1);
+    expect(s.status.turn).toBeNull();
+    expect(io.persisted.at(-1)).toMatchObject({ type: 'turn_ended', turn, end: 'cancelled', reason: 'cancelled by Ada' });
+    // The host's own prompt: no participant may stop it, the host may.
+    s.hostPrompt('and?', 4);
+    const hostTurn = io.generations[1].turn;
+    s.peerFrame(asker, encodeFrame({ type: 'cancel', turn: hostTurn }), 5);
+    expect(s.status.turn).toBe(hostTurn);
+    s.hostCancel(6);
+    expect(s.status.turn).toBeNull();
+    expect(io.cancelled).toBe(2);
   });
 
   it('with no model, what the host types is the answer', () => {

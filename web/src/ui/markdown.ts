@@ -8,6 +8,8 @@ import { Marked } from 'marked';
 import { escapeHtml, neutralizeBidi } from './text';
 
 export { escapeHtml, neutralizeBidi };
+// Code blocks' copy buttons and highlighting come with the renderer (off the join's path).
+export { decorateCodeBlocks } from './code-blocks';
 
 const marked = new Marked({
   gfm: true,
@@ -28,10 +30,16 @@ const ALLOWED_TAGS = [
   'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'table', 'thead', 'tbody', 'tr', 'th', 'td',
 ];
 
+const LANGUAGE_CLASS = /^language-[\w+#.-]{1,32}$/;
+
 let hooked = false;
 function purifier(): typeof DOMPurify {
   if (!hooked) {
     DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+      // class survives on <code> only as marked writes it for a fenced block's language
+      // (language-NAME, which the highlighter reads); everywhere else it is removed.
+      const cls = node.getAttribute('class');
+      if (cls !== null && !(node.tagName === 'CODE' && LANGUAGE_CLASS.test(cls))) node.removeAttribute('class');
       if (node.tagName === 'A') {
         node.setAttribute('target', '_blank');
         node.setAttribute('rel', 'noopener noreferrer nofollow');
@@ -47,7 +55,7 @@ export function renderMarkdown(source: string): DocumentFragment {
   const html = marked.parse(neutralizeBidi(source)) as string;
   return purifier().sanitize(html, {
     ALLOWED_TAGS,
-    ALLOWED_ATTR: ['href', 'title', 'start', 'align', 'target', 'rel'],
+    ALLOWED_ATTR: ['href', 'title', 'start', 'align', 'target', 'rel', 'class'],
     ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i,
     ALLOW_DATA_ATTR: false,
     RETURN_DOM_FRAGMENT: true,

@@ -10,7 +10,9 @@ import { neutralizeBidi } from './text';
 // then rendered again as Markdown when it arrives. If it cannot be loaded, answers stay plain
 // text (inert either way). A body says which it shows: data-format="text" or "markdown".
 type Renderer = (source: string) => DocumentFragment;
+type Decorator = (body: HTMLElement, streaming: boolean, onReady: () => void) => boolean;
 let renderMarkdown: Renderer | null = null;
+let decorateCodeBlocks: Decorator = () => false;
 let loadingMarkdown: Promise<void> | null = null;
 let markdownSettled = false; // loaded, or failed to load: no view waits for it any more
 const waitingViews = new Set<TranscriptView>();
@@ -22,6 +24,7 @@ export function preloadMarkdown(): Promise<void> {
     .then(
       (m) => {
         renderMarkdown = m.renderMarkdown;
+        decorateCodeBlocks = m.decorateCodeBlocks;
       },
       () => {
         renderMarkdown = null; // answers stay plain text
@@ -52,6 +55,7 @@ export class TranscriptView {
   private readonly items = new Map<bigint, HTMLLIElement>();
   private readonly dirty = new Set<Turn>();
   private readonly awaitingMarkdown = new Set<Turn>(); // answers shown as plain text until Markdown arrives
+  private readonly awaitingHighlighter = new Set<Turn>(); // answers with a complete code block shown plain until it arrives
   private scheduled = false;
 
   constructor(
@@ -59,10 +63,10 @@ export class TranscriptView {
     private transcript: Transcript,
   ) {}
 
-  /** Whether some change is not on screen yet: a render is scheduled, or an answer is shown as
-   *  text while the Markdown renderer loads. */
+  /** Whether some change is not on screen yet: a render is scheduled, an answer is shown as
+   *  text while the Markdown renderer loads, or a complete code block waits for the highlighter. */
   get pending(): boolean {
-    return this.dirty.size > 0 || this.awaitingMarkdown.size > 0;
+    return this.dirty.size > 0 || this.awaitingMarkdown.size > 0 || this.awaitingHighlighter.size > 0;
   }
 
   /** Show another transcript (after a reset or when viewing a past session). */
@@ -71,6 +75,7 @@ export class TranscriptView {
     this.items.clear();
     this.dirty.clear();
     this.awaitingMarkdown.clear();
+    this.awaitingHighlighter.clear();
     this.list.replaceChildren();
     for (const t of transcript.turns) this.dirty.add(t);
     this.flush();
@@ -91,6 +96,13 @@ export class TranscriptView {
     this.awaitingMarkdown.clear();
     this.flush();
   }
+
+  /** The highlighter has arrived (or will not): render again the answers waiting for it. */
+  private highlighterReady = (): void => {
+    for (const t of this.awaitingHighlighter) this.dirty.add(t);
+    this.awaitingHighlighter.clear();
+    this.flush();
+  };
 
   /** Renders pending changes now. */
   flush(): void {
@@ -122,6 +134,8 @@ export class TranscriptView {
     if (t.role === 'assistant' && renderMarkdown) {
       body.replaceChildren(renderMarkdown(t.text));
       body.dataset.format = 'markdown';
+      if (decorateCodeBlocks(body, t.open, this.highlighterReady)) this.awaitingHighlighter.add(t);
+      else this.awaitingHighlighter.delete(t);
     } else {
       body.textContent = neutralizeBidi(t.text);
       body.dataset.format = 'text';
