@@ -289,6 +289,43 @@ TEST_F(HostSessionTest, OnlyTheAskerOrTheHostCanStopAnAnswer) {
   EXPECT_EQ(s->status().turn, host_turn);
 }
 
+TEST_F(HostSessionTest, TheHostRemovesAPeerByItsShownName) {
+  auto s = make();
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  auto cy = join(*s, PeerRole::kParticipant, "cy");
+  auto bob = join(*s, PeerRole::kViewer, "bob");
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "first"}), 1);
+  s->peer_frame(cy.conn, encode(PromptFrame{1, "queued, then dropped"}), 1);
+  s->peer_frame(cy.conn, encode(PromptFrame{2, "also dropped"}), 1);
+  ASSERT_EQ(s->status().queued_prompts, 2u);
+  ASSERT_EQ(s->present_peers().size(), 3u);
+
+  EXPECT_FALSE(s->remove_peer("nobody"));
+  EXPECT_FALSE(s->remove_peer("CY"));  // the name exactly as shown
+  auto removed = s->remove_peer("cy");
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, cy.conn);
+  EXPECT_EQ(s->status().queued_prompts, 0u);
+  make_durable(*s);
+  cy.drain(*s);
+  const auto* bye = cy.last_control<ByeFrame>();
+  ASSERT_NE(bye, nullptr);
+  EXPECT_EQ(bye->reason, StatusCode::kRemoved);
+  EXPECT_TRUE(cy.closed);
+  EXPECT_FALSE(s->remove_peer("cy"));  // already leaving
+  s->peer_closed(cy.conn, 2);
+  auto present = s->present_peers();
+  ASSERT_EQ(present.size(), 2u);
+  EXPECT_EQ(present[0].name, "ada");
+  EXPECT_EQ(present[1].name, "bob");
+  EXPECT_EQ(present[1].role, PeerRole::kViewer);
+  // Everyone else stays, and sees cy leave.
+  make_durable(*s);
+  bob.drain(*s);
+  EXPECT_FALSE(bob.closed);
+  EXPECT_EQ(bob.transcript.peers().size(), 2u);
+}
+
 TEST_F(HostSessionTest, PromptsQueueInOrderWithAttribution) {
   auto s = make();
   auto ada = join(*s, PeerRole::kParticipant, "ada");

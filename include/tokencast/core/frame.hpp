@@ -55,6 +55,7 @@ enum class StatusCode : uint64_t {
   kBusy = 6,                // e.g. a prompt while a turn is open
   kInternal = 7,            // the host failed; retry later
   kShutdown = 8,            // bye only: the host is ending the session
+  kRemoved = 9,             // bye only: the host removed this peer; it must not rejoin
 };
 
 // client -> host, first frame on a link.

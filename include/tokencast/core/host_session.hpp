@@ -142,6 +142,20 @@ class HostSession {
   std::optional<TurnId> start_external_turn(std::string_view author, int64_t now_ms);
   void set_meta(std::string_view title, std::string_view model);
 
+  // --- moderation ---
+  struct PresentPeer {
+    ConnId conn = 0;
+    PeerId id = 0;
+    PeerRole role = PeerRole::kViewer;
+    std::string name;  // as every peer sees it
+  };
+  // Peers that said hello and are still here, in the order they arrived.
+  std::vector<PresentPeer> present_peers() const;
+  // Removes the present peer shown as `name` (exactly): bye kRemoved, its queued prompts
+  // dropped. Returns its link, so the runtime can refuse that client's rejoin; nullopt when no
+  // present peer has that name.
+  std::optional<ConnId> remove_peer(std::string_view name);
+
   // Timeouts (hello, silent peers). Call every second or so.
   void tick(int64_t now_ms);
   // Tells every peer the session ends (bye kShutdown); their last frames follow.

@@ -405,6 +405,27 @@ void HostSession::shutdown() {
   }
 }
 
+std::vector<HostSession::PresentPeer> HostSession::present_peers() const {
+  std::vector<PresentPeer> out;
+  for (const auto& [conn, peer] : peers_) {
+    if (peer.phase == Phase::kActive) out.push_back({conn, peer.id, peer.role, peer.name});
+  }
+  return out;
+}
+
+std::optional<ConnId> HostSession::remove_peer(std::string_view name) {
+  for (auto& [conn, peer] : peers_) {
+    if (peer.phase != Phase::kActive || peer.name != name) continue;
+    std::erase_if(prompts_, [conn = conn](const Prompt& p) { return p.conn == conn; });
+    peer.pending_prompts = 0;
+    send_control(conn, peer,
+                 ByeFrame{StatusCode::kRemoved, "the host removed you from the session"});
+    peer.phase = Phase::kClosing;
+    return conn;
+  }
+  return std::nullopt;
+}
+
 HostSession::Status HostSession::status() const {
   Status s;
   for (const auto& [_, p] : peers_) s.peers += p.phase == Phase::kActive ? 1 : 0;

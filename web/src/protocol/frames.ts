@@ -105,6 +105,7 @@ export const STATUS = {
   busy: 6n,
   internal: 7n,
   shutdown: 8n,
+  removed: 9n,
 } as const;
 
 export type Event =
