@@ -157,6 +157,67 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
     await hostCtx.close();
   }, 90000);
 
+  it('removes a viewer and a participant: each sees it, and a reload of its page is refused (same certificate)', async () => {
+    const ctx = await browser.newContext();
+    const hostPage = await ctx.newPage();
+    hostPage.on('dialog', (dlg) => void dlg.accept());
+    type Hooks = { fingerprint(): string | null; drop(): void };
+    const fingerprint = (page: Page) =>
+      page.waitForFunction(() => (window as unknown as { tokencast?: Hooks }).tokencast?.fingerprint() ?? false, null, { timeout: 15000 }).then((h) => h.jsonValue() as Promise<string>);
+    const removedState = (page: Page) =>
+      explained(page, page.waitForFunction(() => document.getElementById('notice')?.textContent === 'The host removed you from this session.', null, { timeout: 15000 }));
+    const refusedState = (page: Page) =>
+      explained(page, page.waitForFunction(() => document.getElementById('status')?.textContent === 'the host refused the join', null, { timeout: 15000 }));
+    try {
+      await hostPage.goto(`${rv.base}/host`);
+      await hostPage.check('input[name=source][value=typed]');
+      await hostPage.click('#start');
+      await waitOnline(hostPage);
+      const { links } = await hooks(hostPage);
+      const vic = await newPhonePage(browser, 'vic');
+      await vic.page.goto(links.viewer);
+      await waitLive(vic.page);
+      // The session's certificate: the same fingerprint after a reconnect and after a reload.
+      const fp = await fingerprint(vic.page);
+      expect(fp).toMatch(/^sha-256 [0-9A-F:]{95}$/i);
+      await vic.page.evaluate(() => (window as unknown as { tokencast: Hooks }).tokencast.drop());
+      await waitLive(vic.page);
+      expect(await fingerprint(vic.page)).toBe(fp);
+      await vic.page.reload();
+      await waitLive(vic.page);
+      expect(await fingerprint(vic.page)).toBe(fp);
+      // Another browser (its own storage) has its own.
+      const vera = await newPhonePage(browser, 'vera');
+      await vera.page.goto(links.viewer);
+      await waitLive(vera.page);
+      expect(await fingerprint(vera.page)).not.toBe(fp);
+      const pam = await newPhonePage(browser, 'pam');
+      await pam.page.goto(links.participant);
+      await waitLive(pam.page);
+      await waitPeers(hostPage, 3);
+
+      // The viewer is removed: told so, no retry; the others stay.
+      await hostPage.click('button[aria-label="Remove vic"]');
+      await removedState(vic.page);
+      expect(await vic.page.textContent('#status')).toBe('the host removed you from this session');
+      expect(await vic.page.$('#notice .retry')).toBeNull();
+      await waitPeers(hostPage, 2);
+      // Its reload presents the same certificate: refused.
+      await vic.page.reload();
+      await refusedState(vic.page);
+      // The participant likewise.
+      await hostPage.click('button[aria-label="Remove pam"]');
+      await removedState(pam.page);
+      await pam.page.reload();
+      await refusedState(pam.page);
+      expect(await vera.page.textContent('#status')).toBe('live');
+      expect((await hooks(hostPage)).peers).toBe(1);
+      for (const p of [vic, vera, pam]) await p.ctx.close();
+    } finally {
+      await ctx.close();
+    }
+  }, 90000);
+
   it('explains a model server that refuses the page, and ends the answer for the peers', async () => {
     const refusing = await startModelServer(false);
     const ctx = await browser.newContext();

@@ -119,19 +119,30 @@ function host(store: HostStore, session: HostedSession, stored: Event[]): void {
     $('title').textContent = t;
     document.title = `${t} · tokencast host`;
   };
+  let hostRef: BrowserHost | null = null;
   const showPeers = () => {
     const ul = $<HTMLUListElement>('peer-list');
     ul.replaceChildren(
       ...[...transcript.peers.values()].map((p) => {
         const li = document.createElement('li');
-        li.textContent = `${neutralizeBidi(p.name)} (${p.role})`; // peers' own text: as text only
+        li.textContent = `${neutralizeBidi(p.name)} (${p.role}) `; // peers' own text: as text only
+        const remove = document.createElement('button');
+        remove.type = 'button';
+        remove.className = 'remove-peer';
+        remove.textContent = 'Remove';
+        remove.setAttribute('aria-label', `Remove ${neutralizeBidi(p.name)}`);
+        remove.addEventListener('click', () => {
+          // The exact name the host gave (names are unique among those here), not the shown one.
+          if (!confirm(`Remove ${neutralizeBidi(p.name)}? They cannot rejoin from the same browser while this tab hosts.`)) return;
+          if (hostRef?.removePeer(p.name)) remove.disabled = true;
+        });
+        li.append(remove);
         return li;
       }),
     );
     const n = transcript.peers.size;
     $('peers').textContent = n ? `${n} here` : '';
   };
-  let hostRef: BrowserHost | null = null;
   const showState = () => {
     const h = hostRef;
     if (!h) return;

@@ -10,6 +10,7 @@ import { STATUS, type Event } from './protocol/frames';
 import { FAILURE_TEXT, Joiner, type JoinFailure } from './client/joiner';
 import { ClientSession, cleanDisplayName, positionAfter, Transcript, type SessionEvent } from './client/session';
 import { SessionStore, type SessionSummary } from './client/store';
+import { sessionCertificate } from './client/certificate';
 import { preloadMarkdown, TranscriptView } from './ui/view';
 import { neutralizeBidi } from './ui/text';
 import { PeopleList } from './ui/people';
@@ -355,9 +356,13 @@ function onSessionEvent(page: SessionPage, ev: SessionEvent): void {
   updateCompose(page);
 }
 
+/** The end of a session that no retry can undo: the host ended it, or removed us. */
+const FINAL: readonly JoinFailure[] = ['session_ended', 'removed', 'bad_link'];
+
 function showEnded(failure: JoinFailure): void {
-  notice(FAILURE_TEXT[failure] + (failure === 'session_ended' ? '.' : ''));
-  if (failure !== 'session_ended' && failure !== 'bad_link') {
+  if (failure === 'removed') notice('The host removed you from this session.');
+  else notice(FAILURE_TEXT[failure] + (failure === 'session_ended' ? '.' : ''));
+  if (!FINAL.includes(failure)) {
     const retry = document.createElement('button');
     retry.type = 'button';
     retry.textContent = 'Try again';
@@ -389,7 +394,7 @@ function startJoiner(page: SessionPage, link: InviteLink, restoring: Promise<voi
       },
       onEnded: showEnded,
     },
-    { beforeHello: restoring, relayOnly: relayOnlySetting() },
+    { beforeHello: restoring, relayOnly: relayOnlySetting(), certificate: sessionCertificate(storePromise, page.room, Date.now()) },
   );
 }
 
@@ -441,6 +446,7 @@ function exposeTestHooks(page: SessionPage, joiner: Joiner): void {
     caughtUp: () => session.welcomed && session.position.last_seq >= page.welcomeHead,
     rendered: () => !view.pending,
     screenAwake: () => wakeLock.held,
+    fingerprint: () => joiner.offerFingerprint(),
   };
 }
 

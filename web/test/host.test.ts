@@ -366,6 +366,31 @@ describe('host session', () => {
     expect(io.cancelled).toBe(2);
   });
 
+  it('removes a peer by its exact shown name: bye removed, its queued prompts dropped', () => {
+    const io = new RecordingIo();
+    const s = HostSession.create(hostSessionConfig(SID, { flow: flowOff }), [], io, 0);
+    const join = (name: string) => {
+      const c = s.peerOpened('participant', 0);
+      s.peerFrame(c, encodeFrame({ type: 'hello', version: 2, last_seq: 0n, display_name: name }), 0);
+      s.durable(s.status.head);
+      drain(s, c, 0);
+      return c;
+    };
+    const ada = join('Ada');
+    const bo = join('Bo');
+    s.hostPrompt('first', 1); // generating: later prompts queue
+    s.peerFrame(bo, encodeFrame({ type: 'prompt', prompt_id: 1n, text: 'queued' }), 2);
+    expect(s.removePeer('bo')).toBeNull(); // exact match only
+    expect(s.removePeer('Bo')).toBe(bo);
+    expect(s.removePeer('Bo')).toBeNull(); // closing: no longer active
+    expect(drain(s, bo, 3).map(decodeFrame).at(-1)).toEqual({ type: 'bye', reason: STATUS.removed, text: 'the host removed you from the session' });
+    expect(s.activePeers().map((p) => p.name)).toEqual(['Ada']);
+    s.llmDone(io.generations[0].turn, 1n, 4);
+    expect(io.generations).toHaveLength(1); // Bo's queued prompt was dropped
+    s.peerClosed(bo);
+    expect(s.activePeers().map((p) => p.conn)).toEqual([ada]);
+  });
+
   it('with no model, what the host types is the answer', () => {
     const io = new RecordingIo();
     const s = HostSession.create(hostSessionConfig(SID, { llmAttached: false, hostName: 'Eve' }), [], io, 0);

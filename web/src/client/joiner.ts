@@ -16,6 +16,7 @@ export type JoinFailure =
   | 'invalid_answer'
   | 'refused'
   | 'session_ended'
+  | 'removed'
   | 'interrupted'
   | 'not_opened'
   | 'no_path';
@@ -27,6 +28,7 @@ export const FAILURE_TEXT: Record<JoinFailure, string> = {
   invalid_answer: 'invite link invalid or expired',
   refused: 'the host refused the join',
   session_ended: 'the host ended the session',
+  removed: 'the host removed you from this session',
   interrupted: 'the connection to the host was lost',
   not_opened: 'the connection to the host could not be opened',
   no_path:
@@ -131,6 +133,10 @@ export interface JoinOptions {
   /** The hello (which carries the resume position) waits for this: the page restores its stored
    *  copy while the join runs, and the position must be the one of what it shows. */
   beforeHello: Promise<void> | null;
+  /** The DTLS certificate every peer connection of this session presents (the same fingerprint
+   *  on every reconnect and reload, see client/certificate.ts); null: the browser makes one per
+   *  connection. The first peer connection waits for it. */
+  certificate: Promise<RTCCertificate | null> | null;
 }
 
 const DEFAULTS: JoinOptions = {
@@ -142,6 +148,7 @@ const DEFAULTS: JoinOptions = {
   iceServers: [],
   relayOnly: false,
   beforeHello: null,
+  certificate: null,
 };
 
 interface Attempt {
@@ -166,6 +173,7 @@ interface Attempt {
   ackTimer: boolean; // an ack is scheduled (protocol version 2)
   rendezvousIce: RTCIceServer[]; // what the rendezvous handed out (ICE_SERVERS)
   iceConnected: boolean; // ICE found a working candidate pair (at some point)
+  peerGen: number; // which createPeer call may make this attempt's peer connection
 }
 
 export class Joiner {
@@ -178,6 +186,8 @@ export class Joiner {
   private ended = false;
   private retries = 0;
   private helloReady: boolean;
+  private certificate: RTCCertificate | null = null;
+  private certificateReady: boolean;
 
   constructor(
     private readonly link: InviteLink,
@@ -190,6 +200,14 @@ export class Joiner {
     this.options.beforeHello?.then(
       () => (this.helloReady = true),
       () => (this.helloReady = true),
+    );
+    this.certificateReady = !this.options.certificate;
+    this.options.certificate?.then(
+      (c) => {
+        this.certificate = c;
+        this.certificateReady = true;
+      },
+      () => (this.certificateReady = true),
     );
     this.wsUrl = rendezvousWebSocketUrl(link.baseUrl);
     this.locator = roomLocator(link.secret, link.role, link.hostKey);
@@ -216,6 +234,12 @@ export class Joiner {
     this.send(ClientSession.bye());
     this.ended = true;
     this.teardown();
+  }
+
+  /** The a=fingerprint line of the current offer (what the host sees of our certificate). */
+  offerFingerprint(): string | null {
+    const sdp = this.attempt?.pc?.localDescription?.sdp ?? '';
+    return /^a=fingerprint:(.*)$/m.exec(sdp)?.[1].trim() ?? null;
   }
 
   /** For tests and the UI's "retry": drop the link and resume. */
@@ -252,6 +276,7 @@ export class Joiner {
       ackTimer: false,
       rendezvousIce: [],
       iceConnected: false,
+      peerGen: 0,
     };
     this.attempt = a;
     perfMark('join-start', n);
@@ -295,11 +320,7 @@ export class Joiner {
       if (!cur || cur.open) return;
       this.attemptFailed('no_answer', cur.host === 0n ? 'no host greeted us in its room' : 'the host did not answer');
     }, this.options.answerTimeoutMs);
-    try {
-      this.createPeer(a);
-    } catch (e) {
-      this.end('not_opened', `cannot make an offer: ${String(e)}`);
-    }
+    this.createPeer(a);
   }
 
   private teardown(): void {
@@ -393,11 +414,7 @@ export class Joiner {
     a.early = [];
     a.earlyEnd = false;
     a.offerSent = false;
-    try {
-      this.createPeer(a);
-    } catch (e) {
-      this.end('not_opened', `cannot make an offer: ${String(e)}`);
-    }
+    this.createPeer(a);
   }
 
   private hasTurnServer(a: Attempt): boolean {
@@ -420,12 +437,30 @@ export class Joiner {
     return {
       iceServers: [...this.options.iceServers, ...a.rendezvousIce],
       iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all',
+      ...(this.certificate ? { certificates: [this.certificate] } : {}),
     };
+  }
+
+  /** Makes the attempt's peer connection once the session's certificate is at hand (at once,
+   *  after the first time); a later call (new ICE servers) supersedes a waiting one. */
+  private createPeer(a: Attempt): void {
+    const gen = ++a.peerGen;
+    const make = () => {
+      const cur = this.current(a.n);
+      if (!cur || cur.peerGen !== gen || cur.pc) return;
+      try {
+        this.createPeerNow(cur);
+      } catch (e) {
+        this.end('not_opened', `cannot make an offer: ${String(e)}`);
+      }
+    };
+    if (this.certificateReady) make();
+    else this.options.certificate!.then(make, make);
   }
 
   /** The peer connection, data channel and offer, made while the rendezvous connects: the offer
    *  is kept (in `sent`) until a beacon verifies, and only the host gets it. */
-  private createPeer(a: Attempt): void {
+  private createPeerNow(a: Attempt): void {
     const n = a.n;
     const pc = new RTCPeerConnection(this.rtcConfig(a));
     a.pc = pc;
@@ -661,6 +696,10 @@ export class Joiner {
       if (ev.type === 'host_left') {
         if (ev.reason === STATUS.shutdown) {
           this.end('session_ended', ev.text);
+          return;
+        }
+        if (ev.reason === STATUS.removed) {
+          this.end('removed', ev.text); // removed by the host: never reconnect
           return;
         }
         this.linkLost(ev.text || 'the host closed the link');

@@ -1,9 +1,10 @@
-// IndexedDB: each session's events (as encoded one-event frames, so u64 values survive), and a
-// summary per room for the list of past sessions. Keyed by the room locator, never the secret.
+// IndexedDB: each session's events (as encoded one-event frames, so u64 values survive), a
+// summary per room for the list of past sessions, and the room's DTLS certificate (see
+// ./certificate.ts). Keyed by the room locator, never the secret.
 import { encodeFrame, decodeFrame, type Event } from '../protocol/frames';
 
 const DB_NAME = 'tokencast';
-const DB_VERSION = 1;
+const DB_VERSION = 2; // 2: the certificates store
 
 export interface SessionSummary {
   room: string; // room locator, base64url
@@ -47,9 +48,12 @@ export class SessionStore {
       const req = indexedDB.open(DB_NAME, DB_VERSION);
       req.onupgradeneeded = () => {
         const db = req.result;
-        db.createObjectStore('sessions', { keyPath: 'room' });
-        const events = db.createObjectStore('events', { autoIncrement: true });
-        events.createIndex('room', 'room');
+        if (!db.objectStoreNames.contains('sessions')) db.createObjectStore('sessions', { keyPath: 'room' });
+        if (!db.objectStoreNames.contains('events')) {
+          const events = db.createObjectStore('events', { autoIncrement: true });
+          events.createIndex('room', 'room');
+        }
+        if (!db.objectStoreNames.contains('certificates')) db.createObjectStore('certificates');
       };
       return new SessionStore(await request(req));
     } catch {
@@ -89,6 +93,18 @@ export class SessionStore {
     tx.objectStore('sessions').delete(room);
     const keys = await request(tx.objectStore('events').index('room').getAllKeys(room));
     for (const k of keys) tx.objectStore('events').delete(k);
+    await done(tx);
+  }
+
+  /** The room's stored DTLS certificate (an RTCCertificate is structured-cloneable), if any. */
+  async certificate(room: string): Promise<RTCCertificate | null> {
+    const tx = this.db.transaction('certificates', 'readonly');
+    return ((await request(tx.objectStore('certificates').get(room))) as RTCCertificate | undefined) ?? null;
+  }
+
+  async putCertificate(room: string, cert: RTCCertificate): Promise<void> {
+    const tx = this.db.transaction('certificates', 'readwrite');
+    tx.objectStore('certificates').put(cert, room);
     await done(tx);
   }
 

@@ -501,6 +501,21 @@ export class HostSession {
     }
   }
 
+  /** The host removes the active peer shown as `name` (exact match, as the C++ host's
+   *  remove_peer): its queued prompts are dropped and it is told bye removed, after which its
+   *  link closes. The runtime bans its DTLS fingerprint. Returns its connection, or null. */
+  removePeer(name: string): ConnId | null {
+    for (const [conn, peer] of this.peers) {
+      if (peer.phase !== 'active' || peer.name !== name) continue;
+      for (let i = this.prompts.length - 1; i >= 0; i--) if (this.prompts[i].conn === conn) this.prompts.splice(i, 1);
+      peer.pendingPrompts = 0;
+      this.sendControl(conn, peer, { type: 'bye', reason: STATUS.removed, text: 'the host removed you from the session' });
+      peer.phase = 'closing';
+      return conn;
+    }
+    return null;
+  }
+
   /** Tells every peer the session ends (bye shutdown). */
   shutdown(): void {
     for (const [conn, peer] of this.peers) {

@@ -41,6 +41,9 @@ const OPEN_TIMEOUT_MS = 60_000;
 // Joins answered whose channel is not open yet, per role (viewer, participant): the C++ host's
 // join admission budgets (include/tokencast/core/join_admission.hpp).
 const MAX_PENDING_JOINS: Record<LinkRole, number> = { 0: 64, 1: 16 };
+// DTLS fingerprints of removed joiners, refused for the rest of the tab's run; the oldest ban
+// goes first beyond this many (a bound on what a stream of removals can make the tab hold).
+const MAX_BANNED = 1024;
 
 function random64(): bigint {
   const b = crypto.getRandomValues(new Uint8Array(8));
@@ -61,6 +64,7 @@ interface Joiner {
   room: Room;
   from: bigint; // the joiner's rendezvous id
   joinId: Uint8Array;
+  fingerprint: string; // hex of the joiner's DTLS fingerprint (from its signed offer)
   pc: RTCPeerConnection;
   remoteReady: Promise<void>;
   answered: boolean;
@@ -76,6 +80,7 @@ export class BrowserHost implements HostIo {
   private readonly rooms: Room[];
   private readonly joins = new Map<string, Joiner>(); // by join id
   private readonly byConn = new Map<ConnId, Joiner>();
+  private readonly banned = new Set<string>(); // removed joiners' DTLS fingerprints (hex), oldest first
   private pendingEvents: Event[] = [];
   private flushing: Promise<void> | null = null;
   private cancelGen: (() => void) | null = null;
@@ -176,6 +181,21 @@ export class BrowserHost implements HostIo {
     // The byes are pumped by framesReady; channels close after their last frame.
   }
 
+  /** Removes the peer shown as `name` (bye removed) and bans its DTLS fingerprint: its later
+   *  offers, a reload of its page included (the client keeps its certificate), are refused.
+   *  False when no peer here has that name. */
+  removePeer(name: string): boolean {
+    const conn = this.session.removePeer(name);
+    if (conn === null) return false;
+    const j = this.byConn.get(conn);
+    if (j) {
+      this.banned.add(j.fingerprint);
+      if (this.banned.size > MAX_BANNED) this.banned.delete(this.banned.values().next().value!);
+    }
+    this.setup.onChange();
+    return true;
+  }
+
   peerCount(): number {
     return this.session.status.peers;
   }
@@ -262,6 +282,16 @@ export class BrowserHost implements HostIo {
   }
 
   private async answer(room: Room, from: bigint, offer: Extract<HostJoinEvent, { type: 'offer' }>): Promise<void> {
+    const fingerprint = toHex(offer.joinerFingerprint);
+    if (this.banned.has(fingerprint)) {
+      // A removed joiner: a signed refusal, so its page says so rather than waiting.
+      try {
+        this.send(room, from, await this.handshake.sealRejection(offer.joinId, 0, random64()));
+      } catch {
+        /* the attempt is gone */
+      }
+      return;
+    }
     if (!this.admits(room.role, from)) return;
     const pc = new RTCPeerConnection({ iceServers: room.ice });
     const key = toHex(offer.joinId);
@@ -270,6 +300,7 @@ export class BrowserHost implements HostIo {
       room,
       from,
       joinId: offer.joinId,
+      fingerprint,
       pc,
       remoteReady: pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp }),
       answered: false,
