@@ -3,7 +3,10 @@
 // then the host tab reloaded mid-answer, and everyone resuming with no gap and no duplicate.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { formatInviteLink } from '../src/protocol/invite';
 import { join } from 'node:path';
 import {
   explained,
@@ -15,6 +18,7 @@ import {
   startRendezvous,
   stopAll,
   tempDir,
+  TOKENCAST_BIN,
   waitAnswers,
   waitLive,
   type Rendezvous,
@@ -217,6 +221,54 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
       await ctx.close();
     }
   }, 90000);
+
+  it('exports a signed transcript that tokencast verify ties to the viewer link; a tampered copy fails', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const ctx = await browser.newContext();
+    const hostPage = await ctx.newPage();
+    try {
+      await hostPage.goto(`${rv.base}/host`);
+      await hostPage.fill('#model-url', model.baseUrl);
+      await hostPage.fill('#session-title', 'signed from a tab');
+      await hostPage.click('#start');
+      await waitOnline(hostPage);
+      const { links } = await hooks(hostPage);
+      for (const [i, q] of ['why is the sky blue?', 'and "quoted" \\ text?'].entries()) {
+        await hostPage.fill('#prompt', q);
+        await hostPage.click('#send');
+        await explained(
+          hostPage,
+          hostPage.waitForFunction(
+            (k) =>
+              document.querySelectorAll('#transcript > li.assistant:not(.open)').length === k &&
+              !(window as unknown as { tokencastHost: HostHooks }).tokencastHost.generating(),
+            i + 1,
+            { timeout: 15000 },
+          ),
+        );
+      }
+      const [download] = await Promise.all([hostPage.waitForEvent('download'), hostPage.click('#export')]);
+      const file = join(d.path, download.suggestedFilename());
+      await download.saveAs(file);
+      const text = readFileSync(file, 'utf8');
+      expect(text).toContain(JSON.stringify(answerFor('why is the sky blue?')).slice(1, -1));
+      const verify = (path: string, link: string) => spawnSync(TOKENCAST_BIN, ['verify', path, '-'], { input: link, encoding: 'utf8', timeout: 15000 });
+      const ok = verify(file, links.viewer);
+      expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('(the host of the link)');
+      const tampered = join(d.path, 'tampered.json');
+      writeFileSync(tampered, text.replace('why is the sky blue?', 'why is the sky green?'));
+      expect(verify(tampered, links.viewer).status).toBe(1);
+      // Another session's link: the signature verifies, but not as that link's host.
+      const otherKey = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
+      const other = formatInviteLink(rv.base, 0, crypto.getRandomValues(new Uint8Array(32)), otherKey);
+      const foreign = verify(file, other);
+      expect(foreign.status, foreign.stdout + foreign.stderr).toBe(1);
+    } finally {
+      await ctx.close();
+    }
+  }, 60000);
 
   it('explains a model server that refuses the page, and ends the answer for the peers', async () => {
     const refusing = await startModelServer(false);

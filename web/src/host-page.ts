@@ -10,6 +10,8 @@ import { TranscriptView, preloadMarkdown } from './ui/view';
 import { neutralizeBidi } from './ui/text';
 import { BrowserHost } from './host/runtime';
 import { HostStore, newSessionKey, signerFor, type HostedSession } from './host/store';
+import { encodeSignedTranscript, signTranscript, transcriptFromEvents } from './protocol/transcript';
+import { toHex } from './protocol/bytes';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
@@ -205,6 +207,19 @@ function host(store: HostStore, session: HostedSession, stored: Event[]): void {
     }
   });
   $('cancel').addEventListener('click', () => h.cancel());
+  // The session's turns signed with its key, as `tokencast export ID --signed` writes them; anyone
+  // checks the file with `tokencast verify FILE LINK` (docs/PROTOCOL.md section 5).
+  $('export').addEventListener('click', () => {
+    void (async () => {
+      const content = transcriptFromEvents(session.sessionId, h.session.durableEvents());
+      const file = encodeSignedTranscript(await signTranscript(content, signer));
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(new Blob([file], { type: 'application/json' }));
+      a.download = `tokencast-${toHex(session.sessionId).slice(0, 8)}.signed.json`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+    })().catch((e: unknown) => notice(`the transcript could not be signed: ${String(e)}`));
+  });
   $('end').addEventListener('click', () => {
     if (!confirm('End the session for everyone?')) return;
     h.end();

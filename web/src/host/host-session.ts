@@ -531,6 +531,11 @@ export class HostSession {
     return { peers, turn: this.log.openTurn, generating: this.generating, head: this.log.head, durable: this.visible.head };
   }
 
+  /** The durable log (what peers can have been sent): what a signed export covers. */
+  durableEvents(): readonly Event[] {
+    return this.visible.all();
+  }
+
   activePeers(): PeerInfo[] {
     const out: PeerInfo[] = [];
     for (const [conn, p] of this.peers) if (p.phase === 'active') out.push({ conn, id: p.id, name: p.name, role: p.role });
