@@ -256,6 +256,15 @@ function drain(s: HostSession, conn: ConnId, now: number): Uint8Array[] {
 }
 
 const SID = fromHex('000102030405060708090a0b0c0d0e0f');
+
+/** A participant that said hello as `name` and was sent its welcome. */
+function joinParticipant(s: HostSession, name: string): ConnId {
+  const c = s.peerOpened('participant', 0);
+  s.peerFrame(c, encodeFrame({ type: 'hello', version: 2, last_seq: 0n, display_name: name }), 0);
+  s.durable(s.status.head);
+  drain(s, c, 0);
+  return c;
+}
 const flowOff = { ...DEFAULT_FLOW, paceIntervalMs: 0 };
 
 describe('host session', () => {
@@ -332,13 +341,7 @@ describe('host session', () => {
   it('lets only the asker or the host stop an answer: a third participant is refused', () => {
     const io = new RecordingIo();
     const s = HostSession.create(hostSessionConfig(SID, { flow: flowOff }), [], io, 0);
-    const join = (name: string) => {
-      const c = s.peerOpened('participant', 0);
-      s.peerFrame(c, encodeFrame({ type: 'hello', version: 2, last_seq: 0n, display_name: name }), 0);
-      s.durable(s.status.head);
-      drain(s, c, 0);
-      return c;
-    };
+    const join = (name: string) => joinParticipant(s, name);
     const asker = join('Ada');
     const other = join('Bo');
     s.peerFrame(asker, encodeFrame({ type: 'prompt', prompt_id: 1n, text: 'why?' }), 1);
@@ -369,13 +372,7 @@ describe('host session', () => {
   it('removes a peer by its exact shown name: bye removed, its queued prompts dropped', () => {
     const io = new RecordingIo();
     const s = HostSession.create(hostSessionConfig(SID, { flow: flowOff }), [], io, 0);
-    const join = (name: string) => {
-      const c = s.peerOpened('participant', 0);
-      s.peerFrame(c, encodeFrame({ type: 'hello', version: 2, last_seq: 0n, display_name: name }), 0);
-      s.durable(s.status.head);
-      drain(s, c, 0);
-      return c;
-    };
+    const join = (name: string) => joinParticipant(s, name);
     const ada = join('Ada');
     const bo = join('Bo');
     s.hostPrompt('first', 1); // generating: later prompts queue
