@@ -136,7 +136,8 @@ export async function signTranscript(
  *  host meant is the caller's check: compare it with a link's host key). */
 export function verifyTranscript(t: SignedTranscript): boolean {
   try {
-    return ed25519.verify(t.signature, transcriptMessage(t, t.hostPublicKey), t.hostPublicKey);
+    // RFC 8032 strict, as OpenSSL on the C++ side (ZIP-215 would accept encodings it refuses).
+    return ed25519.verify(t.signature, transcriptMessage(t, t.hostPublicKey), t.hostPublicKey, { zip215: false });
   } catch {
     return false;
   }
