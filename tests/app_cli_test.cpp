@@ -54,13 +54,13 @@ class AppCli : public ::testing::Test {
 TEST_F(AppCli, TopLevelHelpAndUnknownCommand) {
   auto help = run_process({TOKENCAST_BIN, "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify"}) {
+  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify", "end"}) {
     EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
   }
   auto unknown = run_process({TOKENCAST_BIN, "frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("unknown command 'frobnicate'"), std::string::npos);
-  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify"}) {
+  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify", "end"}) {
     auto r = run_process({TOKENCAST_BIN, cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("usage: tokencast"), std::string::npos) << cmd;

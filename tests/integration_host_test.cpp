@@ -16,6 +16,7 @@
 #include "signal_test_support.hpp"
 #include "support/fake_openai_server.cpp"  // NOLINT: the fake server is built with its tests
 #include "support/fake_openai_server.hpp"
+#include "support/run_process.hpp"
 #include "support/wait.hpp"
 #include "tokencast/client/join_client.hpp"
 #include "tokencast/store/store.hpp"
@@ -65,6 +66,15 @@ class Child {
     if (stdin_fd_ >= 0) close(stdin_fd_);
     stdin_fd_ = -1;
   }
+  // The exit code once the process has exited by itself, without waiting; nullopt before.
+  std::optional<int> exited() {
+    if (pid_ <= 0) return exit_code_;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    pid_ = -1;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return exit_code_;
+  }
   // Sends `sig` and returns the exit code (128 + signal when killed by one).
   int signal_and_wait(int sig) {
     kill(pid_, sig);
@@ -77,6 +87,7 @@ class Child {
  private:
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
+  std::optional<int> exit_code_;
 };
 
 struct Links {
@@ -260,6 +271,154 @@ TEST_F(HostProcessTest, WithoutAModelPromptsGetAClearAnswer) {
   auto turn = ada->transcript().turns()[1];
   EXPECT_EQ(turn.end, TurnEnd::kError);
   EXPECT_NE(turn.reason.find("no model attached"), std::string::npos);
+}
+
+// The host's console removes a peer by name: it is told and ends (kRemoved), its client (the
+// same DTLS certificate) is refused when it comes back, and everyone else stays.
+TEST_F(HostProcessTest, AKickedClientIsToldAndItsRejoinIsRefused) {
+  Child host(host_args({}), /*keep_stdin=*/true);
+  Links links = read_links();
+  auto identity = DtlsIdentity::generate();
+  ASSERT_TRUE(identity);
+  std::atomic<int> mallory_end{-1};
+  auto join_as_mallory = [&] {
+    JoinOptions o;
+    o.link = links.participant;
+    o.name = "mallory";
+    o.identity = *identity;
+    o.reconnect = false;
+    JoinCallbacks cb;
+    cb.on_ended = [&](JoinFailure failure, const std::string&) {
+      mallory_end = static_cast<int>(failure);
+    };
+    auto client = JoinClient::start(std::move(o), std::move(cb));
+    EXPECT_TRUE(client);
+    return client ? std::move(*client) : nullptr;
+  };
+  auto mallory = join_as_mallory();
+  auto ada = join(links.participant, "ada");
+  ASSERT_TRUE(wait_until([&] { return mallory->connected() && ada->connected(); }));
+
+  host.write_stdin("/kick mallory\n");
+  ASSERT_TRUE(wait_until([&] { return mallory_end == static_cast<int>(JoinFailure::kRemoved); }));
+  ASSERT_TRUE(wait_until([&] {
+    auto peers = ada->transcript().peers();
+    return peers.size() == 1 && peers.begin()->second.name == "ada";
+  }));
+
+  mallory_end = -1;
+  mallory = join_as_mallory();  // the same client comes back
+  ASSERT_TRUE(wait_until([&] { return mallory_end == static_cast<int>(JoinFailure::kRefused); }))
+      << "ended with " << mallory_end;
+  EXPECT_FALSE(mallory->connected());
+
+  EXPECT_TRUE(ada->connected());
+  ASSERT_TRUE(ada->prompt("still here?").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
+}
+
+// A viewer that records how its session ended.
+struct EndingClient {
+  std::atomic<int> end{-1};
+  std::string detail;  // written before `end`
+  std::unique_ptr<JoinClient> client;
+
+  EndingClient(const std::string& link, std::chrono::milliseconds answer_timeout = 10'000ms) {
+    JoinOptions o;
+    o.link = link;
+    o.name = "bob";
+    o.reconnect = false;
+    o.answer_timeout = answer_timeout;
+    JoinCallbacks cb;
+    cb.on_ended = [this](JoinFailure failure, const std::string& text) {
+      detail = text;
+      end = static_cast<int>(failure);
+    };
+    auto started = JoinClient::start(std::move(o), std::move(cb));
+    EXPECT_TRUE(started);
+    if (started) client = std::move(*started);
+  }
+  bool ended_with(JoinFailure failure) const { return end == static_cast<int>(failure); }
+};
+
+// `tokencast end` from another process: the running host tells its peers and stops, and
+// `--resume` is refused from then on; the transcript stays exportable.
+TEST_F(HostProcessTest, AnEndedSessionTellsItsPeersAndCannotBeResumed) {
+  Child host(host_args({}), /*keep_stdin=*/true);
+  Links links = read_links();
+  EndingClient bob(links.viewer);
+  ASSERT_TRUE(wait_until([&] { return bob.client->connected(); }));
+
+  auto ended =
+      testing::run_process({TOKENCAST_BIN, "end", links.session, "--db", dir + "/host.db"});
+  ASSERT_EQ(ended.exit_code, 0) << ended.err;
+  EXPECT_NE(ended.out.find("has ended"), std::string::npos) << ended.out;
+  ASSERT_TRUE(wait_until([&] { return bob.ended_with(JoinFailure::kSessionEnded); }))
+      << "ended with " << bob.end;
+  EXPECT_EQ(bob.detail, "the session was ended for good");
+  ASSERT_TRUE(wait_until([&] { return host.exited().has_value(); }));
+  EXPECT_EQ(host.exited(), 0);
+
+  auto args = host_args({"--resume", links.session});
+  args.insert(args.begin(), TOKENCAST_BIN);
+  auto resumed = testing::run_process(args);
+  EXPECT_EQ(resumed.exit_code, 1);
+  EXPECT_NE(resumed.err.find("has ended (ended with tokencast end)"), std::string::npos)
+      << resumed.err;
+  auto again =
+      testing::run_process({TOKENCAST_BIN, "end", links.session, "--db", dir + "/host.db"});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_NE(again.out.find("had already ended"), std::string::npos) << again.out;
+  auto exported =
+      testing::run_process({TOKENCAST_BIN, "export", links.session, "--db", dir + "/host.db"});
+  EXPECT_EQ(exported.exit_code, 0);
+}
+
+// --expires: the session ends by itself; peers are told why.
+TEST_F(HostProcessTest, AnExpiringSessionEndsByItself) {
+  Child host(host_args({"--expires", "3s"}), /*keep_stdin=*/true);
+  Links links = read_links();
+  EndingClient bob(links.viewer);
+  // On a machine slow enough to take 3 s to join, bob finds no host instead: the expiry
+  // itself is checked below either way.
+  ASSERT_TRUE(wait_until([&] { return bob.client->connected() || bob.end != -1; }));
+  if (bob.client->connected()) {
+    ASSERT_TRUE(wait_until([&] { return bob.ended_with(JoinFailure::kSessionEnded); }))
+        << "ended with " << bob.end;
+    EXPECT_EQ(bob.detail, "the session has expired");
+  }
+  ASSERT_TRUE(wait_until([&] { return host.exited().has_value(); }));
+  auto args = host_args({"--resume", links.session});
+  args.insert(args.begin(), TOKENCAST_BIN);
+  auto resumed = testing::run_process(args);
+  EXPECT_EQ(resumed.exit_code, 1);
+  EXPECT_NE(resumed.err.find("has ended (expired)"), std::string::npos) << resumed.err;
+}
+
+// --resume ID --new-links: fresh links that work, the old ones lead nowhere, same transcript.
+TEST_F(HostProcessTest, NewLinksOnResumeReplaceTheOldOnes) {
+  Links first;
+  {
+    Child host(host_args({"--prompt", "remember me"}));
+    first = read_links();
+    EndingClient bob(first.viewer);
+    ASSERT_TRUE(wait_until(
+        [&] { return bob.client->connected() && !bob.client->transcript().turns().empty(); }));
+    EXPECT_EQ(host.signal_and_wait(SIGTERM), 0);
+  }
+  std::filesystem::remove(dir + "/links.json");
+  Child host(host_args({"--resume", first.session, "--new-links"}));
+  Links second = read_links();
+  EXPECT_EQ(second.session, first.session);
+  EXPECT_NE(second.viewer, first.viewer);
+  EXPECT_NE(second.participant, first.participant);
+  EndingClient carol(second.viewer);
+  ASSERT_TRUE(wait_until(
+      [&] { return carol.client->connected() && !carol.client->transcript().turns().empty(); }));
+  EXPECT_EQ(carol.client->transcript().turns()[0].text, "remember me");
+  EndingClient stale(first.viewer, 2'000ms);  // its room is empty now
+  ASSERT_TRUE(wait_until([&] { return stale.end != -1; }));
+  EXPECT_TRUE(stale.ended_with(JoinFailure::kNoAnswer)) << "ended with " << stale.end;
 }
 
 }  // namespace

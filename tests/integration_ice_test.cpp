@@ -12,8 +12,8 @@
 
 #include "signal_test_support.hpp"
 #include "support/wait.hpp"
-#include "tokencast/host/host.hpp"
 #include "tokencast/client/join_client.hpp"
+#include "tokencast/host/host.hpp"
 
 namespace tokencast {
 namespace {

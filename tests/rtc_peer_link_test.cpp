@@ -153,11 +153,12 @@ struct Pair {
   Endpoint a;  // offerer
   Endpoint b;  // answerer
 
-  explicit Pair(LinkConfig config = {}) {
+  explicit Pair(LinkConfig config = {}) : Pair(config, config) {}
+  Pair(const LinkConfig& offerer, const LinkConfig& answerer) {
     a.peer = &b;
     b.peer = &a;
-    auto la = PeerLink::create(NegotiationRole::kOfferer, config, a.callbacks());
-    auto lb = PeerLink::create(NegotiationRole::kAnswerer, config, b.callbacks());
+    auto la = PeerLink::create(NegotiationRole::kOfferer, offerer, a.callbacks());
+    auto lb = PeerLink::create(NegotiationRole::kAnswerer, answerer, b.callbacks());
     EXPECT_TRUE(la.has_value());
     EXPECT_TRUE(lb.has_value());
     if (la) a.link = std::move(*la);
@@ -207,6 +208,36 @@ TEST(RtcPeerLink, OpensOnLoopbackAndCallbacksRunOnTheSignalingThread) {
   EXPECT_TRUE(p.b.callbacks_on_one_thread);
   EXPECT_EQ(p.a.callback_thread, p.b.callback_thread);
   EXPECT_NE(p.a.callback_thread, std::this_thread::get_id());
+}
+
+std::string fingerprint_line(const std::string& sdp) {
+  auto at = sdp.find("a=fingerprint:");
+  return at == std::string::npos ? "" : sdp.substr(at, sdp.find('\n', at) - at);
+}
+
+// A client's links share one certificate (DtlsIdentity): each opens, and each presents the
+// same fingerprint, which a host can recognise (and refuse after removing the client).
+TEST(RtcPeerLink, LinksWithOneIdentityOpenAndPresentOneFingerprint) {
+  auto identity = DtlsIdentity::generate();
+  ASSERT_TRUE(identity);
+  LinkConfig config;
+  config.identity = *identity;
+  std::string first;
+  for (int i = 0; i < 2; ++i) {
+    Pair p(config, LinkConfig{});  // as a joiner: only the offerer brings its own
+    p.start();
+    ASSERT_TRUE(p.wait_open()) << "link " << i;
+    std::scoped_lock both(p.a.mu, p.b.mu);
+    std::string line = fingerprint_line(p.a.local_sdp);
+    ASSERT_FALSE(line.empty());
+    if (i == 0) first = line;
+    EXPECT_EQ(line, first);
+  }
+  Pair fresh;  // no identity: a certificate of its own
+  fresh.start();
+  ASSERT_TRUE(fresh.wait_open());
+  std::scoped_lock lock(fresh.a.mu);
+  EXPECT_NE(fingerprint_line(fresh.a.local_sdp), first);
 }
 
 TEST(RtcPeerLink, MessagesBothWaysInOrderAndIntact) {

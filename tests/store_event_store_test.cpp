@@ -77,6 +77,81 @@ TEST(EventStore, SessionRecordRoundTripsAndIsUnique) {
   EXPECT_EQ(missing.error(), StoreError::kNotFound);
 }
 
+TEST(EventStore, ASessionsLifeExpiresEndsOnceAndGetsNewLinks) {
+  TempDir dir;
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto record = sample_record(0xab);
+  ASSERT_TRUE((*store)->create_session(record));
+  auto fresh = (*store)->session_life(record.id);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->expires_at_ms, 0);
+  EXPECT_FALSE(fresh->ended());
+
+  ASSERT_TRUE((*store)->set_expiry(record.id, 5000));
+  ASSERT_TRUE((*store)->end_session(record.id, 4000, "ended by the host"));
+  ASSERT_TRUE((*store)->end_session(record.id, 4500, "expired"));  // the first end stays
+  auto life = (*store)->session_life(record.id);
+  ASSERT_TRUE(life);
+  EXPECT_EQ(life->expires_at_ms, 5000);
+  EXPECT_EQ(life->ended_at_ms, 4000);
+  EXPECT_EQ(life->end_reason, "ended by the host");
+
+  std::array<uint8_t, 32> viewer{};
+  viewer.fill(0x44);
+  std::array<uint8_t, 32> participant{};
+  participant.fill(0x55);
+  ASSERT_TRUE((*store)->replace_links(record.id, viewer, participant, "http://192.0.2.9:8787"));
+  auto loaded = (*store)->load_session(record.id);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->viewer_secret, viewer);
+  EXPECT_EQ(loaded->participant_secret, participant);
+  EXPECT_EQ(loaded->base_url, "http://192.0.2.9:8787");
+  EXPECT_EQ(loaded->host_key_seed, record.host_key_seed);  // the host's identity stays
+  auto missing = (*store)->replace_links(sample_record(0x01).id, viewer, participant, "x");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error(), StoreError::kNotFound);
+}
+
+// A store written by a tokencast before session_life (schema 1) opens, keeps its sessions and
+// gains the table; a newer schema than this build knows is refused.
+TEST(EventStore, AVersionOneStoreIsUpgradedAndANewerOneRefused) {
+  TempDir dir;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.file("v1.db").c_str(), &db), SQLITE_OK);
+    const char* v1 =
+        "CREATE TABLE sessions(id BLOB PRIMARY KEY, created_at_ms INTEGER NOT NULL, title TEXT "
+        "NOT NULL, model TEXT NOT NULL, host_key_seed BLOB NOT NULL, viewer_secret BLOB NOT NULL, "
+        "participant_secret BLOB NOT NULL, base_url TEXT NOT NULL);"
+        "CREATE TABLE events(session BLOB NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL, "
+        "num INTEGER NOT NULL, code INTEGER NOT NULL, text BLOB NOT NULL, extra TEXT NOT NULL, "
+        "count INTEGER NOT NULL, at_ms INTEGER NOT NULL, PRIMARY KEY(session, seq)) WITHOUT "
+        "ROWID;"
+        "INSERT INTO sessions VALUES(x'abababababababababababababababab', 1, 'old', 'm', "
+        "zeroblob(32), zeroblob(32), zeroblob(32), 'http://192.0.2.1:8787');"
+        "PRAGMA user_version=1;";
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = EventStore::open(dir.file("v1.db"));
+  ASSERT_TRUE(store) << store.error().message();
+  auto id = sample_record(0xab).id;
+  ASSERT_TRUE((*store)->load_session(id));
+  ASSERT_TRUE((*store)->end_session(id, 7, "ended with tokencast end"));
+  EXPECT_TRUE((*store)->session_life(id)->ended());
+  store->reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.file("v1.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto newer = EventStore::open(dir.file("v1.db"));
+  ASSERT_FALSE(newer);
+  EXPECT_EQ(newer.error(), StoreError::kSchemaTooNew);
+}
+
 TEST(EventStore, EventsRoundTripAcrossReopen) {
   TempDir dir;
   auto record = sample_record(1);

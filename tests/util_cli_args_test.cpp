@@ -66,3 +66,26 @@ TEST(HostPort, ParsesAndRejects) {
 }
 
 }  // namespace
+
+namespace tokencast::util {
+namespace {
+
+TEST(Duration, ParsesEachUnitAndRejectsTheRest) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(parse_duration("250ms"), milliseconds(250));
+  EXPECT_EQ(parse_duration("90s"), milliseconds(90'000));
+  EXPECT_EQ(parse_duration("90"), milliseconds(90'000));
+  EXPECT_EQ(parse_duration("45m"), milliseconds(45 * 60'000));
+  EXPECT_EQ(parse_duration("2h"), milliseconds(2 * 3'600'000));
+  EXPECT_EQ(parse_duration("7d"), milliseconds(7 * 86'400'000LL));
+  EXPECT_EQ(parse_duration("0s"), milliseconds(0));
+  for (const char* bad : {"", "s", "ms", "-5s", "+5s", "1.5h", " 5s", "5s ", "5 s", "5sec", "5hm",
+                          "1e3", "0x10", "5S", "9999999999999", "367d", "99999999999h"}) {
+    EXPECT_FALSE(parse_duration(bad)) << bad;
+  }
+  EXPECT_FALSE(parse_duration("2h", std::chrono::hours(1)));
+  EXPECT_EQ(parse_duration("1h", std::chrono::hours(1)), milliseconds(3'600'000));
+}
+
+}  // namespace
+}  // namespace tokencast::util

@@ -25,14 +25,7 @@ int run_export(Args args) {
            "a signed JSON transcript: the host's session key signs every turn, so anyone can "
            "check it with `tokencast verify FILE [LINK]`");
   cli.epilog("exit codes: 0 written, 1 the store or session cannot be read, 2 bad usage");
-  switch (cli.parse(args)) {
-    case util::CliArgs::Outcome::kHelpShown:
-      return 0;
-    case util::CliArgs::Outcome::kError:
-      return 2;
-    case util::CliArgs::Outcome::kRun:
-      break;
-  }
+  if (auto code = cli.parse_or_exit_code(args)) return *code;
   if (signed_export && !format.empty()) {
     std::fprintf(stderr, "tokencast export: --signed writes its own JSON format; drop --format\n");
     return 2;

@@ -28,7 +28,9 @@ constexpr const char* kEpilog =
     "opens: what you type is broadcast, and participants' prompts get a 'no model' answer.\n"
     "The API key comes from TOKENCAST_API_KEY, else OPENAI_API_KEY; never from the command line.\n"
     "\n"
-    "console: type a line to prompt the model; /cancel stops the answer; /quit ends the session.\n"
+    "console: type a line to prompt the model; /cancel stops the answer; /peers lists who is\n"
+    "here; /kick NAME removes a peer (its rejoins are refused); /quit stops hosting (resume it\n"
+    "with --resume ID); /end ends the session for good; /help.\n"
     "\n"
     "exit codes: 0 ended cleanly, 1 could not start (store, address, model), 2 bad usage";
 
@@ -44,6 +46,8 @@ struct HostFlags {
   std::string web_root;
   std::string db = kDefaultDb;
   std::string resume;
+  bool new_links = false;
+  std::string expires;
   std::string title;
   std::string links_file;
   std::string qr_png;
@@ -121,6 +125,12 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
   cli.option("--db", "FILE", &f.db, "the session store (default ./tokencast.db)");
   cli.option("--resume", "ID", &f.resume,
              "resume a stored session (id or unique prefix), same links");
+  cli.flag("--new-links", &f.new_links,
+           "with --resume: fresh links (new secrets, the current address); the old ones stop "
+           "working, the transcript stays");
+  cli.option("--expires", "DURATION", &f.expires,
+             "end the session for good this long after the host starts (e.g. 90m, 2h, 7d): its "
+             "links and --resume are refused from then on");
   cli.option("--title", "TEXT", &f.title, "the new session's title");
   cli.option("--links", "FILE", &f.links_file,
              "write {\"viewer\": ..., \"participant\": ...} to FILE (mode 0600)");
@@ -146,15 +156,7 @@ std::optional<int> parse_host_flags(Args args, HostFlags& f) {
                     "Open a session: stream an LLM's answers to everyone who scans the QR code.");
   declare_host_flags(cli, f);
   cli.epilog(kEpilog);
-  switch (cli.parse(args)) {
-    case util::CliArgs::Outcome::kHelpShown:
-      return 0;
-    case util::CliArgs::Outcome::kError:
-      return 2;
-    case util::CliArgs::Outcome::kRun:
-      break;
-  }
-  return std::nullopt;
+  return cli.parse_or_exit_code(args);
 }
 
 // Checks the flags and turns them into the runtime's options, all but the answer source (chosen
@@ -177,10 +179,24 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   }
   auto ice = f.ice.servers();
   if (!ice) return unexpected(ice.error());
+  std::optional<std::chrono::milliseconds> expires;
+  if (!f.expires.empty()) {
+    expires = util::parse_duration(f.expires);
+    if (!expires || expires->count() == 0) {
+      return unexpected("--expires must be a duration such as 90m, 2h or 7d (at most 366d), not '" +
+                        f.expires + "'");
+    }
+  }
+  if (f.new_links && f.resume.empty()) {
+    return unexpected(
+        std::string("--new-links goes with --resume ID (a new session has new links)"));
+  }
 
   HostOptions options;
   options.db_path = f.db;
   options.resume = f.resume;
+  options.new_links = f.new_links;
+  options.expires_in_ms = expires ? expires->count() : 0;
   options.title = f.title;
   options.rendezvous_url = f.rendezvous;
   options.rendezvous_ca_file = f.ca;

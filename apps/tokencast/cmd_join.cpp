@@ -30,7 +30,8 @@ constexpr const char* kEpilog =
     "  2  bad usage\n"
     "  3  bad link (or no readable QR code in IMAGE)\n"
     "  4  the rendezvous or the host cannot be reached (or the link is wrong or expired)\n"
-    "  5  the join was refused, or the answer did not verify (invite link invalid or expired)\n"
+    "  5  the join was refused (or the host removed you), or the answer did not verify (invite\n"
+    "     link invalid or expired)\n"
     "  6  the stream was interrupted (connection lost for good, or interrupted by a signal),\n"
     "     or the connection to the host could not be opened\n"
     "  7  no host answered, and signaling that did not verify arrived (altered in transit, or\n"
@@ -80,15 +81,7 @@ std::optional<int> parse_join_flags(Args args, JoinFlags& f) {
   cli.flag("--verbose", &f.verbose,
            "log to stderr what the connection does (e.g. the selected candidate pair)");
   cli.epilog(kEpilog);
-  switch (cli.parse(args)) {
-    case util::CliArgs::Outcome::kHelpShown:
-      return kJoinDone;
-    case util::CliArgs::Outcome::kError:
-      return kJoinUsage;
-    case util::CliArgs::Outcome::kRun:
-      break;
-  }
-  return std::nullopt;
+  return cli.parse_or_exit_code(args);
 }
 
 // Checks the flags and turns them into the client's options, all but the link. On bad usage,

@@ -35,18 +35,11 @@ bool parse_number(const std::string& text, T* out) {
   return ec == std::errc{} && end == text.data() + text.size();
 }
 
-// "250ms", "10s" or a plain number of seconds.
+// "250ms", "10s", "5m", or a plain number of seconds (util::parse_duration).
 bool parse_duration(const std::string& text, std::chrono::milliseconds* out) {
-  uint64_t n = 0;
-  if (text.ends_with("ms")) {
-    if (!parse_number(text.substr(0, text.size() - 2), &n)) return false;
-    *out = std::chrono::milliseconds(n);
-    return true;
-  }
-  std::string digits = text.ends_with("s") ? text.substr(0, text.size() - 1) : text;
-  if (!parse_number(digits, &n) || n > 86'400'000) return false;
-  *out = std::chrono::milliseconds(n * 1000);
-  return true;
+  auto parsed = util::parse_duration(text);
+  if (parsed) *out = *parsed;
+  return parsed.has_value();
 }
 
 // HOST:PORT where PORT may be 0 (the kernel picks one; the bound port is printed).
@@ -212,14 +205,7 @@ int run_rendezvous(Args args) {
       "A missing, unreadable or mismatched TLS certificate or key exits 2 at start.\n"
       "SIGINT or SIGTERM closes every connection (1001 \"server shutting down\") and exits 0.\n"
       "Operating notes, limits, metrics and TLS: docs/rendezvous.md.");
-  switch (cli.parse(args)) {
-    case util::CliArgs::Outcome::kHelpShown:
-      return 0;
-    case util::CliArgs::Outcome::kError:
-      return 2;
-    case util::CliArgs::Outcome::kRun:
-      break;
-  }
+  if (auto code = cli.parse_or_exit_code(args)) return *code;
 
   auto bad = [](const char* what, const std::string& value) {
     std::fprintf(stderr, "tokencast rendezvous: bad value for %s: '%s'\n", what, value.c_str());

@@ -14,14 +14,7 @@ int run_sessions(Args args) {
   cli.option("--db", "FILE", &db, "the host's store (default ./tokencast.db)");
   cli.flag("--json", &json, "print JSON lines instead of a table");
   cli.epilog("exit codes: 0 listed, 1 the store cannot be read, 2 bad usage");
-  switch (cli.parse(args)) {
-    case util::CliArgs::Outcome::kHelpShown:
-      return 0;
-    case util::CliArgs::Outcome::kError:
-      return 2;
-    case util::CliArgs::Outcome::kRun:
-      break;
-  }
+  if (auto code = cli.parse_or_exit_code(args)) return *code;
   auto store = open_store("sessions", db, /*must_exist=*/true);
   if (!store) return 1;
   auto sessions = store->list_sessions();

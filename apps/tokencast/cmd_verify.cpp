@@ -61,14 +61,7 @@ int run_verify(Args args) {
   cli.epilog(
       "exit codes: 0 verified, 1 not verified (altered, unsigned, not a transcript, or signed by "
       "another host than the link's), 2 bad usage, 3 the file or the link cannot be read");
-  switch (cli.parse(args)) {
-    case util::CliArgs::Outcome::kHelpShown:
-      return 0;
-    case util::CliArgs::Outcome::kError:
-      return kBadUsage;
-    case util::CliArgs::Outcome::kRun:
-      break;
-  }
+  if (auto code = cli.parse_or_exit_code(args)) return *code;
   if (path == "-" && link_target == "-") {
     std::fprintf(stderr, "tokencast verify: FILE and LINK cannot both come from stdin\n");
     return kBadUsage;

@@ -15,5 +15,6 @@ int run_rendezvous(Args args);
 int run_sessions(Args args);
 int run_export(Args args);
 int run_verify(Args args);
+int run_end(Args args);
 
 }  // namespace tokencast::app

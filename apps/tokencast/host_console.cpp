@@ -31,7 +31,21 @@ std::string format_status(const HostStats& s, double tokens_per_second) {
   return line;
 }
 
+constexpr const char* kConsoleHelp =
+    "type a prompt and Enter to ask the model; commands:\n"
+    "  /cancel      stop the answer being generated\n"
+    "  /peers       list who is here\n"
+    "  /kick NAME   remove a peer (its name as /peers shows it); its rejoins are refused\n"
+    "  /quit        stop hosting (also Ctrl-C); tokencast host --resume ID brings it back\n"
+    "  /end         end the session for good: its links and --resume are refused from now on\n"
+    "  //text       send a prompt that starts with '/'";
+
 }  // namespace
+
+void HostConsole::say(const std::string& line) {
+  std::lock_guard lock(print_mutex_);
+  std::fprintf(stderr, "%s%s\n", tty_ ? "\r\x1b[2K" : "", line.c_str());
+}
 
 void HostConsole::run(const std::string& first_prompt, bool read_stdin) {
   on_stop_signal([this] { request_stop(); });
@@ -61,8 +75,19 @@ void HostConsole::read_console() {
       request_stop();
     } else if (line == "/cancel") {
       host_.cancel();
+    } else if (line == "/end") {
+      host_.end_session();
+    } else if (line.starts_with("/kick ")) {
+      say(host_.kick(line.substr(6)));
+    } else if (line == "/peers") {
+      auto names = host_.peer_names();
+      if (names.empty()) say("nobody has joined");
+      for (const auto& name : names) say(name);
+    } else if (line == "/help" || (line.starts_with("/") && !line.starts_with("//"))) {
+      say(kConsoleHelp);
     } else if (!line.empty()) {
-      host_.prompt(line);
+      // "//text" sends a prompt that starts with '/'.
+      host_.prompt(line.starts_with("//") ? line.substr(1) : line);
     }
   }
 }
@@ -80,9 +105,15 @@ void HostConsole::show_status_until_stopped() {
                         [&] { return stop_requested_.load(); });
     }
     HostStats s = host_.stats();
+    if (s.ended) {
+      say("the session has ended for good (" + s.end_reason + ")");
+      request_stop();
+      break;
+    }
     double rate = s.turn_tokens >= last_tokens ? (s.turn_tokens - last_tokens) * 2.0 : 0.0;
     last_tokens = s.turn_tokens;
     std::string line = format_status(s, rate);
+    std::lock_guard print_lock(print_mutex_);
     if (tty_) {
       std::fprintf(stderr, "\r\x1b[2K%s", line.c_str());
     } else if (line != last_line && s.head != last_head) {

@@ -23,10 +23,13 @@ class HostConsole {
   void request_stop();
   void read_console();
   void show_status_until_stopped();
+  // A line on stderr for the host (command results), over the status line on a terminal.
+  void say(const std::string& line);
 
   HostRuntime& host_;
   const bool tty_;
-  std::mutex mutex_;  // for stop_cv_ only
+  std::mutex mutex_;        // for stop_cv_ only
+  std::mutex print_mutex_;  // one writer of stderr at a time: the status line and say()
   std::condition_variable stop_cv_;
   std::atomic<bool> stop_requested_{false};
 };

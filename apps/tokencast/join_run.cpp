@@ -30,6 +30,7 @@ int exit_for(JoinFailure failure) {
       return kJoinUnreachable;
     case JoinFailure::kInvalidAnswer:
     case JoinFailure::kRefused:
+    case JoinFailure::kRemoved:
       return kJoinRefused;
     case JoinFailure::kSessionEnded:
       return kJoinDone;

@@ -17,6 +17,7 @@ constexpr std::string_view kUsage =
     "  sessions     list the sessions kept in a host's store\n"
     "  export       write one stored session as Markdown or JSON (--signed: verifiable)\n"
     "  verify       check a signed transcript, and that the host of a link signed it\n"
+    "  end          end a stored session for good: its links are refused from then on\n"
     "\n"
     "`tokencast <command> --help` describes each command.\n";
 
@@ -32,6 +33,7 @@ constexpr Command kCommands[] = {
     {"sessions", tokencast::app::run_sessions},
     {"export", tokencast::app::run_export},
     {"verify", tokencast::app::run_verify},
+    {"end", tokencast::app::run_end},
 };
 
 }  // namespace

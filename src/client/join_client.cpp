@@ -32,6 +32,8 @@ const char* join_failure_text(JoinFailure failure) {
       return "the host refused the join";
     case JoinFailure::kSessionEnded:
       return "the host ended the session";
+    case JoinFailure::kRemoved:
+      return "the host removed you from the session";
     case JoinFailure::kInterrupted:
       return "the connection to the host was lost";
     case JoinFailure::kSignalingAltered:
@@ -306,6 +308,7 @@ void JoinClient::Impl::create_peer(uint64_t n) {
   config.ice_servers.insert(config.ice_servers.end(), a->rendezvous_ice.begin(),
                             a->rendezvous_ice.end());
   config.relay_only = options.relay_only;
+  config.identity = options.identity;
   std::weak_ptr<Impl> weak = weak_from_this();
   auto post = [weak](auto task) {
     if (auto self = weak.lock()) self->loop.post(std::move(task));
@@ -476,6 +479,10 @@ void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
         end(JoinFailure::kSessionEnded, left->bye.text);
         return;
       }
+      if (left->bye.reason == StatusCode::kRemoved) {
+        end(JoinFailure::kRemoved, left->bye.text);
+        return;
+      }
       link_lost(left->bye.text);  // e.g. too slow: resume from where we are
       return;
     }
@@ -512,6 +519,11 @@ Expected<std::unique_ptr<JoinClient>, std::pair<JoinFailure, std::string>> JoinC
   auto ws = rendezvous_websocket_url(link->base_url);
   if (!ws) return unexpected(std::make_pair(JoinFailure::kBadLink, std::string("bad base URL")));
   options.name = clean_display_name(options.name);
+  if (!options.identity) {
+    auto identity = DtlsIdentity::generate();
+    // Without one, each link makes its own certificate: reconnects still work.
+    if (identity) options.identity = std::move(*identity);
+  }
   auto impl = std::make_shared<Impl>(options.name);
   impl->options = std::move(options);
   impl->callbacks = std::move(callbacks);

@@ -86,10 +86,11 @@ Expected<void, std::string> HostRuntime::Impl::start_rendezvous() {
     rendezvous_url = options.rendezvous_url;
     base = http_base_of(rendezvous_url);
   }
-  // A resumed session keeps the links it had unless told otherwise.
+  // A resumed session keeps the links it had unless told otherwise (--public-url, or
+  // --new-links: then the current address, e.g. after the LAN changed).
   if (!options.public_url.empty()) {
     base = options.public_url;
-  } else if (links.resumed && !record.base_url.empty()) {
+  } else if (links.resumed && !options.new_links && !record.base_url.empty()) {
     base = record.base_url;
   }
   auto normalized = normalize_base_url(base);
@@ -246,6 +247,11 @@ void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const
     auto rejection = handshake->seal_rejection(join_id, reason, system_random());
     if (rejection && rooms[room].client) (void)rooms[room].client->send(from, *rejection);
   };
+  if (removed_clients.contains(offer.joiner_fingerprint)) {
+    counters.joins_refused_removed += 1;
+    reject(RejectReason::kRefused);
+    return;
+  }
   uint64_t id = next_link++;
   auto decision = admission.offer(id, role, JoinSender{room, from}, unix_now_ms());
   if (decision.verdict == JoinAdmission::Verdict::kSenderBusy) {
@@ -288,6 +294,7 @@ void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const
   link.room = room;
   link.rendezvous_peer = from;
   link.created_ms = unix_now_ms();
+  link.joiner_fingerprint = offer.joiner_fingerprint;
   Link& stored = link_table.emplace(id, std::move(link)).first->second;
   by_join[join_id] = id;
   if (!stored.peer->set_remote_description(offer.sdp) || !stored.peer->create_answer()) {

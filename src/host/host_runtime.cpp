@@ -24,6 +24,28 @@ Expected<std::vector<Event>, std::string> HostRuntime::Impl::open_session() {
     auto loaded = store->load_session(*id);
     if (!loaded) return unexpected("cannot resume: " + loaded.error().message());
     record = std::move(*loaded);
+    auto stored_life = store->session_life(record.id);
+    if (!stored_life) return unexpected("cannot resume: " + stored_life.error().message());
+    life = *stored_life;
+    const int64_t now = unix_now_ms();
+    if (!life.ended() && life.expires_at_ms != 0 && now >= life.expires_at_ms) {
+      (void)store->end_session(record.id, life.expires_at_ms, "expired");
+      life.ended_at_ms = life.expires_at_ms;
+      life.end_reason = "expired";
+    }
+    if (life.ended()) {
+      return unexpected("session " + record.id.hex() + " has ended (" + life.end_reason +
+                        "): its links are refused for good; start a new session (its transcript "
+                        "stays: tokencast export " +
+                        record.id.hex().substr(0, 8) + ")");
+    }
+    if (options.new_links) {
+      RoomSecret viewer = generate_room_secret(system_random());
+      RoomSecret participant = generate_room_secret(system_random());
+      std::copy(viewer.bytes().begin(), viewer.bytes().end(), record.viewer_secret.begin());
+      std::copy(participant.bytes().begin(), participant.bytes().end(),
+                record.participant_secret.begin());
+    }
     auto events = store->load_events(record.id);
     if (!events) return unexpected("cannot resume: " + events.error().message());
     stored = std::move(*events);
@@ -74,6 +96,19 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   if (!h.links.resumed) {
     if (auto created = h.store->create_session(h.record); !created) {
       return unexpected("cannot store the session: " + created.error().message());
+    }
+  } else if (h.options.new_links) {
+    // Stored only now that the new links exist: a failed start keeps the old ones.
+    if (auto replaced = h.store->replace_links(h.record.id, h.record.viewer_secret,
+                                               h.record.participant_secret, h.record.base_url);
+        !replaced) {
+      return unexpected("cannot store the new links: " + replaced.error().message());
+    }
+  }
+  if (h.options.expires_in_ms > 0) {
+    h.life.expires_at_ms = unix_now_ms() + h.options.expires_in_ms;
+    if (auto set = h.store->set_expiry(h.record.id, h.life.expires_at_ms); !set) {
+      return unexpected("cannot store the expiry: " + set.error().message());
     }
   }
 
@@ -131,6 +166,75 @@ void HostRuntime::prompt(std::string text) {
 
 void HostRuntime::cancel() {
   impl_->loop.post([impl = impl_.get()] { impl->session->host_cancel(unix_now_ms()); });
+}
+
+std::string HostRuntime::kick(const std::string& name) {
+  if (impl_->stopping) return "the session is ending";
+  return util::run_on(impl_->loop, [impl = impl_.get(), name] { return impl->kick(name); });
+}
+
+std::vector<std::string> HostRuntime::peer_names() const {
+  if (impl_->stopping) return {};
+  return util::run_on(impl_->loop, [impl = impl_.get()] {
+    std::vector<std::string> names;
+    for (const auto& peer : impl->session->present_peers()) {
+      names.push_back(peer.name + " (" +
+                      (peer.role == PeerRole::kParticipant ? "participant" : "viewer") + ")");
+    }
+    return names;
+  });
+}
+
+void HostRuntime::end_session() {
+  if (impl_->stopping) return;
+  impl_->loop.post([impl = impl_.get()] {
+    impl->end_for_good("ended by the host", "the host ended the session for good");
+  });
+}
+
+void HostRuntime::Impl::end_for_good(const std::string& reason, const std::string& peer_text,
+                                     bool stored) {
+  if (counters.ended) return;
+  if (!stored) {
+    if (auto ended = store->end_session(record.id, unix_now_ms(), reason); !ended) {
+      log::error("host", "cannot store the session's end: " + ended.error().message());
+    }
+  }
+  counters.ended = true;
+  counters.end_reason = reason;
+  session->shutdown(peer_text);
+}
+
+void HostRuntime::Impl::check_life(int64_t now) {
+  if (counters.ended) return;
+  if (life.expires_at_ms != 0 && now >= life.expires_at_ms) {
+    end_for_good("expired", "the session has expired");
+    return;
+  }
+  // `tokencast end` from another process: read every 2 s (the store's lock is shared with
+  // the group committer, so not on every tick).
+  if (++ticks % 4 != 0) return;
+  if (auto stored = store->session_life(record.id); stored && stored->ended()) {
+    end_for_good(stored->end_reason, "the session was ended for good", /*stored=*/true);
+  }
+}
+
+std::string HostRuntime::Impl::kick(const std::string& name) {
+  auto conn = session->remove_peer(name);
+  if (!conn) return "nobody here is called '" + name + "' (/peers lists who is)";
+  if (auto it = by_conn.find(*conn); it != by_conn.end()) {
+    if (auto link = link_table.find(it->second); link != link_table.end()) {
+      const auto& fingerprint = link->second.joiner_fingerprint;
+      if (removed_clients.insert(fingerprint).second) {
+        removed_order.push_back(fingerprint);
+        if (removed_order.size() > kMaxRemovedClients) {
+          removed_clients.erase(removed_order.front());
+          removed_order.pop_front();
+        }
+      }
+    }
+  }
+  return "removed " + name + ": told to leave, and its rejoins are refused";
 }
 
 HostStats HostRuntime::stats() const {
@@ -198,6 +302,7 @@ void HostRuntime::Impl::tick() {
   if (stopping) return;
   int64_t now = unix_now_ms();
   session->tick(now);
+  check_life(now);
   handshake->expire(now);
   // A join that has not opened its channel in time is given up.
   for (uint64_t id : admission.overdue(now)) {

@@ -4,22 +4,23 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "tokencast/core/envelope_inbox.hpp"
 #include "tokencast/core/handshake.hpp"
 #include "tokencast/core/host_session.hpp"
-#include "tokencast/core/envelope_inbox.hpp"
-#include "tokencast/host/host.hpp"
 #include "tokencast/core/join_admission.hpp"
+#include "tokencast/host/host.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 #include "tokencast/signal/rendezvous_client.hpp"
 #include "tokencast/store/store.hpp"
-#include "tokencast/util/event_loop.hpp"
 #include "tokencast/util/event_loop.hpp"
 
 namespace tokencast {
@@ -54,6 +55,7 @@ struct HostRuntime::Impl : HostIo {
     bool paused = false;                         // over high water: wait for on_drain
     std::optional<int64_t> wake_ms;              // a pacing timer is armed for this time
     int64_t created_ms = 0;
+    DtlsFingerprint joiner_fingerprint{};  // the joiner's certificate, from its signed offer
   };
 
   // Held for the runtime's life, so that libwebrtc's threads are not stopped and restarted
@@ -74,6 +76,11 @@ struct HostRuntime::Impl : HostIo {
   std::map<ConnId, uint64_t> by_conn;
   std::map<JoinId, uint64_t> by_join;
   JoinAdmission admission;  // which authentic offers get a PeerConnection
+  // Clients the host removed (/kick), by DTLS certificate: their offers are refused for the
+  // rest of this run. Bounded: beyond kMaxRemovedClients the oldest is forgotten.
+  static constexpr size_t kMaxRemovedClients = 1024;
+  std::set<DtlsFingerprint> removed_clients;
+  std::deque<DtlsFingerprint> removed_order;
   // Join envelopes from the rendezvous clients' threads, bounded and served round-robin by
   // sender (a link holder's flood neither grows memory nor delays others' offers).
   mutable std::mutex inbox_mutex;
@@ -83,6 +90,8 @@ struct HostRuntime::Impl : HostIo {
   bool stopping = false;
   util::EventLoop::TimerId tick_timer = 0;
   HostStats counters;  // the counters part of stats()
+  SessionLife life;    // expiry and end, as stored
+  uint64_t ticks = 0;
   // Peers with frames to send, pumped in one task after the session's current input: the
   // session must not be re-entered from inside its own HostIo calls.
   std::vector<ConnId> dirty;
@@ -93,6 +102,12 @@ struct HostRuntime::Impl : HostIo {
   Expected<std::vector<Event>, std::string> open_session();
   void tick();
   HostStats snapshot() const;
+  // Removes the peer shown as `name` and refuses its client's rejoins; a line for the console.
+  std::string kick(const std::string& name);
+  // Stores the end (unless another process did: `stored`), tells every peer `peer_text`.
+  void end_for_good(const std::string& reason, const std::string& peer_text, bool stored = false);
+  // Expiry, and an end stored by `tokencast end` while this host runs.
+  void check_life(int64_t now);
 
   // HostIo
   void persist(const Event& event) override;

@@ -23,11 +23,10 @@
 #include <utility>
 #include <vector>
 
-#include "peer_link_internals.hpp"
+#include "dtls_identity_impl.hpp"
 #include "peer_link_internals.hpp"
 #include "runtime.hpp"
 #include "selected_path.hpp"
-#include "runtime.hpp"
 #include "tokencast/core/log.hpp"
 
 namespace tokencast {
@@ -167,6 +166,7 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
       s.password = server.credential;
       rtc_config.servers.push_back(std::move(s));
     }
+    if (config.identity) rtc_config.certificates.push_back(config.identity->impl().certificate);
     auto& factory = runtime->impl_->factory;
     if (!factory) return fail(RtcErrc::kInternal, "no peer connection factory");
     auto created =

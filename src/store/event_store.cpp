@@ -12,7 +12,10 @@
 namespace tokencast {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: sessions and events. 2: session_life (expiry and end); version 1 stores gain the table
+// when opened, and an older tokencast refuses a version 2 store rather than resume a session
+// that was ended.
+constexpr int kSchemaVersion = 2;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS sessions(
@@ -35,6 +38,11 @@ CREATE TABLE IF NOT EXISTS events(
   count INTEGER NOT NULL,
   at_ms INTEGER NOT NULL,
   PRIMARY KEY(session, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS session_life(
+  id BLOB PRIMARY KEY,
+  expires_at_ms INTEGER NOT NULL DEFAULT 0,
+  ended_at_ms INTEGER NOT NULL DEFAULT 0,
+  end_reason TEXT NOT NULL DEFAULT '');
 )sql";
 
 class StoreCategory : public std::error_category {
@@ -344,6 +352,81 @@ Expected<void, std::error_code> EventStore::update_meta(const SessionId& id, std
   int rc = st.step();
   st.reset();
   if (rc != SQLITE_DONE) return unexpected(make_error_code(StoreError::kIo));
+  return {};
+}
+
+namespace {
+
+// Runs one statement that changes one session's row; kNotFound when no session has that id.
+Expected<void, std::error_code> run_change(store::Statement& st) {
+  int rc = st.step();
+  st.reset();
+  if (rc != SQLITE_DONE) return unexpected(make_error_code(StoreError::kIo));
+  return {};
+}
+
+}  // namespace
+
+Expected<SessionLife, std::error_code> EventStore::session_life(const SessionId& id) {
+  std::lock_guard lock(impl_->mutex);
+  store::Statement st(
+      impl_->db.handle(),
+      "SELECT expires_at_ms, ended_at_ms, end_reason FROM session_life WHERE id = ?");
+  if (!st.valid()) return unexpected(make_error_code(StoreError::kIo));
+  st.bind_blob(1, id.bytes.data(), id.bytes.size());
+  int rc = st.step();
+  SessionLife life;
+  if (rc == SQLITE_ROW) {
+    life.expires_at_ms = st.column_int(0);
+    life.ended_at_ms = st.column_int(1);
+    life.end_reason = st.column_text(2);
+  } else if (rc != SQLITE_DONE) {
+    return unexpected(make_error_code(StoreError::kIo));
+  }
+  return life;
+}
+
+Expected<void, std::error_code> EventStore::set_expiry(const SessionId& id, int64_t expires_at_ms) {
+  std::lock_guard lock(impl_->mutex);
+  store::Statement st(impl_->db.handle(),
+                      "INSERT INTO session_life(id, expires_at_ms) VALUES(?, ?) "
+                      "ON CONFLICT(id) DO UPDATE SET expires_at_ms = excluded.expires_at_ms");
+  if (!st.valid()) return unexpected(make_error_code(StoreError::kIo));
+  st.bind_blob(1, id.bytes.data(), id.bytes.size());
+  st.bind(2, expires_at_ms);
+  return run_change(st);
+}
+
+Expected<void, std::error_code> EventStore::end_session(const SessionId& id, int64_t at_ms,
+                                                        std::string_view reason) {
+  std::lock_guard lock(impl_->mutex);
+  store::Statement st(impl_->db.handle(),
+                      "INSERT INTO session_life(id, ended_at_ms, end_reason) VALUES(?, ?, ?) "
+                      "ON CONFLICT(id) DO UPDATE SET ended_at_ms = excluded.ended_at_ms, "
+                      "end_reason = excluded.end_reason WHERE session_life.ended_at_ms = 0");
+  if (!st.valid()) return unexpected(make_error_code(StoreError::kIo));
+  st.bind_blob(1, id.bytes.data(), id.bytes.size());
+  st.bind(2, at_ms);
+  st.bind(3, reason);
+  return run_change(st);
+}
+
+Expected<void, std::error_code> EventStore::replace_links(
+    const SessionId& id, const std::array<uint8_t, 32>& viewer_secret,
+    const std::array<uint8_t, 32>& participant_secret, std::string_view base_url) {
+  std::lock_guard lock(impl_->mutex);
+  store::Statement st(impl_->db.handle(),
+                      "UPDATE sessions SET viewer_secret = ?, participant_secret = ?, base_url = ? "
+                      "WHERE id = ?");
+  if (!st.valid()) return unexpected(make_error_code(StoreError::kIo));
+  st.bind_blob(1, viewer_secret.data(), viewer_secret.size());
+  st.bind_blob(2, participant_secret.data(), participant_secret.size());
+  st.bind(3, base_url);
+  st.bind_blob(4, id.bytes.data(), id.bytes.size());
+  if (auto changed = run_change(st); !changed) return changed;
+  if (sqlite3_changes(impl_->db.handle()) == 0) {
+    return unexpected(make_error_code(StoreError::kNotFound));
+  }
   return {};
 }
 

@@ -119,6 +119,18 @@ CliArgs::Outcome CliArgs::parse(std::span<const std::string_view> args) {
   return Outcome::kRun;
 }
 
+std::optional<int> CliArgs::parse_or_exit_code(std::span<const std::string_view> args) {
+  switch (parse(args)) {
+    case Outcome::kHelpShown:
+      return 0;
+    case Outcome::kError:
+      return 2;
+    case Outcome::kRun:
+      break;
+  }
+  return std::nullopt;
+}
+
 std::optional<HostPort> parse_host_port(std::string_view text) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 >= text.size()) {
@@ -139,6 +151,34 @@ std::optional<HostPort> parse_host_port(std::string_view text) {
     return std::nullopt;
   }
   return HostPort{std::string(host), static_cast<uint16_t>(port)};
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text,
+                                                        std::chrono::milliseconds max) {
+  struct Unit {
+    std::string_view suffix;
+    int64_t ms;
+  };
+  // "ms" before "m" and "s": the longest suffix that matches wins.
+  static constexpr Unit kUnits[] = {
+      {"ms", 1}, {"s", 1'000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  int64_t unit_ms = 1'000;
+  std::string_view digits = text;
+  for (const auto& unit : kUnits) {
+    if (text.ends_with(unit.suffix)) {
+      unit_ms = unit.ms;
+      digits = text.substr(0, text.size() - unit.suffix.size());
+      break;
+    }
+  }
+  if (digits.empty() || digits.size() > 12 ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  int64_t count = 0;
+  for (char c : digits) count = count * 10 + (c - '0');  // <= 12 digits: no overflow
+  if (count > max.count() / unit_ms) return std::nullopt;
+  return std::chrono::milliseconds(count * unit_ms);
 }
 
 }  // namespace tokencast::util

@@ -23,6 +23,7 @@ enum class JoinFailure {
   kInvalidAnswer,          // an answer that does not verify: not the link's host (fail closed)
   kRefused,                // the host turned the join down (room full, clock skew, closing)
   kSessionEnded,           // the host ended the session (bye)
+  kRemoved,                // the host removed this client (bye removed): never rejoin
   kInterrupted,            // the link broke and reconnecting is off or gave up
   // No answer, but signaling that failed to open or verify arrived: beacons that are not the
   // link's host's while no genuine one came, or envelopes from the host's peer that do not
@@ -55,6 +56,9 @@ struct JoinOptions {
   // kInterrupted (0: never give up once it had connected).
   bool reconnect = true;
   std::chrono::milliseconds give_up_after{0};
+  // The DTLS certificate every link of this client presents (reconnects included), so a host
+  // knows the client again (and refuses it after removing it). None: one is made at start.
+  std::optional<DtlsIdentity> identity;
 };
 
 struct JoinCallbacks {

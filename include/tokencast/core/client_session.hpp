@@ -41,7 +41,7 @@ struct HostReported {
   ErrorFrame error;  // the link stays up
 };
 struct HostLeft {
-  ByeFrame bye;  // the link ends; kShutdown and kNormal are final, others can be retried
+  ByeFrame bye;  // the link ends; kShutdown, kRemoved and kNormal are final, others can be retried
 };
 using ClientEvent = std::variant<Welcomed, Applied, HostReported, HostLeft>;
 

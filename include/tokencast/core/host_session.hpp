@@ -158,8 +158,8 @@ class HostSession {
 
   // Timeouts (hello, silent peers). Call every second or so.
   void tick(int64_t now_ms);
-  // Tells every peer the session ends (bye kShutdown); their last frames follow.
-  void shutdown();
+  // Tells every peer the session ends (bye kShutdown with `text`); their last frames follow.
+  void shutdown(std::string_view text = "the host ended the session");
 
   Status status() const;
   const SessionLog& log() const { return log_; }

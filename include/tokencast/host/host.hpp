@@ -48,6 +48,11 @@ struct HostOptions {
   // Live frames go to each peer at most once per this many ms (0: no pacing); see
   // docs/PROTOCOL.md §4.8.
   int64_t pace_interval_ms = 16;
+  // The session's life: it ends for good this long after the host starts (0: keeps the
+  // stored expiry, none for a new session); a resumed session gets fresh links (new room
+  // secrets, and the current LAN address) with new_links.
+  int64_t expires_in_ms = 0;
+  bool new_links = false;
 };
 
 struct HostLinks {
@@ -84,7 +89,12 @@ struct HostStats {
   uint64_t joins_refused_full = 0;
   uint64_t joins_evicted = 0;
   uint64_t joins_timed_out = 0;
-  uint64_t envelopes_dropped = 0;  // join envelopes over the inbox's bounds (per sender, total)
+  uint64_t joins_refused_removed = 0;  // offers from clients the host removed (/kick)
+  uint64_t envelopes_dropped = 0;      // join envelopes over the inbox's bounds (per sender, total)
+  // The session ended for good (expired, /end, or `tokencast end` from another process): the
+  // peers were told; the host should stop.
+  bool ended = false;
+  std::string end_reason;
   uint64_t store_commits = 0;
   double store_max_commit_ms = 0;
 };
@@ -104,6 +114,14 @@ class HostRuntime {
   void prompt(std::string text);
   void cancel();
   HostStats stats() const;
+  // Removes the peer shown as `name` (exactly): it is told (bye "removed") and its client's
+  // rejoins are refused for the rest of this run. Returns a line saying what happened.
+  std::string kick(const std::string& name);
+  // Ends the session for good: stored as ended (its links and --resume are refused from now
+  // on) and every peer is told. The host should stop() next.
+  void end_session();
+  // "name (role)" of every peer present, in the order they arrived.
+  std::vector<std::string> peer_names() const;
 
   // Says bye to every peer, waits briefly for the frames to leave, commits what is pending
   // and closes the store. Idempotent.

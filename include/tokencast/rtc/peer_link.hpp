@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -128,13 +129,29 @@ constexpr bool accepted(SendResult r) {
   return r == SendResult::kSent || r == SendResult::kSentOverHighWater;
 }
 
+// A DTLS certificate kept across links, so that a client's reconnects present one fingerprint
+// (a host refuses the rejoins of a client it removed by that fingerprint). Opaque: copies
+// share one certificate. Without one, every link makes its own.
+class DtlsIdentity {
+ public:
+  // A fresh ECDSA P-256 certificate (as browsers make by default).
+  static Expected<DtlsIdentity, RtcError> generate();
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit DtlsIdentity(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<const Impl> impl_;
+};
+
 struct LinkConfig {
-  std::vector<IceServer> ice_servers;  // empty: host candidates only (LAN, loopback)
-  bool relay_only = false;             // iceTransportPolicy "relay" (needs a TURN server)
-  bool tcp_candidates = false;         // also gather TCP host candidates (costs memory; rarely
-                                       // useful: UDP-blocked networks need TURN over TCP/TLS)
-  std::string label = "tokencast";     // the data channel's label (offerer creates it; answerer
-                                       // accepts only a channel with this label)
+  std::vector<IceServer> ice_servers;    // empty: host candidates only (LAN, loopback)
+  bool relay_only = false;               // iceTransportPolicy "relay" (needs a TURN server)
+  bool tcp_candidates = false;           // also gather TCP host candidates (costs memory; rarely
+                                         // useful: UDP-blocked networks need TURN over TCP/TLS)
+  std::optional<DtlsIdentity> identity;  // the certificate to present; none: a fresh one
+  std::string label = "tokencast";       // the data channel's label (offerer creates it; answerer
+                                         // accepts only a channel with this label)
 
   // Frame limit of the protocol. Larger sends are refused (kRefusedTooLarge); libwebrtc would
   // otherwise send them and the peer would close the channel. At most 65536 (the default

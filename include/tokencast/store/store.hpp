@@ -46,6 +46,14 @@ struct SessionRecord {
   std::string base_url;  // the links' base URL when the session was created
 };
 
+// A session's life beyond its log: when it expires and whether it was ended for good.
+struct SessionLife {
+  int64_t expires_at_ms = 0;  // 0: never
+  int64_t ended_at_ms = 0;    // 0: not ended; once set, the session's links are dead for good
+  std::string end_reason;     // why it ended: "ended by the host", "expired", ...
+  bool ended() const { return ended_at_ms != 0; }
+};
+
 struct SessionSummary {
   SessionId id;
   int64_t created_at_ms = 0;
@@ -76,6 +84,19 @@ class EventStore {
   Expected<void, std::error_code> append(const SessionId& id, std::span<const Event> events);
   Expected<void, std::error_code> update_meta(const SessionId& id, std::string_view title,
                                               std::string_view model);
+
+  // The session's life (defaults for a session that never had an expiry or an end).
+  Expected<SessionLife, std::error_code> session_life(const SessionId& id);
+  // Sets (0: clears) when the session expires.
+  Expected<void, std::error_code> set_expiry(const SessionId& id, int64_t expires_at_ms);
+  // Ends the session for good; a session already ended keeps its first end.
+  Expected<void, std::error_code> end_session(const SessionId& id, int64_t at_ms,
+                                              std::string_view reason);
+  // New room secrets and base URL (`--resume ID --new-links`): the old links stop working.
+  Expected<void, std::error_code> replace_links(const SessionId& id,
+                                                const std::array<uint8_t, 32>& viewer_secret,
+                                                const std::array<uint8_t, 32>& participant_secret,
+                                                std::string_view base_url);
 
  private:
   struct Impl;

@@ -4,6 +4,7 @@
 // kind for them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -31,6 +32,8 @@ class CliArgs {
   enum class Outcome { kRun, kHelpShown, kError };
   // Parses; on --help prints usage to stdout, on a mistake prints it and usage to stderr.
   Outcome parse(std::span<const std::string_view> args);
+  // parse(), as a command's exit code: nullopt to run, 0 after --help, 2 after a mistake.
+  std::optional<int> parse_or_exit_code(std::span<const std::string_view> args);
 
   std::string usage() const;
 
@@ -65,5 +68,11 @@ struct HostPort {
   uint16_t port = 0;
 };
 std::optional<HostPort> parse_host_port(std::string_view text);
+
+// Parses a duration: digits and one unit, "ms", "s", "m", "h" or "d" ("250ms", "90s", "45m",
+// "2h", "7d"); plain digits are seconds. Nothing else (no sign, space, fraction or second
+// unit); at most `max`. Returns nullopt when malformed or too long.
+std::optional<std::chrono::milliseconds> parse_duration(
+    std::string_view text, std::chrono::milliseconds max = std::chrono::hours(24 * 366));
 
 }  // namespace tokencast::util

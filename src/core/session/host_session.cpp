@@ -397,10 +397,10 @@ void HostSession::tick(int64_t now_ms) {
   }
 }
 
-void HostSession::shutdown() {
+void HostSession::shutdown(std::string_view text) {
   for (auto& [conn, peer] : peers_) {
     if (peer.phase == Phase::kClosing) continue;
-    send_control(conn, peer, ByeFrame{StatusCode::kShutdown, "the host ended the session"});
+    send_control(conn, peer, ByeFrame{StatusCode::kShutdown, std::string(text)});
     peer.phase = Phase::kClosing;
   }
 }

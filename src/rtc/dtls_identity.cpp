@@ -1,0 +1,19 @@
+// DtlsIdentity: one libwebrtc certificate shared by the links of one client.
+#include <rtc_base/rtc_certificate.h>
+#include <rtc_base/rtc_certificate_generator.h>
+
+#include "dtls_identity_impl.hpp"
+#include "tokencast/rtc/peer_link.hpp"
+
+namespace tokencast {
+
+Expected<DtlsIdentity, RtcError> DtlsIdentity::generate() {
+  auto certificate = rtc::RTCCertificateGenerator::GenerateCertificate(
+      rtc::KeyParams::ECDSA(rtc::EC_NIST_P256), absl::nullopt);
+  if (!certificate) {
+    return unexpected(RtcError{RtcErrc::kInternal, "cannot generate a DTLS certificate"});
+  }
+  return DtlsIdentity(std::make_shared<const Impl>(Impl{std::move(certificate)}));
+}
+
+}  // namespace tokencast
