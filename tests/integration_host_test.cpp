@@ -33,7 +33,9 @@ using testing::wait_until;
 // A child process with a pipe to its stdin (closed at once unless kept).
 class Child {
  public:
-  Child(const std::vector<std::string>& args, bool keep_stdin = false) {
+  // stdout goes to `stdout_path` (/dev/null unless given).
+  Child(const std::vector<std::string>& args, bool keep_stdin = false,
+        const std::string& stdout_path = "/dev/null") {
     int in[2];
     if (pipe(in) != 0) return;
     std::vector<std::string> argv_s{TOKENCAST_BIN};
@@ -45,7 +47,8 @@ class Child {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_addclose(&actions, in[1]);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
     if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     close(in[0]);
@@ -419,6 +422,38 @@ TEST_F(HostProcessTest, NewLinksOnResumeReplaceTheOldOnes) {
   EndingClient stale(first.viewer, 2'000ms);  // its room is empty now
   ASSERT_TRUE(wait_until([&] { return stale.end != -1; }));
   EXPECT_TRUE(stale.ended_with(JoinFailure::kNoAnswer)) << "ended with " << stale.end;
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The host's own terminal shows the transcript as it streams (--quiet: the status line only).
+TEST_F(HostProcessTest, TheHostsTerminalShowsTheTranscript) {
+  const std::string out = dir + "/host.out";
+  Child host(host_args({"--exec", "echo forty-two"}), /*keep_stdin=*/true, out);
+  Links links = read_links();
+  auto ada = join(links.participant, "ada");
+  ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+  ASSERT_TRUE(ada->prompt("the \x1b[31manswer?").has_value());
+  ASSERT_TRUE(wait_until([&] {
+    auto text = file_text(out);
+    return text.find("ada asks:") != std::string::npos &&
+           text.find("forty-two") != std::string::npos;
+  })) << file_text(out);
+  EXPECT_EQ(file_text(out).find('\x1b'), std::string::npos);  // the prompt's escape is neutralized
+}
+
+TEST_F(HostProcessTest, QuietHostsShowNoTranscript) {
+  const std::string out = dir + "/host.out";
+  Child host(host_args({"--exec", "echo forty-two", "--quiet"}), /*keep_stdin=*/true, out);
+  Links links = read_links();
+  auto ada = join(links.participant, "ada");
+  ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+  ASSERT_TRUE(ada->prompt("anyone?").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
+  EXPECT_EQ(file_text(out).find("ada asks:"), std::string::npos) << file_text(out);
 }
 
 }  // namespace

@@ -441,6 +441,7 @@ TEST(RendezvousHttp, HostPageIsServedWithItsOwnConnectSources) {
   EXPECT_EQ(rv::static_path_for_target("/host"), "host.html");
   EXPECT_EQ(rv::static_path_for_target("/host/"), "host.html");
   EXPECT_EQ(rv::static_path_for_target("/host?x=1"), "host.html");
+  EXPECT_EQ(rv::static_path_for_target("/present"), "present.html");
   std::string page_policy(rv::kPageContentSecurityPolicy);
   page_policy.replace(page_policy.find("connect-src 'self';"), 19,
                       "connect-src 'self' http: https:;");

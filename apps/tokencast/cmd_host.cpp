@@ -1,5 +1,7 @@
 // `tokencast host`: open (or resume) a session, show its QR code and links, stream answers to
 // every peer, take the host's own prompts from the console.
+#include <fcntl.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,7 +19,10 @@
 #include "tokencast/private_file.hpp"
 #include "tokencast/qr/qr.hpp"
 #include "tokencast/util/cli_args.hpp"
+#include "transcript_feed.hpp"
 #include "verbose_log.hpp"
+
+extern char** environ;
 
 namespace tokencast::app {
 namespace {
@@ -58,6 +63,8 @@ struct HostFlags {
   std::string max_peers = "1000";
   std::string pace_ms = "16";
   bool no_qr = false;
+  bool quiet = false;
+  bool present = false;
   bool verbose = false;
   IceFlags ice;
 };
@@ -146,6 +153,10 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
              "send each peer at most one frame of live tokens per MS ms, merging what arrives "
              "in between (default 16, about one display frame; 0: every token at once)");
   f.ice.declare(cli);
+  cli.flag("--present", &f.present,
+           "open the presenter view (the QR code large beside the live transcript, for a "
+           "projector) in a browser, or print its address when no display is available");
+  cli.flag("--quiet", &f.quiet, "do not show the transcript as it streams (the status line only)");
   cli.flag("--verbose", &f.verbose, "log connections and refusals to stderr");
 }
 
@@ -262,6 +273,29 @@ bool publish_links(const HostFlags& f, const HostLinks& links, bool has_model, b
   return true;
 }
 
+// The presenter view is the web client's /present page, joined as a viewer: the viewer link's
+// payload rides in its fragment (never sent to a server), like the link itself.
+void open_presenter_view(const std::string& viewer_link) {
+  auto at = viewer_link.find("/j#");
+  if (at == std::string::npos) return;
+  std::string url = viewer_link.substr(0, at) + "/present#" + viewer_link.substr(at + 3);
+  std::printf("presenter   %s\n", url.c_str());
+  std::fflush(stdout);
+  if (std::getenv("DISPLAY") == nullptr && std::getenv("WAYLAND_DISPLAY") == nullptr) return;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  std::string program = "xdg-open";
+  char* argv[] = {program.data(), url.data(), nullptr};
+  pid_t pid = 0;
+  // The viewer link is the public one (it is on the wall), so it may appear in xdg-open's argv.
+  if (posix_spawnp(&pid, "xdg-open", &actions, nullptr, argv, environ) != 0) {
+    std::fprintf(stderr, "tokencast host: cannot run xdg-open: open the presenter address above\n");
+  }
+  posix_spawn_file_actions_destroy(&actions);
+}
+
 }  // namespace
 
 int run_host(Args args) {
@@ -282,14 +316,20 @@ int run_host(Args args) {
   }
   bool has_model = *source != nullptr;
   options->source = std::move(*source);
+  bool tty = isatty(1) != 0;
+  std::optional<TranscriptFeed> feed;
+  if (!f.quiet) {
+    feed.emplace(/*styled=*/tty);
+    options->on_event = [feed = &*feed](const Event& event) { feed->push(event); };
+  }
   auto host = HostRuntime::start(std::move(*options));
   if (!host) {
     std::fprintf(stderr, "tokencast host: %s\n", host.error().c_str());
     return 1;
   }
-  bool tty = isatty(1) != 0;
   if (!publish_links(f, (*host)->links(), has_model, tty)) return 1;
-  HostConsole console(**host, tty);
+  if (f.present) open_presenter_view((*host)->links().viewer);
+  HostConsole console(**host, tty, feed ? &*feed : nullptr);
   // With --stdin, stdin is the answer, not the console.
   console.run(f.prompt, !f.stdin_source);
   return 0;

@@ -98,12 +98,22 @@ void HostConsole::show_status_until_stopped() {
   uint64_t last_head = 0;
   uint64_t last_tokens = 0;
   std::string last_line;
-  while (!stop_requested_) {
+  // The transcript is flushed every 100 ms; the status line is recomputed every 500 ms.
+  for (uint64_t tick = 0; !stop_requested_; ++tick) {
     {
       std::unique_lock lock(mutex_);
-      stop_cv_.wait_for(lock, std::chrono::milliseconds(500),
+      stop_cv_.wait_for(lock, std::chrono::milliseconds(100),
                         [&] { return stop_requested_.load(); });
     }
+    std::string text = feed_ ? feed_->take() : std::string();
+    if (!text.empty()) {
+      std::lock_guard print_lock(print_mutex_);
+      if (tty_) std::fputs("\r\x1b[2K", stderr);  // the status line is redrawn below
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+      if (tty_) std::fputs(last_line.c_str(), stderr);
+    }
+    if (tick % 5 != 4) continue;
     HostStats s = host_.stats();
     if (s.ended) {
       say("the session has ended for good (" + s.end_reason + ")");

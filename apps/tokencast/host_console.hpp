@@ -8,12 +8,15 @@
 #include <string>
 
 #include "tokencast/host/host.hpp"
+#include "transcript_feed.hpp"
 
 namespace tokencast::app {
 
 class HostConsole {
  public:
-  HostConsole(HostRuntime& host, bool tty) : host_(host), tty_(tty) {}
+  // `feed`: the transcript to show on stdout as it streams (null: the status line only).
+  HostConsole(HostRuntime& host, bool tty, TranscriptFeed* feed)
+      : host_(host), tty_(tty), feed_(feed) {}
 
   // Asks `first_prompt` (when not empty), reads the console when `read_stdin` (with --stdin,
   // stdin is the answer, not the console), shows the status until stopped, then stops the host.
@@ -28,6 +31,7 @@ class HostConsole {
 
   HostRuntime& host_;
   const bool tty_;
+  TranscriptFeed* feed_;
   std::mutex mutex_;        // for stop_cv_ only
   std::mutex print_mutex_;  // one writer of stderr at a time: the status line and say()
   std::condition_variable stop_cv_;

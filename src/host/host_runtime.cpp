@@ -132,13 +132,16 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
           return;
         }
         impl->loop.post([impl, seq] {
-          if (impl->session) impl->session->durable(seq);
+          if (!impl->session) return;
+          impl->session->durable(seq);
+          impl->emit_durable();
         });
       });
   auto session = HostSession::create(config, std::move(stored), h, unix_now_ms());
   if (!session) return unexpected("the stored session is damaged: " + session.error().message());
   h.session = std::move(*session);
   if (fresh) h.session->set_meta(h.record.title, h.record.model);
+  h.emitted = h.session->status().durable;  // a resumed session's history is not replayed
 
   h.loop.start();
   h.loop.post([impl = &h] {
@@ -203,6 +206,12 @@ void HostRuntime::Impl::end_for_good(const std::string& reason, const std::strin
   counters.ended = true;
   counters.end_reason = reason;
   session->shutdown(peer_text);
+}
+
+void HostRuntime::Impl::emit_durable() {
+  if (!options.on_event) return;
+  const Seq durable = session->status().durable;
+  for (; emitted < durable; ++emitted) options.on_event(session->log().at(emitted + 1));
 }
 
 void HostRuntime::Impl::check_life(int64_t now) {

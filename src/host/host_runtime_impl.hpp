@@ -91,6 +91,7 @@ struct HostRuntime::Impl : HostIo {
   util::EventLoop::TimerId tick_timer = 0;
   HostStats counters;  // the counters part of stats()
   SessionLife life;    // expiry and end, as stored
+  Seq emitted = 0;     // the last event handed to options.on_event
   uint64_t ticks = 0;
   // Peers with frames to send, pumped in one task after the session's current input: the
   // session must not be re-entered from inside its own HostIo calls.
@@ -108,6 +109,8 @@ struct HostRuntime::Impl : HostIo {
   void end_for_good(const std::string& reason, const std::string& peer_text, bool stored = false);
   // Expiry, and an end stored by `tokencast end` while this host runs.
   void check_life(int64_t now);
+  // Hands the newly durable events to options.on_event.
+  void emit_durable();
 
   // HostIo
   void persist(const Event& event) override;

@@ -73,6 +73,9 @@ std::optional<std::string> static_path_for_target(std::string_view target) {
   if (target == "/" || target == "/j" || target == "/j/") return std::string("index.html");
   // The page that hosts a session from a browser tab (docs/web.md, "Hosting from a browser").
   if (target == "/host" || target == "/host/") return std::string("host.html");
+  // The presenter view (`tokencast host --present`): the QR code large beside the transcript.
+  // Not "/present/": the page's assets are relative ("./assets/..."), so only this form works.
+  if (target == "/present") return std::string("present.html");
   std::string_view rest = target.substr(1);
   std::string out;
   while (true) {

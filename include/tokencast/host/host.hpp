@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -53,6 +54,9 @@ struct HostOptions {
   // secrets, and the current LAN address) with new_links.
   int64_t expires_in_ms = 0;
   bool new_links = false;
+  // Every event of this run once durable (what peers are shown), in order, on the runtime's
+  // thread: it must not block (the host's console renders it for its own terminal).
+  std::function<void(const Event& event)> on_event;
 };
 
 struct HostLinks {
