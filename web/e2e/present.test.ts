@@ -143,6 +143,30 @@ describe.skipIf(missing.length > 0)('presenter view end to end', () => {
     await host.stop();
   }, 60000);
 
+  it('follows a long answer to its end', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const lines = Array.from({ length: 80 }, (_, i) => `${i + 1}. step number ${i + 1}`).join('\n');
+    writeFileSync(join(d.path, 'long.md'), `${lines}\n\nThe last line.\n`);
+    const host = await startHost(rv, d.path, `sh -c "cat >/dev/null; cat '${d.path}/long.md'"`);
+    const ctx = await browser.newContext({ viewport: PROJECTOR });
+    const page = await ctx.newPage();
+    await page.goto(presenterUrl(host.links.viewer));
+    await waitLive(page);
+    const asker = runJoin(host.links.participant, ['--name', 'ada', '--prompt', 'a long one']);
+    await waitAnswers(page, 1);
+    // The page is taller than the screen and shows its end; the QR code stays in view.
+    const view = await page.evaluate(() => {
+      const last = [...document.querySelectorAll('#transcript li.assistant .body p')].pop()!.getBoundingClientRect();
+      const qr = document.getElementById('qr')!.getBoundingClientRect();
+      return { tall: document.body.scrollHeight > innerHeight * 2, lastShown: last.bottom <= innerHeight && last.top >= 0, qrShown: qr.top >= 0 && qr.bottom <= innerHeight };
+    });
+    expect(view).toEqual({ tall: true, lastShown: true, qrShown: true });
+    asker.proc.kill('SIGTERM');
+    await ctx.close();
+    await host.stop();
+  }, 30000);
+
   it('refuses a participant payload: no QR code, no join', async () => {
     const d = tempDir();
     dirs.push(d);
