@@ -143,18 +143,23 @@ describe.skipIf(missing.length > 0)('presenter view end to end', () => {
     await host.stop();
   }, 60000);
 
-  it('follows a long answer to its end', async () => {
+  it('follows a long answer to its end; hostile title and names stay text', async () => {
     const d = tempDir();
     dirs.push(d);
     const lines = Array.from({ length: 80 }, (_, i) => `${i + 1}. step number ${i + 1}`).join('\n');
     writeFileSync(join(d.path, 'long.md'), `${lines}\n\nThe last line.\n`);
-    const host = await startHost(rv, d.path, `sh -c "cat >/dev/null; cat '${d.path}/long.md'"`);
+    const evil = '<img src=x onerror=alert(1)>\u202Eevil';
+    const host = await startHost(rv, d.path, `sh -c "cat >/dev/null; cat '${d.path}/long.md'"`, ['--title', evil]);
     const ctx = await browser.newContext({ viewport: PROJECTOR });
     const page = await ctx.newPage();
     await page.goto(presenterUrl(host.links.viewer));
     await waitLive(page);
-    const asker = runJoin(host.links.participant, ['--name', 'ada', '--prompt', 'a long one']);
+    const asker = runJoin(host.links.participant, ['--name', '<b>ada</b>', '--prompt', 'a long one']);
     await waitAnswers(page, 1);
+    // Hostile title and name stay text (bidi controls removed).
+    expect(await page.textContent('#title')).toBe('<img src=x onerror=alert(1)>evil');
+    expect(await page.textContent('#transcript li.user .who')).toBe('<b>ada</b> asks:');
+    expect(await page.$$eval('img', (i) => i.map((x) => x.id))).toEqual(['qr']);
     // The page is taller than the screen and shows its end; the QR code stays in view.
     const view = await page.evaluate(() => {
       const last = [...document.querySelectorAll('#transcript li.assistant .body p')].pop()!.getBoundingClientRect();
