@@ -31,19 +31,21 @@ const OUT_DIR = resolve(__dirname, 'dist');
 // Inlined without its comment lines (the page carries it on every visit).
 const EARLY_SOCKET = readFileSync(resolve(__dirname, 'src/early-socket.js'), 'utf8').replace(/^\s*\/\/.*\n/gm, '');
 
-// Two builds into one dist: the join page (index.html), then with `--mode host` the host page
-// (host.html) on its own, so the join page keeps its single main script (no chunk shared with
-// the host page on the join's path) and the host page's code never loads for a joiner.
+// Three builds into one dist: the join page (index.html), then with `--mode host` the host page
+// (host.html) and with `--mode present` the presenter view (present.html), each on its own, so
+// the join page keeps its single main script (no chunk shared with another page on the join's
+// path) and no other page's code loads for a joiner.
+const PAGES: Record<string, string> = { host: 'host.html', present: 'present.html' };
 export default defineConfig(({ mode }) => ({
   // Relative asset URLs: the page is served at <base>/j behind any path prefix.
   base: './',
   plugins: [inlinePage(EARLY_SOCKET, csp), precompress(() => OUT_DIR)],
   build: {
     outDir: OUT_DIR,
-    emptyOutDir: mode !== 'host',
+    emptyOutDir: !(mode in PAGES),
     target: 'es2022',
     sourcemap: false,
-    rollupOptions: { input: resolve(__dirname, mode === 'host' ? 'host.html' : 'index.html') },
+    rollupOptions: { input: resolve(__dirname, PAGES[mode] ?? 'index.html') },
   },
   test: {
     include: ['test/**/*.test.ts', 'e2e/**/*.test.ts'],

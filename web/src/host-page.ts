@@ -2,7 +2,6 @@
 // code and links, the live transcript, the peers, a prompt box, stop and end. The session is kept
 // in IndexedDB: a reload resumes it with the same links (docs/web.md, "Hosting from a browser").
 import './style.css';
-import { encode as encodeQr } from 'uqr';
 import { normalizeBaseUrl, formatInviteLink } from './protocol/invite';
 import { type Event } from './protocol/frames';
 import { Transcript } from './client/session';
@@ -12,6 +11,7 @@ import { BrowserHost } from './host/runtime';
 import { HostStore, newSessionKey, signerFor, type HostedSession } from './host/store';
 import { encodeSignedTranscript, signTranscript, transcriptFromEvents } from './protocol/transcript';
 import { toHex } from './protocol/bytes';
+import { drawQr } from './ui/qr';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
@@ -35,19 +35,6 @@ function setStatus(state: string, text: string): void {
 /** The rendezvous serving this page: its address without the trailing /host. */
 function pageBaseUrl(): string {
   return normalizeBaseUrl(location.origin + location.pathname.replace(/\/host\/?$/, ''));
-}
-
-function drawQr(img: HTMLImageElement, text: string): void {
-  const qr = encodeQr(text, { ecc: 'M', border: 4 });
-  const scale = 6;
-  const canvas = document.createElement('canvas');
-  canvas.width = canvas.height = qr.size * scale;
-  const g = canvas.getContext('2d')!;
-  g.fillStyle = '#fff';
-  g.fillRect(0, 0, canvas.width, canvas.height);
-  g.fillStyle = '#000';
-  qr.data.forEach((row, y) => row.forEach((dark, x) => dark && g.fillRect(x * scale, y * scale, scale, scale)));
-  img.src = canvas.toDataURL('image/png');
 }
 
 // Keeps the screen on while hosting, where the browser allows it (Screen Wake Lock).

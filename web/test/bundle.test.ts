@@ -28,4 +28,17 @@ describe.skipIf(!built && !required)('built join page', () => {
     // The main script names the Markdown chunk only; the Markdown chunk names the highlighter.
     expect(main).not.toMatch(/highlight-[\w-]+\.js/);
   });
+
+  it('keeps the presenter view (its own build) off the join path', () => {
+    const html = readFileSync(join(dist, 'present.html'), 'utf8');
+    const scripts = [...html.matchAll(/<script type="module"[^>]*src="\.\/(assets\/[^"]+\.js)"/g)].map((m) => m[1]);
+    expect(scripts).toHaveLength(1);
+    expect(readFileSync(join(dist, scripts[0]), 'utf8')).toContain('tokencast.present.theme');
+    const index = readFileSync(join(dist, 'index.html'), 'utf8');
+    expect(index).not.toContain(scripts[0]);
+    const main = index.match(/<script type="module"[^>]*src="\.\/(assets\/[^"]+\.js)"/)![1];
+    const code = readFileSync(join(dist, main), 'utf8');
+    expect(code).not.toContain('tokencast.present');
+    expect(code).not.toMatch(/present-[\w-]+\.js/);
+  });
 });
