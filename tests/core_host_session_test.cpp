@@ -326,6 +326,40 @@ TEST_F(HostSessionTest, TheHostRemovesAPeerByItsShownName) {
   EXPECT_EQ(bob.transcript.peers().size(), 2u);
 }
 
+TEST_F(HostSessionTest, WithApprovalPromptsWaitForTheHost) {
+  HostSessionConfig config;
+  config.approve_prompts = true;
+  auto s = make(config);
+  auto ada = join(*s, PeerRole::kParticipant, "ada");
+  auto cy = join(*s, PeerRole::kParticipant, "cy");
+  s->peer_frame(ada.conn, encode(PromptFrame{1, "first"}), 1);
+  s->peer_frame(cy.conn, encode(PromptFrame{1, "spam"}), 1);
+  EXPECT_TRUE(io.generations.empty());  // nothing reaches the model yet
+  EXPECT_EQ(s->status().held_prompts, 2u);
+  make_durable(*s);
+  ada.drain(*s);
+  const auto* told = ada.last_control<ErrorFrame>();
+  ASSERT_NE(told, nullptr);
+  EXPECT_EQ(told->text, kPromptAwaitsApproval);
+
+  auto held = s->held_prompts();
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(held[0].author, "ada");
+  EXPECT_EQ(held[1].text, "spam");
+  EXPECT_FALSE(s->approve_prompt(99, 2));
+  EXPECT_TRUE(s->decline_prompt(held[1].id));
+  EXPECT_FALSE(s->decline_prompt(held[1].id));
+  make_durable(*s);
+  cy.drain(*s);
+  ASSERT_NE(cy.last_control<ErrorFrame>(), nullptr);
+  EXPECT_EQ(cy.last_control<ErrorFrame>()->text, "the host declined your prompt");
+
+  EXPECT_TRUE(s->approve_prompt(held[0].id, 3));
+  ASSERT_EQ(io.generations.size(), 1u);
+  EXPECT_EQ(io.generations[0].second.back().content, "first");
+  EXPECT_EQ(s->status().held_prompts, 0u);
+}
+
 TEST_F(HostSessionTest, PromptsQueueInOrderWithAttribution) {
   auto s = make();
   auto ada = join(*s, PeerRole::kParticipant, "ada");

@@ -19,6 +19,7 @@
 #include "support/run_process.hpp"
 #include "support/wait.hpp"
 #include "tokencast/client/join_client.hpp"
+#include "tokencast/core/host_session.hpp"
 #include "tokencast/store/store.hpp"
 
 extern char** environ;
@@ -454,6 +455,41 @@ TEST_F(HostProcessTest, QuietHostsShowNoTranscript) {
   ASSERT_TRUE(ada->prompt("anyone?").has_value());
   ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
   EXPECT_EQ(file_text(out).find("ada asks:"), std::string::npos) << file_text(out);
+}
+
+// --approve: a participant's prompt waits until the host lets it through from its console.
+TEST_F(HostProcessTest, WithApproveTheHostLetsPromptsThrough) {
+  Child host(host_args({"--exec", "echo approved answer", "--approve"}), /*keep_stdin=*/true);
+  Links links = read_links();
+  std::atomic<int> waiting{0};  // "your prompt waits for the host's approval" notices
+  JoinOptions o;
+  o.link = links.participant;
+  o.name = "ada";
+  JoinCallbacks cb;
+  cb.on_event = [&](const ClientEvent& event) {
+    if (const auto* reported = std::get_if<HostReported>(&event)) {
+      if (reported->error.text == kPromptAwaitsApproval) waiting += 1;
+    }
+  };
+  auto started = JoinClient::start(std::move(o), std::move(cb));
+  ASSERT_TRUE(started);
+  auto& ada = *started;
+  ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+  ASSERT_TRUE(ada->prompt("may I?").has_value());
+  ASSERT_TRUE(ada->prompt("and this?").has_value());
+  ASSERT_TRUE(wait_until([&] { return waiting == 2; }));
+  EXPECT_TRUE(ada->transcript().turns().empty());  // nothing reaches the model yet
+  host.write_stdin("/decline 2\n/approve 1\n");
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
+  auto turns = ada->transcript().turns();
+  EXPECT_EQ(turns[0].text, "may I?");
+  EXPECT_EQ(turns[1].text, "approved answer\n");
+  host.write_stdin("/approve 2\n");  // declined: it never reaches the model
+  ASSERT_TRUE(ada->prompt("third").has_value());
+  ASSERT_TRUE(wait_until([&] { return waiting == 3; }));
+  host.write_stdin("/approve 3\n");
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 4); }));
+  EXPECT_EQ(ada->transcript().turns()[2].text, "third");
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ struct HostFlags {
   bool no_qr = false;
   bool quiet = false;
   bool present = false;
+  bool approve = false;
   bool verbose = false;
   IceFlags ice;
 };
@@ -153,6 +154,9 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
              "send each peer at most one frame of live tokens per MS ms, merging what arrives "
              "in between (default 16, about one display frame; 0: every token at once)");
   f.ice.declare(cli);
+  cli.flag("--approve", &f.approve,
+           "participants' prompts wait until you let them through (/queue, /approve N, "
+           "/decline N)");
   cli.flag("--present", &f.present,
            "open the presenter view (the QR code large beside the live transcript, for a "
            "projector) in a browser, or print its address when no display is available");
@@ -207,6 +211,7 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   options.db_path = f.db;
   options.resume = f.resume;
   options.new_links = f.new_links;
+  options.approve_prompts = f.approve;
   options.expires_in_ms = expires ? expires->count() : 0;
   options.title = f.title;
   options.rendezvous_url = f.rendezvous;

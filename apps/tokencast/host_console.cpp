@@ -1,10 +1,13 @@
 #include "host_console.hpp"
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "stop_signals.hpp"
@@ -28,13 +31,27 @@ std::string format_status(const HostStats& s, double tokens_per_second) {
     line += " | idle";
   }
   if (s.queued_prompts > 0) line += " | " + std::to_string(s.queued_prompts) + " queued";
+  if (s.held_prompts > 0) line += " | " + std::to_string(s.held_prompts) + " to approve (/queue)";
   return line;
+}
+
+// The number after `command` ("/approve 3" -> 3); nullopt for anything else.
+std::optional<uint64_t> command_number(const std::string& line, std::string_view command) {
+  if (!line.starts_with(command)) return std::nullopt;
+  std::string digits = line.substr(command.size());
+  if (digits.empty() || digits.size() > 18 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoull(digits);
 }
 
 constexpr const char* kConsoleHelp =
     "type a prompt and Enter to ask the model; commands:\n"
     "  /cancel      stop the answer being generated\n"
     "  /peers       list who is here\n"
+    "  /queue       with --approve: the prompts waiting for you, by number\n"
+    "  /approve N   let prompt N through; /decline N drops it (its author is told)\n"
     "  /kick NAME   remove a peer (its name as /peers shows it); its rejoins are refused\n"
     "  /quit        stop hosting (also Ctrl-C); tokencast host --resume ID brings it back\n"
     "  /end         end the session for good: its links and --resume are refused from now on\n"
@@ -65,12 +82,36 @@ void HostConsole::request_stop() {
 }
 
 void HostConsole::read_console() {
-  std::string line;
+  // Read with read(2), not std::getline: stdio's buffer would hold lines that arrived together
+  // (pasted, piped) where poll() cannot see them. A line longer than kMaxConsoleLine is cut.
+  constexpr size_t kMaxConsoleLine = 64 * 1024;
+  std::string buffered;
+  bool input_open = true;
   while (!stop_requested_) {
-    // Poll first, so that the thread notices a stop within 200 ms.
-    pollfd pfd{0, POLLIN, 0};
-    if (poll(&pfd, 1, 200) <= 0) continue;
-    if (!std::getline(std::cin, line)) return;  // stdin closed: keep serving
+    size_t newline = buffered.find('\n');
+    if (newline == std::string::npos) {
+      if (!input_open) return;  // stdin closed: keep serving
+      // Poll first, so that the thread notices a stop within 200 ms.
+      pollfd pfd{0, POLLIN, 0};
+      if (poll(&pfd, 1, 200) <= 0) continue;
+      char chunk[4096];
+      ssize_t n = ::read(0, chunk, sizeof chunk);
+      if (n <= 0) {
+        input_open = false;
+        if (buffered.empty()) return;
+        buffered.push_back('\n');  // the last line had no newline
+      } else {
+        buffered.append(chunk, static_cast<size_t>(n));
+        if (buffered.size() > kMaxConsoleLine && buffered.find('\n') == std::string::npos) {
+          buffered.resize(kMaxConsoleLine);
+          buffered.push_back('\n');
+        }
+      }
+      continue;
+    }
+    std::string line = buffered.substr(0, newline);
+    buffered.erase(0, newline + 1);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line == "/quit") {
       request_stop();
     } else if (line == "/cancel") {
@@ -79,6 +120,14 @@ void HostConsole::read_console() {
       host_.end_session();
     } else if (line.starts_with("/kick ")) {
       say(host_.kick(line.substr(6)));
+    } else if (line == "/queue") {
+      auto held = host_.held_prompts();
+      if (held.empty()) say("no prompt waits for approval");
+      for (const auto& prompt : held) say(prompt);
+    } else if (auto id = command_number(line, "/approve ")) {
+      say(host_.approve_prompt(*id));
+    } else if (auto id = command_number(line, "/decline ")) {
+      say(host_.decline_prompt(*id));
     } else if (line == "/peers") {
       auto names = host_.peer_names();
       if (names.empty()) say("nobody has joined");

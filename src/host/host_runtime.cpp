@@ -8,6 +8,7 @@
 #include "tokencast/core/invite.hpp"
 #include "tokencast/core/log.hpp"
 #include "tokencast/core/random.hpp"
+#include "tokencast/core/text.hpp"
 
 namespace tokencast {
 
@@ -118,6 +119,7 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   config.host_name = h.options.host_name;
   config.llm_attached = h.options.source != nullptr && !h.options.stream_source;
   config.max_peers = h.options.max_peers;
+  config.approve_prompts = h.options.approve_prompts;
   JoinAdmissionOptions admission;
   admission.max_peers = h.options.max_peers;
   admission.participant_reserve = std::min<size_t>(50, h.options.max_peers / 10);
@@ -174,6 +176,34 @@ void HostRuntime::cancel() {
 std::string HostRuntime::kick(const std::string& name) {
   if (impl_->stopping) return "the session is ending";
   return util::run_on(impl_->loop, [impl = impl_.get(), name] { return impl->kick(name); });
+}
+
+std::vector<std::string> HostRuntime::held_prompts() const {
+  if (impl_->stopping) return {};
+  return util::run_on(impl_->loop, [impl = impl_.get()] {
+    std::vector<std::string> lines;
+    for (const auto& p : impl->session->held_prompts()) {
+      lines.push_back(std::to_string(p.id) + "  " + p.author + ": " + neutralize_line(p.text));
+    }
+    return lines;
+  });
+}
+
+std::string HostRuntime::approve_prompt(uint64_t id) {
+  if (impl_->stopping) return "the session is ending";
+  bool done = util::run_on(impl_->loop, [impl = impl_.get(), id] {
+    return impl->session->approve_prompt(id, unix_now_ms());
+  });
+  return done ? "approved prompt " + std::to_string(id)
+              : "no prompt " + std::to_string(id) + " is waiting (/queue lists them)";
+}
+
+std::string HostRuntime::decline_prompt(uint64_t id) {
+  if (impl_->stopping) return "the session is ending";
+  bool done = util::run_on(impl_->loop,
+                           [impl = impl_.get(), id] { return impl->session->decline_prompt(id); });
+  return done ? "declined prompt " + std::to_string(id)
+              : "no prompt " + std::to_string(id) + " is waiting (/queue lists them)";
 }
 
 std::vector<std::string> HostRuntime::peer_names() const {
@@ -269,6 +299,7 @@ HostStats HostRuntime::Impl::snapshot() const {
   s.head = st.head;
   s.durable = st.durable;
   s.queued_prompts = st.queued_prompts;
+  s.held_prompts = st.held_prompts;
   if (committer) {
     auto cs = committer->stats();
     s.store_commits = cs.commits;

@@ -62,6 +62,10 @@ struct HostSessionConfig {
   int64_t prompt_refill_ms = 5'000;
   // Participants' prompts this host run accepts in all; the host's own are not counted.
   size_t max_session_prompts = 1000;
+  // --approve: participants' prompts wait until the host approves them (at most
+  // max_held_prompts wait in all; each participant's also count against its pending limit).
+  bool approve_prompts = false;
+  size_t max_held_prompts = 256;
   size_t max_history_bytes = 256 * 1024;  // most recent conversation sent to the LLM
   size_t max_name_bytes = 64;
   int64_t hello_timeout_ms = 10'000;
@@ -74,6 +78,9 @@ struct HostSessionConfig {
 // The error a participant gets when it tries to stop an answer to someone else's prompt.
 inline constexpr const char* kOnlyAskerMayCancel =
     "only the asker or the host can stop this answer";
+
+// What a participant is told when its prompt waits for the host's approval (--approve).
+inline constexpr const char* kPromptAwaitsApproval = "your prompt waits for the host's approval";
 
 // The text of the error turn a participant's prompt gets when no model is attached.
 inline constexpr const char* kNoModelReason =
@@ -92,8 +99,9 @@ class HostSession {
     bool generating = false;     // an LLM (or external source) is producing the open turn
     uint64_t turn_tokens = 0;    // deltas of the open turn so far
     size_t queued_prompts = 0;
-    Seq head = 0;     // last appended
-    Seq durable = 0;  // last durable (visible to peers)
+    size_t held_prompts = 0;  // --approve: waiting for the host
+    Seq head = 0;             // last appended
+    Seq durable = 0;          // last durable (visible to peers)
   };
 
   // A session whose stored events are `stored` (empty for a new one; already durable). A turn
@@ -155,6 +163,17 @@ class HostSession {
   // dropped. Returns its link, so the runtime can refuse that client's rejoin; nullopt when no
   // present peer has that name.
   std::optional<ConnId> remove_peer(std::string_view name);
+  // --approve: participants' prompts waiting for the host, oldest first.
+  struct HeldPrompt {
+    uint64_t id = 0;  // what the host names it by (/approve ID)
+    std::string author;
+    std::string text;
+  };
+  std::vector<HeldPrompt> held_prompts() const;
+  // Queues a held prompt (it is answered in turn); false when no prompt has that id.
+  bool approve_prompt(uint64_t id, int64_t now_ms);
+  // Drops a held prompt and tells its author; false when no prompt has that id.
+  bool decline_prompt(uint64_t id);
 
   // Timeouts (hello, silent peers). Call every second or so.
   void tick(int64_t now_ms);
@@ -184,6 +203,7 @@ class HostSession {
     ConnId conn = 0;  // 0: the host
     std::string author;
     std::string text;
+    uint64_t id = 0;  // held prompts' number for the host
   };
 
   HostSession(HostSessionConfig config, SessionLog log, HostIo& io);
@@ -212,6 +232,8 @@ class HostSession {
   HostIo* io_;
   std::map<ConnId, Peer> peers_;
   std::deque<Prompt> prompts_;
+  std::deque<Prompt> held_;  // --approve: waiting for the host
+  uint64_t next_held_id_ = 1;
   ConnId next_conn_ = 1;
   PeerId next_peer_ = 1;
   bool generating_ = false;

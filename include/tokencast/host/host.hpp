@@ -54,6 +54,7 @@ struct HostOptions {
   // secrets, and the current LAN address) with new_links.
   int64_t expires_in_ms = 0;
   bool new_links = false;
+  bool approve_prompts = false;  // participants' prompts wait for approve_prompt()
   // Every event of this run once durable (what peers are shown), in order, on the runtime's
   // thread: it must not block (the host's console renders it for its own terminal).
   std::function<void(const Event& event)> on_event;
@@ -77,6 +78,7 @@ struct HostStats {
   uint64_t head = 0;
   uint64_t durable = 0;
   size_t queued_prompts = 0;
+  size_t held_prompts = 0;  // --approve: waiting for the host
   size_t rooms_joined = 0;  // of the two rendezvous rooms (viewer, participant)
   uint64_t joins_answered = 0;
   uint64_t links_opened = 0;
@@ -124,6 +126,12 @@ class HostRuntime {
   // Ends the session for good: stored as ended (its links and --resume are refused from now
   // on) and every peer is told. The host should stop() next.
   void end_session();
+  // --approve: "ID  author: text" of each prompt waiting for the host, oldest first.
+  std::vector<std::string> held_prompts() const;
+  // Lets a held prompt through, or declines it (its author is told); a line saying what
+  // happened.
+  std::string approve_prompt(uint64_t id);
+  std::string decline_prompt(uint64_t id);
   // "name (role)" of every peer present, in the order they arrived.
   std::vector<std::string> peer_names() const;
 

@@ -201,10 +201,50 @@ void HostSession::on_prompt(ConnId conn, Peer& peer, const PromptFrame& prompt, 
         ErrorFrame{StatusCode::kBusy, "you are sending prompts too fast; wait a few seconds"});
     return;
   }
+  if (config_.approve_prompts && held_.size() >= config_.max_held_prompts) {
+    send_control(
+        conn, peer,
+        ErrorFrame{StatusCode::kBusy, "the host has too many prompts to review; try later"});
+    return;
+  }
   session_prompts_ += 1;
   peer.pending_prompts += 1;
+  if (config_.approve_prompts) {
+    held_.push_back(Prompt{conn, peer.name, prompt.text, next_held_id_++});
+    send_control(conn, peer, ErrorFrame{StatusCode::kBusy, kPromptAwaitsApproval});
+    return;
+  }
   prompts_.push_back(Prompt{conn, peer.name, prompt.text});
   maybe_start_next_turn(now_ms);
+}
+
+std::vector<HostSession::HeldPrompt> HostSession::held_prompts() const {
+  std::vector<HeldPrompt> out;
+  for (const auto& p : held_) out.push_back({p.id, p.author, p.text});
+  return out;
+}
+
+bool HostSession::approve_prompt(uint64_t id, int64_t now_ms) {
+  auto it = std::find_if(held_.begin(), held_.end(), [id](const Prompt& p) { return p.id == id; });
+  if (it == held_.end()) return false;
+  prompts_.push_back(std::move(*it));
+  held_.erase(it);
+  maybe_start_next_turn(now_ms);
+  return true;
+}
+
+bool HostSession::decline_prompt(uint64_t id) {
+  auto it = std::find_if(held_.begin(), held_.end(), [id](const Prompt& p) { return p.id == id; });
+  if (it == held_.end()) return false;
+  if (auto peer = peers_.find(it->conn); peer != peers_.end()) {
+    if (peer->second.pending_prompts > 0) peer->second.pending_prompts -= 1;
+    if (peer->second.phase == Phase::kActive) {
+      send_control(it->conn, peer->second,
+                   ErrorFrame{StatusCode::kNotPermitted, "the host declined your prompt"});
+    }
+  }
+  held_.erase(it);
+  return true;
 }
 
 void HostSession::on_ack(ConnId conn, Peer& peer, const AckFrame& ack, int64_t now_ms) {
@@ -417,6 +457,7 @@ std::optional<ConnId> HostSession::remove_peer(std::string_view name) {
   for (auto& [conn, peer] : peers_) {
     if (peer.phase != Phase::kActive || peer.name != name) continue;
     std::erase_if(prompts_, [conn = conn](const Prompt& p) { return p.conn == conn; });
+    std::erase_if(held_, [conn = conn](const Prompt& p) { return p.conn == conn; });
     peer.pending_prompts = 0;
     send_control(conn, peer,
                  ByeFrame{StatusCode::kRemoved, "the host removed you from the session"});
@@ -433,6 +474,7 @@ HostSession::Status HostSession::status() const {
   s.generating = generating_;
   s.turn_tokens = turn_tokens_;
   s.queued_prompts = prompts_.size();
+  s.held_prompts = held_.size();
   s.head = log_.head();
   s.durable = visible_.head();
   return s;
