@@ -2,12 +2,14 @@
 // every peer, take the host's own prompts from the console.
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "commands.hpp"
 #include "host_console.hpp"
@@ -297,6 +299,8 @@ void open_presenter_view(const std::string& viewer_link) {
   // The viewer link is the public one (it is on the wall), so it may appear in xdg-open's argv.
   if (posix_spawnp(&pid, "xdg-open", &actions, nullptr, argv, environ) != 0) {
     std::fprintf(stderr, "tokencast host: cannot run xdg-open: open the presenter address above\n");
+  } else {
+    std::thread([pid] { waitpid(pid, nullptr, 0); }).detach();  // no zombie for the host's run
   }
   posix_spawn_file_actions_destroy(&actions);
 }

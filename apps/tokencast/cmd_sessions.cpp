@@ -30,12 +30,11 @@ int run_sessions(Args args) {
     std::string title = neutralize_for_terminal(s.title);
     if (json) {
       std::printf(
-          "{\"id\":\"%s\",\"created_at_ms\":%lld,\"title\":\"%s\",\"model\":\"%s\","
+          "{\"id\":\"%s\",\"created_at_ms\":%lld,\"title\":%s,\"model\":%s,"
           "\"turns\":%llu,\"events\":%llu,\"last_at_ms\":%lld}\n",
-          s.id.hex().c_str(), static_cast<long long>(s.created_at_ms),
-          json_escape(to_valid_utf8(s.title)).c_str(), json_escape(to_valid_utf8(s.model)).c_str(),
-          static_cast<unsigned long long>(s.turns), static_cast<unsigned long long>(s.head),
-          static_cast<long long>(s.last_at_ms));
+          s.id.hex().c_str(), static_cast<long long>(s.created_at_ms), json_quote(s.title).c_str(),
+          json_quote(s.model).c_str(), static_cast<unsigned long long>(s.turns),
+          static_cast<unsigned long long>(s.head), static_cast<long long>(s.last_at_ms));
     } else {
       std::printf("%-32s  %-20s  %6llu  %8llu  %s\n", s.id.hex().c_str(),
                   format_time(s.created_at_ms).c_str(), static_cast<unsigned long long>(s.turns),

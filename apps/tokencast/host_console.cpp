@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <optional>
 #include <string_view>
 #include <thread>

@@ -106,6 +106,11 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
       return unexpected("cannot store the new links: " + replaced.error().message());
     }
   }
+  if (auto reader = EventStore::open(h.options.db_path); reader) {
+    h.life_reader = std::move(*reader);
+  } else {
+    log::warn("host", "cannot watch the store for `tokencast end`: " + reader.error().message());
+  }
   if (h.options.expires_in_ms > 0) {
     h.life.expires_at_ms = unix_now_ms() + h.options.expires_in_ms;
     if (auto set = h.store->set_expiry(h.record.id, h.life.expires_at_ms); !set) {
@@ -189,21 +194,18 @@ std::vector<std::string> HostRuntime::held_prompts() const {
   });
 }
 
-std::string HostRuntime::approve_prompt(uint64_t id) {
-  if (impl_->stopping) return "the session is ending";
-  bool done = util::run_on(impl_->loop, [impl = impl_.get(), id] {
-    return impl->session->approve_prompt(id, unix_now_ms());
-  });
-  return done ? "approved prompt " + std::to_string(id)
-              : "no prompt " + std::to_string(id) + " is waiting (/queue lists them)";
-}
+std::string HostRuntime::approve_prompt(uint64_t id) { return decide_prompt(id, true); }
 
-std::string HostRuntime::decline_prompt(uint64_t id) {
+std::string HostRuntime::decline_prompt(uint64_t id) { return decide_prompt(id, false); }
+
+std::string HostRuntime::decide_prompt(uint64_t id, bool approve) {
   if (impl_->stopping) return "the session is ending";
-  bool done = util::run_on(impl_->loop,
-                           [impl = impl_.get(), id] { return impl->session->decline_prompt(id); });
-  return done ? "declined prompt " + std::to_string(id)
-              : "no prompt " + std::to_string(id) + " is waiting (/queue lists them)";
+  bool done = util::run_on(impl_->loop, [impl = impl_.get(), id, approve] {
+    return approve ? impl->session->approve_prompt(id, unix_now_ms())
+                   : impl->session->decline_prompt(id);
+  });
+  if (!done) return "no prompt " + std::to_string(id) + " is waiting (/queue lists them)";
+  return (approve ? "approved prompt " : "declined prompt ") + std::to_string(id);
 }
 
 std::vector<std::string> HostRuntime::peer_names() const {
@@ -250,10 +252,9 @@ void HostRuntime::Impl::check_life(int64_t now) {
     end_for_good("expired", "the session has expired");
     return;
   }
-  // `tokencast end` from another process: read every 2 s (the store's lock is shared with
-  // the group committer, so not on every tick).
-  if (++ticks % 4 != 0) return;
-  if (auto stored = store->session_life(record.id); stored && stored->ended()) {
+  // `tokencast end` from another process: read every 2 s, on a connection of its own.
+  if (!life_reader || ++ticks % 4 != 0) return;
+  if (auto stored = life_reader->session_life(record.id); stored && stored->ended()) {
     end_for_good(stored->end_reason, "the session was ended for good", /*stored=*/true);
   }
 }
@@ -335,6 +336,7 @@ void HostRuntime::stop() {
   if (h.committer) h.committer->flush();
   h.committer.reset();
   if (h.embedded) h.embedded->stop();
+  h.life_reader.reset();
   h.store.reset();
 }
 

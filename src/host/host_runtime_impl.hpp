@@ -65,6 +65,9 @@ struct HostRuntime::Impl : HostIo {
   HostLinks links;
   util::EventLoop loop;
   std::unique_ptr<EventStore> store;
+  // A second connection to the same file, for check_life(): in WAL mode its reads never wait
+  // for the group committer, which holds `store` through each commit's fsync.
+  std::unique_ptr<EventStore> life_reader;
   std::unique_ptr<GroupCommitter> committer;
   SessionRecord record;
   std::unique_ptr<HostSession> session;

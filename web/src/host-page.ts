@@ -12,6 +12,7 @@ import { HostStore, newSessionKey, signerFor, type HostedSession } from './host/
 import { encodeSignedTranscript, signTranscript, transcriptFromEvents } from './protocol/transcript';
 import { toHex } from './protocol/bytes';
 import { drawQr } from './ui/qr';
+import { showNotice, showStatus } from './ui/status';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
@@ -23,13 +24,11 @@ const promptEl = $<HTMLTextAreaElement>('prompt');
 const list = $<HTMLOListElement>('transcript');
 
 function notice(text: string | null): void {
-  noticeEl.hidden = !text;
-  noticeEl.textContent = text ?? '';
+  showNotice(noticeEl, text);
 }
 
 function setStatus(state: string, text: string): void {
-  statusEl.dataset.state = state;
-  statusEl.textContent = text;
+  showStatus(statusEl, state, text);
 }
 
 /** The rendezvous serving this page: its address without the trailing /host. */

@@ -16,6 +16,7 @@ import { neutralizeBidi } from './ui/text';
 import { PeopleList } from './ui/people';
 import { showInviteButtons } from './ui/share';
 import { StreamWakeLock } from './ui/wake-lock';
+import { showNotice, showStatus } from './ui/status';
 
 // --- 1. Take the secret out of the address bar before anything else.
 const LINK_KEY = 'tokencast.link';
@@ -119,13 +120,11 @@ function relayOnlySetting(): boolean {
 }
 
 function setStatus(state: string, text: string): void {
-  statusEl.dataset.state = state;
-  statusEl.textContent = text;
+  showStatus(statusEl, state, text);
 }
 
 function notice(text: string | null): void {
-  noticeEl.hidden = !text;
-  noticeEl.textContent = text ?? '';
+  showNotice(noticeEl, text);
 }
 
 function setTitle(t: Transcript): void {

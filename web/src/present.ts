@@ -12,6 +12,7 @@ import { neutralizeBidi } from './ui/text';
 import { drawQr } from './ui/qr';
 import { headCount, headCountText, PresenterLinkError, viewerLinkOfPresenterUrl } from './ui/presenter';
 import { StreamWakeLock } from './ui/wake-lock';
+import { showNotice, showStatus } from './ui/status';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = $('status');
@@ -21,13 +22,11 @@ const titleEl = $('title');
 const inviteEl = $('invite');
 
 function setStatus(state: string, text: string): void {
-  statusEl.dataset.state = state;
-  statusEl.textContent = text;
+  showStatus(statusEl, state, text);
 }
 
 function notice(text: string | null): void {
-  noticeEl.hidden = !text;
-  noticeEl.textContent = text ?? '';
+  showNotice(noticeEl, text);
 }
 
 // --- Keys: q and d, with no modifier and not while typing anywhere (there is nothing to type in).

@@ -51,7 +51,8 @@ std::error_code make_error_code(SignedTranscriptError e);
 SignedTranscript sign_transcript(const SessionId& session_id, const Transcript& transcript,
                                  const SigningKey& host_key);
 
-// The bytes the signature covers (docs/PROTOCOL.md); exposed for the vectors and tests.
+// The bytes the signature covers (docs/PROTOCOL.md); exposed for the vectors and tests. The
+// strings are taken as they are: valid UTF-8, as the struct requires.
 std::vector<uint8_t> signed_transcript_message(const SignedTranscript& signed_transcript);
 
 // True when the signature verifies under the transcript's own host_public_key. Whether that

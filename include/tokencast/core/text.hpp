@@ -67,4 +67,7 @@ class TerminalSanitizer {
 // terminal or pasted into JavaScript stays inert.
 std::string json_escape(std::string_view utf8);
 
+// Any bytes as a quoted JSON string literal: made valid UTF-8 (to_valid_utf8), then escaped.
+std::string json_quote(std::string_view bytes);
+
 }  // namespace tokencast

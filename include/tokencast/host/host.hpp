@@ -143,6 +143,7 @@ class HostRuntime {
 
  private:
   explicit HostRuntime(std::unique_ptr<Impl> impl);
+  std::string decide_prompt(uint64_t id, bool approve);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -74,7 +74,8 @@ uint8_t status_byte(const TranscriptTurn& turn) {
   return turn.ended ? static_cast<uint8_t>(turn.end) : kStreaming;
 }
 
-// Strings are hashed as files show them: valid UTF-8 (see the header).
+// Strings go in as they are: a SignedTranscript holds valid UTF-8 (see the header), made so
+// once by sign_transcript() or checked by the JSON parser.
 void put_turn(std::vector<uint8_t>& out, const TranscriptTurn& turn) {
   put_u64(out, turn.turn);
   out.push_back(static_cast<uint8_t>(turn.role));
@@ -82,12 +83,10 @@ void put_turn(std::vector<uint8_t>& out, const TranscriptTurn& turn) {
   put_u64(out, static_cast<uint64_t>(turn.started_at_ms));
   put_u64(out, static_cast<uint64_t>(turn.ended_at_ms));
   put_u64(out, turn.token_count);
-  put_short_string(out, to_valid_utf8(turn.author));
-  put_short_string(out, to_valid_utf8(turn.reason));
-  put_long_string(out, to_valid_utf8(turn.text));
+  put_short_string(out, turn.author);
+  put_short_string(out, turn.reason);
+  put_long_string(out, turn.text);
 }
-
-std::string json_string(std::string_view text) { return "\"" + json_escape(to_valid_utf8(text)) + "\""; }
 
 int max_nesting(std::string_view text) {
   int depth = 0;
@@ -268,8 +267,8 @@ std::vector<uint8_t> signed_transcript_message(const SignedTranscript& signed_tr
                       signed_transcript.session_id.bytes.size()));
   body.insert(body.end(), signed_transcript.host_public_key.begin(),
               signed_transcript.host_public_key.end());
-  put_short_string(body, to_valid_utf8(signed_transcript.title));
-  put_short_string(body, to_valid_utf8(signed_transcript.model));
+  put_short_string(body, signed_transcript.title);
+  put_short_string(body, signed_transcript.model);
   put_u64(body, signed_transcript.turns.size());
   for (const auto& turn : signed_transcript.turns) put_turn(body, turn);
 
@@ -306,20 +305,20 @@ bool verify_signed_transcript(const SignedTranscript& signed_transcript) {
 std::string encode_signed_transcript(const SignedTranscript& t) {
   std::string out = "{\"format\":\"" + std::string(kFormat) + "\",\"session_id\":\"" +
                     t.session_id.hex() + "\",\"host_public_key\":\"" +
-                    base64url_encode(t.host_public_key) + "\",\"title\":" + json_string(t.title) +
-                    ",\"model\":" + json_string(t.model) + ",\"turns\":[";
+                    base64url_encode(t.host_public_key) + "\",\"title\":" + json_quote(t.title) +
+                    ",\"model\":" + json_quote(t.model) + ",\"turns\":[";
   bool first = true;
   for (const auto& turn : t.turns) {
     out += first ? "\n" : ",\n";
     first = false;
     out += "{\"turn\":" + std::to_string(turn.turn) + ",\"role\":\"" + turn_role_name(turn.role) +
-           "\",\"author\":" + json_string(turn.author) + ",\"status\":\"" +
+           "\",\"author\":" + json_quote(turn.author) + ",\"status\":\"" +
            (turn.ended ? turn_end_name(turn.end) : "streaming") +
-           "\",\"reason\":" + json_string(turn.reason) +
+           "\",\"reason\":" + json_quote(turn.reason) +
            ",\"tokens\":" + std::to_string(turn.token_count) +
            ",\"started_at_ms\":" + std::to_string(turn.started_at_ms) +
            ",\"ended_at_ms\":" + std::to_string(turn.ended_at_ms) +
-           ",\"text\":" + json_string(turn.text) + "}";
+           ",\"text\":" + json_quote(turn.text) + "}";
   }
   out += "],\n\"signature\":\"" + base64url_encode(t.signature) + "\"}\n";
   return out;

@@ -5,13 +5,6 @@
 #include "tokencast/core/text.hpp"
 
 namespace tokencast {
-namespace {
-
-std::string quoted(std::string_view bytes) {
-  return "\"" + json_escape(to_valid_utf8(bytes)) + "\"";
-}
-
-}  // namespace
 
 void Transcript::apply(const Event& event) {
   last_seq_ = event.seq;
@@ -77,16 +70,17 @@ std::string Transcript::to_markdown() const {
 }
 
 std::string Transcript::to_json() const {
-  std::string out = "{\"title\":" + quoted(meta_.title) + ",\"model\":" + quoted(meta_.model) +
+  std::string out = "{\"title\":" + json_quote(meta_.title) +
+                    ",\"model\":" + json_quote(meta_.model) +
                     ",\"last_seq\":" + std::to_string(last_seq_) + ",\"turns\":[";
   bool first = true;
   for (const auto& turn : turns_) {
     if (!first) out += ",";
     first = false;
     out += "{\"turn\":" + std::to_string(turn.turn) + ",\"role\":\"" + turn_role_name(turn.role) +
-           "\",\"author\":" + quoted(turn.author) + ",\"text\":" + quoted(turn.text) +
+           "\",\"author\":" + json_quote(turn.author) + ",\"text\":" + json_quote(turn.text) +
            ",\"status\":\"" + (turn.ended ? turn_end_name(turn.end) : "streaming") + "\"" +
-           ",\"reason\":" + quoted(turn.reason) +
+           ",\"reason\":" + json_quote(turn.reason) +
            ",\"tokens\":" + std::to_string(turn.token_count) +
            ",\"started_at_ms\":" + std::to_string(turn.started_at_ms) +
            ",\"ended_at_ms\":" + std::to_string(turn.ended_at_ms) + "}";

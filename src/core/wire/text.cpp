@@ -309,4 +309,8 @@ std::string json_escape(std::string_view utf8) {
   return out;
 }
 
+std::string json_quote(std::string_view bytes) {
+  return "\"" + json_escape(to_valid_utf8(bytes)) + "\"";
+}
+
 }  // namespace tokencast

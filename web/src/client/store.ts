@@ -88,9 +88,11 @@ export class SessionStore {
     await done(tx);
   }
 
+  /** Forgets the room: its summary, its events and its certificate. */
   async remove(room: string): Promise<void> {
-    const tx = this.db.transaction(['sessions', 'events'], 'readwrite');
+    const tx = this.db.transaction(['sessions', 'events', 'certificates'], 'readwrite');
     tx.objectStore('sessions').delete(room);
+    tx.objectStore('certificates').delete(room);
     const keys = await request(tx.objectStore('events').index('room').getAllKeys(room));
     for (const k of keys) tx.objectStore('events').delete(k);
     await done(tx);
