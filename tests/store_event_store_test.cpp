@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -18,6 +20,20 @@ namespace tokencast {
 namespace {
 
 using testing::TempDir;
+
+// Run with TOKENCAST_STORE_PROBE=<path>, this binary is another process that opens the store,
+// reads the head of sample_record(8)'s session, closes it (as `tokencast export` does) and exits
+// with that head as its status, before any test runs.
+SessionRecord sample_record(uint8_t tag);
+const int kStoreProbe = [] {
+  const char* path = std::getenv("TOKENCAST_STORE_PROBE");
+  if (path == nullptr) return 0;
+  auto store = EventStore::open(path);
+  if (!store) std::_Exit(100);
+  auto head = (*store)->head(sample_record(8).id);
+  store->reset();
+  std::_Exit(head ? static_cast<int>(*head) : 101);
+}();
 
 SessionRecord sample_record(uint8_t tag) {
   SessionRecord r;
@@ -354,6 +370,38 @@ TEST(GroupCommitter, ReportedEventsSurviveKillMinusNine) {
   auto events = (*store)->load_events(id);
   ASSERT_TRUE(events) << events.error().message();
   EXPECT_GE(events->size(), last_reported);
+}
+
+// Another process opening and closing the store (`tokencast export`) must not checkpoint and
+// delete the WAL while this process holds two connections: the second one's open must not drop
+// the first one's locks, or everything written after that goes to an unlinked WAL and is lost
+// when the host is killed.
+TEST(EventStore, ASecondConnectionKeepsTheFirstOnesWritesDurable) {
+  TempDir dir;
+  auto path = dir.file("s.db");
+  auto record = sample_record(8);
+  auto writer = EventStore::open(path);
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE((*writer)->create_session(record));
+  auto events = sample_events();
+  ASSERT_TRUE((*writer)->append(record.id, {events.begin(), events.begin() + 3}));
+  auto watcher = EventStore::open(path);
+  ASSERT_TRUE(watcher);
+  // A fork would share this process's SQLite lock bookkeeping, so the other process is this
+  // binary run afresh (see kStoreProbe); it reports the head it sees through its exit status.
+  auto head_seen_by_another_process = [&]() -> int {
+    std::string probe = "TOKENCAST_STORE_PROBE=" + path;
+    char* argv[] = {const_cast<char*>("store-probe"), nullptr};
+    char* envp[] = {probe.data(), nullptr};
+    pid_t child = 0;
+    if (posix_spawn(&child, "/proc/self/exe", nullptr, nullptr, argv, envp) != 0) return -1;
+    int status = 0;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(head_seen_by_another_process(), 3);
+  ASSERT_TRUE((*writer)->append(record.id, {events.begin() + 3, events.end()}));
+  EXPECT_EQ(head_seen_by_another_process(), static_cast<int>(events.size()));
 }
 
 TEST(EventStore, RefusesASymlinkAtTheDatabasePath) {

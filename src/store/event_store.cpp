@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -119,9 +120,18 @@ EventStore::~EventStore() = default;
 Expected<std::unique_ptr<EventStore>, std::error_code> EventStore::open(const std::string& path) {
   // The store holds the session secrets: create it readable by its owner only.
   // Never through a symlink (ELOOP): someone else may have planted it.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return unexpected(std::error_code(errno, std::system_category()));
-  ::close(fd);
+  // Only a new file is opened and closed here: close(2) on any descriptor of a file drops every
+  // POSIX lock this process holds on it, so closing one beside a live connection (the host opens
+  // a second one to watch for `tokencast end`) would let another process believe it is the last
+  // connection, checkpoint and delete the WAL that the live one still writes to.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);  // a file made just now: no connection can hold a lock on it yet
+  } else if (errno != EEXIST) {
+    return unexpected(std::error_code(errno, std::system_category()));
+  } else if (struct stat st{}; ::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    return unexpected(std::error_code(ELOOP, std::system_category()));
+  }
 
   auto impl = std::make_unique<Impl>();
   std::string error;

@@ -58,9 +58,10 @@ size_t Statement::column_size(int index) const {
 const void* Statement::column_blob(int index) const { return sqlite3_column_blob(stmt_, index); }
 
 int Database::open(const std::string& path, std::string& error) {
-  int rc =
-      sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                               SQLITE_OPEN_NOFOLLOW,  // a symlink swapped in after the check
+                           nullptr);
   if (rc != SQLITE_OK) {
     error = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   }
