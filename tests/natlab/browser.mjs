@@ -26,7 +26,9 @@ try {
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // the lab's TURN TLS certificate is self-signed: trust that one key and nothing else
+      ...(process.env.NATLAB_TRUST_SPKI ? [`--ignore-certificate-errors-spki-list=${process.env.NATLAB_TRUST_SPKI}`] : [])],
   });
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
   await ctx.addInitScript(() => localStorage.setItem('tokencast.name', 'chromium'));

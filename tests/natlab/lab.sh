@@ -25,7 +25,6 @@ IP=${IP:-ip}
 NFT=${NFT:-nft}
 LAB_PUB=100.64.0.1
 LAB_RDV_PORT=8787
-LAB_TURN_USER=natlab
 LAB_WAN_A=100.64.0.2
 LAB_WAN_B=100.64.0.3
 
@@ -40,7 +39,13 @@ lab_init() {
   mkdir -p "$LAB_DIR"
   lab_use m
   LAB_TURN_SECRET=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-  export TOKENCAST_TURN_CREDENTIAL=$LAB_TURN_SECRET
+  # coturn runs with a shared secret (use-auth-secret), as a deployment beside a rendezvous that
+  # hands out credentials does; the native clients' static --turn-user and credential are
+  # time-limited ones made here the same way (username "expiry:name", HMAC-SHA1 of it).
+  LAB_TURN_USER="$(( $(date +%s) + 86400 )):natlab"
+  TOKENCAST_TURN_CREDENTIAL=$(printf %s "$LAB_TURN_USER" |
+    openssl dgst -sha1 -hmac "$LAB_TURN_SECRET" -binary | base64)
+  export TOKENCAST_TURN_CREDENTIAL
 }
 
 # Remove lab namespaces whose owning run (the pid in the name) is gone.
@@ -302,6 +307,14 @@ lab_make_cert() {
     -keyout "$LAB_DIR/turn.key" -out "$LAB_DIR/turn.crt" >/dev/null 2>&1
 }
 
+# The base64 SHA-256 of the lab certificate's public key, as Chromium's
+# --ignore-certificate-errors-spki-list takes it (empty before the certificate exists).
+lab_cert_spki() {
+  [[ -f $LAB_DIR/turn.crt ]] || return 0
+  openssl x509 -in "$LAB_DIR/turn.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64
+}
+
 # wait_until TIMEOUT_S WHAT CMD...: poll CMD every 0.1 s until it succeeds.
 wait_until() {
   local timeout=$1 what=$2; shift 2
@@ -318,8 +331,15 @@ wait_until() {
 lab_start_rendezvous() {
   local dir=$1 webroot=()
   [[ -f $LAB_WEB_ROOT/index.html ]] && webroot=(--web-root "$LAB_WEB_ROOT")
-  "$IP" netns exec "$LAB_NS-pub" "$TC" rendezvous --listen $LAB_PUB:$LAB_RDV_PORT \
-    "${webroot[@]}" --verbose >>"$dir/rdv.out" 2>>"$dir/rdv.log" &
+  # LAB_RDV_TURN=1: the rendezvous hands every peer, browsers included, the lab's STUN and TURN
+  # servers (UDP, TCP, TLS on 443) with fresh credentials made from coturn's secret
+  local ice=()
+  [[ ${LAB_RDV_TURN:-0} == 1 ]] && ice=(--stun "stun:$LAB_PUB:3478"
+    --turn "turn:$LAB_PUB:3478?transport=udp" --turn "turn:$LAB_PUB:3478?transport=tcp"
+    --turn "turns:$LAB_PUB:443?transport=tcp")
+  TOKENCAST_TURN_SECRET=$LAB_TURN_SECRET "$IP" netns exec "$LAB_NS-pub" "$TC" rendezvous \
+    --listen $LAB_PUB:$LAB_RDV_PORT "${webroot[@]}" "${ice[@]}" --verbose \
+    >>"$dir/rdv.out" 2>>"$dir/rdv.log" &
   LAB_RDV_PID=$!
   lab_remember $LAB_RDV_PID rendezvous
   wait_until 20 "the rendezvous to listen" grep -q "listening on" "$dir/rdv.out"
@@ -330,11 +350,11 @@ lab_start_servers() {
   lab_make_cert || { lab_log "openssl could not make a certificate"; return 1; }
   lab_start_rendezvous "$dir" || return 1
   # coturn with its own configuration (no config file), a secret made for this run, logs and
-  # pid file in the case directory. Long-term credentials, realm natlab.
+  # pid file in the case directory. Time-limited credentials from a shared secret, realm natlab.
   "$IP" netns exec "$LAB_NS-pub" turnserver -n --listening-ip=$LAB_PUB --relay-ip=$LAB_PUB \
     --listening-port=3478 --tls-listening-port=443 --cert="$LAB_DIR/turn.crt" \
-    --pkey="$LAB_DIR/turn.key" --no-dtls --lt-cred-mech \
-    --user="$LAB_TURN_USER:$LAB_TURN_SECRET" --realm=natlab --no-cli --fingerprint \
+    --pkey="$LAB_DIR/turn.key" --no-dtls --use-auth-secret \
+    --static-auth-secret="$LAB_TURN_SECRET" --realm=natlab --no-cli --fingerprint \
     --min-port=49152 --max-port=65535 --log-file="$dir/turn.log" --simple-log \
     --pidfile="$dir/turn.pid" --no-stdout-log >"$dir/turn.stdout" 2>&1 &
   lab_remember $! coturn
