@@ -54,17 +54,46 @@ class AppCli : public ::testing::Test {
 TEST_F(AppCli, TopLevelHelpAndUnknownCommand) {
   auto help = run_process({TOKENCAST_BIN, "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify", "end"}) {
+  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify", "end", "models"}) {
     EXPECT_NE(help.out.find(cmd), std::string::npos) << cmd;
   }
   auto unknown = run_process({TOKENCAST_BIN, "frobnicate"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("unknown command 'frobnicate'"), std::string::npos);
-  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify", "end"}) {
+  for (auto cmd : {"host", "join", "rendezvous", "sessions", "export", "verify", "end", "models"}) {
     auto r = run_process({TOKENCAST_BIN, cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("usage: tokencast"), std::string::npos) << cmd;
   }
+}
+
+TEST_F(AppCli, ModelFlagsAreCheckedBeforeAnythingStarts) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  std::string db = dir_ + "/never.db";
+  for (const Case& c : std::vector<Case>{
+           {{"--temperature", "2.5"}, "--temperature must be 0..2"},
+           {{"--top-p", "0.5x"}, "--top-p must be 0..1"},
+           {{"--max-tokens", "0"}, "--max-tokens must be"},
+           {{"--seed", "1e3"}, "--seed must be a whole number"},
+           {{"--ctx-tokens", "10"}, "--ctx-tokens must be"},
+           {{"--exec-input", "xml"}, "--exec-input must be prompt or json"},
+           {{"--system", "@" + dir_ + "/missing.txt"}, "cannot read"},
+           {{"--header", "Content-Type: text/plain"}, "is set by tokencast itself"},
+           {{"--header", "X-Key: ${TOKENCAST_TEST_UNSET_VARIABLE}"}, "not set in the environment"},
+       }) {
+    std::vector<std::string> argv = {TOKENCAST_BIN, "host", "--db", db};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = run_process(argv);
+    EXPECT_EQ(r.exit_code, 2) << c.args[0];
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(db));  // nothing started
+  auto models = run_process({TOKENCAST_BIN, "models", "--llm", "http://127.0.0.1:1/v1"});
+  EXPECT_EQ(models.exit_code, 1);
+  EXPECT_NE(models.err.find("tokencast models: "), std::string::npos);
 }
 
 TEST_F(AppCli, SessionsListsWithoutRawEscapes) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "parse/one_line.hpp"
+#include "tokencast/llm/generation.hpp"
 #include "tokencast/llm/openai_stream.hpp"
 
 using tokencast::ChatMessage;
@@ -237,6 +238,112 @@ TEST(ChatRequestBody, OmitsEmptyModelAndUsage) {
   EXPECT_FALSE(body.contains("model"));
   EXPECT_FALSE(body.contains("stream_options"));
   EXPECT_DOUBLE_EQ(body["temperature"].get<double>(), 0.5);
+}
+
+TEST(ChatRequestBody, CarriesEverySamplingOption) {
+  ChatRequest request;
+  request.messages = {ChatMessage{TurnRole::kUser, "x"}};
+  tokencast::GenerationOptions options;
+  options.temperature = 0.25;
+  options.top_p = 0.9;
+  options.max_tokens = 64;
+  options.seed = -7;
+  tokencast::apply_sampling(options, request);
+  auto body = nlohmann::json::parse(tokencast::build_chat_request(request));
+  EXPECT_DOUBLE_EQ(body["temperature"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(body["top_p"].get<double>(), 0.9);
+  EXPECT_EQ(body["max_tokens"], 64);
+  EXPECT_EQ(body["seed"], -7);
+}
+
+std::vector<ChatMessage> chat(std::initializer_list<std::pair<TurnRole, std::string>> turns) {
+  std::vector<ChatMessage> out;
+  for (const auto& [role, text] : turns) out.push_back(ChatMessage{role, text});
+  return out;
+}
+
+TEST(PrepareMessages, SystemPromptFirstAndNoTwoPromptsInARow) {
+  tokencast::GenerationOptions options;
+  options.system_prompt = "be brief";
+  // The answer to "q1" failed, so the history holds q1 and q2 in a row: q1 goes.
+  auto sent = tokencast::prepare_messages(chat({{TurnRole::kUser, "q0"},
+                                                {TurnRole::kAssistant, "a0"},
+                                                {TurnRole::kUser, "q1"},
+                                                {TurnRole::kUser, "q2"}}),
+                                          options);
+  EXPECT_EQ(sent, chat({{TurnRole::kSystem, "be brief"},
+                        {TurnRole::kUser, "q0"},
+                        {TurnRole::kAssistant, "a0"},
+                        {TurnRole::kUser, "q2"}}));
+  EXPECT_EQ(tokencast::prepare_messages({}, {}), std::vector<ChatMessage>{});
+}
+
+TEST(PrepareMessages, TheTokenBudgetCutsOldestTurnsAndKeepsThePrompt) {
+  tokencast::GenerationOptions options;
+  options.context_tokens = 100;
+  std::string long_text(270, 'x');  // 90 tokens, + 4 for the message
+  auto sent = tokencast::prepare_messages(chat({{TurnRole::kUser, "old question"},
+                                                {TurnRole::kAssistant, long_text},
+                                                {TurnRole::kUser, "now?"}}),
+                                          options);
+  // The long answer does not fit beside the prompt; the conversation never opens with an
+  // answer whose question was cut.
+  EXPECT_EQ(sent, chat({{TurnRole::kUser, "now?"}}));
+  options.context_tokens = 200;
+  EXPECT_EQ(tokencast::prepare_messages(chat({{TurnRole::kUser, "old question"},
+                                              {TurnRole::kAssistant, long_text},
+                                              {TurnRole::kUser, "now?"}}),
+                                        options)
+                .size(),
+            3u);
+  // The prompt stays even when it alone is over the budget.
+  options.context_tokens = 64;
+  EXPECT_EQ(tokencast::prepare_messages(chat({{TurnRole::kUser, std::string(1000, 'y')}}), options)
+                .size(),
+            1u);
+  EXPECT_EQ(tokencast::estimate_tokens(""), 0u);
+  EXPECT_EQ(tokencast::estimate_tokens("abcd"), 2u);
+}
+
+TEST(HeaderLines, ParsedStrictlyWithValuesFromTheEnvironment) {
+  auto env = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "ORG_KEY") return std::string("s3cret");
+    return std::nullopt;
+  };
+  auto line = tokencast::parse_header_line("X-Api-Key:  k-${ORG_KEY}-1 ", env);
+  ASSERT_TRUE(line) << line.error();
+  EXPECT_EQ(line->name, "X-Api-Key");
+  EXPECT_EQ(line->value, "k-s3cret-1");
+  auto plain = tokencast::parse_header_line("Authorization: Token abc", env);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->value, "Token abc");
+  for (const char* bad : {"no colon", ": empty name", "Bad Name: x", "Host: example.org",
+                          "content-length: 3", "X: ${UNSET}", "X: ${1X}", "X: ${OPEN", "X: a\rb"}) {
+    auto parsed = tokencast::parse_header_line(bad, env);
+    EXPECT_FALSE(parsed) << bad;
+    if (!parsed) EXPECT_EQ(parsed.error().find("s3cret"), std::string::npos);
+  }
+  // A value from the environment with a line break is refused without quoting it.
+  auto injected = tokencast::parse_header_line(
+      "X: ${V}", [](std::string_view) { return std::optional<std::string>("a\r\nEvil: 1"); });
+  ASSERT_FALSE(injected);
+  EXPECT_EQ(injected.error().find("Evil"), std::string::npos);
+  EXPECT_FALSE(tokencast::parse_header_line(std::string(9000, 'a') + ": b", env));
+}
+
+TEST(ModelChoice, EmbeddingModelsAreNotChosen) {
+  using tokencast::looks_like_embedding_model;
+  for (const char* id :
+       {"nomic-embed-text:latest", "text-embedding-3-small", "bge-m3", "BAAI/bge-large-en",
+        "all-minilm", "mxbai-embed-large", "bge-reranker-v2"}) {
+    EXPECT_TRUE(looks_like_embedding_model(id)) << id;
+  }
+  for (const char* id : {"llama3.2", "qwen3:8b", "gpt-4o-mini", "deepseek-r1:7b", "gemma3"}) {
+    EXPECT_FALSE(looks_like_embedding_model(id)) << id;
+  }
+  EXPECT_EQ(tokencast::first_chat_model({"nomic-embed-text", "qwen3:8b", "llama3.2"}), "qwen3:8b");
+  EXPECT_EQ(tokencast::first_chat_model({"nomic-embed-text"}), std::nullopt);
+  EXPECT_EQ(tokencast::first_chat_model({}), std::nullopt);
 }
 
 TEST(ProviderErrors, MessagesFromEveryDialect) {

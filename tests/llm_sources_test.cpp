@@ -210,6 +210,31 @@ TEST(OpenAiSource, NoAuthorizationHeaderWithoutKeyAndTwoTurnsInARow) {
   EXPECT_EQ(nlohmann::json::parse(requests[0].body)["stream_options"]["include_usage"], true);
 }
 
+TEST(OpenAiSource, SendsTheSystemPromptSamplingAndExtraHeaders) {
+  FakeOpenAiServer server([](const FakeRequest&) { return openai_stream({"ok"}); });
+  auto options = options_for(server);
+  options.generation.system_prompt = "answer in French";
+  options.generation.top_p = 0.5;
+  options.generation.seed = 42;
+  options.headers = {{"X-Org", "acme"}, {"Authorization", "Token t-1"}};
+  auto source = tokencast::make_openai_source(options);
+  Collector collector;
+  run_turn(*source, collector, "bonjour?");
+  EXPECT_TRUE(collector.done()) << collector.error();
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].header("x-org"), "acme");
+  // The header given replaces the one made from the API key.
+  EXPECT_EQ(requests[0].header("authorization"), "Token t-1");
+  auto body = nlohmann::json::parse(requests[0].body);
+  ASSERT_EQ(body["messages"].size(), 2u);
+  EXPECT_EQ(body["messages"][0],
+            (nlohmann::json{{"role", "system"}, {"content", "answer in French"}}));
+  EXPECT_EQ(body["messages"][1]["content"], "bonjour?");
+  EXPECT_DOUBLE_EQ(body["top_p"].get<double>(), 0.5);
+  EXPECT_EQ(body["seed"], 42);
+}
+
 TEST(OpenAiSource, EventsSplitAcrossManySmallWrites) {
   std::string events = sse_data(completion_chunk(R"({"role":"assistant"})")) +
                        sse_data(completion_chunk(R"({"content":"Grüße, "})")) +
@@ -500,6 +525,22 @@ TEST(Detector, FindsTheFirstCandidateWithModels) {
   EXPECT_EQ(good.requests()[0].header("authorization"), "");
 }
 
+TEST(Detector, SkipsEmbeddingModels) {
+  FakeOpenAiServer embeddings_only([](const FakeRequest&) {
+    return json_answer(200, R"({"object":"list","data":[{"id":"nomic-embed-text:latest"}]})");
+  });
+  FakeOpenAiServer mixed([](const FakeRequest&) {
+    return json_answer(
+        200, R"({"object":"list","data":[{"id":"mxbai-embed-large"},{"id":"qwen3:0.6b"}]})");
+  });
+  auto found = tokencast::detect_local_server(
+      5000ms, {{"embeddings", embeddings_only.base_url()}, {"mixed", mixed.base_url()}});
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->name, "mixed");
+  EXPECT_EQ(found->model, "qwen3:0.6b");
+  EXPECT_EQ(found->models.size(), 2u);
+}
+
 TEST(Detector, NothingAnswersWithinTheTimeout) {
   FakeOpenAiServer stalled([](const FakeRequest&) { return Script().stall(); });
   std::string dead =
@@ -604,6 +645,23 @@ TEST(ExecSource, RequestJsonInput) {
   auto body = nlohmann::json::parse(collector.text());
   ASSERT_EQ(body["messages"].size(), 3u);
   EXPECT_EQ(body["messages"][1]["content"], "a1");
+}
+
+TEST(ExecSource, RequestJsonCarriesTheSystemPromptAndSampling) {
+  tokencast::ExecSourceOptions options;
+  options.command = "cat";
+  options.input = *tokencast::parse_exec_input("json");
+  options.generation.system_prompt = "sys";
+  options.generation.temperature = 0.1;
+  auto source = tokencast::make_exec_source(options);
+  Collector collector;
+  run_turn(*source, collector, "q");
+  auto body = nlohmann::json::parse(collector.text());
+  ASSERT_EQ(body["messages"].size(), 2u);
+  EXPECT_EQ(body["messages"][0]["role"], "system");
+  EXPECT_DOUBLE_EQ(body["temperature"].get<double>(), 0.1);
+  EXPECT_EQ(tokencast::parse_exec_input("prompt"), tokencast::ExecInput::kPrompt);
+  EXPECT_EQ(tokencast::parse_exec_input("JSON"), std::nullopt);
 }
 
 TEST(ExecSource, LargePromptAndLargeOutputDoNotDeadlock) {

@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "host_console.hpp"
 #include "ice_flags.hpp"
+#include "model_flags.hpp"
 #include "stop_signals.hpp"
 #include "store_access.hpp"
 #include "tokencast/core/text.hpp"
@@ -70,16 +71,41 @@ struct HostFlags {
   bool approve = false;
   bool verbose = false;
   IceFlags ice;
+  ModelFlags model_flags;
 };
 
+// What the model flags ask of every source, checked once before anything starts.
+struct ModelRequest {
+  GenerationOptions generation;
+  std::vector<HeaderLine> headers;
+  ExecInput exec_input = ExecInput::kPrompt;
+};
+
+Expected<ModelRequest, std::string> model_request(const ModelFlags& flags) {
+  ModelRequest out;
+  auto generation = flags.generation();
+  if (!generation) return unexpected(generation.error());
+  auto headers = flags.header_lines();
+  if (!headers) return unexpected(headers.error());
+  auto exec_input = flags.exec_input_mode();
+  if (!exec_input) return unexpected(exec_input.error());
+  out.generation = std::move(*generation);
+  out.headers = std::move(*headers);
+  out.exec_input = *exec_input;
+  return out;
+}
+
 // Picks the answer source from the flags, or finds a local server. Prints what it chose.
-Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags& f) {
+Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags& f,
+                                                                ModelRequest request) {
   int chosen = (f.llm.empty() ? 0 : 1) + (f.exec.empty() ? 0 : 1) + (f.stdin_source ? 1 : 0);
   if (chosen > 1) return unexpected(std::string("use only one of --llm, --exec and --stdin"));
   if (!f.exec.empty()) {
     ExecSourceOptions o;
     o.command = f.exec;
     o.label = f.model.empty() ? "exec" : f.model;
+    o.input = request.exec_input;
+    o.generation = std::move(request.generation);
     return make_exec_source(o);
   }
   if (f.stdin_source) {
@@ -90,16 +116,22 @@ Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags&
   }
   OpenAiSourceOptions o;
   o.api_key = api_key_from_environment();
+  o.generation = std::move(request.generation);
+  o.headers = std::move(request.headers);
   if (!f.llm.empty()) {
     o.base_url = f.llm;
     o.model = f.model;
     if (o.model.empty()) {
       auto models = list_models(o.base_url, o.api_key);
-      if (!models || models->empty()) {
-        return unexpected("no --model given and " + o.base_url +
-                          " lists none: " + (models ? std::string("empty list") : models.error()));
+      auto chat = models ? first_chat_model(*models) : std::nullopt;
+      if (!chat) {
+        return unexpected(
+            "no --model given and " + o.base_url + " lists no chat model (" +
+            (models ? std::string(models->empty() ? "an empty list" : "only embedding models")
+                    : models.error()) +
+            "): see tokencast models --llm URL");
       }
-      o.model = models->front();
+      o.model = *chat;
     }
     return make_openai_source(o);
   }
@@ -120,6 +152,7 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
   cli.option("--exec", "CMD", &f.exec,
              "run CMD per prompt: the prompt on its stdin, its stdout is the answer");
   cli.flag("--stdin", &f.stdin_source, "broadcast this process's stdin as one live answer");
+  f.model_flags.declare(cli);
   cli.option("--rendezvous", "URL", &f.rendezvous,
              "use a remote rendezvous (ws://HOST:PORT/ws, or wss:// for TLS: its certificate "
              "is verified, never bypassed) instead of the embedded one");
@@ -315,10 +348,15 @@ int run_host(Args args) {
     std::fprintf(stderr, "tokencast host: %s\n", options.error().c_str());
     return 2;
   }
+  auto request = model_request(f.model_flags);
+  if (!request) {
+    std::fprintf(stderr, "tokencast host: %s\n", request.error().c_str());
+    return 2;
+  }
   if (f.verbose) log_to_stderr();
   block_stop_signals();
 
-  auto source = choose_source(f);
+  auto source = choose_source(f, std::move(*request));
   if (!source) {
     std::fprintf(stderr, "tokencast host: %s\n", source.error().c_str());
     return 1;

@@ -16,5 +16,6 @@ int run_sessions(Args args);
 int run_export(Args args);
 int run_verify(Args args);
 int run_end(Args args);
+int run_models(Args args);
 
 }  // namespace tokencast::app

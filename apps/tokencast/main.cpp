@@ -18,6 +18,7 @@ constexpr std::string_view kUsage =
     "  export       write one stored session as Markdown or JSON (--signed: verifiable)\n"
     "  verify       check a signed transcript, and that the host of a link signed it\n"
     "  end          end a stored session for good: its links are refused from then on\n"
+    "  models       list the models an LLM server offers\n"
     "\n"
     "`tokencast <command> --help` describes each command.\n";
 
@@ -34,6 +35,7 @@ constexpr Command kCommands[] = {
     {"export", tokencast::app::run_export},
     {"verify", tokencast::app::run_verify},
     {"end", tokencast::app::run_end},
+    {"models", tokencast::app::run_models},
 };
 
 }  // namespace

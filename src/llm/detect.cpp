@@ -95,7 +95,7 @@ std::optional<DetectedServer> detect_local_server(Millis timeout,
       if (!probe->finished) break;
       if (probe->result == CURLE_OK && status_of(*probe) == 200) {
         auto models = parse_model_list(probe->body);
-        if (models && !models->empty()) {
+        if (models && first_chat_model(*models)) {
           decided = true;
           break;
         }
@@ -109,9 +109,9 @@ std::optional<DetectedServer> detect_local_server(Millis timeout,
     Probe& probe = *probes[i];
     if (!found && probe.finished && probe.result == CURLE_OK && status_of(probe) == 200) {
       auto models = parse_model_list(probe.body);
-      if (models && !models->empty()) {
-        found = DetectedServer{candidates[i].name, candidates[i].base_url, models->front(),
-                               std::move(*models)};
+      if (auto chat = models ? first_chat_model(*models) : std::nullopt) {
+        found =
+            DetectedServer{candidates[i].name, candidates[i].base_url, *chat, std::move(*models)};
       }
     }
     curl_multi_remove_handle(multi.get(), probe.easy.get());

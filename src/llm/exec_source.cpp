@@ -246,7 +246,8 @@ class ExecSource final : public llm::ThreadedSource {
   std::string input_for(const std::vector<ChatMessage>& history) const {
     if (options_.input == ExecInput::kRequestJson) {
       ChatRequest request;
-      request.messages = history;
+      request.messages = prepare_messages(history, options_.generation);
+      apply_sampling(options_.generation, request);
       return build_chat_request(request) + "\n";
     }
     return history.empty() ? std::string() : history.back().content;
@@ -273,6 +274,12 @@ void ExecSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
 }
 
 }  // namespace
+
+std::optional<ExecInput> parse_exec_input(std::string_view text) {
+  if (text == "prompt") return ExecInput::kPrompt;
+  if (text == "json") return ExecInput::kRequestJson;
+  return std::nullopt;
+}
 
 std::unique_ptr<LlmSource> make_exec_source(ExecSourceOptions options) {
   return std::make_unique<ExecSource>(std::move(options));

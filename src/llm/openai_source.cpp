@@ -1,6 +1,8 @@
 // The OpenAI-compatible source: POST {base}/chat/completions with "stream": true, read with
 // libcurl's multi interface so that the worker can wait on the transfer and on the turn's
 // cancel signal at once, and can enforce an idle timeout of any length.
+#include <strings.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -157,10 +159,9 @@ void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
 std::string OpenAiSource::request_body(std::vector<ChatMessage> history) const {
   ChatRequest request;
   request.model = options_.model;
-  request.messages = std::move(history);
+  request.messages = prepare_messages(std::move(history), options_.generation);
   request.include_usage = options_.include_usage;
-  request.temperature = options_.temperature;
-  request.max_tokens = options_.max_tokens;
+  apply_sampling(options_.generation, request);
   return build_chat_request(request);
 }
 
@@ -170,10 +171,19 @@ llm::HeaderList OpenAiSource::request_headers() const {
   list = curl_slist_append(list, "Content-Type: application/json");
   list = curl_slist_append(list, "Accept: text/event-stream");
   list = curl_slist_append(list, "Expect:");
-  std::string authorization;
-  if (!options_.api_key.empty()) {
-    authorization = "Authorization: Bearer " + options_.api_key;
-    list = curl_slist_append(list, authorization.c_str());  // copies the string
+  auto is_authorization = [](const HeaderLine& h) {
+    return h.name.size() == 13 && strncasecmp(h.name.c_str(), "Authorization", 13) == 0;
+  };
+  bool own_authorization =
+      std::any_of(options_.headers.begin(), options_.headers.end(), is_authorization);
+  std::string line;
+  if (!options_.api_key.empty() && !own_authorization) {
+    line = "Authorization: Bearer " + options_.api_key;
+    list = curl_slist_append(list, line.c_str());  // copies the string
+  }
+  for (const HeaderLine& header : options_.headers) {
+    line = header.name + ": " + header.value;
+    list = curl_slist_append(list, line.c_str());
   }
   return llm::HeaderList(list);
 }

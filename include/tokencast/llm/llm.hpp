@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "tokencast/llm/generation.hpp"
 #include "tokencast/llm/openai_stream.hpp"
 
 namespace tokencast {
@@ -82,10 +83,12 @@ struct OpenAiSourceOptions {
   // Fails the turn when no byte arrives for this long, counted from the request on: it covers
   // the wait for the first token too (a local server may load the model first).
   Millis idle_timeout{120'000};
-  Millis total_timeout{0};     // the whole turn; 0 = no limit
-  bool include_usage = false;  // ask for the usage chunk ("stream_options")
-  std::optional<double> temperature;
-  std::optional<int64_t> max_tokens;
+  Millis total_timeout{0};       // the whole turn; 0 = no limit
+  bool include_usage = false;    // ask for the usage chunk ("stream_options")
+  GenerationOptions generation;  // system prompt, sampling, context budget
+  // Sent with every request (parse_header_line made them); their values are never logged. An
+  // Authorization header here replaces the one made from api_key.
+  std::vector<HeaderLine> headers;
 };
 std::unique_ptr<LlmSource> make_openai_source(OpenAiSourceOptions options);
 
@@ -93,10 +96,15 @@ enum class ExecInput {
   kPrompt,       // the content of the last message of the history, as it is
   kRequestJson,  // the whole history as the JSON body of an OpenAI chat request, one line
 };
+// Parses "prompt" or "json" (--exec-input); nullopt otherwise.
+std::optional<ExecInput> parse_exec_input(std::string_view text);
 
 struct ExecSourceOptions {
   std::string command;  // run as /bin/sh -c <command>, once per turn, in its own process group
   ExecInput input = ExecInput::kPrompt;
+  // With kRequestJson: the system prompt, sampling options and context budget of the request.
+  // With kPrompt the command gets the last prompt only, so none of them applies.
+  GenerationOptions generation;
   std::string label = "exec";  // model(); the command itself is not shown (it may hold secrets)
   Millis kill_grace{2'000};    // after cancel: SIGTERM to the group, then SIGKILL after this
   Millis idle_timeout{0};      // no output for this long fails the turn; 0 = no limit
@@ -116,7 +124,7 @@ std::unique_ptr<LlmSource> make_fd_source(FdSourceOptions options);
 struct DetectedServer {
   std::string name;      // "ollama" or "llama.cpp" (the candidate's name)
   std::string base_url;  // e.g. "http://127.0.0.1:11434/v1"
-  std::string model;     // the first model id of its list
+  std::string model;     // the first model id of its list that is not an embedding model
   std::vector<std::string> models;
 };
 
@@ -128,7 +136,8 @@ struct ProbeCandidate {
 std::vector<ProbeCandidate> default_probe_candidates();
 
 // Probes every candidate at once with GET {base_url}/models (no credentials) and returns the
-// first candidate, in list order, that answered 200 with a non-empty model list; nullopt when
+// first candidate, in list order, that answered 200 with a model that can chat (not only
+// embedding models: first_chat_model); nullopt when
 // none did within `timeout`. Blocks for at most about `timeout`.
 std::optional<DetectedServer> detect_local_server(
     Millis timeout = Millis{800},

@@ -34,7 +34,9 @@ struct ChatRequest {
   std::vector<ChatMessage> messages;
   bool include_usage = false;  // adds "stream_options": {"include_usage": true}
   std::optional<double> temperature;
+  std::optional<double> top_p;
   std::optional<int64_t> max_tokens;
+  std::optional<int64_t> seed;
 };
 
 // The JSON body of POST {base}/chat/completions, with "stream": true. Bytes of a message that

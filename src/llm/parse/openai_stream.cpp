@@ -164,7 +164,9 @@ std::string build_chat_request(const ChatRequest& request) {
   body["stream"] = true;
   if (request.include_usage) body["stream_options"] = {{"include_usage", true}};
   if (request.temperature) body["temperature"] = *request.temperature;
+  if (request.top_p) body["top_p"] = *request.top_p;
   if (request.max_tokens) body["max_tokens"] = *request.max_tokens;
+  if (request.seed) body["seed"] = *request.seed;
   return body.dump(-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
 }
 
