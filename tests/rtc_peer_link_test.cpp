@@ -1,5 +1,10 @@
 // PeerLink over libwebrtc: in-process pairs on loopback (works in a namespace with only `lo`).
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,9 +20,11 @@
 #include <thread>
 #include <vector>
 
+#include "rtc_base/openssl_certificate.h"
 #include "support/run_process.hpp"
 #include "tokencast/core/log.hpp"
 #include "tokencast/rtc/peer_link.hpp"
+#include "turn_tls_trust.hpp"
 
 namespace tokencast {
 namespace {
@@ -759,6 +766,94 @@ TEST(RtcLog, LibwebrtcLogIsRoutedToTheSinkAndQuietByDefault) {
     return l.starts_with("webrtc: ") && l.find('\n') == std::string::npos;
   });
   EXPECT_TRUE(from_webrtc) << lines.size() << " lines";
+}
+
+// ---------------------------------------------------------------------------------------------
+// TURN TLS trust (--turn-ca): certificates made here with libcrypto.
+
+struct TestCert {
+  std::string pem;
+  EVP_PKEY* key = nullptr;  // owned by the test's keys list
+  X509* cert = nullptr;
+};
+
+class TurnTlsTrustTest : public ::testing::Test {
+ protected:
+  ~TurnTlsTrustTest() override {
+    for (X509* c : certs_) X509_free(c);
+    for (EVP_PKEY* k : keys_) EVP_PKEY_free(k);
+  }
+  // A certificate for `name`, issued by `issuer` (self-signed when null), valid from
+  // `from_s` to `to_s` seconds from now.
+  TestCert make(const char* name, const TestCert* issuer, long from_s = -60, long to_s = 3600) {
+    TestCert out;
+    out.key = EVP_EC_gen("P-256");
+    keys_.push_back(out.key);
+    out.cert = X509_new();
+    certs_.push_back(out.cert);
+    X509_set_version(out.cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(out.cert), static_cast<long>(certs_.size()));
+    X509_gmtime_adj(X509_getm_notBefore(out.cert), from_s);
+    X509_gmtime_adj(X509_getm_notAfter(out.cert), to_s);
+    X509_NAME* subject = X509_get_subject_name(out.cert);
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(name), -1, -1, 0);
+    X509_set_issuer_name(out.cert, issuer ? X509_get_subject_name(issuer->cert) : subject);
+    X509_set_pubkey(out.cert, out.key);
+    X509_sign(out.cert, issuer ? issuer->key : out.key, EVP_sha256());
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, out.cert);
+    char* data = nullptr;
+    long size = BIO_get_mem_data(bio, &data);
+    out.pem.assign(data, static_cast<size_t>(size));
+    BIO_free(bio);
+    return out;
+  }
+  static bool verify(rtc_internal::TurnTlsTrust& trust, const TestCert& presented) {
+    auto cert = rtc::OpenSSLCertificate::FromPEMString(presented.pem);
+    return cert && trust.Verify(*cert);
+  }
+  std::vector<EVP_PKEY*> keys_;
+  std::vector<X509*> certs_;
+};
+
+TEST_F(TurnTlsTrustTest, TrustsTheGivenCertificatesAndWhatTheyIssueOnly) {
+  TestCert ca = make("lab CA", nullptr);
+  TestCert leaf = make("turn.lab", &ca);
+  TestCert self_signed = make("turn.self", nullptr);
+  TestCert stranger_ca = make("other CA", nullptr);
+  TestCert stranger_leaf = make("turn.lab", &stranger_ca);
+  TestCert expired = make("turn.lab", &ca, -7200, -3600);
+  TestCert not_yet = make("turn.lab", &ca, 3600, 7200);
+
+  auto trust = rtc_internal::TurnTlsTrust::from_pem(ca.pem + self_signed.pem);
+  ASSERT_TRUE(trust) << trust.error();
+  EXPECT_TRUE(verify(**trust, ca));
+  EXPECT_TRUE(verify(**trust, leaf));
+  EXPECT_TRUE(verify(**trust, self_signed));
+  EXPECT_FALSE(verify(**trust, stranger_ca));
+  EXPECT_FALSE(verify(**trust, stranger_leaf));  // same name, another issuer's signature
+  EXPECT_FALSE(verify(**trust, expired));
+  EXPECT_FALSE(verify(**trust, not_yet));
+}
+
+TEST_F(TurnTlsTrustTest, BadCertificateFilesAreRefused) {
+  TestCert ca = make("lab CA", nullptr);
+  EXPECT_TRUE(validate_turn_tls_ca(ca.pem));
+  EXPECT_FALSE(validate_turn_tls_ca(""));
+  EXPECT_FALSE(validate_turn_tls_ca("not a certificate\n"));
+  std::string broken = ca.pem;  // a line of its base64 body gone: the DER is cut short
+  size_t line = broken.find('\n') + 1;
+  broken.erase(line, broken.find('\n', line) + 1 - line);
+  EXPECT_FALSE(validate_turn_tls_ca(broken));
+  EXPECT_FALSE(validate_turn_tls_ca(
+      ca.pem + "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+  // A link refuses such a configuration instead of ignoring it.
+  LinkConfig config;
+  config.turn_tls_ca_pem = "garbage";
+  auto link = PeerLink::create(NegotiationRole::kOfferer, config, {});
+  ASSERT_FALSE(link);
+  EXPECT_EQ(link.error().code, RtcErrc::kInvalidConfig);
 }
 
 }  // namespace

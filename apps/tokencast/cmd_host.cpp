@@ -229,6 +229,8 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   }
   auto ice = f.ice.servers();
   if (!ice) return unexpected(ice.error());
+  auto turn_ca = f.ice.turn_ca_pem();
+  if (!turn_ca) return unexpected(turn_ca.error());
   std::optional<std::chrono::milliseconds> expires;
   if (!f.expires.empty()) {
     expires = util::parse_duration(f.expires);
@@ -259,6 +261,7 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   options.web_root = f.web_root;
   options.ice_servers = std::move(*ice);
   options.relay_only = f.ice.relay_only;
+  options.turn_tls_ca_pem = std::move(*turn_ca);
   options.stream_source = f.stdin_source;
   options.host_name = f.name;
   options.max_peers = max_peers;

@@ -98,7 +98,13 @@ Expected<JoinOptions, int> join_options(const JoinFlags& f) {
     std::fprintf(stderr, "tokencast join: %s\n", ice.error().c_str());
     return unexpected(int{kJoinUsage});
   }
+  auto turn_ca = f.ice.turn_ca_pem();
+  if (!turn_ca) {
+    std::fprintf(stderr, "tokencast join: %s\n", turn_ca.error().c_str());
+    return unexpected(int{kJoinUsage});
+  }
   JoinOptions options;
+  options.turn_tls_ca_pem = std::move(*turn_ca);
   options.name = f.name;
   options.ca_file = f.ca_file;
   options.ice_servers = std::move(*ice);

@@ -1,6 +1,7 @@
 #include "ice_flags.hpp"
 
 #include <cstdlib>
+#include <fstream>
 
 namespace tokencast::app {
 
@@ -10,6 +11,9 @@ void IceFlags::declare(util::CliArgs& cli) {
             "a TURN server, e.g. turn:turn.example.net:3478?transport=udp (repeatable); the "
             "credential comes from TOKENCAST_TURN_CREDENTIAL");
   cli.option("--turn-user", "NAME", &turn_user, "the TURN username");
+  cli.option("--turn-ca", "FILE", &turn_ca,
+             "trust the PEM certificates in FILE for turns: servers (a private CA or a "
+             "self-signed TURN certificate), beside the built-in roots; the name is still checked");
   cli.flag("--relay-only", &relay_only,
            "connect through a TURN relay only, never directly (needs a TURN server: --turn, or "
            "one the rendezvous hands out)");
@@ -28,6 +32,22 @@ Expected<std::vector<IceServer>, std::string> IceFlags::servers() const {
   }
   if (auto valid = validate_ice_servers(servers); !valid) return unexpected(valid.error().message);
   return servers;
+}
+
+Expected<std::string, std::string> IceFlags::turn_ca_pem() const {
+  if (turn_ca.empty()) return std::string();
+  constexpr size_t kMaxBytes = 1 << 20;  // a CA bundle is a few hundred KB at most
+  std::ifstream in(turn_ca, std::ios::binary);
+  if (!in) return unexpected("--turn-ca: cannot read " + turn_ca);
+  std::string pem(kMaxBytes + 1, '\0');
+  in.read(pem.data(), static_cast<std::streamsize>(pem.size()));
+  if (in.bad()) return unexpected("--turn-ca: cannot read " + turn_ca);
+  pem.resize(static_cast<size_t>(in.gcount()));
+  if (pem.size() > kMaxBytes) return unexpected("--turn-ca: " + turn_ca + " is larger than 1 MiB");
+  if (auto valid = validate_turn_tls_ca(pem); !valid) {
+    return unexpected("--turn-ca: " + turn_ca + ": " + valid.error().message);
+  }
+  return pem;
 }
 
 }  // namespace tokencast::app

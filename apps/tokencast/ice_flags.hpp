@@ -15,10 +15,13 @@ struct IceFlags {
   std::vector<std::string> turn;
   std::string turn_user;
   bool relay_only = false;
+  std::string turn_ca;  // a PEM file
 
   void declare(util::CliArgs& cli);
   // The servers, or an error message for people (never containing the credential).
   Expected<std::vector<IceServer>, std::string> servers() const;
+  // The --turn-ca file's certificates (empty without the flag), or an error message.
+  Expected<std::string, std::string> turn_ca_pem() const;
 };
 
 }  // namespace tokencast::app

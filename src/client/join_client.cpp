@@ -308,6 +308,7 @@ void JoinClient::Impl::create_peer(uint64_t n) {
   config.ice_servers.insert(config.ice_servers.end(), a->rendezvous_ice.begin(),
                             a->rendezvous_ice.end());
   config.relay_only = options.relay_only;
+  config.turn_tls_ca_pem = options.turn_tls_ca_pem;
   config.identity = options.identity;
   std::weak_ptr<Impl> weak = weak_from_this();
   auto post = [weak](auto task) {

@@ -273,6 +273,7 @@ void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const
   config.ice_servers.insert(config.ice_servers.end(), rooms[room].rendezvous_ice.begin(),
                             rooms[room].rendezvous_ice.end());
   config.relay_only = options.relay_only;
+  config.turn_tls_ca_pem = options.turn_tls_ca_pem;
   const bool any_turn = std::any_of(config.ice_servers.begin(), config.ice_servers.end(),
                                     [](const IceServer& s) { return !s.username.empty(); });
   if (config.relay_only && !any_turn) {

@@ -28,6 +28,7 @@
 #include "runtime.hpp"
 #include "selected_path.hpp"
 #include "tokencast/core/log.hpp"
+#include "turn_tls_trust.hpp"
 
 namespace tokencast {
 namespace {
@@ -169,8 +170,14 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
     if (config.identity) rtc_config.certificates.push_back(config.identity->impl().certificate);
     auto& factory = runtime->impl_->factory;
     if (!factory) return fail(RtcErrc::kInternal, "no peer connection factory");
-    auto created =
-        factory->CreatePeerConnectionOrError(rtc_config, webrtc::PeerConnectionDependencies(this));
+    webrtc::PeerConnectionDependencies dependencies(this);
+    if (!config.turn_tls_ca_pem.empty()) {
+      auto trust = rtc_internal::TurnTlsTrust::from_pem(config.turn_tls_ca_pem);
+      if (!trust)
+        return fail(RtcErrc::kInvalidConfig, "the TURN CA certificates: " + trust.error());
+      dependencies.tls_cert_verifier = std::move(*trust);
+    }
+    auto created = factory->CreatePeerConnectionOrError(rtc_config, std::move(dependencies));
     if (!created.ok()) {
       return fail(RtcErrc::kInternal,
                   std::string("cannot create the peer connection: ") + created.error().message());

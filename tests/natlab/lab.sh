@@ -377,7 +377,7 @@ lab_ice_flags() {
     stun) echo "--stun stun:$LAB_PUB:3478" ;;
     turn-udp) echo "--stun stun:$LAB_PUB:3478 --turn turn:$LAB_PUB:3478?transport=udp --turn-user $LAB_TURN_USER" ;;
     turn-tcp) echo "--turn turn:$LAB_PUB:3478?transport=udp --turn turn:$LAB_PUB:3478?transport=tcp --turn-user $LAB_TURN_USER" ;;
-    turn-all) echo "--turn turn:$LAB_PUB:3478?transport=udp --turn turn:$LAB_PUB:3478?transport=tcp --turn turns:$LAB_PUB:443?transport=tcp --turn-user $LAB_TURN_USER" ;;
+    turn-all) echo "--turn turn:$LAB_PUB:3478?transport=udp --turn turn:$LAB_PUB:3478?transport=tcp --turn turns:$LAB_PUB:443?transport=tcp --turn-user $LAB_TURN_USER --turn-ca $LAB_DIR/turn.crt" ;;
     *) echo "bad ICE set $1" >&2; return 2 ;;
   esac
 }

@@ -47,6 +47,7 @@ struct JoinOptions {
   std::string ca_file;
   // Relayed candidates only (iceTransportPolicy "relay"): needs a TURN server.
   bool relay_only = false;
+  std::string turn_tls_ca_pem;  // LinkConfig::turn_tls_ca_pem (--turn-ca)
   // Offer sent -> a verified answer; past it the attempt counts as kNoAnswer.
   std::chrono::milliseconds answer_timeout{10'000};
   // Answer -> data channel open.

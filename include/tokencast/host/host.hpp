@@ -37,7 +37,8 @@ struct HostOptions {
 
   // Our own STUN/TURN servers; those the rendezvous hands out are added to them.
   std::vector<IceServer> ice_servers;
-  bool relay_only = false;  // relayed candidates only (needs a TURN server)
+  bool relay_only = false;      // relayed candidates only (needs a TURN server)
+  std::string turn_tls_ca_pem;  // LinkConfig::turn_tls_ca_pem (--turn-ca)
   // Where answers come from; null: no model (prompts get a clear error turn, host text is
   // broadcast).
   std::unique_ptr<LlmSource> source;

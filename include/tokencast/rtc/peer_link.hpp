@@ -72,6 +72,9 @@ Expected<void, RtcError> validate_ice_servers(const std::vector<IceServer>& serv
 std::vector<IceServer> usable_ice_servers(std::vector<IceServer> servers,
                                           std::vector<std::string>* problems = nullptr);
 
+// Checks LinkConfig::turn_tls_ca_pem: at least one certificate, each one parses.
+Expected<void, RtcError> validate_turn_tls_ca(std::string_view pem);
+
 enum class NegotiationRole : uint8_t { kOfferer, kAnswerer };
 
 enum class LinkState : uint8_t {
@@ -150,8 +153,12 @@ struct LinkConfig {
   bool tcp_candidates = false;           // also gather TCP host candidates (costs memory; rarely
                                          // useful: UDP-blocked networks need TURN over TCP/TLS)
   std::optional<DtlsIdentity> identity;  // the certificate to present; none: a fresh one
-  std::string label = "tokencast";       // the data channel's label (offerer creates it; answerer
-                                         // accepts only a channel with this label)
+  // PEM certificates that a turns: server's TLS certificate may be, or be issued by, beside
+  // libwebrtc's built-in roots (which nothing else extends): a TURN server with a private CA or
+  // a self-signed certificate. The server's name is still checked. Empty: built-in roots only.
+  std::string turn_tls_ca_pem;
+  std::string label = "tokencast";  // the data channel's label (offerer creates it; answerer
+                                    // accepts only a channel with this label)
 
   // Frame limit of the protocol. Larger sends are refused (kRefusedTooLarge); libwebrtc would
   // otherwise send them and the peer would close the channel. At most 65536 (the default
