@@ -3,11 +3,14 @@
 #include <rtc_base/rtc_certificate_generator.h>
 
 #include "dtls_identity_impl.hpp"
+#include "runtime.hpp"
 #include "tokencast/rtc/peer_link.hpp"
 
 namespace tokencast {
 
 Expected<DtlsIdentity, RtcError> DtlsIdentity::generate() {
+  // libwebrtc logs the generation; before any runtime exists it would print to stderr.
+  sync_webrtc_log_level();
   auto certificate = rtc::RTCCertificateGenerator::GenerateCertificate(
       rtc::KeyParams::ECDSA(rtc::EC_NIST_P256), absl::nullopt);
   if (!certificate) {
