@@ -68,6 +68,10 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
     std::vector<std::vector<uint8_t>> sent;      // offer and candidates, until the answer
     std::vector<IceCandidate> early_candidates;  // gathered before the offer was sealed
     std::vector<IceServer> rendezvous_ice;       // what the rendezvous handed out (ICE_SERVERS)
+    // Counts the PeerLinks made in this attempt (ICE_SERVERS replaces the first). A link's
+    // events are posted to the loop; those of a replaced link may still be queued when its
+    // successor exists, and must not reach it: its SDP would be sealed into a second offer.
+    uint64_t link_generation = 0;
     bool open = false;
     util::EventLoop::TimerId timer = 0;
     int64_t last_heard_ms = 0;  // anything from the host, for the keepalive
@@ -108,6 +112,11 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   }
   Attempt* current(uint64_t number) {
     return attempt && attempt->number == number ? attempt.get() : nullptr;
+  }
+  // The attempt, while `generation` is still its link.
+  Attempt* current_link(uint64_t number, uint64_t generation) {
+    Attempt* a = current(number);
+    return a != nullptr && a->link_generation == generation ? a : nullptr;
   }
 
   // --- signaling ---
@@ -310,9 +319,16 @@ void JoinClient::Impl::create_peer(uint64_t n) {
   config.relay_only = options.relay_only;
   config.turn_tls_ca_pem = options.turn_tls_ca_pem;
   config.identity = options.identity;
+  const uint64_t generation = ++a->link_generation;
   std::weak_ptr<Impl> weak = weak_from_this();
-  auto post = [weak](auto task) {
-    if (auto self = weak.lock()) self->loop.post(std::move(task));
+  // Runs `task` on the loop while this link is still the attempt's link.
+  auto post = [weak, n, generation](auto task) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->loop.post([weak, n, generation, task = std::move(task)]() mutable {
+      auto alive = weak.lock();
+      if (alive && alive->current_link(n, generation) != nullptr) task();
+    });
   };
   LinkCallbacks cb;
   cb.on_local_description = [this, post, n](const std::string& sdp) {

@@ -20,8 +20,10 @@ bad_case_start() {   # NAME NAT_A NAT_B LOSS_B JB_LINK DELAY
   lab_up "$2" "$3" none "$4" "$5" || { result FAIL "$name" "lab did not come up"; return 1; }
   if [[ $5 == tun ]]; then
     local bin; bin=$(delay_line_bin) || { result FAIL "$name" "the delay line did not build"; return 1; }
-    echo "ip netns exec rB delay_line jB eth0 rB lan 200 50" >>"$dir/commands"
-    "$IP" netns exec "$LAB_NS-rB" "$bin" "$LAB_NS-jB" eth0 "$LAB_NS-rB" lan 200 50 >"$dir/delay_line.log" 2>&1 &
+    local delay=${NATLAB_DELAY_MS:-200} jitter=${NATLAB_JITTER_MS:-50}
+    echo "ip netns exec rB delay_line jB eth0 rB lan $delay $jitter" >>"$dir/commands"
+    "$IP" netns exec "$LAB_NS-rB" "$bin" "$LAB_NS-jB" eth0 "$LAB_NS-rB" lan "$delay" "$jitter" \
+      >"$dir/delay_line.log" 2>&1 &
     lab_remember $! delay_line
     wait_until 10 "the delay line" grep -q 'delay line up' "$dir/delay_line.log" ||
       { result FAIL "$name" "the delay line did not start: $(cat "$dir/delay_line.log")"; return 1; }
@@ -197,5 +199,56 @@ EOF
   else
     result FAIL "$name new join after resume" "exit $JOIN_RC; $eq2"
   fi
+  lab_down
+}
+
+# A bench, not a test (not in the default list): the join time at a round-trip time of
+# 2 x NATLAB_DELAY_MS (default 50: 100 ms) on joiner B's link (the delay line, no jitter, no
+# loss), direct (full-cone NATs, STUN: server-reflexive) and relayed (--relay-only, TURN over
+# UDP), native and Chromium, NATLAB_RTT_JOINS joins each (default 5). Native: from starting
+# `tokencast join` to its first line (the transcript, printed once the host has welcomed it;
+# tests/natlab/stamp_lines.py). Chromium: from navigation
+# start to the status reading "live" (tests/natlab/rtt_browser.mjs), and to the page's DOM being
+# ready. Writes $LAB_DIR/rtt/rtt.tsv; PASS when every join went live. bench/natlab-rtt runs it
+# at 0 and 100 ms and prints the round trips.
+case_rtt() {
+  local name=rtt dir=$LAB_DIR/rtt n=${NATLAB_RTT_JOINS:-5}
+  # the rendezvous hands out the lab's TURN server: Chromium's relay joins need it
+  LAB_RDV_TURN=1 NATLAB_DELAY_MS=${NATLAB_DELAY_MS:-50} NATLAB_JITTER_MS=0 \
+    bad_case_start rtt eim eim 0 tun 0.02 || { lab_down; return; }
+  local tsv=$dir/rtt.tsv failures=0 mode i
+  echo -e "client\tpath\tjoin\tlive_ms\tdom_ms" >"$tsv"
+  for mode in direct relay; do
+    local flags=(--stun "stun:$LAB_PUB:3478")
+    [[ $mode == relay ]] && flags=(--turn "turn:$LAB_PUB:3478?transport=udp" --turn-user "$LAB_TURN_USER" --relay-only)
+    for ((i = 1; i <= n; i++)); do
+      local out=$dir/rtt-$mode-$i.out
+      "$IP" netns exec "$LAB_NS-jB" timeout -k 5 60 python3 "$here/stamp_lines.py" "$out" \
+        "$TC" join "$PART_LINK" --name rtt --no-reconnect "${flags[@]}" 2>"$dir/rtt-$mode-$i.err" &
+      local pid=$!
+      lab_remember $pid "join rtt"
+      # every line join prints on stdout comes after the host's welcome: the first one is live
+      if wait_until 60 "join $mode $i to go live" test -s "$out"; then
+        local ms; ms=$(awk 'NR == 1 {print $1}' "$out")
+        echo -e "native\t$mode\t$i\t$ms\t-" >>"$tsv"
+      else
+        failures=$((failures + 1))
+      fi
+      kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    done
+    if [[ $BROWSER == 1 ]]; then
+      local json=$dir/rtt-chromium-$mode.json
+      "$IP" netns exec "$LAB_NS-jB" timeout -k 5 300 node "$here/rtt_browser.mjs" "$PART_LINK" "$n" "$json" \
+        "$([[ $mode == relay ]] && echo relay)" >"$dir/rtt-chromium-$mode.out" 2>&1 || failures=$((failures + 1))
+      python3 - "$json" "$mode" >>"$tsv" <<'PY'
+import json, sys
+for i, j in enumerate(json.load(open(sys.argv[1])), 1):
+    print(f"chromium\t{sys.argv[2]}\t{i}\t{j['live_ms']:.1f}\t{j['dom_ms']:.1f}")
+PY
+    fi
+  done
+  if (( failures == 0 )); then result PASS "$name" "every join went live; $tsv"
+  else result FAIL "$name" "$failures joins did not go live; $tsv"; fi
+  column -t "$tsv"
   lab_down
 }
