@@ -140,7 +140,8 @@ int run_rendezvous(Args args) {
              "IP address and port to listen on (default 127.0.0.1:8787; 0.0.0.0:8787 for a "
              "LAN; port 0 for any free port)");
   cli.option("--web-root", "DIR", &web_root,
-             "directory of the web client's files (default: a built-in placeholder page)");
+             "directory of the web client's files (default: the web client built into this "
+             "binary)");
   cli.option("--tls-cert", "FILE", &o.tls_cert_file,
              "PEM certificate chain: serve https and wss (only) on the port; needs --tls-key. "
              "Without both, plain http/ws (behind a TLS proxy, or on a LAN)");
