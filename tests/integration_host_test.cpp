@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -455,6 +456,34 @@ TEST_F(HostProcessTest, QuietHostsShowNoTranscript) {
   ASSERT_TRUE(ada->prompt("anyone?").has_value());
   ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
   EXPECT_EQ(file_text(out).find("ada asks:"), std::string::npos) << file_text(out);
+}
+
+// --metrics-file: the host's metrics in the Prometheus text format, rewritten as they change,
+// readable by other users (node_exporter), with no secret in them.
+TEST_F(HostProcessTest, TheMetricsFileFollowsTheSession) {
+  const std::string metrics = dir + "/host.prom";
+  Child host(host_args({"--exec", "echo forty-two", "--quiet", "--metrics-file", metrics}),
+             /*keep_stdin=*/true);
+  Links links = read_links();
+  auto ada = join(links.participant, "ada");
+  ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+  ASSERT_TRUE(ada->prompt("anyone?").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
+  const std::string peers_line =
+      "tokencast_host_peers{session=\"" + links.session + "\",link=\"direct\"} 1";
+  ASSERT_TRUE(wait_until([&] {
+    auto text = file_text(metrics);
+    return text.find(peers_line) != std::string::npos &&
+           text.find("outcome=\"opened\"} 1") != std::string::npos;
+  })) << file_text(metrics);
+  auto text = file_text(metrics);
+  EXPECT_NE(text.find("# TYPE tokencast_host_log_head counter"), std::string::npos);
+  EXPECT_EQ(text.find(links.participant.substr(links.participant.find('#') + 1)),
+            std::string::npos);
+  EXPECT_EQ(text.find("ada"), std::string::npos);  // no name a peer chose
+  struct stat st {};
+  ASSERT_EQ(::stat(metrics.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
 }
 
 // --approve: a participant's prompt waits until the host lets it through from its console.

@@ -70,6 +70,7 @@ struct HostFlags {
   bool present = false;
   bool approve = false;
   bool verbose = false;
+  std::string metrics_file;
   IceFlags ice;
   ModelFlags model_flags;
 };
@@ -197,6 +198,9 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
            "projector) in a browser, or print its address when no display is available");
   cli.flag("--quiet", &f.quiet, "do not show the transcript as it streams (the status line only)");
   cli.flag("--verbose", &f.verbose, "log connections and refusals to stderr");
+  cli.option("--metrics-file", "FILE", &f.metrics_file,
+             "rewrite FILE every 2 s with the host's metrics in the Prometheus text format "
+             "(for node_exporter's textfile collector; mode 0644, no secrets)");
 }
 
 // Parses the command line into `f`. Returns the exit code to stop with (help shown: 0, bad
@@ -380,6 +384,7 @@ int run_host(Args args) {
   if (!publish_links(f, (*host)->links(), has_model, tty)) return 1;
   if (f.present) open_presenter_view((*host)->links().viewer);
   HostConsole console(**host, tty, feed ? &*feed : nullptr);
+  if (!f.metrics_file.empty()) console.write_metrics_to(f.metrics_file);
   // With --stdin, stdin is the answer, not the console.
   console.run(f.prompt, !f.stdin_source);
   return 0;

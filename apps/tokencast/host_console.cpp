@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "stop_signals.hpp"
+#include "tokencast/private_file.hpp"
 
 namespace tokencast::app {
 namespace {
@@ -168,6 +169,7 @@ void HostConsole::show_status_until_stopped() {
       request_stop();
       break;
     }
+    write_metrics(s);
     double rate = s.turn_tokens >= last_tokens ? (s.turn_tokens - last_tokens) * 2.0 : 0.0;
     last_tokens = s.turn_tokens;
     std::string line = format_status(s, rate);
@@ -179,6 +181,19 @@ void HostConsole::show_status_until_stopped() {
     }
     last_line = line;
     last_head = s.head;
+  }
+}
+
+// The file is replaced atomically (node_exporter's textfile collector never reads half of it).
+void HostConsole::write_metrics(const HostStats& stats) {
+  if (metrics_file_.empty()) return;
+  auto written =
+      write_readable_file(metrics_file_, render_host_metrics(stats, host_.links().session_id));
+  if (!written && !metrics_failed_) {
+    metrics_failed_ = true;
+    say("cannot write the metrics to " + metrics_file_ + ": " + written.error().message());
+  } else if (written) {
+    metrics_failed_ = false;
   }
 }
 

@@ -16,4 +16,9 @@ namespace tokencast {
 // left alone), and with the system's error otherwise; the temporary file never remains.
 Expected<void, std::error_code> write_private_file(const std::string& path, std::string_view bytes);
 
+// The same, with mode 0644: for files meant for other local users that hold no secret (the
+// host's metrics, read by node_exporter's textfile collector).
+Expected<void, std::error_code> write_readable_file(const std::string& path,
+                                                    std::string_view bytes);
+
 }  // namespace tokencast

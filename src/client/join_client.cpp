@@ -97,6 +97,8 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   bool ever_connected = false;
   bool ended = false;
   int retries = 0;
+  int first_connection_retries = 0;
+  static constexpr int kFirstConnectionRetries = 2;
   int64_t lost_since_ms = 0;
 
   explicit Impl(std::string name) : session(std::move(name)) {}
@@ -104,7 +106,10 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   // --- attempts ---
   void begin_attempt();
   void teardown();
-  void attempt_failed(JoinFailure failure, const std::string& detail);
+  // `transient`: a failure that loss or a slow network can cause (a connect timeout, a channel
+  // that did not open in time although ICE found a path). Before the first connection it is
+  // retried up to kFirstConnectionRetries times; anything else fails the join at once.
+  void attempt_failed(JoinFailure failure, const std::string& detail, bool transient = false);
   void link_lost(const std::string& why);
   void end(JoinFailure failure, const std::string& detail);
   void status(const std::string& text) {
@@ -198,13 +203,14 @@ void JoinClient::Impl::begin_attempt() {
     });
   };
   cb.on_closed = [this, post, n](const rendezvous::CloseInfo& info) {
-    post([this, n, reason = info.reason, rejected = info.certificate_rejected] {
+    post([this, n, reason = info.reason, rejected = info.certificate_rejected,
+          timed_out = info.timed_out] {
       Attempt* a = current(n);
       if (a != nullptr && !a->open) {
         if (rejected) {
           end(JoinFailure::kCertificateRejected, reason);
         } else {
-          attempt_failed(JoinFailure::kRendezvousUnreachable, reason);
+          attempt_failed(JoinFailure::kRendezvousUnreachable, reason, timed_out);
         }
       }
     });
@@ -242,8 +248,18 @@ void JoinClient::Impl::end(JoinFailure failure, const std::string& detail) {
   if (callbacks.on_ended) callbacks.on_ended(failure, detail);
 }
 
-void JoinClient::Impl::attempt_failed(JoinFailure failure, const std::string& detail) {
+void JoinClient::Impl::attempt_failed(JoinFailure failure, const std::string& detail,
+                                      bool transient) {
   teardown();
+  if (!ever_connected && transient && options.reconnect &&
+      first_connection_retries < kFirstConnectionRetries) {
+    first_connection_retries += 1;
+    status("connecting (again: " + detail + ")");
+    loop.post_after(std::chrono::milliseconds(250 * first_connection_retries), [this] {
+      if (!attempt && !ended) begin_attempt();
+    });
+    return;
+  }
   // Before the first connection, fail fast with the reason; afterwards a reconnecting client
   // keeps trying (the host may be restarting).
   if (!ever_connected || !options.reconnect) {
@@ -439,7 +455,8 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
         if (at->peer && !at->peer->path_found()) {
           attempt_failed(JoinFailure::kNoPath, "ICE checks found no working candidate pair");
         } else {
-          attempt_failed(JoinFailure::kNotOpened, "the data channel did not open");
+          attempt_failed(JoinFailure::kNotOpened, "the data channel did not open",
+                         /*transient=*/true);
         }
       }
     });

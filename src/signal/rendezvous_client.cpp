@@ -202,7 +202,9 @@ struct Client::Impl {
   void on_connect_timeout(error_code ec) {
     if (ec || closed_reported) return;
     if (current_state() == State::kConnecting) {
-      report_closed({kAbnormal, "connect timeout"});
+      CloseInfo info{kAbnormal, "connect timeout"};
+      info.timed_out = true;
+      report_closed(std::move(info));
     }
   }
 

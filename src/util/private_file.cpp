@@ -30,8 +30,10 @@ bool write_all(int fd, std::string_view bytes) {
 
 }  // namespace
 
-Expected<void, std::error_code> write_private_file(const std::string& path,
-                                                   std::string_view bytes) {
+namespace {
+
+Expected<void, std::error_code> write_atomically(const std::string& path, std::string_view bytes,
+                                                 mode_t mode) {
   if (is_symlink(path))
     return unexpected(std::make_error_code(std::errc::too_many_symbolic_link_levels));
   // A name nobody can have prepared: O_EXCL fails on anything already there, links included.
@@ -42,12 +44,12 @@ Expected<void, std::error_code> write_private_file(const std::string& path,
     char suffix[24];
     std::snprintf(suffix, sizeof suffix, ".tmp-%08x", static_cast<unsigned>(random()));
     tmp = path + suffix;
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0 && errno != EEXIST) return unexpected(last_error());
   }
   if (fd < 0) return unexpected(std::make_error_code(std::errc::file_exists));
-  // The umask can only take bits away; make sure of 0600 exactly.
-  bool ok = ::fchmod(fd, 0600) == 0 && write_all(fd, bytes) && ::fsync(fd) == 0;
+  // The umask can only take bits away; make sure of the mode exactly.
+  bool ok = ::fchmod(fd, mode) == 0 && write_all(fd, bytes) && ::fsync(fd) == 0;
   std::error_code error = ok ? std::error_code{} : last_error();
   if (::close(fd) != 0 && ok) {
     ok = false;
@@ -68,6 +70,18 @@ Expected<void, std::error_code> write_private_file(const std::string& path,
     return unexpected(error);
   }
   return {};
+}
+
+}  // namespace
+
+Expected<void, std::error_code> write_private_file(const std::string& path,
+                                                   std::string_view bytes) {
+  return write_atomically(path, bytes, 0600);
+}
+
+Expected<void, std::error_code> write_readable_file(const std::string& path,
+                                                    std::string_view bytes) {
+  return write_atomically(path, bytes, 0644);
 }
 
 }  // namespace tokencast

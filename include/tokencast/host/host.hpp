@@ -106,6 +106,10 @@ struct HostStats {
   double store_max_commit_ms = 0;
 };
 
+// `stats` in the Prometheus text exposition format (version 0.0.4), every sample labelled with
+// the session id. Holds no secret and no name a peer chose.
+std::string render_host_metrics(const HostStats& stats, const std::string& session_id);
+
 class HostRuntime {
  public:
   // Opens the store, creates or resumes the session, starts the rendezvous and joins its two

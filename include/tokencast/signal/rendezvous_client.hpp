@@ -77,6 +77,9 @@ struct CloseInfo {
   std::string reason;  // the server's reason text, or a description of the local failure
   // wss://: the server's certificate failed verification (reason names the cause).
   bool certificate_rejected = false;
+  // The connection (TCP, TLS, upgrade, JOIN) did not complete within connect_timeout: on a
+  // lossy link this is often transient, unlike a refused connection.
+  bool timed_out = false;
 };
 
 struct ClientCallbacks {
