@@ -84,7 +84,7 @@ void HostConsole::request_stop() {
 void HostConsole::read_console() {
   // Read with read(2), not std::getline: stdio's buffer would hold lines that arrived together
   // (pasted, piped) where poll() cannot see them. A line longer than kMaxConsoleLine is cut.
-  constexpr size_t kMaxConsoleLine = 64 * 1024;
+  constexpr size_t kMaxConsoleLine = size_t{64} * 1024;
   std::string buffered;
   bool input_open = true;
   while (!stop_requested_) {
@@ -154,7 +154,7 @@ void HostConsole::show_status_until_stopped() {
       stop_cv_.wait_for(lock, std::chrono::milliseconds(100),
                         [&] { return stop_requested_.load(); });
     }
-    std::string text = feed_ ? feed_->take() : std::string();
+    std::string text = feed_ != nullptr ? feed_->take() : std::string();
     if (!text.empty()) {
       std::lock_guard print_lock(print_mutex_);
       if (tty_) std::fputs("\r\x1b[2K", stderr);  // the status line is redrawn below

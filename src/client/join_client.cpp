@@ -112,7 +112,7 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   void attempt_failed(JoinFailure failure, const std::string& detail, bool transient = false);
   void link_lost(const std::string& why);
   void end(JoinFailure failure, const std::string& detail);
-  void status(const std::string& text) {
+  void status(const std::string& text) const {
     if (callbacks.on_status) callbacks.on_status(text);
   }
   Attempt* current(uint64_t number) {

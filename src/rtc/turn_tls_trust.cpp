@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "tokencast/rtc/peer_link.hpp"
@@ -73,15 +74,12 @@ bool TurnTlsTrust::Verify(const rtc::SSLCertificate& certificate) {
   if (malformed || presented.size() != 1) return false;
   X509* cert = presented.front().get();
   if (!within_validity(cert)) return false;
-  for (const X509Ptr& anchor : anchors_->certificates) {
+  return std::ranges::any_of(anchors_->certificates, [cert](const X509Ptr& anchor) {
     if (X509_cmp(anchor.get(), cert) == 0) return true;
-    if (X509_check_issued(anchor.get(), cert) != X509_V_OK) continue;
+    if (X509_check_issued(anchor.get(), cert) != X509_V_OK) return false;
     EVP_PKEY* key = X509_get0_pubkey(anchor.get());
-    if (key != nullptr && X509_verify(cert, key) == 1 && within_validity(anchor.get())) {
-      return true;
-    }
-  }
-  return false;
+    return key != nullptr && X509_verify(cert, key) == 1 && within_validity(anchor.get());
+  });
 }
 
 }  // namespace tokencast::rtc_internal

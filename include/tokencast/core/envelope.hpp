@@ -32,7 +32,7 @@ inline constexpr uint8_t kEnvelopeVersion = 1;
 inline constexpr size_t kEnvelopeHeaderSize = 26;
 inline constexpr size_t kEnvelopeTagSize = 16;
 inline constexpr size_t kEnvelopeOverhead = kEnvelopeHeaderSize + kEnvelopeTagSize;  // 42
-inline constexpr size_t kMaxEnvelopeSize = 64 * 1024;
+inline constexpr size_t kMaxEnvelopeSize = size_t{64} * 1024;
 inline constexpr size_t kMaxEnvelopePlaintext = kMaxEnvelopeSize - kEnvelopeOverhead;
 
 enum class EnvelopeError {

@@ -28,7 +28,7 @@ struct GenerationOptions {
 };
 
 // Largest system prompt accepted (from --system or its @FILE).
-inline constexpr size_t kMaxSystemPromptBytes = 64 * 1024;
+inline constexpr size_t kMaxSystemPromptBytes = size_t{64} * 1024;
 
 // Copies the sampling options (temperature, top_p, max_tokens, seed) into a request.
 void apply_sampling(const GenerationOptions& options, ChatRequest& request);
@@ -64,7 +64,7 @@ struct HeaderLine {
   std::string name;
   std::string value;
 };
-inline constexpr size_t kMaxHeaderLineBytes = 8 * 1024;
+inline constexpr size_t kMaxHeaderLineBytes = size_t{8} * 1024;
 Expected<HeaderLine, std::string> parse_header_line(
     std::string_view text,
     const std::function<std::optional<std::string>(std::string_view)>& lookup);
