@@ -23,10 +23,12 @@ void check(bool ok) {
 void check_repack(const tokencast::EventsFrame& frame) {
   tokencast::codec::EventBatchBuilder batch;
   std::string text;
+  std::string thinking;  // merged apart from the text, never into it
   for (const auto& event : frame.events) {
     // Merging never makes a frame larger, so everything that fitted still fits.
     check(batch.try_add(event));
     if (const auto* d = std::get_if<tokencast::TextDelta>(&event.body)) text += d->bytes;
+    if (const auto* d = std::get_if<tokencast::ThinkingDelta>(&event.body)) thinking += d->bytes;
   }
   const auto bytes = batch.finish();
   check(bytes.size() <= tokencast::kMaxFrameBytes);
@@ -36,10 +38,15 @@ void check_repack(const tokencast::EventsFrame& frame) {
   check(events.front().seq == frame.events.front().seq);
   check(events.back().last_seq() == frame.events.back().last_seq());
   std::string repacked;
+  std::string repacked_thinking;
   for (const auto& event : events) {
     if (const auto* d = std::get_if<tokencast::TextDelta>(&event.body)) repacked += d->bytes;
+    if (const auto* d = std::get_if<tokencast::ThinkingDelta>(&event.body)) {
+      repacked_thinking += d->bytes;
+    }
   }
   check(repacked == text);
+  check(repacked_thinking == thinking);
 }
 
 }  // namespace

@@ -182,6 +182,45 @@ TEST(Catchup, MergedTextReassemblesCharactersSplitAcrossDeltas) {
   EXPECT_EQ(events[2].seq, 5u);
 }
 
+// A reasoning turn: its thinking merges into one thinking_delta, its text into one text_delta,
+// never one into the other. A peer older than version 3 gets the thinking's sequences as an
+// empty text delta that merges with the text, so its position stays exact.
+TEST(Catchup, ThinkingMergesApartFromTextAndOlderPeersGetItEmpty) {
+  SessionLog log;
+  append(log, TurnStarted{1, TurnRole::kAssistant, "r1", 0});
+  append(log, ThinkingDelta{1, "Let "});
+  append(log, ThinkingDelta{1, "me see"});
+  append(log, TextDelta{1, "Four"});
+  append(log, TextDelta{1, "."});
+  append(log, TurnEnded{1, TurnEnd::kDone, "", 4, 0});
+
+  auto planned = plan_catchup(log, 0);
+  ASSERT_TRUE(planned.has_value());
+  ASSERT_EQ(planned->size(), 1u);
+  FrameDecoder decoder;
+  auto decoded = decoder.decode((*planned)[0].bytes);
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+  const auto& events = std::get<EventsFrame>(*decoded).events;
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[1], (Event{2, ThinkingDelta{1, "Let me see"}, 2}));
+  EXPECT_EQ(events[2], (Event{4, TextDelta{1, "Four."}, 2}));
+  EXPECT_EQ(decoder.position(), log.position_at(log.head()));
+
+  auto old_peer = plan_catchup(log, 0, /*thinking=*/false);
+  ASSERT_TRUE(old_peer.has_value());
+  ASSERT_EQ(old_peer->size(), 1u);
+  FrameDecoder old_decoder;
+  auto old_decoded = old_decoder.decode((*old_peer)[0].bytes);
+  ASSERT_TRUE(old_decoded.has_value()) << old_decoded.error().message();
+  const auto& old_events = std::get<EventsFrame>(*old_decoded).events;
+  ASSERT_EQ(old_events.size(), 3u);
+  EXPECT_EQ(old_events[1], (Event{2, TextDelta{1, "Four."}, 4}));
+  EXPECT_EQ(old_decoder.position(), log.position_at(log.head()));
+  for (const auto& frame : *old_peer) {
+    for (uint8_t b : frame.bytes) EXPECT_NE(b, static_cast<uint8_t>(EventType::kThinkingDelta));
+  }
+}
+
 TEST(Catchup, LongTurnsSplitOnlyAtTheFrameLimitAndBetweenDeltas) {
   SessionLog log;
   append(log, TurnStarted{1, TurnRole::kAssistant, "m", 0});

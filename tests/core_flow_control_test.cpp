@@ -155,7 +155,7 @@ TEST(HostFlow, APeerThatStopsReadingHoldsAWindowWhileItsDeltasMerge) {
   h.start_answer();
   h.deliver(slow, conn, false);  // welcome and catch-up, acknowledged 50 ms later
   h.ack_now(slow, conn);
-  ASSERT_EQ(slow.link_version(), 2u);
+  ASSERT_EQ(slow.link_version(), kProtocolVersion);
   ASSERT_EQ(h.host->peer_flow(conn)->window, flow.min_window_bytes);
 
   // The peer stops acknowledging: the host sends until the window is full, then holds.
@@ -310,9 +310,13 @@ TEST(ClientAcks, AckAtOnceAfterAPauseThenAtMostEveryDelay) {
   EXPECT_EQ(std::get<AckFrame>(*decoded).last_seq, c.position().last_seq);
 }
 
-TEST(ClientAcks, FallsBackToVersionOneWhenTheHostRefusesVersionTwo) {
+TEST(ClientAcks, StepsDownAVersionEachTimeAnOlderHostRefusesOne) {
   ClientSession c("c");
+  EXPECT_EQ(std::get<HelloFrame>(*decode_frame(c.hello())).version, 3u);
+  ASSERT_TRUE(c.receive(*encode_frame(ErrorFrame{StatusCode::kUnsupportedVersion, "1 to 2"})));
   EXPECT_EQ(std::get<HelloFrame>(*decode_frame(c.hello())).version, 2u);
+  ASSERT_TRUE(c.receive(*encode_frame(ErrorFrame{StatusCode::kUnsupportedVersion, "v1 only"})));
+  EXPECT_EQ(std::get<HelloFrame>(*decode_frame(c.hello())).version, 1u);
   ASSERT_TRUE(c.receive(*encode_frame(ErrorFrame{StatusCode::kUnsupportedVersion, "v1 only"})));
   EXPECT_EQ(std::get<HelloFrame>(*decode_frame(c.hello())).version, 1u);
 }

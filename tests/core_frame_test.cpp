@@ -287,27 +287,27 @@ TEST(FrameCodec, OversizedFramesAreRejected) {
 }
 
 TEST(FrameCodec, UnknownFrameTypesAreRejected) {
-  for (int type : {0x00, 0x0C, 0x7F, 0x80, 0xFF}) {
+  for (int type : {0x00, 0x0D, 0x7F, 0x80, 0xFF}) {
     EXPECT_EQ(decode_error(bytes_of({type})), FrameError::kUnknownFrameType) << type;
     EXPECT_EQ(decode_error(bytes_of({type, 0x01, 0x00})), FrameError::kUnknownFrameType) << type;
   }
 }
 
 TEST(FrameCodec, UnknownVersionsAreRejectedBeforeTheRestOfTheFrame) {
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x03, 0x00, 0x00})), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x04, 0x00, 0x00})), FrameError::kUnknownVersion);
   EXPECT_EQ(decode_error(bytes_of({0x01, 0x00, 0x00, 0x00})), FrameError::kUnknownVersion);
-  // A version-3 hello may lay out its fields differently: only the version is read.
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x03})), FrameError::kUnknownVersion);
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x03, 0xFF, 0xFF})), FrameError::kUnknownVersion);
+  // A version-4 hello may lay out its fields differently: only the version is read.
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x04})), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x04, 0xFF, 0xFF})), FrameError::kUnknownVersion);
   FrameBytes welcome = encode_ok(WelcomeFrame{kProtocolVersion, test_session_id()});
-  welcome[1] = 0x03;
+  welcome[1] = 0x04;
   EXPECT_EQ(decode_error(welcome), FrameError::kUnknownVersion);
-  EXPECT_EQ(encode_error(HelloFrame{3, 0, ""}), FrameError::kUnknownVersion);
+  EXPECT_EQ(encode_error(HelloFrame{4, 0, ""}), FrameError::kUnknownVersion);
   EXPECT_EQ(encode_error(WelcomeFrame{0}), FrameError::kUnknownVersion);
 }
 
 TEST(FrameCodec, UnknownEventTypesAreRejected) {
-  for (int type : {0x00, 0x07, 0x42, 0xFF}) {
+  for (int type : {0x00, 0x08, 0x42, 0xFF}) {
     EXPECT_EQ(decode_error(bytes_of({0x03, 0x01, 0x01, type, 0x00})),
               FrameError::kUnknownEventType);
   }
@@ -572,6 +572,9 @@ Event event_from_json(const json& j) {
   } else if (type == "text_delta") {
     e.body = TextDelta{json_u64(j.at("turn")), text_hex(j.at("bytes_hex"))};
     e.span = json_u64(j.at("span"));
+  } else if (type == "thinking_delta") {
+    e.body = ThinkingDelta{json_u64(j.at("turn")), text_hex(j.at("bytes_hex"))};
+    e.span = json_u64(j.at("span"));
   } else if (type == "turn_ended") {
     e.body = TurnEnded{json_u64(j.at("turn")), enum_from<TurnEnd>(j.at("end"), TURN_ENDS),
                        j.at("reason"), json_u64(j.at("token_count")), json_i64(j.at("at_ms"))};
@@ -598,6 +601,11 @@ json event_to_json(const Event& e) {
               {"at_ms", i64_json(v->at_ms)}});
   } else if (const auto* v = std::get_if<TextDelta>(&e.body)) {
     j.update({{"type", "text_delta"},
+              {"turn", u64_json(v->turn)},
+              {"span", u64_json(e.span)},
+              {"bytes_hex", hex_text(v->bytes)}});
+  } else if (const auto* v = std::get_if<ThinkingDelta>(&e.body)) {
+    j.update({{"type", "thinking_delta"},
               {"turn", u64_json(v->turn)},
               {"span", u64_json(e.span)},
               {"bytes_hex", hex_text(v->bytes)}});
@@ -643,6 +651,7 @@ Frame frame_from_json(const json& j) {
     return f;
   }
   if (type == "delta") return DeltaFrame{text_hex(j.at("bytes_hex"))};
+  if (type == "thinking") return ThinkingFrame{text_hex(j.at("bytes_hex"))};
   if (type == "prompt") return PromptFrame{json_u64(j.at("prompt_id")), j.at("text")};
   if (type == "cancel") return CancelFrame{json_u64(j.at("turn"))};
   if (type == "ping") return PingFrame{json_u64(j.at("nonce"))};
@@ -682,6 +691,9 @@ json frame_to_json(const Frame& frame) {
     }
     json operator()(const DeltaFrame& f) const {
       return {{"type", "delta"}, {"bytes_hex", hex_text(f.bytes)}};
+    }
+    json operator()(const ThinkingFrame& f) const {
+      return {{"type", "thinking"}, {"bytes_hex", hex_text(f.bytes)}};
     }
     json operator()(const PromptFrame& f) const {
       return {{"type", "prompt"}, {"prompt_id", u64_json(f.prompt_id)}, {"text", f.text}};
@@ -746,8 +758,8 @@ TEST(FrameVectors, ValidVectorsDecodeAndEncodeExactly) {
       for (const json& e : v.at("frame").at("events")) event_types.insert(e.at("type"));
     }
   }
-  EXPECT_EQ(frame_types.size(), 11u) << "a vector for every frame type";
-  EXPECT_EQ(event_types.size(), 6u) << "a vector for every event type";
+  EXPECT_EQ(frame_types.size(), 12u) << "a vector for every frame type";
+  EXPECT_EQ(event_types.size(), 7u) << "a vector for every event type";
 }
 
 TEST(FrameVectors, InvalidVectorsFailWithTheirError) {

@@ -128,6 +128,42 @@ TEST_F(HostSessionTest, HistoryKeepsFinishedTurnsWithinTheBudgetAndDropsFailedAn
                                                {TurnRole::kUser, "q4"}}));
 }
 
+// Thinking streams to version 3 peers as its own part of the turn, to older peers not at all
+// (their text and position are exact); it never goes back to the model, and thinking after the
+// answer's first text is dropped.
+TEST_F(HostSessionTest, ThinkingStreamsApartAndNeverReturnsToTheModel) {
+  auto s = make();
+  auto old_peer = join(*s, PeerRole::kViewer, "old");  // version 1
+  Client dee;
+  dee.conn = s->peer_opened(PeerRole::kParticipant, 1000);
+  s->peer_frame(dee.conn, encode(HelloFrame{kProtocolVersion, 0, "dee"}), 1000);
+  s->peer_frame(dee.conn, encode(PromptFrame{1, "2+2?"}), 1001);
+  ASSERT_EQ(io.generations.size(), 1u);
+  TurnId turn = io.generations[0].first;
+  s->llm_thinking(turn, "add ");
+  s->llm_thinking(turn, "them");
+  s->llm_delta(turn, "4");
+  s->llm_thinking(turn, "late");  // after the text: dropped
+  s->llm_done(turn, 3, 1002);
+  make_durable(*s);
+  dee.drain(*s);
+  old_peer.drain(*s);
+  ASSERT_EQ(dee.transcript.turns().size(), 2u);
+  EXPECT_EQ(dee.transcript.turns()[1].thinking, "add them");
+  EXPECT_EQ(dee.transcript.turns()[1].text, "4");
+  EXPECT_EQ(dee.transcript.turns(), transcript_of(s->log(), s->log().head()).turns());
+  ASSERT_EQ(old_peer.transcript.turns().size(), 2u);
+  EXPECT_EQ(old_peer.transcript.turns()[1].thinking, "");
+  EXPECT_EQ(old_peer.transcript.turns()[1].text, "4");
+  EXPECT_EQ(old_peer.decoder.position(), s->log().position_at(s->log().head()));
+
+  s->host_prompt("and 3+3?", 1003);
+  ASSERT_EQ(io.generations.size(), 2u);
+  const auto& history = io.generations[1].second;
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[1].content, "4");
+}
+
 TEST_F(HostSessionTest, PromptStreamsToEveryPeerOnlyOnceDurable) {
   auto s = make();
   auto ada = join(*s, PeerRole::kParticipant, "ada");
@@ -855,7 +891,7 @@ Json refusals_script() {
   t.frame(v, CancelFrame{1});
   t.drain(v);
   ConnId future = t.open(PeerRole::kViewer);
-  t.raw(future, FrameBytes{0x01, 0x03, 0x00, 0x00});  // hello version 3
+  t.raw(future, FrameBytes{0x01, 0x04, 0x00, 0x00});  // hello version 4
   t.drain(future);
   ConnId ahead = t.open(PeerRole::kViewer);
   t.frame(ahead, HelloFrame{2, 99, "x"});

@@ -166,6 +166,43 @@ TEST(OutboundQueue, LiveDeltasAverageOneByteOfFraming) {
   expect_peer_has_log(peer, host.log);
 }
 
+// Live thinking rides its own 1-byte-framed frame; a slow peer gets thinking and text merged
+// apart; a peer older than version 3 gets thinking as empty text deltas on the same sequences.
+TEST(OutboundQueue, ThinkingGoesLiveInOneByteFramesAndMergesApartFromText) {
+  for (bool v3 : {true, false}) {
+    SCOPED_TRACE(v3 ? "version 3 peer" : "version 2 peer");
+    Host host;
+    auto created = OutboundQueue::create(host.log, 0, {size_t{1} << 20, /*thinking=*/v3});
+    ASSERT_TRUE(created.has_value());
+    OutboundQueue queue = std::move(*created);
+    host.start_turn(&queue);
+    FrameDecoder decoder;
+    for (const auto& f : drain(queue)) ASSERT_TRUE(decoder.decode(f).has_value());
+
+    host.append_and_push(queue, ThinkingDelta{host.turn, "hmm"});
+    auto live = queue.pop();
+    ASSERT_TRUE(live.has_value());
+    EXPECT_EQ(*live, v3 ? encoded(ThinkingFrame{"hmm"}) : encoded(DeltaFrame{""}));
+    auto decoded = decoder.decode(*live);
+    ASSERT_TRUE(decoded.has_value());
+    EXPECT_EQ(*decoded, Frame(EventsFrame{{Event{2, make_delta(v3, 1, v3 ? "hmm" : "")}}}));
+
+    host.append_and_push(queue, ThinkingDelta{host.turn, " so"});
+    host.append_and_push(queue, ThinkingDelta{host.turn, " 4"});
+    host.append_and_push(queue, TextDelta{host.turn, "Fo"});
+    host.append_and_push(queue, TextDelta{host.turn, "ur"});
+    auto frames = drain(queue);
+    ASSERT_EQ(frames.size(), 1u);
+    decoded = decoder.decode(frames[0]);
+    ASSERT_TRUE(decoded.has_value());
+    const EventsFrame want = v3 ? EventsFrame{{Event{3, ThinkingDelta{1, " so 4"}, 2},
+                                               Event{5, TextDelta{1, "Four"}, 2}}}
+                                : EventsFrame{{Event{3, TextDelta{1, "Four"}, 4}}};
+    EXPECT_EQ(*decoded, Frame(want));
+    EXPECT_EQ(decoder.position(), host.log.position_at(host.log.head()));
+  }
+}
+
 TEST(OutboundQueue, SlowPeerGetsPendingDeltasMergedWithExactSpans) {
   Host host;
   OutboundQueue queue = make_queue(host.log, 0);

@@ -63,6 +63,30 @@ TEST(Transcript, JsonIsValidUtf8AndComplete) {
   EXPECT_EQ(json["last_seq"], 12);
 }
 
+TEST(Transcript, ThinkingIsKeptApartAndMarkedInExports) {
+  Transcript t;
+  for (const auto& e : std::vector<Event>{
+           {1, TurnStarted{1, TurnRole::kAssistant, "r1", 0}},
+           {2, ThinkingDelta{1, "first \xE2\x82"}},
+           {3, ThinkingDelta{1, "\xAC\n# not a heading\x1B[2J"}},
+           {4, TextDelta{1, "Answer"}},
+           {5, TurnEnded{1, TurnEnd::kDone, "", 3, 1}},
+       }) {
+    t.apply(e);
+  }
+  ASSERT_EQ(t.turns().size(), 1u);
+  EXPECT_EQ(t.turns()[0].thinking, "first \xE2\x82\xAC\n# not a heading\x1B[2J");
+  EXPECT_EQ(t.turns()[0].text, "Answer");
+  const std::string md = t.to_markdown();
+  EXPECT_NE(md.find("> *Thinking*\n>\n> first \xE2\x82\xAC\n> # not a heading"), std::string::npos)
+      << md;
+  EXPECT_EQ(md.find('\x1B'), std::string::npos);
+  EXPECT_LT(md.find("Thinking"), md.find("Answer"));
+  auto json = nlohmann::json::parse(t.to_json());
+  EXPECT_EQ(json["turns"][0]["thinking"], "first \xE2\x82\xAC\n# not a heading\x1B[2J");
+  EXPECT_EQ(json["turns"][0]["text"], "Answer");
+}
+
 TEST(Transcript, MarkdownExportCarriesNoTerminalControls) {
   Transcript t;
   t.apply({1, SessionMeta{"t\x1B]0;pwned\x07itle\n# injected",

@@ -486,6 +486,50 @@ TEST_F(HostProcessTest, TheMetricsFileFollowsTheSession) {
   EXPECT_EQ(st.st_mode & 0777, 0644u);
 }
 
+// A reasoning model behind an OpenAI-compatible server: its reasoning_content reaches a joined
+// client as the turn's thinking, apart from and before the answer; the host's terminal shows it
+// under "thinking:"; the next request's history carries the answer only.
+TEST_F(HostProcessTest, ReasoningStreamsToPeersAsThinkingAndNeverBackToTheModel) {
+  testing::FakeOpenAiServer llm([&](const testing::FakeRequest&) {
+    testing::Script s;
+    s.raw(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    s.chunk(testing::sse_data(testing::completion_chunk(R"({"role":"assistant","content":null})")));
+    for (const char* piece : {"The user", " adds \u00e9", "."}) {
+      s.chunk(testing::sse_data(
+          testing::completion_chunk(std::string(R"({"reasoning_content":")") + piece + "\"}")));
+    }
+    s.chunk(testing::sse_data(testing::completion_chunk(R"({"content":"Four."})")));
+    s.chunk(testing::sse_data(testing::completion_chunk("{}", "\"stop\"")));
+    s.chunk(testing::sse_data("[DONE]"));
+    s.end_chunks();
+    return s;
+  });
+  const std::string out = dir + "/host.out";
+  Child host(host_args({"--llm", llm.base_url(), "--model", "r1"}), /*keep_stdin=*/true, out);
+  Links links = read_links();
+  auto ada = join(links.participant, "ada");
+  auto bob = join(links.viewer, "bob");
+  ASSERT_TRUE(wait_until([&] { return ada->connected() && bob->connected(); }));
+  ASSERT_TRUE(ada->prompt("2+2?").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*bob, 2); }));
+  const auto answer = bob->transcript().turns()[1];
+  EXPECT_EQ(answer.thinking, "The user adds \xC3\xA9.");
+  EXPECT_EQ(answer.text, "Four.");
+  EXPECT_EQ(answer.token_count, 4u);
+  ASSERT_TRUE(wait_until([&] {
+    auto text = file_text(out);
+    auto thinking = text.find("thinking:");
+    return thinking != std::string::npos && text.find("Four.", thinking) != std::string::npos;
+  })) << file_text(out);
+
+  ASSERT_TRUE(ada->prompt("and 3+3?").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*bob, 4); }));
+  auto request = nlohmann::json::parse(llm.requests().at(1).body);
+  ASSERT_EQ(request["messages"].size(), 3u);
+  EXPECT_EQ(request["messages"][1]["content"], "Four.");
+}
+
 // --approve: a participant's prompt waits until the host lets it through from its console.
 TEST_F(HostProcessTest, WithApproveTheHostLetsPromptsThrough) {
   Child host(host_args({"--exec", "echo approved answer", "--approve"}), /*keep_stdin=*/true);

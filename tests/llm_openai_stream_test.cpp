@@ -420,3 +420,44 @@ TEST(ChatStreamErrors, CategoryNamesEveryError) {
 }
 
 }  // namespace
+
+namespace {
+
+using tokencast::ChatDelta;
+
+std::vector<ChatDelta> pieces_of(const std::string& body, size_t step) {
+  ChatStreamParser parser;
+  std::vector<ChatDelta> out;
+  for (size_t at = 0; at < body.size(); at += step) {
+    EXPECT_TRUE(parser.feed(std::string_view(body).substr(at, step), out).has_value());
+  }
+  EXPECT_TRUE(parser.finish(out).has_value());
+  return out;
+}
+
+// llama.cpp's server, vLLM and DeepSeek send reasoning_content; Ollama's OpenAI endpoint sends
+// reasoning. Either comes out as thinking, before the content of the same chunk.
+TEST(ChatStream, ReasoningFieldsComeOutAsThinking) {
+  const std::string body =
+      chunk(R"({"role":"assistant","content":null,"reasoning_content":"Let"})") +
+      chunk(R"({"reasoning_content":" me\u00e9"})") +
+      chunk(R"({"reasoning":"Ollama","content":null})") +
+      chunk(R"({"reasoning_content":"both","reasoning":"both","content":"A"})") +
+      chunk(R"({"content":"nswer"})", "\"stop\"") + "data: [DONE]\n\n";
+  const std::vector<ChatDelta> want{{"Let", true},  {" me\xC3\xA9", true}, {"Ollama", true},
+                                    {"both", true}, {"A", false},          {"nswer", false}};
+  for (size_t step : {body.size(), size_t{7}, size_t{1}}) {
+    EXPECT_EQ(pieces_of(body, step), want) << "step " << step;
+  }
+  // The text-only overload drops the thinking.
+  EXPECT_EQ(run(body).deltas, (std::vector<std::string>{"A", "nswer"}));
+}
+
+TEST(ChatStream, ANonStringReasoningFieldIsMalformed) {
+  Result result = run(chunk(R"({"reasoning_content":42})"));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.error.code, ChatStreamErrc::kMalformedChunk);
+  EXPECT_NE(result.error.message.find("reasoning_content"), std::string::npos);
+}
+
+}  // namespace

@@ -192,6 +192,39 @@ TEST(OpenAiSource, StreamsDeltasAndSendsTheRequest) {
   EXPECT_EQ(body["messages"][3]["content"], "second");
 }
 
+// Reasoning from the server's own field reaches on_thinking, before the text; the thinking
+// and the text are counted as tokens.
+TEST(OpenAiSource, ReasoningContentReachesOnThinkingBeforeTheText) {
+  FakeOpenAiServer server([](const FakeRequest&) {
+    Script script;
+    script.raw(sse_head(true));
+    script.chunk(sse_data(tokencast::testing::completion_chunk(R"({"reasoning_content":"Two"})")));
+    script.chunk(
+        sse_data(tokencast::testing::completion_chunk(R"({"reasoning_content":" and two"})")));
+    script.chunk(
+        sse_data(tokencast::testing::completion_chunk(R"({"content":"Four."})", "\"stop\"")));
+    script.chunk(sse_data("[DONE]"));
+    script.end_chunks();
+    return script;
+  });
+  auto source = tokencast::make_openai_source(options_for(server));
+  Collector collector;
+  auto callbacks = collector.callbacks();
+  std::vector<std::pair<bool, std::string>> order;  // written on the source's thread only
+  auto on_delta = callbacks.on_delta;
+  callbacks.on_delta = [&, on_delta](std::string bytes) {
+    order.emplace_back(false, bytes);
+    on_delta(std::move(bytes));
+  };
+  callbacks.on_thinking = [&](std::string bytes) { order.emplace_back(true, std::move(bytes)); };
+  ASSERT_TRUE(source->start(prompt("2+2?"), callbacks));
+  ASSERT_TRUE(collector.wait_end());
+  EXPECT_TRUE(collector.done()) << collector.error();
+  EXPECT_EQ(order, (std::vector<std::pair<bool, std::string>>{
+                       {true, "Two"}, {true, " and two"}, {false, "Four."}}));
+  EXPECT_EQ(collector.token_count(), 3u);
+}
+
 TEST(OpenAiSource, NoAuthorizationHeaderWithoutKeyAndTwoTurnsInARow) {
   FakeOpenAiServer server([](const FakeRequest&) { return openai_stream({"a", "b"}); });
   auto options = options_for(server);
@@ -791,6 +824,31 @@ TEST(ExecSource, IdleTimeout) {
 
 // ---------------------------------------------------------------------------------------------
 // fd source.
+
+// A command's answer that opens with <think> is split into thinking and text, unless the
+// source's think_tags is off (--no-think-tags).
+TEST(ExecSource, InlineThinkTagsAreSplitUnlessTurnedOff) {
+  for (bool think_tags : {true, false}) {
+    tokencast::ExecSourceOptions options;
+    options.command = "printf '<thi'; sleep 0.1; printf 'nk>hmm</think>\\n\\nOK'";
+    options.think_tags = think_tags;
+    auto source = tokencast::make_exec_source(options);
+    Collector collector;
+    auto callbacks = collector.callbacks();
+    std::string thinking;  // written on the source's thread, read after the turn ended
+    callbacks.on_thinking = [&](std::string bytes) { thinking += bytes; };
+    ASSERT_TRUE(source->start(prompt("x"), callbacks));
+    ASSERT_TRUE(collector.wait_end());
+    EXPECT_TRUE(collector.done()) << collector.error();
+    if (think_tags) {
+      EXPECT_EQ(thinking, "hmm");
+      EXPECT_EQ(collector.text(), "OK");
+    } else {
+      EXPECT_EQ(thinking, "");
+      EXPECT_EQ(collector.text(), "<think>hmm</think>\n\nOK");
+    }
+  }
+}
 
 TEST(FdSource, StreamsAPipeUntilEof) {
   int fds[2];

@@ -56,11 +56,12 @@ std::vector<Event> sample_events() {
       {4, TextDelta{1, "why is the sky blue?"}},
       {5, TurnEnded{1, TurnEnd::kDone, "", 1, 1700000000002}},
       {6, TurnStarted{2, TurnRole::kAssistant, "llama3", 1700000000003}},
-      {7, TextDelta{2, "Rayleigh \xE2\x80"}},  // a character split across deltas
-      {8, TextDelta{2, "\x94 scattering"}},
-      {9, TextDelta{2, ""}},
-      {10, TurnEnded{2, TurnEnd::kError, "model went away", 3, 1700000000004}},
-      {11, PeerLeft{7}},
+      {7, ThinkingDelta{2, "light \xE2\x80"}},  // reasoning, kept apart from the text
+      {8, TextDelta{2, "Rayleigh \xE2\x80"}},   // a character split across deltas
+      {9, TextDelta{2, "\x94 scattering"}},
+      {10, TextDelta{2, ""}},
+      {11, TurnEnded{2, TurnEnd::kError, "model went away", 3, 1700000000004}},
+      {12, PeerLeft{7}},
   };
 }
 
@@ -185,11 +186,11 @@ TEST(EventStore, EventsRoundTripAcrossReopen) {
   EXPECT_EQ(*loaded, sample_events());
   auto tail = (*store)->load_events(record.id, 7);
   ASSERT_TRUE(tail);
-  ASSERT_EQ(tail->size(), 5u);
+  ASSERT_EQ(tail->size(), 6u);
   EXPECT_EQ(tail->front().seq, 7u);
   auto head = (*store)->head(record.id);
   ASSERT_TRUE(head);
-  EXPECT_EQ(*head, 11u);
+  EXPECT_EQ(*head, 12u);
 }
 
 TEST(EventStore, RefusesAppendThatDoesNotContinueTheSequence) {
@@ -257,7 +258,7 @@ TEST(EventStore, ListsSessionsAndResolvesPrefixes) {
   ASSERT_TRUE(list);
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].id, b.id);  // newest first
-  EXPECT_EQ((*list)[1].head, 11u);
+  EXPECT_EQ((*list)[1].head, 12u);
   EXPECT_EQ((*list)[1].turns, 2u);
   EXPECT_EQ((*list)[1].last_at_ms, 1700000000004);
   auto found = (*store)->resolve_prefix("a1a1");

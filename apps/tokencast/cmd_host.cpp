@@ -47,6 +47,7 @@ struct HostFlags {
   std::string model;
   std::string exec;
   bool stdin_source = false;
+  bool no_think_tags = false;
   std::string rendezvous;
   std::string ca;
   std::string listen = "0.0.0.0:8787";
@@ -107,18 +108,21 @@ Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags&
     o.label = f.model.empty() ? "exec" : f.model;
     o.input = request.exec_input;
     o.generation = std::move(request.generation);
+    o.think_tags = !f.no_think_tags;
     return make_exec_source(o);
   }
   if (f.stdin_source) {
     FdSourceOptions o;
     o.fd = 0;
     o.label = f.model.empty() ? "stdin" : f.model;
+    o.think_tags = !f.no_think_tags;
     return make_fd_source(o);
   }
   OpenAiSourceOptions o;
   o.api_key = api_key_from_environment();
   o.generation = std::move(request.generation);
   o.headers = std::move(request.headers);
+  o.think_tags = !f.no_think_tags;
   if (!f.llm.empty()) {
     o.base_url = f.llm;
     o.model = f.model;
@@ -154,6 +158,9 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
              "run CMD per prompt: the prompt on its stdin, its stdout is the answer");
   cli.flag("--stdin", &f.stdin_source, "broadcast this process's stdin as one live answer");
   f.model_flags.declare(cli);
+  cli.flag("--no-think-tags", &f.no_think_tags,
+           "show an answer's inline <think>...</think> as text instead of as the model's "
+           "thinking (reasoning the server sends apart is thinking either way)");
   cli.option("--rendezvous", "URL", &f.rendezvous,
              "use a remote rendezvous (ws://HOST:PORT/ws, or wss:// for TLS: its certificate "
              "is verified, never bypassed) instead of the embedded one");

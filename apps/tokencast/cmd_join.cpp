@@ -50,6 +50,7 @@ struct JoinFlags {
   std::string out_path;
   bool once = false;
   bool no_reconnect = false;
+  bool no_thinking = false;
   bool verbose = false;
   std::string connect_timeout = "10";
   std::string ca_file;
@@ -72,6 +73,9 @@ std::optional<int> parse_join_flags(Args args, JoinFlags& f) {
   cli.option("--out", "FILE", &f.out_path,
              "keep the transcript in FILE (.md or .json), kept current");
   cli.flag("--no-reconnect", &f.no_reconnect, "exit 6 instead of resuming when the link drops");
+  cli.flag("--no-thinking", &f.no_thinking,
+           "do not show a reasoning model's thinking (shown dimmed before its answer by "
+           "default); --out files keep it");
   cli.option("--connect-timeout", "SECONDS", &f.connect_timeout,
              "give up (exit 4) when no host answers within this (default 10)");
   cli.option("--ca", "FILE", &f.ca_file,
@@ -128,7 +132,7 @@ int run_join(Args args) {
 
   block_stop_signals();
   // Declared before the client: its callbacks refer to the run.
-  JoinRun run({flags.name, flags.prompt, flags.out_path, flags.once});
+  JoinRun run({flags.name, flags.prompt, flags.out_path, flags.once, !flags.no_thinking});
   auto client = JoinClient::start(std::move(*options), run.callbacks());
   if (!client) {
     std::fprintf(stderr, "tokencast join: %s: %s\n", join_failure_text(client.error().first),

@@ -81,7 +81,7 @@ bool OnceTracker::observe(const ClientEvent& event, const StreamPosition& positi
 JoinRun::JoinRun(JoinRunSettings settings)
     : settings_(std::move(settings)),
       tty_(isatty(1) != 0),
-      printer_(tty_),
+      printer_(tty_, settings_.show_thinking),
       tracker_(!settings_.prompt.empty(), settings_.name) {}
 
 void JoinRun::finish(int code) {

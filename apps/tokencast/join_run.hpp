@@ -52,6 +52,7 @@ struct JoinRunSettings {
   std::string prompt;    // sent once welcomed; empty: none
   std::string out_path;  // the transcript file kept current; empty: none
   bool once = false;
+  bool show_thinking = true;  // print the model's thinking (dimmed on a TTY) before its answer
 };
 
 class JoinRun {

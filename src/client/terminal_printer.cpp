@@ -24,7 +24,16 @@ std::string TerminalPrinter::header(const std::string& text) const {
 }
 
 std::string TerminalPrinter::note(const std::string& text) const {
-  return styled_ ? "\x1b[2m" + text + "\x1b[0m" : text;
+  return styled_ && !text.empty() ? "\x1b[2m" + text + "\x1b[0m" : text;
+}
+
+std::string TerminalPrinter::close_thinking() {
+  if (!in_thinking_) return "";
+  in_thinking_ = false;
+  std::string out = note(thinking_.finish());
+  if (!at_line_start_) out += "\n";
+  at_line_start_ = true;
+  return out;
 }
 
 std::string TerminalPrinter::render(const ClientEvent& event, bool live) {
@@ -34,18 +43,33 @@ std::string TerminalPrinter::render(const ClientEvent& event, bool live) {
         [&](const auto& body) {
           using T = std::decay_t<decltype(body)>;
           if constexpr (std::is_same_v<T, TurnStarted>) {
+            out += close_thinking();
             text_ = TerminalSanitizer();
+            thinking_ = TerminalSanitizer();
             if (!at_line_start_) out += "\n";
             out +=
                 "\n" +
                 header(neutralize_for_terminal(body.author) + " " + role_label(body.role) + ":") +
                 "\n";
             at_line_start_ = true;
+          } else if constexpr (std::is_same_v<T, ThinkingDelta>) {
+            if (!show_thinking_) return;
+            if (!in_thinking_) {
+              in_thinking_ = true;
+              out += note("thinking:") + "\n";
+              at_line_start_ = true;
+            }
+            // Dimmed chunk by chunk: the sanitized text has no escapes of its own to interleave.
+            std::string shown = thinking_.feed(body.bytes);
+            if (!shown.empty()) at_line_start_ = shown.back() == '\n';
+            out += note(shown);
           } else if constexpr (std::is_same_v<T, TextDelta>) {
+            out += close_thinking();
             std::string shown = text_.feed(body.bytes);
             if (!shown.empty()) at_line_start_ = shown.back() == '\n';
             out += shown;
           } else if constexpr (std::is_same_v<T, TurnEnded>) {
+            out += close_thinking();
             out += text_.finish();
             if (!at_line_start_) out += "\n";
             at_line_start_ = true;

@@ -393,6 +393,9 @@ void HostRuntime::Impl::start_generation(TurnId turn, std::vector<ChatMessage> h
   callbacks.on_delta = [this, turn](std::string bytes) {
     loop.post([this, turn, bytes = std::move(bytes)] { session->llm_delta(turn, bytes); });
   };
+  callbacks.on_thinking = [this, turn](std::string bytes) {
+    loop.post([this, turn, bytes = std::move(bytes)] { session->llm_thinking(turn, bytes); });
+  };
   callbacks.on_done = [this, turn](uint64_t tokens) {
     loop.post([this, turn, tokens] { session->llm_done(turn, tokens, unix_now_ms()); });
   };

@@ -232,7 +232,8 @@ void CommandTurn::write_input() {
 
 class ExecSource final : public llm::ThreadedSource {
  public:
-  explicit ExecSource(ExecSourceOptions options) : options_(std::move(options)) {}
+  explicit ExecSource(ExecSourceOptions options)
+      : ThreadedSource(options.think_tags), options_(std::move(options)) {}
   ~ExecSource() override { shutdown(); }
   ExecSource(const ExecSource&) = delete;
   ExecSource& operator=(const ExecSource&) = delete;

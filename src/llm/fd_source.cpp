@@ -16,7 +16,8 @@ constexpr size_t kReadSize = 64 * 1024;
 
 class FdSource final : public llm::ThreadedSource {
  public:
-  explicit FdSource(FdSourceOptions options) : options_(std::move(options)) {}
+  explicit FdSource(FdSourceOptions options)
+      : ThreadedSource(options.think_tags), options_(std::move(options)) {}
   ~FdSource() override {
     shutdown();
     if (options_.close_on_destroy && options_.fd >= 0) ::close(options_.fd);

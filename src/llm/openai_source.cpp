@@ -36,7 +36,7 @@ struct Transfer {
   llm::Turn& turn;
   CURL* easy = nullptr;
   ChatStreamParser parser;
-  std::vector<std::string> deltas;
+  std::vector<ChatDelta> deltas;
   Clock::time_point last_byte = Clock::now();
   long status = 0;
   bool buffered = false;  // an error status or a JSON document: keep the body whole
@@ -47,7 +47,8 @@ struct Transfer {
   explicit Transfer(llm::Turn& t) : turn(t) {}
 
   void deliver() {
-    for (std::string& delta : deltas) turn.delta(std::move(delta));
+    for (ChatDelta& d : deltas)
+      d.thinking ? turn.thinking(std::move(d.text)) : turn.delta(std::move(d.text));
     deltas.clear();
   }
 };
@@ -99,7 +100,9 @@ struct Request {
 class OpenAiSource final : public llm::ThreadedSource {
  public:
   explicit OpenAiSource(OpenAiSourceOptions options)
-      : options_(std::move(options)), no_proxy_(llm::no_proxy_list()) {
+      : ThreadedSource(options.think_tags),
+        options_(std::move(options)),
+        no_proxy_(llm::no_proxy_list()) {
     llm::ensure_curl_initialized();
   }
   ~OpenAiSource() override { shutdown(); }

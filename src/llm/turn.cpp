@@ -8,7 +8,8 @@
 
 namespace tokencast::llm {
 
-Turn::Turn(LlmCallbacks callbacks) : callbacks_(std::move(callbacks)) {
+Turn::Turn(LlmCallbacks callbacks, bool think_tags)
+    : callbacks_(std::move(callbacks)), think_tags_(think_tags) {
   if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) {
     wake_[0] = wake_[1] = -1;  // cancel() still works, only less promptly (sources also poll)
   }
@@ -20,11 +21,29 @@ Turn::~Turn() {
   }
 }
 
+void Turn::deliver(ChatDelta piece) {
+  const auto& callback = piece.thinking ? callbacks_.on_thinking : callbacks_.on_delta;
+  if (callback) callback(std::move(piece.text));
+}
+
 void Turn::delta(std::string bytes) {
   std::lock_guard lock(mutex_);
   if (cancelled() || ended_) return;
   ++deltas_;
-  if (callbacks_.on_delta) callbacks_.on_delta(std::move(bytes));
+  if (!think_tags_) {
+    deliver(ChatDelta{std::move(bytes), false});
+    return;
+  }
+  pieces_.clear();
+  splitter_.feed(bytes, pieces_);
+  for (ChatDelta& piece : pieces_) deliver(std::move(piece));
+}
+
+void Turn::thinking(std::string bytes) {
+  std::lock_guard lock(mutex_);
+  if (cancelled() || ended_) return;
+  ++deltas_;
+  deliver(ChatDelta{std::move(bytes), true});
 }
 
 void Turn::done() {
@@ -32,6 +51,11 @@ void Turn::done() {
   if (ended_) return;
   ended_ = true;
   if (cancelled()) return;
+  if (think_tags_) {  // what the splitter held back waiting for a tag's end
+    pieces_.clear();
+    splitter_.finish(pieces_);
+    for (ChatDelta& piece : pieces_) deliver(std::move(piece));
+  }
   delivered_ = true;
   if (callbacks_.on_done) callbacks_.on_done(deltas_);
 }
@@ -75,7 +99,7 @@ bool ThreadedSource::start(std::vector<ChatMessage> history, LlmCallbacks callba
   std::lock_guard control(control_);
   if (auto previous = current(); previous && !previous->over()) return false;
   if (thread_.joinable()) thread_.join();
-  auto turn = std::make_shared<Turn>(std::move(callbacks));
+  auto turn = std::make_shared<Turn>(std::move(callbacks), think_tags_);
   {
     std::lock_guard lock(turn_mutex_);
     turn_ = turn;

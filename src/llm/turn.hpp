@@ -11,23 +11,27 @@
 #include <thread>
 #include <vector>
 
+#include "parse/think_tags.hpp"
 #include "tokencast/llm/llm.hpp"
 
 namespace tokencast::llm {
 
 class Turn {
  public:
-  explicit Turn(LlmCallbacks callbacks);
+  // `think_tags`: answer bytes go through a ThinkTagSplitter (inline "<think>" reasoning).
+  explicit Turn(LlmCallbacks callbacks, bool think_tags = true);
   ~Turn();
   Turn(const Turn&) = delete;
   Turn& operator=(const Turn&) = delete;
 
-  // Worker side. delta(), done() and fail() deliver the callback unless the turn was cancelled
-  // or has ended; done() and fail() end it. Callbacks run with the turn's mutex held, so that
-  // cancel() can wait for a running callback.
+  // Worker side. delta(), thinking(), done() and fail() deliver the callback unless the turn was
+  // cancelled or has ended; done() and fail() end it. delta() takes answer bytes (split into
+  // thinking and text when think tags are on), thinking() reasoning from a field of its own.
+  // Callbacks run with the turn's mutex held, so that cancel() can wait for a running callback.
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
   int wake_fd() const { return wake_[0]; }  // becomes readable when the turn is cancelled
   void delta(std::string bytes);
+  void thinking(std::string bytes);
   void done();
   void fail(std::string reason) { fail(LlmFailure{reason, reason}); }  // nothing private in it
   void fail(LlmFailure failure);
@@ -41,7 +45,12 @@ class Turn {
 
  private:
   mutable std::mutex mutex_;
+  void deliver(ChatDelta piece);  // with mutex_ held
+
   LlmCallbacks callbacks_;
+  bool think_tags_;
+  ThinkTagSplitter splitter_;
+  std::vector<ChatDelta> pieces_;  // scratch for the splitter's output
   std::atomic<bool> cancelled_{false};
   std::atomic<std::thread::id> worker_{};
   bool ended_ = false;      // done() or fail() was called
@@ -52,6 +61,7 @@ class Turn {
 
 class ThreadedSource : public LlmSource {
  public:
+  explicit ThreadedSource(bool think_tags = true) : think_tags_(think_tags) {}
   bool start(std::vector<ChatMessage> history, LlmCallbacks callbacks) final;
   bool cancel() final;
 
@@ -70,6 +80,7 @@ class ThreadedSource : public LlmSource {
   mutable std::mutex turn_mutex_;  // guards turn_ only, never held while calling into a Turn
   std::shared_ptr<Turn> turn_;
   std::thread thread_;
+  bool think_tags_;
 };
 
 // "2 s", "0.5 s": a timeout for an error message, to a tenth of a second.

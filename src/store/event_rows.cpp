@@ -13,6 +13,7 @@ enum Kind : int64_t {
   kPeerJoined = 4,
   kPeerLeft = 5,
   kSessionMeta = 6,
+  kThinkingDelta = 7,  // added with thinking: stores written before it simply have none
 };
 
 template <class Enum>
@@ -37,6 +38,10 @@ EventRow to_row(const Event& event) {
           row.at_ms = body.at_ms;
         } else if constexpr (std::is_same_v<T, TextDelta>) {
           row.kind = kTextDelta;
+          row.num = static_cast<int64_t>(body.turn);
+          row.text = body.bytes;
+        } else if constexpr (std::is_same_v<T, ThinkingDelta>) {
+          row.kind = kThinkingDelta;
           row.num = static_cast<int64_t>(body.turn);
           row.text = body.bytes;
         } else if constexpr (std::is_same_v<T, TurnEnded>) {
@@ -78,6 +83,9 @@ std::optional<Event> from_row(const EventRow& row) {
     }
     case kTextDelta:
       event.body = TextDelta{num, row.text};
+      return event;
+    case kThinkingDelta:
+      event.body = ThinkingDelta{num, row.text};
       return event;
     case kTurnEnded: {
       auto end = enum_from(row.code, TurnEnd::kError);

@@ -16,7 +16,7 @@ struct EventRow {
   int64_t kind = 0;
   int64_t num = 0;    // turn id or peer id
   int64_t code = 0;   // role, end reason or peer role
-  std::string text;   // author, delta bytes, reason, name or title
+  std::string text;   // author, delta (text or thinking) bytes, reason, name or title
   std::string extra;  // model
   int64_t count = 0;
   int64_t at_ms = 0;

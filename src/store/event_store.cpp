@@ -15,8 +15,10 @@ namespace {
 
 // 1: sessions and events. 2: session_life (expiry and end); version 1 stores gain the table
 // when opened, and an older tokencast refuses a version 2 store rather than resume a session
-// that was ended.
-constexpr int kSchemaVersion = 2;
+// that was ended. 3: event rows of kind 7 (thinking), no change to the tables: older stores
+// load as they are, and an older tokencast refuses the store as too new rather than call a
+// session with thinking corrupt.
+constexpr int kSchemaVersion = 3;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS sessions(

@@ -24,6 +24,7 @@ def ev(e):
     if t == "peer_joined": return b"\x04" + uv(e["peer"]) + uv(PR[e["role"]]) + s(e["name"])
     if t == "peer_left": return b"\x05" + uv(e["peer"])
     if t == "session_meta": return b"\x06" + s(e["title"]) + s(e["model"])
+    if t == "thinking_delta": return b"\x07" + uv(e["turn"]) + uv(e["span"]) + s(bytes.fromhex(e["bytes_hex"]))
     raise ValueError(t)
 def fr(f):
     t = f["type"]
@@ -40,6 +41,7 @@ def fr(f):
     if t == "error": return b"\x09" + uv(f["code"]) + s(f["text"])
     if t == "bye": return b"\x0a" + uv(f["reason"]) + s(f["text"])
     if t == "ack": return b"\x0b" + uv(f["last_seq"])
+    if t == "thinking": return b"\x0c" + bytes.fromhex(f["bytes_hex"])
     raise ValueError(t)
 def jsonify(o):
     if isinstance(o, dict): return {k: jsonify(v) for k, v in o.items()}
@@ -94,17 +96,29 @@ valid = [
  ("ack_zero", {"type": "ack", "last_seq": 0}),
  ("ack", {"type": "ack", "last_seq": 300}),
  ("ack_max", {"type": "ack", "last_seq": U64}),
+ ("hello_version_3", {"type": "hello", "version": 3, "last_seq": 0, "display_name": "dee"}),
+ ("welcome_version_3", {"type": "welcome", "version": 3, "session_id": SID, "role": "participant", "peer": 4, "head_seq": 9}),
+ ("events_thinking_delta", {"type": "events", "events": [{"seq": 5, "type": "thinking_delta", "turn": 1, "span": 1, "bytes_hex": H("Hmm")}]}),
+ ("events_thinking_delta_merged", {"type": "events", "events": [{"seq": 6, "type": "thinking_delta", "turn": 1, "span": 40, "bytes_hex": H("the user wants ") + "e2"}]}),
+ ("events_thinking_then_text", {"type": "events", "events": [
+     {"seq": 30, "type": "turn_started", "turn": 8, "role": "assistant", "author": "r1", "at_ms": 3000},
+     {"seq": 31, "type": "thinking_delta", "turn": 8, "span": 4, "bytes_hex": H("2+2=4")},
+     {"seq": 35, "type": "text_delta", "turn": 8, "span": 2, "bytes_hex": H("Four.")},
+     {"seq": 37, "type": "turn_ended", "turn": 8, "end": "done", "reason": "", "token_count": 6, "at_ms": 3100}]}),
+ ("thinking", {"type": "thinking", "bytes_hex": H("so")}),
+ ("thinking_empty", {"type": "thinking", "bytes_hex": ""}),
+ ("thinking_split_character", {"type": "thinking", "bytes_hex": "82ac"}),
 ]
 X = lambda h: h.replace(" ", "")
 invalid = [
  ("empty", "", "truncated"),
  ("type_zero", "00", "unknown_frame_type"),
- ("type_0c", "0c", "unknown_frame_type"),
+ ("type_0d", "0d", "unknown_frame_type"),
  ("type_ff", "ff00", "unknown_frame_type"),
- ("hello_version_3", "01 03 00 00", "unknown_version"),
+ ("hello_version_4", "01 04 00 00", "unknown_version"),
  ("hello_version_0", "01 00 00 00", "unknown_version"),
- ("hello_version_3_other_layout", "01 03 ffffffff", "unknown_version"),
- ("welcome_version_3", "02 03" + SID + "01 07 2a", "unknown_version"),
+ ("hello_version_4_other_layout", "01 04 ffffffff", "unknown_version"),
+ ("welcome_version_4", "02 04" + SID + "01 07 2a", "unknown_version"),
  ("ack_empty", "0b", "truncated"),
  ("ack_overlong", "0b 8000", "bad_varint"),
  ("ack_trailing", "0b 01 00", "trailing_bytes"),
@@ -128,7 +142,7 @@ invalid = [
  ("events_trailing", "03 01 01 05 01 05", "trailing_bytes"),
  ("bye_trailing", "0a 00 00 00", "trailing_bytes"),
  ("event_type_zero", "03 01 01 00", "unknown_event_type"),
- ("event_type_07", "03 01 01 07 00", "unknown_event_type"),
+ ("event_type_08", "03 01 01 08 00", "unknown_event_type"),
  ("second_event_type_unknown", "03 01 02 05 01 7f", "unknown_event_type"),
  ("hello_name_1025", "01 01 00 8108", "string_too_long"),
  ("error_text_1025", "09 01 8108", "string_too_long"),
@@ -142,11 +156,14 @@ invalid = [
  ("welcome_role_host", "02 01" + SID + "02 07 2a", "bad_enum"),
  ("events_empty", "03 01 00", "empty_batch"),
  ("delta_span_0", "03 01 01 02 01 00 00", "bad_span"),
+ ("thinking_span_0", "03 01 01 07 01 00 00", "bad_span"),
+ ("thinking_event_bytes_short", "03 05 01 07 01 01 05 6869", "truncated"),
  ("events_first_seq_0", "03 00 01 05 01", "bad_sequence"),
  ("span_past_last_sequence", "03 ffffffffffffffffff01 01 02 01 02 00", "bad_sequence"),
  ("event_after_last_sequence", "03 ffffffffffffffffff01 02 05 01 05 02", "bad_sequence"),
 ]
 invalid.append(("delta_oversized", {"hex": "04", "then_repeat": {"hex": "61", "times": 16384}}, "oversized"))
+invalid.append(("thinking_oversized", {"hex": "0c", "then_repeat": {"hex": "61", "times": 16384}}, "oversized"))
 invalid.append(("unknown_type_oversized", {"hex": "ff", "then_repeat": {"hex": "00", "times": 16384}}, "oversized"))
 stateful = [
  ("events_ahead", "03 07 01 05 01", {"last_seq": 5, "open_turn": None}, "sequence_gap"),
@@ -161,6 +178,9 @@ stateful = [
  ("prompt_to_client", "05 01 00", {"last_seq": 0, "open_turn": None}, "unexpected_frame"),
  ("cancel_to_client", "06 01", {"last_seq": 0, "open_turn": None}, "unexpected_frame"),
  ("ack_to_client", "0b 01", {"last_seq": 0, "open_turn": None}, "unexpected_frame"),
+ ("thinking_no_open_turn", "0c 61", {"last_seq": 0, "open_turn": None}, "no_open_turn"),
+ ("thinking_delta_no_open_turn", "03 01 01 07 01 01 01 61", {"last_seq": 0, "open_turn": None}, "no_open_turn"),
+ ("thinking_delta_other_turn", "03 04 01 07 02 01 01 61", {"last_seq": 3, "open_turn": 1}, "turn_mismatch"),
 ]
 def ev_seq(e, seq):
     e = dict(e); e["seq"] = seq; return e
@@ -188,6 +208,18 @@ streams = [
               None,
               {"type": "events", "events": [{"seq": 19, "type": "text_delta", "turn": 4, "span": 1, "bytes_hex": H("?")}]}],
   "end": {"last_seq": 19, "open_turn": 4}},
+ {"name": "thinking_then_answer", "start": {"last_seq": 0, "open_turn": None},
+  "frames": [{"type": "welcome", "version": 3, "session_id": SID, "role": "viewer", "peer": 1, "head_seq": 2},
+             {"type": "events", "events": [{"seq": 1, "type": "turn_started", "turn": 1, "role": "assistant", "author": "r1", "at_ms": 5},
+                                            {"seq": 2, "type": "thinking_delta", "turn": 1, "span": 1, "bytes_hex": H("Let me ")}]},
+             {"type": "thinking", "bytes_hex": H("think")},
+             {"type": "delta", "bytes_hex": H("Yes")},
+             {"type": "events", "events": [{"seq": 5, "type": "turn_ended", "turn": 1, "end": "done", "reason": "", "token_count": 3, "at_ms": 6}]}],
+  "decoded": [None, None,
+              {"type": "events", "events": [{"seq": 3, "type": "thinking_delta", "turn": 1, "span": 1, "bytes_hex": H("think")}]},
+              {"type": "events", "events": [{"seq": 4, "type": "text_delta", "turn": 1, "span": 1, "bytes_hex": H("Yes")}]},
+              None],
+  "end": {"last_seq": 5, "open_turn": None}},
 ]
 out_streams = []
 for st in streams:
@@ -196,19 +228,19 @@ for st in streams:
         frames.append({"hex": fr(f).hex(), "decoded": jsonify(d if d is not None else f)})
     out_streams.append({"name": st["name"], "start": st["start"], "frames": frames, "end": st["end"]})
 doc = {
- "description": "Known-answer vectors for tokencast frames, protocol versions 1 and 2 (docs/PROTOCOL.md, Frames). "
+ "description": "Known-answer vectors for tokencast frames, protocol versions 1 to 3 (docs/PROTOCOL.md, Frames). "
                 "valid: decode(hex) must equal frame and encode(frame) must equal hex. "
                 "invalid: decoding must fail with error; when decoder is given, decode with a stateful client decoder "
                 "starting at that position, else statelessly. streams: feed the frames in order to a stateful client "
-                "decoder starting at start; each frame decodes to decoded (delta frames come out as an events frame with "
+                "decoder starting at start; each frame decodes to decoded (delta and thinking frames come out as an events frame with "
                 "sequence and turn filled in) and the decoder ends at end.",
  "conventions": {
    "hex": "lowercase hex, no separators; an entry may instead be an object {hex, then_repeat: {hex, times}} meaning hex followed by then_repeat.hex repeated times times",
    "integers": "JSON numbers, or decimal strings for values above 2^53-1; readers accept both",
-   "text": "labels and prompt texts are JSON strings; delta bytes are bytes_hex because they may split a UTF-8 character",
+   "text": "labels and prompt texts are JSON strings; delta bytes are bytes_hex because they may split a UTF-8 character; so are thinking bytes",
    "enums": "turn role: user|assistant|system; turn end: done|cancelled|error; peer role: viewer|participant|host; error code and bye reason are numbers (open-ended)",
    "position": "{last_seq, open_turn}: the last sequence the client holds and the turn open at that point (null if none)"},
- "protocol_version": 2,
+ "protocol_version": 3,
  "max_frame_bytes": 16384,
  "valid": [{"name": n, "hex": fr(f).hex(), "frame": jsonify(f)} for n, f in valid],
  "invalid": [],

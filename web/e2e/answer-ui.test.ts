@@ -1,6 +1,7 @@
 // End to end, the answer's and the page's tools in Chromium (real rendezvous and host): code
 // blocks highlighted once complete, their copy buttons, the screen kept awake while an answer
-// streams, the viewer link's copy button (none for a participant), and the people list's names.
+// streams, the viewer link's copy button (none for a participant), the people list's names, and a
+// reasoning model's thinking in a collapsed block above its answer.
 // With TOKENCAST_SCREENSHOTS=1 it writes docs/screenshots/phone-view.png (scripts/screenshots).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -153,6 +154,43 @@ describe.skipIf(missing.length > 0)('answer tools end to end', () => {
     expect(shown.states).toHaveLength(2);
     expect(shown.attributes.filter((a) => a.startsWith('class=language-'))).toEqual(['class=language-html hljs']);
     expect(await page.$$eval('img, script:not([src])', (i) => i.length)).toBeLessThanOrEqual(1); // only the inline early-socket script
+    expect(dialogs).toEqual([]);
+    await ctx.close();
+  }, 30000);
+  it('shows a reasoning model\'s thinking live, collapsed above its answer', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const rest = join(d.path, 'rest');
+    gates.push(rest);
+    // The "model" thinks inline (<think>, split by the host), waits for the gate, then answers.
+    const script = join(d.path, 'think.sh');
+    writeFileSync(script, `cat >/dev/null; printf '<think>\\nFirst, <b>add</b> them.'; while [ ! -e '${rest}' ]; do sleep 0.05; done; printf ' Four.</think>\\n\\nIt is **4**.'\n`);
+    const host = await startHost(rv, d.path, `sh ${script}`);
+    const { ctx, page, dialogs } = await newPhonePage(browser, 'ada');
+    await page.goto(host.links.participant);
+    await waitLive(page);
+    await page.fill('#prompt', '2+2?');
+    await page.click('#send');
+    const block = '#transcript li.assistant details.thinking';
+    await explained(page, page.waitForSelector(`${block}.live`, { timeout: 15000 }));
+    expect(await page.$eval(block, (b) => ({ open: (b as HTMLDetailsElement).open, summary: b.querySelector('summary')!.textContent }))).toEqual({
+      open: false,
+      summary: 'Thinking…',
+    });
+    await page.click(`${block} summary`); // the reader opens it and watches
+    await page.waitForFunction((sel) => document.querySelector(`${sel} .thought`)?.textContent === 'First, <b>add</b> them.', block);
+    expect(await page.isVisible(`${block} .thought`)).toBe(true);
+    writeFileSync(rest, '');
+    await waitAnswers(page, 1);
+    const shown = await page.$eval('#transcript li.assistant', (li) => ({
+      order: [...li.children].map((c) => c.className),
+      thought: li.querySelector('.thought')!.textContent,
+      live: li.querySelector('details.thinking')!.classList.contains('live'),
+      answer: li.querySelector('.body')!.textContent?.trim(),
+      bold: li.querySelectorAll('.thought b').length,
+    }));
+    expect(shown.order.indexOf('thinking')).toBeLessThan(shown.order.indexOf('body'));
+    expect(shown).toMatchObject({ thought: 'First, <b>add</b> them. Four.', live: false, answer: 'It is 4.', bold: 0 });
     expect(dialogs).toEqual([]);
     await ctx.close();
   }, 30000);

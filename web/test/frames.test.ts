@@ -37,6 +37,8 @@ function eventFromJson(e: Json): Event {
       return { seq: big(e.seq), type: e.type, peer: big(e.peer) };
     case 'session_meta':
       return { seq: big(e.seq), type: e.type, title: e.title, model: e.model };
+    case 'thinking_delta':
+      return { seq: big(e.seq), type: e.type, turn: big(e.turn), span: big(e.span), bytes: fromHex(e.bytes_hex) };
   }
   throw new Error(`unknown event ${e.type}`);
 }
@@ -57,7 +59,8 @@ function frameFromJson(f: Json): Frame {
     case 'events':
       return { type: 'events', events: f.events.map(eventFromJson) };
     case 'delta':
-      return { type: 'delta', bytes: fromHex(f.bytes_hex) };
+    case 'thinking':
+      return { type: f.type, bytes: fromHex(f.bytes_hex) };
     case 'prompt':
       return { type: 'prompt', prompt_id: big(f.prompt_id), text: f.text };
     case 'cancel':
@@ -134,6 +137,13 @@ describe('frames.json invalid', () => {
     const names = new Set(V.invalid.map((v: Json) => v.error));
     expect(names.size).toBe(18);
   });
+
+  it('covers every frame and event type', () => {
+    const frames = new Set(V.valid.map((v: Json) => v.frame.type));
+    const events = new Set(V.valid.flatMap((v: Json) => (v.frame.events ?? []).map((e: Json) => e.type)));
+    expect(frames.size).toBe(12);
+    expect(events.size).toBe(7);
+  });
 });
 
 describe('frames.json streams', () => {
@@ -151,7 +161,7 @@ describe('frames.json streams', () => {
 describe('frame codec properties', () => {
   it('every strict prefix of a non-delta valid frame is truncated', () => {
     for (const v of V.valid) {
-      if (v.frame.type === 'delta') continue;
+      if (v.frame.type === 'delta' || v.frame.type === 'thinking') continue;
       const bytes = fromHex(hexOf(v.hex));
       for (let n = 0; n < bytes.length; n++) {
         expect(errorOf(() => decodeFrame(bytes.subarray(0, n))), `${v.name} prefix ${n}`).toBe('truncated');

@@ -31,6 +31,18 @@ describe('Transcript', () => {
     expect(t.turns[0].text).toBe('a\ufffd');
   });
 
+  it('keeps thinking apart from the answer, each reassembled across frames', () => {
+    const s = new ClientSession('ada');
+    s.receive(welcome());
+    s.receive(events({ seq: 1n, type: 'turn_started', turn: 1n, role: 'assistant', author: 'r1', at_ms: 0n }));
+    const think = utf8('hmm €');
+    for (const b of think) s.receive(encodeFrame({ type: 'thinking', bytes: Uint8Array.of(b) }));
+    s.receive(delta(utf8('Four')));
+    const t = s.transcript.turns[0];
+    expect([t.thinking, t.text]).toEqual(['hmm €', 'Four']);
+    expect(s.position).toEqual({ last_seq: BigInt(think.length) + 2n, open_turn: 1n });
+  });
+
   it('tracks peers and session meta', () => {
     const t = new Transcript();
     t.apply({ seq: 1n, type: 'session_meta', title: 'Trip', model: 'llama' });
@@ -49,7 +61,7 @@ describe('ClientSession', () => {
     ];
     const s = new ClientSession('ada', { sessionId: sid, events: restored });
     expect(s.position).toEqual({ last_seq: 4n, open_turn: 1n });
-    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 2, last_seq: 4n, display_name: 'ada' });
+    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 3, last_seq: 4n, display_name: 'ada' });
     expect(s.transcript.turns[0].text).toBe('hi!');
     expect(s.receive(welcome())[0]).toMatchObject({ type: 'welcomed', resumed: true });
     s.receive(delta(utf8(' more')));
@@ -67,7 +79,7 @@ describe('ClientSession', () => {
     s.restore(sid, restored);
     expect(s.transcript).not.toBe(before);
     expect(s.position).toEqual({ last_seq: 4n, open_turn: 1n });
-    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 2, last_seq: 4n, display_name: 'ada' });
+    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 3, last_seq: 4n, display_name: 'ada' });
     expect(s.receive(welcome())[0]).toMatchObject({ type: 'welcomed', resumed: true });
     s.receive(delta(utf8(' more')));
     expect(s.transcript.turns[0].text).toBe('hi! more');
@@ -157,14 +169,18 @@ describe('Acks (protocol version 2)', () => {
     expect(decodeFrame(s.takeAck(1001)!)).toEqual({ type: 'ack', last_seq: 2n });
   });
 
-  it('never acks on a version 1 link, and falls back to version 1 after a refusal', () => {
+  it('never acks on a version 1 link, and steps down a version after each refusal', () => {
     const v1 = new ClientSession('old');
     v1.receive(welcomeV(1));
     v1.receive(started);
     expect(v1.takeAck(1000)).toBeNull();
     expect(v1.ackDueMs()).toBeNull();
     const s = new ClientSession('ada');
+    expect(decodeFrame(s.hello())).toMatchObject({ version: 3 });
+    s.receive(encodeFrame({ type: 'error', code: STATUS.unsupported_version, text: '1 to 2' }));
     expect(decodeFrame(s.hello())).toMatchObject({ version: 2 });
+    s.receive(encodeFrame({ type: 'error', code: STATUS.unsupported_version, text: 'v1 only' }));
+    expect(decodeFrame(s.hello())).toMatchObject({ version: 1 });
     s.receive(encodeFrame({ type: 'error', code: STATUS.unsupported_version, text: 'v1 only' }));
     expect(decodeFrame(s.hello())).toMatchObject({ version: 1 });
   });

@@ -110,3 +110,40 @@ describe('neutralizeBidi', () => {
     expect(neutralizeBidi('plain \u05D0 text')).toBe('plain \u05D0 text');
   });
 });
+
+describe('TranscriptView thinking', () => {
+  it('shows thinking in a collapsed block above the answer, as text', async () => {
+    const { view, load } = await viewWithGatedMarkdown();
+    load();
+    await view.preloadMarkdown();
+    const list = document.createElement('ol');
+    document.body.append(list);
+    const t = new Transcript();
+    t.apply({ seq: 1n, type: 'turn_started', turn: 1n, role: 'assistant', author: 'r1', at_ms: 0n });
+    t.apply({ seq: 2n, type: 'thinking_delta', turn: 1n, span: 1n, bytes: utf8('<b>hmm</b>\nso\u202e 4') });
+    const v = new view.TranscriptView(list, t);
+    v.replace(t);
+    const li = list.querySelector<HTMLElement>('li.assistant')!;
+    const block = li.querySelector<HTMLDetailsElement>('details.thinking')!;
+    expect(block.hidden).toBe(false);
+    expect(block.open).toBe(false); // collapsed until the reader opens it
+    expect(block.classList.contains('live')).toBe(true);
+    expect(block.querySelector('summary')!.textContent).toBe('Thinking…');
+    expect(block.querySelector('.thought')!.textContent).toBe('<b>hmm</b>\nso 4');
+    expect(block.querySelector('b')).toBeNull();
+    // Above the answer, which then streams below it.
+    t.apply({ seq: 3n, type: 'text_delta', turn: 1n, span: 1n, bytes: utf8('**Four.**') });
+    v.replace(t);
+    const again = list.querySelector<HTMLElement>('li.assistant')!;
+    const children = [...again.children].map((c) => c.className);
+    expect(children.indexOf('thinking')).toBeLessThan(children.indexOf('body'));
+    expect(again.querySelector('details.thinking')!.classList.contains('live')).toBe(false);
+    expect(again.querySelector('.body strong')!.textContent).toBe('Four.');
+    // An answer without thinking has no visible block.
+    const plain = new Transcript();
+    plain.apply({ seq: 1n, type: 'turn_started', turn: 1n, role: 'assistant', author: 'm', at_ms: 0n });
+    v.replace(plain);
+    expect(list.querySelector<HTMLDetailsElement>('details.thinking')!.hidden).toBe(true);
+    list.remove();
+  });
+});

@@ -1,6 +1,7 @@
 // Catch-up: the frames that bring a peer holding [1, last_seq] level with the log's head.
 //
-// Consecutive TextDeltas (a turn's text, or the part of it after last_seq) are merged into one
+// Consecutive deltas of one kind (a turn's thinking or its text, or the part of it after
+// last_seq) are merged into one
 // delta event whose span counts the log sequences it stands for, and frames are filled up to
 // kMaxFrameBytes, so catching up costs about the text's size plus a few bytes per turn and per
 // 16 KiB frame. A merged delta is split only where a frame is full, and then only between two
@@ -33,8 +34,10 @@ struct PlannedFrame {
 class CatchupPlanner {
  public:
   // Errors: LogError::kBeyondHead when last_seq > log.head() (the peer holds events this log
-  // does not have: another session, or a host that lost its store).
-  static Expected<CatchupPlanner, std::error_code> create(const SessionLog& log, Seq last_seq);
+  // does not have: another session, or a host that lost its store). `thinking`: the peer speaks
+  // protocol version 3; otherwise thinking goes out as empty text deltas (same sequences).
+  static Expected<CatchupPlanner, std::error_code> create(const SessionLog& log, Seq last_seq,
+                                                          bool thinking = true);
 
   // The next frame, starting at cursor() + 1 and as full as kMaxFrameBytes allows, or nullopt
   // when the peer is level with the log's current head.
@@ -45,14 +48,17 @@ class CatchupPlanner {
   bool level() const { return cursor_ == log_->head(); }
 
  private:
-  CatchupPlanner(const SessionLog& log, Seq last_seq) : log_(&log), cursor_(last_seq) {}
+  CatchupPlanner(const SessionLog& log, Seq last_seq, bool thinking)
+      : log_(&log), cursor_(last_seq), thinking_(thinking) {}
 
   const SessionLog* log_;
   Seq cursor_;
+  bool thinking_;
 };
 
 // All catch-up frames at once (tests, small logs). Errors: as CatchupPlanner::create.
 Expected<std::vector<PlannedFrame>, std::error_code> plan_catchup(const SessionLog& log,
-                                                                  Seq last_seq);
+                                                                  Seq last_seq,
+                                                                  bool thinking = true);
 
 }  // namespace tokencast

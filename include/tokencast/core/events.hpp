@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -60,6 +61,16 @@ struct TextDelta {
   bool operator==(const TextDelta&) const = default;
 };
 
+// Bytes of the open turn's reasoning (a reasoning model's thinking before it answers), shown
+// apart from its text and never sent back to the model. Same byte rules as TextDelta. The host
+// appends a turn's thinking before its text (protocol version 3; older peers get these
+// sequences as empty text deltas).
+struct ThinkingDelta {
+  TurnId turn = 0;
+  std::string bytes;
+  bool operator==(const ThinkingDelta&) const = default;
+};
+
 struct TurnEnded {
   TurnId turn = 0;
   TurnEnd end = TurnEnd::kDone;
@@ -87,17 +98,40 @@ struct SessionMeta {
   bool operator==(const SessionMeta&) const = default;
 };
 
-using EventBody =
-    std::variant<TurnStarted, TextDelta, TurnEnded, PeerJoined, PeerLeft, SessionMeta>;
+using EventBody = std::variant<TurnStarted, TextDelta, TurnEnded, PeerJoined, PeerLeft, SessionMeta,
+                               ThinkingDelta>;
+
+// A turn's streamed bytes, of either kind: what merging, sizes and turn rules treat alike.
+struct DeltaRef {
+  TurnId turn = 0;
+  const std::string* bytes = nullptr;
+  bool thinking = false;
+};
+inline std::optional<DeltaRef> delta_ref(const EventBody& body) {
+  if (const auto* t = std::get_if<TextDelta>(&body)) return DeltaRef{t->turn, &t->bytes, false};
+  if (const auto* t = std::get_if<ThinkingDelta>(&body)) return DeltaRef{t->turn, &t->bytes, true};
+  return std::nullopt;
+}
+// The bytes of a TextDelta or ThinkingDelta, to append to when merging; null otherwise.
+inline std::string* delta_bytes(EventBody& body) {
+  if (auto* t = std::get_if<TextDelta>(&body)) return &t->bytes;
+  if (auto* t = std::get_if<ThinkingDelta>(&body)) return &t->bytes;
+  return nullptr;
+}
+inline EventBody make_delta(bool thinking, TurnId turn, std::string bytes) {
+  if (thinking) return ThinkingDelta{turn, std::move(bytes)};
+  return TextDelta{turn, std::move(bytes)};
+}
 
 // One entry of the log, or of a frame. In the log every event stands for exactly one sequence
-// (span 1). On the wire, consecutive TextDeltas may be merged into one (catch-up, slow peers);
+// (span 1). On the wire, consecutive deltas of one kind (TextDelta, or ThinkingDelta) may be
+// merged into one (catch-up, slow peers);
 // the merged event keeps the first sequence it stands for and a span = how many log sequences
 // it covers, so a client's cursor still lands on the exact log sequence: last_seq().
 struct Event {
   Seq seq = 0;
   EventBody body;
-  Seq span = 1;  // > 1 only for a merged TextDelta
+  Seq span = 1;  // > 1 only for a merged TextDelta or ThinkingDelta
   Seq last_seq() const { return seq + span - 1; }
   bool operator==(const Event&) const = default;
 };

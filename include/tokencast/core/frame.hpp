@@ -30,8 +30,11 @@
 namespace tokencast {
 
 // The newest protocol version this build speaks, and the oldest. Version 2 adds the ack frame
-// (flow control); a version 1 peer is served as before, without a window.
-inline constexpr uint64_t kProtocolVersion = 2;
+// (flow control); a version 1 peer is served as before, without a window. Version 3 adds
+// thinking (the thinking frame and the thinking_delta event); an older peer gets a turn's
+// thinking as empty text deltas over the same sequences.
+inline constexpr uint64_t kProtocolVersion = 3;
+inline constexpr uint64_t kThinkingVersion = 3;
 inline constexpr uint64_t kMinProtocolVersion = 1;
 inline constexpr bool is_known_version(uint64_t version) {
   return version >= kMinProtocolVersion && version <= kProtocolVersion;
@@ -77,7 +80,8 @@ struct WelcomeFrame {
 };
 
 // host -> client: consecutive events, events[0].seq first, each next event at
-// previous.last_seq() + 1. Non-empty. Only TextDelta events may have span > 1.
+// previous.last_seq() + 1. Non-empty. Only TextDelta and ThinkingDelta events may have
+// span > 1.
 struct EventsFrame {
   std::vector<Event> events;
   bool operator==(const EventsFrame&) const = default;
@@ -88,6 +92,12 @@ struct EventsFrame {
 struct DeltaFrame {
   std::string bytes;
   bool operator==(const DeltaFrame&) const = default;
+};
+
+// host -> client (version 3): the live thinking path, like DeltaFrame for one ThinkingDelta.
+struct ThinkingFrame {
+  std::string bytes;
+  bool operator==(const ThinkingFrame&) const = default;
 };
 
 // participant -> host.
@@ -133,8 +143,9 @@ struct ByeFrame {
   bool operator==(const ByeFrame&) const = default;
 };
 
-using Frame = std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame,
-                           CancelFrame, PingFrame, PongFrame, ErrorFrame, ByeFrame, AckFrame>;
+using Frame =
+    std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame, CancelFrame,
+                 PingFrame, PongFrame, ErrorFrame, ByeFrame, AckFrame, ThinkingFrame>;
 
 // Wire type bytes (first byte of every frame). 0x00 is never a frame.
 enum class FrameType : uint8_t {
@@ -148,7 +159,8 @@ enum class FrameType : uint8_t {
   kPong = 0x08,
   kError = 0x09,
   kBye = 0x0A,
-  kAck = 0x0B,  // version 2
+  kAck = 0x0B,       // version 2
+  kThinking = 0x0C,  // version 3
 };
 
 // Event type bytes inside an events frame.
@@ -159,6 +171,7 @@ enum class EventType : uint8_t {
   kPeerJoined = 0x04,
   kPeerLeft = 0x05,
   kSessionMeta = 0x06,
+  kThinkingDelta = 0x07,  // version 3
 };
 
 // Every way a frame can be rejected. Values are stable (they are logged and tested);
@@ -166,7 +179,7 @@ enum class EventType : uint8_t {
 enum class FrameError {
   kTruncated = 1,         // input ends inside a field (or is empty)
   kOversized = 2,         // frame longer than kMaxFrameBytes
-  kUnknownVersion = 3,    // hello/welcome version is not one this build speaks (1 or 2)
+  kUnknownVersion = 3,    // hello/welcome version is not one this build speaks (1 to 3)
   kUnknownFrameType = 4,  // first byte is not a FrameType
   kUnknownEventType = 5,  // event type byte is not an EventType
   kBadVarint = 6,         // overlong (non-canonical) LEB128, or a value above 2^64 - 1
@@ -196,8 +209,8 @@ const char* frame_error_name(FrameError e);
 Expected<FrameBytes, std::error_code> encode_frame(const Frame& frame);
 
 // Encodes one log event for a peer that is level with the log: a TextDelta with span 1 becomes
-// a DeltaFrame (1 byte of framing), anything else a one-event EventsFrame. Same errors as
-// encode_frame.
+// a DeltaFrame and a ThinkingDelta with span 1 a ThinkingFrame (1 byte of framing), anything
+// else a one-event EventsFrame. Same errors as encode_frame.
 Expected<FrameBytes, std::error_code> encode_live_event(const Event& event);
 
 // Decodes one frame without context. DeltaFrame comes out as-is (no sequence, no turn) and
@@ -206,7 +219,7 @@ Expected<FrameBytes, std::error_code> encode_live_event(const Event& event);
 Expected<Frame, std::error_code> decode_frame(std::span<const uint8_t> bytes);
 
 // Host side: decode_frame, then kUnexpectedFrame for frames only a host sends
-// (welcome, events, delta).
+// (welcome, events, delta, thinking).
 Expected<Frame, std::error_code> decode_client_frame(std::span<const uint8_t> bytes);
 
 // What a client holds: the last sequence it has and the turn open at that point (a client
@@ -224,8 +237,9 @@ class FrameDecoder {
  public:
   explicit FrameDecoder(StreamPosition start = {}) : position_(start) {}
 
-  // Decodes one frame from the host and advances the position. A DeltaFrame is returned as an
-  // EventsFrame holding its one TextDelta event with sequence and turn filled in, so the caller
+  // Decodes one frame from the host and advances the position. A DeltaFrame (ThinkingFrame) is
+  // returned as an EventsFrame holding its one TextDelta (ThinkingDelta) event with sequence and
+  // turn filled in, so the caller
   // handles host events in one shape. Errors: everything decode_frame reports, plus
   // kUnexpectedFrame (hello, prompt, cancel, ack), kSequenceGap (events frame not starting at
   // last_seq + 1), kNoOpenTurn, kTurnMismatch, kTurnAlreadyOpen. On error the position is

@@ -137,6 +137,10 @@ class HostSession {
 
   // --- the answer source ---
   void llm_delta(TurnId turn, std::string_view bytes);
+  // Reasoning of the answer being generated, shown apart and never sent back to the model.
+  // A turn's thinking precedes its text: thinking that arrives after the turn's first text
+  // delta is dropped (viewers show one thinking block above the answer).
+  void llm_thinking(TurnId turn, std::string_view bytes);
   void llm_done(TurnId turn, uint64_t token_count, int64_t now_ms);
   void llm_error(TurnId turn, std::string_view reason, int64_t now_ms);
 
@@ -209,8 +213,8 @@ class HostSession {
   HostSession(HostSessionConfig config, SessionLog log, HostIo& io);
 
   Seq append(EventBody body);
-  // Appends text to an open turn as deltas of at most kMaxDeltaBytes each.
-  void append_text(TurnId turn, std::string_view text);
+  // Appends text (or thinking) to an open turn as deltas of at most kMaxDeltaBytes each.
+  void append_text(TurnId turn, std::string_view text, bool thinking = false);
   void send_control(ConnId conn, Peer& peer, const Frame& frame);
   void refuse(ConnId conn, Peer& peer, StatusCode code, std::string text);
   void on_hello(ConnId conn, Peer& peer, const HelloFrame& hello);
@@ -243,6 +247,7 @@ class HostSession {
   // a lookup per suffix tried, not a scan of everyone.
   std::multiset<std::string> names_in_use_;
   uint64_t turn_tokens_ = 0;
+  bool turn_has_text_ = false;  // the open answer has text: later thinking is dropped
 };
 
 }  // namespace tokencast

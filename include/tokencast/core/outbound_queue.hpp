@@ -38,6 +38,9 @@ std::error_code make_error_code(QueueError e);
 struct OutboundQueueOptions {
   // Bound on pending_bytes(); what a slow peer may hold back before it is cut off.
   size_t max_pending_bytes = size_t{1} << 20;
+  // The peer speaks protocol version 3 (thinking). Otherwise a ThinkingDelta goes out as an
+  // empty TextDelta over the same sequences.
+  bool thinking = true;
 };
 
 class OutboundQueue {

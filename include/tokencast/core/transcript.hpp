@@ -15,7 +15,8 @@ struct TranscriptTurn {
   TurnId turn = 0;
   TurnRole role = TurnRole::kAssistant;
   std::string author;
-  std::string text;  // raw bytes as streamed; may hold invalid UTF-8 from a hostile source
+  std::string text;      // raw bytes as streamed; may hold invalid UTF-8 from a hostile source
+  std::string thinking;  // the model's reasoning before its text (same byte rules)
   bool ended = false;
   TurnEnd end = TurnEnd::kDone;
   std::string reason;
@@ -37,9 +38,11 @@ class Transcript {
   // Peers currently present, by id, with their display names.
   const std::map<PeerId, PeerJoined>& peers() const { return peers_; }
 
-  // Markdown: one section per turn, headed by author and role; failed or cancelled turns say so.
+  // Markdown: one section per turn, headed by author and role; failed or cancelled turns say so;
+  // a turn's thinking is a quoted block headed "Thinking" before its text.
   std::string to_markdown() const;
-  // JSON with every string made valid UTF-8 (invalid bytes become U+FFFD).
+  // JSON with every string made valid UTF-8 (invalid bytes become U+FFFD). A turn with
+  // thinking has a "thinking" string beside its "text".
   std::string to_json() const;
 
   bool operator==(const Transcript&) const = default;

@@ -9,8 +9,14 @@
 // detect_local_server() finds an Ollama or llama.cpp server running on this machine.
 // See docs/llm.md.
 //
+// Reasoning. A reasoning model's thinking reaches on_thinking, apart from its answer: from the
+// reasoning fields of a server's stream, and, unless a source's `think_tags` is off, from an
+// answer that opens with "<think>...</think>" in its text (every source). It precedes the
+// answer's text and is never part of the conversation sent back to a model.
+//
 // Threading. start() runs the turn on a thread of the source's own, and every callback of that
-// turn runs on that thread, one at a time, in order: on_delta zero or more times, then exactly
+// turn runs on that thread, one at a time, in order: on_delta and on_thinking zero or more
+// times, then exactly
 // one of on_done or on_error, unless the turn was cancelled first. Callbacks should return
 // quickly (the source reads no further input while one runs), may call cancel(), and must not
 // call start() or destroy the source. start() and cancel() may be called from any other thread.
@@ -43,10 +49,15 @@ struct LlmCallbacks {
   // valid UTF-8 and each delta ends on a character boundary (the exec and fd sources replace
   // invalid bytes with U+FFFD; JSON strings from a server are valid by construction).
   std::function<void(std::string bytes)> on_delta;
-  // The answer is complete. token_count = the number of on_delta calls of this turn.
+  // The answer is complete. token_count = the pieces (tokens, lines) the source produced for
+  // this turn, thinking included.
   std::function<void(uint64_t token_count)> on_done;
   // The turn failed; both texts are one line for people and never contain the API key.
   std::function<void(LlmFailure failure)> on_error;
+  // Bytes of the model's reasoning, in order, before the answer's text, with the same UTF-8
+  // guarantees; may be empty (thinking is then dropped). Last, so that {on_delta, on_done,
+  // on_error} still reads as before.
+  std::function<void(std::string bytes)> on_thinking;
 };
 
 class LlmSource {
@@ -89,6 +100,7 @@ struct OpenAiSourceOptions {
   // Sent with every request (parse_header_line made them); their values are never logged. An
   // Authorization header here replaces the one made from api_key.
   std::vector<HeaderLine> headers;
+  bool think_tags = true;  // split "<think>...</think>" opening the answer into thinking
 };
 std::unique_ptr<LlmSource> make_openai_source(OpenAiSourceOptions options);
 
@@ -108,6 +120,7 @@ struct ExecSourceOptions {
   std::string label = "exec";  // model(); the command itself is not shown (it may hold secrets)
   Millis kill_grace{2'000};    // after cancel: SIGTERM to the group, then SIGKILL after this
   Millis idle_timeout{0};      // no output for this long fails the turn; 0 = no limit
+  bool think_tags = true;      // split "<think>...</think>" opening the answer into thinking
 };
 std::unique_ptr<LlmSource> make_exec_source(ExecSourceOptions options);
 
@@ -115,6 +128,7 @@ struct FdSourceOptions {
   int fd = 0;  // read until EOF; the first turn gets it all
   bool close_on_destroy = false;
   std::string label = "stdin";  // model()
+  bool think_tags = true;       // split "<think>...</think>" opening the answer into thinking
 };
 // Later turns, once EOF was reached, fail with "the input has ended". A cancelled turn leaves
 // the rest of the input for the next turn.

@@ -56,6 +56,15 @@ struct ChatStreamError {
   std::string message;   // for people; the provider's own words for kProviderError
 };
 
+// One piece of a streamed answer, in order: its text (choices[0].delta.content), or the model's
+// reasoning (delta.reasoning_content: llama.cpp's server, vLLM, DeepSeek; delta.reasoning:
+// Ollama's OpenAI endpoint, newer vLLM, OpenRouter). Reasoning is never sent back to the model.
+struct ChatDelta {
+  std::string text;
+  bool thinking = false;
+  bool operator==(const ChatDelta&) const = default;
+};
+
 struct ChatUsage {
   uint64_t prompt_tokens = 0;
   uint64_t completion_tokens = 0;
@@ -68,14 +77,19 @@ class ChatStreamParser {
  public:
   explicit ChatStreamParser(SseOptions sse = {});
 
-  // Appends the text of every content delta completed by `bytes` to `deltas`, one string per
-  // chunk that carried non-empty choices[0].delta.content (role-only, empty, null-content,
-  // finish and usage chunks add nothing). Once done(), further bytes are ignored. After an
-  // error the parser stays failed and returns the same error.
+  // Appends every piece completed by `bytes` to `deltas`: per chunk, its reasoning (the first
+  // non-empty of delta.reasoning_content and delta.reasoning: servers that send both send the
+  // same text twice) and then its non-empty delta.content (role-only, empty, null-content,
+  // finish and usage chunks add nothing). A field that is neither a string nor null is a
+  // malformed chunk. Once done(), further bytes are ignored. After an error the parser stays
+  // failed and returns the same error.
+  Expected<void, ChatStreamError> feed(std::string_view bytes, std::vector<ChatDelta>& deltas);
+  // The same, keeping the answer's text only (reasoning is dropped).
   Expected<void, ChatStreamError> feed(std::string_view bytes, std::vector<std::string>& deltas);
 
   // The body has ended. Succeeds when "[DONE]" or a finish_reason was seen; a last event that
   // is not followed by an empty line is still interpreted. Fails with kEndedEarly otherwise.
+  Expected<void, ChatStreamError> finish(std::vector<ChatDelta>& deltas);
   Expected<void, ChatStreamError> finish(std::vector<std::string>& deltas);
 
   bool done() const { return done_; }  // "[DONE]" seen: the caller may stop reading
@@ -86,7 +100,7 @@ class ChatStreamParser {
 
  private:
   Expected<void, ChatStreamError> handle(const std::vector<SseEvent>& events,
-                                         std::vector<std::string>& deltas);
+                                         std::vector<ChatDelta>& deltas);
   Expected<void, ChatStreamError> fail(ChatStreamError error);
 
   SseParser sse_;

@@ -1,5 +1,6 @@
-// Builds one events frame from consecutive events, merging each run of TextDeltas into a single
-// delta event with a span. Shared by the catch-up planner and the outbound queue. Internal.
+// Builds one events frame from consecutive events, merging each run of deltas of one kind
+// (TextDelta, or ThinkingDelta) into a single delta event with a span. Shared by the catch-up
+// planner and the outbound queue. Internal.
 #pragma once
 
 #include <cstddef>
@@ -10,10 +11,14 @@
 
 namespace tokencast::codec {
 
+// A peer older than protocol version 3 cannot decode thinking: it gets a ThinkingDelta as an
+// empty TextDelta over the same sequences (it merges with the turn's text). Other events as is.
+Event without_thinking(const Event& event);
+
 class EventBatchBuilder {
  public:
   // Adds event, which must start right after the last event added (event.seq ==
-  // last_seq() + 1) and be valid. A TextDelta following a TextDelta of the same turn is merged
+  // last_seq() + 1) and be valid. A delta following a delta of the same kind and turn is merged
   // into it. Returns false, changing nothing, when the frame would exceed kMaxFrameBytes.
   bool try_add(const Event& event);
 
@@ -37,6 +42,7 @@ class EventBatchBuilder {
   FrameBytes scratch_;  // measures a non-delta event before committing it
 
   bool run_open_ = false;  // a merged delta not yet written to body_
+  bool run_thinking_ = false;
   TurnId run_turn_ = 0;
   Seq run_seq_ = 0;
   Seq run_span_ = 0;

@@ -46,7 +46,7 @@ OutboundQueue::OutboundQueue(const SessionLog& log, CatchupPlanner planner,
 Expected<OutboundQueue, std::error_code> OutboundQueue::create(const SessionLog& log,
                                                                Seq peer_last_seq,
                                                                OutboundQueueOptions options) {
-  auto planner = CatchupPlanner::create(log, peer_last_seq);
+  auto planner = CatchupPlanner::create(log, peer_last_seq, options.thinking);
   if (!planner) return unexpected(planner.error());
   return OutboundQueue(log, *planner, options);
 }
@@ -118,29 +118,33 @@ Expected<void, std::error_code> OutboundQueue::push_frame(FrameBytes frame) {
 // Merges a delta into the pending delta at the back when both belong to the same turn and are
 // consecutive; the merged delta stays within kMaxDeltaBytes so it always fits a frame alone.
 bool OutboundQueue::try_merge(const Event& event) {
-  const auto* delta = std::get_if<TextDelta>(&event.body);
+  const auto delta = delta_ref(event.body);
   if (!delta || items_.empty()) return false;
   auto* back = std::get_if<Event>(&items_.back());
   if (!back || back->last_seq() + 1 != event.seq) return false;
-  auto* pending = std::get_if<TextDelta>(&back->body);
-  if (!pending || pending->turn != delta->turn ||
-      pending->bytes.size() + delta->bytes.size() > kMaxDeltaBytes) {
+  const auto pending = delta_ref(back->body);
+  if (!pending || pending->turn != delta->turn || pending->thinking != delta->thinking ||
+      pending->bytes->size() + delta->bytes->size() > kMaxDeltaBytes) {
     return false;
   }
   const size_t before = codec::event_size(*back);
   const size_t after = codec::delta_event_size(delta->turn, back->span + event.span,
-                                               pending->bytes.size() + delta->bytes.size());
+                                               pending->bytes->size() + delta->bytes->size());
   if (!fits(after - before)) {
     overflow();
     return true;  // handled: the caller reports the overflow
   }
-  pending->bytes += delta->bytes;
+  *delta_bytes(back->body) += *delta->bytes;
   back->span += event.span;
   pending_bytes_ += after - before;
   return true;
 }
 
-Expected<void, std::error_code> OutboundQueue::push_event(const Event& event) {
+Expected<void, std::error_code> OutboundQueue::push_event(const Event& offered) {
+  // An older peer's copy of a thinking delta (rare: only reasoning turns pay for the copy).
+  const bool downgrade = !options_.thinking && std::holds_alternative<ThinkingDelta>(offered.body);
+  const Event converted = downgrade ? codec::without_thinking(offered) : Event{};
+  const Event& event = downgrade ? converted : offered;
   if (state_ == State::kOverflowed) return unexpected(make_error_code(QueueError::kOverflowed));
   if (state_ == State::kClosed || bye_queued_) {
     return unexpected(make_error_code(QueueError::kClosed));
@@ -170,12 +174,12 @@ Expected<void, std::error_code> OutboundQueue::push_event(const Event& event) {
 
 FrameBytes OutboundQueue::pop_events() {
   Event& first = std::get<Event>(items_.front());
-  // The hot path: one delta, sequence and turn implicit, 1 byte of framing.
-  if (auto* delta = std::get_if<TextDelta>(&first.body); delta && first.span == 1) {
+  // The hot path: one delta (text, or thinking), sequence and turn implicit, 1 byte of framing.
+  if (const auto delta = delta_ref(first.body); delta && first.span == 1) {
     FrameBytes out;
-    out.reserve(1 + delta->bytes.size());
-    out.push_back(static_cast<uint8_t>(FrameType::kDelta));
-    out.insert(out.end(), delta->bytes.begin(), delta->bytes.end());
+    out.reserve(1 + delta->bytes->size());
+    out.push_back(static_cast<uint8_t>(delta->thinking ? FrameType::kThinking : FrameType::kDelta));
+    out.insert(out.end(), delta->bytes->begin(), delta->bytes->end());
     pending_bytes_ -= codec::event_size(first);
     popped_seq_ = first.seq;
     items_.pop_front();

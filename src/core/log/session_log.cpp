@@ -83,8 +83,7 @@ std::error_code SessionLog::check(const EventBody& body) const {
       started && started->turn <= last_turn_) {
     return LogError::kStaleTurnId;
   }
-  if (const auto* delta = std::get_if<TextDelta>(&body);
-      delta && delta->bytes.size() > kMaxDeltaBytes) {
+  if (const auto delta = delta_ref(body); delta && delta->bytes->size() > kMaxDeltaBytes) {
     return LogError::kDeltaTooLarge;
   }
   const auto defect = codec::check_event_values(body);

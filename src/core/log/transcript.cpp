@@ -5,6 +5,20 @@
 #include "tokencast/core/text.hpp"
 
 namespace tokencast {
+namespace {
+
+// A Markdown block quote headed by `title` in italics: every line of `text` starts with "> ",
+// so nothing in it can end the quote or start a heading of its own.
+std::string quote_block(std::string_view title, std::string_view text) {
+  std::string out = "> *" + std::string(title) + "*\n>\n> ";
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += "> ";
+  }
+  return out + "\n\n";
+}
+
+}  // namespace
 
 void Transcript::apply(const Event& event) {
   last_seq_ = event.seq;
@@ -22,6 +36,10 @@ void Transcript::apply(const Event& event) {
         } else if constexpr (std::is_same_v<T, TextDelta>) {
           if (auto it = index_.find(body.turn); it != index_.end()) {
             turns_[it->second].text += body.bytes;
+          }
+        } else if constexpr (std::is_same_v<T, ThinkingDelta>) {
+          if (auto it = index_.find(body.turn); it != index_.end()) {
+            turns_[it->second].thinking += body.bytes;
           }
         } else if constexpr (std::is_same_v<T, TurnEnded>) {
           if (auto it = index_.find(body.turn); it != index_.end()) {
@@ -56,6 +74,8 @@ std::string Transcript::to_markdown() const {
     out += "\n## " +
            neutralize_line(turn.author.empty() ? turn_role_name(turn.role) : turn.author) + " (" +
            turn_role_name(turn.role) + ")\n\n";
+    if (!turn.thinking.empty())
+      out += quote_block("Thinking", neutralize_for_terminal(turn.thinking));
     std::string text = neutralize_for_terminal(turn.text);
     out += text;
     if (!text.empty() && text.back() != '\n') out += "\n";
@@ -78,8 +98,10 @@ std::string Transcript::to_json() const {
     if (!first) out += ",";
     first = false;
     out += "{\"turn\":" + std::to_string(turn.turn) + ",\"role\":\"" + turn_role_name(turn.role) +
-           "\",\"author\":" + json_quote(turn.author) + ",\"text\":" + json_quote(turn.text) +
-           ",\"status\":\"" + (turn.ended ? turn_end_name(turn.end) : "streaming") + "\"" +
+           "\",\"author\":" + json_quote(turn.author) +
+           (turn.thinking.empty() ? "" : ",\"thinking\":" + json_quote(turn.thinking)) +
+           ",\"text\":" + json_quote(turn.text) + ",\"status\":\"" +
+           (turn.ended ? turn_end_name(turn.end) : "streaming") + "\"" +
            ",\"reason\":" + json_quote(turn.reason) +
            ",\"tokens\":" + std::to_string(turn.token_count) +
            ",\"started_at_ms\":" + std::to_string(turn.started_at_ms) +

@@ -70,8 +70,12 @@ Expected<std::vector<ClientEvent>, std::error_code> ClientSession::receive(
     last_ack_ms_.reset();
     out.push_back(Welcomed{welcome->role, welcome->peer, welcome->head_seq, resumed});
   } else if (const auto* error = std::get_if<ErrorFrame>(&*frame)) {
-    // A host older than this client: say hello in version 1 from the next link on.
-    if (error->code == StatusCode::kUnsupportedVersion && !welcomed_) hello_version_ = 1;
+    // A host older than this client: say hello one version lower from the next link on (a
+    // version 2 host keeps acks; a version 1 host refuses once more).
+    if (error->code == StatusCode::kUnsupportedVersion && !welcomed_ &&
+        hello_version_ > kMinProtocolVersion) {
+      hello_version_ -= 1;
+    }
     out.push_back(HostReported{*error});
   } else if (const auto* bye = std::get_if<ByeFrame>(&*frame)) {
     welcomed_ = false;

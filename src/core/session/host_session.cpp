@@ -149,7 +149,9 @@ void HostSession::on_hello(ConnId conn, Peer& peer, const HelloFrame& hello) {
     refuse(conn, peer, StatusCode::kBusy, "the session is full; try again later");
     return;
   }
-  auto queue = OutboundQueue::create(visible_, hello.last_seq, config_.queue);
+  OutboundQueueOptions queue_options = config_.queue;
+  queue_options.thinking = hello.version >= kThinkingVersion;
+  auto queue = OutboundQueue::create(visible_, hello.last_seq, queue_options);
   if (!queue) {
     refuse(conn, peer, StatusCode::kResumeUnavailable,
            "this host does not have the events you hold: start over from an empty transcript");
@@ -300,13 +302,14 @@ void HostSession::maybe_start_next_turn(int64_t now_ms) {
     asker_ = prompt.conn;
     generating_ = true;
     turn_tokens_ = 0;
+    turn_has_text_ = false;
     io_->start_generation(answer, history());
   }
 }
 
-void HostSession::append_text(TurnId turn, std::string_view text) {
+void HostSession::append_text(TurnId turn, std::string_view text, bool thinking) {
   for (size_t at = 0; at < text.size(); at += kMaxDeltaBytes) {
-    append(TextDelta{turn, std::string(text.substr(at, kMaxDeltaBytes))});
+    append(make_delta(thinking, turn, std::string(text.substr(at, kMaxDeltaBytes))));
   }
 }
 
@@ -316,11 +319,19 @@ void HostSession::end_turn(TurnEnd end, const std::string& reason, int64_t now_m
   append(TurnEnded{*turn, end, truncate_utf8(reason, kMaxLabelBytes), turn_tokens_, now_ms});
   generating_ = false;
   turn_tokens_ = 0;
+  turn_has_text_ = false;
 }
 
 void HostSession::llm_delta(TurnId turn, std::string_view bytes) {
   if (!generating_ || log_.open_turn() != turn || bytes.empty()) return;
   append_text(turn, bytes);
+  turn_tokens_ += 1;
+  turn_has_text_ = true;
+}
+
+void HostSession::llm_thinking(TurnId turn, std::string_view bytes) {
+  if (!generating_ || log_.open_turn() != turn || bytes.empty() || turn_has_text_) return;
+  append_text(turn, bytes, true);
   turn_tokens_ += 1;
 }
 
@@ -367,6 +378,7 @@ std::optional<TurnId> HostSession::start_external_turn(std::string_view author, 
   asker_ = 0;  // fed by the host's own source: only the host stops it
   generating_ = true;
   turn_tokens_ = 0;
+  turn_has_text_ = false;
   return turn;
 }
 

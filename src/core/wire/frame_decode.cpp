@@ -115,12 +115,14 @@ bool read_event_body(Reader& r, EventType type, EventBody& body, Seq& span) {
       body = std::move(e);
       return true;
     }
-    case EventType::kTextDelta: {
-      TextDelta e;
-      if (!r.varint(e.turn) || !r.varint(span)) return false;
+    case EventType::kTextDelta:
+    case EventType::kThinkingDelta: {
+      TurnId turn = 0;
+      std::string bytes;
+      if (!r.varint(turn) || !r.varint(span)) return false;
       if (span == 0) return r.fail(FrameError::kBadSpan);
-      if (!r.bytes(e.bytes)) return false;
-      body = std::move(e);
+      if (!r.bytes(bytes)) return false;
+      body = make_delta(type == EventType::kThinkingDelta, turn, std::move(bytes));
       return true;
     }
     case EventType::kTurnEnded: {
@@ -171,7 +173,7 @@ bool read_events(Reader& r, EventsFrame& frame) {
     uint8_t type = 0;
     if (!r.byte(type)) return false;
     if (type < static_cast<uint8_t>(EventType::kTurnStarted) ||
-        type > static_cast<uint8_t>(EventType::kSessionMeta)) {
+        type > static_cast<uint8_t>(EventType::kThinkingDelta)) {
       return r.fail(FrameError::kUnknownEventType);
     }
     Event event;
@@ -219,6 +221,9 @@ bool read_frame(Reader& r, uint8_t type, Frame& frame) {
     }
     case FrameType::kDelta:
       frame = DeltaFrame{r.rest()};
+      return true;
+    case FrameType::kThinking:
+      frame = ThinkingFrame{r.rest()};
       return true;
     case FrameType::kPrompt: {
       PromptFrame f;
@@ -286,7 +291,7 @@ Expected<Frame, std::error_code> decode_client_frame(std::span<const uint8_t> by
   auto frame = decode_frame(bytes);
   if (!frame) return frame;
   if (std::holds_alternative<WelcomeFrame>(*frame) || std::holds_alternative<EventsFrame>(*frame) ||
-      std::holds_alternative<DeltaFrame>(*frame)) {
+      std::holds_alternative<DeltaFrame>(*frame) || std::holds_alternative<ThinkingFrame>(*frame)) {
     return unexpected(make_error_code(FrameError::kUnexpectedFrame));
   }
   return frame;

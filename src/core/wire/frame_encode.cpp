@@ -41,7 +41,7 @@ std::error_code check_events(const EventsFrame& frame) {
   for (const Event& event : frame.events) {
     if (at_end_of_space) return FrameError::kBadSequence;
     if (event.seq != expected) return FrameError::kSequenceGap;
-    const bool is_delta = std::holds_alternative<TextDelta>(event.body);
+    const bool is_delta = delta_ref(event.body).has_value();
     if (event.span == 0 || (!is_delta && event.span != 1)) return FrameError::kBadSpan;
     if (event.span - 1 > kMax - event.seq) return FrameError::kBadSequence;
     const Seq last = event.last_seq();
@@ -68,6 +68,7 @@ std::error_code check(const Frame& frame) {
     }
     std::error_code operator()(const EventsFrame& f) const { return check_events(f); }
     std::error_code operator()(const DeltaFrame&) const { return {}; }
+    std::error_code operator()(const ThinkingFrame&) const { return {}; }
     std::error_code operator()(const PromptFrame& f) const {
       if (!tokencast::is_valid_utf8(f.text)) return FrameError::kInvalidUtf8;
       return {};
@@ -107,6 +108,11 @@ void write(FrameBytes& out, const Frame& frame) {
     void operator()(const DeltaFrame& f) const {
       out.reserve(out.size() + 1 + f.bytes.size());
       type(FrameType::kDelta);
+      out.insert(out.end(), f.bytes.begin(), f.bytes.end());
+    }
+    void operator()(const ThinkingFrame& f) const {
+      out.reserve(out.size() + 1 + f.bytes.size());
+      type(FrameType::kThinking);
       out.insert(out.end(), f.bytes.begin(), f.bytes.end());
     }
     void operator()(const PromptFrame& f) const {
@@ -160,11 +166,15 @@ void write_event(FrameBytes& out, const Event& event) {
       put_string(out, e.author);
       put_varint(out, zigzag_encode(e.at_ms));
     }
-    void operator()(const TextDelta& e) const {
-      type(EventType::kTextDelta);
-      put_varint(out, e.turn);
+    void delta(EventType t, TurnId turn, std::string_view bytes) const {
+      type(t);
+      put_varint(out, turn);
       put_varint(out, span);
-      put_string(out, e.bytes);
+      put_string(out, bytes);
+    }
+    void operator()(const TextDelta& e) const { delta(EventType::kTextDelta, e.turn, e.bytes); }
+    void operator()(const ThinkingDelta& e) const {
+      delta(EventType::kThinkingDelta, e.turn, e.bytes);
     }
     void operator()(const TurnEnded& e) const {
       type(EventType::kTurnEnded);
@@ -194,8 +204,8 @@ void write_event(FrameBytes& out, const Event& event) {
 }
 
 size_t event_size(const Event& event) {
-  if (const auto* delta = std::get_if<TextDelta>(&event.body)) {
-    return delta_event_size(delta->turn, event.span, delta->bytes.size());
+  if (const auto delta = delta_ref(event.body)) {
+    return delta_event_size(delta->turn, event.span, delta->bytes->size());
   }
   FrameBytes scratch;  // non-delta events are small and rare
   write_event(scratch, event);
@@ -225,6 +235,10 @@ Expected<FrameBytes, std::error_code> encode_frame(const Frame& frame) {
       delta && delta->bytes.size() + 1 > kMaxFrameBytes) {
     return unexpected(make_error_code(FrameError::kOversized));
   }
+  if (const auto* thinking = std::get_if<ThinkingFrame>(&frame);
+      thinking && thinking->bytes.size() + 1 > kMaxFrameBytes) {
+    return unexpected(make_error_code(FrameError::kOversized));
+  }
   FrameBytes out;
   write(out, frame);
   if (out.size() > kMaxFrameBytes) return unexpected(make_error_code(FrameError::kOversized));
@@ -232,8 +246,13 @@ Expected<FrameBytes, std::error_code> encode_frame(const Frame& frame) {
 }
 
 Expected<FrameBytes, std::error_code> encode_live_event(const Event& event) {
-  if (const auto* delta = std::get_if<TextDelta>(&event.body); delta && event.span == 1) {
-    return encode_frame(DeltaFrame{delta->bytes});
+  if (event.span == 1) {
+    if (const auto* delta = std::get_if<TextDelta>(&event.body)) {
+      return encode_frame(DeltaFrame{delta->bytes});
+    }
+    if (const auto* thinking = std::get_if<ThinkingDelta>(&event.body)) {
+      return encode_frame(ThinkingFrame{thinking->bytes});
+    }
   }
   return encode_frame(EventsFrame{{event}});
 }

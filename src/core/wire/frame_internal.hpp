@@ -34,7 +34,7 @@ void apply_turn_rule(std::optional<TurnId>& open, const EventBody& body);
 void write_event(FrameBytes& out, const Event& event);
 // Bytes write_event() spends on event.
 size_t event_size(const Event& event);
-// Bytes write_event() spends on a TextDelta with these fields.
+// Bytes write_event() spends on a TextDelta or ThinkingDelta with these fields.
 size_t delta_event_size(TurnId turn, Seq span, size_t text_bytes);
 // Bytes an events frame spends before its first event.
 size_t events_header_size(Seq first_seq, size_t count);

@@ -33,12 +33,16 @@ Expected<Frame, std::error_code> FrameDecoder::decode(std::span<const uint8_t> b
     return unexpected(make_error_code(FrameError::kUnexpectedFrame));
   }
 
-  if (auto* delta = std::get_if<DeltaFrame>(&frame)) {
+  auto* delta = std::get_if<DeltaFrame>(&frame);
+  auto* thinking = std::get_if<ThinkingFrame>(&frame);
+  if (delta || thinking) {
     if (!position_.open_turn) return unexpected(make_error_code(FrameError::kNoOpenTurn));
     if (position_.last_seq == std::numeric_limits<Seq>::max()) {
       return unexpected(make_error_code(FrameError::kBadSequence));
     }
-    Event event{position_.last_seq + 1, TextDelta{*position_.open_turn, std::move(delta->bytes)}};
+    Event event{position_.last_seq + 1,
+                make_delta(thinking != nullptr, *position_.open_turn,
+                           std::move(thinking ? thinking->bytes : delta->bytes))};
     position_.last_seq = event.seq;
     return Frame{EventsFrame{{std::move(event)}}};
   }

@@ -36,6 +36,7 @@ ValueDefect check_event_values(const EventBody& body) {
       return check_label(e.author);
     }
     ValueDefect operator()(const TextDelta&) const { return ValueDefect::kNone; }
+    ValueDefect operator()(const ThinkingDelta&) const { return ValueDefect::kNone; }
     ValueDefect operator()(const TurnEnded& e) const {
       if (!enum_at_most(e.end, TurnEnd::kError)) return ValueDefect::kBadEnum;
       return check_label(e.reason);
@@ -69,7 +70,7 @@ TurnRule check_turn_rule(const std::optional<TurnId>& open, const EventBody& bod
   TurnId turn = 0;
   if (std::holds_alternative<TurnStarted>(body)) {
     return open ? TurnRule::kAlreadyOpen : TurnRule::kOk;
-  } else if (const auto* delta = std::get_if<TextDelta>(&body)) {
+  } else if (const auto delta = delta_ref(body)) {
     turn = delta->turn;
   } else if (const auto* ended = std::get_if<TurnEnded>(&body)) {
     turn = ended->turn;

@@ -181,8 +181,33 @@ Expected<void, ChatStreamError> ChatStreamParser::fail(ChatStreamError error) {
   return unexpected(std::move(error));
 }
 
+namespace {
+
+void keep_text(std::vector<ChatDelta>& pieces, std::vector<std::string>& text) {
+  for (ChatDelta& piece : pieces) {
+    if (!piece.thinking) text.push_back(std::move(piece.text));
+  }
+}
+
+}  // namespace
+
 Expected<void, ChatStreamError> ChatStreamParser::feed(std::string_view bytes,
                                                        std::vector<std::string>& deltas) {
+  std::vector<ChatDelta> pieces;
+  auto fed = feed(bytes, pieces);
+  keep_text(pieces, deltas);
+  return fed;
+}
+
+Expected<void, ChatStreamError> ChatStreamParser::finish(std::vector<std::string>& deltas) {
+  std::vector<ChatDelta> pieces;
+  auto finished = finish(pieces);
+  keep_text(pieces, deltas);
+  return finished;
+}
+
+Expected<void, ChatStreamError> ChatStreamParser::feed(std::string_view bytes,
+                                                       std::vector<ChatDelta>& deltas) {
   if (failed_) return unexpected(*failed_);
   if (done_) return {};
   events_.clear();
@@ -194,7 +219,7 @@ Expected<void, ChatStreamError> ChatStreamParser::feed(std::string_view bytes,
   return {};
 }
 
-Expected<void, ChatStreamError> ChatStreamParser::finish(std::vector<std::string>& deltas) {
+Expected<void, ChatStreamError> ChatStreamParser::finish(std::vector<ChatDelta>& deltas) {
   if (failed_) return unexpected(*failed_);
   if (done_) return {};
   events_.clear();
@@ -214,7 +239,7 @@ Expected<void, ChatStreamError> ChatStreamParser::finish(std::vector<std::string
 }
 
 Expected<void, ChatStreamError> ChatStreamParser::handle(const std::vector<SseEvent>& events,
-                                                         std::vector<std::string>& deltas) {
+                                                         std::vector<ChatDelta>& deltas) {
   for (const SseEvent& event : events) {
     if (done_) return {};
     if (event.type == "error") return fail(provider_error(event.data));
@@ -251,13 +276,18 @@ Expected<void, ChatStreamError> ChatStreamParser::handle(const std::vector<SseEv
       }
       if (auto delta = choice.find("delta"); delta != choice.end() && !delta->is_null()) {
         if (!delta->is_object()) return fail(malformed("\"delta\" is not an object", event.data));
-        if (auto content = delta->find("content"); content != delta->end()) {
-          if (content->is_string()) {
-            const auto& text = content->get_ref<const std::string&>();
-            if (!text.empty()) deltas.push_back(text);
-          } else if (!content->is_null()) {
-            return fail(malformed("\"content\" is not a string", event.data));
+        bool reasoned = false;
+        for (const char* key : {"reasoning_content", "reasoning", "content"}) {
+          const bool thinking = key[0] == 'r';
+          auto field = delta->find(key);
+          if (field == delta->end() || field->is_null()) continue;
+          if (!field->is_string()) {
+            return fail(malformed("\"" + std::string(key) + "\" is not a string", event.data));
           }
+          const auto& text = field->get_ref<const std::string&>();
+          if (text.empty() || (thinking && reasoned)) continue;
+          reasoned = reasoned || thinking;
+          deltas.push_back(ChatDelta{text, thinking});
         }
       }
       if (auto reason = choice.find("finish_reason");

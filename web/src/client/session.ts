@@ -6,6 +6,7 @@ import {
   encodeFrame,
   eventSpan,
   FrameDecoder,
+  MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   STATUS,
   type Event,
@@ -22,6 +23,8 @@ export interface Turn {
   role: TurnRole;
   author: string;
   text: string;
+  /** The model's reasoning before its answer (protocol version 3), shown apart from the text. */
+  thinking: string;
   open: boolean;
   end?: TurnEnd;
   reason?: string;
@@ -38,6 +41,7 @@ export class Transcript {
   readonly turns: Turn[] = [];
   private readonly byId = new Map<bigint, Turn>();
   private readonly decoders = new Map<bigint, TextDecoder>();
+  private readonly thinkingDecoders = new Map<bigint, TextDecoder>();
   readonly peers = new Map<bigint, PeerInfo>();
   title = '';
   model = '';
@@ -49,22 +53,26 @@ export class Transcript {
   apply(e: Event): Turn | null {
     switch (e.type) {
       case 'turn_started': {
-        const t: Turn = { id: e.turn, seq: e.seq, role: e.role, author: e.author, text: '', open: true, atMs: e.at_ms };
+        const t: Turn = { id: e.turn, seq: e.seq, role: e.role, author: e.author, text: '', thinking: '', open: true, atMs: e.at_ms };
         this.turns.push(t);
         this.byId.set(e.turn, t);
         this.decoders.set(e.turn, new TextDecoder('utf-8'));
         return t;
       }
-      case 'text_delta': {
+      case 'text_delta':
+      case 'thinking_delta': {
         const t = this.byId.get(e.turn);
         if (!t) return null;
-        let d = this.decoders.get(e.turn);
+        const decoders = e.type === 'text_delta' ? this.decoders : this.thinkingDecoders;
+        let d = decoders.get(e.turn);
         if (!d) {
           d = new TextDecoder('utf-8');
-          this.decoders.set(e.turn, d);
+          decoders.set(e.turn, d);
         }
         // Stream mode: a character split across deltas is held until its last byte arrives.
-        t.text += d.decode(e.bytes, { stream: true });
+        const text = d.decode(e.bytes, { stream: true });
+        if (e.type === 'text_delta') t.text += text;
+        else t.thinking += text;
         return t;
       }
       case 'turn_ended': {
@@ -73,6 +81,9 @@ export class Transcript {
         const d = this.decoders.get(e.turn);
         if (d) t.text += d.decode();
         this.decoders.delete(e.turn);
+        const th = this.thinkingDecoders.get(e.turn);
+        if (th) t.thinking += th.decode();
+        this.thinkingDecoders.delete(e.turn);
         t.open = false;
         t.end = e.end;
         t.reason = e.reason;
@@ -214,8 +225,11 @@ export class ClientSession {
         return [{ type: 'welcomed', role: frame.role, peer: frame.peer, headSeq: frame.head_seq, resumed }];
       }
       case 'error':
-        // A host older than this client: say hello in version 1 from the next link on.
-        if (frame.code === STATUS.unsupported_version && !this.welcomed) this.helloVersion = 1;
+        // A host older than this client: say hello one version lower from the next link on (a
+        // version 2 host keeps acks; a version 1 host refuses once more).
+        if (frame.code === STATUS.unsupported_version && !this.welcomed && this.helloVersion > MIN_PROTOCOL_VERSION) {
+          this.helloVersion -= 1;
+        }
         return [{ type: 'host_error', code: frame.code, text: frame.text }];
       case 'bye':
         this.welcomed = false;

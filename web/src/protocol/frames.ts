@@ -1,11 +1,13 @@
-// Frames and events, protocol versions 1 and 2 (docs/PROTOCOL.md, section 4; version 2 adds
-// the ack frame), and the stateful client
-// decoder that turns delta frames into sequenced text deltas. Checks run in the documented
+// Frames and events, protocol versions 1 to 3 (docs/PROTOCOL.md, section 4; version 2 adds
+// the ack frame, version 3 thinking), and the stateful client
+// decoder that turns delta and thinking frames into sequenced deltas. Checks run in the documented
 // order so that every defect gets the same error name as in the C++ reference.
 import { concat, decodeUtf8, U64_MAX, utf8 } from './bytes';
 
 /** The newest version this client speaks; it also understands hosts that speak only 1. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+/** From this version on a host sends a turn's thinking (thinking frame, thinking_delta). */
+export const THINKING_VERSION = 3;
 export const MIN_PROTOCOL_VERSION = 1;
 /** A version 2 client acknowledges within this long of receiving events, and at once when this
  *  many bytes of them are unacknowledged (docs/PROTOCOL.md section 4.8). */
@@ -114,7 +116,14 @@ export type Event =
   | { seq: bigint; type: 'turn_ended'; turn: bigint; end: TurnEnd; reason: string; token_count: bigint; at_ms: bigint }
   | { seq: bigint; type: 'peer_joined'; peer: bigint; role: PeerRole; name: string }
   | { seq: bigint; type: 'peer_left'; peer: bigint }
-  | { seq: bigint; type: 'session_meta'; title: string; model: string };
+  | { seq: bigint; type: 'session_meta'; title: string; model: string }
+  | { seq: bigint; type: 'thinking_delta'; turn: bigint; span: bigint; bytes: Uint8Array };
+
+/** The two kinds of a turn's streamed bytes: its answer and its reasoning. */
+export type DeltaEvent = Extract<Event, { type: 'text_delta' | 'thinking_delta' }>;
+export function isDelta(e: Event): e is DeltaEvent {
+  return e.type === 'text_delta' || e.type === 'thinking_delta';
+}
 
 export type Frame =
   | { type: 'hello'; version: number; last_seq: bigint; display_name: string }
@@ -127,7 +136,8 @@ export type Frame =
   | { type: 'pong'; nonce: bigint }
   | { type: 'error'; code: bigint; text: string }
   | { type: 'bye'; reason: bigint; text: string }
-  | { type: 'ack'; last_seq: bigint };
+  | { type: 'ack'; last_seq: bigint }
+  | { type: 'thinking'; bytes: Uint8Array };
 
 // ---------------------------------------------------------------- encoding
 
@@ -190,8 +200,9 @@ function writeEvent(w: Writer, e: Event): void {
       w.zigzag(e.at_ms);
       break;
     case 'text_delta':
+    case 'thinking_delta':
       if (e.span < 1n) throw new FrameError('bad_span');
-      w.byte(2);
+      w.byte(e.type === 'text_delta' ? 2 : 7);
       w.varint(e.turn);
       w.varint(e.span);
       w.bytes(e.bytes);
@@ -249,7 +260,7 @@ export function deltaEventSize(turn: bigint, span: bigint, length: number): numb
 }
 
 export function eventSize(e: Event): number {
-  return e.type === 'text_delta' ? deltaEventSize(e.turn, e.span, e.bytes.length) : encodeEvent(e).length;
+  return isDelta(e) ? deltaEventSize(e.turn, e.span, e.bytes.length) : encodeEvent(e).length;
 }
 
 export function encodeFrame(f: Frame): Uint8Array {
@@ -280,12 +291,16 @@ export function encodeFrame(f: Frame): Uint8Array {
       for (const e of f.events) {
         if (e.seq !== seq) throw new FrameError('bad_sequence');
         writeEvent(w, e);
-        seq += e.type === 'text_delta' ? e.span : 1n;
+        seq += eventSpan(e);
       }
       break;
     }
     case 'delta':
       w.byte(4);
+      w.raw(f.bytes);
+      break;
+    case 'thinking':
+      w.byte(12);
       w.raw(f.bytes);
       break;
     case 'prompt':
@@ -409,12 +424,13 @@ function readEvent(r: Reader, seq: bigint): Event {
       const at_ms = r.zigzag();
       return { seq, type: 'turn_started', turn, role, author, at_ms };
     }
-    case 2: {
+    case 2:
+    case 7: {
       const turn = r.varint();
       const span = r.varint();
       if (span === 0n) err('bad_span');
       const bytes = r.bytes();
-      return { seq, type: 'text_delta', turn, span, bytes };
+      return { seq, type: type === 2 ? 'text_delta' : 'thinking_delta', turn, span, bytes };
     }
     case 3: {
       const turn = r.varint();
@@ -442,7 +458,7 @@ function readEvent(r: Reader, seq: bigint): Event {
 }
 
 export function eventSpan(e: Event): bigint {
-  return e.type === 'text_delta' ? e.span : 1n;
+  return isDelta(e) ? e.span : 1n;
 }
 
 /** Stateless decoding of one frame (a delta frame stays a delta frame). */
@@ -489,6 +505,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     }
     case 4:
       return { type: 'delta', bytes: r.rest() };
+    case 12:
+      return { type: 'thinking', bytes: r.rest() };
     case 5: {
       const prompt_id = r.varint();
       const text = r.text();
@@ -549,11 +567,13 @@ export class FrameDecoder {
       case 'cancel':
       case 'ack':
         return err('unexpected_frame');
-      case 'delta': {
+      case 'delta':
+      case 'thinking': {
         if (this.pos.open_turn === null) err('no_open_turn');
         if (this.pos.last_seq === U64_MAX) err('bad_sequence');
         const seq = this.pos.last_seq + 1n;
-        const event: Event = { seq, type: 'text_delta', turn: this.pos.open_turn, span: 1n, bytes: frame.bytes };
+        const type = frame.type === 'delta' ? 'text_delta' : 'thinking_delta';
+        const event: Event = { seq, type, turn: this.pos.open_turn, span: 1n, bytes: frame.bytes };
         this.pos = { last_seq: seq, open_turn: this.pos.open_turn };
         return { type: 'events', events: [event] };
       }
@@ -568,6 +588,7 @@ export class FrameDecoder {
               open = e.turn;
               break;
             case 'text_delta':
+            case 'thinking_delta':
             case 'turn_ended':
               if (open === null) err('no_open_turn');
               if (open !== e.turn) err('turn_mismatch');

@@ -1,5 +1,7 @@
 // Renders the transcript into the page. Updates are batched with requestAnimationFrame; model
-// answers go through the Markdown sanitizer, everything else is set as text.
+// answers go through the Markdown sanitizer, everything else is set as text. A reasoning
+// model's thinking is a collapsed block above its answer (plain text), "Thinking…" while it
+// streams; the reader opens it to watch or read it.
 import type { Transcript, Turn } from '../client/session';
 import { neutralizeBidi } from './text';
 
@@ -49,6 +51,16 @@ export function authorLine(turn: Turn, model: string): string {
     default:
       return `${who || 'system'}:`;
   }
+}
+
+/** The thinking block: hidden without thinking; its open/closed state is the reader's. */
+function renderThinking(block: HTMLDetailsElement, t: Turn): void {
+  block.hidden = t.thinking === '';
+  if (block.hidden) return;
+  const live = t.open && t.text === '';
+  block.classList.toggle('live', live);
+  block.children[0].textContent = live ? 'Thinking…' : 'Thinking';
+  block.children[1].textContent = neutralizeBidi(t.thinking);
 }
 
 export class TranscriptView {
@@ -120,17 +132,25 @@ export class TranscriptView {
       li = document.createElement('li');
       const who = document.createElement('p');
       who.className = 'who';
+      const thinking = document.createElement('details');
+      thinking.className = 'thinking';
+      thinking.hidden = true;
+      const summary = document.createElement('summary');
+      const thought = document.createElement('div');
+      thought.className = 'thought';
+      thinking.append(summary, thought);
       const body = document.createElement('div');
       body.className = 'body';
-      li.append(who, body);
+      li.append(who, thinking, body);
       this.items.set(t.id, li);
       this.list.append(li);
     }
     li.className = `turn ${t.role}${t.open ? ' open' : ''}`;
     li.dataset.turn = t.id.toString();
     li.setAttribute('aria-busy', t.open ? 'true' : 'false');
-    const [who, body] = [li.children[0] as HTMLElement, li.children[1] as HTMLElement];
+    const [who, thinking, body] = [li.children[0] as HTMLElement, li.children[1] as HTMLDetailsElement, li.children[2] as HTMLElement];
     who.textContent = authorLine(t, this.transcript.model);
+    renderThinking(thinking, t);
     if (t.role === 'assistant' && renderMarkdown) {
       body.replaceChildren(renderMarkdown(t.text));
       body.dataset.format = 'markdown';
