@@ -68,12 +68,25 @@ class JoinCliTest : public ::testing::Test {
     std::filesystem::remove_all(dir);
   }
   // Starts a host answering with `exec`; returns its links once written.
-  nlohmann::json start_host(const std::string& exec) {
-    host = std::make_unique<HostChild>(std::vector<std::string>{
-        "host", "--rendezvous", rendezvous.ws_url(), "--public-url",
-        "http://127.0.0.1:" + std::to_string(rendezvous.port()), "--db", dir + "/h.db", "--links",
-        dir + "/links.json", "--qr-png", dir + "/qr.png", "--qr-role", "participant", "--no-qr",
-        "--exec", exec});
+  nlohmann::json start_host(const std::string& exec) { return start_host_with({"--exec", exec}); }
+  // The same with other flags for the answers' source.
+  nlohmann::json start_host_with(const std::vector<std::string>& source) {
+    std::vector<std::string> args{"host",
+                                  "--rendezvous",
+                                  rendezvous.ws_url(),
+                                  "--public-url",
+                                  "http://127.0.0.1:" + std::to_string(rendezvous.port()),
+                                  "--db",
+                                  dir + "/h.db",
+                                  "--links",
+                                  dir + "/links.json",
+                                  "--qr-png",
+                                  dir + "/qr.png",
+                                  "--qr-role",
+                                  "participant",
+                                  "--no-qr"};
+    args.insert(args.end(), source.begin(), source.end());
+    host = std::make_unique<HostChild>(args);
     nlohmann::json links;
     for (int i = 0; i < 500; ++i) {
       std::ifstream in(dir + "/links.json");
@@ -135,6 +148,23 @@ TEST_F(JoinCliTest, OnceWithoutPromptWaitsForTheNextAnswerToEnd) {
   auto transcript = nlohmann::json::parse(std::ifstream(dir + "/bob.json"));
   EXPECT_EQ(transcript["turns"][1]["status"], "done");
 }
+
+#ifdef TOKENCAST_TINY_MODEL
+// The in-process model (llama.cpp, the build's tiny GGUF): its answer reaches a joined client,
+// streamed and recorded under the model's name.
+TEST_F(JoinCliTest, AnswersFromAModelRunInTheHostsProcess) {
+  auto links =
+      start_host_with({"--model-file", TOKENCAST_TINY_MODEL, "--ctx", "512", "--threads", "1"});
+  auto r = join(
+      {links["participant"], "--prompt", "hello, tiny model", "--once", "--out", dir + "/t.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("tokencast-tiny answers:\n"), std::string::npos) << r.out;
+  auto transcript = nlohmann::json::parse(std::ifstream(dir + "/t.json"));
+  EXPECT_EQ(transcript["turns"][1]["status"], "done");
+  EXPECT_EQ(transcript["turns"][1]["author"], "tokencast-tiny");
+  EXPECT_FALSE(transcript["turns"][1]["text"].get<std::string>().empty());
+}
+#endif
 
 TEST_F(JoinCliTest, JoinsFromARotatedScaledNoisyPhotoOfTheQrCode) {
   start_host("tr a-z A-Z");

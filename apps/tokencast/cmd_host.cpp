@@ -31,9 +31,10 @@ namespace tokencast::app {
 namespace {
 
 constexpr const char* kEpilog =
-    "LLM: with none of --llm, --exec or --stdin, a local OpenAI-compatible server is looked for\n"
-    "(Ollama on 127.0.0.1:11434, llama.cpp on 127.0.0.1:8080). Without one the session still\n"
-    "opens: what you type is broadcast, and participants' prompts get a 'no model' answer.\n"
+    "LLM: with none of --llm, --model-file, --exec or --stdin, a local OpenAI-compatible server\n"
+    "is looked for (Ollama on 127.0.0.1:11434, llama.cpp on 127.0.0.1:8080). Without one the\n"
+    "session still opens: what you type is broadcast, and participants' prompts get a 'no model'\n"
+    "answer. --model-file runs a GGUF model in this process (llama.cpp, CPU).\n"
     "The API key comes from TOKENCAST_API_KEY, else OPENAI_API_KEY; never from the command line.\n"
     "\n"
     "console: type a line to prompt the model; /cancel stops the answer; /peers lists who is\n"
@@ -48,6 +49,9 @@ struct HostFlags {
   std::string exec;
   bool stdin_source = false;
   bool no_think_tags = false;
+  std::string model_file;
+  std::string ctx = "4096";
+  std::string threads = "0";
   std::string rendezvous;
   std::string ca;
   std::string listen = "0.0.0.0:8787";
@@ -97,11 +101,40 @@ Expected<ModelRequest, std::string> model_request(const ModelFlags& flags) {
   return out;
 }
 
+// --model-file: llama.cpp in this process. Loads the model before the session opens, so a bad
+// file stops the host at once, with the reason.
+Expected<std::unique_ptr<LlmSource>, std::string> model_file_source(const HostFlags& f,
+                                                                    GenerationOptions generation) {
+  LlamaSourceOptions o;
+  o.generation = std::move(generation);
+  o.model_file = f.model_file;
+  o.label = f.model;
+  o.verbose = f.verbose;
+  o.think_tags = !f.no_think_tags;
+  char* end = nullptr;
+  unsigned long ctx = std::strtoul(f.ctx.c_str(), &end, 10);
+  if (end == f.ctx.c_str() || *end != '\0' || ctx > 1'048'576 || (ctx != 0 && ctx < 64)) {
+    return unexpected(std::string("--ctx must be 64..1048576 tokens, or 0 for the model's own"));
+  }
+  unsigned long threads = std::strtoul(f.threads.c_str(), &end, 10);
+  if (end == f.threads.c_str() || *end != '\0' || threads > 512) {
+    return unexpected(std::string("--threads must be 0..512 (0: every core)"));
+  }
+  o.ctx = static_cast<uint32_t>(ctx);
+  o.threads = static_cast<int>(threads);
+  std::fprintf(stderr, "tokencast host: loading %s\n", f.model_file.c_str());
+  return make_llama_source(o);
+}
+
 // Picks the answer source from the flags, or finds a local server. Prints what it chose.
 Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags& f,
                                                                 ModelRequest request) {
-  int chosen = (f.llm.empty() ? 0 : 1) + (f.exec.empty() ? 0 : 1) + (f.stdin_source ? 1 : 0);
-  if (chosen > 1) return unexpected(std::string("use only one of --llm, --exec and --stdin"));
+  int chosen = (f.llm.empty() ? 0 : 1) + (f.exec.empty() ? 0 : 1) + (f.stdin_source ? 1 : 0) +
+               (f.model_file.empty() ? 0 : 1);
+  if (chosen > 1) {
+    return unexpected(std::string("use only one of --llm, --model-file, --exec and --stdin"));
+  }
+  if (!f.model_file.empty()) return model_file_source(f, std::move(request.generation));
   if (!f.exec.empty()) {
     ExecSourceOptions o;
     o.command = f.exec;
@@ -157,6 +190,13 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
   cli.option("--exec", "CMD", &f.exec,
              "run CMD per prompt: the prompt on its stdin, its stdout is the answer");
   cli.flag("--stdin", &f.stdin_source, "broadcast this process's stdin as one live answer");
+  cli.option("--model-file", "PATH", &f.model_file,
+             "run the GGUF model PATH in this process with llama.cpp (CPU); --model sets the "
+             "name shown");
+  cli.option("--ctx", "N", &f.ctx,
+             "with --model-file: context size in tokens (default 4096; 0: the model's own)");
+  cli.option("--threads", "N", &f.threads,
+             "with --model-file: generation threads (default 0: every core)");
   f.model_flags.declare(cli);
   cli.flag("--no-think-tags", &f.no_think_tags,
            "show an answer's inline <think>...</think> as text instead of as the model's "
@@ -321,7 +361,7 @@ bool publish_links(const HostFlags& f, const HostLinks& links, bool has_model, b
     std::printf(
         "\nNo model attached. What you type is broadcast; participants' prompts get a clear "
         "'no model' answer.\nTo attach one: --llm http://127.0.0.1:11434/v1 --model NAME "
-        "(Ollama), or --exec \"CMD\".\n");
+        "(Ollama), --model-file PATH.gguf, or --exec \"CMD\".\n");
   }
   std::fflush(stdout);
   return true;

@@ -5,7 +5,8 @@
 //     POST {base_url}/chat/completions with "stream": true, read as Server-Sent Events (libcurl);
 //   - make_exec_source: a command run with /bin/sh -c for every turn; the prompt goes to its
 //     stdin, its stdout is the answer;
-//   - make_fd_source: the bytes of a file descriptor (stdin) until EOF, as one answer.
+//   - make_fd_source: the bytes of a file descriptor (stdin) until EOF, as one answer;
+//   - make_llama_source: a GGUF model run in this process by llama.cpp (CPU).
 // detect_local_server() finds an Ollama or llama.cpp server running on this machine.
 // See docs/llm.md.
 //
@@ -133,6 +134,26 @@ struct FdSourceOptions {
 // Later turns, once EOF was reached, fail with "the input has ended". A cancelled turn leaves
 // the rest of the input for the next turn.
 std::unique_ptr<LlmSource> make_fd_source(FdSourceOptions options);
+
+struct LlamaSourceOptions {
+  std::string model_file;  // a .gguf file
+  // Context size in tokens (prompt and answer); 0 = the model's training context. The oldest
+  // messages of a conversation that does not fit are left out.
+  uint32_t ctx = 4096;
+  int threads = 0;  // generation threads; 0 = every core of this machine
+  // System prompt, context budget, and sampling: temperature (0 = greedy; unset 0.8), top_p
+  // (unset 0.95), seed (unset: random), max_tokens (unset: until the model stops or ctx).
+  GenerationOptions generation;
+  std::string label;       // model(); empty: the model's general.name, else the file's name
+  bool verbose = false;    // llama.cpp's own log to stderr (else silent)
+  bool think_tags = true;  // split "<think>...</think>" opening the answer into thinking
+};
+// True when this build has llama.cpp (scripts/build-llama ran before CMake configured it).
+bool llama_available();
+// Loads the model before returning (seconds for a large file), so that every problem with the
+// file is reported here, in one line: missing or unreadable, not GGUF, truncated, an
+// architecture llama.cpp does not support, too large for this machine's available memory.
+Expected<std::unique_ptr<LlmSource>, std::string> make_llama_source(LlamaSourceOptions options);
 
 // An OpenAI-compatible server found on this machine.
 struct DetectedServer {

@@ -1,0 +1,30 @@
+// Internal: what can be said about a model file before llama.cpp loads it. llama.cpp reports a
+// bad file only as a null model and a log line; these checks name the problem (missing, not
+// GGUF, truncated, too large for memory) in words a user can act on.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "tokencast/core/expected.hpp"
+
+namespace tokencast::llm {
+
+struct ModelFileInfo {
+  uint64_t file_size = 0;
+  std::string architecture;  // general.architecture
+  std::string name;          // general.name, may be empty
+};
+
+// MemAvailable from /proc/meminfo, in bytes; nullopt where it cannot be read.
+std::optional<uint64_t> available_memory();
+
+// Checks `path` in order: it exists and is a readable regular file; it starts with the GGUF
+// magic; its header parses; it holds every byte its tensors need; it names an architecture; it
+// fits into `memory` (when known): a model larger than the memory available would page from
+// disk for every token, or be killed. The error is one line naming the file.
+Expected<ModelFileInfo, std::string> check_model_file(const std::string& path,
+                                                      std::optional<uint64_t> memory);
+
+}  // namespace tokencast::llm
