@@ -185,6 +185,8 @@ export class Joiner {
   private everConnected = false;
   private ended = false;
   private retries = 0;
+  /** Retries of a transient failure before the first connection (see attemptFailed). */
+  private firstConnectionRetries = 0;
   private helloReady: boolean;
   private certificate: RTCCertificate | null = null;
   private certificateReady: boolean;
@@ -348,8 +350,19 @@ export class Joiner {
     this.cb.onEnded(failure, detail);
   }
 
-  private attemptFailed(failure: JoinFailure, detail: string): void {
+  /** `transient`: a failure that loss can cause (ICE found a path, but the channel did not open
+   *  in time). Before the first connection it is retried up to twice, as `tokencast join` does;
+   *  anything else ends the join at once, with its reason. */
+  private attemptFailed(failure: JoinFailure, detail: string, transient = false): void {
     this.teardown();
+    if (!this.everConnected && transient && this.options.reconnect && this.firstConnectionRetries < 2) {
+      this.firstConnectionRetries++;
+      this.cb.onStatus('connecting', `again: ${detail}`);
+      setTimeout(() => {
+        if (!this.attempt && !this.ended) this.beginAttempt();
+      }, 250 * this.firstConnectionRetries);
+      return;
+    }
     if (!this.everConnected || !this.options.reconnect) {
       this.end(failure, detail);
       return;
@@ -576,7 +589,7 @@ export class Joiner {
         a.timer = setTimeout(() => {
           const cur = this.current(n);
           if (cur && !cur.open) {
-            if (cur.iceConnected) this.attemptFailed('not_opened', 'the data channel did not open');
+            if (cur.iceConnected) this.attemptFailed('not_opened', 'the data channel did not open', true);
             else this.attemptFailed('no_path', 'ICE checks found no working candidate pair');
           }
         }, this.options.openTimeoutMs);
