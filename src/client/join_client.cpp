@@ -488,7 +488,9 @@ void JoinClient::Impl::on_link_state(uint64_t n, const LinkEvent& event) {
     } else if (event.no_path) {
       attempt_failed(JoinFailure::kNoPath, event.reason);
     } else {
-      attempt_failed(JoinFailure::kNotOpened, event.reason);
+      // ICE found a path but DTLS or SCTP did not make it (the lab's lossy link once ended a
+      // join this way with "the peer closed the channel"): worth another attempt.
+      attempt_failed(JoinFailure::kNotOpened, event.reason, /*transient=*/true);
     }
   }
 }

@@ -511,7 +511,7 @@ export class Joiner {
       if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
         if (cur.open) this.linkLost(`connection ${pc.connectionState}`);
         else if (!cur.iceConnected && pc.connectionState === 'failed') this.attemptFailed('no_path', 'ICE checks failed');
-        else this.attemptFailed('not_opened', `connection ${pc.connectionState}`);
+        else this.attemptFailed('not_opened', `connection ${pc.connectionState}`, pc.connectionState === 'failed');
       }
     };
     dc.onopen = () => this.onOpen(n);
@@ -519,7 +519,7 @@ export class Joiner {
       const cur = this.current(n);
       if (!cur) return;
       if (cur.open) this.linkLost('the data channel closed');
-      else this.attemptFailed('not_opened', 'the data channel closed');
+      else this.attemptFailed('not_opened', 'the data channel closed', true);
     };
     dc.onmessage = (ev: MessageEvent) => {
       if (ev.data instanceof ArrayBuffer) this.onMessage(n, new Uint8Array(ev.data));
