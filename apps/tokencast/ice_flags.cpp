@@ -1,7 +1,8 @@
 #include "ice_flags.hpp"
 
 #include <cstdlib>
-#include <fstream>
+
+#include "bounded_file.hpp"
 
 namespace tokencast::app {
 
@@ -37,17 +38,16 @@ Expected<std::vector<IceServer>, std::string> IceFlags::servers() const {
 Expected<std::string, std::string> IceFlags::turn_ca_pem() const {
   if (turn_ca.empty()) return std::string();
   constexpr size_t kMaxBytes = 1 << 20;  // a CA bundle is a few hundred KB at most
-  std::ifstream in(turn_ca, std::ios::binary);
-  if (!in) return unexpected("--turn-ca: cannot read " + turn_ca);
-  std::string pem(kMaxBytes + 1, '\0');
-  in.read(pem.data(), static_cast<std::streamsize>(pem.size()));
-  if (in.bad()) return unexpected("--turn-ca: cannot read " + turn_ca);
-  pem.resize(static_cast<size_t>(in.gcount()));
-  if (pem.size() > kMaxBytes) return unexpected("--turn-ca: " + turn_ca + " is larger than 1 MiB");
-  if (auto valid = validate_turn_tls_ca(pem); !valid) {
+  auto pem = read_bounded_file(turn_ca, kMaxBytes);
+  if (!pem) {
+    return unexpected(pem.error() == BoundedReadError::kTooLarge
+                          ? "--turn-ca: " + turn_ca + " is larger than 1 MiB"
+                          : "--turn-ca: cannot read " + turn_ca);
+  }
+  if (auto valid = validate_turn_tls_ca(*pem); !valid) {
     return unexpected("--turn-ca: " + turn_ca + ": " + valid.error().message);
   }
-  return pem;
+  return std::move(*pem);
 }
 
 }  // namespace tokencast::app

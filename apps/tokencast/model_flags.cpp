@@ -3,9 +3,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
 
+#include "bounded_file.hpp"
 #include "tokencast/core/text.hpp"
 
 namespace tokencast::app {
@@ -42,15 +42,13 @@ Expected<std::string, std::string> system_prompt(const std::string& flag) {
     return to_valid_utf8(flag);
   }
   const std::string path = flag.substr(1);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return unexpected("--system: cannot read " + path);
-  std::string text(kMaxSystemPromptBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) return unexpected("--system: cannot read " + path);
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxSystemPromptBytes) {
-    return unexpected("--system: " + path + " is larger than 64 KiB");
+  auto read = read_bounded_file(path, kMaxSystemPromptBytes);
+  if (!read) {
+    return unexpected(read.error() == BoundedReadError::kTooLarge
+                          ? "--system: " + path + " is larger than 64 KiB"
+                          : "--system: cannot read " + path);
   }
+  std::string text = std::move(*read);
   if (!is_valid_utf8(text)) return unexpected("--system: " + path + " is not UTF-8 text");
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   return text;
