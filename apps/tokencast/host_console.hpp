@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -37,8 +38,9 @@ class HostConsole {
   TranscriptFeed* feed_;
   std::string metrics_file_;
   bool metrics_failed_ = false;  // said once
-  std::mutex mutex_;             // for stop_cv_ only
-  std::mutex print_mutex_;       // one writer of stderr at a time: the status line and say()
+  uint64_t metrics_refreshes_ = 0;
+  std::mutex mutex_;        // for stop_cv_ only
+  std::mutex print_mutex_;  // one writer of stderr at a time: the status line and say()
   std::condition_variable stop_cv_;
   std::atomic<bool> stop_requested_{false};
 };
