@@ -235,6 +235,37 @@ if (fanout.length) {
 }
 lines.push('');
 
+// 2b. To a browser viewer, from a browser host (the host page) and from the native host.
+const browserLatency = load('browser_host_latency');
+if (browserLatency.length) {
+  lines.push('### 2b. Added token latency to a browser viewer: browser host (host page) and native host, 1 peer');
+  lines.push('');
+  head('host', 'from -> to', 'tokens, rate', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms');
+  const span = {
+    handed_to_received: 'token handed to the host page\'s session -> viewer\'s data channel',
+    handed_to_rendered: 'token handed to the host page\'s session -> on the viewer\'s screen (DOM)',
+    handed_to_sent: 'of which: handed -> the frame given to the data channel',
+    sent_to_received: 'of which: data channel send -> viewer\'s data channel',
+    server_to_handed: 'model server wrote it -> handed to the host page\'s session',
+    server_to_received: 'model server wrote it -> viewer\'s data channel',
+    server_to_rendered: 'model server wrote it -> on the viewer\'s screen (DOM)',
+  };
+  for (const r of browserLatency) {
+    const who = r.host.startsWith('native') ? 'native (`tokencast host --llm`)' : 'browser (host page)';
+    for (const [key, label] of Object.entries(span)) {
+      const s = r[key];
+      if (!s) continue;
+      row(who, label, `${r.tokens} at ${r.rate_per_s}/s`, fmt(s.p50), fmt(s.p90), fmt(s.p99), fmt(s.max));
+    }
+  }
+  lines.push('');
+  lines.push(
+    `One run each of \`node bench/js/browser_host_latency.mjs --bin build/tokencast\` (and \`--native-host\`); ` +
+      `the first ${browserLatency[0].warmup_tokens} tokens are not counted. Host, viewer and model server share the machine's cores.`,
+  );
+  lines.push('');
+}
+
 // 3. Bytes per token.
 const wire = load('wire').filter((r) => r.measure === 'live');
 const crdt = load('crdt');

@@ -302,6 +302,104 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
     }
   }, 60000);
 
+  it('holds participants\' prompts for approval: the host accepts one, rejects another, and the toggle survives a reload', async () => {
+    type Held = { id: number; author: string; text: string };
+    const held = (page: Page) => page.evaluate(() => (window as unknown as { tokencastHost: { held(): Held[] } }).tokencastHost.held());
+    const waitHeld = (page: Page, n: number) =>
+      explained(page, page.waitForFunction((k) => (window as unknown as { tokencastHost: { held(): Held[] } }).tokencastHost.held().length === k, n, { timeout: 15000 }));
+    const waitNotice = (page: Page, text: string) =>
+      explained(page, page.waitForFunction((t) => document.getElementById('notice')?.textContent === t, text, { timeout: 15000 }));
+    const own = await startModelServer(); // its own, to count the requests this test makes
+    const ctx = await browser.newContext();
+    const hostPage = await ctx.newPage();
+    hostPage.on('dialog', (dlg) => void dlg.accept());
+    try {
+      await hostPage.goto(`${rv.base}/host`);
+      await hostPage.fill('#model-url', own.baseUrl);
+      await hostPage.click('#start');
+      await waitOnline(hostPage);
+      expect(await hostPage.isChecked('#approve')).toBe(false);
+      await hostPage.check('#approve');
+      // The setting is stored with the session (once stored, a reload keeps it).
+      const storedApprove = () =>
+        hostPage.evaluate(
+          () =>
+            new Promise<unknown>((res, rej) => {
+              const open = indexedDB.open('tokencast-host');
+              open.onerror = () => rej(open.error);
+              open.onsuccess = () => {
+                const get = open.result.transaction('session').objectStore('session').get('current');
+                get.onerror = () => rej(get.error);
+                get.onsuccess = () => {
+                  res((get.result as { approvePrompts?: boolean } | undefined)?.approvePrompts);
+                  open.result.close();
+                };
+              };
+            }),
+        );
+      await expect.poll(storedApprove, { timeout: 15000 }).toBe(true);
+      await hostPage.reload();
+      await waitOnline(hostPage);
+      expect(await hostPage.isChecked('#approve')).toBe(true);
+      const { links } = await hooks(hostPage);
+      const viewer = await newPhonePage(browser, 'vic');
+      await viewer.page.goto(links.viewer);
+      await waitLive(viewer.page);
+      const pam = await newPhonePage(browser, 'pam');
+      await pam.page.goto(links.participant);
+      await waitLive(pam.page);
+      const quin = await newPhonePage(browser, 'quin <b>x</b>');
+      await quin.page.goto(links.participant);
+      await waitLive(quin.page);
+      await waitPeers(hostPage, 3);
+
+      // Each participant is told its prompt waits; nothing reaches the model or the transcript.
+      await pam.page.fill('#prompt', 'why is the sky blue?');
+      await pam.page.click('#send');
+      await waitNotice(pam.page, "Your prompt waits for the host's approval.");
+      await quin.page.fill('#prompt', 'spam <img src=x onerror=alert(1)>');
+      await quin.page.click('#send');
+      await waitNotice(quin.page, "Your prompt waits for the host's approval.");
+      await waitHeld(hostPage, 2);
+      expect((await held(hostPage)).map((p) => [p.author, p.text])).toEqual([
+        ['pam', 'why is the sky blue?'],
+        ['quin <b>x</b>', 'spam <img src=x onerror=alert(1)>'],
+      ]);
+      expect(own.requests).toBe(0);
+      expect(await viewer.page.$$eval('#transcript > li', (l) => l.length)).toBe(0);
+      // The host page lists them, as text.
+      await hostPage.waitForSelector('#held:not([hidden])');
+      expect(await hostPage.$$eval('#held-list > li', (l) => l.map((li) => li.textContent))).toEqual([
+        'pam: why is the sky blue?AcceptReject',
+        'quin <b>x</b>: spam <img src=x onerror=alert(1)>AcceptReject',
+      ]);
+      expect(await hostPage.$$eval('#held-list img, #held-list b', (l) => l.length)).toBe(0);
+
+      // Rejected: its author is told; accepted: answered for everyone, attributed to its author.
+      await hostPage.click('#held-list > li:nth-child(2) button.reject');
+      await waitNotice(quin.page, 'The host declined your prompt.');
+      await hostPage.click('#held-list > li:nth-child(1) button.accept');
+      await waitAnswers(viewer.page, 1, answerFor('why is the sky blue?'));
+      await waitAnswers(pam.page, 1, answerFor('why is the sky blue?'));
+      const shown = await shownTurns(viewer.page);
+      expect(shown.map((t) => t.body.trim())).toEqual(['why is the sky blue?', answerFor('why is the sky blue?')]);
+      expect(shown[0].who).toContain('pam');
+      await waitHeld(hostPage, 0);
+      expect(await hostPage.isHidden('#held')).toBe(true);
+      expect(own.requests).toBe(1);
+
+      // Switched off: the next prompt goes straight through.
+      await hostPage.uncheck('#approve');
+      await quin.page.fill('#prompt', 'now straight?');
+      await quin.page.click('#send');
+      await waitAnswers(viewer.page, 2, answerFor('now straight?'));
+      for (const p of [viewer, pam, quin]) await p.ctx.close();
+    } finally {
+      await ctx.close();
+      await own.close();
+    }
+  }, 90000);
+
   it('typed answers reach the viewer; Stop ends a streaming answer for everyone', async () => {
     // Typed answers: what the host types is the answer.
     const typedCtx = await browser.newContext();

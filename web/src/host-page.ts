@@ -108,6 +108,9 @@ function host(store: HostStore, session: HostedSession, stored: Event[]): void {
     document.title = `${t} · tokencast host`;
   };
   let hostRef: BrowserHost | null = null;
+  // What a benchmark may set (bench/js/browser_host_latency.mjs): called with each piece of the
+  // model's answer as it is handed to the session.
+  const probe: { onDelta: ((text: string) => void) | null } = { onDelta: null };
   const showPeers = () => {
     const ul = $<HTMLUListElement>('peer-list');
     ul.replaceChildren(
@@ -131,9 +134,48 @@ function host(store: HostStore, session: HostedSession, stored: Event[]): void {
     const n = transcript.peers.size;
     $('peers').textContent = n ? `${n} here` : '';
   };
+  // Participants' prompts held for approval: each with Accept and Reject. Their text is the
+  // participant's own: shown as text only.
+  let heldShown = '';
+  const showHeld = () => {
+    const h = hostRef;
+    if (!h) return;
+    const held = h.session.heldPrompts();
+    const key = held.map((p) => p.id).join(',');
+    if (key === heldShown) return; // unchanged: keep the buttons (and focus) as they are
+    heldShown = key;
+    $('held').hidden = held.length === 0;
+    $<HTMLOListElement>('held-list').replaceChildren(
+      ...held.map((p) => {
+        const li = document.createElement('li');
+        li.dataset.id = String(p.id);
+        const who = document.createElement('strong');
+        who.textContent = `${neutralizeBidi(p.author)}: `;
+        const text = document.createElement('span');
+        text.className = 'held-text';
+        text.textContent = neutralizeBidi(p.text);
+        const actions = document.createElement('div');
+        for (const [label, act] of [
+          ['Accept', () => h.approvePrompt(p.id)],
+          ['Reject', () => h.declinePrompt(p.id)],
+        ] as const) {
+          const b = document.createElement('button');
+          b.type = 'button';
+          b.className = label.toLowerCase();
+          b.textContent = label;
+          b.setAttribute('aria-label', `${label} prompt ${p.id} from ${neutralizeBidi(p.author)}`);
+          b.addEventListener('click', () => void act());
+          actions.append(b);
+        }
+        li.append(who, text, actions);
+        return li;
+      }),
+    );
+  };
   const showState = () => {
     const h = hostRef;
     if (!h) return;
+    showHeld();
     if (h.rendezvousState === 'online') setStatus('connected', 'hosting');
     else setStatus(h.rendezvousState === 'offline' ? 'reconnecting' : 'connecting', h.rendezvousState === 'offline' ? 'rendezvous lost, reconnecting…' : 'connecting…');
   };
@@ -146,6 +188,7 @@ function host(store: HostStore, session: HostedSession, stored: Event[]): void {
     stored,
     model: session.model,
     hostName: 'host',
+    approvePrompts: session.approvePrompts === true,
     sink: store,
     onEvents: (events) => {
       const changed = new Set<ReturnType<Transcript['apply']>>();
@@ -156,6 +199,7 @@ function host(store: HostStore, session: HostedSession, stored: Event[]): void {
       showPeers();
     },
     onModelError: (advice) => notice(advice),
+    onDelta: (text) => probe.onDelta?.(text),
     onChange: showState,
   });
   hostRef = h;
@@ -193,6 +237,15 @@ function host(store: HostStore, session: HostedSession, stored: Event[]): void {
     }
   });
   $('cancel').addEventListener('click', () => h.cancel());
+  // The toggle is part of the stored session: a reload keeps it (held prompts themselves are
+  // not stored, as the native host's are not: their authors ask again).
+  const approve = $<HTMLInputElement>('approve');
+  approve.checked = h.session.approvePrompts;
+  approve.addEventListener('change', () => {
+    h.setApprovePrompts(approve.checked);
+    session.approvePrompts = approve.checked;
+    void store.update(session).catch(() => undefined);
+  });
   // The session's turns signed with its key, as `tokencast export ID --signed` writes them; anyone
   // checks the file with `tokencast verify FILE LINK` (docs/PROTOCOL.md section 5).
   $('export').addEventListener('click', () => {
@@ -217,10 +270,14 @@ function host(store: HostStore, session: HostedSession, stored: Event[]): void {
   // What the end-to-end tests read: the links, and the head the page has stored.
   (window as unknown as { tokencastHost: object }).tokencastHost = {
     links,
+    probe,
+    // The turns as the page holds them (the text exactly as received), for byte-exact checks.
+    turns: () => transcript.turns.map((t) => ({ role: t.role, author: t.author, text: t.text, open: t.open })),
     online: () => h.rendezvousState === 'online',
     head: () => h.session.status.durable.toString(),
     peers: () => h.session.status.peers,
     generating: () => h.session.status.generating,
+    held: () => h.session.heldPrompts().map((p) => ({ id: p.id, author: p.author, text: p.text })),
     keyKind: session.key.kind,
   };
 }

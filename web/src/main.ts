@@ -6,7 +6,7 @@ import { base64urlEncode } from './protocol/base64url';
 import { toHex } from './protocol/bytes';
 import { InviteLinkError, parseInviteLink, type InviteLink } from './protocol/invite';
 import { roomLocator } from './protocol/keys';
-import { STATUS, type Event } from './protocol/frames';
+import { PROMPT_AWAITS_APPROVAL, PROMPT_DECLINED, STATUS, type Event } from './protocol/frames';
 import { FAILURE_TEXT, Joiner, type JoinFailure } from './client/joiner';
 import { ClientSession, cleanDisplayName, positionAfter, Transcript, type SessionEvent } from './client/session';
 import { SessionStore, type SessionSummary } from './client/store';
@@ -316,7 +316,9 @@ function updateCompose(page: SessionPage): void {
 }
 
 function hostErrorNotice(role: string, code: bigint, text: string): void {
-  if (code === STATUS.busy) notice('the model is still answering: wait for it to finish, or stop it');
+  if (code === STATUS.busy && text === PROMPT_AWAITS_APPROVAL) notice("Your prompt waits for the host's approval.");
+  else if (code === STATUS.busy) notice('the model is still answering: wait for it to finish, or stop it');
+  else if (code === STATUS.not_permitted && text === PROMPT_DECLINED) notice('The host declined your prompt.');
   else if (code === STATUS.not_permitted && role !== 'participant') notice('this link can only watch, not ask');
   else if (code !== STATUS.slow_consumer && code !== STATUS.resume_unavailable) {
     notice(`the host reported: ${neutralizeBidi(text) || 'an error'}`);
@@ -446,6 +448,8 @@ function exposeTestHooks(page: SessionPage, joiner: Joiner): void {
     rendered: () => !view.pending,
     screenAwake: () => wakeLock.held,
     fingerprint: () => joiner.offerFingerprint(),
+    // The turns as held (the text exactly as received), for byte-exact checks.
+    turns: () => session.transcript.turns.map((t) => ({ role: t.role, author: t.author, text: t.text, open: t.open })),
   };
 }
 

@@ -4,7 +4,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8 } from '../src/protocol/bytes';
-import { decodeFrame, encodeFrame, FrameDecoder, STATUS, type Event, type Frame } from '../src/protocol/frames';
+import { decodeFrame, encodeFrame, FrameDecoder, PROMPT_AWAITS_APPROVAL, PROMPT_DECLINED, STATUS, type Event, type Frame } from '../src/protocol/frames';
 import { HandshakeFailure, JoinerHandshake, verifyHostBeacon } from '../src/protocol/handshake';
 import { HostHandshake, type HostSigner } from '../src/protocol/host-handshake';
 import { parseInviteLink } from '../src/protocol/invite';
@@ -386,6 +386,73 @@ describe('host session', () => {
     expect(io.generations).toHaveLength(1); // Bo's queued prompt was dropped
     s.peerClosed(bo);
     expect(s.activePeers().map((p) => p.conn)).toEqual([ada]);
+  });
+
+  it('with approval on, participants\' prompts wait for the host: accepted ones are answered in turn, rejected ones told', () => {
+    const io = new RecordingIo();
+    const s = HostSession.create(hostSessionConfig(SID, { flow: flowOff, approvePrompts: true }), [], io, 0);
+    const ada = joinParticipant(s, 'ada');
+    const cy = joinParticipant(s, 'cy');
+    s.peerFrame(ada, encodeFrame({ type: 'prompt', prompt_id: 1n, text: 'first' }), 1);
+    s.peerFrame(cy, encodeFrame({ type: 'prompt', prompt_id: 1n, text: 'spam' }), 1);
+    expect(io.generations).toHaveLength(0); // nothing reaches the model yet
+    expect(s.status.heldPrompts).toBe(2);
+    expect(io.persisted.some((e) => e.type === 'turn_started')).toBe(false); // nor the transcript
+    s.durable(s.status.head);
+    expect(drain(s, ada, 1).map(decodeFrame).filter((f) => f.type !== 'events')).toEqual([{ type: 'error', code: STATUS.busy, text: PROMPT_AWAITS_APPROVAL }]);
+    const held = s.heldPrompts();
+    expect(held).toEqual([
+      { id: held[0].id, author: 'ada', text: 'first' },
+      { id: held[1].id, author: 'cy', text: 'spam' },
+    ]);
+    expect(s.approvePrompt(99, 2)).toBe(false);
+    expect(s.declinePrompt(held[1].id)).toBe(true);
+    expect(s.declinePrompt(held[1].id)).toBe(false);
+    s.durable(s.status.head);
+    expect(drain(s, cy, 2).map(decodeFrame).at(-1)).toEqual({ type: 'error', code: STATUS.not_permitted, text: PROMPT_DECLINED });
+    expect(s.approvePrompt(held[0].id, 3)).toBe(true);
+    expect(io.generations).toHaveLength(1);
+    expect(io.generations[0].history.at(-1)).toEqual({ role: 'user', content: 'first' });
+    expect(io.persisted.find((e) => e.type === 'turn_started')).toMatchObject({ role: 'user', author: 'ada' });
+    expect(s.status.heldPrompts).toBe(0);
+    // The host's own prompts never wait.
+    s.llmDone(io.generations[0].turn, 1n, 4);
+    s.hostPrompt('mine', 5);
+    expect(io.generations).toHaveLength(2);
+    // Switched off: new prompts go straight to the queue; one already held stays held.
+    s.peerFrame(cy, encodeFrame({ type: 'prompt', prompt_id: 2n, text: 'held before' }), 6);
+    s.setApprovePrompts(false);
+    expect(s.approvePrompts).toBe(false);
+    s.llmDone(io.generations[1].turn, 1n, 7);
+    s.peerFrame(ada, encodeFrame({ type: 'prompt', prompt_id: 2n, text: 'straight' }), 8);
+    expect(io.generations.map((g) => g.history.at(-1)!.content)).toEqual(['first', 'mine', 'straight']);
+    expect(s.heldPrompts().map((p) => p.text)).toEqual(['held before']);
+    // A removed participant's held prompts go with it.
+    expect(s.removePeer('cy')).toBe(cy);
+    expect(s.heldPrompts()).toEqual([]);
+  });
+
+  it('with approval on, a participant\'s held prompts count against its pending limit, and the held list is bounded', () => {
+    const io = new RecordingIo();
+    const s = HostSession.create(hostSessionConfig(SID, { flow: flowOff, approvePrompts: true, maxHeldPrompts: 3, maxPendingPromptsPerPeer: 2 }), [], io, 0);
+    const ada = joinParticipant(s, 'ada');
+    const bo = joinParticipant(s, 'bo');
+    const texts = (c: ConnId) => {
+      s.durable(s.status.head);
+      return drain(s, c, 1)
+        .map(decodeFrame)
+        .flatMap((f) => (f.type === 'error' ? [f.text] : []));
+    };
+    for (const t of ['a1', 'a2', 'a3']) s.peerFrame(ada, encodeFrame({ type: 'prompt', prompt_id: 1n, text: t }), 1);
+    expect(texts(ada)).toEqual([PROMPT_AWAITS_APPROVAL, PROMPT_AWAITS_APPROVAL, 'you have too many prompts waiting; try later']);
+    for (const t of ['b1', 'b2']) s.peerFrame(bo, encodeFrame({ type: 'prompt', prompt_id: 1n, text: t }), 1);
+    expect(texts(bo)).toEqual([PROMPT_AWAITS_APPROVAL, 'the host has too many prompts to review; try later']);
+    expect(s.heldPrompts().map((p) => p.text)).toEqual(['a1', 'a2', 'b1']);
+    // A rejection frees its author's slot.
+    s.declinePrompt(s.heldPrompts()[0].id);
+    s.peerFrame(ada, encodeFrame({ type: 'prompt', prompt_id: 1n, text: 'a4' }), 2);
+    expect(texts(ada).at(-1)).toBe(PROMPT_AWAITS_APPROVAL);
+    expect(s.heldPrompts().map((p) => p.text)).toEqual(['a2', 'b1', 'a4']);
   });
 
   it('with no model, what the host types is the answer', () => {

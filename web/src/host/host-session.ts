@@ -11,6 +11,8 @@ import {
   FRAME_ERROR_MESSAGES,
   FrameError,
   MIN_PROTOCOL_VERSION,
+  PROMPT_AWAITS_APPROVAL,
+  PROMPT_DECLINED,
   PROTOCOL_VERSION,
   STATUS,
   type Event,
@@ -60,6 +62,10 @@ export interface HostSessionConfig {
   promptBurst: number;
   promptRefillMs: number;
   maxSessionPrompts: number;
+  /** Participants' prompts wait for the host (approvePrompt / declinePrompt), as `tokencast
+   *  host --approve`; the page can switch it at any time (setApprovePrompts). */
+  approvePrompts: boolean;
+  maxHeldPrompts: number; // held prompts in all; each also counts against its author's pending limit
   maxHistoryBytes: number;
   maxNameBytes: number;
   helloTimeoutMs: number;
@@ -82,6 +88,8 @@ export function hostSessionConfig(sessionId: Uint8Array, overrides: Partial<Host
     promptBurst: 5,
     promptRefillMs: 5000,
     maxSessionPrompts: 1000,
+    approvePrompts: false,
+    maxHeldPrompts: 256,
     maxHistoryBytes: 256 * 1024,
     maxNameBytes: 64,
     helloTimeoutMs: 10_000,
@@ -115,6 +123,14 @@ interface Prompt {
   conn: ConnId; // 0: the host
   author: string;
   text: string;
+  id: number; // held prompts' number for the host (0 for the others)
+}
+
+/** A participant's prompt waiting for the host's approval. */
+export interface HeldPrompt {
+  id: number;
+  author: string;
+  text: string;
 }
 
 export interface OutFrame {
@@ -134,6 +150,9 @@ export class HostSession {
   private readonly visible = new SessionLog(); // the durable prefix: what peers' queues read
   private readonly peers = new Map<ConnId, Peer>();
   private readonly prompts: Prompt[] = [];
+  private readonly held: Prompt[] = []; // waiting for the host's approval, oldest first
+  private nextHeldId = 1;
+  private approve: boolean;
   private nextConn = 1;
   private nextPeer = 1n;
   private generating = false;
@@ -145,7 +164,9 @@ export class HostSession {
   private constructor(
     private readonly config: HostSessionConfig,
     private readonly io: HostIo,
-  ) {}
+  ) {
+    this.approve = config.approvePrompts;
+  }
 
   /** A session whose stored events are `stored` (already durable). A turn a reload left open is
    *  ended with an error and peers left present are marked gone. Throws LogError. */
@@ -328,10 +349,53 @@ export class HostSession {
       return error(STATUS.busy, `this session has reached its limit of ${this.config.maxSessionPrompts} prompts`);
     }
     if (!this.takePromptToken(peer, nowMs)) return error(STATUS.busy, 'you are sending prompts too fast; wait a few seconds');
+    if (this.approve && this.held.length >= this.config.maxHeldPrompts) return error(STATUS.busy, 'the host has too many prompts to review; try later');
     this.sessionPrompts += 1;
     peer.pendingPrompts += 1;
-    this.prompts.push({ conn, author: peer.name, text });
+    if (this.approve) {
+      this.held.push({ conn, author: peer.name, text, id: this.nextHeldId++ });
+      return error(STATUS.busy, PROMPT_AWAITS_APPROVAL);
+    }
+    this.prompts.push({ conn, author: peer.name, text, id: 0 });
     this.maybeStartNextTurn(nowMs);
+  }
+
+  /** Whether participants' prompts wait for the host. Switching it off holds no new prompt;
+   *  those already held stay until the host accepts or rejects them. */
+  get approvePrompts(): boolean {
+    return this.approve;
+  }
+  setApprovePrompts(on: boolean): void {
+    this.approve = on;
+  }
+
+  /** Prompts waiting for the host's approval, oldest first. */
+  heldPrompts(): HeldPrompt[] {
+    return this.held.map(({ id, author, text }) => ({ id, author, text }));
+  }
+
+  /** Queues a held prompt (answered in turn, attributed to its author); false when no prompt
+   *  has that id. */
+  approvePrompt(id: number, nowMs: number): boolean {
+    const i = this.held.findIndex((p) => p.id === id);
+    if (i < 0) return false;
+    this.prompts.push(this.held.splice(i, 1)[0]);
+    this.maybeStartNextTurn(nowMs);
+    return true;
+  }
+
+  /** Drops a held prompt and tells its author (not_permitted "the host declined your prompt");
+   *  false when no prompt has that id. */
+  declinePrompt(id: number): boolean {
+    const i = this.held.findIndex((p) => p.id === id);
+    if (i < 0) return false;
+    const [prompt] = this.held.splice(i, 1);
+    const peer = this.peers.get(prompt.conn);
+    if (peer) {
+      if (peer.pendingPrompts > 0) peer.pendingPrompts -= 1;
+      if (peer.phase === 'active') this.sendControl(prompt.conn, peer, { type: 'error', code: STATUS.not_permitted, text: PROMPT_DECLINED });
+    }
+    return true;
   }
 
   private onAck(conn: ConnId, peer: Peer, lastSeq: bigint, nowMs: number): void {
@@ -435,7 +499,7 @@ export class HostSession {
       this.maybeStartNextTurn(nowMs);
       return;
     }
-    this.prompts.push({ conn: 0, author: this.config.hostName, text });
+    this.prompts.push({ conn: 0, author: this.config.hostName, text, id: 0 });
     this.maybeStartNextTurn(nowMs);
   }
 
@@ -502,12 +566,13 @@ export class HostSession {
   }
 
   /** The host removes the active peer shown as `name` (exact match, as the C++ host's
-   *  remove_peer): its queued prompts are dropped and it is told bye removed, after which its
+   *  remove_peer): its queued and held prompts are dropped and it is told bye removed, after which its
    *  link closes. The runtime bans its DTLS fingerprint. Returns its connection, or null. */
   removePeer(name: string): ConnId | null {
     for (const [conn, peer] of this.peers) {
       if (peer.phase !== 'active' || peer.name !== name) continue;
       for (let i = this.prompts.length - 1; i >= 0; i--) if (this.prompts[i].conn === conn) this.prompts.splice(i, 1);
+      for (let i = this.held.length - 1; i >= 0; i--) if (this.held[i].conn === conn) this.held.splice(i, 1);
       peer.pendingPrompts = 0;
       this.sendControl(conn, peer, { type: 'bye', reason: STATUS.removed, text: 'the host removed you from the session' });
       peer.phase = 'closing';
@@ -525,10 +590,10 @@ export class HostSession {
     }
   }
 
-  get status(): { peers: number; turn: bigint | null; generating: boolean; head: bigint; durable: bigint } {
+  get status(): { peers: number; turn: bigint | null; generating: boolean; head: bigint; durable: bigint; heldPrompts: number } {
     let peers = 0;
     for (const p of this.peers.values()) if (p.phase === 'active') peers++;
-    return { peers, turn: this.log.openTurn, generating: this.generating, head: this.log.head, durable: this.visible.head };
+    return { peers, turn: this.log.openTurn, generating: this.generating, head: this.log.head, durable: this.visible.head, heldPrompts: this.held.length };
   }
 
   /** The durable log (what peers can have been sent): what a signed export covers. */

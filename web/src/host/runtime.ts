@@ -26,10 +26,14 @@ export interface HostSetup {
   stored: Event[];
   model: ModelSource | null; // null: the host types the answers
   hostName: string;
+  approvePrompts: boolean; // participants' prompts wait for the host (approve / decline)
   sink: EventSink;
   onEvents(events: Event[]): void; // durable events, for the page's own transcript
-  onChange(): void; // peers or rooms changed
+  onChange(): void; // peers, rooms or held prompts changed
   onModelError(advice: string): void; // the model server could not be reached: what to do
+  /** Called with each piece of the model's answer just before it is handed to the session
+   *  (bench/js/browser_host_latency.mjs times tokens from here). */
+  onDelta?(text: string): void;
 }
 
 const HIGH_WATER = 1 << 20; // bytes a data channel may hold before the pump waits for it
@@ -94,6 +98,7 @@ export class BrowserHost implements HostIo {
       llmAttached: setup.model !== null,
       modelName: setup.model?.model || 'model',
       hostName: setup.hostName,
+      approvePrompts: setup.approvePrompts,
     });
     this.session = HostSession.create(config, setup.stored, this, Date.now());
     this.rooms = ([0, 1] as LinkRole[]).map((role) => ({ role, ws: null, self: 0n, ice: [], failures: 0, pinger: null }));
@@ -140,7 +145,10 @@ export class BrowserHost implements HostIo {
     const model = this.setup.model;
     if (!model) return;
     this.cancelGen = generate(model, history, {
-      delta: (text) => this.session.llmDelta(turn, text),
+      delta: (text) => {
+        this.setup.onDelta?.(text);
+        this.session.llmDelta(turn, text);
+      },
       done: (tokens) => {
         this.cancelGen = null;
         this.session.llmDone(turn, tokens, Date.now());
@@ -166,6 +174,23 @@ export class BrowserHost implements HostIo {
   }
   cancel(): void {
     this.session.hostCancel(Date.now());
+  }
+  /** Hold participants' prompts for approval from now on (or not), as `tokencast host --approve`. */
+  setApprovePrompts(on: boolean): void {
+    this.session.setApprovePrompts(on);
+    this.setup.onChange();
+  }
+  /** Lets held prompt `id` through (answered in turn); false when none has that id. */
+  approvePrompt(id: number): boolean {
+    const ok = this.session.approvePrompt(id, Date.now());
+    this.setup.onChange();
+    return ok;
+  }
+  /** Drops held prompt `id`; its author is told. False when none has that id. */
+  declinePrompt(id: number): boolean {
+    const ok = this.session.declinePrompt(id);
+    this.setup.onChange();
+    return ok;
   }
   /** Says bye to every peer, then closes everything. */
   end(): void {

@@ -23,6 +23,8 @@ export interface HostedSession {
   title: string;
   model: ModelSource | null;
   createdAt: number;
+  /** Participants' prompts wait for the host's approval (the page's toggle); absent: off. */
+  approvePrompts?: boolean;
 }
 
 /** A new session key: WebCrypto Ed25519, non-extractable, where the browser has it. */
@@ -77,6 +79,13 @@ export class HostStore {
   async create(session: HostedSession): Promise<void> {
     const tx = this.db.transaction(['session', 'events'], 'readwrite');
     tx.objectStore('events').clear();
+    tx.objectStore('session').put(session, CURRENT);
+    await done(tx);
+  }
+
+  /** Saves a changed setting of the hosted session (its events stay). */
+  async update(session: HostedSession): Promise<void> {
+    const tx = this.db.transaction('session', 'readwrite');
     tx.objectStore('session').put(session, CURRENT);
     await done(tx);
   }

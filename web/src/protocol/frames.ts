@@ -110,6 +110,13 @@ export const STATUS = {
   removed: 9n,
 } as const;
 
+/** The error text (status busy) a host sends a participant whose prompt waits for the host's
+ *  approval (`tokencast host --approve`, the host page's toggle; C++ kPromptAwaitsApproval), and
+ *  the one (status not_permitted) when the host rejects it. Hosts send them; clients recognize
+ *  them to say what happened rather than a generic "busy". */
+export const PROMPT_AWAITS_APPROVAL = "your prompt waits for the host's approval";
+export const PROMPT_DECLINED = 'the host declined your prompt';
+
 export type Event =
   | { seq: bigint; type: 'turn_started'; turn: bigint; role: TurnRole; author: string; at_ms: bigint }
   | { seq: bigint; type: 'text_delta'; turn: bigint; span: bigint; bytes: Uint8Array }
