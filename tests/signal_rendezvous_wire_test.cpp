@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tokencast/signal/cluster_wire.hpp"
 #include "tokencast/signal/rendezvous_wire.hpp"
 
 namespace rv = tokencast::rendezvous;
@@ -327,4 +328,80 @@ TEST(RendezvousWire, IceServersEncoderRefusesWhatTheDecoderWould) {
   ASSERT_TRUE(back.has_value());
   // A peer -> server message never has type 0x87.
   EXPECT_EQ(rv::decode_client_message(*biggest).error(), WireError::kUnknownType);
+}
+
+// The cluster wire (rendezvous instances over NATS): known bytes, round trips, strictness.
+TEST(ClusterWire, KnownBytesAndRoundTrips) {
+  namespace cw = rv::cluster;
+  const cw::InstanceId inst = 0x0102030405060708ull;
+  EXPECT_EQ(cw::encode_peer_here(inst, 0xAA),
+            (std::vector<uint8_t>{1, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0, 0xAA}));
+  EXPECT_EQ(cw::encode_alive(inst), (std::vector<uint8_t>{1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8}));
+  rv::RoomLocator locator{};
+  locator.fill(7);
+  auto hash = cw::room_hash(locator);
+  EXPECT_EQ(cw::room_subject(hash).size(), std::string("tokencast.room.").size() + 32);
+  EXPECT_NE(cw::room_hash(rv::RoomLocator{}), hash);
+  EXPECT_EQ(cw::instance_subject(inst), "tokencast.inst.0102030405060708");
+  std::vector<uint8_t> payload{9, 8, 7};
+  std::vector<std::vector<uint8_t>> messages{
+      cw::encode_peer_here(inst, 5),
+      cw::encode_peer_gone(inst, 6),
+      cw::encode_sync(inst),
+      *cw::encode_members(inst, std::vector<rv::PeerId>{1, 2, 3}),
+      *cw::encode_members(inst, std::vector<rv::PeerId>{}),
+      *cw::encode_relay(inst, hash, 11, 12, payload),
+      cw::encode_alive(inst)};
+  for (const auto& bytes : messages) {
+    auto m = cw::decode(bytes);
+    ASSERT_TRUE(m.has_value()) << make_error_code(m.error()).message();
+    EXPECT_EQ(m->from, inst);
+    EXPECT_EQ(cw::encode(*m), bytes);
+  }
+  auto relay = cw::decode(messages[5]);
+  const auto& r = std::get<cw::Relay>(relay->body);
+  EXPECT_EQ(r.room, hash);
+  EXPECT_EQ(r.from, 11u);
+  EXPECT_EQ(r.to, 12u);
+  EXPECT_EQ(std::vector<uint8_t>(r.payload.begin(), r.payload.end()), payload);
+}
+
+TEST(ClusterWire, RefusesWhatIsNotCanonical) {
+  namespace cw = rv::cluster;
+  const cw::InstanceId inst = 42;
+  EXPECT_EQ(cw::decode({}).error(), WireError::kEmpty);
+  auto here = cw::encode_peer_here(inst, 5);
+  auto bad_version = here;
+  bad_version[0] = 2;
+  EXPECT_EQ(cw::decode(bad_version).error(), WireError::kUnsupportedVersion);
+  auto bad_type = here;
+  bad_type[1] = 0x7f;
+  EXPECT_EQ(cw::decode(bad_type).error(), WireError::kUnknownType);
+  auto zero_instance = cw::encode_peer_here(0, 5);
+  EXPECT_EQ(cw::decode(zero_instance).error(), WireError::kZeroPeerId);
+  EXPECT_EQ(cw::decode(cw::encode_peer_here(inst, 0)).error(), WireError::kZeroPeerId);
+  auto longer = here;
+  longer.push_back(0);
+  EXPECT_EQ(cw::decode(longer).error(), WireError::kTrailingBytes);
+  EXPECT_EQ(cw::decode(std::span(here).first(here.size() - 1)).error(), WireError::kTruncated);
+  auto sync = cw::encode_sync(inst);
+  sync.push_back(1);
+  EXPECT_EQ(cw::decode(sync).error(), WireError::kTrailingBytes);
+  EXPECT_EQ(cw::encode_members(inst, std::vector<rv::PeerId>{1, 1}).error(),
+            WireError::kDuplicatePeer);
+  auto members = *cw::encode_members(inst, std::vector<rv::PeerId>{1, 2});
+  members[members.size() - 1] = 1;  // the second id becomes the first one
+  EXPECT_EQ(cw::decode(members).error(), WireError::kDuplicatePeer);
+  EXPECT_EQ(cw::encode_members(inst, std::vector<rv::PeerId>(rv::kMaxListedPeers + 2, 1)).error(),
+            WireError::kTooManyPeers);
+  cw::RoomHash hash{};
+  EXPECT_EQ(cw::encode_relay(inst, hash, 1, 2, {}).error(), WireError::kEmptyPayload);
+  std::vector<uint8_t> big(rv::kMaxEnvelopeSize + 1, 0);
+  EXPECT_EQ(cw::encode_relay(inst, hash, 1, 2, big).error(), WireError::kPayloadTooLarge);
+  big.pop_back();
+  auto largest = cw::encode_relay(inst, hash, 1, 2, big);
+  ASSERT_TRUE(largest.has_value());
+  EXPECT_EQ(largest->size(), cw::kMaxClusterMessageSize);
+  largest->push_back(0);
+  EXPECT_EQ(cw::decode(*largest).error(), WireError::kPayloadTooLarge);
 }

@@ -76,14 +76,62 @@ TEST(RoomRegistry, JoinLeaveAndLimits) {
   ASSERT_TRUE(registry.join(room(2), c));
   EXPECT_EQ(registry.join(room(3), c).error(), rv::RoomRegistry::JoinError::kTooManyRooms);
   EXPECT_EQ(metrics.rooms.load(), 2u);
-  auto rest = registry.leave(ja->room, ja->id);
-  ASSERT_EQ(rest.size(), 1u);
-  EXPECT_EQ(rest[0], b);
-  EXPECT_TRUE(registry.leave(ja->room, ja->id).empty());  // twice: nothing
-  EXPECT_TRUE(registry.leave(jb->room, jb->id).empty());
+  auto left = registry.leave(ja->room, ja->id);
+  ASSERT_EQ(left.rest.size(), 1u);
+  EXPECT_EQ(left.rest[0], b);
+  EXPECT_FALSE(left.emptied);
+  EXPECT_FALSE(registry.leave(ja->room, ja->id).removed);  // twice: nothing
+  auto last = registry.leave(jb->room, jb->id);
+  EXPECT_TRUE(last.rest.empty());
+  EXPECT_TRUE(last.emptied);
   EXPECT_EQ(registry.room_count(), 1u);
   EXPECT_EQ(metrics.rooms.load(), 1u);
   ASSERT_TRUE(registry.join(room(3), a));  // room 1 is gone, so room 3 fits
+}
+
+// Remote members (a cluster's other instances): listed in JOINED, counted in the room's size,
+// told to locals once, removable only by the instance that announced them, and gone with the
+// last local member.
+TEST(RoomRegistry, RemoteMembersOfOtherInstances) {
+  rv::Metrics metrics;
+  rv::RoomRegistry registry(4, 3, metrics);
+  auto a = std::make_shared<RecordingMember>();
+  auto far = std::make_shared<RecordingMember>();
+  EXPECT_TRUE(registry.add_remote(room(1), 77, 9, far).empty());  // room not held here
+  auto ja = registry.join(room(1), a);
+  ASSERT_TRUE(ja);
+  EXPECT_TRUE(ja->created);
+  auto told = registry.add_remote(room(1), 77, 9, far);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0], a);
+  EXPECT_TRUE(registry.add_remote(room(1), 77, 9, far).empty());      // known already
+  EXPECT_TRUE(registry.add_remote(room(1), ja->id, 9, far).empty());  // a local id
+  EXPECT_EQ(ja->room->find(77), far);
+  EXPECT_EQ(ja->room->size(), 2u);
+  EXPECT_EQ(ja->room->local_ids(), std::vector<rv::PeerId>{ja->id});
+  auto b = std::make_shared<RecordingMember>();
+  auto jb = registry.join(room(1), b);
+  ASSERT_TRUE(jb);
+  EXPECT_FALSE(jb->created);
+  EXPECT_EQ(jb->other_ids.size(), 2u);  // a and the remote 77
+  EXPECT_EQ(jb->others.size(), 1u);     // only a is told here; 77's instance hears it on the bus
+  EXPECT_EQ(registry.join(room(1), std::make_shared<RecordingMember>()).error(),
+            rv::RoomRegistry::JoinError::kRoomFull);            // 3 with the remote one
+  EXPECT_TRUE(registry.remove_remote(room(1), 77, 8).empty());  // not its instance
+  EXPECT_EQ(registry.remove_remote(room(1), 77, 9).size(), 2u);
+  EXPECT_EQ(ja->room->find(77), nullptr);
+  ASSERT_EQ(registry.add_remote(room(1), 78, 9, far).size(), 2u);
+  ASSERT_EQ(registry.add_remote(room(1), 79, 5, far).size(), 0u);  // the room is full
+  std::vector<rv::PeerId> gone;
+  registry.remove_instance(9, [&](rv::PeerId id, auto locals) {
+    gone.push_back(id);
+    EXPECT_EQ(locals.size(), 2u);
+  });
+  EXPECT_EQ(gone, std::vector<rv::PeerId>{78});
+  registry.add_remote(room(1), 80, 5, far);
+  registry.leave(ja->room, ja->id);
+  EXPECT_TRUE(registry.leave(jb->room, jb->id).emptied);
+  EXPECT_EQ(ja->room->find(80), nullptr);  // remote members go with the last local one
 }
 
 TEST(WsUrl, Parses) {

@@ -76,6 +76,15 @@ class ServerProcess {
   bool ok() const { return port_ != 0; }
   std::string ws_url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/ws"; }
 
+  // SIGKILL: the process dies without closing anything (a machine failing).
+  void kill_hard() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
   // SIGTERM, then waits up to `grace`; returns the exit status (-1 if it had to be killed).
   int stop(std::chrono::milliseconds grace = 5000ms) {
     if (pid_ <= 0) return exit_status_;

@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "stop_signals.hpp"
+#include "tokencast/nats/nats_bus.hpp"
 #include "tokencast/rtc/peer_link.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 #include "tokencast/util/cli_args.hpp"
@@ -78,10 +79,11 @@ void raise_fd_limit(size_t want, bool verbose) {
   }
 }
 
-// The TURN secret: from --turn-secret-file, else TOKENCAST_TURN_SECRET; never from argv.
-std::optional<std::string> read_turn_secret(const std::string& file) {
+// A secret (the TURN secret, the NATS token): from `file`, else the environment variable
+// `env_name`; never from argv.
+std::optional<std::string> read_secret(const std::string& file, const char* env_name) {
   if (file.empty()) {
-    const char* env = std::getenv("TOKENCAST_TURN_SECRET");
+    const char* env = std::getenv(env_name);
     return env != nullptr ? std::optional<std::string>(env) : std::nullopt;
   }
   std::ifstream in(file, std::ios::binary);
@@ -131,6 +133,11 @@ int run_rendezvous(Args args) {
   IceFlagsUrls ice_urls;
   std::string turn_secret_file;
   std::string turn_ttl = "3600";
+  std::vector<std::string> nats_urls;
+  std::string nats_token_file;
+  std::string nats_creds;
+  std::string cluster_heartbeat = "1s";
+  std::string cluster_expiry = "5s";
 
   util::CliArgs cli("rendezvous",
                     "Run a rendezvous server: it introduces the peers of a room to each other by "
@@ -200,6 +207,20 @@ int run_rendezvous(Args args) {
              "new rooms per second per address, bursts of 5x (default 20); over it: closed 4002");
   cli.option("--global-room-rate", "N", &global_room_rate,
              "new rooms per second in all, bursts of 5x (default 2000)");
+  cli.multi("--nats", "URL[,URL...]", &nats_urls,
+            "share rooms with other rendezvous instances through NATS, e.g. "
+            "nats://10.0.0.5:4222 (repeatable or comma-separated: the servers of a NATS "
+            "cluster). Put every instance behind one name; a host and its joiners may land on "
+            "different instances");
+  cli.option("--nats-token-file", "FILE", &nats_token_file,
+             "file holding the NATS token (instead of TOKENCAST_NATS_TOKEN)");
+  cli.option("--nats-creds", "FILE", &nats_creds,
+             "NATS credentials file (JWT and nkey seed, as `nsc` writes them)");
+  cli.option("--cluster-heartbeat", "DURATION", &cluster_heartbeat,
+             "how often this instance tells the others it is alive (default 1s)");
+  cli.option("--cluster-expiry", "DURATION", &cluster_expiry,
+             "an instance silent this long is taken for dead: its peers leave every room "
+             "(default 5s)");
   cli.flag("--verbose", &verbose, "log connections refused and limits hit to stderr");
   cli.epilog(
       "On start one line `listening on HOST:PORT` goes to stdout; logs go to stderr.\n"
@@ -239,7 +260,7 @@ int run_rendezvous(Args args) {
   o.ice.turn_urls = ice_urls.turn;
   if (!parse_number(turn_ttl, &o.ice.turn_ttl_seconds)) return bad("--turn-ttl", turn_ttl);
   if (!o.ice.turn_urls.empty()) {
-    auto secret = read_turn_secret(turn_secret_file);
+    auto secret = read_secret(turn_secret_file, "TOKENCAST_TURN_SECRET");
     if (!secret || secret->empty()) {
       std::fprintf(stderr,
                    "tokencast rendezvous: --turn needs the TURN secret in TOKENCAST_TURN_SECRET "
@@ -259,6 +280,53 @@ int run_rendezvous(Args args) {
   }
   if (!parse_duration(write_stall_timeout, &o.write_stall_timeout)) {
     return bad("--write-stall-timeout", write_stall_timeout);
+  }
+  std::vector<std::string> nats_list;
+  for (const auto& value : nats_urls) {
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      if (comma == std::string::npos) comma = value.size();
+      nats_list.push_back(value.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  if (!parse_duration(cluster_heartbeat, &o.cluster_heartbeat)) {
+    return bad("--cluster-heartbeat", cluster_heartbeat);
+  }
+  if (!parse_duration(cluster_expiry, &o.cluster_expiry)) {
+    return bad("--cluster-expiry", cluster_expiry);
+  }
+  if (!nats_list.empty()) {
+    nats::NatsOptions nats_options;
+    nats_options.urls = nats_list;
+    nats_options.credentials_file = nats_creds;
+    if (!nats_token_file.empty() || std::getenv("TOKENCAST_NATS_TOKEN") != nullptr) {
+      auto token = read_secret(nats_token_file, "TOKENCAST_NATS_TOKEN");
+      if (!token || token->empty()) {
+        std::fprintf(stderr,
+                     "tokencast rendezvous: the NATS token file is unreadable, empty or over "
+                     "4096 bytes\n");
+        return 2;
+      }
+      nats_options.token = std::move(*token);
+    }
+    // The bus' state changes matter to an operator: always on stderr.
+    auto mu = std::make_shared<std::mutex>();
+    nats_options.log = [mu](std::string_view line) {
+      std::lock_guard lock(*mu);
+      std::fprintf(stderr, "tokencast rendezvous: %.*s\n", static_cast<int>(line.size()),
+                   line.data());
+    };
+    auto bus = nats::connect_nats(std::move(nats_options));
+    if (!bus) {
+      std::fprintf(stderr, "tokencast rendezvous: %s\n", bus.error().c_str());
+      return 2;
+    }
+    o.cluster = std::move(*bus);
+  } else if (!nats_token_file.empty() || !nats_creds.empty()) {
+    std::fprintf(stderr, "tokencast rendezvous: --nats-token-file and --nats-creds need --nats\n");
+    return 2;
   }
   if (auto problem = rendezvous::validate(o)) {
     std::fprintf(stderr, "tokencast rendezvous: %s\n", problem->c_str());

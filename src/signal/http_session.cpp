@@ -125,7 +125,13 @@ void HttpSession::on_read(error_code ec) {
   }
   bool close = !request.keep_alive();
   if (path == "/healthz") {
-    respond(200, "ok\n", "text/plain; charset=utf-8", "no-store", close);
+    // A cluster instance cut off from the bus takes no new rooms: a load balancer should stop
+    // sending it clients.
+    if (ctx_.cluster && !ctx_.cluster->healthy()) {
+      respond(503, "cluster bus unavailable\n", "text/plain; charset=utf-8", "no-store", close);
+    } else {
+      respond(200, "ok\n", "text/plain; charset=utf-8", "no-store", close);
+    }
   } else if (path == "/metrics") {
     respond(200, ctx_.metrics.render(), "text/plain; version=0.0.4; charset=utf-8", "no-store",
             close);

@@ -89,6 +89,23 @@ std::string Metrics::render() const {
          "Envelopes relayed to a peer.", get(envelopes_relayed_total));
   metric(out, "tokencast_rendezvous_envelope_bytes_relayed_total", "counter",
          "Payload bytes of the envelopes relayed.", get(envelope_bytes_relayed_total));
+  if (clustered) {
+    metric(out, "tokencast_rendezvous_cluster_connected", "gauge",
+           "1 while connected to the cluster bus (NATS), else 0.", get(cluster_connected));
+    metric(out, "tokencast_rendezvous_cluster_instances", "gauge",
+           "Other rendezvous instances heard from within the expiry.", get(cluster_instances));
+    metric(out, "tokencast_rendezvous_cluster_relays_out_total", "counter",
+           "Envelopes relayed to a peer on another instance.", get(cluster_relays_out_total));
+    metric(out, "tokencast_rendezvous_cluster_relays_in_total", "counter",
+           "Envelopes from a peer on another instance delivered here.",
+           get(cluster_relays_in_total));
+    metric(out, "tokencast_rendezvous_cluster_relays_undeliverable_total", "counter",
+           "Relayed envelopes whose recipient was no longer here.",
+           get(cluster_relays_undeliverable_total));
+    metric(out, "tokencast_rendezvous_cluster_messages_refused_total", "counter",
+           "Cluster messages that did not decode or came on the wrong subject.",
+           get(cluster_messages_refused_total));
+  }
   out.append(
       "# HELP tokencast_rendezvous_rejections_total Connections, messages or requests refused, "
       "by reason.\n"

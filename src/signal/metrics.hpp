@@ -48,6 +48,14 @@ struct Metrics {
   std::atomic<uint64_t> envelope_bytes_relayed_total{0};
   std::atomic<uint64_t> messages_received_total{0};
   std::atomic<uint64_t> throttled_total{0};
+  // Cluster (rendezvous --nats); rendered only when `clustered`.
+  bool clustered = false;
+  std::atomic<uint64_t> cluster_connected{0};
+  std::atomic<uint64_t> cluster_instances{0};
+  std::atomic<uint64_t> cluster_relays_out_total{0};
+  std::atomic<uint64_t> cluster_relays_in_total{0};
+  std::atomic<uint64_t> cluster_relays_undeliverable_total{0};
+  std::atomic<uint64_t> cluster_messages_refused_total{0};
   std::array<std::atomic<uint64_t>, kRejectionCount> rejections{};
   std::array<std::atomic<uint64_t>, kHttpStatuses.size()> http_responses{};
 

@@ -11,8 +11,6 @@
 
 #include "http_session.hpp"
 #include "server_context.hpp"
-#include "http_session.hpp"
-#include "server_context.hpp"
 #include "tls_context.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 
@@ -69,6 +67,10 @@ std::optional<std::string> validate(const ServerOptions& o) {
   if (auto problem = validate_ice_grant(o.ice)) return problem;
   if (o.write_stall_timeout < milliseconds(10)) return "write stall timeout must be >= 10 ms";
   if (o.http_deadline < milliseconds(10)) return "HTTP deadline must be >= 10 ms";
+  if (o.cluster &&
+      (o.cluster_heartbeat < milliseconds(10) || o.cluster_expiry < 2 * o.cluster_heartbeat)) {
+    return "cluster heartbeat must be >= 10 ms and the expiry at least twice the heartbeat";
+  }
   if (o.ipv6_prefix_bits < 16 || o.ipv6_prefix_bits > 128) return "IPv6 prefix must be 16..128";
   for (double rate : {o.connect_rate, o.join_rate, o.room_rate, o.global_room_rate}) {
     if (!(rate > 0)) return "connect, join and room rates must be > 0";
@@ -141,6 +143,14 @@ Expected<void, std::error_code> Server::Impl::start() {
     return unexpected(std::error_code(ec.value(), std::system_category()));
   }
   port = acceptor->local_endpoint().port();
+  if (ctx.options.cluster) {
+    ctx.metrics.clustered = true;
+    ctx.cluster = std::make_unique<Cluster>(
+        ctx.options.cluster, ctx.rooms, ctx.metrics,
+        Cluster::Timing{ctx.options.cluster_heartbeat, ctx.options.cluster_expiry},
+        ctx.options.log);
+    ctx.cluster->start();
+  }
   retry_timer = std::make_unique<net::steady_timer>(shards[0]->ioc);
   started = true;
   do_accept();
@@ -232,6 +242,7 @@ void Server::Impl::stop() {
   // drop as they are destroyed): release it while the io_contexts exist.
   acceptor.reset();
   retry_timer.reset();
+  if (ctx.cluster) ctx.cluster->stop();
   ctx.rooms.clear();
 }
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "cluster.hpp"
 #include "metrics.hpp"
 #include "rate_limiter.hpp"
 #include "room_registry.hpp"
@@ -74,6 +75,8 @@ struct ServerContext {
   // Set by Server::start() when the options name a certificate: every connection is TLS.
   std::unique_ptr<net::ssl::context> tls;
   std::atomic<bool> stopping{false};  // set by Server::stop()
+  // Set by Server::start() when the options name a cluster bus.
+  std::unique_ptr<Cluster> cluster;
 
   bool logging() const { return static_cast<bool>(options.log); }
   void log(std::string_view line) const {

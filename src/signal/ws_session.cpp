@@ -191,6 +191,12 @@ void WsSession::handle_join(const RoomLocator& room, SteadyClock::time_point now
     begin_close(CloseCode::kRateLimited);
     return;
   }
+  // Cut off from the cluster bus, an instance keeps its rooms but takes no new one: its peers
+  // could not meet the room's peers on other instances.
+  if (ctx_.cluster && !ctx_.cluster->healthy() && !ctx_.rooms.find(room)) {
+    begin_close(CloseCode::kTooManyRooms);
+    return;
+  }
   auto joined = ctx_.rooms.join(
       room, self(), [&] { return ctx_.limits.allow_new_room(address, per_address, now); });
   if (!joined) {
@@ -222,6 +228,7 @@ void WsSession::handle_join(const RoomLocator& room, SteadyClock::time_point now
     auto notice = out_of(*encode_peer_joined(id_));
     for (auto& other : joined->others) other->deliver(notice);
   }
+  if (ctx_.cluster) ctx_.cluster->local_joined(room_, id_);
   arm_timer(now + ctx_.options.idle_timeout / 2);
 }
 
@@ -404,11 +411,13 @@ void WsSession::leave_room() {
   auto room = std::move(room_);
   room_.reset();
   ctx_.metrics.peers.fetch_sub(1, std::memory_order_relaxed);
-  auto rest = ctx_.rooms.leave(room, id_);
+  auto left = ctx_.rooms.leave(room, id_);
+  // Other instances are told even while this one stops: their peers stay.
+  if (left.removed && ctx_.cluster) ctx_.cluster->local_left(room->locator(), id_);
   // When the whole server stops, everyone is leaving: no point telling each other.
-  if (!rest.empty() && !ctx_.stopping.load(std::memory_order_relaxed)) {
+  if (!left.rest.empty() && !ctx_.stopping.load(std::memory_order_relaxed)) {
     auto notice = out_of(*encode_peer_left(id_));
-    for (auto& other : rest) other->deliver(notice);
+    for (auto& other : left.rest) other->deliver(notice);
   }
 }
 

@@ -26,6 +26,7 @@
 #include <system_error>
 
 #include "tokencast/core/expected.hpp"
+#include "tokencast/signal/cluster_bus.hpp"
 #include "tokencast/signal/rendezvous_wire.hpp"
 #include "tokencast/turn_credentials.hpp"
 
@@ -83,6 +84,14 @@ struct ServerOptions {
   // STUN/TURN servers handed to every peer right after JOINED (ICE_SERVERS), with fresh TURN
   // credentials at each join. Empty: no ICE_SERVERS message. At most kMaxIceServers URLs.
   IceGrant ice;
+
+  // A cluster: rooms shared with other instances over this bus (`tokencast rendezvous --nats`,
+  // tokencast/nats/nats_bus.hpp). Null: a single instance. Without the bus an instance takes no
+  // new rooms and /healthz answers 503. An instance silent for cluster_expiry (it says ALIVE
+  // every cluster_heartbeat) loses its peers on the others.
+  std::shared_ptr<ClusterBus> cluster;
+  std::chrono::milliseconds cluster_heartbeat{1000};
+  std::chrono::milliseconds cluster_expiry{5000};
 
   // Log sink for one-line events (connections refused, limits hit, errors). Null: silent.
   // Called from I/O threads, possibly concurrently.
