@@ -530,6 +530,33 @@ TEST_F(HostProcessTest, ReasoningStreamsToPeersAsThinkingAndNeverBackToTheModel)
   EXPECT_EQ(request["messages"][1]["content"], "Four.");
 }
 
+// --think-open: a server whose chat template opened <think> in the prompt and that leaves the
+// reasoning in `content`: the content up to </think> reaches a joined client as thinking.
+TEST_F(HostProcessTest, WithThinkOpenTheContentBeforeTheClosingTagIsThinking) {
+  testing::FakeOpenAiServer llm([&](const testing::FakeRequest&) {
+    testing::Script s;
+    s.raw(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (const char* piece : {"Two and", " two.</th", "ink>\\n\\nFour."}) {
+      s.chunk(testing::sse_data(
+          testing::completion_chunk(std::string(R"({"content":")") + piece + "\"}")));
+    }
+    s.chunk(testing::sse_data(testing::completion_chunk("{}", "\"stop\"")));
+    s.chunk(testing::sse_data("[DONE]"));
+    s.end_chunks();
+    return s;
+  });
+  Child host(host_args({"--llm", llm.base_url(), "--model", "r1", "--think-open"}));
+  Links links = read_links();
+  auto ada = join(links.participant, "ada");
+  ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+  ASSERT_TRUE(ada->prompt("2+2?").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
+  const auto answer = ada->transcript().turns()[1];
+  EXPECT_EQ(answer.thinking, "Two and two.");
+  EXPECT_EQ(answer.text, "Four.");
+}
+
 // --approve: a participant's prompt waits until the host lets it through from its console.
 TEST_F(HostProcessTest, WithApproveTheHostLetsPromptsThrough) {
   Child host(host_args({"--exec", "echo approved answer", "--approve"}), /*keep_stdin=*/true);

@@ -83,4 +83,33 @@ TEST_F(LlamaServerTest, CancelsMidAnswerAndAnswersAgain) {
   EXPECT_EQ(log.ends, 0);
 }
 
+// llama-server's reasoning parser (--jinja --reasoning-format deepseek) serving a model whose
+// chat template opens "<think>" in its generation prompt (tiny-think.gguf): the server sends
+// what the model writes in `reasoning_content` (the random model never closes the block), and
+// the OpenAI source passes it on as thinking. With the inline parsing off, so that only the
+// field can have made it thinking.
+TEST(LlamaServerReasoning, ReasoningContentIsThinkingNotAnswerText) {
+  LlamaServer server{TOKENCAST_LLAMA_SERVER,
+                     TOKENCAST_TINY_THINK_MODEL,
+                     1,
+                     512,
+                     {"--jinja", "--reasoning-format", "deepseek"}};
+  std::string url = server.base_url();
+  ASSERT_FALSE(url.empty()) << server.log();
+  tokencast::OpenAiSourceOptions options;
+  options.base_url = url;
+  options.generation.max_tokens = 24;
+  options.think_tags = false;
+  auto llm = tokencast::make_openai_source(options);
+  TurnLog log;
+  ASSERT_TRUE(llm->start(prompt("Think, then answer."), log.callbacks()));
+  ASSERT_TRUE(log.wait_end());
+  std::lock_guard lock(log.mutex);
+  EXPECT_TRUE(log.done) << log.error << "\n" << server.log();
+  EXPECT_FALSE(log.thinking.empty()) << server.log();
+  EXPECT_EQ(tokencast::to_valid_utf8(log.thinking), log.thinking);
+  EXPECT_TRUE(log.deltas.empty()) << log.deltas.size() << " pieces of answer text";
+  EXPECT_GT(log.token_count, 0u);
+}
+
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "llama/llama_preflight.hpp"
 #include "support/llm_turn_log.hpp"
 #include "support/temp_dir.hpp"
 #include "tokencast/core/text.hpp"
@@ -210,6 +211,76 @@ TEST(LlamaSource, AModelLargerThanMemorySaysSo) {
   EXPECT_NE(error.find(" is too large for this machine's memory: the model needs about 1024.0 GiB"),
             std::string::npos)
       << error;
+}
+
+// The tiny model's KV cache: 2 layers x 4 KV heads x (16 + 16) head dimensions x 2 bytes.
+constexpr uint64_t kTinyKvBytesPerToken = 2 * 4 * (16 + 16) * 2;
+
+TEST(LlamaSource, TheMemoryCheckCountsTheKvCacheOfTheContext) {
+  const auto size = std::filesystem::file_size(TOKENCAST_TINY_MODEL);
+  auto info = tokencast::llm::check_model_file(TOKENCAST_TINY_MODEL, std::nullopt, 512);
+  ASSERT_TRUE(info) << info.error();
+  EXPECT_EQ(info->kv_bytes_per_token, kTinyKvBytesPerToken);
+  EXPECT_EQ(info->kv_bytes, 512 * kTinyKvBytesPerToken);
+  // --ctx 0: the model's training context (2048 in its metadata).
+  info = tokencast::llm::check_model_file(TOKENCAST_TINY_MODEL, std::nullopt, 0);
+  ASSERT_TRUE(info) << info.error();
+  EXPECT_EQ(info->ctx, 2048u);
+  EXPECT_EQ(info->kv_bytes, 2048 * kTinyKvBytesPerToken);
+
+  // With room for the file and 1000 tokens: 1000 fit, 1001 do not, and the error says why.
+  const uint64_t memory = size + 1000 * kTinyKvBytesPerToken;
+  EXPECT_TRUE(tokencast::llm::check_model_file(TOKENCAST_TINY_MODEL, memory, 1000));
+  auto refused = tokencast::llm::check_model_file(TOKENCAST_TINY_MODEL, memory, 1001);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), std::string(TOKENCAST_TINY_MODEL) +
+                                 " with a context of 1001 tokens does not fit this machine's "
+                                 "memory: the model needs about 0.0 GiB and its KV cache 0.0 GiB "
+                                 "(512 bytes a token), 0.0 GiB are available; --ctx 1000 would "
+                                 "be at most what fits");
+}
+
+TEST(LlamaSource, AnAbsurdContextIsRefusedBeforeLoading) {
+  // 4 billion tokens of KV cache: 2 TiB for the tiny model, more than any machine running this.
+  auto options = tiny_options();
+  options.ctx = 4'000'000'000u;
+  std::string error = load_error(options);
+  EXPECT_NE(error.find(" with a context of 4000000000 tokens does not fit this machine's memory: "
+                       "the model needs about 0.0 GiB and its KV cache 1907.3 GiB (512 bytes a "
+                       "token)"),
+            std::string::npos)
+      << error;
+}
+
+// A template whose generation prompt opens "<think>" (tiny-think.gguf: Bailing-think, as
+// llama_chat_apply_template knows it): the model's output starts inside its reasoning, and
+// what it writes before any "</think>" is thinking. The random model never writes "</think>"
+// (several tokens), so the whole answer is thinking; ThinkTagSplitter's tests cover the close.
+TEST(LlamaSource, AnswersOfATemplateThatOpensThinkingAreThinking) {
+  auto options = tiny_options();
+  options.model_file = TOKENCAST_TINY_THINK_MODEL;
+  options.generation.max_tokens = 24;
+  auto source = tokencast::make_llama_source(options);
+  ASSERT_TRUE(source) << source.error();
+  TurnLog log;
+  ASSERT_TRUE((*source)->start(prompt("think first"), log.callbacks()));
+  ASSERT_TRUE(log.wait_end());
+  std::lock_guard lock(log.mutex);
+  EXPECT_TRUE(log.done) << log.error;
+  EXPECT_FALSE(log.thinking.empty());
+  EXPECT_TRUE(log.deltas.empty()) << log.deltas.size() << " pieces of answer text";
+
+  // The same model with the inline parsing off: the same output is answer text.
+  options.think_tags = false;
+  auto plain = tokencast::make_llama_source(options);
+  ASSERT_TRUE(plain) << plain.error();
+  TurnLog text;
+  ASSERT_TRUE((*plain)->start(prompt("think first"), text.callbacks()));
+  ASSERT_TRUE(text.wait_end());
+  std::lock_guard text_lock(text.mutex);
+  EXPECT_TRUE(text.done) << text.error;
+  EXPECT_TRUE(text.thinking.empty());
+  EXPECT_FALSE(text.deltas.empty());
 }
 
 }  // namespace

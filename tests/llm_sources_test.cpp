@@ -225,6 +225,33 @@ TEST(OpenAiSource, ReasoningContentReachesOnThinkingBeforeTheText) {
   EXPECT_EQ(collector.token_count(), 3u);
 }
 
+// A server whose template opened "<think>" in the prompt and that leaves the reasoning in
+// `content`: with think_open, the content up to "</think>" (which may arrive split) is thinking.
+TEST(OpenAiSource, ContentOpenedInsideThinkingByTheTemplate) {
+  for (bool think_open : {true, false}) {
+    FakeOpenAiServer server([](const FakeRequest&) {
+      return openai_stream({"Two and", " two.</th", "ink>\n\nFour."});
+    });
+    auto options = options_for(server);
+    options.think_open = think_open;
+    auto source = tokencast::make_openai_source(options);
+    Collector collector;
+    auto callbacks = collector.callbacks();
+    std::string thinking;  // written on the source's thread, read after the turn ended
+    callbacks.on_thinking = [&](std::string bytes) { thinking += bytes; };
+    ASSERT_TRUE(source->start(prompt("2+2?"), callbacks));
+    ASSERT_TRUE(collector.wait_end());
+    EXPECT_TRUE(collector.done()) << collector.error();
+    if (think_open) {
+      EXPECT_EQ(thinking, "Two and two.");
+      EXPECT_EQ(collector.text(), "Four.");
+    } else {
+      EXPECT_EQ(thinking, "");
+      EXPECT_EQ(collector.text(), "Two and two.</think>\n\nFour.");
+    }
+  }
+}
+
 TEST(OpenAiSource, NoAuthorizationHeaderWithoutKeyAndTwoTurnsInARow) {
   FakeOpenAiServer server([](const FakeRequest&) { return openai_stream({"a", "b"}); });
   auto options = options_for(server);

@@ -16,8 +16,10 @@ struct Split {
   bool operator==(const Split&) const = default;
 };
 
-Split split(const std::vector<std::string>& deltas) {
+// `opened`: the prompt opened "<think>" (ThinkTagSplitter::open()).
+Split split(const std::vector<std::string>& deltas, bool opened = false) {
   ThinkTagSplitter splitter;
+  if (opened) splitter.open();
   std::vector<ChatDelta> pieces;
   for (const auto& d : deltas) splitter.feed(d, pieces);
   splitter.finish(pieces);
@@ -33,10 +35,10 @@ Split split(const std::vector<std::string>& deltas) {
 }
 
 // Every way to cut `answer` into deltas of `size` bytes gives the same split.
-Split split_every(const std::string& answer, size_t size) {
+Split split_every(const std::string& answer, size_t size, bool opened = false) {
   std::vector<std::string> deltas;
   for (size_t at = 0; at < answer.size(); at += size) deltas.push_back(answer.substr(at, size));
-  return split(deltas);
+  return split(deltas, opened);
 }
 
 TEST(ThinkTags, ThinkingThenAnswerWhateverTheDeltaBoundaries) {
@@ -45,6 +47,32 @@ TEST(ThinkTags, ThinkingThenAnswerWhateverTheDeltaBoundaries) {
     EXPECT_EQ(split_every(answer, size), (Split{"The user asks 2+2. Easy.\n", "It is 4."}))
         << "deltas of " << size;
   }
+}
+
+// The template's generation prompt ended with "<think>": the output opens inside thinking and
+// only "</think>" closes it.
+TEST(ThinkTags, AnAnswerOpenedByTheTemplateIsThinkingUpToTheClosingTag) {
+  const std::string answer = "\nThe user asks 2+2. Easy.\n</think>\n\nIt is 4.";
+  for (size_t size = 1; size <= answer.size(); ++size) {
+    EXPECT_EQ(split_every(answer, size, true), (Split{"The user asks 2+2. Easy.\n", "It is 4."}))
+        << "deltas of " << size;
+  }
+  EXPECT_EQ(split({"all of it is reasoning"}, true), (Split{"all of it is reasoning", ""}));
+  EXPECT_EQ(split({"\n\n</think>\n\nHi"}, true), (Split{"", "Hi"}));  // an empty block
+  EXPECT_EQ(split({"a</think>b <think>c</think>"}, true), (Split{"a", "b <think>c</think>"}));
+  EXPECT_EQ(split({"</thi"}, true), (Split{"</thi", ""}));
+  // The same bytes without open(): no "<think>" opened the answer, so it is text.
+  EXPECT_EQ(split({"a</think>b"}), (Split{"", "a</think>b"}));
+}
+
+TEST(ThinkTags, OpenAfterTheFirstByteChangesNothing) {
+  ThinkTagSplitter splitter;
+  std::vector<ChatDelta> pieces;
+  splitter.feed("Hi", pieces);
+  splitter.open();
+  splitter.feed(" there</think>", pieces);
+  splitter.finish(pieces);
+  EXPECT_EQ(pieces, (std::vector<ChatDelta>{{"Hi", false}, {" there</think>", false}}));
 }
 
 TEST(ThinkTags, AnAnswerWithoutThinkingIsText) {

@@ -49,6 +49,7 @@ struct HostFlags {
   std::string exec;
   bool stdin_source = false;
   bool no_think_tags = false;
+  bool think_open = false;
   std::string model_file;
   std::string ctx = "4096";
   std::string threads = "0";
@@ -134,6 +135,9 @@ Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags&
   if (chosen > 1) {
     return unexpected(std::string("use only one of --llm, --model-file, --exec and --stdin"));
   }
+  if (f.think_open && (!f.model_file.empty() || !f.exec.empty() || f.stdin_source)) {
+    return unexpected(std::string("--think-open is for an OpenAI-compatible server (--llm)"));
+  }
   if (!f.model_file.empty()) return model_file_source(f, std::move(request.generation));
   if (!f.exec.empty()) {
     ExecSourceOptions o;
@@ -156,6 +160,7 @@ Expected<std::unique_ptr<LlmSource>, std::string> choose_source(const HostFlags&
   o.generation = std::move(request.generation);
   o.headers = std::move(request.headers);
   o.think_tags = !f.no_think_tags;
+  o.think_open = f.think_open;
   if (!f.llm.empty()) {
     o.base_url = f.llm;
     o.model = f.model;
@@ -201,6 +206,10 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
   cli.flag("--no-think-tags", &f.no_think_tags,
            "show an answer's inline <think>...</think> as text instead of as the model's "
            "thinking (reasoning the server sends apart is thinking either way)");
+  cli.flag("--think-open", &f.think_open,
+           "with --llm: the server's chat template opens <think> itself and the server leaves "
+           "the reasoning in the answer: the text before </think> is thinking (--model-file "
+           "sees this in its template)");
   cli.option("--rendezvous", "URL", &f.rendezvous,
              "use a remote rendezvous (ws://HOST:PORT/ws, or wss:// for TLS: its certificate "
              "is verified, never bypassed) instead of the embedded one");

@@ -128,6 +128,7 @@ class OpenAiSource final : public llm::ThreadedSource {
 };
 
 void OpenAiSource::run(std::vector<ChatMessage> history, llm::Turn& turn) {
+  if (options_.think_open) turn.open_thinking();
   Request request;
   request.body = request_body(std::move(history));
   request.url = llm::join_url(options_.base_url, "chat/completions");

@@ -39,6 +39,11 @@ void Turn::delta(std::string bytes) {
   for (ChatDelta& piece : pieces_) deliver(std::move(piece));
 }
 
+void Turn::open_thinking() {
+  std::lock_guard lock(mutex_);
+  if (think_tags_) splitter_.open();
+}
+
 void Turn::thinking(std::string bytes) {
   std::lock_guard lock(mutex_);
   if (cancelled() || ended_) return;

@@ -32,6 +32,9 @@ class Turn {
   int wake_fd() const { return wake_[0]; }  // becomes readable when the turn is cancelled
   void delta(std::string bytes);
   void thinking(std::string bytes);
+  // The prompt opened "<think>" (the chat template's generation prompt ends with it): the answer
+  // starts inside thinking, up to "</think>". With think tags on, before the first delta().
+  void open_thinking();
   void done();
   void fail(std::string reason) { fail(LlmFailure{reason, reason}); }  // nothing private in it
   void fail(LlmFailure failure);

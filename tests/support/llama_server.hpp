@@ -26,11 +26,13 @@ namespace tokencast::testing {
 // (read from its log), serving one model with one slot; killed at the end.
 class LlamaServer {
  public:
-  LlamaServer(const std::string& server, const std::string& model, int threads, int ctx) {
-    // --no-jinja: the chat template is applied as the in-process source applies it; and the
-    // tiny model's random output (stray bytes) would fail the Jinja path's output parser.
-    std::vector<std::string> args{server,      "-m",     model, "--host",
-                                  "127.0.0.1", "--port", "0",   "--no-jinja"};
+  // `options`: by default --no-jinja: the chat template is applied as the in-process source
+  // applies it; and the tiny model's random output (stray bytes) would fail the Jinja path's
+  // output parser. A test of the reasoning parser passes --jinja and --reasoning-format.
+  LlamaServer(const std::string& server, const std::string& model, int threads, int ctx,
+              std::vector<std::string> options = {"--no-jinja"}) {
+    std::vector<std::string> args{server, "-m", model, "--host", "127.0.0.1", "--port", "0"};
+    args.insert(args.end(), options.begin(), options.end());
     args.insert(args.end(), {"-c", std::to_string(ctx), "-t", std::to_string(threads), "-np", "1"});
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());

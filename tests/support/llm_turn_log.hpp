@@ -17,6 +17,8 @@ struct TurnLog {
   std::mutex mutex;
   std::condition_variable changed;
   std::vector<std::string> deltas;
+  std::string thinking;  // every on_thinking piece, concatenated
+  bool thinking_after_text = false;
   int ends = 0;
   bool done = false;
   uint64_t token_count = 0;
@@ -49,6 +51,13 @@ struct TurnLog {
               callback_after_end |= ends > 0;
               ++ends;
               error = failure.detail;
+              changed.notify_all();
+            },
+            [this](std::string bytes) {
+              std::lock_guard lock(mutex);
+              callback_after_end |= ends > 0;
+              thinking_after_text |= !deltas.empty();
+              thinking += bytes;
               changed.notify_all();
             }};
   }

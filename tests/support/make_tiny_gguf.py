@@ -14,6 +14,10 @@ Usage: make_tiny_gguf.py GGUF_PY_DIR VOCAB.gguf OUT.gguf [--arch NAME] [--embd N
   output matrix are zero, so their logit is 0 while about half the others' are positive). Random
   byte tokens make invalid UTF-8, which llama-server refuses to send (HTTP 500: output "does not
   match the expected format"); the in-process tests want them, the server's tests must not.
+  --think-template: a chat template whose generation prompt opens "<think>" (the model's output
+  starts inside its reasoning), as Jinja for llama-server --jinja and recognised by
+  llama_chat_apply_template as Bailing-think (it tells that template by "<role>ASSISTANT</role>",
+  "\"HUMAN\"" and "<think>" in its text) for the in-process source.
 """
 
 import argparse
@@ -31,6 +35,7 @@ def main() -> int:
     parser.add_argument("--ff", type=int, default=128)
     parser.add_argument("--f16", action="store_true")
     parser.add_argument("--no-byte-tokens", action="store_true")
+    parser.add_argument("--think-template", action="store_true")
     args = parser.parse_args()
 
     sys.path.insert(0, args.gguf_py)
@@ -67,11 +72,24 @@ def main() -> int:
             writer.add_array(name, values)
         else:
             writer.add_key_value(name, field.contents(), value_type)
-    # ChatML: llama_chat_apply_template recognises it by its text.
-    writer.add_chat_template(
-        "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
-        "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
-        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+    if args.think_template:
+        # An earlier answer's reasoning is left out of the history, as reasoning models' own
+        # templates do ("content.split('</think>')").
+        writer.add_chat_template(
+            "{% for message in messages %}"
+            "{% if message['role'] == 'user' %}{% set role = \"HUMAN\" %}"
+            "{% else %}{% set role = message['role'] | upper %}{% endif %}"
+            "{% set content = message['content'] %}"
+            "{% if message['role'] == 'assistant' and '</think>' in content %}"
+            "{% set content = content.split('</think>')[-1] %}{% endif %}"
+            "{{ '<role>' + role + '</role>' + content }}{% endfor %}"
+            "{% if add_generation_prompt %}{{ '<role>ASSISTANT</role><think>' }}{% endif %}")
+    else:
+        # ChatML: llama_chat_apply_template recognises it by its text.
+        writer.add_chat_template(
+            "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+            "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+            "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
 
     rng = np.random.default_rng(16)
 

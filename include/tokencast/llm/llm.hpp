@@ -102,6 +102,10 @@ struct OpenAiSourceOptions {
   // Authorization header here replaces the one made from api_key.
   std::vector<HeaderLine> headers;
   bool think_tags = true;  // split "<think>...</think>" opening the answer into thinking
+  // The server's chat template opens "<think>" in its generation prompt and the server leaves
+  // the reasoning in `content` (llama-server --reasoning-format none, a plain gateway): the
+  // content starts inside thinking and only "</think>" closes it. With think_tags only.
+  bool think_open = false;
 };
 std::unique_ptr<LlmSource> make_openai_source(OpenAiSourceOptions options);
 
@@ -152,7 +156,8 @@ struct LlamaSourceOptions {
 bool llama_available();
 // Loads the model before returning (seconds for a large file), so that every problem with the
 // file is reported here, in one line: missing or unreadable, not GGUF, truncated, an
-// architecture llama.cpp does not support, too large for this machine's available memory.
+// architecture llama.cpp does not support, too large (with its KV cache for `ctx`) for this
+// machine's available memory.
 Expected<std::unique_ptr<LlmSource>, std::string> make_llama_source(LlamaSourceOptions options);
 
 // An OpenAI-compatible server found on this machine.

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <string_view>
 #include <thread>
 
 #include "llama_preflight.hpp"
@@ -85,7 +86,11 @@ class LlamaSource final : public llm::ThreadedSource {
  private:
   Expected<std::string, std::string> format(const std::vector<ChatMessage>& messages) const;
   Expected<std::vector<llama_token>, std::string> tokenize(const std::string& text) const;
-  Expected<std::vector<llama_token>, std::string> prompt_tokens(std::vector<ChatMessage> history);
+  struct Prompt {
+    std::vector<llama_token> tokens;
+    bool opens_thinking = false;  // the template's generation prompt ends with "<think>"
+  };
+  Expected<Prompt, std::string> prompt_tokens(std::vector<ChatMessage> history);
   bool evaluate(const std::vector<llama_token>& tokens, Turn& turn);
   SamplerPtr make_sampler() const;
   void generate(Turn& turn);
@@ -154,9 +159,17 @@ Expected<std::vector<llama_token>, std::string> LlamaSource::tokenize(
   return tokens;
 }
 
+// A template that opens the reasoning block itself (Bailing-think, DeepSeek-R1's later ones)
+// ends its generation prompt with "<think>": the model's output then starts inside thinking.
+bool prompt_opens_thinking(std::string_view prompt) {
+  constexpr std::string_view kOpen = "<think>";
+  const size_t end = prompt.find_last_not_of(" \t\r\n");
+  return end != std::string_view::npos && prompt.substr(0, end + 1).ends_with(kOpen);
+}
+
 // The conversation's tokens, leaving out its oldest messages (after a leading system message)
 // until it fits the context with room for an answer.
-Expected<std::vector<llama_token>, std::string> LlamaSource::prompt_tokens(
+Expected<LlamaSource::Prompt, std::string> LlamaSource::prompt_tokens(
     std::vector<ChatMessage> history) {
   uint32_t n_ctx = llama_n_ctx(context_.get());
   uint32_t budget = n_ctx > 2 * kAnswerReserve ? n_ctx - kAnswerReserve : n_ctx / 2;
@@ -166,7 +179,7 @@ Expected<std::vector<llama_token>, std::string> LlamaSource::prompt_tokens(
     if (!text) return unexpected(text.error());
     auto tokens = tokenize(*text);
     if (!tokens) return unexpected(tokens.error());
-    if (tokens->size() <= budget) return tokens;
+    if (tokens->size() <= budget) return Prompt{std::move(*tokens), prompt_opens_thinking(*text)};
     if (history.size() <= first + 1) {
       return unexpected("the prompt (" + std::to_string(tokens->size()) +
                         " tokens) does not fit the model's context (" + std::to_string(n_ctx) +
@@ -291,12 +304,13 @@ void LlamaSource::run(std::vector<ChatMessage> history, Turn& turn) {
 
   // The system prompt, the --ctx-tokens budget and no two prompts in a row, as every source;
   // then what still does not fit this context is cut by its real token count.
-  auto tokens = prompt_tokens(prepare_messages(std::move(history), options_.generation));
-  if (!tokens) {
-    turn.fail(LlmFailure{"the prompt does not fit the model", tokens.error()});
+  auto prompt = prompt_tokens(prepare_messages(std::move(history), options_.generation));
+  if (!prompt) {
+    turn.fail(LlmFailure{"the prompt does not fit the model", prompt.error()});
     return;
   }
-  if (!evaluate(*tokens, turn)) return;
+  if (prompt->opens_thinking) turn.open_thinking();
+  if (!evaluate(prompt->tokens, turn)) return;
   generate(turn);
 }
 
@@ -306,7 +320,7 @@ bool llama_available() { return true; }
 
 Expected<std::unique_ptr<LlmSource>, std::string> make_llama_source(LlamaSourceOptions options) {
   llm::llama_runtime_init(options.verbose);
-  auto info = llm::check_model_file(options.model_file, llm::available_memory());
+  auto info = llm::check_model_file(options.model_file, llm::available_memory(), options.ctx);
   if (!info) return unexpected(info.error());
 
   llama_model_params model_params = llama_model_default_params();

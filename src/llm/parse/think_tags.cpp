@@ -85,6 +85,10 @@ void ThinkTagSplitter::feed(std::string_view bytes, std::vector<ChatDelta>& out)
   }
 }
 
+void ThinkTagSplitter::open() {
+  if (state_ == State::kStart && held_.empty()) state_ = State::kThinking;
+}
+
 void ThinkTagSplitter::finish(std::vector<ChatDelta>& out) {
   std::string held = std::move(held_);
   held_.clear();

@@ -9,6 +9,12 @@
 // unclosed block stays thinking to the end. Whitespace between the tags and the text around
 // them is dropped, so "<think>\n\n</think>" (a model told not to think) leaves nothing.
 //
+// A chat template may open the block itself: its generation prompt ends with "<think>"
+// (DeepSeek-R1's later templates, Bailing-think), so the model's output starts inside thinking and
+// only closes it with "</think>". open() (before the first byte) puts the splitter there:
+// everything up to
+// "</think>" is thinking, and an answer that never closes it is thinking to the end.
+//
 // Tags are ASCII and pieces are cut only at tag boundaries or at the input's own boundaries, so
 // input whose deltas end on UTF-8 character boundaries gives pieces that do too.
 #pragma once
@@ -27,6 +33,8 @@ class ThinkTagSplitter {
   void feed(std::string_view bytes, std::vector<ChatDelta>& out);
   // The answer has ended: flushes what was held back (a partial tag is what it looked like).
   void finish(std::vector<ChatDelta>& out);
+  // The answer starts inside thinking (the prompt opened "<think>"). Only before the first feed().
+  void open();
 
   // Leading whitespace held while waiting to see whether "<think>" follows is bounded by this.
   static constexpr size_t kMaxLeadingBytes = 256;
