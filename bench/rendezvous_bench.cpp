@@ -4,7 +4,14 @@
 // >= 50,000 relayed messages/s per core.
 //
 //   rendezvous_bench [--connections N] [--pairs P] [--size BYTES] [--window W]
-//                    [--seconds S] [--server-threads T] [--bin PATH]
+//                    [--seconds S] [--server-threads T] [--bin PATH] [--instances 1,3]
+//                    [--meet-pairs M]
+//
+// --instances runs the whole bench once per count: with more than one, a nats-server
+// (/usr/sbin/nats-server) is started and the instances share rooms through it
+// (`rendezvous --nats`); the two peers of every pair sit on different instances, so every
+// envelope crosses NATS. Phase 0 measures the meet time of M pairs, one after the other: from
+// the second peer's TCP connect until both know each other's id (JOINED or PEER_JOINED).
 //
 // Phase 1 opens N WebSocket connections and joins them in pairs (N/2 rooms), then reports the
 // server's resident memory. Phase 2 keeps them all open and, on P of the pairs, keeps W
@@ -13,6 +20,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,12 +39,12 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/bench_util.hpp"
 #include "support/rendezvous_child.hpp"
 #include "tokencast/signal/rendezvous_wire.hpp"
-
 
 namespace {
 
@@ -56,6 +64,8 @@ struct Config {
   double seconds = 5;
   unsigned server_threads = 1;
   std::string bin = TOKENCAST_BIN;
+  std::vector<unsigned> instances{1};
+  size_t meet_pairs = 50;
 };
 
 struct Bench;
@@ -87,7 +97,7 @@ struct Conn : std::enable_shared_from_this<Conn> {
 struct Bench {
   Config cfg;
   net::io_context ioc{1};
-  tcp::endpoint endpoint;
+  std::vector<tcp::endpoint> endpoints;  // one per instance; connection i uses i % size
   std::vector<std::shared_ptr<Conn>> conns;
   size_t next_to_open = 0;
   size_t in_progress = 0;
@@ -101,7 +111,8 @@ struct Bench {
     constexpr size_t kConcurrentOpens = 200;
     while (in_progress < kConcurrentOpens && next_to_open < conns.size()) {
       ++in_progress;
-      conns[next_to_open++]->start(endpoint);
+      auto& conn = conns[next_to_open++];
+      conn->start(endpoints[conn->index % endpoints.size()]);
     }
   }
   void on_joined() {
@@ -199,10 +210,20 @@ bool parse_args(int argc, char** argv, Config& c) {
       c.server_threads = static_cast<unsigned>(std::stoul(next()));
     else if (a == "--bin")
       c.bin = next();
-    else {
+    else if (a == "--meet-pairs")
+      c.meet_pairs = std::stoul(next());
+    else if (a == "--instances") {
+      c.instances.clear();
+      std::stringstream list(next());
+      for (std::string n; std::getline(list, n, ',');) {
+        c.instances.push_back(static_cast<unsigned>(std::clamp(std::stoul(n), 1ul, 8ul)));
+      }
+      if (c.instances.empty()) return false;
+    } else {
       std::fprintf(stderr,
                    "usage: rendezvous_bench [--connections N] [--pairs P] [--size BYTES] "
-                   "[--window W] [--seconds S] [--server-threads T] [--bin PATH]\n");
+                   "[--window W] [--seconds S] [--server-threads T] [--bin PATH] "
+                   "[--instances 1,3] [--meet-pairs M]\n");
       return false;
     }
   }
@@ -213,44 +234,160 @@ bool parse_args(int argc, char** argv, Config& c) {
   return true;
 }
 
-// Runs the loop until `done` or the deadline; false on timeout.
+// Runs the loop until `done` or the deadline; false on timeout. `done` is checked after every
+// handler, so a measured moment is not rounded up to a polling period.
 template <class Pred>
 bool run_until(net::io_context& ioc, Pred done, std::chrono::duration<double> limit) {
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(limit);
   while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    ioc.run_for(std::chrono::milliseconds(20));
+    auto now = Clock::now();
+    if (now >= deadline) return false;
+    if (ioc.stopped()) ioc.restart();  // it ran out of work; more may be posted later
+    if (ioc.run_one_for(std::min<Clock::duration>(deadline - now, std::chrono::milliseconds(20))) ==
+        0) {
+      if (ioc.stopped()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
   return true;
 }
 
-}  // namespace
+// A nats-server child on a free loopback port, for --instances > 1.
+class NatsChild {
+ public:
+  bool start() {
+    port_ = free_port();
+    std::vector<std::string> args{"/usr/sbin/nats-server", "-a", "127.0.0.1", "-p",
+                                  std::to_string(port_)};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) return false;
+    for (int i = 0; i < 500; ++i) {  // until it accepts connections (at most 10 s)
+      net::io_context ioc;
+      tcp::socket sock(ioc);
+      error_code ec;
+      sock.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+      if (!ec) return true;
+      usleep(20'000);
+    }
+    return false;
+  }
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  ~NatsChild() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+  }
 
-int main(int argc, char** argv) {
+ private:
+  static uint16_t free_port() {
+    net::io_context ioc;
+    tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    return acceptor.local_endpoint().port();
+  }
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+// Phase 0: pairs meeting one after the other; the milliseconds each took.
+std::vector<double> measure_meets(Bench& b, size_t pairs) {
+  std::vector<double> ms;
+  std::vector<std::shared_ptr<Conn>> held;
+  for (size_t k = 0; k < pairs; ++k) {
+    // Rooms far above phase 1's, each pair its own; the second peer on the next instance.
+    const size_t base = 2 * (b.cfg.connections + 16 + k);
+    auto first = std::make_shared<Conn>(b.ioc, b, base);
+    auto second = std::make_shared<Conn>(b.ioc, b, base + 1);
+    b.in_progress += 2;  // start() reports to the open counters; keep them balanced
+    first->start(b.endpoints[0]);
+    if (!run_until(
+            b.ioc, [&] { return first->joined; }, std::chrono::seconds(10)))
+      break;
+    auto t0 = Clock::now();
+    second->start(b.endpoints[1 % b.endpoints.size()]);
+    if (!run_until(
+            b.ioc, [&] { return second->partner != 0 && first->partner != 0; },
+            std::chrono::seconds(10))) {
+      break;
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    held.push_back(first);
+    held.push_back(second);
+  }
+  for (auto& conn : held) {
+    error_code ignored;
+    beast::get_lowest_layer(conn->ws).close(ignored);
+  }
+  run_until(
+      b.ioc, [] { return false; }, std::chrono::milliseconds(100));
+  b.joined = b.failed = b.in_progress = 0;
+  return ms;
+}
+
+int run_config(const Config& c, unsigned instances) {
   Bench b;
-  if (!parse_args(argc, argv, b.cfg)) return 2;
-  const Config& c = b.cfg;
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
-  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < c.connections + 64) {
-    std::fprintf(stderr, "rendezvous_bench: open-file limit %llu is below %zu connections\n",
-                 static_cast<unsigned long long>(lim.rlim_cur), c.connections);
-    return 1;
+  b.cfg = c;
+  NatsChild nats;
+  std::vector<std::string> flags{"--threads",
+                                 std::to_string(c.server_threads),
+                                 "--max-connections",
+                                 std::to_string(c.connections + 256),
+                                 "--max-per-ip",
+                                 "0",
+                                 "--max-rooms",
+                                 std::to_string(c.connections + c.meet_pairs + 64),
+                                 "--rate",
+                                 "1000000",
+                                 "--burst",
+                                 "1000000",
+                                 "--handshake-timeout",
+                                 "120s",
+                                 "--idle-timeout",
+                                 "600s"};
+  if (instances > 1) {
+    if (!nats.start()) {
+      std::fprintf(stderr, "rendezvous_bench: could not start /usr/sbin/nats-server\n");
+      return 1;
+    }
+    flags.insert(flags.end(), {"--nats", nats.url()});
   }
-  signal(SIGPIPE, SIG_IGN);
+  std::vector<std::unique_ptr<tokencast::bench::RendezvousChild>> servers;
+  for (unsigned i = 0; i < instances; ++i) {
+    servers.push_back(std::make_unique<tokencast::bench::RendezvousChild>());
+    if (!servers.back()->start(c.bin, flags)) {
+      std::fprintf(stderr, "rendezvous_bench: could not start %s\n", c.bin.c_str());
+      return 1;
+    }
+    b.endpoints.emplace_back(net::ip::make_address("127.0.0.1"), servers.back()->port());
+  }
+  auto total_rss = [&] {
+    uint64_t kib = 0;
+    for (auto& s : servers) kib += s->rss_kib();
+    return kib * 1024;
+  };
+  auto total_cpu = [&] {
+    double sec = 0;
+    for (auto& s : servers) sec += s->cpu_seconds();
+    return sec;
+  };
+  std::printf("== %u instance(s)%s\n", instances,
+              instances > 1 ? " sharing rooms through NATS" : "");
 
-  tokencast::bench::RendezvousChild server;
-  if (!server.start(c.bin, {"--threads", std::to_string(c.server_threads), "--max-connections",
-                            std::to_string(c.connections + 256), "--max-per-ip", "0", "--max-rooms",
-                            std::to_string(c.connections), "--rate", "1000000", "--burst",
-                            "1000000", "--handshake-timeout", "120s", "--idle-timeout", "600s"})) {
-    std::fprintf(stderr, "rendezvous_bench: could not start %s\n", c.bin.c_str());
-    return 1;
-  }
-  b.endpoint = tcp::endpoint(net::ip::make_address("127.0.0.1"), server.port());
-  uint64_t rss_before = server.rss_kib() * 1024;
+  // Phase 0: meet time.
+  auto meets = measure_meets(b, c.meet_pairs);
+  std::printf(
+      "meet: %zu pairs, p50 %.2f ms, p99 %.2f ms (second peer's connect -> both know "
+      "each other)\n",
+      meets.size(), tokencast::bench::percentile(meets, 50),
+      tokencast::bench::percentile(meets, 99));
+  uint64_t rss_before = total_rss();
 
   // Phase 1: hold connections.
   for (size_t i = 0; i < c.connections; ++i) {
@@ -261,23 +398,28 @@ int main(int argc, char** argv) {
   bool all = run_until(
       b.ioc, [&] { return b.joined + b.failed == c.connections; }, std::chrono::seconds(60));
   double open_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  // Let the PEER_JOINED notices land.
+  // Let the PEER_JOINED notices land (across instances they follow JOINED).
   run_until(
-      b.ioc, [] { return false; }, std::chrono::milliseconds(300));
-  uint64_t rss_after = server.rss_kib() * 1024;
-  std::printf("server: %s rendezvous, %u thread(s), loopback\n", c.bin.c_str(), c.server_threads);
+      b.ioc,
+      [&] {
+        for (auto& conn : b.conns) {
+          if (conn->partner == 0) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(30));
+  uint64_t rss_after = total_rss();
+  std::printf("server: %s rendezvous x %u, %u thread(s) each, loopback\n", c.bin.c_str(), instances,
+              c.server_threads);
   std::printf(
-      "connections held: %zu of %zu joined (%zu failed%s) in %.2f s; server RSS %.1f MiB "
+      "connections held: %zu of %zu joined (%zu failed%s) in %.2f s; servers' RSS %.1f MiB "
       "(%.1f KiB per connection)\n",
       b.joined, c.connections, b.failed, all ? "" : ", timed out", open_s,
       static_cast<double>(rss_after) / (1 << 20),
       b.joined
           ? static_cast<double>(rss_after - rss_before) / 1024.0 / static_cast<double>(b.joined)
           : 0.0);
-  if (b.joined < c.connections) {
-    server.stop();
-    return 1;
-  }
+  if (b.joined < c.connections) return 1;
 
   // Phase 2: relay on `pairs` pairs, every other connection still held open.
   b.payload.assign(c.size, 0x5a);
@@ -298,12 +440,12 @@ int main(int argc, char** argv) {
   run_until(
       b.ioc, [] { return false; }, std::chrono::milliseconds(500));  // warm up
   b.counting = true;
-  double cpu0 = server.cpu_seconds();
+  double cpu0 = total_cpu();
   auto m0 = Clock::now();
   run_until(
       b.ioc, [] { return false; }, std::chrono::duration<double>(c.seconds));
   double wall = std::chrono::duration<double>(Clock::now() - m0).count();
-  double cpu = server.cpu_seconds() - cpu0;
+  double cpu = total_cpu() - cpu0;
   b.counting = false;
   double rate = static_cast<double>(b.received) / wall;
   std::printf(
@@ -311,11 +453,14 @@ int main(int argc, char** argv) {
       "in %.2f s = %.0f/s\n",
       c.pairs, active, c.size, c.window, static_cast<unsigned long long>(b.received), wall, rate);
   std::printf(
-      "server CPU: %.2f s in %.2f s (%.0f%% of a core) = %.0f envelopes per server "
-      "CPU-second\n",
+      "servers' CPU: %.2f s in %.2f s (%.0f%% of a core) = %.0f envelopes per server "
+      "CPU-second (nats-server's own CPU not counted)\n",
       cpu, wall, 100 * cpu / wall, cpu > 0 ? static_cast<double>(b.received) / cpu : 0.0);
   tokencast::bench::JsonLine result;
-  result.num("connections", static_cast<double>(b.joined))
+  result.num("instances", instances)
+      .num("meet_p50_ms", tokencast::bench::percentile(meets, 50))
+      .num("meet_p99_ms", tokencast::bench::percentile(meets, 99))
+      .num("connections", static_cast<double>(b.joined))
       .num("connect_seconds", open_s)
       .num("rss_kib_per_connection",
            static_cast<double>(rss_after - rss_before) / 1024.0 / static_cast<double>(b.joined))
@@ -326,7 +471,28 @@ int main(int argc, char** argv) {
   result.print_result();
 
   for (auto& conn : b.conns) conn->relaying = false;
-  server.stop();
+  for (auto& s : servers) s->stop();
   b.conns.clear();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  if (!parse_args(argc, argv, c)) return 2;
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < c.connections + c.meet_pairs * 2 + 64) {
+    std::fprintf(stderr, "rendezvous_bench: open-file limit %llu is below %zu connections\n",
+                 static_cast<unsigned long long>(lim.rlim_cur), c.connections);
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  for (unsigned instances : c.instances) {
+    if (int rc = run_config(c, instances); rc != 0) return rc;
+  }
   return 0;
 }

@@ -337,6 +337,15 @@ if (rv.length) {
   row(`envelopes relayed per second of server CPU (${rv[0].envelope_bytes} B)`, '>= 50,000 per core', over(rv, (r) => r.relay_per_cpu_s, 0), verdict(median(rv.map((r) => r.relay_per_cpu_s)), 50000, true));
   row('envelopes relayed per second (wall clock)', '-', `${over(rv, (r) => r.relay_per_s, 0)} at ${over(rv, (r) => r.server_cpu_percent, 0)} % of a core`, '');
 }
+// The same bench with one instance and with three sharing rooms through NATS, in one run.
+const rvc = load('rendezvous_cluster');
+for (const r of rvc) {
+  const n = r.instances;
+  const label = n > 1 ? `${n} instances on NATS, peers of a pair on different ones` : '1 instance, same run';
+  row(`${label}: meet time (second peer connects -> both know each other), p50 / p99`, '-', `${fmt(r.meet_p50_ms)} / ${fmt(r.meet_p99_ms)} ms`, '');
+  row(`${label}: connections held, memory each`, '-', `${r.connections} (${r.rss_kib_per_connection.toFixed(1)} KiB)`, '');
+  row(`${label}: envelopes relayed per second (wall clock), per server CPU-second`, '-', `${Math.round(r.relay_per_s)}, ${Math.round(r.relay_per_cpu_s)} at ${Math.round(r.server_cpu_percent)} % of a core`, '');
+}
 const rva = load('rendezvous_attack');
 if (rva.length) {
   const a = rva[0];

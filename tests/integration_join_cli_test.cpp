@@ -17,6 +17,7 @@
 #include <regex>
 
 #include "signal_test_support.hpp"
+#include "support/nats_server.hpp"
 #include "support/photo.hpp"
 #include "support/run_process.hpp"
 #include "support/test_pki.hpp"
@@ -250,6 +251,35 @@ TEST_F(JoinCliTest, EveryLinkErrorHasItsCodeAndMessage) {
 // TLS end to end: a rendezvous with --tls-cert, the host registering over wss:// with --ca,
 // `tokencast join` with the https link the host made; a certificate the joiner's CA did not
 // sign is refused with exit 8, never retried in plain.
+// A rendezvous cluster as users meet it: two instances behind "one name" sharing rooms through
+// a real nats-server. The host registers on instance A; its links name instance B (as a load
+// balancer would send the joiner elsewhere), and `tokencast join` gets its answer through B.
+TEST(JoinCliCluster, AHostAndAJoinerOnDifferentInstancesMeet) {
+  test::NatsServer nats(test::free_port());
+  ASSERT_TRUE(nats.ready());
+  test::ServerProcess a({"--nats", nats.url()});
+  test::ServerProcess b({"--nats", nats.url()});
+  ASSERT_TRUE(a.ok() && b.ok());
+  testing::TempDir dir;
+  HostChild host({"host", "--rendezvous", a.ws_url(), "--public-url",
+                  "http://127.0.0.1:" + std::to_string(b.port()), "--db", dir.file("h.db"),
+                  "--links", dir.file("links.json"), "--no-qr", "--exec", "tr a-z A-Z"});
+  nlohmann::json links;
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(dir.file("links.json"));
+    links = nlohmann::json::parse(in, nullptr, false);
+    if (!links.is_discarded()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(links.is_discarded());
+  std::string link = links["participant"];
+  ASSERT_TRUE(link.starts_with("http://127.0.0.1:" + std::to_string(b.port()) + "/j#")) << link;
+  auto r = run_process({TOKENCAST_BIN, "join", link, "--prompt", "across instances", "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(answer_text(r.out, "exec answers:\n"), "ACROSS INSTANCES\n");
+  EXPECT_GE(test::metric(b.port(), "tokencast_rendezvous_cluster_relays_out_total"), 1);
+}
+
 TEST(JoinCliTls, HttpsLinkOverWssAndUntrustedCertificateRefused) {
   testing::TestPki pki;
   ASSERT_TRUE(pki.ok()) << pki.error();

@@ -33,7 +33,10 @@ struct Shared {
   ClusterBus::StatusHandler status;  // guarded by status_mu
   std::function<void(std::string_view)> log;
 
+  std::atomic<bool> closing{false};  // the owner is closing: a disconnect is no news
+
   void report(bool connected, const char* line) {
+    if (closing) return;
     if (log) log(line);
     std::lock_guard lock(status_mu);
     if (status) status(connected);
@@ -93,6 +96,7 @@ class NatsBus final : public ClusterBus {
       subs.swap(subs_);
     }
     for (auto& [id, sub] : subs) close_subscription(sub);
+    shared_->closing = true;
     natsConnection_Close(nc_);
     {
       // The closed callback is the last one libnats makes with `shared_`.
