@@ -134,6 +134,27 @@ TEST_F(JoinCliTest, PromptOnceFromTheHostsQrPngAndFromALink) {
   EXPECT_NE(by_stdin.out.find("THIRD\n"), std::string::npos);
 }
 
+// Another "guest" is present, so the host names this one "guest (2)": --once still knows the
+// answer to its own prompt (it once waited forever, comparing the turn's author with "guest").
+TEST_F(JoinCliTest, PromptOnceWhileAnotherGuestIsHereEndsWithItsAnswer) {
+  auto links = start_host_with({"--exec", "tr a-z A-Z", "--metrics-file", dir + "/m.prom"});
+  auto viewer = std::async(std::launch::async, [&] {
+    return join({links["viewer"].get<std::string>(), "--once"});
+  });
+  const std::string one_peer = "tokencast_host_peers{session=\"" +
+                               links["session"].get<std::string>() + "\",link=\"direct\"} 1";
+  ASSERT_TRUE(test::eventually([&] {
+    std::ifstream in(dir + "/m.prom");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.find(one_peer) != std::string::npos;
+  }));
+  auto r = join({links["participant"].get<std::string>(), "--prompt", "second guest", "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(answer_text(r.out, "exec answers:\n"), "SECOND GUEST\n");
+  auto v = viewer.get();
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+}
+
 TEST_F(JoinCliTest, OnceWithoutPromptWaitsForTheNextAnswerToEnd) {
   auto links = start_host("sleep 0.3; tr a-z A-Z");
   // A viewer waits; a participant then asks. The viewer must leave only once the answer ends.
@@ -278,6 +299,51 @@ TEST(JoinCliCluster, AHostAndAJoinerOnDifferentInstancesMeet) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(answer_text(r.out, "exec answers:\n"), "ACROSS INSTANCES\n");
   EXPECT_GE(test::metric(b.port(), "tokencast_rendezvous_cluster_relays_out_total"), 1);
+}
+
+// Failover: the host's instance is killed (SIGKILL) mid-session. A viewer already connected
+// keeps streaming (its data channel never used the rendezvous), the host registers on the next
+// instance of its --rendezvous list, and a new participant joins through that one.
+TEST(JoinCliCluster, WhenTheHostsInstanceDiesItMovesAndTheSessionGoesOn) {
+  test::NatsServer nats(test::free_port());
+  ASSERT_TRUE(nats.ready());
+  std::vector<std::string> fast{"--nats", nats.url(),         "--cluster-heartbeat",
+                                "100ms",  "--cluster-expiry", "1s"};
+  test::ServerProcess a(fast);
+  test::ServerProcess b(fast);
+  ASSERT_TRUE(a.ok() && b.ok());
+  testing::TempDir dir;
+  HostChild host({"host", "--rendezvous", a.ws_url() + "," + b.ws_url(), "--public-url",
+                  "http://127.0.0.1:" + std::to_string(b.port()), "--db", dir.file("h.db"),
+                  "--links", dir.file("links.json"), "--metrics-file", dir.file("m.prom"),
+                  "--no-qr", "--exec", "tr a-z A-Z"});
+  nlohmann::json links;
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(dir.file("links.json"));
+    links = nlohmann::json::parse(in, nullptr, false);
+    if (!links.is_discarded()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_FALSE(links.is_discarded());
+  // A viewer waits for the next answer to end; once it is connected, A dies.
+  auto viewer = std::async(std::launch::async, [&] {
+    return run_process({TOKENCAST_BIN, "join", links["viewer"].get<std::string>(), "--once"});
+  });
+  const std::string one_peer = "tokencast_host_peers{session=\"" +
+                               links["session"].get<std::string>() + "\",link=\"direct\"} 1";
+  ASSERT_TRUE(test::eventually([&] {
+    std::ifstream in(dir.file("m.prom"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.find(one_peer) != std::string::npos;
+  }));
+  a.kill_hard();
+  auto r = run_process({TOKENCAST_BIN, "join", links["participant"].get<std::string>(), "--prompt",
+                        "after the failover", "--once"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(answer_text(r.out, "exec answers:\n"), "AFTER THE FAILOVER\n");
+  auto v = viewer.get();
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("AFTER THE FAILOVER\n"), std::string::npos) << v.out;
 }
 
 TEST(JoinCliTls, HttpsLinkOverWssAndUntrustedCertificateRefused) {

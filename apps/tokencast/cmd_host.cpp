@@ -210,9 +210,11 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
            "with --llm: the server's chat template opens <think> itself and the server leaves "
            "the reasoning in the answer: the text before </think> is thinking (--model-file "
            "sees this in its template)");
-  cli.option("--rendezvous", "URL", &f.rendezvous,
+  cli.option("--rendezvous", "URL[,URL...]", &f.rendezvous,
              "use a remote rendezvous (ws://HOST:PORT/ws, or wss:// for TLS: its certificate "
-             "is verified, never bypassed) instead of the embedded one");
+             "is verified, never bypassed) instead of the embedded one; more URLs name other "
+             "instances of the same cluster (rendezvous --nats), tried in turn when the "
+             "connection to one is lost (the links name the first, or --public-url)");
   cli.option("--ca", "FILE", &f.ca,
              "with a wss:// --rendezvous: trust the CA certificates in this PEM file instead "
              "of the system's CA store");
@@ -311,7 +313,24 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   options.approve_prompts = f.approve;
   options.expires_in_ms = expires ? expires->count() : 0;
   options.title = f.title;
-  options.rendezvous_url = f.rendezvous;
+  if (!f.rendezvous.empty()) {
+    size_t start = 0;
+    std::vector<std::string> urls;
+    while (start <= f.rendezvous.size()) {
+      size_t comma = f.rendezvous.find(',', start);
+      if (comma == std::string::npos) comma = f.rendezvous.size();
+      urls.push_back(f.rendezvous.substr(start, comma - start));
+      start = comma + 1;
+    }
+    if (urls.size() > 16) return unexpected(std::string("--rendezvous: at most 16 URLs"));
+    for (const auto& url : urls) {
+      if (!url.starts_with("ws://") && !url.starts_with("wss://")) {
+        return unexpected("--rendezvous: '" + url.substr(0, 80) + "' is not a ws:// or wss:// URL");
+      }
+    }
+    options.rendezvous_url = urls.front();
+    options.rendezvous_fallback_urls.assign(urls.begin() + 1, urls.end());
+  }
   options.rendezvous_ca_file = f.ca;
   if (listen) {
     options.listen_host = listen->host;

@@ -50,11 +50,16 @@ int exit_for(JoinFailure failure) {
 bool OnceTracker::observe(const ClientEvent& event, const StreamPosition& position) {
   if (const auto* w = std::get_if<Welcomed>(&event)) {
     if (!welcome_head_) welcome_head_ = w->head;
+    if (self_.size() < 64) self_.push_back(w->peer);
     return false;
   }
   const auto* applied = std::get_if<Applied>(&event);
   if (applied == nullptr || !welcome_head_) return false;
   const Event& e = applied->event;
+  if (const auto* joined = std::get_if<PeerJoined>(&e.body)) {
+    if (std::find(self_.begin(), self_.end(), joined->peer) != self_.end()) name_ = joined->name;
+    return false;
+  }
   bool live = e.seq > *welcome_head_;
   if (!live) {
     // Caught up: without --prompt, an answer already streaming is the one awaited.

@@ -3,11 +3,13 @@
 // --out current). The three threads share one JoinRun.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tokencast/client/join_client.hpp"
 #include "tokencast/client/terminal_printer.hpp"
@@ -39,7 +41,10 @@ class OnceTracker {
 
  private:
   bool prompting_;
+  // The name our prompt's turn carries: the one asked for, until the host's PeerJoined for us
+  // tells the one it gave (another "guest" present makes us "guest (2)").
   std::string name_;
+  std::vector<PeerId> self_;  // our peer ids, one per welcome (a reconnect may bring a new one)
   std::optional<Seq> welcome_head_;
   bool asked_ = false;
   bool checked_in_progress_ = false;

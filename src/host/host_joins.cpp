@@ -79,12 +79,14 @@ Expected<void, std::string> HostRuntime::Impl::start_rendezvous() {
     std::string local = options.listen_host == "0.0.0.0" || options.listen_host == "::"
                             ? "127.0.0.1"
                             : options.listen_host;
-    rendezvous_url = "ws://" + local + ":" + std::to_string(embedded->port()) + "/ws";
+    rendezvous_urls = {"ws://" + local + ":" + std::to_string(embedded->port()) + "/ws"};
     std::string reachable = options.listen_host == "0.0.0.0" ? lan_address() : options.listen_host;
     base = "http://" + reachable + ":" + std::to_string(embedded->port());
   } else {
-    rendezvous_url = options.rendezvous_url;
-    base = http_base_of(rendezvous_url);
+    rendezvous_urls = {options.rendezvous_url};
+    rendezvous_urls.insert(rendezvous_urls.end(), options.rendezvous_fallback_urls.begin(),
+                           options.rendezvous_fallback_urls.end());
+    base = http_base_of(options.rendezvous_url);
   }
   // A resumed session keeps the links it had unless told otherwise (--public-url, or
   // --new-links: then the current address, e.g. after the LAN changed).
@@ -107,7 +109,7 @@ void HostRuntime::Impl::connect_room(size_t index) {
   room.generation += 1;
   uint64_t generation = room.generation;
   rendezvous::ClientOptions client;
-  client.url = rendezvous_url;
+  client.url = rendezvous_urls[room.url_index % rendezvous_urls.size()];
   client.ca_file = options.rendezvous_ca_file;
   client.room = handshake->locator(room.role);
   rendezvous::ClientCallbacks callbacks;
@@ -149,7 +151,16 @@ void HostRuntime::Impl::connect_room(size_t index) {
       r.joined = false;
       // Reconnect with a capped backoff: a restarting rendezvous must not be hammered.
       r.failures += 1;
-      auto delay = std::chrono::milliseconds(std::min(10'000, 250 << std::min(r.failures, 6)));
+      // With other instances of a cluster to go to, the next one is tried at once; the backoff
+      // grows only with each round of the whole list.
+      const auto urls = static_cast<int>(rendezvous_urls.size());
+      auto delay = std::chrono::milliseconds(
+          std::min(10'000, 250 << std::min((r.failures - 1) / urls + 1, 6)));
+      if (urls > 1) {
+        r.url_index = (r.url_index + 1) % rendezvous_urls.size();
+        if ((r.failures - 1) % urls != urls - 1) delay = std::chrono::milliseconds(100);
+        log::info("host", "moving to the rendezvous " + rendezvous_urls[r.url_index]);
+      }
       if (info.certificate_rejected) {
         // Never falls back to plain: the operator fixes the certificate or passes --ca.
         log::error("host", "the rendezvous's certificate was rejected (" + info.reason +

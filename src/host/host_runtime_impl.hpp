@@ -35,6 +35,7 @@ struct HostRuntime::Impl : HostIo {
     std::unique_ptr<rendezvous::Client> client;
     uint64_t generation = 0;  // callbacks of a replaced client are ignored
     int failures = 0;         // consecutive connection failures, for the backoff
+    size_t url_index = 0;     // which of rendezvous_urls this room uses
     bool joined = false;
     rendezvous::PeerId self = 0;            // the host's id in this room
     std::vector<IceServer> rendezvous_ice;  // what this room's rendezvous handed out
@@ -73,7 +74,7 @@ struct HostRuntime::Impl : HostIo {
   std::unique_ptr<HostSession> session;
   std::optional<HostHandshake> handshake;
   std::unique_ptr<rendezvous::Server> embedded;
-  std::string rendezvous_url;
+  std::vector<std::string> rendezvous_urls;  // the first, then the fallbacks
   std::array<Room, 2> rooms;
   std::map<uint64_t, Link> link_table;
   std::map<ConnId, uint64_t> by_conn;

@@ -26,6 +26,10 @@ struct HostOptions {
   // Rendezvous: a remote one (ws://HOST:PORT/ws or wss://...), or, when empty, one embedded in
   // this process on listen_host:listen_port that also serves the web client (LAN mode).
   std::string rendezvous_url;
+  // Other instances of the same rendezvous cluster (`rendezvous --nats`): when the connection to
+  // one is lost, each room registers on the next, in turn. The links keep naming the first (or
+  // public_url: in a cluster, the name in front of every instance).
+  std::vector<std::string> rendezvous_fallback_urls;
   // wss://: a PEM file of CA certificates to trust instead of the system's store.
   std::string rendezvous_ca_file;
   std::string listen_host = "0.0.0.0";
