@@ -322,6 +322,57 @@ TEST_F(HostProcessTest, AKickedClientIsToldAndItsRejoinIsRefused) {
   ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
 }
 
+// A removal outlives the host's run: after a restart with --resume, and one with --resume
+// --new-links, the removed client (its DTLS certificate) is still refused, on the old link and
+// on the new one, while a client that was not removed joins.
+TEST_F(HostProcessTest, AKickedClientIsStillRefusedAfterResumeAndNewLinks) {
+  auto host = std::make_unique<Child>(host_args({}), /*keep_stdin=*/true);
+  Links links = read_links();
+  auto identity = DtlsIdentity::generate();
+  ASSERT_TRUE(identity);
+  std::atomic<int> mallory_end{-1};
+  auto join_as_mallory = [&](const std::string& link) {
+    JoinOptions o;
+    o.link = link;
+    o.name = "mallory";
+    o.identity = *identity;
+    o.reconnect = false;
+    JoinCallbacks cb;
+    cb.on_ended = [&](JoinFailure failure, const std::string&) {
+      mallory_end = static_cast<int>(failure);
+    };
+    auto client = JoinClient::start(std::move(o), std::move(cb));
+    EXPECT_TRUE(client);
+    return client ? std::move(*client) : nullptr;
+  };
+  auto mallory = join_as_mallory(links.participant);
+  ASSERT_TRUE(wait_until([&] { return mallory->connected(); }));
+  host->write_stdin("/kick mallory\n");
+  ASSERT_TRUE(wait_until([&] { return mallory_end == static_cast<int>(JoinFailure::kRemoved); }));
+  mallory.reset();
+  EXPECT_EQ(host->signal_and_wait(SIGTERM), 0);
+
+  for (bool new_links : {false, true}) {
+    SCOPED_TRACE(new_links ? "--resume --new-links" : "--resume");
+    std::filesystem::remove(dir + "/links.json");
+    std::vector<std::string> extra{"--resume", links.session};
+    if (new_links) extra.push_back("--new-links");
+    host = std::make_unique<Child>(host_args(extra), /*keep_stdin=*/true);
+    Links resumed = read_links();
+    EXPECT_EQ(resumed.participant != links.participant, new_links);
+    mallory_end = -1;
+    mallory = join_as_mallory(resumed.participant);
+    ASSERT_TRUE(wait_until([&] { return mallory_end == static_cast<int>(JoinFailure::kRefused); }))
+        << "ended with " << mallory_end;
+    EXPECT_FALSE(mallory->connected());
+    mallory.reset();
+    auto ada = join(resumed.participant, "ada");  // another client is welcome
+    ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+    ada.reset();
+    EXPECT_EQ(host->signal_and_wait(SIGTERM), 0);
+  }
+}
+
 // A viewer that records how its session ended.
 struct EndingClient {
   std::atomic<int> end{-1};
