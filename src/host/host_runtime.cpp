@@ -224,6 +224,18 @@ std::vector<std::string> HostRuntime::peer_names() const {
   });
 }
 
+std::vector<HostSession::PresentPeer> HostRuntime::present_peers() const {
+  if (impl_->stopping) return {};
+  return util::run_on(impl_->loop, [impl = impl_.get()] { return impl->session->present_peers(); });
+}
+
+std::vector<HostSession::HeldPrompt> HostRuntime::waiting_prompts() const {
+  if (impl_->stopping) return {};
+  return util::run_on(impl_->loop, [impl = impl_.get()] { return impl->session->held_prompts(); });
+}
+
+bool HostRuntime::approves_prompts() const { return impl_->options.approve_prompts; }
+
 void HostRuntime::end_session() {
   if (impl_->stopping) return;
   impl_->loop.post([impl = impl_.get()] {
