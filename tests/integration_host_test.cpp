@@ -322,6 +322,287 @@ TEST_F(HostProcessTest, AKickedClientIsToldAndItsRejoinIsRefused) {
   ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
 }
 
+// A removal outlives the host's run: after a restart with --resume, and one with --resume
+// --new-links, the removed client (its DTLS certificate) is still refused, on the old link and
+// on the new one, while a client that was not removed joins.
+TEST_F(HostProcessTest, AKickedClientIsStillRefusedAfterResumeAndNewLinks) {
+  auto host = std::make_unique<Child>(host_args({}), /*keep_stdin=*/true);
+  Links links = read_links();
+  auto identity = DtlsIdentity::generate();
+  ASSERT_TRUE(identity);
+  std::atomic<int> mallory_end{-1};
+  auto join_as_mallory = [&](const std::string& link) {
+    JoinOptions o;
+    o.link = link;
+    o.name = "mallory";
+    o.identity = *identity;
+    o.reconnect = false;
+    JoinCallbacks cb;
+    cb.on_ended = [&](JoinFailure failure, const std::string&) {
+      mallory_end = static_cast<int>(failure);
+    };
+    auto client = JoinClient::start(std::move(o), std::move(cb));
+    EXPECT_TRUE(client);
+    return client ? std::move(*client) : nullptr;
+  };
+  auto mallory = join_as_mallory(links.participant);
+  ASSERT_TRUE(wait_until([&] { return mallory->connected(); }));
+  host->write_stdin("/kick mallory\n");
+  ASSERT_TRUE(wait_until([&] { return mallory_end == static_cast<int>(JoinFailure::kRemoved); }));
+  mallory.reset();
+  EXPECT_EQ(host->signal_and_wait(SIGTERM), 0);
+
+  for (bool new_links : {false, true}) {
+    SCOPED_TRACE(new_links ? "--resume --new-links" : "--resume");
+    std::filesystem::remove(dir + "/links.json");
+    std::vector<std::string> extra{"--resume", links.session};
+    if (new_links) extra.push_back("--new-links");
+    host = std::make_unique<Child>(host_args(extra), /*keep_stdin=*/true);
+    Links resumed = read_links();
+    EXPECT_EQ(resumed.participant != links.participant, new_links);
+    mallory_end = -1;
+    mallory = join_as_mallory(resumed.participant);
+    ASSERT_TRUE(wait_until([&] { return mallory_end == static_cast<int>(JoinFailure::kRefused); }))
+        << "ended with " << mallory_end;
+    EXPECT_FALSE(mallory->connected());
+    mallory.reset();
+    auto ada = join(resumed.participant, "ada");  // another client is welcome
+    ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+    ada.reset();
+    EXPECT_EQ(host->signal_and_wait(SIGTERM), 0);
+  }
+}
+
+// One HTTP/1.1 request to the presenter's control API (127.0.0.1:port), as a browser would
+// send it: Host with the port, `headers` (complete lines), then `body`.
+test::HttpResult control_request(uint16_t port, const std::string& method,
+                                 const std::string& target, const std::string& headers = "",
+                                 const std::string& body = "") {
+  namespace net = boost::asio;
+  test::HttpResult out;
+  net::io_context ioc;
+  net::ip::tcp::socket sock(ioc);
+  boost::system::error_code ec;
+  sock.connect({net::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return out;
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                    "\r\nConnection: close\r\n" + headers +
+                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  net::write(sock, net::buffer(req), ec);
+  if (ec) return out;
+  boost::beast::flat_buffer buf;
+  boost::beast::http::response_parser<boost::beast::http::string_body> parser;
+  boost::beast::http::read(sock, buf, parser, ec);
+  if (ec) return out;
+  out.status = parser.get().result_int();
+  out.body = parser.get().body();
+  out.headers = parser.get().base();
+  out.ok = true;
+  return out;
+}
+
+// `tokencast host --present`: the presenter address carries the moderation API's port and
+// token in its fragment (links file "presenter"). The API refuses requests without the token,
+// with another token or from another origin, lets only the presenter page's origin call it
+// (CORS), lists who is present and removes a peer, whose rejoin is then refused.
+TEST_F(HostProcessTest, ThePresenterControlApiNeedsItsTokenAndRemovesAPeer) {
+  unsetenv("DISPLAY");  // no xdg-open from the host under test
+  unsetenv("WAYLAND_DISPLAY");
+  Child host(host_args({"--present"}), /*keep_stdin=*/true);
+  Links links = read_links();
+  std::string presenter;
+  ASSERT_TRUE(wait_until([&] {
+    std::ifstream in(dir + "/links.json");
+    auto json = nlohmann::json::parse(in, nullptr, false);
+    if (json.is_discarded() || !json.contains("presenter")) return false;
+    presenter = json["presenter"];
+    return true;
+  }));
+  const std::string viewer_fragment = links.viewer.substr(links.viewer.find('#') + 1);
+  const std::string base = links.viewer.substr(0, links.viewer.find("/j#"));
+  const std::string prefix = base + "/present#" + viewer_fragment + "&control=";
+  ASSERT_TRUE(presenter.starts_with(prefix)) << "the presenter address has its expected form";
+  const std::string control = presenter.substr(prefix.size());
+  const auto dot = control.find('.');
+  ASSERT_NE(dot, std::string::npos);
+  const auto port = static_cast<uint16_t>(std::stoi(control.substr(0, dot)));
+  const std::string token = control.substr(dot + 1);
+  ASSERT_EQ(token.size(), 64u);
+  ASSERT_EQ(token.find_first_not_of("0123456789abcdef"), std::string::npos);
+  const std::string origin = "Origin: " + base + "\r\n";
+  const std::string with_token = "X-Tokencast-Control: " + token + "\r\n";
+  const std::string json_type = "Content-Type: application/json\r\n";
+
+  // Without the token, with another one, from another origin, to another Host: refused.
+  auto none = control_request(port, "GET", "/v1/room", origin);
+  ASSERT_TRUE(none.ok);
+  EXPECT_EQ(none.status, 401u);
+  EXPECT_EQ(none.header("Access-Control-Allow-Origin"), base);
+  std::string wrong = token;
+  wrong[0] = wrong[0] == 'a' ? 'b' : 'a';
+  EXPECT_EQ(
+      control_request(port, "GET", "/v1/room", "X-Tokencast-Control: " + wrong + "\r\n").status,
+      401u);
+  auto evil =
+      control_request(port, "GET", "/v1/room", "Origin: http://evil.example\r\n" + with_token);
+  EXPECT_EQ(evil.status, 403u);
+  EXPECT_EQ(evil.header("Access-Control-Allow-Origin"), "");
+  auto preflight_evil = control_request(port, "OPTIONS", "/v1/remove",
+                                        "Origin: http://evil.example\r\n"
+                                        "Access-Control-Request-Method: POST\r\n");
+  EXPECT_EQ(preflight_evil.status, 403u);
+  EXPECT_EQ(preflight_evil.header("Access-Control-Allow-Origin"), "");
+  {
+    // The Host header of a name rebound to 127.0.0.1 (DNS rebinding).
+    namespace net = boost::asio;
+    net::io_context ioc;
+    net::ip::tcp::socket sock(ioc);
+    sock.connect({net::ip::make_address("127.0.0.1"), port});
+    std::string req = "GET /v1/room HTTP/1.1\r\nHost: evil.example:" + std::to_string(port) +
+                      "\r\nConnection: close\r\n" + with_token + "\r\n";
+    net::write(sock, net::buffer(req));
+    boost::beast::flat_buffer buf;
+    boost::beast::http::response<boost::beast::http::string_body> res;
+    boost::beast::http::read(sock, buf, res);
+    EXPECT_EQ(res.result_int(), 403u);
+  }
+  // The presenter page's preflight is answered for its origin only.
+  auto preflight = control_request(port, "OPTIONS", "/v1/remove",
+                                   origin +
+                                       "Access-Control-Request-Method: POST\r\n"
+                                       "Access-Control-Request-Headers: x-tokencast-control, "
+                                       "content-type\r\n"
+                                       "Access-Control-Request-Private-Network: true\r\n");
+  EXPECT_EQ(preflight.status, 204u);
+  EXPECT_EQ(preflight.header("Access-Control-Allow-Origin"), base);
+  EXPECT_NE(preflight.header("Access-Control-Allow-Headers").find("X-Tokencast-Control"),
+            std::string::npos);
+  EXPECT_EQ(preflight.header("Access-Control-Allow-Private-Network"), "true");
+
+  // With the token: who is present; then one is removed and its rejoin refused.
+  auto identity = DtlsIdentity::generate();
+  ASSERT_TRUE(identity);
+  std::atomic<int> mallory_end{-1};
+  auto join_as_mallory = [&] {
+    JoinOptions o;
+    o.link = links.participant;
+    o.name = "mallory";
+    o.identity = *identity;
+    o.reconnect = false;
+    JoinCallbacks cb;
+    cb.on_ended = [&](JoinFailure failure, const std::string&) {
+      mallory_end = static_cast<int>(failure);
+    };
+    auto client = JoinClient::start(std::move(o), std::move(cb));
+    EXPECT_TRUE(client);
+    return client ? std::move(*client) : nullptr;
+  };
+  auto mallory = join_as_mallory();
+  ASSERT_TRUE(wait_until([&] { return mallory->connected(); }));
+  auto ada = join(links.viewer, "ada");  // second: the list is in order of arrival
+  ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+  nlohmann::json room;
+  ASSERT_TRUE(wait_until([&] {
+    auto got = control_request(port, "GET", "/v1/room", origin + with_token);
+    if (got.status != 200) return false;
+    room = nlohmann::json::parse(got.body);
+    return room["peers"].size() == 2;
+  }));
+  EXPECT_EQ(room["approve"], false);
+  EXPECT_EQ(room["peers"][0]["name"], "mallory");
+  EXPECT_EQ(room["peers"][0]["role"], "participant");
+  EXPECT_EQ(room["peers"][1]["name"], "ada");
+  EXPECT_EQ(room["peers"][1]["role"], "viewer");
+  EXPECT_TRUE(room["held"].empty());
+
+  // Malformed calls: refused, nobody removed.
+  EXPECT_EQ(
+      control_request(port, "POST", "/v1/remove", origin + with_token + json_type, R"({"name": 7})")
+          .status,
+      400u);
+  EXPECT_EQ(control_request(port, "POST", "/v1/remove", origin + with_token + json_type,
+                            R"({"name": "mallory", "and": "ada"})")
+                .status,
+            400u);
+  EXPECT_EQ(
+      control_request(port, "POST", "/v1/remove", origin + with_token, R"({"name":"ada"})").status,
+      415u);
+  EXPECT_EQ(control_request(port, "POST", "/v1/remove", origin + with_token + json_type,
+                            "{\"name\": \"" + std::string(4096, 'a') + "\"}")
+                .status,
+            413u);
+  EXPECT_EQ(control_request(port, "GET", "/v1/remove", origin + with_token).status, 405u);
+  EXPECT_EQ(control_request(port, "GET", "/v1/nothing", origin + with_token).status, 404u);
+  auto nobody = control_request(port, "POST", "/v1/remove", origin + with_token + json_type,
+                                R"({"name": "nobody"})");
+  EXPECT_EQ(nobody.status, 404u);
+  EXPECT_EQ(
+      control_request(port, "POST", "/v1/accept", origin + with_token + json_type, R"({"id": 1})")
+          .status,
+      404u);  // nothing waits
+
+  auto removed = control_request(port, "POST", "/v1/remove", origin + with_token + json_type,
+                                 R"({"name": "mallory"})");
+  EXPECT_EQ(removed.status, 200u) << removed.body;
+  EXPECT_EQ(removed.header("Access-Control-Allow-Origin"), base);
+  EXPECT_EQ(nlohmann::json::parse(removed.body)["done"], true);
+  ASSERT_TRUE(wait_until([&] { return mallory_end == static_cast<int>(JoinFailure::kRemoved); }));
+  mallory_end = -1;
+  mallory = join_as_mallory();
+  ASSERT_TRUE(wait_until([&] { return mallory_end == static_cast<int>(JoinFailure::kRefused); }))
+      << "ended with " << mallory_end;
+  EXPECT_TRUE(ada->connected());
+}
+
+// --approve through the control API: a held prompt is listed, accepted and answered; another
+// is rejected and never answered.
+TEST_F(HostProcessTest, ThePresenterControlApiAcceptsAndRejectsHeldPrompts) {
+  unsetenv("DISPLAY");
+  unsetenv("WAYLAND_DISPLAY");
+  Child host(host_args({"--present", "--approve", "--exec", "cat"}), /*keep_stdin=*/true);
+  Links links = read_links();
+  std::string presenter;
+  ASSERT_TRUE(wait_until([&] {
+    std::ifstream in(dir + "/links.json");
+    auto json = nlohmann::json::parse(in, nullptr, false);
+    if (json.is_discarded() || !json.contains("presenter")) return false;
+    presenter = json["presenter"];
+    return true;
+  }));
+  const std::string control = presenter.substr(presenter.find("&control=") + 9);
+  const auto port = static_cast<uint16_t>(std::stoi(control.substr(0, control.find('.'))));
+  const std::string headers = "X-Tokencast-Control: " + control.substr(control.find('.') + 1) +
+                              "\r\nContent-Type: application/json\r\n";
+  auto ada = join(links.participant, "ada");
+  ASSERT_TRUE(wait_until([&] { return ada->connected(); }));
+  ASSERT_TRUE(ada->prompt("first").has_value());
+  ASSERT_TRUE(ada->prompt("second").has_value());
+  nlohmann::json room;
+  ASSERT_TRUE(wait_until([&] {
+    auto got = control_request(port, "GET", "/v1/room", headers);
+    if (got.status != 200) return false;
+    room = nlohmann::json::parse(got.body);
+    return room["held"].size() == 2;
+  }));
+  EXPECT_EQ(room["approve"], true);
+  EXPECT_EQ(room["held"][0]["author"], "ada");
+  EXPECT_EQ(room["held"][0]["text"], "first");
+  const uint64_t first = room["held"][0]["id"];
+  const uint64_t second = room["held"][1]["id"];
+  auto rejected = control_request(port, "POST", "/v1/reject", headers,
+                                  "{\"id\": " + std::to_string(second) + "}");
+  EXPECT_EQ(rejected.status, 200u) << rejected.body;
+  auto accepted = control_request(port, "POST", "/v1/accept", headers,
+                                  "{\"id\": " + std::to_string(first) + "}");
+  EXPECT_EQ(accepted.status, 200u) << accepted.body;
+  ASSERT_TRUE(wait_until([&] { return answered(*ada, 2); }));
+  auto turns = ada->transcript().turns();
+  EXPECT_EQ(turns[0].text, "first");
+  auto after = nlohmann::json::parse(control_request(port, "GET", "/v1/room", headers).body);
+  EXPECT_TRUE(after["held"].empty());
+  EXPECT_EQ(ada->transcript().turns().size(), 2u);  // "second" was never answered
+}
+
 // A viewer that records how its session ended.
 struct EndingClient {
   std::atomic<int> end{-1};

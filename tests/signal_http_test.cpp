@@ -446,6 +446,11 @@ TEST(RendezvousHttp, HostPageIsServedWithItsOwnConnectSources) {
   page_policy.replace(page_policy.find("connect-src 'self';"), 19,
                       "connect-src 'self' http: https:;");
   EXPECT_EQ(page_policy, rv::kHostPageContentSecurityPolicy);
+  // The presenter view calls the host's moderation API on 127.0.0.1, nothing else.
+  std::string present_policy(rv::kPageContentSecurityPolicy);
+  present_policy.replace(present_policy.find("connect-src 'self';"), 19,
+                         "connect-src 'self' http://127.0.0.1:*;");
+  EXPECT_EQ(present_policy, rv::kPresentPageContentSecurityPolicy);
   if (rv::embedded_web_files().empty()) GTEST_SKIP() << "no web client built in";
   ServerProcess server;
   ASSERT_TRUE(server.ok());
@@ -456,6 +461,11 @@ TEST(RendezvousHttp, HostPageIsServedWithItsOwnConnectSources) {
   EXPECT_EQ(std::string(page.headers["Content-Security-Policy"]),
             rv::kHostPageContentSecurityPolicy);
   EXPECT_NE(page.body.find("connect-src 'self' http: https:"), std::string::npos);
+  auto present = http_request(server.port(), "/present");
+  ASSERT_EQ(present.status, 200u);
+  EXPECT_EQ(std::string(present.headers["Content-Security-Policy"]),
+            rv::kPresentPageContentSecurityPolicy);
+  EXPECT_NE(present.body.find("connect-src 'self' http://127.0.0.1:*"), std::string::npos);
   // The join page keeps its own origin only.
   auto join = http_request(server.port(), "/j");
   EXPECT_EQ(std::string(join.headers["Content-Security-Policy"]), rv::kPageContentSecurityPolicy);

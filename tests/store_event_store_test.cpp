@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -167,6 +168,87 @@ TEST(EventStore, AVersionOneStoreIsUpgradedAndANewerOneRefused) {
   auto newer = EventStore::open(dir.file("v1.db"));
   ASSERT_FALSE(newer);
   EXPECT_EQ(newer.error(), StoreError::kSchemaTooNew);
+}
+
+// Peers removed with /kick are kept with their session, across a reopen, oldest first, at
+// most kMaxRemovedClients of them (the oldest is forgotten), and only for a stored session.
+TEST(EventStore, RemovedClientsPersistPerSessionAndAreBounded) {
+  TempDir dir;
+  auto record = sample_record(0xab);
+  auto other = sample_record(0xcd);
+  auto fingerprint = [](uint32_t n) {
+    EventStore::ClientFingerprint f{};
+    f.fill(0x5a);
+    std::memcpy(f.data(), &n, sizeof n);
+    return f;
+  };
+  {
+    auto store = EventStore::open(dir.file("s.db"));
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->create_session(record));
+    ASSERT_TRUE((*store)->create_session(other));
+    EXPECT_TRUE((*store)->removed_clients(record.id)->empty());
+    ASSERT_TRUE((*store)->add_removed_client(record.id, fingerprint(1), 10));
+    ASSERT_TRUE((*store)->add_removed_client(record.id, fingerprint(2), 11));
+    ASSERT_TRUE((*store)->add_removed_client(record.id, fingerprint(1), 12));  // again: no change
+    ASSERT_TRUE((*store)->add_removed_client(other.id, fingerprint(3), 13));
+    auto missing = (*store)->add_removed_client(sample_record(0x01).id, fingerprint(4), 14);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error(), StoreError::kNotFound);
+  }
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto removed = (*store)->removed_clients(record.id);
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, (std::vector{fingerprint(1), fingerprint(2)}));
+  EXPECT_EQ(*(*store)->removed_clients(other.id), std::vector{fingerprint(3)});
+
+  const uint32_t limit = EventStore::kMaxRemovedClients;
+  for (uint32_t n = 3; n <= limit + 2; ++n) {
+    ASSERT_TRUE((*store)->add_removed_client(record.id, fingerprint(n), 20 + n));
+  }
+  removed = (*store)->removed_clients(record.id);
+  ASSERT_TRUE(removed);
+  ASSERT_EQ(removed->size(), limit);
+  EXPECT_EQ(removed->front(), fingerprint(3));  // 1 and 2, the oldest, are forgotten
+  EXPECT_EQ(removed->back(), fingerprint(limit + 2));
+  EXPECT_EQ(*(*store)->removed_clients(other.id), std::vector{fingerprint(3)});
+}
+
+// A store of schema 3 (before removed_clients) opens, keeps its sessions and gains the table.
+TEST(EventStore, AVersionThreeStoreGainsRemovedClients) {
+  TempDir dir;
+  auto record = sample_record(0xab);
+  {
+    auto store = EventStore::open(dir.file("v3.db"));
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->create_session(record));
+  }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.file("v3.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "DROP TABLE removed_clients; PRAGMA user_version=3;", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = EventStore::open(dir.file("v3.db"));
+  ASSERT_TRUE(store) << store.error().message();
+  ASSERT_TRUE((*store)->load_session(record.id));
+  EXPECT_TRUE((*store)->removed_clients(record.id)->empty());
+  EventStore::ClientFingerprint f{};
+  f.fill(7);
+  ASSERT_TRUE((*store)->add_removed_client(record.id, f, 1));
+  EXPECT_EQ(*(*store)->removed_clients(record.id), std::vector{f});
+  store->reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("v3.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 4);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST(EventStore, EventsRoundTripAcrossReopen) {

@@ -12,14 +12,18 @@ import { inlinePage, precompress } from './build/page-plugins';
 // unchanged, plus frame-ancestors 'none' (ignored in a meta tag).
 // The host page (host.html) also fetches the model server its user names (another origin, often
 // http://localhost): its connect-src adds http: and https: (kHostPageContentSecurityPolicy).
+// The presenter view (present.html) also calls the host's moderation API on 127.0.0.1 (any
+// port: `tokencast host --present` picks one): its connect-src adds http://127.0.0.1:*
+// (kPresentPageContentSecurityPolicy).
 function csp(scriptHashes: string[], styleHashes: string[], page: string): string {
   const hostPage = page.endsWith('host.html');
+  const presentPage = page.endsWith('present.html');
   return [
     "default-src 'none'",
     ["script-src 'self'", ...scriptHashes].join(' '),
     ["style-src 'self'", ...styleHashes].join(' '),
     "img-src 'self' data:",
-    hostPage ? "connect-src 'self' http: https:" : "connect-src 'self'",
+    hostPage ? "connect-src 'self' http: https:" : presentPage ? "connect-src 'self' http://127.0.0.1:*" : "connect-src 'self'",
     "media-src 'self' blob: mediastream:",
     "base-uri 'none'",
     "form-action 'none'",

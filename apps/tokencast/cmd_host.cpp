@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
@@ -18,6 +19,7 @@
 #include "stop_signals.hpp"
 #include "store_access.hpp"
 #include "tokencast/core/text.hpp"
+#include "tokencast/host/control.hpp"
 #include "tokencast/host/host.hpp"
 #include "tokencast/private_file.hpp"
 #include "tokencast/qr/qr.hpp"
@@ -253,7 +255,8 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
            "/decline N)");
   cli.flag("--present", &f.present,
            "open the presenter view (the QR code large beside the live transcript, for a "
-           "projector) in a browser, or print its address when no display is available");
+           "projector, with Remove/Accept/Reject for you) in a browser; its address (printed, "
+           "and in --links) holds a control token for this run: keep it to yourself");
   cli.flag("--quiet", &f.quiet, "do not show the transcript as it streams (the status line only)");
   cli.flag("--verbose", &f.verbose, "log connections and refusals to stderr");
   cli.option("--metrics-file", "FILE", &f.metrics_file,
@@ -351,7 +354,8 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
 // The QR code's files (--qr-png, --qr-svg) and the links file (--links), each written owner-only
 // (qr_write_png uses write_private_file too): they hold invite links. False (after saying why)
 // when one cannot be written.
-bool write_link_files(const HostFlags& f, const HostLinks& links, const QrMatrix& qr) {
+bool write_link_files(const HostFlags& f, const HostLinks& links, const QrMatrix& qr,
+                      const std::string& presenter) {
   if (!f.qr_png.empty() && !qr_write_png(qr, f.qr_png)) {
     std::fprintf(stderr, "tokencast host: cannot write %s\n", f.qr_png.c_str());
     return false;
@@ -361,9 +365,10 @@ bool write_link_files(const HostFlags& f, const HostLinks& links, const QrMatrix
     return false;
   }
   if (!f.links_file.empty()) {
-    std::string json = "{\"session\": \"" + links.session_id + "\", \"viewer\": \"" +
-                       json_escape(links.viewer) + "\", \"participant\": \"" +
-                       json_escape(links.participant) + "\"}\n";
+    std::string json =
+        "{\"session\": \"" + links.session_id + "\", \"viewer\": \"" + json_escape(links.viewer) +
+        "\", \"participant\": \"" + json_escape(links.participant) + "\"" +
+        (presenter.empty() ? "" : ", \"presenter\": \"" + json_escape(presenter) + "\"") + "}\n";
     if (!write_private_file(f.links_file, json)) {
       std::fprintf(stderr, "tokencast host: cannot write %s\n", f.links_file.c_str());
       return false;
@@ -374,14 +379,15 @@ bool write_link_files(const HostFlags& f, const HostLinks& links, const QrMatrix
 
 // Shows the session: the QR code of the --qr-role link (in the terminal and its files), the
 // links, and how to attach a model when none is. False (after saying why) on a failure.
-bool publish_links(const HostFlags& f, const HostLinks& links, bool has_model, bool tty) {
+bool publish_links(const HostFlags& f, const HostLinks& links, bool has_model, bool tty,
+                   const std::string& presenter) {
   const std::string& qr_link = f.qr_role == "viewer" ? links.viewer : links.participant;
   auto qr = qr_encode(qr_link);
   if (!qr) {
     std::fprintf(stderr, "tokencast host: %s\n", qr.error().message().c_str());
     return false;
   }
-  if (!write_link_files(f, links, *qr)) return false;
+  if (!write_link_files(f, links, *qr, presenter)) return false;
   if (!f.no_qr) std::fputs(qr_to_terminal(*qr, tty).c_str(), stdout);
   std::printf("\nsession     %s%s\nviewer      %s\nparticipant %s\n", links.session_id.c_str(),
               links.resumed ? " (resumed)" : "", links.viewer.c_str(), links.participant.c_str());
@@ -396,29 +402,69 @@ bool publish_links(const HostFlags& f, const HostLinks& links, bool has_model, b
 }
 
 // The presenter view is the web client's /present page, joined as a viewer: the viewer link's
-// payload rides in its fragment (never sent to a server), like the link itself.
-void open_presenter_view(const std::string& viewer_link) {
+// payload rides in its fragment (never sent to a server), like the link itself, followed by
+// "&control=PORT.TOKEN" of this run's moderation API (ControlServer, on 127.0.0.1). Empty when
+// the viewer link has no "/j#".
+std::string presenter_url(const std::string& viewer_link, const ControlServer& control) {
   auto at = viewer_link.find("/j#");
-  if (at == std::string::npos) return;
-  std::string url = viewer_link.substr(0, at) + "/present#" + viewer_link.substr(at + 3);
-  std::printf("presenter   %s\n", url.c_str());
-  std::fflush(stdout);
-  if (std::getenv("DISPLAY") == nullptr && std::getenv("WAYLAND_DISPLAY") == nullptr) return;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  std::string program = "xdg-open";
-  char* argv[] = {program.data(), url.data(), nullptr};
-  pid_t pid = 0;
-  // The viewer link is the public one (it is on the wall), so it may appear in xdg-open's argv.
-  if (posix_spawnp(&pid, "xdg-open", &actions, nullptr, argv, environ) != 0) {
-    std::fprintf(stderr, "tokencast host: cannot run xdg-open: open the presenter address above\n");
-  } else {
-    std::thread([pid] { waitpid(pid, nullptr, 0); }).detach();  // no zombie for the host's run
-  }
-  posix_spawn_file_actions_destroy(&actions);
+  if (at == std::string::npos) return {};
+  return viewer_link.substr(0, at) + "/present#" + viewer_link.substr(at + 3) + "&" +
+         control.fragment();
 }
+
+// A 0600 page in a 0700 directory that sends the browser on to the presenter address: the
+// address holds the control token, which must not appear in xdg-open's argv (other local users
+// can read it). Removed when the host exits.
+class PresenterOpener {
+ public:
+  ~PresenterOpener() {
+    if (!dir_.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir_, ignored);
+    }
+  }
+
+  void open(const std::string& url) {
+    if (std::getenv("DISPLAY") == nullptr && std::getenv("WAYLAND_DISPLAY") == nullptr) return;
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    std::string pattern = std::string(runtime && *runtime ? runtime : "/tmp") + "/tokencast-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) {
+      std::fprintf(stderr,
+                   "tokencast host: cannot open the presenter view: open its address above\n");
+      return;
+    }
+    dir_ = pattern;
+    std::string page = dir_ + "/presenter.html";
+    // The URL is base64url, hex, digits and the link's base (a URL tokencast checked): it
+    // holds no quote, backslash or "<"; json_escape keeps it a string literal anyway.
+    std::string html =
+        "<!doctype html><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">"
+        "<title>tokencast presenter</title><script>location.replace(\"" +
+        json_escape(url) + "\")</script>\n";
+    if (!write_private_file(page, html)) {
+      std::fprintf(stderr,
+                   "tokencast host: cannot open the presenter view: open its address above\n");
+      return;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    std::string program = "xdg-open";
+    char* argv[] = {program.data(), page.data(), nullptr};
+    pid_t pid = 0;
+    if (posix_spawnp(&pid, "xdg-open", &actions, nullptr, argv, environ) != 0) {
+      std::fprintf(stderr,
+                   "tokencast host: cannot run xdg-open: open the presenter address above\n");
+    } else {
+      std::thread([pid] { waitpid(pid, nullptr, 0); }).detach();  // no zombie for the host's run
+    }
+    posix_spawn_file_actions_destroy(&actions);
+  }
+
+ private:
+  std::string dir_;
+};
 
 }  // namespace
 
@@ -456,8 +502,27 @@ int run_host(Args args) {
     std::fprintf(stderr, "tokencast host: %s\n", host.error().c_str());
     return 1;
   }
-  if (!publish_links(f, (*host)->links(), has_model, tty)) return 1;
-  if (f.present) open_presenter_view((*host)->links().viewer);
+  // --present: the moderation API for the presenter page, which alone may call it (CORS).
+  std::unique_ptr<ControlServer> control;
+  std::string presenter;
+  if (f.present) {
+    const std::string& viewer = (*host)->links().viewer;
+    auto started = ControlServer::start(**host, ControlServer::origin_of(viewer));
+    if (!started) {
+      std::fprintf(stderr, "tokencast host: %s\n", started.error().c_str());
+      return 1;
+    }
+    control = std::move(*started);
+    presenter = presenter_url(viewer, *control);
+  }
+  if (!publish_links(f, (*host)->links(), has_model, tty, presenter)) return 1;
+  PresenterOpener opener;
+  if (!presenter.empty()) {
+    // The host's own terminal, like the participant link: the address with its control token.
+    std::printf("presenter   %s\n", presenter.c_str());
+    std::fflush(stdout);
+    opener.open(presenter);
+  }
   HostConsole console(**host, tty, feed ? &*feed : nullptr);
   if (!f.metrics_file.empty()) console.write_metrics_to(f.metrics_file);
   // With --stdin, stdin is the answer, not the console.

@@ -47,6 +47,10 @@ Expected<std::vector<Event>, std::string> HostRuntime::Impl::open_session() {
       std::copy(participant.bytes().begin(), participant.bytes().end(),
                 record.participant_secret.begin());
     }
+    // Peers removed in an earlier run stay removed; new links do not pardon them.
+    auto removed = store->removed_clients(record.id);
+    if (!removed) return unexpected("cannot resume: " + removed.error().message());
+    for (const auto& fingerprint : *removed) remember_removed(fingerprint);
     auto events = store->load_events(record.id);
     if (!events) return unexpected("cannot resume: " + events.error().message());
     stored = std::move(*events);
@@ -220,6 +224,18 @@ std::vector<std::string> HostRuntime::peer_names() const {
   });
 }
 
+std::vector<HostSession::PresentPeer> HostRuntime::present_peers() const {
+  if (impl_->stopping) return {};
+  return util::run_on(impl_->loop, [impl = impl_.get()] { return impl->session->present_peers(); });
+}
+
+std::vector<HostSession::HeldPrompt> HostRuntime::waiting_prompts() const {
+  if (impl_->stopping) return {};
+  return util::run_on(impl_->loop, [impl = impl_.get()] { return impl->session->held_prompts(); });
+}
+
+bool HostRuntime::approves_prompts() const { return impl_->options.approve_prompts; }
+
 void HostRuntime::end_session() {
   if (impl_->stopping) return;
   impl_->loop.post([impl = impl_.get()] {
@@ -265,16 +281,27 @@ std::string HostRuntime::Impl::kick(const std::string& name) {
   if (auto it = by_conn.find(*conn); it != by_conn.end()) {
     if (auto link = link_table.find(it->second); link != link_table.end()) {
       const auto& fingerprint = link->second.joiner_fingerprint;
-      if (removed_clients.insert(fingerprint).second) {
-        removed_order.push_back(fingerprint);
-        if (removed_order.size() > kMaxRemovedClients) {
-          removed_clients.erase(removed_order.front());
-          removed_order.pop_front();
-        }
+      remember_removed(fingerprint);
+      // Kept with the session, so that `--resume` refuses the client too. A rare write on the
+      // loop: it waits at most for the commit in progress.
+      if (auto stored = store->add_removed_client(record.id, fingerprint, unix_now_ms()); !stored) {
+        log::warn("host", "cannot store the removal (refused for this run only): " +
+                              stored.error().message());
+        return "removed " + name + ": told to leave; its rejoins are refused for this run only" +
+               " (the store failed)";
       }
     }
   }
   return "removed " + name + ": told to leave, and its rejoins are refused";
+}
+
+void HostRuntime::Impl::remember_removed(const DtlsFingerprint& fingerprint) {
+  if (!removed_clients.insert(fingerprint).second) return;
+  removed_order.push_back(fingerprint);
+  if (removed_order.size() > kMaxRemovedClients) {
+    removed_clients.erase(removed_order.front());
+    removed_order.pop_front();
+  }
 }
 
 HostStats HostRuntime::stats() const {

@@ -80,9 +80,10 @@ struct HostRuntime::Impl : HostIo {
   std::map<ConnId, uint64_t> by_conn;
   std::map<JoinId, uint64_t> by_join;
   JoinAdmission admission;  // which authentic offers get a PeerConnection
-  // Clients the host removed (/kick), by DTLS certificate: their offers are refused for the
-  // rest of this run. Bounded: beyond kMaxRemovedClients the oldest is forgotten.
-  static constexpr size_t kMaxRemovedClients = 1024;
+  // Clients the host removed (/kick), by DTLS certificate: their offers are refused. Stored
+  // with the session (EventStore::add_removed_client) and loaded on --resume. Bounded like the
+  // store: beyond kMaxRemovedClients the oldest is forgotten.
+  static constexpr size_t kMaxRemovedClients = EventStore::kMaxRemovedClients;
   std::set<DtlsFingerprint> removed_clients;
   std::deque<DtlsFingerprint> removed_order;
   // Join envelopes from the rendezvous clients' threads, bounded and served round-robin by
@@ -109,6 +110,7 @@ struct HostRuntime::Impl : HostIo {
   HostStats snapshot() const;
   // Removes the peer shown as `name` and refuses its client's rejoins; a line for the console.
   std::string kick(const std::string& name);
+  void remember_removed(const DtlsFingerprint& fingerprint);
   // Stores the end (unless another process did: `stored`), tells every peer `peer_text`.
   void end_for_good(const std::string& reason, const std::string& peer_text, bool stored = false);
   // Expiry, and an end stored by `tokencast end` while this host runs.

@@ -152,6 +152,8 @@ void HttpSession::respond_file(StaticResult file, bool close) {
           file.cache_control, close);
   if (file.host_page) {
     response_.set("Content-Security-Policy", kHostPageContentSecurityPolicy);
+  } else if (file.present_page) {
+    response_.set("Content-Security-Policy", kPresentPageContentSecurityPolicy);
   }
   response_.set(http::field::etag, file.etag);
   response_.set(http::field::vary, "Accept-Encoding");

@@ -24,6 +24,13 @@ inline constexpr std::string_view kHostPageContentSecurityPolicy =
     "img-src 'self' data:; connect-src 'self' http: https:; media-src 'self' blob: mediastream:; "
     "base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors 'none'";
 
+// The presenter view (/present) also calls `tokencast host --present`'s moderation API on
+// 127.0.0.1, on a port chosen per run (docs/SECURITY.md "Presenter control"), so its
+// connect-src adds http://127.0.0.1:*. Everything else is the page policy's.
+inline constexpr std::string_view kPresentPageContentSecurityPolicy =
+    "img-src 'self' data:; connect-src 'self' http://127.0.0.1:*; media-src 'self' blob: "
+    "mediastream:; base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors 'none'";
+
 // Sets nosniff, no-referrer and DENY framing on every response, and the CSP on HTML ones.
 void set_security_headers(boost::beast::http::fields& fields, std::string_view content_type);
 

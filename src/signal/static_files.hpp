@@ -52,8 +52,9 @@ struct StaticResult {
   std::string_view content_type = "text/plain; charset=utf-8";
   std::string_view content_encoding;  // "br", "gzip", or "" for identity
   std::string_view cache_control = kCacheRevalidate;
-  std::string etag;        // quoted strong tag of the representation; set for 200 and 304
-  bool host_page = false;  // host.html: its own Content-Security-Policy (security_headers.hpp)
+  std::string etag;           // quoted strong tag of the representation; set for 200 and 304
+  bool host_page = false;     // host.html: its own Content-Security-Policy (security_headers.hpp)
+  bool present_page = false;  // present.html: likewise
 };
 
 class StaticFiles {

@@ -17,8 +17,10 @@ namespace {
 // when opened, and an older tokencast refuses a version 2 store rather than resume a session
 // that was ended. 3: event rows of kind 7 (thinking), no change to the tables: older stores
 // load as they are, and an older tokencast refuses the store as too new rather than call a
-// session with thinking corrupt.
-constexpr int kSchemaVersion = 3;
+// session with thinking corrupt. 4: removed_clients (peers removed with /kick, by DTLS
+// certificate); older stores gain the table when opened, and an older tokencast refuses a
+// version 4 store rather than resume a session and let its removed peers back in.
+constexpr int kSchemaVersion = 4;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS sessions(
@@ -46,6 +48,11 @@ CREATE TABLE IF NOT EXISTS session_life(
   expires_at_ms INTEGER NOT NULL DEFAULT 0,
   ended_at_ms INTEGER NOT NULL DEFAULT 0,
   end_reason TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS removed_clients(
+  session BLOB NOT NULL,
+  fingerprint BLOB NOT NULL,
+  at_ms INTEGER NOT NULL,
+  UNIQUE(session, fingerprint));
 )sql";
 
 class StoreCategory : public std::error_category {
@@ -440,6 +447,73 @@ Expected<void, std::error_code> EventStore::replace_links(
     return unexpected(make_error_code(StoreError::kNotFound));
   }
   return {};
+}
+
+Expected<void, std::error_code> EventStore::add_removed_client(const SessionId& id,
+                                                               const ClientFingerprint& fingerprint,
+                                                               int64_t at_ms) {
+  std::lock_guard lock(impl_->mutex);
+  auto* h = impl_->db.handle();
+  store::Statement known(h, "SELECT 1 FROM sessions WHERE id = ?");
+  if (!known.valid()) return unexpected(make_error_code(StoreError::kIo));
+  known.bind_blob(1, id.bytes.data(), id.bytes.size());
+  int rc = known.step();
+  if (rc == SQLITE_DONE) return unexpected(make_error_code(StoreError::kNotFound));
+  if (rc != SQLITE_ROW) return unexpected(make_error_code(StoreError::kIo));
+  known = store::Statement();
+  // One transaction: the insert and the trim to the bound are durable together.
+  store::Statement insert(h,
+                          "INSERT OR IGNORE INTO removed_clients(session, fingerprint, at_ms) "
+                          "VALUES(?, ?, ?)");
+  store::Statement trim(h,
+                        "DELETE FROM removed_clients WHERE session = ?1 AND rowid NOT IN "
+                        "(SELECT rowid FROM removed_clients WHERE session = ?1 "
+                        "ORDER BY rowid DESC LIMIT ?2)");
+  if (!insert.valid() || !trim.valid()) return unexpected(make_error_code(StoreError::kIo));
+  auto rollback = [this] {
+    impl_->rollback.reset();
+    impl_->rollback.step();
+    impl_->rollback.reset();
+    return unexpected(make_error_code(StoreError::kIo));
+  };
+  impl_->begin.reset();
+  rc = impl_->begin.step();
+  impl_->begin.reset();
+  if (rc != SQLITE_DONE) return unexpected(make_error_code(StoreError::kIo));
+  insert.bind_blob(1, id.bytes.data(), id.bytes.size());
+  insert.bind_blob(2, fingerprint.data(), fingerprint.size());
+  insert.bind(3, at_ms);
+  if (insert.step() != SQLITE_DONE) return rollback();
+  trim.bind_blob(1, id.bytes.data(), id.bytes.size());
+  trim.bind(2, static_cast<int64_t>(kMaxRemovedClients));
+  if (trim.step() != SQLITE_DONE) return rollback();
+  impl_->commit.reset();
+  rc = impl_->commit.step();
+  impl_->commit.reset();
+  if (rc != SQLITE_DONE) return rollback();
+  return {};
+}
+
+Expected<std::vector<EventStore::ClientFingerprint>, std::error_code> EventStore::removed_clients(
+    const SessionId& id) {
+  std::lock_guard lock(impl_->mutex);
+  store::Statement st(impl_->db.handle(),
+                      "SELECT fingerprint FROM removed_clients WHERE session = ? ORDER BY rowid "
+                      "LIMIT ?");
+  if (!st.valid()) return unexpected(make_error_code(StoreError::kIo));
+  st.bind_blob(1, id.bytes.data(), id.bytes.size());
+  st.bind(2, static_cast<int64_t>(kMaxRemovedClients));
+  std::vector<ClientFingerprint> out;
+  int rc = SQLITE_ROW;
+  while ((rc = st.step()) == SQLITE_ROW) {
+    ClientFingerprint fingerprint{};
+    bool ok = true;
+    copy_blob(st, 0, fingerprint, ok);
+    if (!ok) return unexpected(make_error_code(StoreError::kCorrupt));
+    out.push_back(fingerprint);
+  }
+  if (rc != SQLITE_DONE) return unexpected(make_error_code(StoreError::kIo));
+  return out;
 }
 
 }  // namespace tokencast

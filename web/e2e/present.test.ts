@@ -2,7 +2,9 @@
 // with a real rendezvous and host: it joins as a viewer and shows the streamed answer (Markdown,
 // highlighted code), the head counts from peer_joined/peer_left, and the viewer link's QR code,
 // which the native client (ZXing, `tokencast join IMAGE`) reads from a screenshot and joins with.
-// q hides the QR code, d switches dark/light; a participant payload is refused.
+// q hides the QR code, d switches dark/light; a participant payload is refused. Opened by
+// `tokencast host --present` (its address carries the moderation control), it removes a peer,
+// whose reload is then refused, and accepts and rejects held prompts (--approve).
 // With TOKENCAST_SCREENSHOTS=1 it writes docs/screenshots/presenter-view{,-dark}.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -11,6 +13,7 @@ import { join } from 'node:path';
 import {
   explained,
   launchChromium,
+  newPhonePage,
   requirePrerequisites,
   runJoin,
   startHost,
@@ -171,6 +174,97 @@ describe.skipIf(missing.length > 0)('presenter view end to end', () => {
     await ctx.close();
     await host.stop();
   }, 30000);
+
+  /** `tokencast host --present`: its presenter address (with the control) from the links file. */
+  const presentingHost = async (dir: string, exec: string, extra: string[] = []) => {
+    // No xdg-open from the host under test.
+    delete process.env.DISPLAY;
+    delete process.env.WAYLAND_DISPLAY;
+    const host = await startHost(rv, dir, exec, ['--present', ...extra]);
+    const presenter: string = JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8')).presenter;
+    expect(presenter).toMatch(/\/present#[A-Za-z0-9_-]{88}&control=[0-9]+\.[0-9a-f]{64}$/);
+    return { host, presenter };
+  };
+
+  it('removes a peer from the presenter view (host --present); its reload is refused', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const { host, presenter } = await presentingHost(d.path, `sh -c "cat >/dev/null; echo hi"`);
+    const ctx = await browser.newContext({ viewport: PROJECTOR });
+    const page = await ctx.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (dl) => {
+      dialogs.push(dl.message());
+      void dl.accept();
+    });
+    await page.goto(presenter);
+    await waitLive(page);
+    expect(new URL(page.url()).hash).toBe(''); // the token left the address bar
+    expect(await page.textContent('#viewer-link')).toBe(host.links.viewer); // the QR code has no token
+    expect(await page.isVisible('#moderation')).toBe(true);
+    expect(await page.content()).not.toContain(presenter.split('&control=')[1].split('.')[1]);
+
+    const pam = await newPhonePage(browser, 'pam');
+    await pam.page.goto(host.links.participant);
+    await waitLive(pam.page);
+    const vic = await newPhonePage(browser, 'vic');
+    await vic.page.goto(host.links.viewer);
+    await waitLive(vic.page);
+    await explained(page, page.waitForSelector('button[aria-label="Remove pam"]', { timeout: 15000 }));
+    await explained(page, page.waitForSelector('button[aria-label="Remove vic"]', { timeout: 15000 }));
+    // This screen is not listed as a person to remove.
+    expect(await page.$('button[aria-label="Remove presenter screen"]')).toBeNull();
+
+    await page.click('button[aria-label="Remove pam"]');
+    expect(dialogs).toEqual(['Remove pam from this session? Its rejoins are refused.']);
+    await explained(pam.page, pam.page.waitForFunction(() => document.getElementById('notice')?.textContent === 'The host removed you from this session.', null, { timeout: 15000 }));
+    await explained(page, page.waitForFunction(() => document.getElementById('moderation-result')?.textContent?.startsWith('removed pam'), null, { timeout: 15000 }));
+    await explained(page, page.waitForFunction(() => !document.querySelector('button[aria-label="Remove pam"]'), null, { timeout: 15000 }));
+    // Its reload presents the same certificate: refused.
+    await pam.page.reload();
+    await explained(pam.page, pam.page.waitForFunction(() => document.getElementById('status')?.textContent === 'the host refused the join', null, { timeout: 15000 }));
+    expect(await vic.page.textContent('#status')).toBe('live');
+
+    // m hides the panel (the projector shows the transcript only) and shows it again.
+    await page.keyboard.press('m');
+    expect(await page.isHidden('#moderation')).toBe(true);
+    await page.keyboard.press('m');
+    expect(await page.isVisible('#moderation')).toBe(true);
+    for (const p of [pam, vic]) await p.ctx.close();
+    await ctx.close();
+    await host.stop();
+  }, 60000);
+
+  it('accepts and rejects held prompts from the presenter view (host --present --approve)', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const { host, presenter } = await presentingHost(d.path, `sh -c "cat >/dev/null; echo accepted answer"`, ['--approve']);
+    const ctx = await browser.newContext({ viewport: PROJECTOR });
+    const page = await ctx.newPage();
+    await page.goto(presenter);
+    await waitLive(page);
+    const heldIds = () => page.$$eval('#held button[aria-label^="Accept prompt "]', (b) => b.map((x) => x.getAttribute('aria-label')!.slice('Accept prompt '.length)));
+    const asker = runJoin(host.links.participant, ['--name', 'ada', '--prompt', 'please answer']);
+    await explained(page, page.waitForFunction(() => document.querySelectorAll('#held li').length === 1, null, { timeout: 20000 }));
+    expect(await page.textContent('#held li .text')).toBe('ada: please answer');
+    const [first] = await heldIds();
+    await page.click(`button[aria-label="Accept prompt ${first}"]`);
+    await waitAnswers(page, 1);
+    expect(await page.textContent('#transcript li.user .body')).toBe('please answer');
+    await explained(page, page.waitForFunction(() => document.querySelectorAll('#held li').length === 0, null, { timeout: 15000 }));
+    asker.proc.kill('SIGTERM');
+
+    const rejected = runJoin(host.links.participant, ['--name', 'bob', '--prompt', 'ignore me']);
+    await explained(page, page.waitForFunction(() => document.querySelectorAll('#held li').length === 1, null, { timeout: 20000 }));
+    const [second] = await heldIds();
+    await page.click(`button[aria-label="Reject prompt ${second}"]`);
+    await explained(page, page.waitForFunction(() => document.getElementById('moderation-result')?.textContent?.startsWith('declined prompt'), null, { timeout: 15000 }));
+    await explained(page, page.waitForFunction(() => document.querySelectorAll('#held li').length === 0, null, { timeout: 15000 }));
+    expect(await page.$$('#transcript li.user')).toHaveLength(1); // the rejected prompt never ran
+    rejected.proc.kill('SIGTERM');
+    await ctx.close();
+    await host.stop();
+  }, 60000);
 
   it('refuses a participant payload: no QR code, no join', async () => {
     const d = tempDir();

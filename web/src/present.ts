@@ -2,6 +2,9 @@
 // or a shared screen. It joins the session as a viewer and shows the viewer link's QR code, large,
 // beside the live transcript and how many people watch and can ask. No prompt box, no names, no
 // participant link. Keys: q hides/shows the QR code, d switches dark/light.
+// Opened by `tokencast host --present`, its address also carries the host's moderation control
+// (`&control=PORT.TOKEN` in the fragment): then it shows who is present with Remove buttons and
+// the prompts waiting (--approve) with Accept and Reject; m hides/shows that panel.
 // Its own build (vite --mode present): none of this is on the join page's path.
 import './style.css';
 import './present.css';
@@ -10,7 +13,8 @@ import { ClientSession, positionAfter } from './client/session';
 import { preloadMarkdown, TranscriptView } from './ui/view';
 import { neutralizeBidi } from './ui/text';
 import { drawQr } from './ui/qr';
-import { headCount, headCountText, PresenterLinkError, viewerLinkOfPresenterUrl } from './ui/presenter';
+import { headCount, headCountText, PresenterLinkError, splitPresenterControl, viewerLinkOfPresenterUrl } from './ui/presenter';
+import { PresenterModeration } from './ui/present-control';
 import { StreamWakeLock } from './ui/wake-lock';
 import { showNotice, showStatus } from './ui/status';
 
@@ -45,6 +49,8 @@ window.addEventListener('keydown', (e) => {
   if (e.key === 'q' || e.key === 'Q') {
     inviteEl.hidden = !inviteEl.hidden;
     document.body.classList.toggle('no-qr', inviteEl.hidden);
+  } else if ((e.key === 'm' || e.key === 'M') && !$('moderation-key').hidden) {
+    $('moderation').hidden = !$('moderation').hidden;
   } else if (e.key === 'd' || e.key === 'D') {
     const dark = document.documentElement.dataset.theme
       ? document.documentElement.dataset.theme === 'dark'
@@ -79,7 +85,9 @@ if (location.hash.length > 1) {
   }
 }
 
-function run(pageHref: string): void {
+function run(fullHref: string): void {
+  // The control token stays in this tab (sessionStorage, for a reload); never in the address.
+  const { href: pageHref, control } = splitPresenterControl(fullHref);
   const { link, text } = viewerLinkOfPresenterUrl(pageHref);
   drawQr($<HTMLImageElement>('qr'), text, 8);
   $('viewer-link').textContent = text;
@@ -120,6 +128,22 @@ function run(pageHref: string): void {
   });
   joiner.start();
   window.addEventListener('pagehide', () => joiner.leave());
+  if (control) {
+    const moderation = new PresenterModeration(
+      control,
+      {
+        panel: $('moderation'),
+        people: $<HTMLUListElement>('people'),
+        heldBox: $('held-box'),
+        held: $<HTMLOListElement>('held'),
+        result: $('moderation-result'),
+      },
+      () => (self === null ? null : (session.transcript.peers.get(self)?.name ?? null)),
+      neutralizeBidi,
+    );
+    $('moderation-key').hidden = false;
+    moderation.start();
+  }
   // What the end-to-end tests read (as the join page's window.tokencast).
   (window as unknown as { tokencast: object }).tokencast = {
     position: () => positionAfter([], session.position),

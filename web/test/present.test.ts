@@ -1,9 +1,10 @@
 // The presenter view's pure parts (src/ui/presenter.ts): which address stands for which viewer
-// link, that a participant payload is refused, and the head counts.
+// link, that a participant payload is refused, the host's moderation control in the fragment,
+// and the head counts.
 import { describe, expect, it } from 'vitest';
 import { formatInviteLink } from '../src/protocol/invite';
 import type { PeerInfo } from '../src/client/session';
-import { headCount, headCountText, PresenterLinkError, viewerLinkOfPresenterUrl } from '../src/ui/presenter';
+import { headCount, headCountText, PresenterLinkError, splitPresenterControl, viewerLinkOfPresenterUrl } from '../src/ui/presenter';
 
 const secret = new Uint8Array(32).fill(7);
 const hostKey = new Uint8Array(32).fill(9);
@@ -40,6 +41,38 @@ describe('presenter address', () => {
       expect((error as Error).message).not.toContain(payload(viewer).slice(1, 20));
     }
     expect(() => viewerLinkOfPresenterUrl(`https://rv.example.net/present${payload(participant)}`)).toThrow(/participant link/);
+  });
+});
+
+describe('presenter control', () => {
+  const token = 'ab'.repeat(32);
+  const page = `https://rv.example.net/events/tc/present${payload(viewer)}`;
+
+  it('splits "&control=PORT.TOKEN" off the fragment; the rest is the plain presenter address', () => {
+    const { href, control } = splitPresenterControl(`${page}&control=43210.${token}`);
+    expect(href).toBe(page);
+    expect(control).toEqual({ port: 43210, token });
+    expect(viewerLinkOfPresenterUrl(href).text).toBe(viewer);
+    expect(splitPresenterControl(page)).toEqual({ href: page, control: null });
+  });
+
+  it('gives no control for anything but a port and 64 lowercase hex digits (and drops the part)', () => {
+    for (const bad of [
+      `control=0.${token}`,
+      `control=65536.${token}`,
+      `control=012.${token}`,
+      `control=80.${token.toUpperCase()}`,
+      `control=80.${token.slice(1)}`,
+      `control=80.${token}0`,
+      `control=80.${token}&x=1`,
+      `control=80`,
+      `token=${token}`,
+      '',
+    ]) {
+      expect(splitPresenterControl(`${page}&${bad}`), bad).toEqual({ href: page, control: null });
+    }
+    // An "&" before the fragment is not the control.
+    expect(splitPresenterControl(`https://rv.example.net/present?a=1&b=2${payload(viewer)}`).control).toBeNull();
   });
 });
 

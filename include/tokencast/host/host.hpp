@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tokencast/core/expected.hpp"
+#include "tokencast/core/host_session.hpp"
 #include "tokencast/llm/llm.hpp"
 #include "tokencast/rtc/peer_link.hpp"
 
@@ -143,6 +144,12 @@ class HostRuntime {
   std::string decline_prompt(uint64_t id);
   // "name (role)" of every peer present, in the order they arrived.
   std::vector<std::string> peer_names() const;
+  // The same as data (the presenter view's people list): names as every peer sees them.
+  std::vector<HostSession::PresentPeer> present_peers() const;
+  // --approve: the prompts waiting, oldest first, their text as the participant wrote it.
+  std::vector<HostSession::HeldPrompt> waiting_prompts() const;
+  // Whether participants' prompts wait for the host (--approve).
+  bool approves_prompts() const;
 
   // Says bye to every peer, waits briefly for the frames to leave, commits what is pending
   // and closes the store. Idempotent.

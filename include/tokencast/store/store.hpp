@@ -98,6 +98,18 @@ class EventStore {
                                                 const std::array<uint8_t, 32>& participant_secret,
                                                 std::string_view base_url);
 
+  // Clients the host removed (/kick), by the SHA-256 fingerprint of their DTLS certificate:
+  // kept with the session so that `--resume` (with or without --new-links) still refuses them.
+  // At most kMaxRemovedClients per session; beyond that the oldest is forgotten.
+  static constexpr size_t kMaxRemovedClients = 1024;
+  using ClientFingerprint = std::array<uint8_t, 32>;
+  // Adds one (again: no change); kNotFound when no session has that id.
+  Expected<void, std::error_code> add_removed_client(const SessionId& id,
+                                                     const ClientFingerprint& fingerprint,
+                                                     int64_t at_ms);
+  // The session's removed clients, oldest first.
+  Expected<std::vector<ClientFingerprint>, std::error_code> removed_clients(const SessionId& id);
+
  private:
   struct Impl;
   explicit EventStore(std::unique_ptr<Impl> impl);

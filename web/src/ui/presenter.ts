@@ -27,6 +27,26 @@ export function viewerLinkOfPresenterUrl(href: string): { link: InviteLink; text
   return { link, text: formatInviteLink(link.baseUrl, 0, link.secret, link.hostKey) };
 }
 
+/** The host's moderation API (`tokencast host --present`, on 127.0.0.1): its port and token. */
+export interface PresenterControl {
+  port: number;
+  token: string;
+}
+
+/**
+ * Splits the control part off a presenter address: `<base>/present#<payload>&control=PORT.TOKEN`
+ * (TOKEN: 64 lowercase hex digits) gives the address without it and the control; an address
+ * without one, or with one that does not parse strictly, gives no control (and loses the part).
+ */
+export function splitPresenterControl(href: string): { href: string; control: PresenterControl | null } {
+  const hash = href.indexOf('#');
+  const amp = hash < 0 ? -1 : href.indexOf('&', hash);
+  if (amp < 0) return { href, control: null };
+  const m = /^control=([1-9][0-9]{0,4})\.([0-9a-f]{64})$/.exec(href.slice(amp + 1));
+  const port = m ? Number(m[1]) : 0;
+  return { href: href.slice(0, amp), control: m && port <= 65535 ? { port, token: m[2] } : null };
+}
+
 export interface HeadCount {
   viewers: number;
   participants: number;
