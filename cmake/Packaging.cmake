@@ -8,7 +8,8 @@ include(GNUInstallDirs)
 install(TARGETS tokencast RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES packaging/systemd/tokencast-rendezvous.service
         DESTINATION lib/systemd/system)
-install(FILES packaging/examples/rendezvous.env
+install(FILES packaging/examples/rendezvous.env packaging/examples/rendezvous-cluster.env
+              packaging/examples/nats-cluster.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}

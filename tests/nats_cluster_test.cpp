@@ -18,9 +18,10 @@ namespace {
 
 // A rendezvous instance in this process, on its own bus to `urls`.
 struct Instance {
-  explicit Instance(std::vector<std::string> urls) {
+  explicit Instance(std::vector<std::string> urls, std::string token = "") {
     nats::NatsOptions n;
     n.urls = std::move(urls);
+    n.token = std::move(token);
     auto bus = nats::connect_nats(std::move(n));
     EXPECT_TRUE(bus) << (bus ? "" : bus.error());
     rv::ServerOptions o;
@@ -228,6 +229,45 @@ TEST(NatsCluster, ANatsNodeDiesAndInstancesMoveToAnother) {
     }
   }));
   EXPECT_EQ(a.healthz(), 200u);
+}
+
+// NATS with a token: instances that present it share rooms; a bus without it never connects.
+TEST(NatsCluster, ATokenProtectedNatsAdmitsOnlyInstancesWithTheToken) {
+  NatsServer nats(free_port(), 0, {}, {"--auth", "s3cret-token"});
+  ASSERT_TRUE(nats.ready());
+  Instance a({nats.url()}, "s3cret-token"), b({nats.url()}, "s3cret-token");
+  ASSERT_TRUE(eventually([&] { return a.healthz() == 200 && b.healthz() == 200; }));
+  TestPeer host(a.ws_url(), room(4));
+  rv::PeerId host_id = host.join();
+  TestPeer joiner(b.ws_url(), room(4));
+  std::vector<rv::PeerId> listed;
+  rv::PeerId joiner_id = joiner.join(&listed);
+  EXPECT_EQ(host.expect(Event::kPeerJoined, 15s).id, joiner_id);
+  expect_meets(joiner, listed, host_id);
+
+  nats::NatsOptions without;
+  without.urls = {nats.url()};
+  auto bus = nats::connect_nats(without);
+  // Refused at once, or kept trying in the background: never connected.
+  EXPECT_TRUE(!bus || !(*bus)->connected());
+  nats::NatsOptions wrong = without;
+  wrong.token = "not-the-token";
+  auto wrong_bus = nats::connect_nats(wrong);
+  EXPECT_TRUE(!wrong_bus || !(*wrong_bus)->connected());
+}
+
+TEST(NatsCluster, OptionsAreCheckedBeforeConnecting) {
+  EXPECT_TRUE(nats::validate_nats_urls({}).has_value());
+  EXPECT_TRUE(nats::validate_nats_urls({"http://127.0.0.1:4222"}).has_value());
+  EXPECT_TRUE(nats::validate_nats_urls({"nats://user:pass@127.0.0.1:4222"}).has_value());
+  EXPECT_TRUE(nats::validate_nats_urls({"nats://127.0.0.1"}).has_value());
+  EXPECT_TRUE(nats::validate_nats_urls({"nats://127.0.0.1:4222 x"}).has_value());
+  EXPECT_FALSE(nats::validate_nats_urls({"nats://127.0.0.1:4222", "tls://n.example:4222"}));
+  nats::NatsOptions both;
+  both.urls = {"nats://127.0.0.1:4222"};
+  both.token = "t";
+  both.credentials_file = "/nonexistent.creds";
+  EXPECT_FALSE(nats::connect_nats(both).has_value());
 }
 
 }  // namespace

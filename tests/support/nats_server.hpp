@@ -59,8 +59,12 @@ bool eventually(F done, std::chrono::milliseconds limit = std::chrono::seconds(3
 // One nats-server child on 127.0.0.1:port, optionally a node of a cluster (routes to the others).
 class NatsServer {
  public:
-  NatsServer(uint16_t port, uint16_t cluster_port = 0, std::vector<uint16_t> routes = {})
-      : port_(port), cluster_port_(cluster_port), routes_(std::move(routes)) {
+  NatsServer(uint16_t port, uint16_t cluster_port = 0, std::vector<uint16_t> routes = {},
+             std::vector<std::string> extra = {})
+      : port_(port),
+        cluster_port_(cluster_port),
+        routes_(std::move(routes)),
+        extra_(std::move(extra)) {
     start();
   }
   ~NatsServer() { kill_hard(); }
@@ -80,6 +84,7 @@ class NatsServer {
       }
       if (!routes.empty()) args.insert(args.end(), {"--routes", routes});
     }
+    args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -104,6 +109,7 @@ class NatsServer {
   uint16_t port_;
   uint16_t cluster_port_;
   std::vector<uint16_t> routes_;
+  std::vector<std::string> extra_;
   pid_t pid_ = -1;
   bool ready_ = false;
 };
