@@ -144,6 +144,23 @@ class HostProcessTest : public ::testing::Test {
     EXPECT_TRUE(client);
     return client ? std::move(*client) : nullptr;
   }
+  // A client that keeps one DTLS certificate (`identity`) across its joins, as a removed
+  // client coming back does, and does not reconnect; how its last join ended goes to `ended`.
+  std::unique_ptr<JoinClient> join_with(const std::string& link, const std::string& name,
+                                        const DtlsIdentity& identity, std::atomic<int>& ended) {
+    JoinOptions o;
+    o.link = link;
+    o.name = name;
+    o.identity = identity;
+    o.reconnect = false;
+    JoinCallbacks cb;
+    cb.on_ended = [&ended](JoinFailure failure, const std::string&) {
+      ended = static_cast<int>(failure);
+    };
+    auto client = JoinClient::start(std::move(o), std::move(cb));
+    EXPECT_TRUE(client);
+    return client ? std::move(*client) : nullptr;
+  }
   // The store's turns, read after the host has exited.
   std::vector<TranscriptTurn> stored_turns(const std::string& session) {
     auto store = EventStore::open(dir + "/host.db");
@@ -287,18 +304,7 @@ TEST_F(HostProcessTest, AKickedClientIsToldAndItsRejoinIsRefused) {
   ASSERT_TRUE(identity);
   std::atomic<int> mallory_end{-1};
   auto join_as_mallory = [&] {
-    JoinOptions o;
-    o.link = links.participant;
-    o.name = "mallory";
-    o.identity = *identity;
-    o.reconnect = false;
-    JoinCallbacks cb;
-    cb.on_ended = [&](JoinFailure failure, const std::string&) {
-      mallory_end = static_cast<int>(failure);
-    };
-    auto client = JoinClient::start(std::move(o), std::move(cb));
-    EXPECT_TRUE(client);
-    return client ? std::move(*client) : nullptr;
+    return join_with(links.participant, "mallory", *identity, mallory_end);
   };
   auto mallory = join_as_mallory();
   auto ada = join(links.participant, "ada");
@@ -332,18 +338,7 @@ TEST_F(HostProcessTest, AKickedClientIsStillRefusedAfterResumeAndNewLinks) {
   ASSERT_TRUE(identity);
   std::atomic<int> mallory_end{-1};
   auto join_as_mallory = [&](const std::string& link) {
-    JoinOptions o;
-    o.link = link;
-    o.name = "mallory";
-    o.identity = *identity;
-    o.reconnect = false;
-    JoinCallbacks cb;
-    cb.on_ended = [&](JoinFailure failure, const std::string&) {
-      mallory_end = static_cast<int>(failure);
-    };
-    auto client = JoinClient::start(std::move(o), std::move(cb));
-    EXPECT_TRUE(client);
-    return client ? std::move(*client) : nullptr;
+    return join_with(link, "mallory", *identity, mallory_end);
   };
   auto mallory = join_as_mallory(links.participant);
   ASSERT_TRUE(wait_until([&] { return mallory->connected(); }));
@@ -484,18 +479,7 @@ TEST_F(HostProcessTest, ThePresenterControlApiNeedsItsTokenAndRemovesAPeer) {
   ASSERT_TRUE(identity);
   std::atomic<int> mallory_end{-1};
   auto join_as_mallory = [&] {
-    JoinOptions o;
-    o.link = links.participant;
-    o.name = "mallory";
-    o.identity = *identity;
-    o.reconnect = false;
-    JoinCallbacks cb;
-    cb.on_ended = [&](JoinFailure failure, const std::string&) {
-      mallory_end = static_cast<int>(failure);
-    };
-    auto client = JoinClient::start(std::move(o), std::move(cb));
-    EXPECT_TRUE(client);
-    return client ? std::move(*client) : nullptr;
+    return join_with(links.participant, "mallory", *identity, mallory_end);
   };
   auto mallory = join_as_mallory();
   ASSERT_TRUE(wait_until([&] { return mallory->connected(); }));

@@ -57,6 +57,28 @@ class HostChild {
   pid_t pid_ = -1;
 };
 
+// The links a host writes with --links, once they are there (discarded JSON if never).
+nlohmann::json links_when_written(const std::string& path) {
+  nlohmann::json links;
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream in(path);
+    links = nlohmann::json::parse(in, nullptr, false);
+    if (!links.is_discarded()) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  return links;
+}
+
+// Waits until the host's --metrics-file counts one peer on a direct path.
+bool one_direct_peer(const std::string& metrics_file, const std::string& session) {
+  const std::string line = "tokencast_host_peers{session=\"" + session + "\",link=\"direct\"} 1";
+  return test::eventually([&] {
+    std::ifstream in(metrics_file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.find(line) != std::string::npos;
+  });
+}
+
 class JoinCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -141,13 +163,7 @@ TEST_F(JoinCliTest, PromptOnceWhileAnotherGuestIsHereEndsWithItsAnswer) {
   auto viewer = std::async(std::launch::async, [&] {
     return join({links["viewer"].get<std::string>(), "--once"});
   });
-  const std::string one_peer = "tokencast_host_peers{session=\"" +
-                               links["session"].get<std::string>() + "\",link=\"direct\"} 1";
-  ASSERT_TRUE(test::eventually([&] {
-    std::ifstream in(dir + "/m.prom");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return text.find(one_peer) != std::string::npos;
-  }));
+  ASSERT_TRUE(one_direct_peer(dir + "/m.prom", links["session"]));
   auto r = join({links["participant"].get<std::string>(), "--prompt", "second guest", "--once"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(answer_text(r.out, "exec answers:\n"), "SECOND GUEST\n");
@@ -285,13 +301,7 @@ TEST(JoinCliCluster, AHostAndAJoinerOnDifferentInstancesMeet) {
   HostChild host({"host", "--rendezvous", a.ws_url(), "--public-url",
                   "http://127.0.0.1:" + std::to_string(b.port()), "--db", dir.file("h.db"),
                   "--links", dir.file("links.json"), "--no-qr", "--exec", "tr a-z A-Z"});
-  nlohmann::json links;
-  for (int i = 0; i < 500; ++i) {
-    std::ifstream in(dir.file("links.json"));
-    links = nlohmann::json::parse(in, nullptr, false);
-    if (!links.is_discarded()) break;
-    std::this_thread::sleep_for(10ms);
-  }
+  nlohmann::json links = links_when_written(dir.file("links.json"));
   ASSERT_FALSE(links.is_discarded());
   std::string link = links["participant"];
   ASSERT_TRUE(link.starts_with("http://127.0.0.1:" + std::to_string(b.port()) + "/j#")) << link;
@@ -317,25 +327,13 @@ TEST(JoinCliCluster, WhenTheHostsInstanceDiesItMovesAndTheSessionGoesOn) {
                   "http://127.0.0.1:" + std::to_string(b.port()), "--db", dir.file("h.db"),
                   "--links", dir.file("links.json"), "--metrics-file", dir.file("m.prom"),
                   "--no-qr", "--exec", "tr a-z A-Z"});
-  nlohmann::json links;
-  for (int i = 0; i < 500; ++i) {
-    std::ifstream in(dir.file("links.json"));
-    links = nlohmann::json::parse(in, nullptr, false);
-    if (!links.is_discarded()) break;
-    std::this_thread::sleep_for(10ms);
-  }
+  nlohmann::json links = links_when_written(dir.file("links.json"));
   ASSERT_FALSE(links.is_discarded());
   // A viewer waits for the next answer to end; once it is connected, A dies.
   auto viewer = std::async(std::launch::async, [&] {
     return run_process({TOKENCAST_BIN, "join", links["viewer"].get<std::string>(), "--once"});
   });
-  const std::string one_peer = "tokencast_host_peers{session=\"" +
-                               links["session"].get<std::string>() + "\",link=\"direct\"} 1";
-  ASSERT_TRUE(test::eventually([&] {
-    std::ifstream in(dir.file("m.prom"));
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return text.find(one_peer) != std::string::npos;
-  }));
+  ASSERT_TRUE(one_direct_peer(dir.file("m.prom"), links["session"]));
   a.kill_hard();
   auto r = run_process({TOKENCAST_BIN, "join", links["participant"].get<std::string>(), "--prompt",
                         "after the failover", "--once"});
@@ -357,13 +355,7 @@ TEST(JoinCliTls, HttpsLinkOverWssAndUntrustedCertificateRefused) {
   HostChild host({"host", "--rendezvous", "wss://127.0.0.1:" + port + "/ws", "--ca", pki.ca(),
                   "--db", dir.file("h.db"), "--links", dir.file("links.json"), "--no-qr", "--exec",
                   "tr a-z A-Z"});
-  nlohmann::json links;
-  for (int i = 0; i < 500; ++i) {
-    std::ifstream in(dir.file("links.json"));
-    links = nlohmann::json::parse(in, nullptr, false);
-    if (!links.is_discarded()) break;
-    std::this_thread::sleep_for(10ms);
-  }
+  nlohmann::json links = links_when_written(dir.file("links.json"));
   ASSERT_FALSE(links.is_discarded());
   std::string link = links["participant"];
   ASSERT_TRUE(link.starts_with("https://127.0.0.1:" + port + "/j#")) << "an https link";

@@ -135,10 +135,19 @@ void Cluster::local_left(const RoomLocator& locator, PeerId peer) {
   }
 }
 
-void Cluster::seen(cluster::InstanceId instance) {
+bool Cluster::seen(cluster::InstanceId instance) {
   std::lock_guard lock(seen_mu_);
-  auto [it, fresh] = last_seen_.insert_or_assign(instance, SteadyClock::now());
-  if (fresh) metrics_.cluster_instances.store(last_seen_.size(), std::memory_order_relaxed);
+  auto it = last_seen_.find(instance);
+  if (it != last_seen_.end()) {
+    it->second = SteadyClock::now();
+    return true;
+  }
+  // Bounded: whoever can publish on the bus could otherwise invent instances without end. The
+  // peers of an instance not tracked are not taken in (nothing would expire them).
+  if (last_seen_.size() >= kMaxInstances) return false;
+  last_seen_.emplace(instance, SteadyClock::now());
+  metrics_.cluster_instances.store(last_seen_.size(), std::memory_order_relaxed);
+  return true;
 }
 
 void Cluster::add_remote(const RoomLocator& locator, const cluster::RoomHash& hash, PeerId peer,
@@ -155,7 +164,7 @@ void Cluster::on_room_message(const RoomLocator& locator, std::span<const uint8_
     return;
   }
   if (message->from == self_) return;
-  seen(message->from);
+  if (!seen(message->from)) return;
   const auto hash = cluster::room_hash(locator);
   if (const auto* here = std::get_if<cluster::PeerHere>(&message->body)) {
     add_remote(locator, hash, here->peer, message->from);

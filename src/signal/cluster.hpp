@@ -63,7 +63,8 @@ class Cluster {
   void on_alive(std::span<const uint8_t> bytes);
   void on_status(bool connected);
   void heartbeat_loop();
-  void seen(cluster::InstanceId instance);
+  // Notes that `instance` spoke; false when it is not tracked (over kMaxInstances).
+  bool seen(cluster::InstanceId instance);
   void add_remote(const RoomLocator& locator, const cluster::RoomHash& hash, PeerId peer,
                   cluster::InstanceId instance);
   void announce_all();
@@ -81,6 +82,7 @@ class Cluster {
   std::mutex held_mu_;
   std::map<cluster::RoomHash, Held> held_;
 
+  static constexpr size_t kMaxInstances = 1024;
   std::mutex seen_mu_;
   std::map<cluster::InstanceId, std::chrono::steady_clock::time_point> last_seen_;
 
