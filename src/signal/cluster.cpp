@@ -104,7 +104,7 @@ void Cluster::stop() {
 
 bool Cluster::healthy() const { return bus_->connected(); }
 
-void Cluster::local_joined(const std::shared_ptr<Room>& room, PeerId peer) {
+void Cluster::local_joined(const std::shared_ptr<Room>& room, PeerId peer, bool created) {
   const auto hash = cluster::room_hash(room->locator());
   const auto subject = cluster::room_subject(hash);
   {
@@ -118,7 +118,9 @@ void Cluster::local_joined(const std::shared_ptr<Room>& room, PeerId peer) {
           subject, [this, locator](std::span<const uint8_t> m) { on_room_message(locator, m); });
     }
     ++held.local_peers;
-    if (fresh) bus_->publish(subject, cluster::encode_sync(self_));
+    // A room the registry made anew has no remote members yet, even when its subscription
+    // outlived the previous room of that locator (emptied and refilled at the same moment).
+    if (fresh || created) bus_->publish(subject, cluster::encode_sync(self_));
   }
   bus_->publish(subject, cluster::encode_peer_here(self_, peer));
 }

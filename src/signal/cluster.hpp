@@ -47,8 +47,9 @@ class Cluster {
   bool healthy() const;
   cluster::InstanceId instance() const { return self_; }
 
-  // A local peer joined `room` (after RoomRegistry::join) / left it (after leave()).
-  void local_joined(const std::shared_ptr<Room>& room, PeerId peer);
+  // A local peer joined `room` (after RoomRegistry::join; `created`: the registry made the room
+  // for it) / left it (after leave()).
+  void local_joined(const std::shared_ptr<Room>& room, PeerId peer, bool created);
   void local_left(const RoomLocator& locator, PeerId peer);
 
  private:

@@ -228,7 +228,7 @@ void WsSession::handle_join(const RoomLocator& room, SteadyClock::time_point now
     auto notice = out_of(*encode_peer_joined(id_));
     for (auto& other : joined->others) other->deliver(notice);
   }
-  if (ctx_.cluster) ctx_.cluster->local_joined(room_, id_);
+  if (ctx_.cluster) ctx_.cluster->local_joined(room_, id_, joined->created);
   arm_timer(now + ctx_.options.idle_timeout / 2);
 }
 
