@@ -144,6 +144,18 @@ class HostProcessTest : public ::testing::Test {
     EXPECT_TRUE(client);
     return client ? std::move(*client) : nullptr;
   }
+  // The presenter view's address in the links file (--present), once written; empty if never.
+  std::string read_presenter_link() {
+    std::string presenter;
+    wait_until([&] {
+      std::ifstream in(dir + "/links.json");
+      auto json = nlohmann::json::parse(in, nullptr, false);
+      if (json.is_discarded() || !json.contains("presenter")) return false;
+      presenter = json["presenter"];
+      return true;
+    });
+    return presenter;
+  }
   // A client that keeps one DTLS certificate (`identity`) across its joins, as a removed
   // client coming back does, and does not reconnect; how its last join ended goes to `ended`.
   std::unique_ptr<JoinClient> join_with(const std::string& link, const std::string& name,
@@ -405,14 +417,8 @@ TEST_F(HostProcessTest, ThePresenterControlApiNeedsItsTokenAndRemovesAPeer) {
   unsetenv("WAYLAND_DISPLAY");
   Child host(host_args({"--present"}), /*keep_stdin=*/true);
   Links links = read_links();
-  std::string presenter;
-  ASSERT_TRUE(wait_until([&] {
-    std::ifstream in(dir + "/links.json");
-    auto json = nlohmann::json::parse(in, nullptr, false);
-    if (json.is_discarded() || !json.contains("presenter")) return false;
-    presenter = json["presenter"];
-    return true;
-  }));
+  std::string presenter = read_presenter_link();
+  ASSERT_FALSE(presenter.empty());
   const std::string viewer_fragment = links.viewer.substr(links.viewer.find('#') + 1);
   const std::string base = links.viewer.substr(0, links.viewer.find("/j#"));
   const std::string prefix = base + "/present#" + viewer_fragment + "&control=";
@@ -545,14 +551,8 @@ TEST_F(HostProcessTest, ThePresenterControlApiAcceptsAndRejectsHeldPrompts) {
   unsetenv("WAYLAND_DISPLAY");
   Child host(host_args({"--present", "--approve", "--exec", "cat"}), /*keep_stdin=*/true);
   Links links = read_links();
-  std::string presenter;
-  ASSERT_TRUE(wait_until([&] {
-    std::ifstream in(dir + "/links.json");
-    auto json = nlohmann::json::parse(in, nullptr, false);
-    if (json.is_discarded() || !json.contains("presenter")) return false;
-    presenter = json["presenter"];
-    return true;
-  }));
+  std::string presenter = read_presenter_link();
+  ASSERT_FALSE(presenter.empty());
   const std::string control = presenter.substr(presenter.find("&control=") + 9);
   const auto port = static_cast<uint16_t>(std::stoi(control.substr(0, control.find('.'))));
   const std::string headers = "X-Tokencast-Control: " + control.substr(control.find('.') + 1) +
