@@ -701,6 +701,106 @@ TEST(HostBeacon, VerifiesOnlyForItsRoomRecipientAndSender) {
   EXPECT_FALSE(looks_like_beacon(s.joiner(LinkRole::kViewer).offer_envelope()));
 }
 
+TEST(HostIceBeacon, HandsTheHostsServersToTheJoinerOnly) {
+  const Session s;
+  HostHandshake host = s.host();
+  const InviteLink viewer = s.link(LinkRole::kViewer);
+  const std::vector<IceServerEntry> ice{
+      {"stun:stun.example.net:3478", "", ""},
+      {"turn:turn.example.net:3478?transport=udp", "1700003600:ab", "c3ecr3t="}};
+  SeededRandom random(5);
+  auto beacon = host.ice_beacon(LinkRole::kViewer, 7, 9, ice, random);
+  ASSERT_TRUE(beacon.has_value());
+  EXPECT_EQ((*beacon)[0], kIceBeaconTag);
+  EXPECT_EQ(beacon->size(), kIceBeaconOverhead + encode_ice_list(ice)->size());
+  EXPECT_TRUE(looks_like_beacon(*beacon));
+  auto opened = open_host_beacon(viewer, *beacon, 7, 9);
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(*opened, ice);
+  EXPECT_TRUE(verify_host_beacon(viewer, *beacon, 7, 9));
+  // The credential is not in clear.
+  const std::string wire(beacon->begin(), beacon->end());
+  EXPECT_EQ(wire.find("c3ecr3t="), std::string::npos);
+  EXPECT_EQ(wire.find("turn.example.net"), std::string::npos);
+  // A fresh nonce each time: two beacons to the same peer differ.
+  EXPECT_NE(*host.ice_beacon(LinkRole::kViewer, 7, 9, ice, random), *beacon);
+  // Another recipient, sender, room or host key: refused.
+  EXPECT_FALSE(open_host_beacon(viewer, *beacon, 8, 9));
+  EXPECT_FALSE(open_host_beacon(viewer, *beacon, 7, 10));
+  EXPECT_FALSE(open_host_beacon(s.link(LinkRole::kParticipant), *beacon, 7, 9));
+  Session impostor = s;
+  impostor.host_key = SigningKey::from_seed(seq<32>(0x77));
+  EXPECT_FALSE(open_host_beacon(
+      viewer, *impostor.host().ice_beacon(LinkRole::kViewer, 7, 9, ice, random), 7, 9));
+  // Any flipped bit (tag, signature, nonce, ciphertext, AEAD tag), or a byte less or more.
+  for (size_t i = 0; i < beacon->size(); ++i) {
+    auto flipped = *beacon;
+    flipped[i] ^= 0x01;
+    EXPECT_FALSE(open_host_beacon(viewer, flipped, 7, 9)) << i;
+  }
+  auto shorter = *beacon;
+  shorter.pop_back();
+  EXPECT_FALSE(open_host_beacon(viewer, shorter, 7, 9));
+  auto longer = *beacon;
+  longer.push_back(0);
+  EXPECT_FALSE(open_host_beacon(viewer, longer, 7, 9));
+  // Stripped to a plain beacon (its signature kept): the signed messages differ, refused.
+  std::vector<uint8_t> stripped(beacon->begin(), beacon->begin() + kBeaconSize);
+  stripped[0] = kBeaconTag;
+  EXPECT_FALSE(open_host_beacon(viewer, stripped, 7, 9));
+  // A plain beacon opens to no servers.
+  auto plain = open_host_beacon(viewer, host.beacon(LinkRole::kViewer, 7, 9), 7, 9);
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_TRUE(plain->empty());
+}
+
+TEST(HostIceBeacon, RefusesListsTheCodecRefusesAndFitsTheLargest) {
+  const Session s;
+  HostHandshake host = s.host();
+  SeededRandom random(6);
+  auto make = [&](const std::vector<IceServerEntry>& ice) {
+    return host.ice_beacon(LinkRole::kParticipant, 1, 2, ice, random);
+  };
+  EXPECT_EQ(make({}).error(), HandshakeError::kInvalidArgument);
+  EXPECT_EQ(make(std::vector<IceServerEntry>(9, {"stun:a", "", ""})).error(),
+            HandshakeError::kInvalidArgument);
+  EXPECT_EQ(make({{"http:a", "", ""}}).error(), HandshakeError::kInvalidArgument);
+  EXPECT_EQ(make({{"turn:a", "u", "with space"}}).error(), HandshakeError::kInvalidArgument);
+  EXPECT_EQ(make({{"turn:a", std::string(256, 'u'), "c"}}).error(),
+            HandshakeError::kInvalidArgument);
+  auto smallest = make({{"stun:x", "", ""}});
+  ASSERT_TRUE(smallest.has_value());
+  EXPECT_EQ(smallest->size(), kMinIceBeaconSize);
+  const std::vector<IceServerEntry> largest(
+      8, {"turns:" + std::string(249, 'h'), std::string(255, 'u'), std::string(255, 'c')});
+  auto biggest = make(largest);
+  ASSERT_TRUE(biggest.has_value());
+  EXPECT_EQ(biggest->size(), kMaxIceBeaconSize);
+  auto opened = open_host_beacon(s.link(LinkRole::kParticipant), *biggest, 1, 2);
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(*opened, largest);
+}
+
+TEST(IceServerList, DecodesStrictly) {
+  const std::vector<IceServerEntry> two{{"stun:a:1", "", ""}, {"turns:b:443", "u", "c"}};
+  auto bytes = encode_ice_list(two);
+  ASSERT_TRUE(bytes.has_value());
+  EXPECT_EQ(*decode_ice_list(*bytes), two);
+  EXPECT_EQ(decode_ice_list({}).error(), IceListError::kTruncated);
+  for (size_t n = 1; n < bytes->size(); ++n) {
+    EXPECT_EQ(decode_ice_list(std::span(*bytes).first(n)).error(), IceListError::kTruncated) << n;
+  }
+  auto trailing = *bytes;
+  trailing.push_back(0);
+  EXPECT_EQ(decode_ice_list(trailing).error(), IceListError::kTrailingBytes);
+  auto zero = *bytes;
+  zero[0] = 0;
+  EXPECT_EQ(decode_ice_list(zero).error(), IceListError::kBadCount);
+  auto control = *bytes;
+  control[2] = 0x1f;  // a control byte in the first URL
+  EXPECT_EQ(decode_ice_list(control).error(), IceListError::kBadEntry);
+}
+
 // Randomness is a parameter: two runs of the core from the same seed produce the same bytes
 // (host key, room secrets, invite links, join ids, sealed offer, candidates, answer, rejection),
 // and another seed produces other bytes.

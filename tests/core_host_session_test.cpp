@@ -1039,6 +1039,53 @@ Json beacon_vectors() {
   return out;
 }
 
+// ICE beacons: the same host, a fixed nonce, the servers the joiner must find inside.
+Json ice_beacon_vectors() {
+  std::array<uint8_t, 32> seed{};
+  for (size_t i = 0; i < 32; ++i) seed[i] = static_cast<uint8_t>(0x40 + i);
+  std::array<uint8_t, 32> vs{}, ps{};
+  for (size_t i = 0; i < 32; ++i) {
+    vs[i] = static_cast<uint8_t>(i);
+    ps[i] = static_cast<uint8_t>(0x20 + i);
+  }
+  auto host = HostHandshake::create(SigningKey::from_seed(seed), RoomSecret(vs), RoomSecret(ps));
+  std::array<uint8_t, kIceBeaconNonceSize> nonce{};
+  for (size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<uint8_t>(0xa0 + i);
+  struct B {
+    LinkRole role;
+    uint64_t to, from;
+    std::vector<IceServerEntry> ice;
+  };
+  Json out = Json::array();
+  for (const B& b : {B{LinkRole::kViewer,
+                       0x1a2b3c4d5e6f7081ull,
+                       0x99aabbccddeeff00ull,
+                       {{"stun:stun.example.net:3478", "", ""}}},
+                     B{LinkRole::kParticipant,
+                       5,
+                       9,
+                       {{"stun:198.51.100.7:3478", "", ""},
+                        {"turn:198.51.100.7:3478?transport=udp", "ada", "long-term-secret"},
+                        {"turns:turn.example.net:443?transport=tcp", "1700003600:0123456789abcdef",
+                         "jZ4GqKzeVsiE6d1Fr8azdNFySxo="}}}}) {
+    Json servers = Json::array();
+    for (const auto& e : b.ice) {
+      servers.push_back({{"url", e.url}, {"username", e.username}, {"credential", e.credential}});
+    }
+    auto beacon = host->ice_beacon(b.role, b.to, b.from, b.ice, nonce);
+    out.push_back({{"host_seed_hex", hex(seed)},
+                   {"viewer_secret_hex", hex(vs)},
+                   {"participant_secret_hex", hex(ps)},
+                   {"role", b.role == LinkRole::kViewer ? 0 : 1},
+                   {"to", std::to_string(b.to)},
+                   {"from", std::to_string(b.from)},
+                   {"nonce_hex", hex(nonce)},
+                   {"servers", servers},
+                   {"beacon_hex", beacon ? hex(*beacon) : std::string("error")}});
+  }
+  return out;
+}
+
 Json build_host_vectors() {
   Json root;
   root["about"] =
@@ -1050,11 +1097,13 @@ Json build_host_vectors() {
       "the events persisted meanwhile (one-event frames). drain calls next_frame until it "
       "returns nothing: the frames, byte for byte, and whether one was the last. generations: "
       "every start_generation with its history; log_frames: the whole log as catch-up from 0. "
-      "beacons: HostHandshake::beacon.";
+      "beacons: HostHandshake::beacon. ice_beacons: HostHandshake::ice_beacon with a fixed "
+      "nonce; a joiner with the link of `role` opens each to `servers`.";
   root["sessions"] =
       Json::array({stream_and_resume_script(), refusals_script(), no_model_script(), paced_script(),
                    restored_script(), names_script(), cancel_rights_script()});
   root["beacons"] = beacon_vectors();
+  root["ice_beacons"] = ice_beacon_vectors();
   return root;
 }
 

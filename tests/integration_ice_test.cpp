@@ -14,6 +14,7 @@
 #include "support/wait.hpp"
 #include "tokencast/client/join_client.hpp"
 #include "tokencast/host/host.hpp"
+#include "tokencast/turn_credentials.hpp"
 
 namespace tokencast {
 namespace {
@@ -154,6 +155,8 @@ class IceTest : public ::testing::Test {
     o.rendezvous_url = rv.ws_url();
     o.public_url = "http://127.0.0.1:" + std::to_string(rv.port());
     o.relay_only = relay_only;
+    o.ice_servers = host_ice;
+    o.turn_grant = host_turn;
     ExecSourceOptions exec;
     exec.command = "tr a-z A-Z";
     exec.label = "upper";
@@ -163,6 +166,8 @@ class IceTest : public ::testing::Test {
     host = std::move(*h);
   }
   std::string dir;
+  std::vector<IceServer> host_ice;  // the host's own STUN/TURN servers
+  rendezvous::IceGrant host_turn;   // the host's TURN servers with coturn's shared secret
   std::unique_ptr<HostRuntime> host;
 };
 
@@ -199,6 +204,46 @@ TEST_P(RelayOnlyTest, StreamsByteExactThroughCoturnAndReportsTheRelayPair) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, RelayOnlyTest, ::testing::Values("udp", "tcp"));
+
+// The host's own TURN server reaches a joiner that has none, through a rendezvous that hands
+// out nothing: inside the host's ICE beacon, sealed (the rendezvous cannot read the credential)
+// and signed (it cannot strip it). Either a long-term credential (--turn-user) or, from coturn's
+// shared secret, one minted for each greeting (--turn-secret-file).
+class HostTurnTest : public IceTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(HostTurnTest, JoinerWithoutServersRelaysThroughTheHostsOwnTurnServerFromItsBeacon) {
+  if (access(kTurnServer, X_OK) != 0) GTEST_SKIP() << "coturn is not installed";
+  Coturn turn(dir);
+  ASSERT_TRUE(turn.ready());
+  ServerProcess rv;  // no --stun, no --turn
+  ASSERT_TRUE(rv.ok());
+  const std::string url = "turn:127.0.0.1:" + std::to_string(turn.port()) + "?transport=udp";
+  const bool minted = GetParam();
+  if (minted) {
+    host_turn.turn_urls = {url};
+    host_turn.turn_secret = kSecret;
+  } else {
+    const auto credential = rendezvous::turn_rest_credential(
+        kSecret, static_cast<uint64_t>(time(nullptr)) + 3600, "host");
+    host_ice = {IceServer{{url}, credential.username, credential.credential}};
+  }
+  start_host(rv, /*relay_only=*/true);
+  auto ada = Joiner::start(host->links().participant, /*relay_only=*/true);
+  ASSERT_TRUE(wait_until([&] { return ada->client->connected() || ada->outcome(); }, 30s));
+  ASSERT_FALSE(ada->outcome()) << join_failure_text(*ada->outcome()) << ": " << ada->detail;
+  ASSERT_TRUE(ada->client->prompt("relayed").has_value());
+  ASSERT_TRUE(wait_until([&] {
+    auto t = ada->client->transcript();
+    return t.turns().size() == 2 && t.turns()[1].ended;
+  }));
+  EXPECT_EQ(ada->client->transcript().turns()[1].text, "RELAYED");
+  ASSERT_TRUE(wait_until([&] { return ada->selected().has_value(); }));
+  EXPECT_EQ(ada->selected()->local_type, "relay") << describe(*ada->selected());
+  EXPECT_TRUE(wait_until([&] { return host->stats().peers_relayed == 1; }));
+}
+
+INSTANTIATE_TEST_SUITE_P(Credentials, HostTurnTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Minted" : "LongTerm"; });
 
 TEST_F(IceTest, RelayOnlyWithoutAnyTurnServerFailsAtOnceAndSaysWhy) {
   ServerProcess rv;

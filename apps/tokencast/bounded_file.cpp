@@ -1,5 +1,6 @@
 #include "bounded_file.hpp"
 
+#include <cstdlib>
 #include <fstream>
 
 namespace tokencast::app {
@@ -14,6 +15,17 @@ Expected<std::string, BoundedReadError> read_bounded_file(const std::string& pat
   bytes.resize(static_cast<size_t>(in.gcount()));
   if (bytes.size() > max_bytes) return unexpected(BoundedReadError::kTooLarge);
   return bytes;
+}
+
+std::optional<std::string> read_secret(const std::string& file, const char* env_name) {
+  if (file.empty()) {
+    const char* env = std::getenv(env_name);
+    return env != nullptr ? std::optional<std::string>(env) : std::nullopt;
+  }
+  auto secret = read_bounded_file(file, 4096);
+  if (!secret) return std::nullopt;
+  while (!secret->empty() && (secret->back() == '\n' || secret->back() == '\r')) secret->pop_back();
+  return std::move(*secret);
 }
 
 }  // namespace tokencast::app

@@ -249,7 +249,7 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
   cli.option("--pace-ms", "MS", &f.pace_ms,
              "send each peer at most one frame of live tokens per MS ms, merging what arrives "
              "in between (default 16, about one display frame; 0: every token at once)");
-  f.ice.declare(cli);
+  f.ice.declare(cli, /*host_flags=*/true);
   cli.flag("--approve", &f.approve,
            "participants' prompts wait until you let them through (/queue, /approve N, "
            "/decline N)");
@@ -294,6 +294,8 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   }
   auto ice = f.ice.servers();
   if (!ice) return unexpected(ice.error());
+  auto turn_grant = f.ice.turn_grant();
+  if (!turn_grant) return unexpected(turn_grant.error());
   auto turn_ca = f.ice.turn_ca_pem();
   if (!turn_ca) return unexpected(turn_ca.error());
   std::optional<std::chrono::milliseconds> expires;
@@ -342,6 +344,7 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   options.public_url = f.public_url;
   options.web_root = f.web_root;
   options.ice_servers = std::move(*ice);
+  options.turn_grant = std::move(*turn_grant);
   options.relay_only = f.ice.relay_only;
   options.turn_tls_ca_pem = std::move(*turn_ca);
   options.stream_source = f.stdin_source;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "bounded_file.hpp"
 #include "commands.hpp"
 #include "stop_signals.hpp"
 #include "tokencast/nats/nats_bus.hpp"
@@ -77,23 +78,6 @@ void raise_fd_limit(size_t want, bool verbose) {
     std::fprintf(stderr, "tokencast rendezvous: open-file limit %llu\n",
                  static_cast<unsigned long long>(lim.rlim_cur));
   }
-}
-
-// A secret (the TURN secret, the NATS token): from `file`, else the environment variable
-// `env_name`; never from argv.
-std::optional<std::string> read_secret(const std::string& file, const char* env_name) {
-  if (file.empty()) {
-    const char* env = std::getenv(env_name);
-    return env != nullptr ? std::optional<std::string>(env) : std::nullopt;
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string secret(4097, '\0');
-  in.read(secret.data(), static_cast<std::streamsize>(secret.size()));
-  secret.resize(static_cast<size_t>(in.gcount()));
-  if (secret.size() > 4096) return std::nullopt;
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  return secret;
 }
 
 // The rendezvous' ICE server URLs must be ones libwebrtc and browsers accept.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tokencast/rtc/peer_link.hpp"
+#include "tokencast/turn_credentials.hpp"
 #include "tokencast/util/cli_args.hpp"
 
 namespace tokencast::app {
@@ -16,10 +17,18 @@ struct IceFlags {
   std::string turn_user;
   bool relay_only = false;
   std::string turn_ca;  // a PEM file
+  // host only: coturn's shared secret, for credentials minted per peer (TurnGrant)
+  std::string turn_secret_file;
+  std::string turn_ttl = "3600";
+  bool host = false;
 
-  void declare(util::CliArgs& cli);
-  // The servers, or an error message for people (never containing the credential).
+  // `host`: also --turn-secret-file and --turn-ttl.
+  void declare(util::CliArgs& cli, bool host_flags = false);
+  // The servers, or an error message for people (never containing the credential). A host
+  // given no --turn-user keeps its --turn URLs for turn_grant() instead.
   Expected<std::vector<IceServer>, std::string> servers() const;
+  // host: the --turn URLs with coturn's shared secret (none when --turn-user is given).
+  Expected<rendezvous::IceGrant, std::string> turn_grant() const;
   // The --turn-ca file's certificates (empty without the flag), or an error message.
   Expected<std::string, std::string> turn_ca_pem() const;
 };

@@ -68,6 +68,7 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
     std::vector<std::vector<uint8_t>> sent;      // offer and candidates, until the answer
     std::vector<IceCandidate> early_candidates;  // gathered before the offer was sealed
     std::vector<IceServer> rendezvous_ice;       // what the rendezvous handed out (ICE_SERVERS)
+    std::vector<IceServer> host_ice;  // what the host's ICE beacon added (sealed and signed)
     // Counts the PeerLinks made in this attempt (ICE_SERVERS replaces the first). A link's
     // events are posted to the loop; those of a replaced link may still be queued when its
     // successor exists, and must not reach it: its SDP would be sealed into a second offer.
@@ -129,6 +130,11 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   void on_joined(uint64_t n, rendezvous::PeerId self);
   void on_ice_servers(uint64_t n, std::vector<rendezvous::IceServerEntry> servers);
   void create_peer(uint64_t n);
+  // Keeps the servers of the host's beacon that the attempt does not have yet (host_ice);
+  // true when there are any.
+  bool take_host_ice(Attempt& a, std::vector<IceServerEntry> entries);
+  bool has_ice_server(const Attempt& a, const IceServer& server) const;
+  void relay_only_without_turn();
   void on_envelope(uint64_t n, rendezvous::PeerId from, std::vector<uint8_t> bytes);
   void on_local_description(uint64_t n, const std::string& sdp);
   void on_local_candidate(uint64_t n, IceCandidate candidate);
@@ -143,7 +149,8 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
                          [](const std::string& u) { return u.rfind("turn", 0) == 0; });
     };
     return std::any_of(options.ice_servers.begin(), options.ice_servers.end(), turn) ||
-           std::any_of(a.rendezvous_ice.begin(), a.rendezvous_ice.end(), turn);
+           std::any_of(a.rendezvous_ice.begin(), a.rendezvous_ice.end(), turn) ||
+           std::any_of(a.host_ice.begin(), a.host_ice.end(), turn);
   }
 };
 
@@ -325,6 +332,35 @@ void JoinClient::Impl::on_ice_servers(uint64_t n, std::vector<rendezvous::IceSer
   create_peer(n);
 }
 
+bool JoinClient::Impl::take_host_ice(Attempt& a, std::vector<IceServerEntry> entries) {
+  std::vector<IceServer> offered;
+  for (auto& e : entries) {
+    IceServer server{{std::move(e.url)}, std::move(e.username), std::move(e.credential)};
+    if (!has_ice_server(a, server)) offered.push_back(std::move(server));
+  }
+  if (offered.empty()) return false;
+  // The host signed these, but a server libwebrtc would refuse is still skipped, not fatal.
+  std::vector<std::string> problems;
+  a.host_ice = usable_ice_servers(std::move(offered), &problems);
+  for (const auto& p : problems) log::warn("join", "ignoring an ICE server from the host: " + p);
+  return !a.host_ice.empty();
+}
+
+bool JoinClient::Impl::has_ice_server(const Attempt& a, const IceServer& server) const {
+  auto same = [&](const IceServer& s) {
+    return s.urls == server.urls && s.username == server.username &&
+           s.credential == server.credential;
+  };
+  return std::any_of(options.ice_servers.begin(), options.ice_servers.end(), same) ||
+         std::any_of(a.rendezvous_ice.begin(), a.rendezvous_ice.end(), same);
+}
+
+void JoinClient::Impl::relay_only_without_turn() {
+  end(JoinFailure::kNoPath,
+      "--relay-only needs a TURN server, and none was given (--turn) or handed out by the "
+      "rendezvous or the host");
+}
+
 void JoinClient::Impl::create_peer(uint64_t n) {
   Attempt* a = current(n);
   if (a == nullptr) return;
@@ -332,6 +368,7 @@ void JoinClient::Impl::create_peer(uint64_t n) {
   config.ice_servers = options.ice_servers;
   config.ice_servers.insert(config.ice_servers.end(), a->rendezvous_ice.begin(),
                             a->rendezvous_ice.end());
+  config.ice_servers.insert(config.ice_servers.end(), a->host_ice.begin(), a->host_ice.end());
   config.relay_only = options.relay_only;
   config.turn_tls_ca_pem = options.turn_tls_ca_pem;
   config.identity = options.identity;
@@ -417,17 +454,25 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
   if (a == nullptr || a->open) return;
   if (looks_like_beacon(bytes)) {
     if (a->answered || a->host == from) return;
-    if (!verify_host_beacon(link, bytes, a->self, from)) {
+    auto host_ice = open_host_beacon(link, bytes, a->self, from);
+    if (!host_ice) {
       a->forged_beacons += 1;
       return;
     }
-    if (options.relay_only && a->host == 0 && !has_turn_server(*a)) {
-      end(JoinFailure::kNoPath,
-          "--relay-only needs a TURN server, and none was given (--turn) or handed out by the "
-          "rendezvous");
+    const bool first = a->host == 0;
+    a->host = from;  // the host, or the host again under a new id: (re)send what it lacks
+    if (first && take_host_ice(*a, std::move(*host_ice))) {
+      // Servers we did not have: the link made at JOINED gathered without them and has been
+      // offered to no one yet. Make it again; its offer goes straight to the host.
+      a->peer.reset();
+      a->handshake.reset();
+      a->sent.clear();
+      a->early_candidates.clear();
+      if (options.relay_only && !has_turn_server(*a)) return relay_only_without_turn();
+      create_peer(n);
       return;
     }
-    a->host = from;  // the host, or the host again under a new id: (re)send what it lacks
+    if (first && options.relay_only && !has_turn_server(*a)) return relay_only_without_turn();
     for (const auto& envelope : a->sent) (void)a->rendezvous->send(from, envelope);
     return;
   }

@@ -9,6 +9,7 @@
 #include "host_runtime_impl.hpp"
 #include "tokencast/core/invite.hpp"
 #include "tokencast/core/log.hpp"
+#include "tokencast/turn_credentials.hpp"
 
 namespace tokencast {
 namespace {
@@ -54,6 +55,39 @@ PeerRole peer_role(LinkRole role) {
 
 }  // namespace
 
+Expected<std::vector<IceServerEntry>, std::string> beacon_ice_entries(
+    const std::vector<IceServer>& servers, const rendezvous::IceGrant& grant) {
+  std::vector<IceServerEntry> entries;
+  for (const IceServer& server : servers) {
+    for (const std::string& url : server.urls) {
+      entries.push_back({url, server.username, server.credential});
+    }
+  }
+  if (!grant.turn_urls.empty()) {
+    if (grant.turn_secret.empty()) return unexpected(std::string("TURN URLs need the TURN secret"));
+    if (grant.turn_ttl_seconds < 60 || grant.turn_ttl_seconds > 7 * 86400) {
+      return unexpected(std::string("the TURN credential lifetime must be 60 s .. 7 days"));
+    }
+    // A sample of what greet() mints: the same URLs with a credential of the same shape.
+    for (IceServerEntry& e : rendezvous::grant_ice_servers(grant, 0, "0123456789abcdef")) {
+      entries.push_back(std::move(e));
+    }
+  }
+  if (entries.size() > kMaxIceServers) {
+    return unexpected("at most " + std::to_string(kMaxIceServers) +
+                      " STUN and TURN URLs together can be handed to joiners");
+  }
+  for (const IceServerEntry& e : entries) {
+    if (!valid_ice_server_entry(e)) {
+      // The credential is a secret: name the URL only.
+      return unexpected("the ICE server " + e.url +
+                        " cannot be handed to joiners: its URL, username and credential must be "
+                        "visible ASCII of at most 255 bytes each");
+    }
+  }
+  return entries;
+}
+
 Expected<void, std::string> HostRuntime::Impl::start_rendezvous() {
   std::string base;
   if (options.rendezvous_url.empty()) {
@@ -61,8 +95,9 @@ Expected<void, std::string> HostRuntime::Impl::start_rendezvous() {
     server.listen_host = options.listen_host;
     server.listen_port = options.listen_port;
     server.web_root = options.web_root;
-    // Our STUN servers go to the joiners too (no secret in them). Our TURN credential does not:
-    // the room is open to every link holder over plain ws://.
+    // Our STUN servers go to the joiners here too (no secret in them), for clients that do not
+    // read ICE beacons. Our TURN credential travels only in the beacons, sealed: over plain
+    // ws:// anyone on the path would read it here.
     for (const IceServer& ice : options.ice_servers) {
       if (!ice.username.empty()) continue;
       for (const std::string& url : ice.urls) {
@@ -179,7 +214,31 @@ void HostRuntime::Impl::connect_room(size_t index) {
 void HostRuntime::Impl::greet(size_t index, rendezvous::PeerId peer) {
   Room& room = rooms[index];
   if (!room.client) return;
-  (void)room.client->send(peer, handshake->beacon(room.role, peer, room.self));
+  if (beacon_ice.empty() && options.turn_grant.turn_urls.empty()) {
+    (void)room.client->send(peer, handshake->beacon(room.role, peer, room.self));
+    return;
+  }
+  std::vector<IceServerEntry> ice = beacon_ice;
+  for (IceServerEntry& e : minted_turn()) ice.push_back(std::move(e));
+  // Checked at start (beacon_ice_entries), so this cannot fail.
+  if (auto beacon = handshake->ice_beacon(room.role, peer, room.self, ice, system_random())) {
+    (void)room.client->send(peer, *beacon);
+  }
+}
+
+std::vector<IceServerEntry> HostRuntime::Impl::minted_turn() const {
+  if (options.turn_grant.turn_urls.empty()) return {};
+  rendezvous::IceGrant turn = options.turn_grant;
+  turn.stun_urls.clear();
+  std::array<uint8_t, 8> random{};
+  system_random().fill(random);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string tag;
+  for (uint8_t b : random) {
+    tag.push_back(kHex[b >> 4]);
+    tag.push_back(kHex[b & 15]);
+  }
+  return rendezvous::grant_ice_servers(turn, static_cast<uint64_t>(unix_now_ms() / 1000), tag);
 }
 
 void HostRuntime::Impl::refuse(HandshakeError error) {
@@ -283,6 +342,10 @@ void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const
   config.ice_servers = options.ice_servers;
   config.ice_servers.insert(config.ice_servers.end(), rooms[room].rendezvous_ice.begin(),
                             rooms[room].rendezvous_ice.end());
+  for (IceServerEntry& e : minted_turn()) {
+    config.ice_servers.push_back(
+        {{std::move(e.url)}, std::move(e.username), std::move(e.credential)});
+  }
   config.relay_only = options.relay_only;
   config.turn_tls_ca_pem = options.turn_tls_ca_pem;
   const bool any_turn = std::any_of(config.ice_servers.begin(), config.ice_servers.end(),

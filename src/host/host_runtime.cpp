@@ -89,6 +89,18 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   auto handshake = HostHandshake::create(std::move(key), viewer, participant);
   if (!handshake) return unexpected("the stored session keys are unusable");
   h.handshake.emplace(std::move(*handshake));
+  auto beacon_ice = beacon_ice_entries(h.options.ice_servers, h.options.turn_grant);
+  if (!beacon_ice) return unexpected(beacon_ice.error());
+  h.beacon_ice = std::move(*beacon_ice);
+  // The minted entries are made anew for each greeting (minted_turn()).
+  h.beacon_ice.resize(h.beacon_ice.size() - h.options.turn_grant.turn_urls.size());
+  if (std::any_of(h.beacon_ice.begin(), h.beacon_ice.end(),
+                  [](const IceServerEntry& e) { return !e.credential.empty(); })) {
+    log::warn("host",
+              "joiners get the TURN credential of --turn-user in the host's beacon (sealed: the "
+              "rendezvous cannot read it, but anyone holding a link can); for a credential per "
+              "peer that expires, give coturn's shared secret instead (--turn-secret-file)");
+  }
 
   if (auto started = h.start_rendezvous(); !started) return unexpected(started.error());
   for (LinkRole role : {LinkRole::kViewer, LinkRole::kParticipant}) {

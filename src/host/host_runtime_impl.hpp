@@ -73,6 +73,10 @@ struct HostRuntime::Impl : HostIo {
   SessionRecord record;
   std::unique_ptr<HostSession> session;
   std::optional<HostHandshake> handshake;
+  // Our own STUN/TURN servers (options.ice_servers), one URL per entry: every beacon hands
+  // them to the joiner, sealed and signed (an ICE beacon), with minted_turn(). Both empty:
+  // plain beacons.
+  std::vector<IceServerEntry> beacon_ice;
   std::unique_ptr<rendezvous::Server> embedded;
   std::vector<std::string> rendezvous_urls;  // the first, then the fallbacks
   std::array<Room, 2> rooms;
@@ -129,6 +133,8 @@ struct HostRuntime::Impl : HostIo {
   Expected<void, std::string> start_rendezvous();
   void connect_room(size_t index);
   void greet(size_t index, rendezvous::PeerId peer);  // sends our beacon
+  // Fresh time-limited credentials for options.turn_grant's TURN URLs (none without them).
+  std::vector<IceServerEntry> minted_turn() const;
   // Any thread: queues an envelope (or drops it, counted) and makes sure a drain is posted.
   void enqueue_envelope(size_t room, rendezvous::PeerId from, std::span<const uint8_t> payload);
   void drain_inbox();  // a bounded batch per loop task, so other work interleaves
@@ -147,5 +153,10 @@ struct HostRuntime::Impl : HostIo {
   void pump(uint64_t id);
   void drop_link(uint64_t id);
 };
+
+// host_joins.cpp: our ICE servers as the entries of an ICE beacon, one URL each; an error
+// message (naming a URL, never a credential) when they cannot travel in one.
+Expected<std::vector<IceServerEntry>, std::string> beacon_ice_entries(
+    const std::vector<IceServer>& servers, const rendezvous::IceGrant& grant);
 
 }  // namespace tokencast

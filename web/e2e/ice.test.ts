@@ -1,7 +1,8 @@
 // ICE servers in the browser: a rendezvous started with --stun/--turn hands them (TURN with fresh
 // REST credentials) to the page, which passes them to RTCPeerConnection; with ?relay the page
 // connects through a real coturn (started here on loopback) to a relay-only host, streams the
-// answer byte-exact and says "relayed" in its indicator.
+// answer byte-exact and says "relayed" in its indicator. A host's own TURN server reaches the page
+// the same way inside the host's sealed, signed beacon.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { spawn } from 'node:child_process';
@@ -119,6 +120,45 @@ describe.skipIf(missing.length > 0)('ICE servers in the browser', () => {
     await waitAnswers(page, 1, prompt.toUpperCase());
     // The relay-only host logged its side of the pair.
     expect(host.output()).toMatch(/selected candidate pair: local=relay\/udp remote=relay\/udp/);
+    await ctx.close();
+    await host.stop();
+  }, 60000);
+
+  it("gets the host's own TURN server from its sealed beacon (the rendezvous hands out none)", async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const turnPort = await startCoturn(d.path);
+    const turnUrl = `turn:127.0.0.1:${turnPort}?transport=udp`;
+    const secretFile = join(d.path, 'turn.secret');
+    writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+    const rv = await startRendezvous();
+    const host = await startHost(rv, d.path, 'tr a-z A-Z', ['--relay-only', '--turn', turnUrl, '--turn-secret-file', secretFile]);
+    const { ctx, page } = await newPhonePage(browser, 'cy');
+    await ctx.addInitScript(() => {
+      const Original = window.RTCPeerConnection;
+      const configs: unknown[] = [];
+      (window as unknown as { rtcConfigs: unknown[] }).rtcConfigs = configs;
+      const Wrapped = function (config?: RTCConfiguration) {
+        configs.push(JSON.parse(JSON.stringify(config ?? {})));
+        return new Original(config);
+      } as unknown as typeof RTCPeerConnection;
+      Wrapped.prototype = Original.prototype;
+      window.RTCPeerConnection = Wrapped;
+    });
+    await page.goto(host.links.participant.replace('/j#', '/j?relay#'));
+    await explained(page, waitLive(page));
+    const configs = (await page.evaluate(() => (window as unknown as { rtcConfigs: unknown[] }).rtcConfigs)) as RTCConfiguration[];
+    // The page has no server of its own and the rendezvous hands out none: the host's beacon
+    // brought this one (the peer connection is made, or made again, once the beacon verifies).
+    const servers = configs[configs.length - 1].iceServers ?? [];
+    expect(servers).toHaveLength(1);
+    expect(servers[0].urls).toBe(turnUrl);
+    expect(servers[0].username).toMatch(/^\d+:[0-9a-f]{16}$/);
+    await page.waitForFunction(() => /^relayed \(TURN over udp\)$/.test(document.getElementById('status')?.dataset.path ?? ''), null, { timeout: 10000 });
+    const prompt = 'through the host relay';
+    await page.fill('#prompt', prompt);
+    await page.click('#send');
+    await waitAnswers(page, 1, prompt.toUpperCase());
     await ctx.close();
     await host.stop();
   }, 60000);

@@ -5,7 +5,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex, utf8 } from '../src/protocol/bytes';
 import { decodeFrame, encodeFrame, FrameDecoder, PROMPT_AWAITS_APPROVAL, PROMPT_DECLINED, STATUS, type Event, type Frame } from '../src/protocol/frames';
-import { HandshakeFailure, JoinerHandshake, verifyHostBeacon } from '../src/protocol/handshake';
+import { HandshakeFailure, JoinerHandshake, MIN_ICE_BEACON_SIZE, openHostBeacon, verifyHostBeacon } from '../src/protocol/handshake';
 import { HostHandshake, type HostSigner } from '../src/protocol/host-handshake';
 import { parseInviteLink } from '../src/protocol/invite';
 import { planCatchup } from '../src/host/catchup';
@@ -552,6 +552,46 @@ describe('host.json beacons', () => {
       expect(toHex(await host.beacon(b.role, BigInt(b.to), BigInt(b.from)))).toBe(b.beacon_hex);
     });
   }
+});
+
+describe('host.json ice_beacons', () => {
+  for (const b of HV.ice_beacons) {
+    const seed = fromHex(b.host_seed_hex);
+    const secret = fromHex(b.role === 0 ? b.viewer_secret_hex : b.participant_secret_hex);
+    const link = { baseUrl: 'https://rv.example.net', role: b.role, secret, hostKey: ed25519.getPublicKey(seed) };
+    it(`ICE beacon role ${b.role} to ${b.to}: made byte for byte`, async () => {
+      const host = new HostHandshake(seedSigner(seed), fromHex(b.viewer_secret_hex), fromHex(b.participant_secret_hex));
+      expect(toHex(await host.iceBeacon(b.role, BigInt(b.to), BigInt(b.from), b.servers, fromHex(b.nonce_hex)))).toBe(b.beacon_hex);
+    });
+    it(`ICE beacon role ${b.role} to ${b.to}: the joiner opens it to the servers, and nothing else`, () => {
+      const beacon = fromHex(b.beacon_hex);
+      expect(openHostBeacon(link, beacon, BigInt(b.to), BigInt(b.from))).toEqual(b.servers);
+      expect(openHostBeacon(link, beacon, BigInt(b.to) + 1n, BigInt(b.from))).toBeNull();
+      expect(openHostBeacon(link, beacon, BigInt(b.to), BigInt(b.from) + 1n)).toBeNull();
+      expect(openHostBeacon({ ...link, role: (1 - b.role) as 0 | 1 }, beacon, BigInt(b.to), BigInt(b.from))).toBeNull();
+      for (let i = 0; i < beacon.length; i++) {
+        const flipped = beacon.slice();
+        flipped[i] ^= 1;
+        expect(openHostBeacon(link, flipped, BigInt(b.to), BigInt(b.from)), `byte ${i}`).toBeNull();
+      }
+      expect(openHostBeacon(link, beacon.subarray(0, beacon.length - 1), BigInt(b.to), BigInt(b.from))).toBeNull();
+      const stripped = beacon.slice(0, 65);
+      stripped[0] = 0xb1;
+      expect(openHostBeacon(link, stripped, BigInt(b.to), BigInt(b.from))).toBeNull();
+    });
+  }
+  it('a plain beacon opens to no servers; a list the codec refuses is not sealed', async () => {
+    const b = HV.beacons[1];
+    const seed = fromHex(b.host_seed_hex);
+    const link = { baseUrl: 'https://rv.example.net', role: 1 as const, secret: fromHex(b.participant_secret_hex), hostKey: ed25519.getPublicKey(seed) };
+    expect(openHostBeacon(link, fromHex(b.beacon_hex), BigInt(b.to), BigInt(b.from))).toEqual([]);
+    const host = new HostHandshake(seedSigner(seed), fromHex(b.viewer_secret_hex), fromHex(b.participant_secret_hex));
+    await expect(host.iceBeacon(1, 5n, 9n, [])).rejects.toThrow(/invalid_argument/);
+    await expect(host.iceBeacon(1, 5n, 9n, [{ url: 'turn:a', username: 'u', credential: 'with space' }])).rejects.toThrow(/invalid_argument/);
+    const beacon = await host.iceBeacon(1, 5n, 9n, [{ url: 'stun:x', username: '', credential: '' }]);
+    expect(beacon.length).toBe(MIN_ICE_BEACON_SIZE);
+    expect(openHostBeacon(link, beacon, 5n, 9n)).toEqual([{ url: 'stun:x', username: '', credential: '' }]);
+  });
 });
 
 // ---------------------------------------------------------------- the model source

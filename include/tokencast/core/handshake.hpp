@@ -45,6 +45,7 @@
 #include "tokencast/core/envelope.hpp"
 #include "tokencast/core/expected.hpp"
 #include "tokencast/core/ice_candidate.hpp"
+#include "tokencast/core/ice_servers.hpp"
 #include "tokencast/core/invite.hpp"
 #include "tokencast/core/key_schedule.hpp"
 #include "tokencast/core/signing.hpp"
@@ -71,12 +72,32 @@ inline constexpr std::string_view kBeaconTranscriptLabel = "tokencast/v1/beacon"
 // of its rooms with a beacon: its Ed25519 signature over the label, the room locator, the
 // recipient's rendezvous id and its own. A link holder cannot make one (no host key) nor
 // reuse one (it names its recipient), so the joiner sends its offer to the verified sender only.
-// Wire: kBeaconTag | signature(64). Not an envelope: beacons hold nothing secret.
+// Wire: kBeaconTag | signature(64). Not an envelope: a plain beacon holds nothing secret.
 inline constexpr uint8_t kBeaconTag = 0xB1;
 inline constexpr size_t kBeaconSize = 65;
-// True when `bytes` has a beacon's shape (tag and size); says nothing about its validity.
+// A host with its own STUN/TURN servers hands them to joiners in an ICE beacon instead:
+//   kIceBeaconTag | signature(64) | nonce(12) | ChaCha20-Poly1305(beacon key, nonce,
+//                                                aad = locator, ICE list) incl. tag(16)
+// sealed with the room's beacon key (key_schedule.hpp) so the rendezvous cannot read the
+// credentials, and signed over the label, locator, to, from and SHA-256(nonce | sealed) so it
+// cannot strip or swap them. The ICE list is core's (ice_servers.hpp). Every holder of the
+// link can open it: the credentials are for joiners.
+inline constexpr uint8_t kIceBeaconTag = 0xB2;
+inline constexpr std::string_view kIceBeaconTranscriptLabel = "tokencast/v1/beacon-ice";
+inline constexpr size_t kIceBeaconNonceSize = 12;
+inline constexpr size_t kIceBeaconOverhead = 1 + 64 + kIceBeaconNonceSize + 16;
+inline constexpr size_t kMinIceBeaconSize = kIceBeaconOverhead + 1 + 3 + 6;  // one "stun:x"
+inline constexpr size_t kMaxIceBeaconSize = kIceBeaconOverhead + kMaxIceListSize;
+// True when `bytes` has the shape of a beacon (either tag, a size it allows); says nothing
+// about its validity.
 bool looks_like_beacon(std::span<const uint8_t> bytes);
-// True when `bytes` is the link's host's beacon to `self`, sent by `from` (rendezvous ids).
+// The link's host's beacon to `self`, sent by `from` (rendezvous ids), verified (and opened):
+// the ICE servers it hands out (none for a plain beacon), or nullopt when it does not verify,
+// does not open or its list is malformed (fail closed: the sender is not taken for the host).
+std::optional<std::vector<IceServerEntry>> open_host_beacon(const InviteLink& link,
+                                                            std::span<const uint8_t> bytes,
+                                                            uint64_t self, uint64_t from);
+// open_host_beacon(...).has_value().
 bool verify_host_beacon(const InviteLink& link, std::span<const uint8_t> bytes, uint64_t self,
                         uint64_t from);
 
@@ -282,6 +303,16 @@ class HostHandshake {
   const RoomLocator& locator(LinkRole role) const;
   // The beacon greeting peer `to` of the `role` room, from the host's rendezvous id `from`.
   std::vector<uint8_t> beacon(LinkRole role, uint64_t to, uint64_t from) const;
+  // The same greeting handing out `ice` (1..kMaxIceServers entries, valid_ice_server_entry):
+  // an ICE beacon with a fresh random nonce; the overload takes the nonce (known answers).
+  // Errors: kInvalidArgument for a list the codec refuses.
+  Expected<std::vector<uint8_t>, HandshakeError> ice_beacon(LinkRole role, uint64_t to,
+                                                            uint64_t from,
+                                                            std::span<const IceServerEntry> ice,
+                                                            Random& random) const;
+  Expected<std::vector<uint8_t>, HandshakeError> ice_beacon(
+      LinkRole role, uint64_t to, uint64_t from, std::span<const IceServerEntry> ice,
+      std::span<const uint8_t, kIceBeaconNonceSize> nonce) const;
 
   // Processes one envelope from a joiner at host time `now_ms` (unix ms). Also forgets join
   // attempts and seen ids that have timed out.

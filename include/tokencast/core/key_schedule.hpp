@@ -7,6 +7,7 @@
 //   room locator  info = "tokencast/v1/room-locator" 0x00 role host_public_key
 //   sealing key   info = "tokencast/v1/seal/joiner-to-host" 0x00 role host_public_key join_id
 //                 info = "tokencast/v1/seal/host-to-joiner" 0x00 role host_public_key join_id
+//   beacon key    info = "tokencast/v1/seal/beacon" 0x00 role host_public_key
 //
 // (role: one byte, 0 viewer / 1 participant; host_public_key: 32 bytes; join_id: 16 bytes.)
 // The role and the host key are inputs so that a link with a flipped role byte or a swapped
@@ -88,6 +89,7 @@ inline constexpr std::string_view kHkdfSalt = "tokencast/v1";
 inline constexpr std::string_view kLocatorLabel = "tokencast/v1/room-locator";
 inline constexpr std::string_view kSealJoinerToHostLabel = "tokencast/v1/seal/joiner-to-host";
 inline constexpr std::string_view kSealHostToJoinerLabel = "tokencast/v1/seal/host-to-joiner";
+inline constexpr std::string_view kSealBeaconLabel = "tokencast/v1/seal/beacon";
 
 // A fresh room secret / join id drawn from `random` (system_random() in production).
 RoomSecret generate_room_secret(Random& random);
@@ -99,6 +101,10 @@ RoomLocator derive_room_locator(const RoomSecret& secret, LinkRole role,
                                 const Ed25519PublicKey& host_key);
 SealKey derive_seal_key(const RoomSecret& secret, LinkRole role, const Ed25519PublicKey& host_key,
                         Direction direction, const JoinId& join_id);
+// The key of the room's ICE beacons (handshake.hpp): one per room, not per join, because the
+// host greets a peer before it knows the join id; every beacon has its own random nonce.
+SealKey derive_beacon_key(const RoomSecret& secret, LinkRole role,
+                          const Ed25519PublicKey& host_key);
 
 // base64url (no padding) of the locator: the text form used in logs and by the browser client.
 std::string room_locator_text(const RoomLocator& locator);
@@ -114,6 +120,7 @@ class RoomKeys {
   const RoomLocator& locator() const { return locator_; }
   std::string locator_text() const { return room_locator_text(locator_); }
   SealKey seal_key(Direction direction, const JoinId& join_id) const;
+  SealKey beacon_key() const;
 
  private:
   RoomSecret secret_;

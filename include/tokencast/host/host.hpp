@@ -16,6 +16,7 @@
 #include "tokencast/core/host_session.hpp"
 #include "tokencast/llm/llm.hpp"
 #include "tokencast/rtc/peer_link.hpp"
+#include "tokencast/turn_credentials.hpp"
 
 namespace tokencast {
 
@@ -40,8 +41,13 @@ struct HostOptions {
   // machine's LAN address, or, with a remote rendezvous, its http(s) form.
   std::string public_url;
 
-  // Our own STUN/TURN servers; those the rendezvous hands out are added to them.
+  // Our own STUN/TURN servers; those the rendezvous hands out are added to them. Joiners get
+  // them too, in the host's ICE beacons (sealed and signed: docs/PROTOCOL.md section 2).
   std::vector<IceServer> ice_servers;
+  // TURN servers with coturn's shared secret (use-auth-secret; only turn_urls, turn_secret and
+  // turn_ttl_seconds are read): every peer connection of ours and every beacon gets a fresh
+  // credential that expires after the TTL, so a joiner never holds a lasting one.
+  rendezvous::IceGrant turn_grant;
   bool relay_only = false;      // relayed candidates only (needs a TURN server)
   std::string turn_tls_ca_pem;  // LinkConfig::turn_tls_ca_pem (--turn-ca)
   // Where answers come from; null: no model (prompts get a clear error turn, host text is

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "tokencast/core/expected.hpp"
+#include "tokencast/core/ice_servers.hpp"
 
 namespace tokencast::rendezvous {
 
@@ -60,9 +61,11 @@ inline constexpr size_t kMaxServerMessageSize = kJoinedHeaderSize + 8 * kMaxList
 // ICE_SERVERS: count(1, 1..kMaxIceServers), then per server url_len(1) url user_len(1) user
 // cred_len(1) cred. Every string is visible ASCII (0x21..0x7e); the URL is 1..255 bytes and
 // starts with stun:, stuns:, turn: or turns:; username and credential are 0..255 bytes.
-inline constexpr size_t kMaxIceServers = 8;
-inline constexpr size_t kMaxIceField = 255;
-inline constexpr size_t kMaxIceServersSize = 2 + kMaxIceServers * (3 + 3 * kMaxIceField);
+// The list after the type byte is core's (tokencast/core/ice_servers.hpp), shared with the
+// host's ICE beacon.
+using tokencast::kMaxIceField;
+using tokencast::kMaxIceServers;
+inline constexpr size_t kMaxIceServersSize = 1 + kMaxIceListSize;
 
 enum class MessageType : uint8_t {
   kJoin = 0x01,
@@ -167,12 +170,7 @@ struct Pong {
   bool operator==(const Pong&) const = default;
 };
 // One STUN or TURN server the rendezvous hands out (TURN with time-limited credentials).
-struct IceServerEntry {
-  std::string url;
-  std::string username;
-  std::string credential;  // a secret: never logged
-  bool operator==(const IceServerEntry&) const = default;
-};
+using IceServerEntry = tokencast::IceServerEntry;
 struct IceServers {
   std::vector<IceServerEntry> servers;  // 1..kMaxIceServers
   bool operator==(const IceServers&) const = default;

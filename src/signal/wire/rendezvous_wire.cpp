@@ -83,51 +83,24 @@ Expected<void, WireError> check_exact(std::span<const uint8_t> bytes, size_t siz
   return {};
 }
 
-bool visible_ascii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
-}
-
-bool known_ice_scheme(std::string_view url) {
-  for (std::string_view scheme : {"stun:", "stuns:", "turn:", "turns:"}) {
-    if (url.size() > scheme.size() && url.starts_with(scheme)) return true;
+// ICE_SERVERS is the type byte and core's ICE list; its errors keep the wire's names.
+WireError ice_list_wire_error(IceListError e) {
+  switch (e) {
+    case IceListError::kTruncated:
+      return WireError::kTruncated;
+    case IceListError::kTrailingBytes:
+      return WireError::kTrailingBytes;
+    case IceListError::kBadCount:
+    case IceListError::kBadEntry:
+      return WireError::kBadIceServer;
   }
-  return false;
-}
-
-bool valid_ice_entry(const IceServerEntry& e) {
-  return !e.url.empty() && e.url.size() <= kMaxIceField && e.username.size() <= kMaxIceField &&
-         e.credential.size() <= kMaxIceField && known_ice_scheme(e.url) && visible_ascii(e.url) &&
-         visible_ascii(e.username) && visible_ascii(e.credential);
-}
-
-// Reads one length-prefixed string of an ICE_SERVERS message at `pos`.
-Expected<std::string, WireError> read_ice_field(std::span<const uint8_t> bytes, size_t& pos) {
-  if (pos >= bytes.size()) return unexpected(WireError::kTruncated);
-  size_t len = bytes[pos++];
-  if (bytes.size() - pos < len) return unexpected(WireError::kTruncated);
-  std::string out(reinterpret_cast<const char*>(bytes.data() + pos), len);
-  pos += len;
-  return out;
+  return WireError::kBadIceServer;
 }
 
 Expected<ServerMessage, WireError> decode_ice_servers(std::span<const uint8_t> bytes) {
-  if (bytes.size() < 2) return unexpected(WireError::kTruncated);
-  size_t count = bytes[1];
-  if (count == 0 || count > kMaxIceServers) return unexpected(WireError::kBadIceServer);
-  IceServers message;
-  size_t pos = 2;
-  for (size_t i = 0; i < count; ++i) {
-    IceServerEntry entry;
-    for (std::string* field : {&entry.url, &entry.username, &entry.credential}) {
-      auto text = read_ice_field(bytes, pos);
-      if (!text) return unexpected(text.error());
-      *field = std::move(*text);
-    }
-    if (!valid_ice_entry(entry)) return unexpected(WireError::kBadIceServer);
-    message.servers.push_back(std::move(entry));
-  }
-  if (pos != bytes.size()) return unexpected(WireError::kTrailingBytes);
-  return ServerMessage{std::move(message)};
+  auto servers = decode_ice_list(bytes.subspan(1));
+  if (!servers) return unexpected(ice_list_wire_error(servers.error()));
+  return ServerMessage{IceServers{std::move(*servers)}};
 }
 
 }  // namespace
@@ -327,19 +300,10 @@ std::vector<uint8_t> encode_pong(uint64_t token) {
 
 Expected<std::vector<uint8_t>, WireError> encode_ice_servers(
     std::span<const IceServerEntry> servers) {
-  if (servers.empty() || servers.size() > kMaxIceServers) {
-    return unexpected(WireError::kBadIceServer);
-  }
-  std::vector<uint8_t> out{static_cast<uint8_t>(MessageType::kIceServers),
-                           static_cast<uint8_t>(servers.size())};
-  for (const IceServerEntry& e : servers) {
-    if (!valid_ice_entry(e)) return unexpected(WireError::kBadIceServer);
-    for (const std::string* field : {&e.url, &e.username, &e.credential}) {
-      out.push_back(static_cast<uint8_t>(field->size()));
-      out.insert(out.end(), field->begin(), field->end());
-    }
-  }
-  return out;
+  auto list = encode_ice_list(servers);
+  if (!list) return unexpected(WireError::kBadIceServer);
+  list->insert(list->begin(), static_cast<uint8_t>(MessageType::kIceServers));
+  return std::move(*list);
 }
 
 namespace {

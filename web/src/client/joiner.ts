@@ -1,6 +1,6 @@
 // The browser joiner: rendezvous WebSocket, join handshake, RTCPeerConnection and the session on
 // the data channel, with keepalive and resume. Mirrors src/client/join_client.cpp.
-import { looksLikeBeacon, verifyHostBeacon, JoinerHandshake, HandshakeFailure, REJECT_REASON_NAMES, warmUpEd25519 } from '../protocol/handshake';
+import { looksLikeBeacon, openHostBeacon, JoinerHandshake, HandshakeFailure, REJECT_REASON_NAMES, warmUpEd25519 } from '../protocol/handshake';
 import type { InviteLink } from '../protocol/invite';
 import { rendezvousWebSocketUrl } from '../protocol/invite';
 import { takeEarlySocket } from './early-socket';
@@ -172,6 +172,7 @@ interface Attempt {
   offerSent: boolean; // tokencast:offer-sent is set once per attempt
   ackTimer: boolean; // an ack is scheduled (protocol version 2)
   rendezvousIce: RTCIceServer[]; // what the rendezvous handed out (ICE_SERVERS)
+  hostIce: RTCIceServer[]; // what the host's ICE beacon added (sealed and signed)
   iceConnected: boolean; // ICE found a working candidate pair (at some point)
   peerGen: number; // which createPeer call may make this attempt's peer connection
 }
@@ -277,6 +278,7 @@ export class Joiner {
       offerSent: false,
       ackTimer: false,
       rendezvousIce: [],
+      hostIce: [],
       iceConnected: false,
       peerGen: 0,
     };
@@ -431,8 +433,26 @@ export class Joiner {
   }
 
   private hasTurnServer(a: Attempt): boolean {
-    const urls = [...this.options.iceServers, ...a.rendezvousIce].flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+    const urls = [...this.options.iceServers, ...a.rendezvousIce, ...a.hostIce].flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
     return urls.some((u) => u.startsWith('turn'));
+  }
+
+  private relayOnlyWithoutTurn(): void {
+    this.end('no_path', 'relay-only is on (?relay) but no TURN server was handed out: open the page with ?relay=0');
+  }
+
+  /** Keeps the servers of the host's ICE beacon that the attempt lacks (signed by the host, so
+   *  the rendezvous could not strip them); true when there are any. */
+  private takeHostIce(a: Attempt, entries: IceServerEntry[]): boolean {
+    const have = [...this.options.iceServers, ...a.rendezvousIce];
+    const same = (s: RTCIceServer, e: IceServerEntry) =>
+      (Array.isArray(s.urls) ? s.urls.length === 1 && s.urls[0] === e.url : s.urls === e.url) &&
+      (s.username ?? '') === e.username &&
+      (s.credential ?? '') === e.credential;
+    a.hostIce = entries
+      .filter((e) => !have.some((s) => same(s, e)))
+      .map((e) => (e.username ? { urls: e.url, username: e.username, credential: e.credential } : { urls: e.url }));
+    return a.hostIce.length > 0;
   }
 
   private closePeer(a: Attempt): void {
@@ -448,7 +468,7 @@ export class Joiner {
   /** The RTCPeerConnection configuration of attempt `a`: our servers and the rendezvous'. */
   private rtcConfig(a: Attempt): RTCConfiguration {
     return {
-      iceServers: [...this.options.iceServers, ...a.rendezvousIce],
+      iceServers: [...this.options.iceServers, ...a.rendezvousIce, ...a.hostIce],
       iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all',
       ...(this.certificate ? { certificates: [this.certificate] } : {}),
     };
@@ -548,13 +568,27 @@ export class Joiner {
     const a = this.current(n);
     if (!a || a.open) return;
     if (looksLikeBeacon(bytes)) {
-      if (a.answered || a.host === from || !verifyHostBeacon(this.link, bytes, a.self, from)) return;
+      if (a.answered || a.host === from) return;
+      const hostIce = openHostBeacon(this.link, bytes, a.self, from);
+      if (hostIce === null) return;
       ed25519Warm = true;
-      if (this.options.relayOnly && a.host === 0n && !this.hasTurnServer(a)) {
-        this.end('no_path', 'relay-only is on (?relay) but no TURN server was handed out: open the page with ?relay=0');
+      const first = a.host === 0n;
+      a.host = from; // the host, or the host again under a new id: (re)send what it lacks
+      if (first && this.takeHostIce(a, hostIce)) {
+        // Servers we did not have: the peer connection made at the start gathered without them
+        // and has been offered to no one yet. Make it again; its offer goes straight to the host.
+        if (this.options.relayOnly && !this.hasTurnServer(a)) return this.relayOnlyWithoutTurn();
+        this.closePeer(a);
+        a.handshake = null;
+        a.sent = [];
+        a.early = [];
+        a.earlyEnd = false;
+        a.offerSent = false;
+        perfMark('beacon', a.n);
+        this.createPeer(a);
         return;
       }
-      a.host = from; // the host, or the host again under a new id: (re)send what it lacks
+      if (first && this.options.relayOnly && !this.hasTurnServer(a)) return this.relayOnlyWithoutTurn();
       perfMark('beacon', a.n);
       if (a.sent.length && !a.offerSent) {
         a.offerSent = true;

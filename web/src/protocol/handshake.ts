@@ -2,10 +2,12 @@
 // transcripts, host beacons and the joiner state machine (mirrors src/core/handshake_joiner.cpp).
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { concat, decodeUtf8, fromHex, randomBytes, readU64be, u64be, utf8 } from './bytes';
 import { EnvelopeFailure, Opener, Sealer, type EnvelopeError } from './envelope';
 import type { InviteLink } from './invite';
-import { roomLocator, sealKey } from './keys';
+import { beaconKey, roomLocator, sealKey } from './keys';
+import { decodeIceList, MAX_ICE_LIST_SIZE, type IceServerEntry } from './rendezvous';
 import { extractSdpFingerprint } from './sdp';
 
 export const MAX_DISPLAY_NAME_BYTES = 64;
@@ -14,6 +16,12 @@ export const MAX_MID_BYTES = 32;
 export const MAX_CANDIDATE_BYTES = 1024;
 export const BEACON_TAG = 0xb1;
 export const BEACON_SIZE = 65;
+/** A beacon handing out the host's own ICE servers, sealed and signed (PROTOCOL.md section 2). */
+export const ICE_BEACON_TAG = 0xb2;
+export const ICE_BEACON_NONCE_SIZE = 12;
+export const ICE_BEACON_OVERHEAD = 1 + 64 + ICE_BEACON_NONCE_SIZE + 16;
+export const MIN_ICE_BEACON_SIZE = ICE_BEACON_OVERHEAD + 1 + 3 + 6; // one "stun:x"
+export const MAX_ICE_BEACON_SIZE = ICE_BEACON_OVERHEAD + MAX_ICE_LIST_SIZE;
 
 export type HandshakeError =
   | 'envelope_too_short'
@@ -225,15 +233,42 @@ export function beaconTranscript(locator: Uint8Array, to: bigint, from: bigint):
   return concat(utf8('tokencast/v1/beacon'), Uint8Array.of(0), locator, u64be(to), u64be(from));
 }
 
+/** What an ICE beacon's signature covers: its own label, the locator, both ids and the hash
+ *  of the sealed part (nonce | ciphertext | tag), so its servers can be neither swapped nor
+ *  stripped (docs/PROTOCOL.md section 2). */
+export function iceBeaconTranscript(locator: Uint8Array, to: bigint, from: bigint, sealed: Uint8Array): Uint8Array {
+  return concat(utf8('tokencast/v1/beacon-ice'), Uint8Array.of(0), locator, u64be(to), u64be(from), sha256(sealed));
+}
+
 export function looksLikeBeacon(bytes: Uint8Array): boolean {
-  return bytes.length === BEACON_SIZE && bytes[0] === BEACON_TAG;
+  if (bytes.length === 0) return false;
+  if (bytes[0] === BEACON_TAG) return bytes.length === BEACON_SIZE;
+  return bytes[0] === ICE_BEACON_TAG && bytes.length >= MIN_ICE_BEACON_SIZE && bytes.length <= MAX_ICE_BEACON_SIZE;
+}
+
+/** The link's host's beacon to us (`self`) from `from`, verified and opened: the ICE servers it
+ *  hands out ([] for a plain beacon), or null when it does not verify or open (fail closed). */
+export function openHostBeacon(link: InviteLink, bytes: Uint8Array, self: bigint, from: bigint): IceServerEntry[] | null {
+  if (!looksLikeBeacon(bytes)) return null;
+  const locator = roomLocator(link.secret, link.role, link.hostKey);
+  const signature = bytes.subarray(1, 65);
+  if (bytes[0] === BEACON_TAG) {
+    return ed25519Verify(link.hostKey, beaconTranscript(locator, self, from), signature) ? [] : null;
+  }
+  const sealed = bytes.subarray(65);
+  if (!ed25519Verify(link.hostKey, iceBeaconTranscript(locator, self, from, sealed), signature)) return null;
+  try {
+    const key = beaconKey(link.secret, link.role, link.hostKey);
+    const list = chacha20poly1305(key, sealed.subarray(0, ICE_BEACON_NONCE_SIZE), locator).decrypt(sealed.subarray(ICE_BEACON_NONCE_SIZE));
+    return decodeIceList(list);
+  } catch {
+    return null;
+  }
 }
 
 /** True when `bytes` is a beacon signed by the link's host for us (`self`) from `from`. */
 export function verifyHostBeacon(link: InviteLink, bytes: Uint8Array, self: bigint, from: bigint): boolean {
-  if (!looksLikeBeacon(bytes)) return false;
-  const locator = roomLocator(link.secret, link.role, link.hostKey);
-  return ed25519Verify(link.hostKey, beaconTranscript(locator, self, from), bytes.subarray(1));
+  return openHostBeacon(link, bytes, self, from) !== null;
 }
 
 export const ENVELOPE_TO_HANDSHAKE: Record<EnvelopeError, HandshakeError> = {

@@ -4,13 +4,17 @@
 // and rejections signed over their transcripts, host counters starting at a random value
 // below 2^62, and beacons. Sans I/O: time and random bits are parameters; signing is async
 // because a browser's non-extractable WebCrypto key signs asynchronously.
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concat, readU64be, toHex, utf8 } from './bytes';
+import { concat, randomBytes, readU64be, toHex, utf8 } from './bytes';
 import { ENVELOPE_OVERHEAD, ENVELOPE_VERSION, EnvelopeFailure, MAX_ENVELOPE_SIZE, Opener, Sealer } from './envelope';
 import {
   answerTranscript,
   beaconTranscript,
   BEACON_TAG,
+  ICE_BEACON_NONCE_SIZE,
+  ICE_BEACON_TAG,
+  iceBeaconTranscript,
   decodeMessage,
   encodeMessage,
   ENVELOPE_TO_HANDSHAKE,
@@ -21,7 +25,8 @@ import {
   type RejectReason,
 } from './handshake';
 import type { LinkRole } from './invite';
-import { roomLocator, sealKey } from './keys';
+import { beaconKey, roomLocator, sealKey } from './keys';
+import { encodeIceList, type IceServerEntry } from './rendezvous';
 import { extractSdpFingerprint } from './sdp';
 
 /** The host's Ed25519 session key: the public half is in the links. */
@@ -112,6 +117,29 @@ export class HostHandshake {
   async beacon(role: LinkRole, to: bigint, from: bigint): Promise<Uint8Array> {
     const signature = await this.signer.sign(beaconTranscript(this.locator(role), to, from));
     return concat(Uint8Array.of(BEACON_TAG), signature);
+  }
+
+  /** The same greeting handing out `servers` (our own STUN/TURN): an ICE beacon, sealed with
+   *  the room's beacon key under `nonce` (12 random bytes by default) and signed. */
+  async iceBeacon(
+    role: LinkRole,
+    to: bigint,
+    from: bigint,
+    servers: IceServerEntry[],
+    nonce: Uint8Array = randomBytes(ICE_BEACON_NONCE_SIZE),
+  ): Promise<Uint8Array> {
+    if (nonce.length !== ICE_BEACON_NONCE_SIZE) throw new HandshakeFailure('invalid_argument');
+    let list: Uint8Array;
+    try {
+      list = encodeIceList(servers);
+    } catch {
+      throw new HandshakeFailure('invalid_argument');
+    }
+    const room = this.rooms[role];
+    const key = beaconKey(room.secret, role, this.signer.publicKey);
+    const sealed = concat(nonce, chacha20poly1305(key, nonce, room.locator).encrypt(list));
+    const signature = await this.signer.sign(iceBeaconTranscript(room.locator, to, from, sealed));
+    return concat(Uint8Array.of(ICE_BEACON_TAG), signature, sealed);
   }
 
   /** Forgets attempts older than the join timeout and seen ids past their time. */

@@ -8,6 +8,7 @@ export const HKDF_SALT = utf8('tokencast/v1');
 const LOCATOR_LABEL = utf8('tokencast/v1/room-locator');
 const J2H_LABEL = utf8('tokencast/v1/seal/joiner-to-host');
 const H2J_LABEL = utf8('tokencast/v1/seal/host-to-joiner');
+const BEACON_LABEL = utf8('tokencast/v1/seal/beacon');
 
 export type Direction = 0 | 1; // 0 joiner -> host, 1 host -> joiner
 
@@ -35,4 +36,9 @@ export function sealKey(
   joinId: Uint8Array,
 ): Uint8Array {
   return deriveKey(secret, sealInfo(direction, role, hostKey, joinId));
+}
+
+/** The room's key for ICE beacons (one per room: the host greets before it knows a join id). */
+export function beaconKey(secret: Uint8Array, role: LinkRole, hostKey: Uint8Array): Uint8Array {
+  return deriveKey(secret, concat(BEACON_LABEL, Uint8Array.of(0, role), hostKey));
 }

@@ -8,6 +8,8 @@ export const MAX_PAYLOAD = 65536;
 export const MAX_LISTED_PEERS = 16383;
 export const MAX_ICE_SERVERS = 8;
 export const MAX_ICE_FIELD = 255;
+/** The largest ICE list: a count and eight entries of three 255-byte fields. */
+export const MAX_ICE_LIST_SIZE = 1 + MAX_ICE_SERVERS * (3 + 3 * MAX_ICE_FIELD);
 
 /** One STUN/TURN server from ICE_SERVERS (0x87); the credential is a secret: never log it. */
 export interface IceServerEntry {
@@ -128,11 +130,13 @@ function validIceEntry(e: IceServerEntry): boolean {
   );
 }
 
-function decodeIceServers(b: Uint8Array): ServerMessage {
-  if (b.length < 2) wire('truncated');
-  const count = b[1];
+/** The ICE list (count, then entries) shared by ICE_SERVERS (after its type byte) and the
+ *  host's ICE beacon (docs/PROTOCOL.md sections 2 and 3). Strict; throws RendezvousWireError. */
+export function decodeIceList(b: Uint8Array): IceServerEntry[] {
+  if (b.length < 1) wire('truncated');
+  const count = b[0];
   if (count === 0 || count > MAX_ICE_SERVERS) wire('bad_value');
-  let pos = 2;
+  let pos = 1;
   const field = (): string => {
     if (pos >= b.length) wire('truncated');
     const len = b[pos++];
@@ -149,12 +153,12 @@ function decodeIceServers(b: Uint8Array): ServerMessage {
     servers.push(e);
   }
   if (pos !== b.length) wire('trailing_bytes');
-  return { type: 'ice_servers', servers };
+  return servers;
 }
 
-function encodeIceServers(servers: IceServerEntry[]): Uint8Array {
+export function encodeIceList(servers: IceServerEntry[]): Uint8Array {
   if (servers.length === 0 || servers.length > MAX_ICE_SERVERS) wire('bad_value');
-  const out: number[] = [0x87, servers.length];
+  const out: number[] = [servers.length];
   for (const e of servers) {
     if (!validIceEntry(e)) wire('bad_value');
     for (const text of [e.url, e.username, e.credential]) {
@@ -163,6 +167,14 @@ function encodeIceServers(servers: IceServerEntry[]): Uint8Array {
     }
   }
   return Uint8Array.from(out);
+}
+
+function decodeIceServers(b: Uint8Array): ServerMessage {
+  return { type: 'ice_servers', servers: decodeIceList(b.subarray(1)) };
+}
+
+function encodeIceServers(servers: IceServerEntry[]): Uint8Array {
+  return concat(Uint8Array.of(0x87), encodeIceList(servers));
 }
 
 /** Peer -> server messages, decoded (for tests and tools). */
