@@ -14,6 +14,9 @@
 namespace tokencast {
 namespace {
 
+// Two rooms per host: a PING every 5 s costs nothing, and a dead connection shows in 10 s.
+constexpr std::chrono::milliseconds kRendezvousPingInterval{5'000};
+
 // The first IPv4 address of an interface that is up and not loopback: what phones on the same
 // network can reach. 127.0.0.1 when there is none.
 std::string lan_address() {
@@ -147,6 +150,10 @@ void HostRuntime::Impl::connect_room(size_t index) {
   client.url = rendezvous_urls[room.url_index % rendezvous_urls.size()];
   client.ca_file = options.rendezvous_ca_file;
   client.room = handshake->locator(room.role);
+  // The host pings its rendezvous more often than a joiner does: a host that moved to another
+  // network (its address gone) learns it only when the server stops answering (twice this),
+  // and until it registers again no peer can join or resume (docs/RELIABILITY.md, "move").
+  client.ping_interval = kRendezvousPingInterval;
   rendezvous::ClientCallbacks callbacks;
   callbacks.on_joined = [this, index, generation](rendezvous::PeerId self,
                                                   std::vector<rendezvous::PeerId> peers) {

@@ -1,6 +1,6 @@
 # tests/natlab/bad_networks.sh - the lab's bad-network cases (sourced by tests/natlab/run).
 # Every wait is for a state (a log line, a file's content, a metric) with an overall timeout;
-# the one fixed duration is the 30 s link cut, which is the scenario itself.
+# the one fixed duration is the link cut (30 s, 3 min), which is the scenario itself.
 
 # the delay line (tests/natlab/delay_line.cpp): built by CMake (tests/natlab/CMakeLists.txt),
 # else here with the system compiler (when the lab runs against another build)
@@ -56,36 +56,189 @@ case_lossy() {
   lab_down
 }
 
-# the joiner's link cut for 30 s mid-answer, then restored: no gap, no duplicate
-case_cut() {
-  local name=cut dir=$LAB_DIR/cut
-  bad_case_start cut eim eim 0 veth 0.5 || { lab_down; return; }   # a ~5 s answer
-  join_native "$dir" jB turn-udp native 150
-  if ! wait_until 60 "the first answer bytes" grep -q 'natlab line 001' "$dir/native.out"; then
-    result FAIL "$name native" "no answer began: $(grep -v '^\[' "$dir/native.err" | tail -1)"; lab_down; return
+# ---- a native client and Chromium watching one answer while the network misbehaves --------
+# watchers_start DIR NAME LONGEST_S: Chromium (when on) in jB watching the answer to the native
+# joiner's prompt (so one answer is cut for both), then the native join in jB; returns once
+# both show the answer's first lines. Sets W_BROWSER (1 when Chromium takes part), W_EVENTS
+# (the page's states, tests/natlab/browser.mjs NATLAB_EVENTS) and W_T_FIRST.
+watchers_start() {
+  local dir=$1 name=$2 longest=$3
+  W_BROWSER=0 W_EVENTS=$dir/chromium.events
+  : >"$W_EVENTS"
+  if [[ $BROWSER == 1 ]]; then
+    NATLAB_EVENTS=$W_EVENTS NATLAB_WATCH_PROMPT=natlab \
+      NATLAB_ANSWER_TIMEOUT_MS=$(( (longest + 150) * 1000 )) B_TIMEOUT=$(( longest + 240 )) \
+      browser_start "$dir" jB chromium "$name" "" "" 60000 && W_BROWSER=1
+    if [[ $W_BROWSER == 1 ]] && ! wait_until 90 "Chromium to go live" grep -q ' live$' "$W_EVENTS"; then
+      result FAIL "$name chromium" "not live: $(tail -1 "$W_EVENTS") $(tail -2 "$dir/chromium.out" | tr '\n' ' ')"
+      W_BROWSER=0
+    fi
+  else
+    result SKIP "$name chromium" "browser joins off"
   fi
-  local t_first=$(( $(now_ms) - JOIN_T0 ))
-  local before; before=$(grep -c '^natlab line' "$dir/native.out")
-  lab_cut rB
-  echo "nft add rule ip natlab cut_c iifname lan drop (and oifname) in rB; 30 s; nft flush chain ip natlab cut_c" >>"$dir/commands"
-  sleep 30
-  local during; during=$(grep -c '^natlab line' "$dir/native.out")
-  lab_restore rB
-  local t_restore; t_restore=$(now_ms)
+  join_native "$dir" jB turn-udp native $(( longest + 150 ))
+  if ! wait_until 60 "the first answer bytes" grep -q 'natlab line 001' "$dir/native.out"; then
+    result FAIL "$name native" "no answer began: $(grep -v '^\[' "$dir/native.err" | tail -1)"
+    return 1
+  fi
+  W_T_FIRST=$(( $(now_ms) - JOIN_T0 ))
+  if [[ $W_BROWSER == 1 ]] && ! wait_until 60 "the answer's first lines in Chromium" browser_lines_above 0; then
+    result FAIL "$name chromium" "no answer began in the page: $(tail -1 "$W_EVENTS")"
+    W_BROWSER=0
+  fi
+  return 0
+}
+browser_lines() { awk '$2 == "lines" {n = $3} END {print n + 0}' "$W_EVENTS"; }
+browser_lines_above() { (( $(browser_lines) > $1 )); }
+browser_state() { awk '$2 == "status" {s = $3} END {print s}' "$W_EVENTS"; }
+browser_state_is() { [[ $(browser_state) == "$1" ]]; }
+browser_text() { awk '$2 == "status" {$1 = $2 = $3 = ""; t = $0} END {print t}' "$W_EVENTS" | sed 's/^ *//'; }
+# the page says it is offline: its connection indicator (#status) is in state "reconnecting"
+# and reads "reconnecting…" (web/src/main.ts)
+browser_offline() { browser_state_is reconnecting; }
+browser_ever() { grep -q " status $1" "$W_EVENTS"; }
+
+# watchers_check DIR NAME WHAT T_EVENT: after the event (the cut restored, the host moved) at
+# T_EVENT (ms): the native join ends with every answer complete and all 200 lines once;
+# Chromium's answer is byte-exact; the answers the page shows and the host's store (tokencast
+# export) agree turn for turn; the page never gave up (status "ended").
+watchers_check() {
+  local dir=$1 name=$2 what=$3 t_event=$4
   watch_join "$dir" native
-  local back=$(( $(now_ms) - t_restore ))
+  local back=$(( $(now_ms) - t_event ))
   local eq; eq=$(answers_equal "$dir/native.json" 2>&1)
   local lines; lines=$(grep -c '^natlab line' "$dir/native.out")
   local reconnected=no
-  grep -qiE 'reconnect|resum|connecting' <(grep -v '^\[' "$dir/native.err" | tail -n +2) && reconnected=yes
-  if [[ $JOIN_RC == 0 ]] && grep -q byte-equal <<<"$eq" && [[ $lines == 200 ]] && (( during < 200 )); then
-    result PASS "$name native" "$eq; $before lines before the cut, $during at its end, all 200 once after it; done $(secs "$back") s after the restore (reconnected: $reconnected)"
-    observed "$name" native "no gap, no duplicate" "cut after $before/200 lines; done $(secs "$back") s after restore" - "$(secs "$t_first")" "$(secs "$T_DONE")" "$lines lines" pass
+  grep -qi 'reconnecting' "$dir/native.err" && reconnected=yes
+  # the event must come mid-answer (some lines before it, not all) for the check to mean anything
+  if [[ $JOIN_RC == 0 ]] && grep -q byte-equal <<<"$eq" && [[ $lines == 200 ]] && (( ${W_NATIVE_BEFORE:-200} < 200 )); then
+    result PASS "$name native" "$eq; ${W_NATIVE_BEFORE:-?} lines before the $what, ${W_NATIVE_DURING:-?} at its end, all 200 once after it; done $(secs "$back") s after it (reconnected: $reconnected)"
+    observed "$name" native "no gap, no duplicate" "${W_NATIVE_BEFORE:-?}/200 lines before the $what; all 200 once; done $(secs "$back") s after it; reconnected: $reconnected" - "$(secs "$W_T_FIRST")" "$(secs "$T_DONE")" "$lines lines" pass
   else
-    result FAIL "$name native" "exit $JOIN_RC; $eq; lines $before/$during/$lines (before/during/after); $(grep -v '^\[' "$dir/native.err" | tail -1)"
-    observed "$name" native "no gap, no duplicate" "lines $before/$during/$lines" - "$(secs "$t_first")" "$(secs "$T_DONE")" - FAIL
+    result FAIL "$name native" "exit $JOIN_RC; $eq; lines ${W_NATIVE_BEFORE:-?}/${W_NATIVE_DURING:-?}/$lines (before/end of $what/after); $(grep -v '^\[' "$dir/native.err" | tail -1)"
+    observed "$name" native "no gap, no duplicate" "lines ${W_NATIVE_BEFORE:-?}/${W_NATIVE_DURING:-?}/$lines" - "$(secs "$W_T_FIRST")" "$(secs "$T_DONE")" - FAIL
   fi
+  local ex; ex=$(export_equal "$dir" 2>&1)
+  if grep -q byte-equal <<<"$ex"; then result PASS "$name export" "$ex"; else result FAIL "$name export" "$ex"; fi
+  [[ $W_BROWSER == 1 ]] || return 0
+  wait "$B_PID"; local rc=$?
+  # when the page showed the whole answer (its events are stamped with the epoch in ms)
+  local b_done; b_done=$(awk '$2 == "lines" && $3 == 200 {print $1; exit}' "$W_EVENTS")
+  local b_back=$(( ${b_done:-$(now_ms)} - t_event ))
+  local cmp cmp_rc
+  cmp=$(python3 - "$dir/chromium.json" "$dir/export.json" "$ANSWER" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1], encoding="utf-8"))
+store = [t for t in json.load(open(sys.argv[2], encoding="utf-8"))["turns"] if t["role"] == "assistant"]
+raw = open(sys.argv[3], encoding="utf-8").read()
+shown = r.get("assistant_turns") or []
+if not r.get("ok"):
+    print(f"answer not byte-exact: {r.get('detail')}"); sys.exit(1)
+if len(shown) != len(store):
+    print(f"the page shows {len(shown)} answers, the store holds {len(store)}"); sys.exit(1)
+inner = lambda t: t.removeprefix("```\n").removesuffix("```\n")
+bad = [i for i, (s, t) in enumerate(zip(shown, store))
+       if s["open"] or t["status"] != "done" or s["text"] not in (t["text"], inner(t["text"]))]
+if bad:
+    print(f"page and store differ at answers {bad}"); sys.exit(1)
+print(f"{r['detail']}; the page's {len(shown)} answer(s) equal the store's")
+EOF
+)
+  cmp_rc=$?
+  local ended=no; browser_ever ended && ended=yes
+  local offline=no; browser_ever reconnecting && offline=yes
+  if [[ $rc == 0 && $cmp_rc == 0 && $ended == no ]] && (( ${W_BROWSER_BEFORE:-200} < 200 )); then
+    result PASS "$name chromium" "$cmp; ${W_BROWSER_BEFORE:-?} lines before the $what; offline shown: $offline; answer done $(secs "$b_back") s after it"
+    observed "$name" chromium "no gap, no duplicate" "${W_BROWSER_BEFORE:-?}/200 lines before the $what; byte-exact, = store; offline shown: $offline; done $(secs "$b_back") s after it" - - - "byte-exact" pass
+  else
+    result FAIL "$name chromium" "exit $rc; $cmp; ${W_BROWSER_BEFORE:-?} lines before the $what; ended shown: $ended; states: $(grep ' status ' "$W_EVENTS" | awk '{print $3}' | uniq | tr '\n' ' ')"
+    observed "$name" chromium "no gap, no duplicate" "$cmp" - - - - FAIL
+  fi
+}
+
+# The joiner's link cut for SECONDS mid-answer, then restored: the native client and Chromium
+# resume with no gap and no duplicate. The page must show that it is offline during the cut
+# (and still at its end: it never gives up), then go live again by itself.
+cut_case() {   # NAME SECONDS
+  local name=$1 seconds=$2 dir=$LAB_DIR/$1
+  bad_case_start "$name" eim eim 0 veth 1.0 || { lab_down; return; }   # a ~10 s answer
+  watchers_start "$dir" "$name" "$seconds" || { lab_down; return; }
+  W_NATIVE_BEFORE=$(grep -c '^natlab line' "$dir/native.out")
+  W_BROWSER_BEFORE=-
+  [[ $W_BROWSER == 1 ]] && W_BROWSER_BEFORE=$(browser_lines)
+  lab_cut rB
+  local t_cut; t_cut=$(now_ms)
+  echo "nft add rule ip natlab cut_c iifname lan drop (and oifname) in rB; $seconds s; nft flush chain ip natlab cut_c" >>"$dir/commands"
+  if [[ $W_BROWSER == 1 ]]; then
+    # a state to wait for: the page says it is offline (within the cut)
+    if wait_until "$seconds" "the page to show it is offline" browser_offline; then
+      result PASS "$name chromium offline" "the page shows '$(browser_text)' $(secs $(( $(now_ms) - t_cut ))) s into the cut"
+    else
+      result FAIL "$name chromium offline" "the page never showed that it is offline (status: $(browser_state))"
+    fi
+  fi
+  # the rest of the cut: the scenario's duration
+  local left=$(( t_cut + seconds * 1000 - $(now_ms) ))
+  (( left > 0 )) && sleep "$(secs "$left")"
+  W_NATIVE_DURING=$(grep -c '^natlab line' "$dir/native.out")
+  if [[ $W_BROWSER == 1 ]]; then
+    if browser_offline; then
+      result PASS "$name chromium still offline" "after $seconds s the page still shows '$(browser_text)' (it never gave up)"
+    else
+      result FAIL "$name chromium still offline" "at the end of the cut the page's status is '$(browser_state)', not offline"
+    fi
+  fi
+  lab_restore rB
+  local t_restore; t_restore=$(now_ms)
+  if [[ $W_BROWSER == 1 ]]; then
+    if wait_until 120 "the page to go live again by itself" browser_state_is connected; then
+      result PASS "$name chromium back" "live again $(secs $(( $(now_ms) - t_restore ))) s after the restore, by itself"
+    else
+      result FAIL "$name chromium back" "not live 120 s after the restore (status: $(browser_state))"
+    fi
+  fi
+  watchers_check "$dir" "$name" cut "$t_restore"
   lab_down
+}
+case_cut() { cut_case cut 30; }
+case_longcut() { cut_case longcut "${NATLAB_LONGCUT_S:-180}"; }
+
+# The host moves to another network mid-answer (tests/natlab/lab.sh lab_move_host: a new
+# private and a new public address; its old interface is gone). The joiners' data channels
+# die with the old address; they notice the silence and join again through the rendezvous
+# (a fresh join carrying their resume position, docs/RELIABILITY.md), where the host registers
+# again from its new address; both resume with no gap and no duplicate, and the page and the
+# store agree.
+case_move() {
+  local name=move dir=$LAB_DIR/move
+  bad_case_start move eim eim 0 veth 1.0 || { lab_down; return; }   # a ~10 s answer
+  watchers_start "$dir" "$name" 120 || { lab_down; return; }
+  W_NATIVE_BEFORE=$(grep -c '^natlab line' "$dir/native.out")
+  W_BROWSER_BEFORE=-
+  [[ $W_BROWSER == 1 ]] && W_BROWSER_BEFORE=$(browser_lines)
+  echo "lab_move_host eim: ip -n rA link del phA; veth rC:lan <-> hA:eth0, 10.77.3.2/24 via 10.77.3.1 (rC: NAT, $LAB_WAN_C)" >>"$dir/commands"
+  lab_move_host eim || { result FAIL "$name" "the host could not be moved"; lab_down; return; }
+  local t_move; t_move=$(now_ms)
+  W_NATIVE_DURING=$(grep -c '^natlab line' "$dir/native.out")
+  if wait_until 120 "the host to register again from its new address" host_registered_from "$LAB_WAN_C"; then
+    result PASS "$name host re-registers" "from $LAB_WAN_C $(secs $(( $(now_ms) - t_move ))) s after the move"
+  else
+    result FAIL "$name host re-registers" "no connection from $LAB_WAN_C at the rendezvous 120 s after the move"
+  fi
+  if [[ $W_BROWSER == 1 ]]; then
+    if wait_until 120 "the page to notice the move" browser_ever reconnecting &&
+       wait_until 120 "the page to go live again by itself" browser_state_is connected; then
+      result PASS "$name chromium back" "live again $(secs $(( $(now_ms) - t_move ))) s after the move, by itself"
+    else
+      result FAIL "$name chromium back" "not live again 240 s after the move (status: $(browser_state))"
+    fi
+  fi
+  watchers_check "$dir" "$name" move "$t_move"
+  lab_down
+}
+# the rendezvous has a connection from ADDR (the host's rooms, from its new public address)
+host_registered_from() {
+  nsx pub ss -Htn state established "( sport = :$LAB_RDV_PORT )" 2>/dev/null | grep -q " $1:"
 }
 
 # the rendezvous killed (-9) and restarted mid-answer: the established peer keeps streaming, the

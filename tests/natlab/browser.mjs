@@ -5,8 +5,18 @@
 // lab's answer is one fenced block, so its text is the raw answer) with the expected bytes.
 //
 // usage: node browser.mjs LINK EXPECTED_FILE RESULT_JSON [LIVE_TIMEOUT_MS]
-// Prints nothing on success; writes RESULT_JSON: {live_ms, done_ms, ok, detail, notice}.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Prints nothing on success; writes RESULT_JSON: {live_ms, done_ms, ok, detail, notice,
+// statuses, assistant_turns}.
+// Environment, for the cases that cut or move links while the page is open:
+//   NATLAB_EVENTS=FILE        appends one line per state as it happens (epoch ms first), for the
+//                             lab to wait on:
+//                             "<ms> status <state> <text>" (each change of the connection
+//                             indicator #status: connecting, connected, reconnecting, ended),
+//                             "<ms> live", "<ms> lines <n>" (answer lines shown so far)
+//   NATLAB_WATCH_PROMPT=TEXT  sends no prompt: watches the answer to another participant's
+//                             prompt TEXT (the native joiner's), so one answer is cut for both
+//   NATLAB_ANSWER_TIMEOUT_MS  how long the answer may take (default 90000)
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,8 +29,14 @@ const liveTimeout = Number(liveTimeoutArg ?? 30000);
 const expectedRaw = readFileSync(expectedFile, 'utf8');
 const expectedMarkdownCode = expectedRaw.replace(/^```\n/, '').replace(/```\n$/, '');
 
-const result = { live_ms: null, done_ms: null, ok: false, detail: '', notice: '' };
+const eventsFile = process.env.NATLAB_EVENTS ?? '';
+const watchPrompt = process.env.NATLAB_WATCH_PROMPT ?? '';
+const answerTimeout = Number(process.env.NATLAB_ANSWER_TIMEOUT_MS ?? 90000);
+const result = { live_ms: null, done_ms: null, ok: false, detail: '', notice: '', statuses: [], assistant_turns: null };
 const t0 = Date.now();
+const event = (line) => {
+  if (eventsFile) appendFileSync(eventsFile, `${Date.now()} ${line}\n`);
+};
 let browser;
 try {
   browser = await chromium.launch({
@@ -34,6 +50,26 @@ try {
   await ctx.addInitScript(() => localStorage.setItem('tokencast.name', 'chromium'));
   const page = await ctx.newPage();
   page.on('dialog', (d) => void d.dismiss());
+  // every change of the connection indicator, as the page shows it
+  await page.exposeFunction('natlabStatus', (state, text) => {
+    result.statuses.push({ ms: Date.now() - t0, state, text });
+    event(`status ${state} ${text}`);
+  });
+  await page.addInitScript(() => {
+    addEventListener('DOMContentLoaded', () => {
+      const el = document.getElementById('status');
+      if (!el) return;
+      let last = '';
+      const report = () => {
+        const now = `${el.dataset.state ?? ''}\t${el.textContent ?? ''}`;
+        if (now === last) return;
+        last = now;
+        window.natlabStatus(el.dataset.state ?? '', el.textContent ?? '');
+      };
+      new MutationObserver(report).observe(el, { attributes: true, childList: true, characterData: true, subtree: true });
+      report();
+    });
+  });
   const started = Date.now();
   await page.goto(link);
   try {
@@ -49,9 +85,25 @@ try {
     throw e;
   }
   result.live_ms = Date.now() - started;
-  await page.fill('#prompt', 'natlab from chromium');
-  await page.click('#send');
-  // the answer to this page's own prompt: the first finished assistant turn after it
+  event('live');
+  const prompt = watchPrompt || 'natlab from chromium';
+  if (!watchPrompt) {
+    await page.fill('#prompt', prompt);
+    await page.click('#send');
+  }
+  // how many answer lines the page shows, as they arrive (the lab cuts links mid-answer)
+  let shownLines = -1;
+  const progress = setInterval(() => {
+    page.evaluate((p) => {
+      const lis = [...document.querySelectorAll('#transcript > li')];
+      const mine = lis.findIndex((li) => li.querySelector('.body')?.textContent?.trim() === p);
+      const answer = mine < 0 ? null : lis.slice(mine + 1).find((li) => li.classList.contains('assistant'));
+      return ((answer?.querySelector('.body')?.textContent ?? '').match(/natlab line \d+/g) ?? []).length;
+    }, prompt).then((n) => {
+      if (n !== shownLines) event(`lines ${(shownLines = n)}`);
+    }, () => undefined);
+  }, 100);
+  // the answer to the prompt: the first finished assistant turn after it
   const handle = await page.waitForFunction((prompt) => {
     const lis = [...document.querySelectorAll('#transcript > li')];
     const mine = lis.findIndex((li) => li.querySelector('.body')?.textContent?.trim() === prompt);
@@ -65,8 +117,15 @@ try {
     if (body.getAttribute('data-format') === 'text') return { format: 'text', text: body.textContent ?? '' };
     const code = body.querySelector('code');
     return code ? { format: 'markdown', text: code.textContent ?? '' } : null;
-  }, 'natlab from chromium', { timeout: 90000 });
+  }, prompt, { timeout: answerTimeout, polling: 100 });
+  clearInterval(progress);
   result.done_ms = Date.now() - started;
+  // every assistant turn the page shows, as text (the lab compares them with the host's store)
+  result.assistant_turns = await page.evaluate(() => [...document.querySelectorAll('#transcript > li.assistant')].map((li) => {
+    const body = li.querySelector('.body');
+    const text = body?.getAttribute('data-format') === 'text' ? body.textContent : (body?.querySelector('code')?.textContent ?? body?.textContent);
+    return { open: li.classList.contains('open'), text: text ?? '' };
+  }));
   const shown = await handle.jsonValue();
   const last = shown.text;
   const expectedCode = shown.format === 'text' ? expectedRaw : expectedMarkdownCode;

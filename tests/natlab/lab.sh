@@ -386,3 +386,27 @@ lab_ice_flags() {
 lab_cut() { nsx "$1" "$NFT" add rule ip natlab cut_c iifname "lan" drop &&
             nsx "$1" "$NFT" add rule ip natlab cut_c oifname "lan" drop; }
 lab_restore() { nsx "$1" "$NFT" flush chain ip natlab cut_c; }
+
+# Move the host to another network mid-session, as a laptop going from one Wi-Fi to another: a
+# third router rC (NAT mode $1, default eim; WAN 100.64.0.4, LAN 10.77.3.1/24) joins the public
+# segment, then the host's link to rA's LAN is deleted (hA loses 10.77.1.2 and its interface)
+# and a new link joins hA to rC's LAN as 10.77.3.2: a new private and a new public address.
+LAB_WAN_C=100.64.0.4
+lab_move_host() {
+  local mode=${1:-eim} r=$LAB_NS-rC
+  "$IP" netns add "$r" || return 1
+  "$IP" -n "$r" link set lo up
+  "$IP" -n "$r" link add wan type veth peer name pC netns "$LAB_NS-pub" || return 1
+  "$IP" -n "$LAB_NS-pub" link set pC master br0 up
+  "$IP" -n "$r" addr add $LAB_WAN_C/24 dev wan
+  "$IP" -n "$r" link set wan up
+  nsx rC sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+  lab_router_rules "$mode" none 0 10.77.3.2 | nsx rC "$NFT" -f - || return 1
+  "$IP" -n "$LAB_NS-rA" link del phA || return 1   # hA's eth0 goes with it
+  "$IP" -n "$r" link add lan type veth peer name eth0 netns "$LAB_NS-hA" || return 1
+  "$IP" -n "$r" addr add 10.77.3.1/24 dev lan
+  "$IP" -n "$r" link set lan up
+  "$IP" -n "$LAB_NS-hA" addr add 10.77.3.2/24 dev eth0
+  "$IP" -n "$LAB_NS-hA" link set eth0 up
+  "$IP" -n "$LAB_NS-hA" route add default via 10.77.3.1
+}
