@@ -47,6 +47,12 @@ enum class SignedTranscriptError {
 const std::error_category& signed_transcript_category();
 std::error_code make_error_code(SignedTranscriptError e);
 
+// The transcript as signed (strings made valid UTF-8), with no signature yet: what a peer
+// pairs with a signature frame the host sent (protocol version 4) to write a signed file from
+// its own copy.
+SignedTranscript transcript_to_sign(const SessionId& session_id, const Transcript& transcript,
+                                    const Ed25519PublicKey& host_public_key);
+
 // Signs the transcript's turns, title and model with `host_key` (whose public key is recorded).
 SignedTranscript sign_transcript(const SessionId& session_id, const Transcript& transcript,
                                  const SigningKey& host_key);

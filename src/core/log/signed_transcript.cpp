@@ -280,11 +280,11 @@ std::vector<uint8_t> signed_transcript_message(const SignedTranscript& signed_tr
   return message;
 }
 
-SignedTranscript sign_transcript(const SessionId& session_id, const Transcript& transcript,
-                                 const SigningKey& host_key) {
+SignedTranscript transcript_to_sign(const SessionId& session_id, const Transcript& transcript,
+                                    const Ed25519PublicKey& host_public_key) {
   SignedTranscript out;
   out.session_id = session_id;
-  out.host_public_key = host_key.public_key();
+  out.host_public_key = host_public_key;
   out.title = to_valid_utf8(transcript.meta().title);
   out.model = to_valid_utf8(transcript.meta().model);
   out.turns = transcript.turns();
@@ -293,6 +293,12 @@ SignedTranscript sign_transcript(const SessionId& session_id, const Transcript& 
     turn.reason = to_valid_utf8(turn.reason);
     turn.text = to_valid_utf8(turn.text);
   }
+  return out;
+}
+
+SignedTranscript sign_transcript(const SessionId& session_id, const Transcript& transcript,
+                                 const SigningKey& host_key) {
+  SignedTranscript out = transcript_to_sign(session_id, transcript, host_key.public_key());
   out.signature = host_key.sign(signed_transcript_message(out));
   return out;
 }
