@@ -23,6 +23,7 @@
 #include "tokencast/core/frame.hpp"
 #include "tokencast/core/outbound_queue.hpp"
 #include "tokencast/core/session_log.hpp"
+#include "tokencast/core/signed_transcript.hpp"
 #include "tokencast/core/signing.hpp"
 #include "tokencast/core/transcript.hpp"
 #include "tokencast/llm/openai_stream.hpp"
@@ -223,8 +224,8 @@ class HostSession {
   HostSession(HostSessionConfig config, SessionLog log, HostIo& io);
 
   Seq append(EventBody body);
-  // Folds a visible event into signed_view_ and, for a turn_ended when `sign` is set, signs the
-  // transcript as it stands at that event.
+  // Folds a visible event into the signer's turns and, for a turn_ended when `sign` is set,
+  // signs the transcript as it stands at that event.
   void fold_visible(const Event& event, bool sign);
   // Appends text (or thinking) to an open turn as deltas of at most kMaxDeltaBytes each.
   void append_text(TurnId turn, std::string_view text, bool thinking = false);
@@ -261,7 +262,11 @@ class HostSession {
   std::multiset<std::string> names_in_use_;
   uint64_t turn_tokens_ = 0;
   bool turn_has_text_ = false;  // the open answer has text: later thinking is dropped
-  Transcript signed_view_;      // the visible log's transcript, folded as events become visible
+  // The visible log's ended turns, encoded once for signing (with a signing key only), the
+  // visible turn being assembled, and the visible title and model.
+  std::optional<TranscriptSigner> signer_;
+  std::optional<TranscriptTurn> signing_turn_;
+  SessionMeta signing_meta_;
   std::optional<SignatureFrame> signature_;
 };
 

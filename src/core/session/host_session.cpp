@@ -18,7 +18,9 @@ std::string truncate_utf8(std::string_view text, size_t max) {
 }  // namespace
 
 HostSession::HostSession(HostSessionConfig config, SessionLog log, HostIo& io)
-    : config_(std::move(config)), log_(log), visible_(std::move(log)), io_(&io) {}
+    : config_(std::move(config)), log_(log), visible_(std::move(log)), io_(&io) {
+  if (config_.signing_key) signer_.emplace(config_.session_id, *config_.signing_key);
+}
 
 Expected<std::unique_ptr<HostSession>, std::error_code> HostSession::create(
     HostSessionConfig config, std::vector<Event> stored, HostIo& io, int64_t now_ms) {
@@ -61,15 +63,34 @@ Seq HostSession::append(EventBody body) {
 }
 
 void HostSession::fold_visible(const Event& event, bool sign) {
-  if (!config_.signing_key) return;  // nothing to sign: no second copy of the transcript
-  signed_view_.apply(event);
-  if (!sign || !std::holds_alternative<TurnEnded>(event.body)) return;
-  // SHA-256 over the whole transcript (the format puts the turn count before the turns, so the
-  // hash cannot be carried over from the previous signature): linear in the transcript.
-  SignedTranscript signed_transcript =
-      sign_transcript(config_.session_id, signed_view_, *config_.signing_key);
-  signature_ =
-      SignatureFrame{event.seq, signed_transcript.turns.size(), signed_transcript.signature};
+  if (!signer_) return;  // nothing to sign: nothing kept
+  // As Transcript::apply folds the log (the log guarantees one open turn at a time).
+  if (const auto* started = std::get_if<TurnStarted>(&event.body)) {
+    TranscriptTurn turn;
+    turn.turn = started->turn;
+    turn.role = started->role;
+    turn.author = started->author;
+    turn.started_at_ms = started->at_ms;
+    signing_turn_ = std::move(turn);
+  } else if (const auto* text = std::get_if<TextDelta>(&event.body)) {
+    if (signing_turn_ && signing_turn_->turn == text->turn) signing_turn_->text += text->bytes;
+  } else if (const auto* meta = std::get_if<SessionMeta>(&event.body)) {
+    signing_meta_ = *meta;
+  } else if (const auto* ended = std::get_if<TurnEnded>(&event.body)) {
+    if (!signing_turn_ || signing_turn_->turn != ended->turn) return;
+    signing_turn_->ended = true;
+    signing_turn_->end = ended->end;
+    signing_turn_->reason = ended->reason;
+    signing_turn_->token_count = ended->token_count;
+    signing_turn_->ended_at_ms = ended->at_ms;
+    signer_->add_ended_turn(*signing_turn_);  // encoded once; its text is not kept twice
+    signing_turn_.reset();
+    if (!sign) return;
+    // One SHA-256 pass over the encoded transcript (the turn count comes first in the signed
+    // body, so no hash state carries over) and one Ed25519 signature.
+    signature_ = SignatureFrame{event.seq, signer_->turns(),
+                                signer_->sign(signing_meta_.title, signing_meta_.model)};
+  }
 }
 
 void HostSession::durable(Seq up_to) {
