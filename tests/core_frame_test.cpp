@@ -178,6 +178,8 @@ std::vector<Frame> sample_frames() {
       ByeFrame{StatusCode::kShutdown, "bye"},
       AckFrame{0},
       AckFrame{kU64Max},
+      SignatureFrame{1, 0, {}},
+      SignatureFrame{kU64Max, kU64Max, Ed25519Signature{0xFF, 0x01}},
       HelloFrame{1, 5, "v1"},
       WelcomeFrame{1, SessionId{}, PeerRole::kViewer, 1, 5},
   };
@@ -287,22 +289,22 @@ TEST(FrameCodec, OversizedFramesAreRejected) {
 }
 
 TEST(FrameCodec, UnknownFrameTypesAreRejected) {
-  for (int type : {0x00, 0x0D, 0x7F, 0x80, 0xFF}) {
+  for (int type : {0x00, 0x0E, 0x7F, 0x80, 0xFF}) {
     EXPECT_EQ(decode_error(bytes_of({type})), FrameError::kUnknownFrameType) << type;
     EXPECT_EQ(decode_error(bytes_of({type, 0x01, 0x00})), FrameError::kUnknownFrameType) << type;
   }
 }
 
 TEST(FrameCodec, UnknownVersionsAreRejectedBeforeTheRestOfTheFrame) {
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x04, 0x00, 0x00})), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x05, 0x00, 0x00})), FrameError::kUnknownVersion);
   EXPECT_EQ(decode_error(bytes_of({0x01, 0x00, 0x00, 0x00})), FrameError::kUnknownVersion);
-  // A version-4 hello may lay out its fields differently: only the version is read.
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x04})), FrameError::kUnknownVersion);
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x04, 0xFF, 0xFF})), FrameError::kUnknownVersion);
+  // A version-5 hello may lay out its fields differently: only the version is read.
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x05})), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x05, 0xFF, 0xFF})), FrameError::kUnknownVersion);
   FrameBytes welcome = encode_ok(WelcomeFrame{kProtocolVersion, test_session_id()});
-  welcome[1] = 0x04;
+  welcome[1] = 0x05;
   EXPECT_EQ(decode_error(welcome), FrameError::kUnknownVersion);
-  EXPECT_EQ(encode_error(HelloFrame{4, 0, ""}), FrameError::kUnknownVersion);
+  EXPECT_EQ(encode_error(HelloFrame{5, 0, ""}), FrameError::kUnknownVersion);
   EXPECT_EQ(encode_error(WelcomeFrame{0}), FrameError::kUnknownVersion);
 }
 
@@ -401,7 +403,8 @@ TEST(FrameCodec, HostSideRejectsHostOnlyFrames) {
   for (const Frame& frame : sample_frames()) {
     const bool host_only = std::holds_alternative<WelcomeFrame>(frame) ||
                            std::holds_alternative<EventsFrame>(frame) ||
-                           std::holds_alternative<DeltaFrame>(frame);
+                           std::holds_alternative<DeltaFrame>(frame) ||
+                           std::holds_alternative<SignatureFrame>(frame);
     auto decoded = decode_client_frame(encode_ok(frame));
     if (host_only) {
       ASSERT_FALSE(decoded.has_value());
@@ -661,6 +664,13 @@ Frame frame_from_json(const json& j) {
   if (type == "bye")
     return ByeFrame{static_cast<StatusCode>(json_u64(j.at("reason"))), j.at("text")};
   if (type == "ack") return AckFrame{json_u64(j.at("last_seq"))};
+  if (type == "signature") {
+    SignatureFrame f{json_u64(j.at("seq")), json_u64(j.at("turns")), {}};
+    FrameBytes sig = from_hex(j.at("signature_hex").get<std::string>());
+    EXPECT_EQ(sig.size(), f.signature.size());
+    std::copy_n(sig.begin(), std::min(sig.size(), f.signature.size()), f.signature.begin());
+    return f;
+  }
   ADD_FAILURE() << "unknown frame type " << type;
   return PingFrame{};
 }
@@ -718,6 +728,12 @@ json frame_to_json(const Frame& frame) {
     json operator()(const AckFrame& f) const {
       return {{"type", "ack"}, {"last_seq", u64_json(f.last_seq)}};
     }
+    json operator()(const SignatureFrame& f) const {
+      return {{"type", "signature"},
+              {"seq", u64_json(f.seq)},
+              {"turns", u64_json(f.turns)},
+              {"signature_hex", to_hex(FrameBytes(f.signature.begin(), f.signature.end()))}};
+    }
   };
   return std::visit(Visitor{}, frame);
 }
@@ -758,7 +774,7 @@ TEST(FrameVectors, ValidVectorsDecodeAndEncodeExactly) {
       for (const json& e : v.at("frame").at("events")) event_types.insert(e.at("type"));
     }
   }
-  EXPECT_EQ(frame_types.size(), 12u) << "a vector for every frame type";
+  EXPECT_EQ(frame_types.size(), 13u) << "a vector for every frame type";
   EXPECT_EQ(event_types.size(), 7u) << "a vector for every event type";
 }
 

@@ -11,6 +11,7 @@
 #include "tokencast/core/catchup.hpp"
 #include "tokencast/core/handshake.hpp"
 #include "tokencast/core/host_session.hpp"
+#include "tokencast/core/signed_transcript.hpp"
 #include "tokencast/core/signing.hpp"
 #include "tokencast/core/transcript.hpp"
 
@@ -891,7 +892,7 @@ Json refusals_script() {
   t.frame(v, CancelFrame{1});
   t.drain(v);
   ConnId future = t.open(PeerRole::kViewer);
-  t.raw(future, FrameBytes{0x01, 0x04, 0x00, 0x00});  // hello version 4
+  t.raw(future, FrameBytes{0x01, 0x05, 0x00, 0x00});  // hello version 5
   t.drain(future);
   ConnId ahead = t.open(PeerRole::kViewer);
   t.frame(ahead, HelloFrame{2, 99, "x"});
@@ -1110,6 +1111,116 @@ Json build_host_vectors() {
 TEST(HostVectors, HostJsonIsCurrent) {
   tokencast::testing::expect_vector_file_current(std::string(TOKENCAST_VECTORS_DIR) + "/host.json",
                                                  build_host_vectors().dump(2) + "\n");
+}
+
+// Protocol version 4: after each ended turn the host signs the transcript up to that turn_ended
+// and sends the signature to version 4 peers (never to older ones); a peer pairs it with its own
+// copy of the events up to that sequence and gets a file `tokencast verify` accepts. A peer that
+// joins later gets the latest signature right after its welcome.
+TEST_F(HostSessionTest, SignsTheTranscriptAfterEachEndedTurnForVersion4Peers) {
+  std::array<uint8_t, kEd25519SeedSize> seed{};
+  seed.fill(7);
+  HostSessionConfig config;
+  config.session_id = SessionId{{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+  config.signing_key = SigningKey::from_seed(seed);
+  const Ed25519PublicKey host_key = config.signing_key->public_key();
+  auto s = make(config);
+  s->set_meta("Trip", "llama");
+
+  auto join_v = [&](uint64_t version, const std::string& name) {
+    Client c;
+    c.conn = s->peer_opened(PeerRole::kViewer, 1000);
+    s->peer_frame(c.conn, encode(HelloFrame{version, 0, name}), 1000);
+    return c;
+  };
+  Client v4 = join_v(4, "four");
+  Client v3 = join_v(3, "three");
+  make_durable(*s);
+  v4.drain(*s);
+  EXPECT_EQ(v4.last_control<SignatureFrame>(), nullptr);  // no turn has ended yet
+
+  // The events a client holds up to `seq`, as a transcript, signed by the host's frame.
+  auto file_of = [&](const Client& c, const SignatureFrame& sig) {
+    Transcript upto = transcript_of(s->log(), sig.seq);
+    EXPECT_EQ(upto.turns().size(), sig.turns);
+    // The client's own copy agrees with the log up to there (it decoded every frame).
+    EXPECT_GE(c.decoder.position().last_seq, sig.seq);
+    SignedTranscript t = transcript_to_sign(config.session_id, upto, host_key);
+    t.signature = sig.signature;
+    return t;
+  };
+
+  s->host_prompt("Where to?", 1001);  // the user turn ends at once; the answer starts
+  make_durable(*s);
+  v4.drain(*s);
+  ASSERT_NE(v4.last_control<SignatureFrame>(), nullptr);
+  const SignatureFrame first_frame = *v4.last_control<SignatureFrame>();  // copied: control grows
+  const SignatureFrame* first = &first_frame;
+  EXPECT_EQ(first->turns, 1u);
+  EXPECT_TRUE(std::holds_alternative<TurnEnded>(s->log().at(first->seq).body));
+  EXPECT_TRUE(verify_signed_transcript(file_of(v4, *first)));
+
+  TurnId answer = io.generations.back().first;
+  s->llm_delta(answer, "Lisbon, ");
+  s->llm_delta(answer, "in May.");
+  make_durable(*s);
+  v4.drain(*s);
+  EXPECT_EQ(v4.last_control<SignatureFrame>()->seq, first->seq);  // mid-answer: nothing new
+  s->llm_done(answer, 2, 1002);
+  make_durable(*s);
+  v4.drain(*s);
+  v3.drain(*s);
+  const SignatureFrame second = *v4.last_control<SignatureFrame>();
+  EXPECT_EQ(second.turns, 2u);
+  EXPECT_EQ(second, *s->latest_signature());
+  SignedTranscript file = file_of(v4, second);
+  ASSERT_TRUE(verify_signed_transcript(file));
+  EXPECT_EQ(file.turns.back().text, "Lisbon, in May.");
+  // The file a viewer writes is one `tokencast verify` reads back.
+  auto parsed = parse_signed_transcript(encode_signed_transcript(file));
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  EXPECT_EQ(*parsed, file);
+  // Tampered: any signed field changed is refused.
+  SignedTranscript tampered = file;
+  tampered.turns.back().text = "Lisbon, in June.";
+  EXPECT_FALSE(verify_signed_transcript(tampered));
+  EXPECT_FALSE(parse_signed_transcript(encode_signed_transcript(tampered)));
+  // The signature over the earlier prefix does not cover the longer transcript.
+  SignedTranscript stale = file;
+  stale.signature = first->signature;
+  EXPECT_FALSE(verify_signed_transcript(stale));
+  // A version 3 peer never sees a signature frame (it could not decode one).
+  EXPECT_EQ(v3.last_control<SignatureFrame>(), nullptr);
+  EXPECT_EQ(v3.decoder.position(), v4.decoder.position());
+
+  // A late joiner gets the latest signature right after its welcome, before the catch-up.
+  Client late = join_v(4, "late");
+  make_durable(*s);
+  late.drain(*s);
+  ASSERT_GE(late.control.size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<WelcomeFrame>(late.control[0]));
+  EXPECT_EQ(std::get<SignatureFrame>(late.control[1]), second);
+  EXPECT_TRUE(verify_signed_transcript(file_of(late, second)));
+
+  // A host restarted on the stored log signs its last ended turn at once (resume, catch-up).
+  RecordingIo io2;
+  auto restarted = HostSession::create(config, io.persisted, io2, 2000);
+  ASSERT_TRUE(restarted);
+  ASSERT_TRUE((*restarted)->latest_signature());
+  EXPECT_EQ(*(*restarted)->latest_signature(), second);
+}
+
+// Without a signing key (or before any turn ended) nothing is signed or sent.
+TEST_F(HostSessionTest, SendsNoSignatureWithoutAKey) {
+  auto s = make();
+  Client c;
+  c.conn = s->peer_opened(PeerRole::kViewer, 1000);
+  s->peer_frame(c.conn, encode(HelloFrame{4, 0, "v"}), 1000);
+  s->host_prompt("hi", 1001);
+  make_durable(*s);
+  c.drain(*s);
+  EXPECT_FALSE(s->latest_signature());
+  EXPECT_EQ(c.last_control<SignatureFrame>(), nullptr);
 }
 
 }  // namespace

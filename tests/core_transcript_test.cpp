@@ -155,6 +155,27 @@ TEST(SignedTranscript, AnExportVerifiesAndReadsBackAsSigned) {
   EXPECT_EQ(parsed->host_public_key, test_host_key().public_key());
 }
 
+// The host's incremental signer (protocol version 4: a signature after each ended turn) signs
+// exactly what sign_transcript() signs over the same ended turns, invalid UTF-8 included.
+TEST(SignedTranscript, TheIncrementalSignerSignsWhatAnExportSigns) {
+  TranscriptSigner signer(test_session_id(), test_host_key());
+  Transcript so_far;
+  size_t signatures = 0;
+  for (const Event& e : conversation()) {
+    so_far.apply(e);
+    const auto* ended = std::get_if<TurnEnded>(&e.body);
+    if (!ended) continue;
+    signer.add_ended_turn(so_far.turns().back());
+    const SignedTranscript expected = sign_transcript(test_session_id(), so_far, test_host_key());
+    EXPECT_EQ(signer.turns(), expected.turns.size());
+    EXPECT_EQ(signer.sign(so_far.meta().title, so_far.meta().model), expected.signature);
+    ++signatures;
+  }
+  EXPECT_EQ(signatures, 2u);
+  // Another title is another message.
+  EXPECT_NE(signer.sign("other", "llama3"), signer.sign("demo", "llama3"));
+}
+
 TEST(SignedTranscript, EveryAlteredFieldIsRefused) {
   const std::string file = signed_file();
   for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{

@@ -136,6 +136,8 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
 
   HostSessionConfig config;
   config.session_id = h.record.id;
+  // Signs the transcript after each ended turn, for viewers' signed exports (protocol v4).
+  config.signing_key = SigningKey::from_seed(h.record.host_key_seed);
   config.model_name = h.options.source ? h.options.source->model() : "tokencast";
   config.host_name = h.options.host_name;
   config.llm_attached = h.options.source != nullptr && !h.options.stream_source;

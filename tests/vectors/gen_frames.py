@@ -42,6 +42,9 @@ def fr(f):
     if t == "bye": return b"\x0a" + uv(f["reason"]) + s(f["text"])
     if t == "ack": return b"\x0b" + uv(f["last_seq"])
     if t == "thinking": return b"\x0c" + bytes.fromhex(f["bytes_hex"])
+    if t == "signature":
+        sig = bytes.fromhex(f["signature_hex"]); assert len(sig) == 64
+        return b"\x0d" + uv(f["seq"]) + uv(f["turns"]) + sig
     raise ValueError(t)
 def jsonify(o):
     if isinstance(o, dict): return {k: jsonify(v) for k, v in o.items()}
@@ -51,6 +54,7 @@ def jsonify(o):
 H = lambda b: b.hex() if isinstance(b, bytes) else b.encode().hex()
 U64 = (1 << 64) - 1
 SID = bytes(range(16)).hex()
+SIG = bytes(range(0x40, 0x80)).hex()  # 64 bytes; the codec does not verify (docs/PROTOCOL.md section 5 does)
 valid = [
  ("hello_fresh", {"type": "hello", "version": 1, "last_seq": 0, "display_name": ""}),
  ("hello_resume", {"type": "hello", "version": 1, "last_seq": 300, "display_name": "Zoë"}),
@@ -108,17 +112,28 @@ valid = [
  ("thinking", {"type": "thinking", "bytes_hex": H("so")}),
  ("thinking_empty", {"type": "thinking", "bytes_hex": ""}),
  ("thinking_split_character", {"type": "thinking", "bytes_hex": "82ac"}),
+ ("hello_version_4", {"type": "hello", "version": 4, "last_seq": 0, "display_name": "eve"}),
+ ("welcome_version_4", {"type": "welcome", "version": 4, "session_id": SID, "role": "viewer", "peer": 5, "head_seq": 12}),
+ ("signature", {"type": "signature", "seq": 12, "turns": 2, "signature_hex": SIG}),
+ ("signature_max", {"type": "signature", "seq": U64, "turns": U64, "signature_hex": "ff" * 64}),
+ ("signature_zero_turns", {"type": "signature", "seq": 1, "turns": 0, "signature_hex": "00" * 64}),
 ]
 X = lambda h: h.replace(" ", "")
 invalid = [
  ("empty", "", "truncated"),
  ("type_zero", "00", "unknown_frame_type"),
- ("type_0d", "0d", "unknown_frame_type"),
+ ("type_0e", "0e", "unknown_frame_type"),
  ("type_ff", "ff00", "unknown_frame_type"),
- ("hello_version_4", "01 04 00 00", "unknown_version"),
+ ("hello_version_5", "01 05 00 00", "unknown_version"),
  ("hello_version_0", "01 00 00 00", "unknown_version"),
- ("hello_version_4_other_layout", "01 04 ffffffff", "unknown_version"),
- ("welcome_version_4", "02 04" + SID + "01 07 2a", "unknown_version"),
+ ("hello_version_5_other_layout", "01 05 ffffffff", "unknown_version"),
+ ("welcome_version_5", "02 05" + SID + "01 07 2a", "unknown_version"),
+ ("signature_empty", "0d", "truncated"),
+ ("signature_seq_0", "0d 00 01" + SIG, "bad_sequence"),
+ ("signature_seq_overlong", "0d 8100 01" + SIG, "bad_varint"),
+ ("signature_short", "0d 05 01" + SIG[:126], "truncated"),
+ ("signature_no_signature", "0d 05 01", "truncated"),
+ ("signature_trailing", "0d 05 01" + SIG + "00", "trailing_bytes"),
  ("ack_empty", "0b", "truncated"),
  ("ack_overlong", "0b 8000", "bad_varint"),
  ("ack_trailing", "0b 01 00", "trailing_bytes"),
@@ -181,6 +196,7 @@ stateful = [
  ("thinking_no_open_turn", "0c 61", {"last_seq": 0, "open_turn": None}, "no_open_turn"),
  ("thinking_delta_no_open_turn", "03 01 01 07 01 01 01 61", {"last_seq": 0, "open_turn": None}, "no_open_turn"),
  ("thinking_delta_other_turn", "03 04 01 07 02 01 01 61", {"last_seq": 3, "open_turn": 1}, "turn_mismatch"),
+ ("signature_seq_0_to_client", "0d 00 00" + SIG, {"last_seq": 4, "open_turn": None}, "bad_sequence"),
 ]
 def ev_seq(e, seq):
     e = dict(e); e["seq"] = seq; return e
@@ -220,6 +236,24 @@ streams = [
               {"type": "events", "events": [{"seq": 4, "type": "text_delta", "turn": 1, "span": 1, "bytes_hex": H("Yes")}]},
               None],
   "end": {"last_seq": 5, "open_turn": None}},
+ {"name": "signature_after_turn", "start": {"last_seq": 0, "open_turn": None},
+  "frames": [{"type": "welcome", "version": 4, "session_id": SID, "role": "viewer", "peer": 1, "head_seq": 0},
+             {"type": "events", "events": [{"seq": 1, "type": "turn_started", "turn": 1, "role": "assistant", "author": "m", "at_ms": 5}]},
+             {"type": "delta", "bytes_hex": H("Hi")},
+             {"type": "events", "events": [{"seq": 3, "type": "turn_ended", "turn": 1, "end": "done", "reason": "", "token_count": 1, "at_ms": 6}]},
+             {"type": "signature", "seq": 3, "turns": 1, "signature_hex": SIG}],
+  "decoded": [None, None,
+              {"type": "events", "events": [{"seq": 2, "type": "text_delta", "turn": 1, "span": 1, "bytes_hex": H("Hi")}]},
+              None, None],
+  "end": {"last_seq": 3, "open_turn": None}},
+ {"name": "signature_before_catchup", "start": {"last_seq": 0, "open_turn": None},
+  "frames": [{"type": "welcome", "version": 4, "session_id": SID, "role": "participant", "peer": 2, "head_seq": 3},
+             {"type": "signature", "seq": 3, "turns": 1, "signature_hex": SIG},
+             {"type": "events", "events": [{"seq": 1, "type": "turn_started", "turn": 1, "role": "assistant", "author": "m", "at_ms": 5},
+                                            {"seq": 2, "type": "text_delta", "turn": 1, "span": 1, "bytes_hex": H("Hi")},
+                                            {"seq": 3, "type": "turn_ended", "turn": 1, "end": "done", "reason": "", "token_count": 1, "at_ms": 6}]}],
+  "decoded": [None, None, None],
+  "end": {"last_seq": 3, "open_turn": None}},
 ]
 out_streams = []
 for st in streams:
@@ -228,7 +262,7 @@ for st in streams:
         frames.append({"hex": fr(f).hex(), "decoded": jsonify(d if d is not None else f)})
     out_streams.append({"name": st["name"], "start": st["start"], "frames": frames, "end": st["end"]})
 doc = {
- "description": "Known-answer vectors for tokencast frames, protocol versions 1 to 3 (docs/PROTOCOL.md, Frames). "
+ "description": "Known-answer vectors for tokencast frames, protocol versions 1 to 4 (docs/PROTOCOL.md, Frames). "
                 "valid: decode(hex) must equal frame and encode(frame) must equal hex. "
                 "invalid: decoding must fail with error; when decoder is given, decode with a stateful client decoder "
                 "starting at that position, else statelessly. streams: feed the frames in order to a stateful client "
@@ -237,10 +271,10 @@ doc = {
  "conventions": {
    "hex": "lowercase hex, no separators; an entry may instead be an object {hex, then_repeat: {hex, times}} meaning hex followed by then_repeat.hex repeated times times",
    "integers": "JSON numbers, or decimal strings for values above 2^53-1; readers accept both",
-   "text": "labels and prompt texts are JSON strings; delta bytes are bytes_hex because they may split a UTF-8 character; so are thinking bytes",
+   "text": "labels and prompt texts are JSON strings; delta bytes are bytes_hex because they may split a UTF-8 character; so are thinking bytes; a signature frame's 64 bytes are signature_hex",
    "enums": "turn role: user|assistant|system; turn end: done|cancelled|error; peer role: viewer|participant|host; error code and bye reason are numbers (open-ended)",
    "position": "{last_seq, open_turn}: the last sequence the client holds and the turn open at that point (null if none)"},
- "protocol_version": 3,
+ "protocol_version": 4,
  "max_frame_bytes": 16384,
  "valid": [{"name": n, "hex": fr(f).hex(), "frame": jsonify(f)} for n, f in valid],
  "invalid": [],

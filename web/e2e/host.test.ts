@@ -265,6 +265,20 @@ describe.skipIf(missing.length > 0)('hosting from a browser tab', () => {
       const other = formatInviteLink(rv.base, 0, crypto.getRandomValues(new Uint8Array(32)), otherKey);
       const foreign = verify(file, other);
       expect(foreign.status, foreign.stdout + foreign.stderr).toBe(1);
+      // Protocol version 4: a viewer of the tab got the tab's signature over the same four turns
+      // and writes the same file from its stored copy.
+      const viewer = await ctx.newPage();
+      await viewer.goto(links.viewer);
+      await waitLive(viewer);
+      await viewer.waitForFunction(() => (window as unknown as { tokencast: { signedTurns(): number } }).tokencast.signedTurns() === 4, null, {
+        timeout: 15000,
+      });
+      const [fromViewer] = await Promise.all([viewer.waitForEvent('download'), viewer.click('#export-signed')]);
+      const viewerFile = join(d.path, 'viewer.json');
+      await fromViewer.saveAs(viewerFile);
+      const okViewer = verify(viewerFile, links.viewer);
+      expect(okViewer.status, okViewer.stdout + okViewer.stderr).toBe(0);
+      expect(readFileSync(viewerFile, 'utf8')).toBe(text);
     } finally {
       await ctx.close();
     }

@@ -10,6 +10,7 @@ import { PROMPT_AWAITS_APPROVAL, PROMPT_DECLINED, STATUS, type Event } from './p
 import { FAILURE_TEXT, Joiner, type JoinFailure } from './client/joiner';
 import { ClientSession, cleanDisplayName, positionAfter, Transcript, type SessionEvent } from './client/session';
 import { SessionStore, type SessionSummary } from './client/store';
+import { loadSignature, SIGNED_EXPORT_TEXT, signedExport, storeSignature } from './client/signed-export';
 import { sessionCertificate } from './client/certificate';
 import { preloadMarkdown, TranscriptView } from './ui/view';
 import { neutralizeBidi } from './ui/text';
@@ -246,6 +247,7 @@ interface SessionPage {
   store: SessionStore | null;
   writes: Promise<void>; // IndexedDB writes, queued so they land in order
   joiner: Joiner | null;
+  hostKey: Uint8Array; // the link's host key: what the host's signatures verify under
 }
 
 function showTranscriptMeta(session: ClientSession): void {
@@ -269,11 +271,12 @@ async function restoreStored(page: SessionPage): Promise<void> {
   }
   if (restored && restored.summary.sessionId) {
     const id = Uint8Array.from(restored.summary.sessionId.match(/../g)!.map((h) => parseInt(h, 16)));
-    page.session.restore(id, restored.events);
+    page.session.restore(id, restored.events, loadSignature(restored.summary.signature));
     page.role = restored.summary.role ?? page.role;
     page.view.replace(page.session.transcript);
     showTranscriptMeta(page.session);
     updateCompose(page);
+    updateSigned(page);
   }
 }
 
@@ -290,7 +293,45 @@ function sessionSummary(page: SessionPage): SessionSummary {
     preview: last ? last.text.slice(0, 80) : '',
     updatedAt: Date.now(),
     lastSeq: session.position.last_seq.toString(),
+    ...(session.signature ? { signature: storeSignature(session.signature) } : {}),
   };
+}
+
+// --- The signed export: the host's latest signature with the stored copy (docs/web.md).
+
+/** Says whether the host has signed this transcript yet, and enables the export when it has. */
+function updateSigned(page: SessionPage): void {
+  const sig = page.session.signature;
+  $('signed').hidden = false;
+  $<HTMLButtonElement>('export-signed').disabled = sig === null;
+  $('signed-state').textContent = sig
+    ? `Signed by the host: the first ${sig.turns} turn${sig.turns === 1n ? '' : 's'}.`
+    : SIGNED_EXPORT_TEXT.no_signature;
+}
+
+/** Writes the signed file from the stored copy (IndexedDB), as `tokencast export --signed` would. */
+async function exportSigned(page: SessionPage): Promise<void> {
+  await page.writes; // what arrived is stored first
+  const { session } = page;
+  const data = page.store ? await page.store.load(page.room).catch(() => null) : null;
+  if (!data || !session.sessionId) {
+    notice('No stored copy of this session on this device: the signed export reads it from there.');
+    return;
+  }
+  const out = signedExport(session.sessionId, page.hostKey, data.events, loadSignature(data.summary.signature) ?? session.signature);
+  if (!out.ok) {
+    notice(SIGNED_EXPORT_TEXT[out.reason]);
+    return;
+  }
+  const url = URL.createObjectURL(new Blob([out.file], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `tokencast-${toHex(session.sessionId)}-signed.json`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  notice(null);
 }
 
 /** Queues one write to the stored copy (none before the session is known). */
@@ -342,7 +383,16 @@ function onSessionEvent(page: SessionPage, ev: SessionEvent): void {
     case 'session_changed':
       queueWrite(page, (db) => db.remove(page.room)); // a reset clears the room first
       page.view.replace(page.session.transcript);
+      updateSigned(page);
       break;
+    case 'signed': {
+      if (page.session.sessionId) {
+        const s = sessionSummary(page);
+        queueWrite(page, (db) => db.putSummary(s));
+      }
+      updateSigned(page);
+      break;
+    }
     case 'applied':
       persistEvents(page, ev.events);
       page.view.update(ev.turns);
@@ -425,6 +475,7 @@ function bindControls(page: SessionPage, joiner: Joiner): void {
       compose.requestSubmit();
     }
   });
+  $<HTMLButtonElement>('export-signed').addEventListener('click', () => void exportSigned(page));
   cancelBtn.addEventListener('click', () => {
     const frame = session.cancel();
     if (frame) joiner.send(frame);
@@ -449,6 +500,7 @@ function exposeTestHooks(page: SessionPage, joiner: Joiner): void {
     screenAwake: () => wakeLock.held,
     fingerprint: () => joiner.offerFingerprint(),
     // The turns as held (the text exactly as received), for byte-exact checks.
+    signedTurns: () => (session.signature ? Number(session.signature.turns) : 0),
     turns: () => session.transcript.turns.map((t) => ({ role: t.role, author: t.author, text: t.text, open: t.open })),
   };
 }
@@ -464,6 +516,7 @@ function runSession(link: InviteLink, text: string): void {
     store: null,
     writes: Promise.resolve(),
     joiner: null,
+    hostKey: link.hostKey,
   };
   // The stored copy is restored while the join runs; the joiner holds its hello, which carries
   // the resume position, until this is done.
@@ -473,6 +526,7 @@ function runSession(link: InviteLink, text: string): void {
   joiner.start();
   bindControls(page, joiner);
   updateCompose(page);
+  updateSigned(page);
   exposeTestHooks(page, joiner);
   // The link joined with, kept here (the address bar no longer has it): offered to share only
   // when it is the public viewer link (ui/share.ts).

@@ -74,6 +74,8 @@ function frameFromJson(f: Json): Frame {
       return { type: 'bye', reason: big(f.reason), text: f.text };
     case 'ack':
       return { type: 'ack', last_seq: big(f.last_seq) };
+    case 'signature':
+      return { type: 'signature', seq: big(f.seq), turns: big(f.turns), signature: fromHex(f.signature_hex) };
   }
   throw new Error(`unknown frame ${f.type}`);
 }
@@ -86,7 +88,7 @@ function toJson(x: unknown, key = ''): Json {
   if (x && typeof x === 'object') {
     const out: Json = {};
     for (const [k, v] of Object.entries(x)) {
-      const name = k === 'bytes' ? 'bytes_hex' : k;
+      const name = k === 'bytes' ? 'bytes_hex' : k === 'signature' ? 'signature_hex' : k;
       out[name] = toJson(v, k);
     }
     return out;
@@ -141,7 +143,7 @@ describe('frames.json invalid', () => {
   it('covers every frame and event type', () => {
     const frames = new Set(V.valid.map((v: Json) => v.frame.type));
     const events = new Set(V.valid.flatMap((v: Json) => (v.frame.events ?? []).map((e: Json) => e.type)));
-    expect(frames.size).toBe(12);
+    expect(frames.size).toBe(13);
     expect(events.size).toBe(7);
   });
 });

@@ -14,6 +14,8 @@ import { LogError, SessionLog } from '../src/host/log';
 import { OutboundQueue } from '../src/host/outbound-queue';
 import { HostSession, hostSessionConfig, type ChatMessage, type ConnId, type HostIo } from '../src/host/host-session';
 import { chatCompletionsUrl, corsAdvice, generate } from '../src/host/llm';
+import { signedExport } from '../src/client/signed-export';
+import { parseSignedTranscript, signTranscript, transcriptFromEvents } from '../src/protocol/transcript';
 import { loadVectors } from './vectors';
 
 const H = loadVectors('crypto.json').handshake;
@@ -453,6 +455,50 @@ describe('host session', () => {
     s.peerFrame(ada, encodeFrame({ type: 'prompt', prompt_id: 1n, text: 'a4' }), 2);
     expect(texts(ada).at(-1)).toBe(PROMPT_AWAITS_APPROVAL);
     expect(s.heldPrompts().map((p) => p.text)).toEqual(['a2', 'b1', 'a4']);
+  });
+
+  it('protocol version 4: signs the transcript after each ended turn and sends it to version 4 peers only', async () => {
+    const seed = new Uint8Array(32).fill(3);
+    const signer = { publicKey: ed25519.getPublicKey(seed), sign: async (m: Uint8Array) => ed25519.sign(m, seed) };
+    const io = new (class extends RecordingIo {
+      signing: Promise<void> = Promise.resolve();
+      signTranscript(seq: bigint) {
+        // What the page's runtime does: sign the durable log up to seq, report it back.
+        this.signing = this.signing.then(async () => {
+          const content = transcriptFromEvents(SID, s.durableEvents().filter((e) => e.seq <= seq));
+          const signed = await signTranscript(content, signer);
+          s.signed({ seq, turns: BigInt(content.turns.length), signature: signed.signature });
+        });
+      }
+    })();
+    const s = HostSession.create(hostSessionConfig(SID, { flow: flowOff }), [], io, 0);
+    const sync = () => s.durable(s.status.head);
+    const v4 = s.peerOpened('viewer', 0);
+    s.peerFrame(v4, encodeFrame({ type: 'hello', version: 4, last_seq: 0n, display_name: 'Ann' }), 0);
+    const v3 = s.peerOpened('viewer', 0);
+    s.peerFrame(v3, encodeFrame({ type: 'hello', version: 3, last_seq: 0n, display_name: 'Bo' }), 0);
+    sync();
+    s.hostPrompt('why?', 1);
+    sync();
+    s.llmDelta(io.generations[0].turn, 'Because.');
+    s.llmDone(io.generations[0].turn, 1n, 2);
+    sync();
+    await io.signing;
+    const sig = s.latestSignature()!;
+    expect(sig.turns).toBe(2n);
+    const kinds = (frames: Uint8Array[]) => frames.map((f) => decodeFrame(f).type);
+    const f4 = drain(s, v4, 3);
+    expect(kinds(f4).filter((k) => k === 'signature')).toHaveLength(2); // the question's end, then the answer's
+    expect(kinds(drain(s, v3, 3))).not.toContain('signature');
+    const held = clientApplies(f4.filter((f) => decodeFrame(f).type !== 'signature'), { last_seq: 0n, open_turn: null });
+    const out = signedExport(SID, signer.publicKey, held.events, sig);
+    if (!out.ok) throw new Error(out.reason);
+    expect(parseSignedTranscript(utf8(out.file)).turns.map((t) => t.text)).toEqual(['why?', 'Because.']);
+    // A late version 4 joiner gets the latest signature right after its welcome.
+    const late = s.peerOpened('viewer', 4);
+    s.peerFrame(late, encodeFrame({ type: 'hello', version: 4, last_seq: 0n, display_name: 'Cy' }), 4);
+    sync();
+    expect(kinds(drain(s, late, 5)).slice(0, 2)).toEqual(['welcome', 'signature']);
   });
 
   it('with no model, what the host types is the answer', () => {

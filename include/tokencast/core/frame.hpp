@@ -26,15 +26,18 @@
 #include "tokencast/core/events.hpp"
 #include "tokencast/core/expected.hpp"
 #include "tokencast/core/session_id.hpp"
+#include "tokencast/core/signing.hpp"
 
 namespace tokencast {
 
 // The newest protocol version this build speaks, and the oldest. Version 2 adds the ack frame
 // (flow control); a version 1 peer is served as before, without a window. Version 3 adds
 // thinking (the thinking frame and the thinking_delta event); an older peer gets a turn's
-// thinking as empty text deltas over the same sequences.
-inline constexpr uint64_t kProtocolVersion = 3;
+// thinking as empty text deltas over the same sequences. Version 4 adds the signature frame:
+// the host's signature over the transcript after each ended turn (older peers get none).
+inline constexpr uint64_t kProtocolVersion = 4;
 inline constexpr uint64_t kThinkingVersion = 3;
+inline constexpr uint64_t kSignatureVersion = 4;
 inline constexpr uint64_t kMinProtocolVersion = 1;
 inline constexpr bool is_known_version(uint64_t version) {
   return version >= kMinProtocolVersion && version <= kProtocolVersion;
@@ -136,6 +139,17 @@ struct AckFrame {
   bool operator==(const AckFrame&) const = default;
 };
 
+// host -> client (version 4): the host's Ed25519 signature over the signed transcript
+// (docs/PROTOCOL.md section 5) of the log up to and including sequence `seq` (a turn_ended),
+// which holds `turns` turns. Not a log event: it leaves the stream position alone, and may
+// arrive before the events it covers (catch-up sends the latest one right after the welcome).
+struct SignatureFrame {
+  Seq seq = 1;  // >= 1
+  uint64_t turns = 0;
+  Ed25519Signature signature{};
+  bool operator==(const SignatureFrame&) const = default;
+};
+
 // Last frame before the sender closes the link.
 struct ByeFrame {
   StatusCode reason = StatusCode::kNormal;
@@ -143,9 +157,9 @@ struct ByeFrame {
   bool operator==(const ByeFrame&) const = default;
 };
 
-using Frame =
-    std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame, CancelFrame,
-                 PingFrame, PongFrame, ErrorFrame, ByeFrame, AckFrame, ThinkingFrame>;
+using Frame = std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame,
+                           CancelFrame, PingFrame, PongFrame, ErrorFrame, ByeFrame, AckFrame,
+                           ThinkingFrame, SignatureFrame>;
 
 // Wire type bytes (first byte of every frame). 0x00 is never a frame.
 enum class FrameType : uint8_t {
@@ -159,8 +173,9 @@ enum class FrameType : uint8_t {
   kPong = 0x08,
   kError = 0x09,
   kBye = 0x0A,
-  kAck = 0x0B,       // version 2
-  kThinking = 0x0C,  // version 3
+  kAck = 0x0B,        // version 2
+  kThinking = 0x0C,   // version 3
+  kSignature = 0x0D,  // version 4
 };
 
 // Event type bytes inside an events frame.
@@ -179,7 +194,7 @@ enum class EventType : uint8_t {
 enum class FrameError {
   kTruncated = 1,         // input ends inside a field (or is empty)
   kOversized = 2,         // frame longer than kMaxFrameBytes
-  kUnknownVersion = 3,    // hello/welcome version is not one this build speaks (1 to 3)
+  kUnknownVersion = 3,    // hello/welcome version is not one this build speaks (1 to 4)
   kUnknownFrameType = 4,  // first byte is not a FrameType
   kUnknownEventType = 5,  // event type byte is not an EventType
   kBadVarint = 6,         // overlong (non-canonical) LEB128, or a value above 2^64 - 1
@@ -190,7 +205,7 @@ enum class FrameError {
   kInvalidUtf8 = 11,      // a label or prompt text is not valid UTF-8
   kEmptyBatch = 12,       // events frame with zero events
   kBadSpan = 13,          // delta span 0, or span != 1 on a non-delta event (encoder)
-  kBadSequence = 14,      // first seq 0, or sequences past 2^64 - 1
+  kBadSequence = 14,      // first seq 0 (events, signature), or sequences past 2^64 - 1
   kUnexpectedFrame = 15,  // frame sent in the wrong direction (e.g. a hello to a client)
   kNoOpenTurn = 16,       // delta or turn end while no turn is open
   kTurnMismatch = 17,     // delta or turn end for a turn other than the open one
@@ -219,7 +234,7 @@ Expected<FrameBytes, std::error_code> encode_live_event(const Event& event);
 Expected<Frame, std::error_code> decode_frame(std::span<const uint8_t> bytes);
 
 // Host side: decode_frame, then kUnexpectedFrame for frames only a host sends
-// (welcome, events, delta, thinking).
+// (welcome, events, delta, thinking, signature).
 Expected<Frame, std::error_code> decode_client_frame(std::span<const uint8_t> bytes);
 
 // What a client holds: the last sequence it has and the turn open at that point (a client

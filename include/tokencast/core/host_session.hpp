@@ -23,6 +23,9 @@
 #include "tokencast/core/frame.hpp"
 #include "tokencast/core/outbound_queue.hpp"
 #include "tokencast/core/session_log.hpp"
+#include "tokencast/core/signed_transcript.hpp"
+#include "tokencast/core/signing.hpp"
+#include "tokencast/core/transcript.hpp"
 #include "tokencast/llm/openai_stream.hpp"
 
 namespace tokencast {
@@ -73,6 +76,10 @@ struct HostSessionConfig {
   int64_t silence_timeout_ms = 15'000;
   OutboundQueueOptions queue;
   FlowOptions flow;  // window (version 2 peers) and pacing (every peer)
+  // The session key every invite link carries. When set, the session signs the transcript
+  // (docs/PROTOCOL.md section 5) each time a turn_ended becomes visible and sends the signature
+  // to every version 4 peer (and the latest one to each version 4 peer it welcomes).
+  std::optional<SigningKey> signing_key;
 };
 
 // The error a participant gets when it tries to stop an answer to someone else's prompt.
@@ -186,6 +193,9 @@ class HostSession {
 
   Status status() const;
   const SessionLog& log() const { return log_; }
+  // The latest signature over the visible transcript (nullopt before the first ended turn, or
+  // without a signing key).
+  const std::optional<SignatureFrame>& latest_signature() const { return signature_; }
 
  private:
   enum class Phase { kAwaitingHello, kActive, kClosing };
@@ -193,6 +203,7 @@ class HostSession {
     PeerRole role = PeerRole::kViewer;
     Phase phase = Phase::kAwaitingHello;
     PeerId id = 0;
+    uint64_t version = 0;  // the hello's (and welcome's) protocol version
     std::string name;
     int64_t opened_at_ms = 0;
     int64_t last_heard_ms = 0;
@@ -213,6 +224,9 @@ class HostSession {
   HostSession(HostSessionConfig config, SessionLog log, HostIo& io);
 
   Seq append(EventBody body);
+  // Folds a visible event into the signer's turns and, for a turn_ended when `sign` is set,
+  // signs the transcript as it stands at that event.
+  void fold_visible(const Event& event, bool sign);
   // Appends text (or thinking) to an open turn as deltas of at most kMaxDeltaBytes each.
   void append_text(TurnId turn, std::string_view text, bool thinking = false);
   void send_control(ConnId conn, Peer& peer, const Frame& frame);
@@ -248,6 +262,12 @@ class HostSession {
   std::multiset<std::string> names_in_use_;
   uint64_t turn_tokens_ = 0;
   bool turn_has_text_ = false;  // the open answer has text: later thinking is dropped
+  // The visible log's ended turns, encoded once for signing (with a signing key only), the
+  // visible turn being assembled, and the visible title and model.
+  std::optional<TranscriptSigner> signer_;
+  std::optional<TranscriptTurn> signing_turn_;
+  SessionMeta signing_meta_;
+  std::optional<SignatureFrame> signature_;
 };
 
 }  // namespace tokencast

@@ -47,9 +47,39 @@ enum class SignedTranscriptError {
 const std::error_category& signed_transcript_category();
 std::error_code make_error_code(SignedTranscriptError e);
 
+// The transcript as signed (strings made valid UTF-8), with no signature yet: what a peer
+// pairs with a signature frame the host sent (protocol version 4) to write a signed file from
+// its own copy.
+SignedTranscript transcript_to_sign(const SessionId& session_id, const Transcript& transcript,
+                                    const Ed25519PublicKey& host_public_key);
+
 // Signs the transcript's turns, title and model with `host_key` (whose public key is recorded).
 SignedTranscript sign_transcript(const SessionId& session_id, const Transcript& transcript,
                                  const SigningKey& host_key);
+
+// Signs a growing transcript (the host, after each ended turn: protocol version 4) without
+// re-encoding it: each ended turn is encoded once, as the signed message lays it out (strings
+// made valid UTF-8), and kept; a signature hashes the short header and the kept turns. The
+// format puts the turn count before the turns, so the hash itself is redone over the whole
+// transcript each time (one SHA-256 pass over about the text's size). Signatures equal
+// sign_transcript()'s over the same turns, title and model.
+class TranscriptSigner {
+ public:
+  TranscriptSigner(const SessionId& session_id, SigningKey host_key);
+  // The next turn in log order; it has ended (a signed transcript of a live session holds only
+  // ended turns: the host signs at a turn_ended, when no turn is open).
+  void add_ended_turn(const TranscriptTurn& turn);
+  uint64_t turns() const { return turns_; }
+  // Bytes kept: the encoded turns.
+  size_t kept_bytes() const { return body_.size(); }
+  Ed25519Signature sign(std::string_view title, std::string_view model) const;
+
+ private:
+  SessionId session_id_;
+  SigningKey host_key_;
+  uint64_t turns_ = 0;
+  std::vector<uint8_t> body_;  // the turns' part of the signed body
+};
 
 // The bytes the signature covers (docs/PROTOCOL.md); exposed for the vectors and tests. The
 // strings are taken as they are: valid UTF-8, as the struct requires.

@@ -94,6 +94,19 @@ Sha256Digest sha256(std::span<const uint8_t> data) {
   return d;
 }
 
+Sha256Digest sha256(std::span<const uint8_t> first, std::span<const uint8_t> second) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  check(ctx != nullptr, "libcrypto: SHA-256 context");
+  check(EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr), "libcrypto: SHA-256");
+  check(EVP_DigestUpdate(ctx.get(), first.data(), first.size()), "libcrypto: SHA-256");
+  check(EVP_DigestUpdate(ctx.get(), second.data(), second.size()), "libcrypto: SHA-256");
+  Sha256Digest d{};
+  unsigned int len = 0;
+  check(EVP_DigestFinal_ex(ctx.get(), d.data(), &len), "libcrypto: SHA-256");
+  if (len != d.size()) throw CryptoFailure("libcrypto: SHA-256 length");
+  return d;
+}
+
 void aead_seal(std::span<const uint8_t, kAeadKeySize> key,
                std::span<const uint8_t, kAeadNonceSize> nonce, std::span<const uint8_t> aad,
                std::span<const uint8_t> plaintext, std::span<uint8_t> out) {

@@ -33,6 +33,8 @@ void hkdf_sha256(std::span<const uint8_t> ikm, std::span<const uint8_t> salt,
                  std::span<const uint8_t> info, std::span<uint8_t> out);
 
 Sha256Digest sha256(std::span<const uint8_t> data);
+// SHA-256 of first || second, without joining them.
+Sha256Digest sha256(std::span<const uint8_t> first, std::span<const uint8_t> second);
 
 // ChaCha20-Poly1305 (RFC 8439). `out` must hold plaintext.size() + kAeadTagSize bytes and
 // receives ciphertext || tag. `out` may not overlap the inputs.

@@ -280,11 +280,11 @@ std::vector<uint8_t> signed_transcript_message(const SignedTranscript& signed_tr
   return message;
 }
 
-SignedTranscript sign_transcript(const SessionId& session_id, const Transcript& transcript,
-                                 const SigningKey& host_key) {
+SignedTranscript transcript_to_sign(const SessionId& session_id, const Transcript& transcript,
+                                    const Ed25519PublicKey& host_public_key) {
   SignedTranscript out;
   out.session_id = session_id;
-  out.host_public_key = host_key.public_key();
+  out.host_public_key = host_public_key;
   out.title = to_valid_utf8(transcript.meta().title);
   out.model = to_valid_utf8(transcript.meta().model);
   out.turns = transcript.turns();
@@ -293,8 +293,43 @@ SignedTranscript sign_transcript(const SessionId& session_id, const Transcript& 
     turn.reason = to_valid_utf8(turn.reason);
     turn.text = to_valid_utf8(turn.text);
   }
+  return out;
+}
+
+SignedTranscript sign_transcript(const SessionId& session_id, const Transcript& transcript,
+                                 const SigningKey& host_key) {
+  SignedTranscript out = transcript_to_sign(session_id, transcript, host_key.public_key());
   out.signature = host_key.sign(signed_transcript_message(out));
   return out;
+}
+
+TranscriptSigner::TranscriptSigner(const SessionId& session_id, SigningKey host_key)
+    : session_id_(session_id), host_key_(std::move(host_key)) {}
+
+void TranscriptSigner::add_ended_turn(const TranscriptTurn& turn) {
+  TranscriptTurn valid = turn;
+  valid.author = to_valid_utf8(turn.author);
+  valid.reason = to_valid_utf8(turn.reason);
+  valid.text = to_valid_utf8(turn.text);
+  put_turn(body_, valid);
+  ++turns_;
+}
+
+Ed25519Signature TranscriptSigner::sign(std::string_view title, std::string_view model) const {
+  std::vector<uint8_t> header;
+  put_bytes(header, std::string_view(reinterpret_cast<const char*>(session_id_.bytes.data()),
+                                     session_id_.bytes.size()));
+  const auto& key = host_key_.public_key();
+  header.insert(header.end(), key.begin(), key.end());
+  put_short_string(header, to_valid_utf8(title));
+  put_short_string(header, to_valid_utf8(model));
+  put_u64(header, turns_);
+  std::vector<uint8_t> message;
+  put_bytes(message, kLabel);
+  message.push_back(0x00);
+  auto digest = crypto::sha256(header, body_);
+  message.insert(message.end(), digest.begin(), digest.end());
+  return host_key_.sign(message);
 }
 
 bool verify_signed_transcript(const SignedTranscript& signed_transcript) {

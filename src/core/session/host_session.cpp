@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "display_names.hpp"
+#include "tokencast/core/signed_transcript.hpp"
 #include "tokencast/core/text.hpp"
 
 namespace tokencast {
@@ -17,7 +18,9 @@ std::string truncate_utf8(std::string_view text, size_t max) {
 }  // namespace
 
 HostSession::HostSession(HostSessionConfig config, SessionLog log, HostIo& io)
-    : config_(std::move(config)), log_(log), visible_(std::move(log)), io_(&io) {}
+    : config_(std::move(config)), log_(log), visible_(std::move(log)), io_(&io) {
+  if (config_.signing_key) signer_.emplace(config_.session_id, *config_.signing_key);
+}
 
 Expected<std::unique_ptr<HostSession>, std::error_code> HostSession::create(
     HostSessionConfig config, std::vector<Event> stored, HostIo& io, int64_t now_ms) {
@@ -36,6 +39,15 @@ Expected<std::unique_ptr<HostSession>, std::error_code> HostSession::create(
   if (!log) return unexpected(log.error());
   std::unique_ptr<HostSession> session(new HostSession(std::move(config), std::move(*log), io));
   session->next_peer_ = max_peer + 1;
+  // The stored log is durable: fold it, signing at its last ended turn only.
+  const SessionLog& stored_log = session->visible_;
+  Seq last_end = 0;
+  for (Seq seq = 1; seq <= stored_log.head(); ++seq) {
+    if (std::holds_alternative<TurnEnded>(stored_log.at(seq).body)) last_end = seq;
+  }
+  for (Seq seq = 1; seq <= stored_log.head(); ++seq) {
+    session->fold_visible(stored_log.at(seq), seq == last_end);
+  }
   if (session->log_.open_turn()) {
     session->end_turn(TurnEnd::kError, "the host restarted during this turn", now_ms);
   }
@@ -50,18 +62,67 @@ Seq HostSession::append(EventBody body) {
   return *seq;
 }
 
+void HostSession::fold_visible(const Event& event, bool sign) {
+  if (!signer_) return;  // nothing to sign: nothing kept
+  // As Transcript::apply folds the log (the log guarantees one open turn at a time).
+  if (const auto* started = std::get_if<TurnStarted>(&event.body)) {
+    TranscriptTurn turn;
+    turn.turn = started->turn;
+    turn.role = started->role;
+    turn.author = started->author;
+    turn.started_at_ms = started->at_ms;
+    signing_turn_ = std::move(turn);
+  } else if (const auto* text = std::get_if<TextDelta>(&event.body)) {
+    if (signing_turn_ && signing_turn_->turn == text->turn) signing_turn_->text += text->bytes;
+  } else if (const auto* meta = std::get_if<SessionMeta>(&event.body)) {
+    signing_meta_ = *meta;
+  } else if (const auto* ended = std::get_if<TurnEnded>(&event.body)) {
+    if (!signing_turn_ || signing_turn_->turn != ended->turn) return;
+    signing_turn_->ended = true;
+    signing_turn_->end = ended->end;
+    signing_turn_->reason = ended->reason;
+    signing_turn_->token_count = ended->token_count;
+    signing_turn_->ended_at_ms = ended->at_ms;
+    signer_->add_ended_turn(*signing_turn_);  // encoded once; its text is not kept twice
+    signing_turn_.reset();
+    if (!sign) return;
+    // One SHA-256 pass over the encoded transcript (the turn count comes first in the signed
+    // body, so no hash state carries over) and one Ed25519 signature.
+    signature_ = SignatureFrame{event.seq, signer_->turns(),
+                                signer_->sign(signing_meta_.title, signing_meta_.model)};
+  }
+}
+
 void HostSession::durable(Seq up_to) {
   up_to = std::min(up_to, log_.head());
   if (up_to <= visible_.head()) return;
   Seq from = visible_.head() + 1;
+  // Several turns ending in one commit: only the last one is signed (it covers the others).
+  Seq last_end = 0;
+  for (Seq seq = from; seq <= up_to; ++seq) {
+    if (std::holds_alternative<TurnEnded>(log_.at(seq).body)) last_end = seq;
+  }
   for (Seq seq = from; seq <= up_to; ++seq) {
     [[maybe_unused]] auto appended = visible_.append(log_.at(seq).body);
+    fold_visible(visible_.at(seq), seq == last_end);
+  }
+  std::optional<FrameBytes> signature;
+  if (last_end != 0 && signature_ && signature_->seq == last_end) {
+    if (auto bytes = encode_frame(*signature_)) signature = std::move(*bytes);
   }
   for (auto& [conn, peer] : peers_) {
     if (peer.phase != Phase::kActive || !peer.queue) continue;
+    bool pushed = true;
     for (Seq seq = from; seq <= up_to; ++seq) {
       // An overflow is handled inside the queue: it turns into an error and a bye.
-      if (!peer.queue->push_event(visible_.at(seq))) break;
+      if (!peer.queue->push_event(visible_.at(seq))) {
+        pushed = false;
+        break;
+      }
+    }
+    // After the events it covers, to the peers that speak version 4.
+    if (pushed && signature && peer.version >= kSignatureVersion) {
+      [[maybe_unused]] auto queued = peer.queue->push_frame(*signature);
     }
     io_->frames_ready(conn);
   }
@@ -161,6 +222,7 @@ void HostSession::on_hello(ConnId conn, Peer& peer, const HelloFrame& hello) {
   // Version 2 peers acknowledge: they get a window. Version 1 peers are paced only.
   peer.flow.emplace(config_.flow, hello.version >= 2, hello.last_seq);
   peer.phase = Phase::kActive;
+  peer.version = hello.version;
   peer.id = next_peer_++;
   peer.name = clean_name(hello.display_name, peer.id);
   names_in_use_.insert(names::fold(peer.name));
@@ -168,6 +230,8 @@ void HostSession::on_hello(ConnId conn, Peer& peer, const HelloFrame& hello) {
   send_control(
       conn, peer,
       WelcomeFrame{hello.version, config_.session_id, peer.role, peer.id, visible_.head()});
+  // The latest signature, ahead of the catch-up that brings the events it covers.
+  if (signature_ && peer.version >= kSignatureVersion) send_control(conn, peer, *signature_);
   append(PeerJoined{peer.id, peer.role, peer.name});
 }
 

@@ -263,6 +263,17 @@ bool read_frame(Reader& r, uint8_t type, Frame& frame) {
       frame = f;
       return true;
     }
+    case FrameType::kSignature: {
+      SignatureFrame f;
+      if (!r.varint(f.seq)) return false;
+      if (f.seq == 0) return r.fail(FrameError::kBadSequence);
+      if (!r.varint(f.turns)) return false;
+      for (uint8_t& b : f.signature) {
+        if (!r.byte(b)) return false;
+      }
+      frame = f;
+      return true;
+    }
     case FrameType::kBye: {
       ByeFrame f;
       uint64_t reason = 0;
@@ -291,7 +302,8 @@ Expected<Frame, std::error_code> decode_client_frame(std::span<const uint8_t> by
   auto frame = decode_frame(bytes);
   if (!frame) return frame;
   if (std::holds_alternative<WelcomeFrame>(*frame) || std::holds_alternative<EventsFrame>(*frame) ||
-      std::holds_alternative<DeltaFrame>(*frame) || std::holds_alternative<ThinkingFrame>(*frame)) {
+      std::holds_alternative<DeltaFrame>(*frame) || std::holds_alternative<ThinkingFrame>(*frame) ||
+      std::holds_alternative<SignatureFrame>(*frame)) {
     return unexpected(make_error_code(FrameError::kUnexpectedFrame));
   }
   return frame;

@@ -77,6 +77,10 @@ std::error_code check(const Frame& frame) {
     std::error_code operator()(const PingFrame&) const { return {}; }
     std::error_code operator()(const PongFrame&) const { return {}; }
     std::error_code operator()(const AckFrame&) const { return {}; }
+    std::error_code operator()(const SignatureFrame& f) const {
+      if (f.seq == 0) return FrameError::kBadSequence;
+      return {};
+    }
     std::error_code operator()(const ErrorFrame& f) const { return label_error(f.text); }
     std::error_code operator()(const ByeFrame& f) const { return label_error(f.text); }
   };
@@ -135,6 +139,12 @@ void write(FrameBytes& out, const Frame& frame) {
     void operator()(const AckFrame& f) const {
       type(FrameType::kAck);
       put_varint(out, f.last_seq);
+    }
+    void operator()(const SignatureFrame& f) const {
+      type(FrameType::kSignature);
+      put_varint(out, f.seq);
+      put_varint(out, f.turns);
+      out.insert(out.end(), f.signature.begin(), f.signature.end());
     }
     void operator()(const ErrorFrame& f) const {
       type(FrameType::kError);

@@ -103,7 +103,16 @@ export class Transcript {
   }
 }
 
+/** The host's latest signature over the transcript (protocol version 4): it covers the log up to
+ *  `seq` (a turn_ended), which holds `turns` turns. */
+export interface HostSignature {
+  seq: bigint;
+  turns: bigint;
+  signature: Uint8Array; // 64 bytes
+}
+
 export type SessionEvent =
+  | { type: 'signed'; signature: HostSignature }
   | { type: 'welcomed'; role: 'viewer' | 'participant'; peer: bigint; headSeq: bigint; resumed: boolean }
   | { type: 'session_changed' }
   | { type: 'applied'; events: Event[]; turns: Turn[] }
@@ -142,6 +151,8 @@ export class ClientSession {
   decoder: FrameDecoder;
   transcript = new Transcript();
   sessionId: Uint8Array | null;
+  /** The latest signature the host sent (kept with the stored copy), null before any. */
+  signature: HostSignature | null = null;
   role: 'viewer' | 'participant' | null = null;
   peer: bigint | null = null;
   welcomed = false;
@@ -166,9 +177,10 @@ export class ClientSession {
 
   /** Takes in the stored copy (restored while the join started): only before the hello, whose
    *  resume position must be the one of what the page shows. */
-  restore(sessionId: Uint8Array, events: Event[]): void {
+  restore(sessionId: Uint8Array, events: Event[], signature: HostSignature | null = null): void {
     if (this.welcomed || this.sessionId || this.decoder.position.last_seq !== 0n) throw new Error('restore after the session started');
     this.sessionId = sessionId;
+    this.signature = signature;
     this.transcript = new Transcript();
     for (const e of events) this.transcript.apply(e);
     this.decoder = new FrameDecoder(positionAfter(events));
@@ -183,6 +195,7 @@ export class ClientSession {
     this.decoder = new FrameDecoder();
     this.transcript = new Transcript();
     this.sessionId = null;
+    this.signature = null;
     this.welcomed = false;
     this.linkVersion = 0;
   }
@@ -234,6 +247,12 @@ export class ClientSession {
       case 'bye':
         this.welcomed = false;
         return [{ type: 'host_left', reason: frame.reason, text: frame.text }];
+      case 'signature': {
+        // The latest one counts; an older one (a stale link's) never replaces it.
+        if (this.signature && frame.seq < this.signature.seq) return [];
+        this.signature = { seq: frame.seq, turns: frame.turns, signature: frame.signature };
+        return [{ type: 'signed', signature: this.signature }];
+      }
       case 'ping':
         return [{ type: 'ping', nonce: frame.nonce }];
       case 'pong':

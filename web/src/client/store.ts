@@ -15,6 +15,14 @@ export interface SessionSummary {
   preview: string;
   updatedAt: number;
   lastSeq: string; // decimal
+  /** The host's latest signature over the transcript (protocol version 4), if any. */
+  signature?: StoredSignature;
+}
+
+export interface StoredSignature {
+  seq: string; // decimal
+  turns: string; // decimal
+  signature: string; // 128 hex digits
 }
 
 interface StoredEvent {

@@ -14,6 +14,7 @@ import {
   PROMPT_AWAITS_APPROVAL,
   PROMPT_DECLINED,
   PROTOCOL_VERSION,
+  SIGNATURE_VERSION,
   STATUS,
   type Event,
   type Frame,
@@ -47,6 +48,17 @@ export interface HostIo {
   startGeneration(turn: bigint, history: ChatMessage[]): void;
   /** Stop the generation in progress; later reports for its turn are ignored. */
   cancelGeneration(): void;
+  /** Protocol version 4: sign the transcript of the durable log up to `seq` (a turn_ended; the
+   *  latest one of a commit) and report with HostSession.signed(). Optional: without it no
+   *  signature frames are sent. */
+  signTranscript?(seq: bigint): void;
+}
+
+/** The host's signature over the transcript up to `seq` (the signature frame's fields). */
+export interface TranscriptSignature {
+  seq: bigint;
+  turns: bigint;
+  signature: Uint8Array;
 }
 
 export interface HostSessionConfig {
@@ -108,6 +120,7 @@ interface Peer {
   role: 'viewer' | 'participant';
   phase: Phase;
   id: bigint;
+  version: number; // the hello's
   name: string;
   openedAtMs: number;
   lastHeardMs: number;
@@ -160,6 +173,7 @@ export class HostSession {
   private sessionPrompts = 0;
   private turnTokens = 0n;
   private readonly namesInUse = new Map<string, number>();
+  private signature: TranscriptSignature | null = null;
 
   private constructor(
     private readonly config: HostSessionConfig,
@@ -183,6 +197,10 @@ export class HostSession {
       } else if (e.type === 'peer_left') present.delete(e.peer);
     }
     session.nextPeer = maxPeer + 1n;
+    // The stored log is durable: its last ended turn is signed (reloaded page, late joiners).
+    let lastEnd = 0n;
+    for (const e of stored) if (e.type === 'turn_ended') lastEnd = e.seq;
+    if (lastEnd > 0n) io.signTranscript?.(lastEnd);
     if (session.log.openTurn !== null) session.endTurn('error', config.restartReason, nowMs);
     for (const peer of [...present].sort((a, b) => (a < b ? -1 : 1))) session.append({ type: 'peer_left', peer });
     return session;
@@ -208,7 +226,12 @@ export class HostSession {
     if (upTo > this.log.head) upTo = this.log.head;
     if (upTo <= this.visible.head) return;
     const from = this.visible.head + 1n;
-    for (let seq = from; seq <= upTo; seq++) this.visible.append(this.log.at(seq));
+    let lastEnd = 0n;
+    for (let seq = from; seq <= upTo; seq++) {
+      const e = this.log.at(seq);
+      this.visible.append(e);
+      if (e.type === 'turn_ended') lastEnd = seq;
+    }
     for (const [conn, peer] of this.peers) {
       if (peer.phase !== 'active' || !peer.queue) continue;
       try {
@@ -218,6 +241,21 @@ export class HostSession {
       }
       this.io.framesReady(conn);
     }
+    if (lastEnd > 0n) this.io.signTranscript?.(lastEnd);
+  }
+
+  /** The signature the runtime made for the durable log up to `sig.seq`: kept (the latest one)
+   *  and sent to every version 4 peer. */
+  signed(sig: TranscriptSignature): void {
+    if (sig.seq > this.visible.head || (this.signature && sig.seq <= this.signature.seq)) return;
+    this.signature = sig;
+    for (const [conn, peer] of this.peers) {
+      if (peer.phase === 'active' && peer.version >= SIGNATURE_VERSION) this.sendControl(conn, peer, { type: 'signature', ...sig });
+    }
+  }
+
+  latestSignature(): TranscriptSignature | null {
+    return this.signature;
   }
 
   peerOpened(role: 'viewer' | 'participant', nowMs: number): ConnId {
@@ -226,6 +264,7 @@ export class HostSession {
       role,
       phase: 'awaiting_hello',
       id: 0n,
+      version: 0,
       name: '',
       openedAtMs: nowMs,
       lastHeardMs: nowMs,
@@ -267,7 +306,9 @@ export class HostSession {
     let frame: Frame;
     try {
       frame = decodeFrame(bytes);
-      if (frame.type === 'welcome' || frame.type === 'events' || frame.type === 'delta') throw new FrameError('unexpected_frame');
+      if (frame.type === 'welcome' || frame.type === 'events' || frame.type === 'delta' || frame.type === 'signature') {
+        throw new FrameError('unexpected_frame');
+      }
     } catch (e) {
       const code = e instanceof FrameError ? e.code : 'truncated';
       if (code === 'unknown_version') {
@@ -322,6 +363,7 @@ export class HostSession {
     }
     peer.flow = new FlowControl(this.config.flow, hello.version >= 2, hello.last_seq);
     peer.phase = 'active';
+    peer.version = hello.version;
     peer.id = this.nextPeer++;
     peer.name = this.cleanName(hello.display_name, peer.id);
     const key = foldName(peer.name);
@@ -334,6 +376,8 @@ export class HostSession {
       peer: peer.id,
       head_seq: this.visible.head,
     });
+    // The latest signature, ahead of the catch-up that brings the events it covers.
+    if (this.signature && peer.version >= SIGNATURE_VERSION) this.sendControl(conn, peer, { type: 'signature', ...this.signature });
     this.append({ type: 'peer_joined', peer: peer.id, role: peer.role, name: peer.name });
   }
 

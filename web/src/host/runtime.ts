@@ -11,6 +11,7 @@ import { rendezvousWebSocketUrl } from '../protocol/invite';
 import { decodeServerMessage, encodeClientMessage, type IceServerEntry } from '../protocol/rendezvous';
 import { HostSession, hostSessionConfig, type ChatMessage, type ConnId, type HostIo } from './host-session';
 import { generate, type ModelSource } from './llm';
+import { signTranscript, transcriptFromEvents } from '../protocol/transcript';
 
 /** Where events go to be durable (IndexedDB; memory in tests of the page). */
 export interface EventSink {
@@ -87,6 +88,7 @@ export class BrowserHost implements HostIo {
   private readonly banned = new Set<string>(); // removed joiners' DTLS fingerprints (hex), oldest first
   private pendingEvents: Event[] = [];
   private flushing: Promise<void> | null = null;
+  private signing: Promise<void> = Promise.resolve(); // transcript signatures, in order
   private cancelGen: (() => void) | null = null;
   private ticker: ReturnType<typeof setInterval>;
   private ended = false;
@@ -126,6 +128,19 @@ export class BrowserHost implements HostIo {
       this.setup.onEvents(batch);
     }
     this.flushing = null;
+  }
+
+  /** Signs in order (one WebCrypto signature per ended turn); HostSession.signed() keeps the
+   *  latest and sends it to version 4 peers. */
+  signTranscript(seq: bigint): void {
+    this.signing = this.signing
+      .then(async () => {
+        const events = this.session.durableEvents().filter((e) => e.seq <= seq);
+        const content = transcriptFromEvents(this.setup.sessionId, events);
+        const signed = await signTranscript(content, this.setup.signer);
+        this.session.signed({ seq, turns: BigInt(content.turns.length), signature: signed.signature });
+      })
+      .catch(() => undefined);
   }
 
   framesReady(conn: ConnId): void {

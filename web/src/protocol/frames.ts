@@ -1,13 +1,16 @@
-// Frames and events, protocol versions 1 to 3 (docs/PROTOCOL.md, section 4; version 2 adds
-// the ack frame, version 3 thinking), and the stateful client
+// Frames and events, protocol versions 1 to 4 (docs/PROTOCOL.md, section 4; version 2 adds
+// the ack frame, version 3 thinking, version 4 the host's transcript signature), and the stateful client
 // decoder that turns delta and thinking frames into sequenced deltas. Checks run in the documented
 // order so that every defect gets the same error name as in the C++ reference.
 import { concat, decodeUtf8, U64_MAX, utf8 } from './bytes';
 
 /** The newest version this client speaks; it also understands hosts that speak only 1. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /** From this version on a host sends a turn's thinking (thinking frame, thinking_delta). */
 export const THINKING_VERSION = 3;
+/** From this version on a host sends its signature over the transcript after each ended turn. */
+export const SIGNATURE_VERSION = 4;
+export const SIGNATURE_BYTES = 64;
 export const MIN_PROTOCOL_VERSION = 1;
 /** A version 2 client acknowledges within this long of receiving events, and at once when this
  *  many bytes of them are unacknowledged (docs/PROTOCOL.md section 4.8). */
@@ -144,7 +147,10 @@ export type Frame =
   | { type: 'error'; code: bigint; text: string }
   | { type: 'bye'; reason: bigint; text: string }
   | { type: 'ack'; last_seq: bigint }
-  | { type: 'thinking'; bytes: Uint8Array };
+  | { type: 'thinking'; bytes: Uint8Array }
+  /** Version 4: the host's Ed25519 signature over the signed transcript (section 5) of the log
+   *  up to sequence `seq` (a turn_ended), which holds `turns` turns. Not a log event. */
+  | { type: 'signature'; seq: bigint; turns: bigint; signature: Uint8Array };
 
 // ---------------------------------------------------------------- encoding
 
@@ -337,6 +343,14 @@ export function encodeFrame(f: Frame): Uint8Array {
     case 'ack':
       w.byte(11);
       w.varint(f.last_seq);
+      break;
+    case 'signature':
+      if (f.seq < 1n) throw new FrameError('bad_sequence');
+      if (f.signature.length !== SIGNATURE_BYTES) throw new FrameError('truncated');
+      w.byte(13);
+      w.varint(f.seq);
+      w.varint(f.turns);
+      w.raw(f.signature);
       break;
   }
   const out = w.finish();
@@ -537,6 +551,13 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case 11:
       frame = { type: 'ack', last_seq: r.varint() };
       break;
+    case 13: {
+      const seq = r.varint();
+      if (seq === 0n) err('bad_sequence');
+      const turns = r.varint();
+      frame = { type: 'signature', seq, turns, signature: r.take(SIGNATURE_BYTES) };
+      break;
+    }
     default:
       err('unknown_frame_type');
   }
