@@ -216,7 +216,9 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
              "use a remote rendezvous (ws://HOST:PORT/ws, or wss:// for TLS: its certificate "
              "is verified, never bypassed) instead of the embedded one; more URLs name other "
              "instances of the same cluster (rendezvous --nats), tried in turn when the "
-             "connection to one is lost (the links name the first, or --public-url)");
+             "connection to one is lost; the links name the first and carry the others (at "
+             "most 4) as alternates a joiner moves to when its rendezvous is lost, or name only "
+             "--public-url");
   cli.option("--ca", "FILE", &f.ca,
              "with a wss:// --rendezvous: trust the CA certificates in this PEM file instead "
              "of the system's CA store");
