@@ -225,8 +225,6 @@ std::string assemble(const ParsedUrl& p, std::string_view path) {
   return out;
 }
 
-Expected<std::string, InviteError> normalize(std::string_view base_url);
-
 // One alternate as written in a link: a normalized base URL of the link's scheme, without '&'
 // (the separator). Returns it normalized (for a link: unchanged, or an error).
 Expected<std::string, InviteError> check_alternate(std::string_view alt, bool secure) {
@@ -234,7 +232,7 @@ Expected<std::string, InviteError> check_alternate(std::string_view alt, bool se
       alt.find('&') != std::string_view::npos) {
     return unexpected(InviteError::kBadAlternate);
   }
-  auto n = normalize(alt);
+  auto n = normalize_base_url(alt);
   if (!n) return unexpected(InviteError::kBadAlternate);
   if (n->starts_with("https://") != secure) return unexpected(InviteError::kBadAlternate);
   return n;
@@ -310,11 +308,6 @@ std::string_view invite_error_name(InviteError e) {
 }
 
 Expected<std::string, InviteError> normalize_base_url(std::string_view base_url) {
-  return normalize(base_url);
-}
-
-namespace {
-Expected<std::string, InviteError> normalize(std::string_view base_url) {
   auto p = parse_url(base_url, /*allow_fragment=*/false);
   if (!p) return unexpected(p.error());
   std::string_view path = p->base_path;
@@ -322,7 +315,6 @@ Expected<std::string, InviteError> normalize(std::string_view base_url) {
   if (!valid_path(path)) return unexpected(InviteError::kBadPath);
   return assemble(*p, path);
 }
-}  // namespace
 
 Expected<InviteLink, InviteError> parse_invite_link(std::string_view link) {
   auto p = parse_url(link, /*allow_fragment=*/true);
