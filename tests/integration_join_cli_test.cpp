@@ -394,6 +394,47 @@ TEST(JoinCliCluster, AJoinerWhoseInstanceIsDeadJoinsThroughTheNextOne) {
   EXPECT_NE(bad.err.find("is not a ws:// or wss:// URL"), std::string::npos) << bad.err;
 }
 
+// The joiner's instance dies while the joiner waits there for the host: the joiner moves to the
+// link's alternate at once and its join completes there once the host (restarted, on the
+// alternate) greets it. The joiner is on A when A dies: A's metrics count it in a room.
+TEST(JoinCliCluster, AJoinerWhoseInstanceDiesWhileItJoinsJoinsThroughTheNextOne) {
+  test::NatsServer nats(test::free_port());
+  ASSERT_TRUE(nats.ready());
+  std::vector<std::string> fast{"--nats", nats.url(),         "--cluster-heartbeat",
+                                "100ms",  "--cluster-expiry", "1s"};
+  test::ServerProcess a(fast);
+  test::ServerProcess b(fast);
+  ASSERT_TRUE(a.ok() && b.ok());
+  testing::TempDir dir;
+  const std::vector<std::string> host_args{
+      "host",    "--rendezvous",         b.ws_url(), "--db",   dir.file("h.db"),
+      "--links", dir.file("links.json"), "--no-qr",  "--exec", "tr a-z A-Z"};
+  auto host = std::make_unique<HostChild>(host_args);
+  nlohmann::json links = links_when_written(dir.file("links.json"));
+  ASSERT_FALSE(links.is_discarded());
+  host.reset();  // stopped: nobody greets a joiner until it is back
+  const std::string participant = links["participant"];
+  const std::string link = "http://127.0.0.1:" + std::to_string(a.port()) +
+                           "/j?r=http://127.0.0.1:" + std::to_string(b.port()) +
+                           participant.substr(participant.find('#'));
+
+  auto joiner = std::async(std::launch::async, [&] {
+    return run_process({TOKENCAST_BIN, "join", link, "--connect-timeout", "60", "--prompt",
+                        "while joining", "--once", "--verbose"});
+  });
+  ASSERT_TRUE(
+      test::eventually([&] { return test::metric(a.port(), "tokencast_rendezvous_peers") == 1; }));
+  a.kill_hard();
+  std::vector<std::string> resume = host_args;
+  resume.insert(resume.end(), {"--resume", links["session"].get<std::string>()});
+  host = std::make_unique<HostChild>(resume);
+
+  auto r = joiner.get();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.ends_with("exec answers:\nWHILE JOINING\n")) << r.out;
+  EXPECT_NE(r.err.find("rendezvous " + a.ws_url() + " lost"), std::string::npos) << r.err;
+}
+
 TEST(JoinCliTls, HttpsLinkOverWssAndUntrustedCertificateRefused) {
   testing::TestPki pki;
   ASSERT_TRUE(pki.ok()) << pki.error();
