@@ -405,12 +405,16 @@ bool publish_links(const HostFlags& f, const HostLinks& links, bool has_model, b
 
 // The presenter view is the web client's /present page, joined as a viewer: the viewer link's
 // payload rides in its fragment (never sent to a server), like the link itself, followed by
-// "&control=PORT.TOKEN" of this run's moderation API (ControlServer, on 127.0.0.1). Empty when
-// the viewer link has no "/j#".
+// "&control=PORT.TOKEN" of this run's moderation API (ControlServer, on 127.0.0.1). The link's
+// alternate rendezvous ("?r=...") stay in the query, so the QR code it shows carries them.
+// Empty when the viewer link's path does not end in "/j".
 std::string presenter_url(const std::string& viewer_link, const ControlServer& control) {
-  auto at = viewer_link.find("/j#");
-  if (at == std::string::npos) return {};
-  return viewer_link.substr(0, at) + "/present#" + viewer_link.substr(at + 3) + "&" +
+  const size_t hash = viewer_link.find('#');
+  if (hash == std::string::npos) return {};
+  const size_t path_end = std::min(viewer_link.find('?'), hash);
+  if (path_end < 2 || viewer_link.compare(path_end - 2, 2, "/j") != 0) return {};
+  return viewer_link.substr(0, path_end - 2) + "/present" +
+         viewer_link.substr(path_end, hash - path_end) + "#" + viewer_link.substr(hash + 1) + "&" +
          control.fragment();
 }
 
