@@ -185,6 +185,40 @@ TEST(InviteLink, WebSocketUrl) {
   EXPECT_EQ(rendezvous_websocket_url("ftp://h").error(), InviteError::kBadScheme);
 }
 
+TEST(InviteLink, AlternatesFormatAndOrder) {
+  const LinkInputs in;
+  const RoomSecret& secret = in.viewer;
+  const Ed25519PublicKey& key = in.host_key;
+  auto link = format_invite_link("https://A.example/", LinkRole::kViewer, secret, key,
+                                 {"https://B.example/", "https://c.example:8443"});
+  ASSERT_TRUE(link.has_value());
+  EXPECT_TRUE(
+      link->starts_with("https://a.example/j?r=https://b.example&r=https://c.example:8443#"))
+      << redact_invite_link(*link);
+  auto parsed = parse_invite_link(*link);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(invite_rendezvous_bases(*parsed),
+            (std::vector<std::string>{"https://a.example", "https://b.example",
+                                      "https://c.example:8443"}));
+  // An alternate per item costs its length plus 3 characters ("?r=" or "&r=").
+  auto bare = format_invite_link("https://a.example", LinkRole::kViewer, secret, key);
+  ASSERT_TRUE(bare.has_value());
+  EXPECT_EQ(link->size(), bare->size() + (3 + 17) + (3 + 22));
+
+  const auto fails = [&](std::vector<std::string> alts) {
+    auto l = format_invite_link("https://a.example", LinkRole::kViewer, secret, key, alts);
+    return l ? std::string("ok") : std::string(invite_error_name(l.error()));
+  };
+  EXPECT_EQ(fails({"http://b.example"}), "bad_alternate");
+  EXPECT_EQ(fails({"https://b.example/x&y"}), "bad_alternate");
+  EXPECT_EQ(fails({"https://b.example/" + std::string(190, 'x')}), "bad_alternate");
+  EXPECT_EQ(fails({"https://A.example"}), "duplicate_alternate");
+  EXPECT_EQ(fails({"https://b.example", "https://b.example/"}), "duplicate_alternate");
+  EXPECT_EQ(fails({"https://b.e", "https://c.e", "https://d.e", "https://f.e", "https://g.e"}),
+            "too_many_alternates");
+  EXPECT_EQ(fails({"https://b.e", "https://c.e", "https://d.e", "https://f.e"}), "ok");
+}
+
 TEST(InviteLink, Redaction) {
   EXPECT_EQ(redact_invite_link("https://h/j#AAAA"), "https://h/j#<redacted>");
   EXPECT_EQ(redact_invite_link("https://h/j"), "https://h/j");
@@ -266,6 +300,49 @@ std::vector<InvalidCase> invalid_cases(const LinkInputs& in) {
        InviteError::kUnknownRole},
       {"too long", "https://rv.example.net/" + std::string(2000, 'a') + "/j#" + p,
        InviteError::kTooLong},
+      // Alternate rendezvous ("?r="), checked after the payload.
+      {"query other than r=", "https://rv.example.net/j?R=https://rv2.example.net#" + p,
+       InviteError::kQuery},
+      {"r without =", "https://rv.example.net/j?r#" + p, InviteError::kQuery},
+      {"bad payload with alternates",
+       "https://rv.example.net/j?r=https://rv2.example.net#" + p.substr(0, 87),
+       InviteError::kWrongLength},
+      {"bad role with alternates",
+       "https://rv.example.net/j?r=https://rv2.example.net#" +
+           payload_for(1, 2, in.viewer, in.host_key),
+       InviteError::kUnknownRole},
+      {"empty alternate", "https://rv.example.net/j?r=#" + p, InviteError::kBadAlternate},
+      {"alternate not lower-case", "https://rv.example.net/j?r=https://RV2.example.net#" + p,
+       InviteError::kBadAlternate},
+      {"alternate with trailing slash", "https://rv.example.net/j?r=https://rv2.example.net/#" + p,
+       InviteError::kBadAlternate},
+      {"alternate of another scheme", "https://rv.example.net/j?r=http://rv2.example.net#" + p,
+       InviteError::kBadAlternate},
+      {"alternate without scheme", "https://rv.example.net/j?r=rv2.example.net#" + p,
+       InviteError::kBadAlternate},
+      {"alternate with userinfo", "https://rv.example.net/j?r=https://u@rv2.example.net#" + p,
+       InviteError::kBadAlternate},
+      {"alternate with a query", "https://rv.example.net/j?r=https://rv2.example.net/a?b#" + p,
+       InviteError::kBadAlternate},
+      {"alternate with bad port", "https://rv.example.net/j?r=https://rv2.example.net:0#" + p,
+       InviteError::kBadAlternate},
+      {"second item without r=", "https://rv.example.net/j?r=https://rv2.example.net&x=1#" + p,
+       InviteError::kBadAlternate},
+      {"empty item after &", "https://rv.example.net/j?r=https://rv2.example.net&#" + p,
+       InviteError::kBadAlternate},
+      {"alternate over 200 characters",
+       "https://rv.example.net/j?r=https://rv2.example.net/" + std::string(180, 'a') + "#" + p,
+       InviteError::kBadAlternate},
+      {"five alternates",
+       "https://rv.example.net/j?r=https://a.example&r=https://b.example&r=https://c.example&r="
+       "https://d.example&r=https://e.example#" +
+           p,
+       InviteError::kTooManyAlternates},
+      {"alternate equal to the base", "https://rv.example.net/j?r=https://rv.example.net#" + p,
+       InviteError::kDuplicateAlternate},
+      {"alternate repeated",
+       "https://rv.example.net/j?r=https://rv2.example.net&r=https://rv2.example.net#" + p,
+       InviteError::kDuplicateAlternate},
   };
   return v;
 }
@@ -279,7 +356,9 @@ Json build_link_vectors() {
       "role(1) | secret(32) | host_public_key(32). 'valid' entries parse to the listed fields; "
       "when 'canonical' is true, formatting those fields with base_url gives the link back. "
       "'invalid' entries fail with the named error (checks in the order of "
-      "docs/PROTOCOL.md (section 1)). Room locators are derived as in crypto.json.";
+      "docs/PROTOCOL.md (section 1)). Room locators are derived as in crypto.json. A link may "
+      "carry alternate rendezvous base URLs as '?r=<url>&r=<url>' before the '#' ('alternates', "
+      "absent when there are none).";
 
   Json valid = Json::array();
   auto add_valid = [&](const char* name, const std::string& link, bool canonical) {
@@ -301,6 +380,7 @@ Json build_link_vectors() {
     v["payload_hex"] = hex(payload);
     v["rendezvous_websocket_url"] = *rendezvous_websocket_url(parsed->base_url);
     v["room_locator_b64url"] = room_locator_text(invite_room_locator(*parsed));
+    if (!parsed->alternates.empty()) v["alternates"] = parsed->alternates;
     valid.push_back(v);
   };
   const auto fmt = [&](const char* base, LinkRole role) {
@@ -316,6 +396,27 @@ Json build_link_vectors() {
             true);
   add_valid("upper-case scheme and host (normalized)",
             "HTTPS://RV.Example.NET/j#" + payload_for(1, 0, in.viewer, in.host_key), false);
+  const auto fmt_alt = [&](const char* base, LinkRole role, std::vector<std::string> alts) {
+    return *format_invite_link(base, role, role == LinkRole::kViewer ? in.viewer : in.participant,
+                               in.host_key, alts);
+  };
+  add_valid("viewer, two alternate rendezvous",
+            fmt_alt("https://rv1.example.net:8443", LinkRole::kViewer,
+                    {"https://rv2.example.net:8443", "https://rv3.example.net:8443"}),
+            true);
+  add_valid("participant, LAN http alternate with base path",
+            fmt_alt("http://192.168.1.20:8080/tokencast", LinkRole::kParticipant,
+                    {"http://192.168.1.21:8080/tokencast"}),
+            true);
+  add_valid("four alternates (the most), IPv6 and path",
+            fmt_alt("https://a.example", LinkRole::kViewer,
+                    {"https://b.example", "https://[2001:db8::2]:8443", "https://c.example/rv",
+                     "https://d.example:9443"}),
+            true);
+  add_valid("upper-case base with an alternate (normalized)",
+            "HTTPS://RV1.Example.NET/j?r=https://rv2.example.net#" +
+                payload_for(1, 0, in.viewer, in.host_key),
+            false);
   root["valid"] = valid;
 
   Json invalid = Json::array();
@@ -378,10 +479,14 @@ TEST(LinkVectors, ValidLinks) {
     EXPECT_EQ(hex(parsed->host_key), e["host_public_key_hex"]);
     EXPECT_EQ(*rendezvous_websocket_url(parsed->base_url), e["rendezvous_websocket_url"]);
     EXPECT_EQ(room_locator_text(invite_room_locator(*parsed)), e["room_locator_b64url"]);
+    const std::vector<std::string> alternates =
+        e.contains("alternates") ? e["alternates"].get<std::vector<std::string>>()
+                                 : std::vector<std::string>{};
+    EXPECT_EQ(parsed->alternates, alternates) << e["name"];
     if (e["canonical"].get<bool>()) {
-      EXPECT_EQ(
-          *format_invite_link(parsed->base_url, parsed->role, parsed->secret, parsed->host_key),
-          e["link"]);
+      EXPECT_EQ(*format_invite_link(parsed->base_url, parsed->role, parsed->secret,
+                                    parsed->host_key, parsed->alternates),
+                e["link"]);
     }
   }
 }
@@ -397,7 +502,7 @@ TEST(LinkVectors, InvalidLinks) {
     EXPECT_EQ(invite_error_name(parsed.error()), e["error"]) << e["name"];
     seen.insert(e["error"].get<std::string>());
   }
-  for (int i = 1; i <= static_cast<int>(InviteError::kUnknownRole); ++i) {
+  for (int i = 1; i <= static_cast<int>(InviteError::kDuplicateAlternate); ++i) {
     EXPECT_TRUE(seen.count(std::string(invite_error_name(static_cast<InviteError>(i)))))
         << invite_error_name(static_cast<InviteError>(i));
   }

@@ -344,6 +344,97 @@ TEST(JoinCliCluster, WhenTheHostsInstanceDiesItMovesAndTheSessionGoesOn) {
   EXPECT_NE(v.out.find("AFTER THE FAILOVER\n"), std::string::npos) << v.out;
 }
 
+// Joiner failover: the host's links name its whole --rendezvous list (the first as the base URL,
+// the others as "?r=" alternates). The first instance dies (SIGKILL) before anyone joins: a
+// participant opening the link finds it unreachable, moves to the link's alternate and joins
+// there (the host moved there too). A link without alternates does the same with
+// `join --rendezvous`.
+TEST(JoinCliCluster, AJoinerWhoseInstanceIsDeadJoinsThroughTheNextOne) {
+  test::NatsServer nats(test::free_port());
+  ASSERT_TRUE(nats.ready());
+  std::vector<std::string> fast{"--nats", nats.url(),         "--cluster-heartbeat",
+                                "100ms",  "--cluster-expiry", "1s"};
+  test::ServerProcess a(fast);
+  test::ServerProcess b(fast);
+  ASSERT_TRUE(a.ok() && b.ok());
+  testing::TempDir dir;
+  HostChild host({"host", "--rendezvous", a.ws_url() + "," + b.ws_url(), "--db", dir.file("h.db"),
+                  "--links", dir.file("links.json"), "--metrics-file", dir.file("m.prom"),
+                  "--no-qr", "--exec", "tr a-z A-Z"});
+  nlohmann::json links = links_when_written(dir.file("links.json"));
+  ASSERT_FALSE(links.is_discarded());
+  const std::string base_a = "http://127.0.0.1:" + std::to_string(a.port());
+  const std::string base_b = "http://127.0.0.1:" + std::to_string(b.port());
+  std::string link = links["participant"];
+  ASSERT_TRUE(link.starts_with(base_a + "/j?r=" + base_b + "#")) << link.substr(0, 80);
+  // The host is registered on A (a first participant gets its answer through A), then A dies.
+  auto before = run_process({TOKENCAST_BIN, "join", link, "--prompt", "through a", "--once"});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  a.kill_hard();
+
+  auto r = run_process(
+      {TOKENCAST_BIN, "join", link, "--prompt", "through the alternate", "--once", "--verbose"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The earlier turn comes first (catch-up); this answer ends the output.
+  EXPECT_TRUE(r.out.ends_with("exec answers:\nTHROUGH THE ALTERNATE\n")) << r.out;
+  EXPECT_NE(r.err.find("rendezvous " + a.ws_url() + " lost"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("trying " + b.ws_url()), std::string::npos) << r.err;
+
+  // A version-1 link naming only the dead instance, and the next one on the command line.
+  std::string plain = base_a + "/j#" + link.substr(link.find('#') + 1);
+  auto by_flag = run_process({TOKENCAST_BIN, "join", plain, "--rendezvous", b.ws_url(), "--prompt",
+                              "through the flag", "--once"});
+  ASSERT_EQ(by_flag.exit_code, 0) << by_flag.err;
+  EXPECT_TRUE(by_flag.out.ends_with("exec answers:\nTHROUGH THE FLAG\n")) << by_flag.out;
+  // Without the flag, that link has nowhere else to go.
+  auto stuck = run_process({TOKENCAST_BIN, "join", plain, "--once"});
+  EXPECT_EQ(stuck.exit_code, 4) << stuck.err;
+  auto bad = run_process({TOKENCAST_BIN, "join", plain, "--rendezvous", base_b});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("is not a ws:// or wss:// URL"), std::string::npos) << bad.err;
+}
+
+// The joiner's instance dies while the joiner waits there for the host: the joiner moves to the
+// link's alternate at once and its join completes there once the host (restarted, on the
+// alternate) greets it. The joiner is on A when A dies: A's metrics count it in a room.
+TEST(JoinCliCluster, AJoinerWhoseInstanceDiesWhileItJoinsJoinsThroughTheNextOne) {
+  test::NatsServer nats(test::free_port());
+  ASSERT_TRUE(nats.ready());
+  std::vector<std::string> fast{"--nats", nats.url(),         "--cluster-heartbeat",
+                                "100ms",  "--cluster-expiry", "1s"};
+  test::ServerProcess a(fast);
+  test::ServerProcess b(fast);
+  ASSERT_TRUE(a.ok() && b.ok());
+  testing::TempDir dir;
+  const std::vector<std::string> host_args{
+      "host",    "--rendezvous",         b.ws_url(), "--db",   dir.file("h.db"),
+      "--links", dir.file("links.json"), "--no-qr",  "--exec", "tr a-z A-Z"};
+  auto host = std::make_unique<HostChild>(host_args);
+  nlohmann::json links = links_when_written(dir.file("links.json"));
+  ASSERT_FALSE(links.is_discarded());
+  host.reset();  // stopped: nobody greets a joiner until it is back
+  const std::string participant = links["participant"];
+  const std::string link = "http://127.0.0.1:" + std::to_string(a.port()) +
+                           "/j?r=http://127.0.0.1:" + std::to_string(b.port()) +
+                           participant.substr(participant.find('#'));
+
+  auto joiner = std::async(std::launch::async, [&] {
+    return run_process({TOKENCAST_BIN, "join", link, "--connect-timeout", "60", "--prompt",
+                        "while joining", "--once", "--verbose"});
+  });
+  ASSERT_TRUE(
+      test::eventually([&] { return test::metric(a.port(), "tokencast_rendezvous_peers") == 1; }));
+  a.kill_hard();
+  std::vector<std::string> resume = host_args;
+  resume.insert(resume.end(), {"--resume", links["session"].get<std::string>()});
+  host = std::make_unique<HostChild>(resume);
+
+  auto r = joiner.get();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.ends_with("exec answers:\nWHILE JOINING\n")) << r.out;
+  EXPECT_NE(r.err.find("rendezvous " + a.ws_url() + " lost"), std::string::npos) << r.err;
+}
+
 TEST(JoinCliTls, HttpsLinkOverWssAndUntrustedCertificateRefused) {
   testing::TestPki pki;
   ASSERT_TRUE(pki.ok()) << pki.error();

@@ -471,6 +471,57 @@ TEST(RendezvousHttp, HostPageIsServedWithItsOwnConnectSources) {
   EXPECT_EQ(std::string(join.headers["Content-Security-Policy"]), rv::kPageContentSecurityPolicy);
 }
 
+// A link with alternate rendezvous ("?r=", docs/PROTOCOL.md section 1) is served a join page
+// whose connect-src adds exactly the alternates' WebSocket URLs, and nothing for anything else.
+TEST(RendezvousHttp, JoinPagePolicyAllowsExactlyTheLinksAlternates) {
+  const std::string plain(rv::kPageContentSecurityPolicy);
+  auto connect_src = [](const std::string& policy) {
+    const size_t at = policy.find("connect-src ");
+    return policy.substr(at, policy.find(';', at) - at);
+  };
+  EXPECT_EQ(rv::join_page_content_security_policy("/j"), plain);
+  EXPECT_EQ(connect_src(rv::join_page_content_security_policy(
+                "/j?r=http://127.0.0.1:9001&r=http://b.example:8080/rv")),
+            "connect-src 'self' ws://127.0.0.1:9001/ws ws://b.example:8080/rv/ws");
+  EXPECT_EQ(connect_src(rv::join_page_content_security_policy("/base/j?r=https://b.example")),
+            "connect-src 'self' wss://b.example/ws");
+  // Everything else of the policy is the page's.
+  std::string widened = rv::join_page_content_security_policy("/j?r=https://b.example");
+  widened.replace(widened.find(" wss://b.example/ws"), 19, "");
+  EXPECT_EQ(widened, plain);
+  for (const char* target : {
+           "/j?x=1",                                      // not alternates
+           "/j?r=",                                       // empty
+           "/j?r=https://b.example;script-src",           // not a base URL
+           "/j?r=https://b.example%20x",                  // not a host
+           "/j?r=https://b.example,https://c.example",    // not a host either
+           "/j?r=https://b.example/",                     // not normalized
+           "/j?r=https://B.example",                      // not normalized
+           "/j?r=https://b.example&r=http://c.example",   // two schemes
+           "/j?r=https://b.example&r=https://b.example",  // repeated
+           "/j?r=https://a.e&r=https://b.e&r=https://c.e&r=https://d.e&r=https://f.e",  // five
+           "/j?r=https://b.example&relay",  // another item
+           "/j?r=http://[::1]:9000",        // IPv6: no CSP source names it
+           "/j?r=https://b.example/it's",   // a path character CSP sources lack
+       }) {
+    EXPECT_EQ(rv::join_page_content_security_policy(target), plain) << target;
+  }
+
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  auto page = http_request(server.port(), "/j?r=http://127.0.0.1:1&r=http://127.0.0.1:2");
+  ASSERT_TRUE(page.ok);
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_EQ(connect_src(std::string(page.headers["Content-Security-Policy"])),
+            "connect-src 'self' ws://127.0.0.1:1/ws ws://127.0.0.1:2/ws");
+  auto other = http_request(server.port(), "/j?x=1");
+  EXPECT_EQ(std::string(other.headers["Content-Security-Policy"]), plain);
+  if (!rv::embedded_web_files().empty()) {
+    // The meta policy lets the header decide which WebSocket hosts the join page may use.
+    EXPECT_NE(page.body.find("connect-src 'self' ws: wss:;"), std::string::npos);
+  }
+}
+
 // Sends `request` on a fresh connection over and over (keep-alive) until the server closes it;
 // returns how many responses arrived (capped).
 int keep_alive_until_closed(uint16_t port, int cap) {

@@ -6,10 +6,13 @@ import { inlinePage, precompress } from './build/page-plugins';
 // Content-Security-Policy of the built page (not of the dev server, which injects inline
 // styles): scripts and styles from the origin, plus exactly the inline blocks the build puts in
 // index.html (the stylesheet, the early-socket script), by hash; no plugins, no other inline
-// code; connections to the page's own origin only ('self' covers its ws:/wss: in CSP level 3;
-// a pasted link of another rendezvous is opened as a page of that rendezvous). The rendezvous
+// code; connections to the page's own origin ('self' covers its ws:/wss: in CSP level 3; a
+// pasted link of another rendezvous is opened as a page of that rendezvous). The rendezvous
 // also sends a CSP header (src/signal/security_headers.hpp) whose directives must appear here
 // unchanged, plus frame-ancestors 'none' (ignored in a meta tag).
+// The join page's meta connect-src also allows ws: and wss: so that it can fail over to the
+// link's alternate rendezvous: the header, which the browser enforces too, narrows that to
+// exactly the alternates' WebSocket URLs the link names (?r=..., docs/PROTOCOL.md section 1).
 // The host page (host.html) also fetches the model server its user names (another origin, often
 // http://localhost): its connect-src adds http: and https: (kHostPageContentSecurityPolicy).
 // The presenter view (present.html) also calls the host's moderation API on 127.0.0.1 (any
@@ -23,7 +26,7 @@ function csp(scriptHashes: string[], styleHashes: string[], page: string): strin
     ["script-src 'self'", ...scriptHashes].join(' '),
     ["style-src 'self'", ...styleHashes].join(' '),
     "img-src 'self' data:",
-    hostPage ? "connect-src 'self' http: https:" : presentPage ? "connect-src 'self' http://127.0.0.1:*" : "connect-src 'self'",
+    hostPage ? "connect-src 'self' http: https:" : presentPage ? "connect-src 'self' http://127.0.0.1:*" : "connect-src 'self' ws: wss:",
     "media-src 'self' blob: mediastream:",
     "base-uri 'none'",
     "form-action 'none'",

@@ -216,7 +216,9 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
              "use a remote rendezvous (ws://HOST:PORT/ws, or wss:// for TLS: its certificate "
              "is verified, never bypassed) instead of the embedded one; more URLs name other "
              "instances of the same cluster (rendezvous --nats), tried in turn when the "
-             "connection to one is lost (the links name the first, or --public-url)");
+             "connection to one is lost; the links name the first and carry the others (at "
+             "most 4) as alternates a joiner moves to when its rendezvous is lost, or name only "
+             "--public-url");
   cli.option("--ca", "FILE", &f.ca,
              "with a wss:// --rendezvous: trust the CA certificates in this PEM file instead "
              "of the system's CA store");
@@ -406,12 +408,16 @@ bool publish_links(const HostFlags& f, const HostLinks& links, bool has_model, b
 
 // The presenter view is the web client's /present page, joined as a viewer: the viewer link's
 // payload rides in its fragment (never sent to a server), like the link itself, followed by
-// "&control=PORT.TOKEN" of this run's moderation API (ControlServer, on 127.0.0.1). Empty when
-// the viewer link has no "/j#".
+// "&control=PORT.TOKEN" of this run's moderation API (ControlServer, on 127.0.0.1). The link's
+// alternate rendezvous ("?r=...") stay in the query, so the QR code it shows carries them.
+// Empty when the viewer link's path does not end in "/j".
 std::string presenter_url(const std::string& viewer_link, const ControlServer& control) {
-  auto at = viewer_link.find("/j#");
-  if (at == std::string::npos) return {};
-  return viewer_link.substr(0, at) + "/present#" + viewer_link.substr(at + 3) + "&" +
+  const size_t hash = viewer_link.find('#');
+  if (hash == std::string::npos) return {};
+  const size_t path_end = std::min(viewer_link.find('?'), hash);
+  if (path_end < 2 || viewer_link.compare(path_end - 2, 2, "/j") != 0) return {};
+  return viewer_link.substr(0, path_end - 2) + "/present" +
+         viewer_link.substr(path_end, hash - path_end) + "#" + viewer_link.substr(hash + 1) + "&" +
          control.fragment();
 }
 

@@ -24,6 +24,10 @@ constexpr const char* kEpilog =
     "\n"
     "In a terminal, a participant can type prompts; /cancel stops the answer, /quit leaves.\n"
     "The client reconnects and resumes by itself when the link drops or the host restarts.\n"
+    "A link made by `host --rendezvous A,B,...` names the other rendezvous instances too\n"
+    "(\"?r=...\" before the #): when the rendezvous in use is lost (it closes, or cannot be\n"
+    "reached) before the connection to the host is open, the client moves to the next one\n"
+    "and joins again there; an open connection keeps streaming meanwhile.\n"
     "\n"
     "exit codes:\n"
     "  0  done (with --once: the awaited answer ended; otherwise the host ended the session)\n"
@@ -54,6 +58,7 @@ struct JoinFlags {
   bool verbose = false;
   std::string connect_timeout = "10";
   std::string ca_file;
+  std::string rendezvous;  // more rendezvous WebSocket URLs, comma-separated
   IceFlags ice;
 };
 
@@ -78,6 +83,9 @@ std::optional<int> parse_join_flags(Args args, JoinFlags& f) {
            "default); --out files keep it");
   cli.option("--connect-timeout", "SECONDS", &f.connect_timeout,
              "give up (exit 4) when no host answers within this (default 10)");
+  cli.option("--rendezvous", "URL[,URL...]", &f.rendezvous,
+             "more rendezvous instances of the link's cluster (ws:// or wss://.../ws, at most "
+             "16), tried in order after the link's own and its alternates when one is lost");
   cli.option("--ca", "FILE", &f.ca_file,
              "https links: trust the CA certificates in this PEM file for the rendezvous "
              "instead of the system's CA store");
@@ -108,6 +116,25 @@ Expected<JoinOptions, int> join_options(const JoinFlags& f) {
     return unexpected(int{kJoinUsage});
   }
   JoinOptions options;
+  if (!f.rendezvous.empty()) {
+    size_t start = 0;
+    while (start <= f.rendezvous.size()) {
+      size_t comma = f.rendezvous.find(',', start);
+      if (comma == std::string::npos) comma = f.rendezvous.size();
+      std::string url = f.rendezvous.substr(start, comma - start);
+      if (!url.starts_with("ws://") && !url.starts_with("wss://")) {
+        std::fprintf(stderr, "tokencast join: --rendezvous: '%s' is not a ws:// or wss:// URL\n",
+                     url.substr(0, 80).c_str());
+        return unexpected(int{kJoinUsage});
+      }
+      options.rendezvous_fallback_urls.push_back(std::move(url));
+      start = comma + 1;
+    }
+    if (options.rendezvous_fallback_urls.size() > 16) {
+      std::fprintf(stderr, "tokencast join: --rendezvous: at most 16 URLs\n");
+      return unexpected(int{kJoinUsage});
+    }
+  }
   options.turn_tls_ca_pem = std::move(*turn_ca);
   options.name = f.name;
   options.ca_file = f.ca_file;

@@ -90,7 +90,12 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   JoinOptions options;
   JoinCallbacks callbacks;
   InviteLink link;
-  std::string websocket_url;
+  // The link's rendezvous, its alternates, then rendezvous_fallback_urls; `url_index` is the
+  // one in use. `urls_failed` counts the ones lost in a row: a join moves on at once while some
+  // of the list is untried, and backs off only when every one failed.
+  std::vector<std::string> websocket_urls;
+  size_t url_index = 0;
+  size_t urls_failed = 0;
   util::EventLoop loop;
   ClientSession session;
   std::unique_ptr<Attempt> attempt;
@@ -112,6 +117,9 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   // retried up to kFirstConnectionRetries times; anything else fails the join at once.
   void attempt_failed(JoinFailure failure, const std::string& detail, bool transient = false);
   void link_lost(const std::string& why);
+  // The rendezvous in use was lost before the data channel opened: moves to the next URL of the
+  // list and begins a new attempt if some URL of the list is still untried in this round.
+  bool next_rendezvous(const std::string& why);
   void end(JoinFailure failure, const std::string& detail);
   void status(const std::string& text) const {
     if (callbacks.on_status) callbacks.on_status(text);
@@ -192,7 +200,7 @@ void JoinClient::Impl::begin_attempt() {
     if (auto self = weak.lock()) self->loop.post(std::move(task));
   };
   rendezvous::ClientOptions rv;
-  rv.url = websocket_url;
+  rv.url = websocket_urls[url_index];
   rv.ca_file = options.ca_file;
   rv.room = invite_room_locator(link);
   rendezvous::ClientCallbacks cb;
@@ -216,6 +224,9 @@ void JoinClient::Impl::begin_attempt() {
       if (a != nullptr && !a->open) {
         if (rejected) {
           end(JoinFailure::kCertificateRejected, reason);
+        } else if (next_rendezvous(reason)) {
+          // Failover: this instance is lost (or never answered); the next one is tried at once,
+          // with a new attempt (a new join id), since the host re-registers there too.
         } else {
           attempt_failed(JoinFailure::kRendezvousUnreachable, reason, timed_out);
         }
@@ -239,6 +250,23 @@ void JoinClient::Impl::begin_attempt() {
     attempt_failed(JoinFailure::kNoAnswer,
                    a->host == 0 ? "no host greeted us in its room" : "the host did not answer");
   });
+}
+
+bool JoinClient::Impl::next_rendezvous(const std::string& why) {
+  if (websocket_urls.size() < 2) return false;
+  const std::string lost = websocket_urls[url_index];
+  url_index = (url_index + 1) % websocket_urls.size();
+  urls_failed += 1;
+  if (urls_failed >= websocket_urls.size()) {
+    urls_failed = 0;  // every one failed: back off as without a list, then go round again
+    return false;
+  }
+  log::info("join",
+            "rendezvous " + lost + " lost (" + why + "): trying " + websocket_urls[url_index]);
+  teardown();
+  status("connecting (rendezvous " + websocket_urls[url_index] + ")");
+  begin_attempt();
+  return true;
 }
 
 void JoinClient::Impl::teardown() {
@@ -308,6 +336,7 @@ void JoinClient::Impl::on_joined(uint64_t n, rendezvous::PeerId self) {
   Attempt* a = current(n);
   if (a == nullptr) return;
   a->self = self;
+  urls_failed = 0;  // this rendezvous works: a later loss starts a fresh round of the list
   create_peer(n);
 }
 
@@ -597,8 +626,15 @@ Expected<std::unique_ptr<JoinClient>, std::pair<JoinFailure, std::string>> JoinC
     return unexpected(
         std::make_pair(JoinFailure::kBadLink, make_error_code(link.error()).message()));
   }
-  auto ws = rendezvous_websocket_url(link->base_url);
-  if (!ws) return unexpected(std::make_pair(JoinFailure::kBadLink, std::string("bad base URL")));
+  std::vector<std::string> urls;
+  for (const std::string& base : invite_rendezvous_bases(*link)) {
+    auto ws = rendezvous_websocket_url(base);
+    if (!ws) return unexpected(std::make_pair(JoinFailure::kBadLink, std::string("bad base URL")));
+    urls.push_back(std::move(*ws));
+  }
+  for (const std::string& url : options.rendezvous_fallback_urls) {
+    if (std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(url);
+  }
   options.name = clean_display_name(options.name);
   if (!options.identity) {
     auto identity = DtlsIdentity::generate();
@@ -609,7 +645,7 @@ Expected<std::unique_ptr<JoinClient>, std::pair<JoinFailure, std::string>> JoinC
   impl->options = std::move(options);
   impl->callbacks = std::move(callbacks);
   impl->link = std::move(*link);
-  impl->websocket_url = *ws;
+  impl->websocket_urls = std::move(urls);
   impl->loop.start();
   impl->loop.post([impl = impl.get()] { impl->begin_attempt(); });
   return std::unique_ptr<JoinClient>(new JoinClient(std::move(impl)));

@@ -136,6 +136,22 @@ Expected<void, std::string> HostRuntime::Impl::start_rendezvous() {
   auto normalized = normalize_base_url(base);
   if (!normalized) return unexpected("not a usable base URL for links: " + base);
   record.base_url = *normalized;
+  // The other instances go into the links as alternates, so joiners can fail over too. Not with
+  // --public-url: that name fronts every instance already (and the instances' own names may be
+  // internal). At most kMaxInviteAlternates; one equal to the base is left out.
+  link_alternates.clear();
+  if (options.public_url.empty()) {
+    for (const std::string& url : options.rendezvous_fallback_urls) {
+      auto alt = normalize_base_url(http_base_of(url));
+      if (!alt) return unexpected("not a usable base URL for links: " + http_base_of(url));
+      if (*alt == record.base_url || std::find(link_alternates.begin(), link_alternates.end(),
+                                               *alt) != link_alternates.end()) {
+        continue;
+      }
+      if (link_alternates.size() == kMaxInviteAlternates) break;
+      link_alternates.push_back(std::move(*alt));
+    }
+  }
   rooms[0].role = LinkRole::kViewer;
   rooms[1].role = LinkRole::kParticipant;
   return {};

@@ -105,8 +105,12 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   if (auto started = h.start_rendezvous(); !started) return unexpected(started.error());
   for (LinkRole role : {LinkRole::kViewer, LinkRole::kParticipant}) {
     const RoomSecret& secret = role == LinkRole::kViewer ? viewer : participant;
-    auto link = format_invite_link(h.record.base_url, role, secret, h.handshake->public_key());
-    if (!link) return unexpected("the link base URL is not valid: " + h.record.base_url);
+    auto link = format_invite_link(h.record.base_url, role, secret, h.handshake->public_key(),
+                                   h.link_alternates);
+    if (!link) {
+      return unexpected("the links cannot be made from " + h.record.base_url + ": " +
+                        make_error_code(link.error()).message());
+    }
     (role == LinkRole::kViewer ? h.links.viewer : h.links.participant) = *link;
   }
   h.links.session_id = h.record.id.hex();

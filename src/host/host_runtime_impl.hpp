@@ -79,6 +79,8 @@ struct HostRuntime::Impl : HostIo {
   std::vector<IceServerEntry> beacon_ice;
   std::unique_ptr<rendezvous::Server> embedded;
   std::vector<std::string> rendezvous_urls;  // the first, then the fallbacks
+  // The links' alternate rendezvous (docs/PROTOCOL.md section 1): the fallbacks' http(s) bases.
+  std::vector<std::string> link_alternates;
   std::array<Room, 2> rooms;
   std::map<uint64_t, Link> link_table;
   std::map<ConnId, uint64_t> by_conn;

@@ -139,11 +139,11 @@ void HttpSession::on_read(error_code ec) {
     StaticResult file = ctx_.files.get(target, joined_field(request, http::field::accept_encoding),
                                        joined_field(request, http::field::if_none_match));
     if (file.status == 400) ctx_.metrics.reject(Rejection::kBadHttpRequest);
-    respond_file(std::move(file), close);
+    respond_file(std::move(file), close, target);
   }
 }
 
-void HttpSession::respond_file(StaticResult file, bool close) {
+void HttpSession::respond_file(StaticResult file, bool close, std::string_view target) {
   if (file.etag.empty()) {  // 400, 404
     respond(file.status, std::move(file.body), file.content_type, file.cache_control, close);
     return;
@@ -154,6 +154,9 @@ void HttpSession::respond_file(StaticResult file, bool close) {
     response_.set("Content-Security-Policy", kHostPageContentSecurityPolicy);
   } else if (file.present_page) {
     response_.set("Content-Security-Policy", kPresentPageContentSecurityPolicy);
+  } else if (file.join_page && !target.empty()) {
+    // A link with alternate rendezvous: the page may open a WebSocket to exactly those.
+    response_.set("Content-Security-Policy", join_page_content_security_policy(target));
   }
   response_.set(http::field::etag, file.etag);
   response_.set(http::field::vary, "Accept-Encoding");

@@ -13,6 +13,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <memory>
 #include <optional>
+#include <string_view>
 
 #include "server_context.hpp"
 #include "transport_stream.hpp"
@@ -35,7 +36,8 @@ class HttpSession final : public ShardSession {
   void respond(unsigned status, std::string body, std::string_view content_type,
                std::string_view cache_control, bool close);
   // A static file's response: ETag, Vary and Content-Encoding besides respond()'s headers.
-  void respond_file(StaticResult file, bool close);
+  // `target`: the request target (the join page's policy depends on its query).
+  void respond_file(StaticResult file, bool close, std::string_view target);
   // Starts response_ with the headers every response has; send() writes it.
   void prepare(unsigned status, std::string_view content_type, std::string_view cache_control,
                bool close);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/beast/http/fields.hpp>
+#include <string>
 #include <string_view>
 
 namespace tokencast::rendezvous {
@@ -30,6 +31,13 @@ inline constexpr std::string_view kHostPageContentSecurityPolicy =
 inline constexpr std::string_view kPresentPageContentSecurityPolicy =
     "img-src 'self' data:; connect-src 'self' http://127.0.0.1:*; media-src 'self' blob: "
     "mediastream:; base-uri 'none'; form-action 'none'; object-src 'none'; frame-ancestors 'none'";
+
+// The join page's policy for a request target "<base>/j?r=<alternate>&r=...": connect-src adds
+// exactly the WebSocket URLs of the link's alternate rendezvous (docs/PROTOCOL.md section 1,
+// "Alternate rendezvous"), so the page can fail over to them. An alternate the policy cannot
+// name exactly (an IPv6 literal, a path character outside unreserved and %HH) is left out; a
+// query that is not valid alternates adds nothing. Without a query: kPageContentSecurityPolicy.
+std::string join_page_content_security_policy(std::string_view target);
 
 // Sets nosniff, no-referrer and DENY framing on every response, and the CSP on HTML ones.
 void set_security_headers(boost::beast::http::fields& fields, std::string_view content_type);

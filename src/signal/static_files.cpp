@@ -200,6 +200,7 @@ StaticResult StaticFiles::get(std::string_view target, std::string_view accept_e
   result.content_type = content_type_for(*rel);
   result.host_page = *rel == "host.html";
   result.present_page = *rel == "present.html";
+  result.join_page = *rel == "index.html";
   result.content_encoding = coding_token(coding);
   result.cache_control = rel->starts_with("assets/") ? kCacheImmutable : kCacheRevalidate;
   // One strong tag per representation: the identity bytes' hash, and the coding.

@@ -55,6 +55,7 @@ struct StaticResult {
   std::string etag;           // quoted strong tag of the representation; set for 200 and 304
   bool host_page = false;     // host.html: its own Content-Security-Policy (security_headers.hpp)
   bool present_page = false;  // present.html: likewise
+  bool join_page = false;     // index.html: a policy naming the link's alternates, if any
 };
 
 class StaticFiles {

@@ -88,3 +88,71 @@ describe.skipIf(missing.length > 0)('a rendezvous cluster on NATS', () => {
     await ctx.close();
   });
 });
+
+// Joiner failover in the browser: the host registers with `--rendezvous A,B` and no public URL,
+// so its links are A's with B as an alternate ("?r="). A phone opens the link: A serves the page
+// (its CSP allows exactly B's WebSocket besides its own), then A is killed (SIGKILL) while the
+// page loads, before its script runs. The page's WebSocket to A fails; it moves to B, joins
+// there (the host moved there too) and gets its answer. A second phone, already live before
+// the kill, keeps streaming on its data channel.
+describe.skipIf(missing.length > 0)('joiner failover across a rendezvous cluster', () => {
+  let nats: ChildProcess;
+  let a: Rendezvous;
+  let b: Rendezvous;
+  let host: Host;
+  let browser: Browser;
+  const dir = tempDir();
+
+  beforeAll(async () => {
+    const port = await freePort();
+    nats = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    for (let i = 0; i < 500 && !(await accepts(port)); i++) await new Promise((r) => setTimeout(r, 20));
+    const fast = ['--nats', `nats://127.0.0.1:${port}`, '--cluster-heartbeat', '100ms', '--cluster-expiry', '1s'];
+    a = await startRendezvous(fast);
+    b = await startRendezvous(fast);
+    host = await startHost({ ...a, base: '', ws: `${a.ws},${b.ws}` }, dir.path, 'tr a-z A-Z');
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    stopAll();
+    nats?.kill('SIGKILL');
+    dir.remove();
+  });
+
+  it('a phone whose rendezvous dies while the page loads joins through the alternate', async () => {
+    const link = host.links.participant;
+    expect(link.startsWith(`${a.base}/j?r=${b.base}#`)).toBe(true);
+
+    // A phone live through A before anything fails.
+    const first = await newPhonePage(browser, 'olga');
+    await first.page.goto(link);
+    await waitLive(first.page);
+
+    const { ctx, page } = await newPhonePage(browser, 'pavel');
+    const sockets: string[] = [];
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    // A dies once it has served the page, before the page's script runs: the script (the same
+    // build's bytes) comes from B.
+    const aDead = new Promise<void>((resolve) => a.proc.once('exit', () => resolve()));
+    await page.route(`${a.base}/assets/*.js`, async (route) => {
+      a.proc.kill('SIGKILL');
+      await aDead;
+      const response = await route.fetch({ url: route.request().url().replace(a.base, b.base) });
+      await route.fulfill({ response });
+    });
+    const response = await page.goto(link);
+    const csp = (await response!.allHeaders())['content-security-policy'];
+    expect(csp).toContain(`connect-src 'self' ${b.ws};`);
+    await waitLive(page, 30000);
+    expect(sockets).toContain(b.ws);
+    await page.fill('#prompt', 'after the failover');
+    await page.click('#send');
+    await waitAnswers(page, 1, 'AFTER THE FAILOVER');
+    // The phone that was live before A died saw the answer on its data channel.
+    await waitAnswers(first.page, 1, 'AFTER THE FAILOVER');
+    await ctx.close();
+    await first.ctx.close();
+  }, 60000);
+});

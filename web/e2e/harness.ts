@@ -98,7 +98,8 @@ export async function startHost(rv: Rendezvous, dir: string, exec: string, extra
   const args = [
     'host',
     '--rendezvous', rv.ws,
-    '--public-url', rv.base,
+    // No base: the links name the --rendezvous list itself (its first, then "?r=" alternates).
+    ...(rv.base ? ['--public-url', rv.base] : []),
     '--db', join(dir, 'h.db'),
     '--links', linksFile,
     '--no-qr',

@@ -24,8 +24,14 @@ const LINK_KEY = 'tokencast.link';
 let linkText: string | null = null;
 /** The invite link in `href`, without the page's own `?relay` setting (see RELAY_KEY). */
 function linkFromHref(href: string): string {
+  // Items are removed by hand: URLSearchParams would re-encode the link's alternates
+  // ("?r=https://..." -> "r=https%3A%2F%2F..."), which the link parser refuses.
   const url = new URL(href);
-  url.searchParams.delete('relay');
+  const kept = url.search
+    .slice(1)
+    .split('&')
+    .filter((item) => item !== '' && item !== 'relay' && !item.startsWith('relay='));
+  url.search = kept.length ? `?${kept.join('&')}` : '';
   return url.toString();
 }
 

@@ -3,6 +3,7 @@ import { Base64urlDecodeError, base64urlDecode, base64urlEncode } from '../src/p
 import { fromHex, toHex } from '../src/protocol/bytes';
 import {
   formatInviteLink,
+  inviteRendezvousBases,
   InviteLinkError,
   normalizeBaseUrl,
   parseInviteLink,
@@ -37,7 +38,8 @@ describe('links.json valid', () => {
         expect(base64urlEncode(roomLocator(link.secret, link.role, link.hostKey))).toBe(v.room_locator_b64url);
       }
       if (v.payload_hex) expect(base64urlDecode(v.link.slice(v.link.indexOf('#') + 1))).toEqual(fromHex(v.payload_hex));
-      if (v.canonical) expect(formatInviteLink(v.base_url, link.role, link.secret, link.hostKey)).toBe(v.link);
+      expect(link.alternates).toEqual(v.alternates ?? []);
+      if (v.canonical) expect(formatInviteLink(v.base_url, link.role, link.secret, link.hostKey, link.alternates)).toBe(v.link);
     });
   }
 });
@@ -92,5 +94,28 @@ describe('links.json base64url', () => {
 describe('redaction', () => {
   it('keeps everything up to #', () => {
     expect(redactInviteLink('https://h/j#abc')).toBe('https://h/j#<redacted>');
+  });
+});
+
+describe('alternate rendezvous', () => {
+  const secret = new Uint8Array(32).fill(7);
+  const key = new Uint8Array(32).fill(9);
+  it('formats normalized alternates in order and parses them back', () => {
+    const link = formatInviteLink('https://A.example/', 0, secret, key, ['https://B.example/', 'https://c.example:8443']);
+    expect(link.startsWith('https://a.example/j?r=https://b.example&r=https://c.example:8443#')).toBe(true);
+    const parsed = parseInviteLink(link);
+    expect(inviteRendezvousBases(parsed)).toEqual(['https://a.example', 'https://b.example', 'https://c.example:8443']);
+    // Each alternate costs its length plus 3 characters ("?r=" or "&r=").
+    expect(link.length).toBe(formatInviteLink('https://a.example', 0, secret, key).length + (3 + 17) + (3 + 22));
+  });
+  it('refuses what a link could not carry', () => {
+    const fails = (alts: string[]) => code(() => formatInviteLink('https://a.example', 0, secret, key, alts));
+    expect(fails(['http://b.example'])).toBe('bad_alternate');
+    expect(fails(['https://b.example/x&y'])).toBe('bad_alternate');
+    expect(fails([`https://b.example/${'x'.repeat(190)}`])).toBe('bad_alternate');
+    expect(fails(['https://A.example'])).toBe('duplicate_alternate');
+    expect(fails(['https://b.example', 'https://b.example/'])).toBe('duplicate_alternate');
+    expect(fails(['https://b.e', 'https://c.e', 'https://d.e', 'https://f.e', 'https://g.e'])).toBe('too_many_alternates');
+    expect(fails(['https://b.e', 'https://c.e', 'https://d.e', 'https://f.e'])).toBe('no error');
   });
 });

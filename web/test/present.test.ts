@@ -22,6 +22,14 @@ describe('presenter address', () => {
     }
   });
 
+  it("keeps the link's alternate rendezvous (the query) in the link it shows", () => {
+    const withAlternates = formatInviteLink('https://rv1.example.net', 0, secret, hostKey, ['https://rv2.example.net']);
+    const query = withAlternates.slice(withAlternates.indexOf('?'), withAlternates.indexOf('#'));
+    const { link, text } = viewerLinkOfPresenterUrl(`https://rv1.example.net/present${query}${payload(withAlternates)}`);
+    expect(text).toBe(withAlternates);
+    expect(link.alternates).toEqual(['https://rv2.example.net']);
+  });
+
   it('refuses a participant payload, another path, a missing or broken payload, never echoing it', () => {
     const bad = [
       `https://rv.example.net/events/tc/present${payload(participant)}`,

@@ -39,6 +39,10 @@ const char* join_failure_text(JoinFailure failure);
 
 struct JoinOptions {
   std::string link;
+  // More rendezvous WebSocket URLs (ws:// or wss://, `join --rendezvous`), tried after the
+  // link's own base URL and its alternates (docs/PROTOCOL.md section 1): when the rendezvous in
+  // use is lost before the data channel is open, the join moves to the next and starts again.
+  std::vector<std::string> rendezvous_fallback_urls;
   std::string name = "guest";
   // Our own STUN/TURN servers; those the rendezvous hands out are added to them.
   std::vector<IceServer> ice_servers;

@@ -1,6 +1,6 @@
 // Invite links (the content of the QR code):
 //
-//   <base-url>/j#<payload>
+//   <base-url>/j[?r=<alternate>[&r=<alternate>...]]#<payload>
 //   payload = base64url(no padding) of  version(1) = 1 | role(1) | secret(32) | host key(32)
 //           = 66 bytes = exactly 88 characters
 //
@@ -10,6 +10,11 @@
 // defect, nothing trimmed or guessed. The host key is not checked to be a curve point here; a
 // link with a bad key simply never sees a valid answer (and leads to an empty room, because the
 // key is an input of the room locator).
+//
+// Alternates (optional, docs/PROTOCOL.md section 1 "Alternate rendezvous"): more base URLs of
+// the same rendezvous cluster, tried in order when the link's own rendezvous is lost. They ride
+// in the query, not the fragment: they are not secret, and the rendezvous serving the page must
+// see them to allow exactly them in the page's Content-Security-Policy.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +23,7 @@
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 #include "tokencast/core/expected.hpp"
 #include "tokencast/core/key_schedule.hpp"
@@ -30,6 +36,9 @@ inline constexpr size_t kInvitePayloadSize = 66;
 inline constexpr size_t kInvitePayloadChars = 88;
 // Longest link accepted (base URL included); QR codes stay readable well below this.
 inline constexpr size_t kMaxInviteLinkLength = 2048;
+// At most this many alternate rendezvous base URLs in one link, each at most this long.
+inline constexpr size_t kMaxInviteAlternates = 4;
+inline constexpr size_t kMaxInviteAlternateLength = 200;
 
 enum class InviteError {
   kTooLong = 1,     // over kMaxInviteLinkLength characters
@@ -45,6 +54,11 @@ enum class InviteError {
   kBadBase64url,    // the payload is not canonical unpadded base64url
   kUnknownVersion,  // the version byte is not kInviteVersion
   kUnknownRole,     // the role byte is neither 0 (viewer) nor 1 (participant)
+  // Alternates (checked last, after the payload):
+  kBadAlternate,        // "r=" item empty, over 200 characters, not a normalized base URL, or
+                        // of another scheme than the link (or not "r=<url>" after the first)
+  kTooManyAlternates,   // more than kMaxInviteAlternates
+  kDuplicateAlternate,  // an alternate equal to the link's base URL or to an earlier one
 };
 
 const std::error_category& invite_category();
@@ -59,10 +73,13 @@ struct InviteLink {
   LinkRole role = LinkRole::kViewer;
   RoomSecret secret;
   Ed25519PublicKey host_key{};
+  // Normalized alternate base URLs, in the link's order (empty for most links).
+  std::vector<std::string> alternates;
 };
 
 // Parses a complete link. Errors: every InviteError, checked in the order listed there
-// (URL structure first, then the payload). Surrounding whitespace is an error (kBadScheme or
+// (URL structure first, then the payload, then the alternates; a query that does not start with
+// "r=" is kQuery). Surrounding whitespace is an error (kBadScheme or
 // kWrongLength): callers that read links from a terminal trim first.
 Expected<InviteLink, InviteError> parse_invite_link(std::string_view link);
 
@@ -75,6 +92,26 @@ Expected<std::string, InviteError> normalize_base_url(std::string_view base_url)
 Expected<std::string, InviteError> format_invite_link(std::string_view base_url, LinkRole role,
                                                       const RoomSecret& secret,
                                                       const Ed25519PublicKey& host_key);
+
+// "<normalized base>/j?r=<alt>&r=<alt>#<payload>" (no query when `alternates` is empty). Each
+// alternate is normalized first. Errors: those of normalize_base_url for the base; for an
+// alternate kBadAlternate (invalid, over 200 characters, another scheme, or an '&' in it),
+// kTooManyAlternates, kDuplicateAlternate; kTooLong for the whole link.
+Expected<std::string, InviteError> format_invite_link(std::string_view base_url, LinkRole role,
+                                                      const RoomSecret& secret,
+                                                      const Ed25519PublicKey& host_key,
+                                                      const std::vector<std::string>& alternates);
+
+// The alternates of a join page request's query, the text after '?' ("r=<url>&r=<url>"): what
+// the rendezvous serving <base>/j reads to allow exactly them in the page's CSP. The rules of a
+// link's alternates, with the first alternate's scheme standing for the link's (the server does
+// not know the link's base URL as the joiner wrote it). Errors: kQuery (not "r=..."),
+// kBadAlternate, kTooManyAlternates, kDuplicateAlternate.
+Expected<std::vector<std::string>, InviteError> parse_invite_alternates(std::string_view query);
+
+// The link's rendezvous base URLs in the order a joiner tries them: the base URL, then the
+// alternates.
+std::vector<std::string> invite_rendezvous_bases(const InviteLink& link);
 
 // The rendezvous WebSocket URL for a base URL: http -> ws, https -> wss, same authority, the
 // base path followed by "/ws" (e.g. "https://h:8443" -> "wss://h:8443/ws"). Errors: those of

@@ -1,7 +1,9 @@
 #include "tokencast/core/invite.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string>
+#include <vector>
 
 #include "crypto/bytes.hpp"
 #include "crypto/primitives.hpp"
@@ -41,6 +43,12 @@ class InviteCategory : public std::error_category {
         return "invite link version not supported (update tokencast?)";
       case InviteError::kUnknownRole:
         return "invite link role unknown";
+      case InviteError::kBadAlternate:
+        return "invite link has an invalid alternate rendezvous (r=)";
+      case InviteError::kTooManyAlternates:
+        return "invite link has too many alternate rendezvous (at most 4)";
+      case InviteError::kDuplicateAlternate:
+        return "invite link repeats a rendezvous in its alternates";
     }
     return "invite link invalid";
   }
@@ -66,8 +74,10 @@ struct ParsedUrl {
   std::string_view fragment;  // after '#', if any
   bool has_fragment = false;
   bool secure = false;
-  std::string authority;  // normalized host[:port]
-  std::string base_path;  // "" or "/a/b"
+  std::string authority;        // normalized host[:port]
+  std::string base_path;        // "" or "/a/b"
+  std::string_view alternates;  // after "?r=" (links only), if any
+  bool has_alternates = false;
 };
 
 // Host: a DNS-style name or IPv4 dotted form (letters, digits, '-', '.'), or "[IPv6]".
@@ -193,8 +203,16 @@ Expected<ParsedUrl, InviteError> parse_url(std::string_view url, bool allow_frag
     p.has_fragment = true;
     p.fragment = rest.substr(hash + 1);
   }
-  if (path_and_query.find('?') != std::string_view::npos) {
-    return unexpected(InviteError::kQuery);
+  const size_t question = path_and_query.find('?');
+  if (question != std::string_view::npos) {
+    // A link's only query is its alternates, "?r=..." (checked after the payload).
+    constexpr std::string_view kAlternates = "?r=";
+    if (!allow_fragment || path_and_query.substr(question, kAlternates.size()) != kAlternates) {
+      return unexpected(InviteError::kQuery);
+    }
+    p.has_alternates = true;
+    p.alternates = path_and_query.substr(question + kAlternates.size());
+    path_and_query = path_and_query.substr(0, question);
   }
   p.base_path = std::string(path_and_query);
   return p;
@@ -205,6 +223,41 @@ std::string assemble(const ParsedUrl& p, std::string_view path) {
   out += p.authority;
   out += path;
   return out;
+}
+
+// One alternate as written in a link: a normalized base URL of the link's scheme, without '&'
+// (the separator). Returns it normalized (for a link: unchanged, or an error).
+Expected<std::string, InviteError> check_alternate(std::string_view alt, bool secure) {
+  if (alt.empty() || alt.size() > kMaxInviteAlternateLength ||
+      alt.find('&') != std::string_view::npos) {
+    return unexpected(InviteError::kBadAlternate);
+  }
+  auto n = normalize_base_url(alt);
+  if (!n) return unexpected(InviteError::kBadAlternate);
+  if (n->starts_with("https://") != secure) return unexpected(InviteError::kBadAlternate);
+  return n;
+}
+
+// "alt&r=alt&r=alt" after "?r=": every item exactly in normalized form.
+Expected<std::vector<std::string>, InviteError> parse_alternates(std::string_view text, bool secure,
+                                                                 const std::string& base) {
+  std::vector<std::string> out;
+  while (true) {
+    const size_t amp = text.find('&');
+    const std::string_view item = text.substr(0, amp);
+    if (out.size() == kMaxInviteAlternates) return unexpected(InviteError::kTooManyAlternates);
+    auto n = check_alternate(item, secure);
+    if (!n) return unexpected(n.error());
+    if (*n != item) return unexpected(InviteError::kBadAlternate);  // one spelling per link
+    if (*n == base || std::find(out.begin(), out.end(), *n) != out.end()) {
+      return unexpected(InviteError::kDuplicateAlternate);
+    }
+    out.push_back(std::move(*n));
+    if (amp == std::string_view::npos) return out;
+    text = text.substr(amp + 1);
+    if (!text.starts_with("r=")) return unexpected(InviteError::kBadAlternate);
+    text.remove_prefix(2);
+  }
 }
 
 }  // namespace
@@ -244,6 +297,12 @@ std::string_view invite_error_name(InviteError e) {
       return "unknown_version";
     case InviteError::kUnknownRole:
       return "unknown_role";
+    case InviteError::kBadAlternate:
+      return "bad_alternate";
+    case InviteError::kTooManyAlternates:
+      return "too_many_alternates";
+    case InviteError::kDuplicateAlternate:
+      return "duplicate_alternate";
   }
   return "unknown";
 }
@@ -286,20 +345,47 @@ Expected<InviteLink, InviteError> parse_invite_link(std::string_view link) {
   std::copy(b.begin() + 2, b.begin() + 34, out.secret.mutable_bytes().begin());
   std::copy(b.begin() + 34, b.end(), out.host_key.begin());
   crypto::wipe(payload->data(), payload->size());
+  if (p->has_alternates) {
+    auto alts = parse_alternates(p->alternates, p->secure, out.base_url);
+    if (!alts) return unexpected(alts.error());
+    out.alternates = std::move(*alts);
+  }
   return out;
 }
 
 Expected<std::string, InviteError> format_invite_link(std::string_view base_url, LinkRole role,
                                                       const RoomSecret& secret,
                                                       const Ed25519PublicKey& host_key) {
+  return format_invite_link(base_url, role, secret, host_key, {});
+}
+
+Expected<std::string, InviteError> format_invite_link(std::string_view base_url, LinkRole role,
+                                                      const RoomSecret& secret,
+                                                      const Ed25519PublicKey& host_key,
+                                                      const std::vector<std::string>& alternates) {
   auto base = normalize_base_url(base_url);
   if (!base) return unexpected(base.error());
+  if (alternates.size() > kMaxInviteAlternates) {
+    return unexpected(InviteError::kTooManyAlternates);
+  }
+  std::string query;
+  std::vector<std::string> seen{*base};
+  for (const std::string& alt : alternates) {
+    auto n = check_alternate(alt, base->starts_with("https://"));
+    if (!n) return unexpected(n.error());
+    if (std::find(seen.begin(), seen.end(), *n) != seen.end()) {
+      return unexpected(InviteError::kDuplicateAlternate);
+    }
+    query += query.empty() ? "?r=" : "&r=";
+    query += *n;
+    seen.push_back(std::move(*n));
+  }
   std::array<uint8_t, kInvitePayloadSize> payload{};
   payload[0] = kInviteVersion;
   payload[1] = static_cast<uint8_t>(role);
   std::copy(secret.bytes().begin(), secret.bytes().end(), payload.begin() + 2);
   std::copy(host_key.begin(), host_key.end(), payload.begin() + 34);
-  std::string link = *base + "/j#" + base64url_encode(payload);
+  std::string link = *base + "/j" + query + "#" + base64url_encode(payload);
   crypto::wipe(payload.data(), payload.size());
   if (link.size() > kMaxInviteLinkLength) return unexpected(InviteError::kTooLong);
   return link;
@@ -312,6 +398,19 @@ Expected<std::string, InviteError> rendezvous_websocket_url(std::string_view bas
   std::string url = *base;
   url.replace(0, 4, "ws");
   return url + "/ws";
+}
+
+Expected<std::vector<std::string>, InviteError> parse_invite_alternates(std::string_view query) {
+  if (query.size() > kMaxInviteLinkLength) return unexpected(InviteError::kTooLong);
+  if (!query.starts_with("r=")) return unexpected(InviteError::kQuery);
+  query.remove_prefix(2);
+  return parse_alternates(query, query.starts_with("https://"), std::string());
+}
+
+std::vector<std::string> invite_rendezvous_bases(const InviteLink& link) {
+  std::vector<std::string> out{link.base_url};
+  out.insert(out.end(), link.alternates.begin(), link.alternates.end());
+  return out;
 }
 
 std::string redact_invite_link(std::string_view link) {

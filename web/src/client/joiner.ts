@@ -2,7 +2,7 @@
 // the data channel, with keepalive and resume. Mirrors src/client/join_client.cpp.
 import { looksLikeBeacon, openHostBeacon, JoinerHandshake, HandshakeFailure, REJECT_REASON_NAMES, warmUpEd25519 } from '../protocol/handshake';
 import type { InviteLink } from '../protocol/invite';
-import { rendezvousWebSocketUrl } from '../protocol/invite';
+import { inviteRendezvousBases, rendezvousWebSocketUrl } from '../protocol/invite';
 import { takeEarlySocket } from './early-socket';
 import { roomLocator } from '../protocol/keys';
 import { decodeServerMessage, encodeClientMessage, type IceServerEntry } from '../protocol/rendezvous';
@@ -179,7 +179,11 @@ interface Attempt {
 
 export class Joiner {
   private readonly options: JoinOptions;
-  private readonly wsUrl: string;
+  /** The link's rendezvous, then its alternates (docs/PROTOCOL.md section 1); `urlIndex` is the
+   *  one in use, `urlsFailed` how many were lost in a row (see nextRendezvous). */
+  private readonly wsUrls: string[];
+  private urlIndex = 0;
+  private urlsFailed = 0;
   private readonly locator: Uint8Array;
   private attempt: Attempt | null = null;
   private attempts = 0;
@@ -212,7 +216,7 @@ export class Joiner {
       },
       () => (this.certificateReady = true),
     );
-    this.wsUrl = rendezvousWebSocketUrl(link.baseUrl);
+    this.wsUrls = inviteRendezvousBases(link).map(rendezvousWebSocketUrl);
     this.locator = roomLocator(link.secret, link.role, link.hostKey);
   }
 
@@ -287,7 +291,8 @@ export class Joiner {
     this.cb.onStatus(this.everConnected ? 'reconnecting' : 'connecting', '');
     let ws: WebSocket;
     try {
-      ws = (n === 1 ? takeEarlySocket(this.wsUrl) : null) ?? new WebSocket(this.wsUrl);
+      const url = this.wsUrls[this.urlIndex];
+      ws = (n === 1 ? takeEarlySocket(url) : null) ?? new WebSocket(url);
     } catch {
       this.attemptFailed('rendezvous_unreachable', 'bad rendezvous URL');
       return;
@@ -315,7 +320,9 @@ export class Joiner {
     };
     ws.onclose = (ev: CloseEvent) => {
       const cur = this.current(n);
-      if (cur && !cur.open) this.attemptFailed('rendezvous_unreachable', ev.reason || `closed (${ev.code})`);
+      if (!cur || cur.open) return;
+      const why = ev.reason || `closed (${ev.code})`;
+      if (!this.nextRendezvous(why)) this.attemptFailed('rendezvous_unreachable', why);
     };
     // An early socket (./early-socket) may be open already: its open event has passed.
     if (ws.readyState === WebSocket.OPEN) queueMicrotask(() => ws.onopen?.(new Event('open')));
@@ -325,6 +332,22 @@ export class Joiner {
       this.attemptFailed('no_answer', cur.host === 0n ? 'no host greeted us in its room' : 'the host did not answer');
     }, this.options.answerTimeoutMs);
     this.createPeer(a);
+  }
+
+  /** Failover: the rendezvous in use was lost before the data channel opened. While some URL of
+   *  the list is untried in this round, moves to the next one and begins a new attempt at once
+   *  (the host registers there too); false when every one failed (then the usual back-off). */
+  private nextRendezvous(why: string): boolean {
+    if (this.wsUrls.length < 2) return false;
+    this.urlIndex = (this.urlIndex + 1) % this.wsUrls.length;
+    if (++this.urlsFailed >= this.wsUrls.length) {
+      this.urlsFailed = 0;
+      return false;
+    }
+    this.teardown();
+    this.cb.onStatus(this.everConnected ? 'reconnecting' : 'connecting', `rendezvous lost (${why}): trying another`);
+    this.beginAttempt();
+    return true;
   }
 
   private teardown(): void {
@@ -413,6 +436,7 @@ export class Joiner {
     if (!a || a.self !== 0n) return;
     perfMark('ws-joined', n);
     a.self = self;
+    this.urlsFailed = 0; // this rendezvous works: a later loss starts a fresh round of the list
   }
 
   /** ICE_SERVERS follows 'joined' at once, before any envelope: the peer connection made at the

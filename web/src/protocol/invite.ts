@@ -1,4 +1,4 @@
-// Invite links: <base-url>/j#<payload> (docs/PROTOCOL.md, section 1.1). Strict parsing with the
+// Invite links: <base-url>/j[?r=<alternate>&r=...]#<payload> (docs/PROTOCOL.md, section 1.1). Strict parsing with the
 // same error names, in the same order, as the C++ reference (src/core/invite.cpp).
 import { base64urlDecode, base64urlEncode } from './base64url';
 import { utf8, wipe } from './bytes';
@@ -7,6 +7,8 @@ export const MAX_INVITE_LINK_LENGTH = 2048;
 export const INVITE_PAYLOAD_CHARS = 88;
 export const INVITE_PAYLOAD_SIZE = 66;
 export const INVITE_VERSION = 1;
+export const MAX_INVITE_ALTERNATES = 4;
+export const MAX_INVITE_ALTERNATE_LENGTH = 200;
 
 export type LinkRole = 0 | 1; // 0 viewer, 1 participant
 
@@ -23,7 +25,10 @@ export type InviteError =
   | 'wrong_length'
   | 'bad_base64url'
   | 'unknown_version'
-  | 'unknown_role';
+  | 'unknown_role'
+  | 'bad_alternate'
+  | 'too_many_alternates'
+  | 'duplicate_alternate';
 
 const MESSAGES: Record<InviteError, string> = {
   too_long: 'invite link too long',
@@ -39,6 +44,9 @@ const MESSAGES: Record<InviteError, string> = {
   bad_base64url: 'invite link payload is not valid base64url',
   unknown_version: 'invite link version not supported (update tokencast?)',
   unknown_role: 'invite link role unknown',
+  bad_alternate: 'invite link has an invalid alternate rendezvous (r=)',
+  too_many_alternates: 'invite link has too many alternate rendezvous (at most 4)',
+  duplicate_alternate: 'invite link repeats a rendezvous in its alternates',
 };
 
 /** A parse failure; its message never echoes the input (links are secrets). */
@@ -53,6 +61,7 @@ export interface InviteLink {
   role: LinkRole;
   secret: Uint8Array; // 32 bytes
   hostKey: Uint8Array; // 32 bytes, Ed25519 public key
+  alternates: string[]; // normalized alternate rendezvous base URLs, in the link's order
 }
 
 const isAlpha = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -118,6 +127,7 @@ interface ParsedUrl {
   basePath: string;
   hasFragment: boolean;
   fragment: string;
+  alternates: string | null; // after "?r=" (links only)
 }
 
 function parseUrl(url: string, allowFragment: boolean): ParsedUrl {
@@ -168,8 +178,16 @@ function parseUrl(url: string, allowFragment: boolean): ParsedUrl {
     hasFragment = true;
     fragment = rest.slice(hash + 1);
   }
-  if (pathAndQuery.includes('?')) fail('query');
-  return { secure, authority: normAuthority, basePath: pathAndQuery, hasFragment, fragment };
+  let basePath = pathAndQuery;
+  let alternates: string | null = null;
+  const question = pathAndQuery.indexOf('?');
+  if (question >= 0) {
+    // A link's only query is its alternates, "?r=..." (checked after the payload).
+    if (!allowFragment || !pathAndQuery.startsWith('?r=', question)) fail('query');
+    alternates = pathAndQuery.slice(question + 3);
+    basePath = pathAndQuery.slice(0, question);
+  }
+  return { secure, authority: normAuthority, basePath, hasFragment, fragment, alternates };
 }
 
 function assemble(p: ParsedUrl, path: string): string {
@@ -182,6 +200,36 @@ export function normalizeBaseUrl(baseUrl: string): string {
   if (path.endsWith('/')) path = path.slice(0, -1);
   if (!validPath(path)) fail('bad_path');
   return assemble(p, path);
+}
+
+// One alternate: a base URL of the link's scheme, without '&'; returned normalized.
+function checkAlternate(alt: string, secure: boolean): string {
+  if (alt.length === 0 || alt.length > MAX_INVITE_ALTERNATE_LENGTH || alt.includes('&')) fail('bad_alternate');
+  let n: string;
+  try {
+    n = normalizeBaseUrl(alt);
+  } catch {
+    fail('bad_alternate');
+  }
+  if (n.startsWith('https://') !== secure) fail('bad_alternate');
+  return n;
+}
+
+function parseAlternates(text: string, secure: boolean, base: string): string[] {
+  const out: string[] = [];
+  for (;;) {
+    const amp = text.indexOf('&');
+    const item = amp < 0 ? text : text.slice(0, amp);
+    if (out.length === MAX_INVITE_ALTERNATES) fail('too_many_alternates');
+    const n = checkAlternate(item, secure);
+    if (n !== item) fail('bad_alternate'); // one spelling per link
+    if (n === base || out.includes(n)) fail('duplicate_alternate');
+    out.push(n);
+    if (amp < 0) return out;
+    text = text.slice(amp + 1);
+    if (!text.startsWith('r=')) fail('bad_alternate');
+    text = text.slice(2);
+  }
 }
 
 export function parseInviteLink(link: string): InviteLink {
@@ -205,19 +253,36 @@ export function parseInviteLink(link: string): InviteLink {
     role: payload[1] as LinkRole,
     secret: payload.slice(2, 34),
     hostKey: payload.slice(34, 66),
+    alternates: [],
   };
   wipe(payload);
+  if (p.alternates !== null) out.alternates = parseAlternates(p.alternates, p.secure, out.baseUrl);
   return out;
 }
 
-export function formatInviteLink(baseUrl: string, role: LinkRole, secret: Uint8Array, hostKey: Uint8Array): string {
+export function formatInviteLink(
+  baseUrl: string,
+  role: LinkRole,
+  secret: Uint8Array,
+  hostKey: Uint8Array,
+  alternates: readonly string[] = [],
+): string {
   const base = normalizeBaseUrl(baseUrl);
+  if (alternates.length > MAX_INVITE_ALTERNATES) fail('too_many_alternates');
+  const seen = [base];
+  let query = '';
+  for (const alt of alternates) {
+    const n = checkAlternate(alt, base.startsWith('https://'));
+    if (seen.includes(n)) fail('duplicate_alternate');
+    query += (query ? '&r=' : '?r=') + n;
+    seen.push(n);
+  }
   const payload = new Uint8Array(INVITE_PAYLOAD_SIZE);
   payload[0] = INVITE_VERSION;
   payload[1] = role;
   payload.set(secret, 2);
   payload.set(hostKey, 34);
-  const link = `${base}/j#${base64urlEncode(payload)}`;
+  const link = `${base}/j${query}#${base64urlEncode(payload)}`;
   wipe(payload);
   if (utf8(link).length > MAX_INVITE_LINK_LENGTH) fail('too_long');
   return link;
@@ -226,6 +291,11 @@ export function formatInviteLink(baseUrl: string, role: LinkRole, secret: Uint8A
 export function rendezvousWebSocketUrl(baseUrl: string): string {
   const base = normalizeBaseUrl(baseUrl);
   return 'ws' + base.slice(4) + '/ws';
+}
+
+/** The link's rendezvous base URLs in the order a joiner tries them. */
+export function inviteRendezvousBases(link: InviteLink): string[] {
+  return [link.baseUrl, ...link.alternates];
 }
 
 export function redactInviteLink(link: string): string {

@@ -17,14 +17,15 @@ export function viewerLinkOfPresenterUrl(href: string): { link: InviteLink; text
   if (base === url.pathname) throw new PresenterLinkError('the presenter view lives at <base>/present#<viewer link payload>');
   let link: InviteLink;
   try {
-    link = parseInviteLink(`${url.origin}${base}/j${url.hash}`);
+    // The query holds the link's alternate rendezvous ("?r=...", docs/PROTOCOL.md section 1).
+    link = parseInviteLink(`${url.origin}${base}/j${url.search}${url.hash}`);
   } catch (e) {
     throw new PresenterLinkError(`the link is not valid: ${e instanceof InviteLinkError ? e.message : 'unreadable'}`);
   }
   if (link.role !== 0) {
     throw new PresenterLinkError('this is a participant link: the presenter view shows only the viewer link (tokencast host prints it)');
   }
-  return { link, text: formatInviteLink(link.baseUrl, 0, link.secret, link.hostKey) };
+  return { link, text: formatInviteLink(link.baseUrl, 0, link.secret, link.hostKey, link.alternates) };
 }
 
 /** The host's moderation API (`tokencast host --present`, on 127.0.0.1): its port and token. */
