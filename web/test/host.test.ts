@@ -604,7 +604,7 @@ describe('host.json ice_beacons', () => {
   for (const b of HV.ice_beacons) {
     const seed = fromHex(b.host_seed_hex);
     const secret = fromHex(b.role === 0 ? b.viewer_secret_hex : b.participant_secret_hex);
-    const link = { baseUrl: 'https://rv.example.net', role: b.role, secret, hostKey: ed25519.getPublicKey(seed) };
+    const link = { baseUrl: 'https://rv.example.net', alternates: [], role: b.role, secret, hostKey: ed25519.getPublicKey(seed) };
     it(`ICE beacon role ${b.role} to ${b.to}: made byte for byte`, async () => {
       const host = new HostHandshake(seedSigner(seed), fromHex(b.viewer_secret_hex), fromHex(b.participant_secret_hex));
       expect(toHex(await host.iceBeacon(b.role, BigInt(b.to), BigInt(b.from), b.servers, fromHex(b.nonce_hex)))).toBe(b.beacon_hex);
@@ -629,7 +629,7 @@ describe('host.json ice_beacons', () => {
   it('a plain beacon opens to no servers; a list the codec refuses is not sealed', async () => {
     const b = HV.beacons[1];
     const seed = fromHex(b.host_seed_hex);
-    const link = { baseUrl: 'https://rv.example.net', role: 1 as const, secret: fromHex(b.participant_secret_hex), hostKey: ed25519.getPublicKey(seed) };
+    const link = { baseUrl: 'https://rv.example.net', alternates: [], role: 1 as const, secret: fromHex(b.participant_secret_hex), hostKey: ed25519.getPublicKey(seed) };
     expect(openHostBeacon(link, fromHex(b.beacon_hex), BigInt(b.to), BigInt(b.from))).toEqual([]);
     const host = new HostHandshake(seedSigner(seed), fromHex(b.viewer_secret_hex), fromHex(b.participant_secret_hex));
     await expect(host.iceBeacon(1, 5n, 9n, [])).rejects.toThrow(/invalid_argument/);
