@@ -1013,15 +1013,25 @@ Json names_script() {
   return t.finish("hostile_and_clashing_names");
 }
 
-Json beacon_vectors() {
-  std::array<uint8_t, 32> seed{};
-  for (size_t i = 0; i < 32; ++i) seed[i] = static_cast<uint8_t>(0x40 + i);
-  std::array<uint8_t, 32> vs{}, ps{};
-  for (size_t i = 0; i < 32; ++i) {
-    vs[i] = static_cast<uint8_t>(i);
-    ps[i] = static_cast<uint8_t>(0x20 + i);
+// The fixed keys of the beacon vectors: host seed 0x40.., viewer secret 0x00.., participant
+// secret 0x20...
+struct BeaconKeys {
+  std::array<uint8_t, 32> seed{}, vs{}, ps{};
+  BeaconKeys() {
+    for (size_t i = 0; i < 32; ++i) {
+      seed[i] = static_cast<uint8_t>(0x40 + i);
+      vs[i] = static_cast<uint8_t>(i);
+      ps[i] = static_cast<uint8_t>(0x20 + i);
+    }
   }
-  auto host = HostHandshake::create(SigningKey::from_seed(seed), RoomSecret(vs), RoomSecret(ps));
+  HostHandshake host() const {
+    return *HostHandshake::create(SigningKey::from_seed(seed), RoomSecret(vs), RoomSecret(ps));
+  }
+};
+
+Json beacon_vectors() {
+  const BeaconKeys k;
+  const HostHandshake host = k.host();
   Json out = Json::array();
   struct B {
     LinkRole role;
@@ -1029,27 +1039,21 @@ Json beacon_vectors() {
   };
   for (const B& b : {B{LinkRole::kViewer, 0x1a2b3c4d5e6f7081ull, 0x99aabbccddeeff00ull},
                      B{LinkRole::kParticipant, 5, 9}}) {
-    out.push_back({{"host_seed_hex", hex(seed)},
-                   {"viewer_secret_hex", hex(vs)},
-                   {"participant_secret_hex", hex(ps)},
+    out.push_back({{"host_seed_hex", hex(k.seed)},
+                   {"viewer_secret_hex", hex(k.vs)},
+                   {"participant_secret_hex", hex(k.ps)},
                    {"role", b.role == LinkRole::kViewer ? 0 : 1},
                    {"to", std::to_string(b.to)},
                    {"from", std::to_string(b.from)},
-                   {"beacon_hex", hex(host->beacon(b.role, b.to, b.from))}});
+                   {"beacon_hex", hex(host.beacon(b.role, b.to, b.from))}});
   }
   return out;
 }
 
 // ICE beacons: the same host, a fixed nonce, the servers the joiner must find inside.
 Json ice_beacon_vectors() {
-  std::array<uint8_t, 32> seed{};
-  for (size_t i = 0; i < 32; ++i) seed[i] = static_cast<uint8_t>(0x40 + i);
-  std::array<uint8_t, 32> vs{}, ps{};
-  for (size_t i = 0; i < 32; ++i) {
-    vs[i] = static_cast<uint8_t>(i);
-    ps[i] = static_cast<uint8_t>(0x20 + i);
-  }
-  auto host = HostHandshake::create(SigningKey::from_seed(seed), RoomSecret(vs), RoomSecret(ps));
+  const BeaconKeys k;
+  const HostHandshake host = k.host();
   std::array<uint8_t, kIceBeaconNonceSize> nonce{};
   for (size_t i = 0; i < nonce.size(); ++i) nonce[i] = static_cast<uint8_t>(0xa0 + i);
   struct B {
@@ -1073,10 +1077,10 @@ Json ice_beacon_vectors() {
     for (const auto& e : b.ice) {
       servers.push_back({{"url", e.url}, {"username", e.username}, {"credential", e.credential}});
     }
-    auto beacon = host->ice_beacon(b.role, b.to, b.from, b.ice, nonce);
-    out.push_back({{"host_seed_hex", hex(seed)},
-                   {"viewer_secret_hex", hex(vs)},
-                   {"participant_secret_hex", hex(ps)},
+    auto beacon = host.ice_beacon(b.role, b.to, b.from, b.ice, nonce);
+    out.push_back({{"host_seed_hex", hex(k.seed)},
+                   {"viewer_secret_hex", hex(k.vs)},
+                   {"participant_secret_hex", hex(k.ps)},
                    {"role", b.role == LinkRole::kViewer ? 0 : 1},
                    {"to", std::to_string(b.to)},
                    {"from", std::to_string(b.from)},

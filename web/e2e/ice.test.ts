@@ -4,7 +4,7 @@
 // answer byte-exact and says "relayed" in its indicator. A host's own TURN server reaches the page
 // the same way inside the host's sealed, signed beacon.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -67,6 +67,25 @@ async function startCoturn(dir: string): Promise<number> {
 
 const afterAllKill: (() => void)[] = [];
 
+/** Test hook: every RTCPeerConnection configuration the context's pages make is recorded. */
+async function recordRtcConfigs(ctx: BrowserContext): Promise<void> {
+  await ctx.addInitScript(() => {
+    const Original = window.RTCPeerConnection;
+    const configs: unknown[] = [];
+    (window as unknown as { rtcConfigs: unknown[] }).rtcConfigs = configs;
+    const Wrapped = function (config?: RTCConfiguration) {
+      configs.push(JSON.parse(JSON.stringify(config ?? {})));
+      return new Original(config);
+    } as unknown as typeof RTCPeerConnection;
+    Wrapped.prototype = Original.prototype;
+    window.RTCPeerConnection = Wrapped;
+  });
+}
+
+async function rtcConfigs(page: Page): Promise<RTCConfiguration[]> {
+  return (await page.evaluate(() => (window as unknown as { rtcConfigs: unknown[] }).rtcConfigs)) as RTCConfiguration[];
+}
+
 describe.skipIf(missing.length > 0)('ICE servers in the browser', () => {
   let browser: Browser;
   const dirs: { remove(): void }[] = [];
@@ -90,21 +109,10 @@ describe.skipIf(missing.length > 0)('ICE servers in the browser', () => {
     const rv = await startRendezvous(['--stun', `stun:127.0.0.1:${turnPort}`, '--turn', turnUrl], { TOKENCAST_TURN_SECRET: SECRET });
     const host = await startHost(rv, d.path, 'tr a-z A-Z', ['--relay-only', '--verbose']);
     const { ctx, page } = await newPhonePage(browser, 'ada');
-    // Test hook: record every RTCPeerConnection configuration the page makes.
-    await ctx.addInitScript(() => {
-      const Original = window.RTCPeerConnection;
-      const configs: unknown[] = [];
-      (window as unknown as { rtcConfigs: unknown[] }).rtcConfigs = configs;
-      const Wrapped = function (config?: RTCConfiguration) {
-        configs.push(JSON.parse(JSON.stringify(config ?? {})));
-        return new Original(config);
-      } as unknown as typeof RTCPeerConnection;
-      Wrapped.prototype = Original.prototype;
-      window.RTCPeerConnection = Wrapped;
-    });
+    await recordRtcConfigs(ctx);
     await page.goto(host.links.participant.replace('/j#', '/j?relay#'));
     await explained(page, waitLive(page));
-    const configs = (await page.evaluate(() => (window as unknown as { rtcConfigs: unknown[] }).rtcConfigs)) as RTCConfiguration[];
+    const configs = await rtcConfigs(page);
     const last = configs[configs.length - 1];
     expect(last.iceTransportPolicy).toBe('relay');
     const servers = last.iceServers ?? [];
@@ -134,20 +142,10 @@ describe.skipIf(missing.length > 0)('ICE servers in the browser', () => {
     const rv = await startRendezvous();
     const host = await startHost(rv, d.path, 'tr a-z A-Z', ['--relay-only', '--turn', turnUrl, '--turn-secret-file', secretFile]);
     const { ctx, page } = await newPhonePage(browser, 'cy');
-    await ctx.addInitScript(() => {
-      const Original = window.RTCPeerConnection;
-      const configs: unknown[] = [];
-      (window as unknown as { rtcConfigs: unknown[] }).rtcConfigs = configs;
-      const Wrapped = function (config?: RTCConfiguration) {
-        configs.push(JSON.parse(JSON.stringify(config ?? {})));
-        return new Original(config);
-      } as unknown as typeof RTCPeerConnection;
-      Wrapped.prototype = Original.prototype;
-      window.RTCPeerConnection = Wrapped;
-    });
+    await recordRtcConfigs(ctx);
     await page.goto(host.links.participant.replace('/j#', '/j?relay#'));
     await explained(page, waitLive(page));
-    const configs = (await page.evaluate(() => (window as unknown as { rtcConfigs: unknown[] }).rtcConfigs)) as RTCConfiguration[];
+    const configs = await rtcConfigs(page);
     // The page has no server of its own and the rendezvous hands out none: the host's beacon
     // brought this one (the peer connection is made, or made again, once the beacon verifies).
     const servers = configs[configs.length - 1].iceServers ?? [];
