@@ -276,6 +276,39 @@ TEST(RtcPeerLink, MessagesBothWaysInOrderAndIntact) {
   EXPECT_EQ(p.a.messages, from_b);
 }
 
+// The host's fan-out: one message to every link, round after round, from one thread. The
+// links' flushes share network-thread tasks (RtcRuntime::Impl::post_batched); each link still
+// gets every message once, in order, and a link destroyed mid-burst (its flush still batched)
+// takes nothing from the others.
+TEST(RtcPeerLink, ManyLinksFannedOutInOneBurstEachGetEveryMessageInOrder) {
+  constexpr size_t kLinks = 6;
+  constexpr uint32_t kRounds = 200;
+  std::vector<std::unique_ptr<Pair>> pairs;
+  for (size_t i = 0; i < kLinks; ++i) {
+    pairs.push_back(std::make_unique<Pair>());
+    pairs.back()->start();
+  }
+  for (auto& p : pairs) ASSERT_TRUE(p->wait_open());
+  std::vector<Bytes> sent;
+  for (uint32_t round = 0; round < kRounds; ++round) {
+    sent.push_back(numbered(round, 4 + round % 40, static_cast<uint8_t>(round)));
+    for (auto& p : pairs) {
+      if (p->a.link) ASSERT_EQ(p->a.link->send(sent.back()), SendResult::kSent);
+    }
+    if (round == kRounds / 2) pairs[0]->a.destroy();  // with its flush likely still queued
+  }
+  for (size_t i = 1; i < kLinks; ++i) {
+    ASSERT_TRUE(pairs[i]->b.wait([](auto& e) { return e.messages.size() >= kRounds; }));
+    std::lock_guard lock(pairs[i]->b.mu);
+    EXPECT_EQ(pairs[i]->b.messages, sent) << "link " << i;
+  }
+  // The destroyed link's peer got a prefix of the rounds, in order, and then the close.
+  ASSERT_TRUE(pairs[0]->b.wait([](auto& e) { return e.ended(); }));
+  std::lock_guard lock(pairs[0]->b.mu);
+  ASSERT_LE(pairs[0]->b.messages.size(), sent.size());
+  EXPECT_TRUE(std::equal(pairs[0]->b.messages.begin(), pairs[0]->b.messages.end(), sent.begin()));
+}
+
 // Loopback is ignored on a machine with another interface (peers on it use that one), and used
 // where there is nothing else: this test binary runs the test above again inside a new network
 // namespace that has only `lo`.

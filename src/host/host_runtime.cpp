@@ -423,12 +423,21 @@ void HostRuntime::Impl::wake_at(ConnId conn, int64_t at_ms) {
   Link& link = link_table.at(it->second);
   if (link.wake_ms && *link.wake_ms <= at_ms) return;  // an earlier wake-up pumps it anyway
   link.wake_ms = at_ms;
+  // Peers paced in step (every peer of a live turn) share one timer: one loop task pumps them
+  // all, and their frames reach the network thread together.
+  auto [wake, fresh] = pace_wakes.try_emplace(at_ms);
+  wake->second.push_back(it->second);
+  if (!fresh) return;
   const auto delay = std::chrono::milliseconds(std::max<int64_t>(0, at_ms - unix_now_ms()));
-  loop.post_after(delay, [this, id = it->second] {
-    auto link = link_table.find(id);
-    if (link == link_table.end()) return;
-    link->second.wake_ms.reset();
-    pump(id);
+  loop.post_after(delay, [this, at_ms] {
+    auto due = pace_wakes.extract(at_ms);
+    if (due.empty()) return;
+    for (uint64_t id : due.mapped()) {
+      auto link = link_table.find(id);
+      if (link == link_table.end()) continue;
+      if (link->second.wake_ms == at_ms) link->second.wake_ms.reset();
+      pump(id);
+    }
   });
 }
 

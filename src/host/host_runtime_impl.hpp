@@ -108,6 +108,10 @@ struct HostRuntime::Impl : HostIo {
   // session must not be re-entered from inside its own HostIo calls.
   std::vector<ConnId> dirty;
   bool flush_posted = false;
+  // Pacing wake-ups (wake_at), by time: the links each armed timer pumps. One timer per distinct
+  // time; a link is listed again only when it asks for an earlier time; entries go when their
+  // timer fires (bounded by the links times their pending wake-ups).
+  std::map<int64_t, std::vector<uint64_t>> pace_wakes;
 
   // host_runtime.cpp
   // Opens the store and creates or loads the session; a resumed session's stored events.

@@ -356,7 +356,12 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
       post_flush = !flush_posted;
       flush_posted = true;
     }
-    if (post_flush) post([](Core& core) { core.flush_s(); });
+    // Batched with the other links' flushes asked for meanwhile (one network-thread task).
+    if (post_flush) {
+      runtime->impl_->post_batched([self = shared_from_this()] {
+        if (!self->detached) self->flush_s();
+      });
+    }
     return result;
   }
 

@@ -175,6 +175,28 @@ RtcRuntime::Impl::~Impl() {
   network.reset();
 }
 
+void RtcRuntime::Impl::post_batched(std::function<void()> task) {
+  {
+    std::lock_guard lock(batch_mu);
+    batch.push_back(std::move(task));
+    if (batch_posted) return;  // the posted task has not taken the batch yet: it runs this too
+    batch_posted = true;
+  }
+  network->PostTask([this] { run_batched(); });
+}
+
+// The network thread outlives every task posted to it (~Impl stops it first), and `this`
+// outlives the network thread.
+void RtcRuntime::Impl::run_batched() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(batch_mu);
+    tasks.swap(batch);
+    batch_posted = false;  // what is batched from now on needs a task of its own
+  }
+  for (auto& task : tasks) task();
+}
+
 bool RtcRuntime::Impl::is_own_thread() const {
   return (worker && worker->IsCurrent()) || (network && network->IsCurrent());
 }

@@ -319,21 +319,24 @@ Expected<void, std::error_code> EventStore::append(const SessionId& id,
                                                    std::span<const Event> events) {
   if (events.empty()) return {};
   std::lock_guard lock(impl_->mutex);
-  auto head = impl_->head_locked(id);
-  if (!head) return unexpected(head.error());
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (events[i].seq != *head + 1 + i) return unexpected(make_error_code(StoreError::kSequence));
-  }
-  auto fail = [this](StoreError e) {
+  auto fail = [this](std::error_code e) {
     impl_->rollback.reset();
     impl_->rollback.step();
     impl_->rollback.reset();
-    return unexpected(make_error_code(e));
+    return unexpected(e);
   };
   impl_->begin.reset();
   int rc = impl_->begin.step();
   impl_->begin.reset();
   if (rc != SQLITE_DONE) return unexpected(make_error_code(StoreError::kIo));
+  // The head is read inside the write transaction: the check and the inserts see the same log
+  // (no other writer between them), and a commit takes one round of locks, not two (the host
+  // commits once per token: the read's own implicit transaction was 4 of its 8 fcntl calls).
+  auto head = impl_->head_locked(id);
+  if (!head) return fail(head.error());
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].seq != *head + 1 + i) return fail(make_error_code(StoreError::kSequence));
+  }
   auto& st = impl_->insert_event;
   for (const auto& event : events) {
     store::EventRow row = store::to_row(event);
@@ -349,14 +352,14 @@ Expected<void, std::error_code> EventStore::append(const SessionId& id,
     st.bind(9, row.at_ms);
     if (st.step() != SQLITE_DONE) {
       st.reset();
-      return fail(StoreError::kIo);
+      return fail(make_error_code(StoreError::kIo));
     }
   }
   st.reset();
   impl_->commit.reset();
   rc = impl_->commit.step();
   impl_->commit.reset();
-  if (rc != SQLITE_DONE) return fail(StoreError::kIo);
+  if (rc != SQLITE_DONE) return fail(make_error_code(StoreError::kIo));
   return {};
 }
 
