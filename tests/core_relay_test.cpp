@@ -1,16 +1,19 @@
 // The relay stream (docs/PROTOCOL.md section 6): the host's RelayStreamWriter, a viewer's
 // RelayVerifier fed by a relay that forwards the frames faithfully or tampers with them (drops,
 // reorders, replays, alters, forges), resuming under a new parent and joining late from an
-// anchor; and the known answers in tests/vectors/relay.json.
+// anchor; the known answers in tests/vectors/relay.json; and the host's RelayTree planner
+// (placement, depth bound, re-parenting with subtrees and resume points, random churn).
 // Regenerate that file with TOKENCAST_WRITE_VECTORS=1 build/tests/core_relay_test.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string>
 
 #include "support/hex.hpp"
 #include "support/vector_file.hpp"
 #include "tokencast/core/relay_stream.hpp"
+#include "tokencast/core/relay_tree.hpp"
 
 namespace tokencast {
 namespace {
@@ -378,6 +381,125 @@ TEST(RelayStream, LateJoinerStartsFromItsParentsAnchor) {
   auto not_anchor = RelayVerifier::from_anchor(session(), host_key().public_key(), frames[0]);
   ASSERT_FALSE(not_anchor);
   EXPECT_EQ(not_anchor.error(), RelayError::kNoAnchor);
+}
+
+// ----------------------------------------------------------------------------- the relay tree
+
+TEST(RelayTree, FillsTheHostThenRelaysBreadthFirst) {
+  RelayTree tree({.host_children = 2, .max_children = 2, .max_depth = 8, .max_viewers = 100});
+  EXPECT_EQ(tree.join(1, 2)->parent, kRelayHost);
+  EXPECT_EQ(tree.join(2, 5)->parent, kRelayHost);  // capacity above k counts as k
+  EXPECT_EQ(tree.join(3, 0)->parent, 1u);          // a leaf: never a parent
+  EXPECT_EQ(tree.join(4, 2)->parent, 1u);
+  auto p5 = tree.join(5, 2);
+  EXPECT_EQ(p5->parent, 2u);
+  EXPECT_EQ(p5->depth, 2u);
+  EXPECT_EQ(p5->resume_after, 0u);
+  EXPECT_EQ(tree.join(6, 1)->parent, 2u);
+  EXPECT_EQ(tree.join(7, 1)->parent, 4u);  // depth 2, ids in order: 4 before 5 and 6
+  EXPECT_EQ(tree.depth(7), 3u);
+  EXPECT_EQ(tree.size(), 7u);
+  EXPECT_EQ(tree.height(), 3u);
+  EXPECT_TRUE(tree.consistent());
+  EXPECT_EQ(tree.join(7, 1).error(), RelayTreeError::kDuplicate);
+  EXPECT_EQ(tree.join(kRelayHost, 1).error(), RelayTreeError::kDuplicate);
+  EXPECT_EQ(tree.leave(99).error(), RelayTreeError::kUnknown);
+  EXPECT_EQ(tree.progress(99, 1).error(), RelayTreeError::kUnknown);
+}
+
+TEST(RelayTree, NeverDeeperThanTheBoundAndRefusesWhenFull) {
+  RelayTree tree({.host_children = 1, .max_children = 1, .max_depth = 3, .max_viewers = 100});
+  for (RelayNodeId id = 1; id <= 3; ++id) EXPECT_EQ(tree.join(id, 1)->depth, id);
+  EXPECT_EQ(tree.join(4, 1).error(), RelayTreeError::kFull);  // 3 would be a parent at depth 3
+  RelayTree small({.host_children = 4, .max_children = 4, .max_depth = 8, .max_viewers = 2});
+  ASSERT_TRUE(small.join(1, 4));
+  ASSERT_TRUE(small.join(2, 4));
+  EXPECT_EQ(small.join(3, 4).error(), RelayTreeError::kFull);
+}
+
+TEST(RelayTree, ChildrenOfALeavingRelayMoveWithTheirSubtreesAndResumePoints) {
+  RelayTree tree({.host_children = 2, .max_children = 2, .max_depth = 4, .max_viewers = 100});
+  for (RelayNodeId id = 1; id <= 14; ++id) ASSERT_TRUE(tree.join(id, 2)) << id;
+  // 1, 2 at depth 1; 3..6 at 2; 7..14 at 3.
+  ASSERT_EQ(tree.children(1), (std::vector<RelayNodeId>{3, 4}));
+  ASSERT_EQ(tree.children(3), (std::vector<RelayNodeId>{7, 8}));
+  ASSERT_TRUE(tree.progress(3, 41));
+  ASSERT_TRUE(tree.progress(4, 40));
+  ASSERT_TRUE(tree.progress(4, 12));  // progress never goes back
+  auto gone = tree.leave(1);
+  ASSERT_TRUE(gone);
+  EXPECT_TRUE(gone->dropped.empty());
+  ASSERT_EQ(gone->moved.size(), 2u);
+  // The host's freed slot takes the first orphan; the other goes where its subtree still fits.
+  EXPECT_EQ(gone->moved[0], (RelayPlacement{3, kRelayHost, 1, 41}));
+  EXPECT_EQ(gone->moved[1].viewer, 4u);
+  EXPECT_EQ(gone->moved[1].resume_after, 40u);
+  EXPECT_LE(gone->moved[1].depth + 1, 4u);  // its children stay within the bound
+  EXPECT_EQ(tree.depth(7), 2u);             // 3's subtree moved up with it
+  EXPECT_FALSE(tree.contains(1));
+  EXPECT_EQ(tree.size(), 13u);
+  EXPECT_TRUE(tree.consistent());
+}
+
+TEST(RelayTree, OrphansTakeTheFreedSlotThenHangBelowEachOther) {
+  // Only the host's freed slot and the orphans themselves have room: the first orphan takes
+  // the slot, the second hangs below the first (outside its own subtree).
+  RelayTree tree({.host_children = 1, .max_children = 3, .max_depth = 6, .max_viewers = 100});
+  ASSERT_TRUE(tree.join(1, 2));  // depth 1, 2 children
+  ASSERT_TRUE(tree.join(2, 3));  // under 1
+  ASSERT_TRUE(tree.join(3, 3));  // under 1
+  auto gone = tree.leave(1);
+  ASSERT_TRUE(gone);
+  ASSERT_EQ(gone->moved.size(), 2u);
+  EXPECT_EQ(gone->moved[0].parent, kRelayHost);
+  EXPECT_EQ(gone->moved[1].parent, gone->moved[0].viewer);
+  EXPECT_TRUE(tree.consistent());
+}
+
+TEST(RelayTree, DropsOrphansNoParentCanTake) {
+  RelayTree tree({.host_children = 1, .max_children = 2, .max_depth = 2, .max_viewers = 100});
+  ASSERT_TRUE(tree.join(1, 2));
+  ASSERT_TRUE(tree.join(2, 0));  // leaves: they relay to no one
+  ASSERT_TRUE(tree.join(3, 0));
+  auto gone = tree.leave(1);
+  ASSERT_TRUE(gone);
+  ASSERT_EQ(gone->moved.size(), 1u);  // 2 takes the host's slot; 3 fits nowhere
+  EXPECT_EQ(gone->moved[0].viewer, 2u);
+  EXPECT_EQ(gone->dropped, std::vector<RelayNodeId>{3});
+  EXPECT_FALSE(tree.contains(3));
+  EXPECT_TRUE(tree.consistent());
+}
+
+TEST(RelayTree, RandomChurnKeepsEveryInvariant) {
+  RelayTree tree({.host_children = 8, .max_children = 3, .max_depth = 5, .max_viewers = 5000});
+  std::mt19937_64 rng(15);
+  std::vector<RelayNodeId> present;
+  RelayNodeId next = 1;
+  size_t moved = 0;
+  for (int step = 0; step < 4000; ++step) {
+    if (present.empty() || rng() % 3 != 0) {
+      const size_t capacity = rng() % 4;  // 0..3
+      if (auto placed = tree.join(next, capacity)) {
+        EXPECT_EQ(tree.parent(next), placed->parent);
+        present.push_back(next);
+      }
+      ++next;
+    } else {
+      const size_t at = rng() % present.size();
+      const RelayNodeId id = present[at];
+      const auto children = tree.children(id);
+      auto gone = tree.leave(id);
+      ASSERT_TRUE(gone);
+      EXPECT_EQ(gone->moved.size() + gone->dropped.size(), children.size());
+      moved += gone->moved.size();
+      for (const auto& m : gone->moved) EXPECT_EQ(tree.parent(m.viewer), m.parent);
+      std::erase_if(present, [&](RelayNodeId v) { return !tree.contains(v); });
+    }
+    ASSERT_TRUE(tree.consistent()) << "step " << step;
+    ASSERT_LE(tree.height(), 5u);
+    ASSERT_EQ(tree.size(), present.size());
+  }
+  EXPECT_GT(moved, 100u);  // the churn did exercise re-parenting
 }
 
 // ------------------------------------------------------------------- tests/vectors/relay.json
