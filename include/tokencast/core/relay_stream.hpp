@@ -98,8 +98,9 @@ struct RelayWriterOptions {
   // 0: every record signed (no wait; 64 bytes and one verification per record).
   // docs/SECURITY.md "Relays" has the trade-off.
   int64_t sign_interval_ms = 50;
-  // A record is also signed when this many unsigned ones precede it (bounds the verifiers'
-  // backlog; at most RelayVerifierOptions::max_unverified_records).
+  // A record is also signed when it would be this many records in a row without a signature
+  // (bounds the verifiers' backlog to one less; keep it within
+  // RelayVerifierOptions::max_unverified_records).
   size_t max_unsigned_records = 64;
 };
 
