@@ -12,7 +12,8 @@
 // children notice after --stall-ms (the ping timeout), report to the host through the rendezvous
 // (--rendezvous-ms each way), the planner moves them, and each connects to its new parent
 // (--setup-ms: introduction through the rendezvous, ICE and DTLS), which sends every frame
-// after the child's verified position from its own copy, then live ones.
+// after the child's verified position from its ring of recent frames (RelayForwarder, 128
+// frames), then live ones.
 //
 // Reports (one JSON line per audience size on stdout, a table on stderr): host upload per token
 // (headers included), tree depth, latency token -> verified at the viewer by depth, added
@@ -182,7 +183,8 @@ struct Node {
   uint64_t epoch = 0;        // bumped at each new parent: frames of an older link are dropped
   int64_t uplink_free_us = 0;
   std::optional<RelayVerifier> verifier;
-  std::vector<uint32_t> have;  // frames received, in order (ids into the shared list)
+  // The relay's ring of recent frames (core RelayForwarder: order, no duplicates, resume).
+  RelayForwarder forwarder{RelayForwarderOptions{.max_frames = 128, .max_bytes = 1 << 20}};
   bool dead = false;
   bool relay = false;
   bool link_up = true;  // the link from its parent carries frames
@@ -221,7 +223,8 @@ struct Result {
   uint64_t accepts = 0, signatures_verified = 0;
   size_t killed = 0, orphans = 0, dropped = 0;
   std::vector<double> reparent_ms, recovered_ms;
-  uint64_t incomplete = 0, order_errors = 0, verifier_errors = 0;
+  uint64_t incomplete = 0, order_errors = 0, verifier_errors = 0, forwarder_errors = 0;
+  uint64_t ring_misses = 0;
 };
 
 class Sim {
@@ -372,7 +375,8 @@ class Sim {
     arrive_at_.emplace_back(n_ + 1, -1);
     const uint32_t id = static_cast<uint32_t>(frames_.size() - 1);
     arrive_at_[id][0] = now_;
-    nodes_[0].have.push_back(id);
+    record_frame(id);
+    if (!nodes_[0].forwarder.add(frames_[id].bytes)) std::abort();
     for (RelayNodeId c : tree_->children(kRelayHost)) {
       if (nodes_[c].link_up) send(kRelayHost, c, id, r);
     }
@@ -418,10 +422,14 @@ class Sim {
         r.hop_added_after_kill_ms.push_back(hop - n.latency_us / 1000);
       }
     }
-    n.have.push_back(e.frame);
-    // Forward first (relays do not wait for their own verification), then verify.
-    for (RelayNodeId c : tree_->children(e.node)) {
-      if (nodes_[c].link_up) send(e.node, c, e.frame, r);
+    // Forward first (relays do not wait for their own verification), then verify. A frame the
+    // relay holds already (its new parent resending after a move) is not forwarded again.
+    auto added = n.forwarder.add(f.bytes);
+    if (!added) ++r.forwarder_errors;
+    if (added && *added == RelayForwarder::Added::kForward) {
+      for (RelayNodeId c : tree_->children(e.node)) {
+        if (nodes_[c].link_up) send(e.node, c, e.frame, r);
+      }
     }
     const auto t0 = std::chrono::steady_clock::now();
     auto out = n.verifier->accept(f.bytes);
@@ -520,7 +528,20 @@ class Sim {
     catch_up_target_[id] = writer_->head().index;
     Node& p = nodes_[n.parent];
     p.sent_upto[id] = from.index;
-    for (uint32_t f : p.have) send(n.parent, id, f, r);
+    auto need = p.forwarder.since(from.index);
+    if (!need) {  // the new parent's ring does not reach back far enough: the host's does
+      ++r.ring_misses;
+      need = nodes_[0].forwarder.since(from.index);
+      if (!need) std::abort();
+    }
+    for (auto bytes : *need) {
+      auto frame = decode_relay_frame(bytes);
+      if (!frame) std::abort();
+      send(n.parent, id,
+           (frame->kind == RelayFrame::Kind::kCheckpoint ? checkpoint_frame_
+                                                         : record_frame_)[frame->index],
+           r);
+    }
   }
 
   void finish(Result& r) {
@@ -543,20 +564,16 @@ class Sim {
     // The wait for a signature: release - arrival of each record at each viewer (before the kill).
     for (const auto& rel : released_) {
       if (rel.at_us >= kill_us_) continue;
-      const uint32_t f = frame_of_index(rel.index);
+      const uint32_t f = record_frame_[rel.index];
       const int64_t arrived = arrive_at_[f][rel.node];
       if (arrived >= 0) r.sign_wait_ms.push_back(static_cast<double>(rel.at_us - arrived) / 1000);
     }
   }
 
-  uint32_t frame_of_index(uint64_t index) {
-    if (record_frame_.empty()) {
-      record_frame_.assign(writer_->head().index + 1, 0);
-      for (uint32_t f = 0; f < frames_.size(); ++f) {
-        if (!frames_[f].checkpoint) record_frame_[frames_[f].index] = f;
-      }
-    }
-    return record_frame_[index];
+  void record_frame(uint32_t id) {
+    auto& map = frames_[id].checkpoint ? checkpoint_frame_ : record_frame_;
+    if (map.size() <= frames_[id].index) map.resize(frames_[id].index + 1, 0);
+    map[frames_[id].index] = id;
   }
 
   struct Released {
@@ -586,7 +603,7 @@ class Sim {
   std::vector<RelayNodeId> killed_;
   int64_t kill_us_ = INT64_MAX;
   std::unordered_map<RelayNodeId, uint64_t> catch_up_target_;
-  std::vector<uint32_t> record_frame_;
+  std::vector<uint32_t> record_frame_, checkpoint_frame_;  // relay index -> frame id
 };
 
 }  // namespace
@@ -615,7 +632,8 @@ int main(int argc, char** argv) {
     const double deep_p99 = deepest ? percentile(r.latency_by_depth_ms[deepest], 0.99) : 0;
     const double verify_us =
         r.verify_cpu_us / static_cast<double>(std::max<uint64_t>(r.accepts, 1));
-    const bool complete = r.incomplete == 0 && r.order_errors == 0 && r.verifier_errors == 0;
+    const bool complete = r.incomplete == 0 && r.order_errors == 0 && r.verifier_errors == 0 &&
+                          r.forwarder_errors == 0;
     std::printf(
         "{\"bench\":\"relay_sim\",\"viewers\":%zu,\"relays\":%zu,\"host_children\":%zu,"
         "\"height\":%zu,\"mean_depth\":%.2f,\"tokens\":%llu,\"records\":%llu,\"signed_frames\":%"
@@ -627,7 +645,8 @@ int main(int argc, char** argv) {
         "\"verify_us_per_frame\":%.1f,\"signatures_verified\":%llu,\"killed_relays\":%zu,"
         "\"moved\":%zu,\"dropped\":%zu,\"reparent_ms\":{\"p50\":%.0f,\"p99\":%.0f,\"max\":%.0f},"
         "\"recovered_ms\":{\"p50\":%.0f,\"p99\":%.0f,\"max\":%.0f},\"incomplete\":%llu,"
-        "\"order_errors\":%llu,\"verifier_errors\":%llu}\n",
+        "\"order_errors\":%llu,\"verifier_errors\":%llu,\"forwarder_errors\":%llu,"
+        "\"ring_misses\":%llu}\n",
         r.viewers, r.relays, r.host_children, r.height, r.mean_depth,
         static_cast<unsigned long long>(r.tokens), static_cast<unsigned long long>(r.records),
         static_cast<unsigned long long>(r.signed_frames), per_token, sig_per_token,
@@ -643,7 +662,9 @@ int main(int argc, char** argv) {
                                : *std::max_element(r.recovered_ms.begin(), r.recovered_ms.end()),
         static_cast<unsigned long long>(r.incomplete),
         static_cast<unsigned long long>(r.order_errors),
-        static_cast<unsigned long long>(r.verifier_errors));
+        static_cast<unsigned long long>(r.verifier_errors),
+        static_cast<unsigned long long>(r.forwarder_errors),
+        static_cast<unsigned long long>(r.ring_misses));
     std::fflush(stdout);
     std::fprintf(
         stderr,

@@ -7,7 +7,9 @@
 //  - released records are consecutive from 1, and re-chaining their payloads from genesis gives
 //    exactly the verifier's verified() position (nothing unsigned or altered is ever released);
 //  - after an error the verifier stays failed and releases nothing more;
-//  - unverified records stay within their bound.
+//  - unverified records stay within their bound;
+//  - a RelayForwarder fed the same frames keeps its ring bounded, its head never goes back, and
+//    what it hands a child from any position decodes and is in stream order.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_unverified_records = 8;
   options.max_unverified_bytes = 4096;
   RelayVerifier verifier(session, host_key, options);
+  RelayForwarder forwarder({.max_frames = 16, .max_bytes = 8192});
   RelayChainHash chain = relay_chain_genesis(session, host_key);
   uint64_t next = 1;
   bool failed = false;
@@ -60,6 +63,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       if (auto anchored = RelayVerifier::from_anchor(session, host_key, frame)) {
         if (anchored->verified().index == 0) std::abort();
+      }
+    }
+    const uint64_t head_before = forwarder.head();
+    (void)forwarder.add(frame);
+    if (forwarder.head() < head_before || forwarder.frames() > 16) std::abort();
+    if (auto resend = forwarder.since(head_before > 2 ? head_before - 2 : 0)) {
+      uint64_t last = 0;
+      for (auto bytes : *resend) {
+        auto f = decode_relay_frame(bytes);
+        if (!f || f->index < last) std::abort();
+        last = f->index;
       }
     }
     auto out = verifier.accept(frame);

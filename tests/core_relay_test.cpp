@@ -383,6 +383,50 @@ TEST(RelayStream, LateJoinerStartsFromItsParentsAnchor) {
   EXPECT_EQ(not_anchor.error(), RelayError::kNoAnchor);
 }
 
+TEST(RelayForwarder, KeepsTheStreamInOrderSkipsResentFramesAndResumesChildren) {
+  RelayWriterOptions options;
+  options.sign_interval_ms = 25;
+  options.max_unsigned_records = 3;
+  RelayStreamWriter writer(session(), host_key(), options);
+  const auto frames = write_stream(writer, 10);
+  RelayForwarder relay;
+  for (const auto& f : frames) EXPECT_EQ(*relay.add(f), RelayForwarder::Added::kForward);
+  EXPECT_EQ(relay.head(), 10u);
+  EXPECT_EQ(relay.oldest(), 1u);
+  // Moved under a new parent, the relay gets records it holds again: none is forwarded twice.
+  for (size_t i = 3; i < frames.size(); ++i) {
+    EXPECT_EQ(*relay.add(frames[i]), RelayForwarder::Added::kDuplicate) << i;
+  }
+  // A child that verified up to record 3 gets everything after it and verifies it all.
+  auto rest = relay.since(3);
+  ASSERT_TRUE(rest);
+  RelayVerifier full(session(), host_key().public_key());
+  ASSERT_FALSE(feed(full, {frames.begin(), frames.begin() + 3}).error);
+  ASSERT_EQ(full.verified().index, 3u);
+  RelayVerifier child(session(), host_key().public_key(), full.verified());
+  std::vector<Bytes> sent;
+  for (auto f : *rest) sent.emplace_back(f.begin(), f.end());
+  Fed fed = feed(child, sent);
+  EXPECT_FALSE(fed.error);
+  EXPECT_EQ(fed.released, numbers(3, 10));
+  EXPECT_TRUE(relay.since(10)->empty());
+  EXPECT_TRUE(relay.since(99)->empty());  // a child ahead of its parent waits for live frames
+  // A gap from the parent is refused.
+  RelayForwarder gap;
+  ASSERT_TRUE(gap.add(frames[0]));
+  EXPECT_EQ(gap.add(frames[2]).error(), RelayError::kOutOfOrder);
+}
+
+TEST(RelayForwarder, RingIsBoundedAndSaysWhenItCannotResumeAChild) {
+  RelayStreamWriter writer(session(), host_key(), sign_every_record());
+  RelayForwarder relay({.max_frames = 4, .max_bytes = 1 << 20});
+  for (const auto& f : write_stream(writer, 10)) ASSERT_TRUE(relay.add(f));
+  EXPECT_EQ(relay.frames(), 4u);
+  EXPECT_EQ(relay.oldest(), 7u);
+  EXPECT_EQ(relay.since(6)->size(), 4u);
+  EXPECT_FALSE(relay.since(5));  // record 6 is gone: resume from the host
+}
+
 // ----------------------------------------------------------------------------- the relay tree
 
 TEST(RelayTree, FillsTheHostThenRelaysBreadthFirst) {

@@ -193,6 +193,51 @@ class RelayVerifier {
   std::optional<std::error_code> failed_;
 };
 
+struct RelayForwarderOptions {
+  // The ring of recent frames a relay keeps to resume children: at most this many frames and
+  // bytes (the oldest go first).
+  size_t max_frames = 1024;
+  size_t max_bytes = size_t{1} << 20;
+};
+
+// A relay's side: keeps the frames it gets from its parent in a bounded ring, in stream order,
+// so that a child (a new one, or one moved here) gets everything after the last record it
+// verified, then live frames. It does not verify (the relay's own RelayVerifier does; its
+// children verify for themselves), but it keeps the stream's order: a record already held (a
+// parent resending after a move) is skipped, so no child gets a duplicate.
+class RelayForwarder {
+ public:
+  explicit RelayForwarder(RelayForwarderOptions options = {});
+
+  enum class Added { kForward, kDuplicate };
+  // A frame from the parent. kForward: new, send it to every child whose link is up; kDuplicate:
+  // a record or checkpoint already held. Errors: the decoder's, kOutOfOrder (a gap).
+  Expected<Added, std::error_code> add(std::span<const uint8_t> frame);
+
+  // The frames a child that holds records up to `after` needs, oldest first (records after it
+  // and the checkpoints among them); nullopt when the ring no longer reaches back to record
+  // after + 1 (the child resumes from the host instead). A child ahead of this relay gets
+  // nothing yet; the caller then forwards it only frames past `after`.
+  std::optional<std::vector<std::span<const uint8_t>>> since(uint64_t after) const;
+
+  // The newest record held (0: none), the oldest one the ring still holds.
+  uint64_t head() const { return head_; }
+  uint64_t oldest() const;
+  size_t frames() const { return ring_.size(); }
+
+ private:
+  struct Kept {
+    uint64_t index = 0;
+    bool checkpoint = false;
+    std::vector<uint8_t> bytes;
+  };
+  RelayForwarderOptions options_;
+  std::deque<Kept> ring_;
+  size_t bytes_ = 0;
+  uint64_t head_ = 0;
+  bool head_signed_ = false;  // a checkpoint or signed record for head_ is held or was seen
+};
+
 }  // namespace tokencast
 
 template <>

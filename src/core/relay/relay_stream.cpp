@@ -320,4 +320,54 @@ std::optional<std::vector<uint8_t>> RelayVerifier::anchor() const {
   return encode_relay_frame(frame);
 }
 
+// --------------------------------------------------------------------------------- forwarder
+
+RelayForwarder::RelayForwarder(RelayForwarderOptions options) : options_(options) {
+  options_.max_frames = std::max<size_t>(options_.max_frames, 1);
+}
+
+Expected<RelayForwarder::Added, std::error_code> RelayForwarder::add(
+    std::span<const uint8_t> bytes) {
+  auto frame = decode_relay_frame(bytes);
+  if (!frame) return unexpected(make_error_code(frame.error()));
+  const bool checkpoint = frame->kind == RelayFrame::Kind::kCheckpoint;
+  if (checkpoint) {
+    if (frame->index < head_ || (frame->index == head_ && head_signed_)) return Added::kDuplicate;
+    if (frame->index != head_) return unexpected(make_error_code(RelayError::kOutOfOrder));
+    head_signed_ = true;
+  } else {
+    if (frame->index <= head_) return Added::kDuplicate;
+    // The first record a forwarder sees may be anywhere (a relay that joined from an anchor).
+    if (head_ != 0 && frame->index != head_ + 1) {
+      return unexpected(make_error_code(RelayError::kOutOfOrder));
+    }
+    head_ = frame->index;
+    head_signed_ = frame->kind == RelayFrame::Kind::kSignedRecord;
+  }
+  ring_.push_back(Kept{frame->index, checkpoint, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+  bytes_ += bytes.size();
+  while (ring_.size() > options_.max_frames || (bytes_ > options_.max_bytes && ring_.size() > 1)) {
+    bytes_ -= ring_.front().bytes.size();
+    ring_.pop_front();
+  }
+  return Added::kForward;
+}
+
+uint64_t RelayForwarder::oldest() const {
+  for (const auto& k : ring_) {
+    if (!k.checkpoint) return k.index;
+  }
+  return head_ + 1;
+}
+
+std::optional<std::vector<std::span<const uint8_t>>> RelayForwarder::since(uint64_t after) const {
+  std::vector<std::span<const uint8_t>> out;
+  if (after >= head_) return out;  // nothing it lacks (or it is ahead: live frames will come)
+  if (oldest() > after + 1) return std::nullopt;
+  for (const auto& k : ring_) {
+    if (k.index > after) out.emplace_back(k.bytes);
+  }
+  return out;
+}
+
 }  // namespace tokencast
