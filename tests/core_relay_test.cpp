@@ -12,6 +12,7 @@
 
 #include "support/hex.hpp"
 #include "support/vector_file.hpp"
+#include "tokencast/core/frame.hpp"
 #include "tokencast/core/relay_stream.hpp"
 #include "tokencast/core/relay_tree.hpp"
 
@@ -606,12 +607,13 @@ nlohmann::ordered_json build_relay_vectors() {
     int64_t at_ms;
     std::optional<std::string> payload;  // nullopt: checkpoint()
   };
-  // Payloads are section 4 host frames, as the host will relay them: a turn_started events
-  // frame, deltas, a thinking delta, an empty delta, a turn_ended.
+  // Payloads are section 4 host frames, as the host will relay them, one stream a client
+  // decoder takes from position (0, none): a turn_started events frame, deltas, a thinking
+  // delta, an empty delta, a turn_ended (RelayVectors.ReleasedPayloadsAreTheHostsFrames).
   const std::vector<Step> steps = {
-      {0, "030101010101016d0a"}, {10, "0448656c"},   {60, "046c6f"},  {70, "0c686d"},
-      {120, std::nullopt},       {130, "04"},        {131, "042c20"}, {132, "04776f726c64"},
-      {200, "0304010301000002"}, {250, std::nullopt}};
+      {0, "030101010101016d0a"},   {10, "0448656c"},   {60, "046c6f"},  {70, "0c686d"},
+      {120, std::nullopt},         {130, "04"},        {131, "042c20"}, {132, "04776f726c64"},
+      {200, "03080103010000060c"}, {250, std::nullopt}};
   RelayStreamWriter writer(sid, key, options);
   RelayVerifier verifier(sid, key.public_key());
   Json frames = Json::array();
@@ -712,6 +714,28 @@ nlohmann::ordered_json build_relay_vectors() {
   root["invalid"] = invalid;
   root["max_frame_bytes"] = kMaxRelayFrameBytes;
   return root;
+}
+
+// What the verifier releases is the host's section 4 stream: a client decoder takes it from
+// the start with no error and ends after the turn.
+TEST(RelayVectors, ReleasedPayloadsAreTheHostsFrames) {
+  const auto v = build_relay_vectors();
+  FrameDecoder decoder;
+  std::string text;
+  for (const auto& f : v["stream"]["frames"]) {
+    for (const auto& r : f["released"]) {
+      auto frame = decoder.decode(unhex(r["payload_hex"].get<std::string>()));
+      ASSERT_TRUE(frame) << frame.error().message();
+      if (const auto* events = std::get_if<EventsFrame>(&*frame)) {
+        for (const auto& e : events->events) {
+          if (const auto* d = std::get_if<TextDelta>(&e.body)) text += d->bytes;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(text, "Hello, world");
+  EXPECT_EQ(decoder.position().last_seq, 8u);
+  EXPECT_FALSE(decoder.position().open_turn);
 }
 
 TEST(RelayVectors, RelayJsonIsCurrent) {

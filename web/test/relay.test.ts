@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { fromHex, toHex } from '../src/protocol/bytes';
+import { FrameDecoder } from '../src/protocol/frames';
 import {
   decodeRelayFrame,
   RelayError,
@@ -87,6 +88,22 @@ describe('relay.json', () => {
       expect(codeOf(() => decodeRelayFrame(fromHex(t.hex)))).toBe(t.error);
     });
   }
+
+  it('releases the host\'s section 4 stream: a client decoder takes it from the start', () => {
+    const v = new RelayVerifier(sessionId, hostKey);
+    const decoder = new FrameDecoder();
+    let text = '';
+    for (const f of streamFrames) {
+      for (const r of v.accept(f)) {
+        const frame = decoder.decode(r.payload);
+        if (frame.type === 'events') {
+          for (const e of frame.events) if (e.type === 'text_delta') text += new TextDecoder().decode(e.bytes);
+        }
+      }
+    }
+    expect(text).toBe('Hello, world');
+    expect(decoder.position).toEqual({ last_seq: 8n, open_turn: null });
+  });
 
   it('refuses an oversized frame before reading it', () => {
     expect(codeOf(() => decodeRelayFrame(new Uint8Array(V.max_frame_bytes + 1).fill(0x20)))).toBe('oversized');
