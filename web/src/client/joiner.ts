@@ -5,7 +5,7 @@ import type { InviteLink } from '../protocol/invite';
 import { inviteRendezvousBases, rendezvousWebSocketUrl } from '../protocol/invite';
 import { takeEarlySocket } from './early-socket';
 import { roomLocator } from '../protocol/keys';
-import { decodeServerMessage, encodeClientMessage, type IceServerEntry } from '../protocol/rendezvous';
+import { decodeServerMessage, encodeClientMessage, joinSubprotocol, type IceServerEntry } from '../protocol/rendezvous';
 import { FrameError, STATUS } from '../protocol/frames';
 import { ClientSession, type SessionEvent } from './session';
 
@@ -290,9 +290,16 @@ export class Joiner {
     perfMark('join-start', n);
     this.cb.onStatus(this.everConnected ? 'reconnecting' : 'connecting', '');
     let ws: WebSocket;
+    let kept: unknown[] = [];
     try {
       const url = this.wsUrls[this.urlIndex];
-      ws = (n === 1 ? takeEarlySocket(url) : null) ?? new WebSocket(url);
+      // JOIN rides in the upgrade (the join subprotocol): 'joined' then follows the open with
+      // no round trip of its own. The early socket offers it too; an older rendezvous selects
+      // none, and then the JOIN message goes (onopen).
+      const protocol = joinSubprotocol(this.locator);
+      const early = n === 1 ? takeEarlySocket(url, protocol) : null;
+      kept = early?.messages ?? [];
+      ws = early?.ws ?? new WebSocket(url, [protocol]);
     } catch {
       this.attemptFailed('rendezvous_unreachable', 'bad rendezvous URL');
       return;
@@ -301,7 +308,9 @@ export class Joiner {
     a.ws = ws;
     ws.onopen = () => {
       if (!this.current(n)) return;
-      ws.send(encodeClientMessage({ type: 'join', room: this.locator }) as Uint8Array<ArrayBuffer>);
+      if (ws.protocol !== joinSubprotocol(this.locator)) {
+        ws.send(encodeClientMessage({ type: 'join', room: this.locator }) as Uint8Array<ArrayBuffer>);
+      }
       // While 'joined' and the host's beacon are on their way: make the first Ed25519
       // verification (the beacon's, on the critical path) as cheap as the later ones.
       if (!ed25519Warm) ed25519Warm = warmUpEd25519() || true;
@@ -332,6 +341,9 @@ export class Joiner {
       this.attemptFailed('no_answer', cur.host === 0n ? 'no host greeted us in its room' : 'the host did not answer');
     }, this.options.answerTimeoutMs);
     this.createPeer(a);
+    // What the early socket received before it was ours ('joined', the host's beacon), in
+    // order, before any later message (microtasks run before the next message event).
+    if (kept.length) queueMicrotask(() => kept.forEach((data) => ws.onmessage?.(new MessageEvent('message', { data }))));
   }
 
   /** Failover: the rendezvous in use was lost before the data channel opened. While some URL of
