@@ -110,6 +110,11 @@ function perfMark(name: string, attempt: number, extra: Record<string, unknown> 
   }
 }
 
+/** ICE_SERVERS entries as RTCPeerConnection wants them. */
+function rtcIceServers(servers: IceServerEntry[]): RTCIceServer[] {
+  return servers.map((s) => (s.username ? { urls: s.url, username: s.username, credential: s.credential } : { urls: s.url }));
+}
+
 let ed25519Warm = false;
 
 export interface JoinCallbacks {
@@ -175,6 +180,7 @@ interface Attempt {
   hostIce: RTCIceServer[]; // what the host's ICE beacon added (sealed and signed)
   iceConnected: boolean; // ICE found a working candidate pair (at some point)
   peerGen: number; // which createPeer call may make this attempt's peer connection
+  iceKept: boolean; // the early socket's ICE_SERVERS was applied before the first peer: skip its replay
 }
 
 export class Joiner {
@@ -285,6 +291,7 @@ export class Joiner {
       hostIce: [],
       iceConnected: false,
       peerGen: 0,
+      iceKept: false,
     };
     this.attempt = a;
     perfMark('join-start', n);
@@ -340,6 +347,20 @@ export class Joiner {
       if (!cur || cur.open) return;
       this.attemptFailed('no_answer', cur.host === 0n ? 'no host greeted us in its room' : 'the host did not answer');
     }, this.options.answerTimeoutMs);
+    // The rendezvous' ICE servers may be among what the early socket kept: gather with them
+    // from the first peer connection on, instead of making it again when they are replayed.
+    for (const data of kept) {
+      try {
+        const m = data instanceof ArrayBuffer ? decodeServerMessage(new Uint8Array(data)) : null;
+        if (m?.type === 'ice_servers') {
+          a.rendezvousIce = rtcIceServers(m.servers);
+          a.iceKept = true;
+          break;
+        }
+      } catch {
+        /* the replay below meets it again and drops it */
+      }
+    }
     this.createPeer(a);
     // What the early socket received before it was ours ('joined', the host's beacon), in
     // order, before any later message (microtasks run before the next message event).
@@ -456,9 +477,11 @@ export class Joiner {
   private onIceServers(n: number, servers: IceServerEntry[]): void {
     const a = this.current(n);
     if (!a || a.answered || a.open) return;
-    a.rendezvousIce = servers.map((s) =>
-      s.username ? { urls: s.url, username: s.username, credential: s.credential } : { urls: s.url },
-    );
+    if (a.iceKept) {
+      a.iceKept = false; // the replay of the message applied before the first peer was made
+      return;
+    }
+    a.rendezvousIce = rtcIceServers(servers);
     this.closePeer(a);
     a.handshake = null;
     a.sent = [];
