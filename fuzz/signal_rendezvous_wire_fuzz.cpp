@@ -1,9 +1,13 @@
 // Fuzzes the rendezvous wire decoders (both directions). Properties: no crash or undefined
 // behaviour on any input; every accepted message re-encodes to exactly the input bytes
-// (canonical form); the relay's SEND -> ENVELOPE rewrite agrees with the encoder.
+// (canonical form); the relay's SEND -> ENVELOPE rewrite agrees with the encoder; the input as
+// a Sec-WebSocket-Protocol offer (JOIN in the upgrade) yields a room only when exactly one entry
+// is the canonical join subprotocol of that room.
 #include <cstdint>
 #include <cstdlib>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "tokencast/signal/rendezvous_wire.hpp"
@@ -38,6 +42,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto* ice = std::get_if<rv::IceServers>(&*m)) {
       if (ice->servers.empty() || ice->servers.size() > rv::kMaxIceServers) std::abort();
       if (size > rv::kMaxIceServersSize) std::abort();
+    }
+  }
+  // The same bytes as an upgrade's subprotocol offer (a header the server parses).
+  std::string_view offer(reinterpret_cast<const char*>(data), size);
+  if (auto room = rv::find_join_in_offer(offer)) {
+    if (size > rv::kMaxJoinOfferSize) std::abort();
+    if (room->has_value()) {
+      const std::string mine = rv::join_subprotocol(**room);
+      if (offer.find(mine) == std::string_view::npos) std::abort();
+      auto again = rv::parse_join_subprotocol(mine);
+      if (!again || *again != **room) std::abort();
     }
   }
   return 0;

@@ -71,7 +71,11 @@ TEST(NatsCluster, PeersOnThreeInstancesMeetRelayInOrderAndLeave) {
   Instance a({nats.url()}), b({nats.url()}), c({nats.url()});
   ASSERT_TRUE(eventually([&] { return a.healthz() == 200 && b.healthz() == 200; }));
 
-  TestPeer host(a.ws_url(), room(7));
+  // The host joins with a JOIN message (as an older client does), the others in the WebSocket
+  // upgrade (the join subprotocol, the native client's default): one room across instances.
+  rv::ClientOptions classic;
+  classic.join_in_upgrade = false;
+  TestPeer host(a.ws_url(), room(7), classic);
   rv::PeerId host_id = host.join();
   TestPeer joiner(b.ws_url(), room(7));
   std::vector<rv::PeerId> listed;

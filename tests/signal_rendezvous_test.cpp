@@ -502,6 +502,125 @@ TEST(Rendezvous, WrongPathIsNotAWebSocket) {
   EXPECT_NE(e.close.reason.find("HTTP 404"), std::string::npos) << e.close.reason;
 }
 
+// --- JOIN in the upgrade (the join subprotocol, docs/PROTOCOL.md section 3) ---
+
+TEST(Rendezvous, JoinInTheUpgradeMeetsTheJoinMessageInOneRoom) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  // A raw client offering the join subprotocol: the 101 selects it, and JOINED is the first
+  // message without any JOIN sent.
+  RawWs up;
+  websocket::response_type response;
+  const std::string offered = rv::join_subprotocol(room(41));
+  ASSERT_TRUE(up.connect_offering(server.port(), "chat, " + offered, response));
+  EXPECT_EQ(response[beast::http::field::sec_websocket_protocol], offered);
+  auto first = rv::decode_server_message(up.read().data);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(std::holds_alternative<rv::Joined>(*first));
+  const rv::PeerId up_id = std::get<rv::Joined>(*first).self;
+  EXPECT_TRUE(std::get<rv::Joined>(*first).peers.empty());
+
+  // A classic client (JOIN message after the upgrade) lands in the same room.
+  rv::ClientOptions classic_options;
+  classic_options.join_in_upgrade = false;
+  TestPeer classic(server.ws_url(), room(41), classic_options);
+  std::vector<rv::PeerId> seen;
+  const rv::PeerId classic_id = classic.join(&seen);
+  EXPECT_EQ(seen, std::vector<rv::PeerId>{up_id});
+  auto notice = rv::decode_server_message(up.read().data);
+  ASSERT_TRUE(notice.has_value());
+  EXPECT_EQ(std::get<rv::PeerJoined>(*notice).peer, classic_id);
+
+  // The native client joins in the upgrade by default.
+  TestPeer native(server.ws_url(), room(41));
+  const rv::PeerId native_id = native.join(&seen);
+  EXPECT_EQ(std::set<rv::PeerId>(seen.begin(), seen.end()),
+            (std::set<rv::PeerId>{up_id, classic_id}));
+  EXPECT_EQ(classic.expect(Event::kPeerJoined).id, native_id);
+  ASSERT_TRUE(native.client->send(up_id, bytes("offer")));
+  auto envelope = rv::decode_server_message(up.read().data);  // PEER_JOINED native first
+  ASSERT_TRUE(envelope.has_value());
+  EXPECT_EQ(std::get<rv::PeerJoined>(*envelope).peer, native_id);
+  envelope = rv::decode_server_message(up.read().data);
+  ASSERT_TRUE(envelope.has_value());
+  ASSERT_TRUE(std::holds_alternative<rv::Envelope>(*envelope));
+  EXPECT_EQ(std::get<rv::Envelope>(*envelope).from, native_id);
+
+  // Joined at the upgrade, a JOIN message is a second JOIN.
+  up.join(room(41));
+  auto closed = up.read_until_close();
+  EXPECT_TRUE(closed.closed);
+  EXPECT_EQ(closed.code, code(CloseCode::kProtocolError));
+  EXPECT_EQ(classic.expect(Event::kPeerLeft).id, up_id);
+  EXPECT_EQ(metric(server.port(), "tokencast_rendezvous_joins_total"), 3);
+  EXPECT_EQ(metric(server.port(), "tokencast_rendezvous_joins_in_upgrade_total"), 2);
+}
+
+TEST(Rendezvous, MalformedJoinOfferIsRefusedAtTheUpgrade) {
+  ServerProcess server;
+  ASSERT_TRUE(server.ok());
+  const std::string good = rv::join_subprotocol(room(42));
+  std::string noncanonical = good;
+  noncanonical.back() = 'x';  // the last character's unused low bits set
+  std::string version2 = good;
+  version2[rv::kJoinSubprotocolPrefix.size() + 1] = 'g';  // JOIN's version byte: 1 -> 2
+  for (const std::string& offer :
+       {noncanonical, good + ", " + rv::join_subprotocol(room(43)), good.substr(0, 60), version2,
+        good + ", " + std::string(1000, 'x')}) {
+    SCOPED_TRACE(offer);
+    RawWs ws;
+    websocket::response_type response;
+    EXPECT_FALSE(ws.connect_offering(server.port(), offer, response));
+    EXPECT_EQ(response.result_int(), 400u);
+  }
+  // Other subprotocols only: a classic upgrade (none selected), JOIN follows as before.
+  RawWs classic;
+  websocket::response_type response;
+  ASSERT_TRUE(classic.connect_offering(server.port(), "chat", response));
+  EXPECT_EQ(response.count(beast::http::field::sec_websocket_protocol), 0u);
+  EXPECT_NE(classic.join_and_wait(room(42)).self, 0u);
+}
+
+// A server that does not take JOIN in the upgrade (an older rendezvous: it selects no
+// subprotocol) still gets the JOIN message from the native client. One upgrade, served by hand.
+TEST(Rendezvous, ClientSendsTheJoinMessageWhenTheServerTakesNoJoinInTheUpgrade) {
+  net::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  const uint16_t port = acceptor.local_endpoint().port();
+  std::vector<uint8_t> first_message;
+  std::string offered;
+  std::thread older_server([&] {
+    boost::system::error_code ec;
+    tcp::socket socket(ioc);
+    acceptor.accept(socket, ec);
+    if (ec) return;
+    websocket::stream<tcp::socket> ws(std::move(socket));
+    beast::flat_buffer buffer;
+    beast::http::request<beast::http::empty_body> request;
+    beast::http::read(ws.next_layer(), buffer, request, ec);
+    if (ec) return;
+    offered = std::string(request[beast::http::field::sec_websocket_protocol]);
+    ws.accept(request, ec);
+    if (ec) return;
+    beast::flat_buffer message;
+    ws.read(message, ec);
+    if (ec) return;
+    auto data = message.cdata();
+    auto* p = static_cast<const uint8_t*>(data.data());
+    first_message.assign(p, p + data.size());
+    ws.binary(true);
+    ws.write(net::buffer(*rv::encode_joined(77, {})), ec);
+    ws.read(message, ec);  // until the client closes
+  });
+  {
+    TestPeer peer("ws://127.0.0.1:" + std::to_string(port) + "/ws", room(44));
+    EXPECT_EQ(peer.join(), 77u);
+  }
+  older_server.join();
+  EXPECT_EQ(offered, rv::join_subprotocol(room(44)));
+  EXPECT_EQ(first_message, rv::encode_join(room(44)));
+}
+
 // --- TLS: `--tls-cert/--tls-key`, wss:// clients, certificate verification ---
 
 // One HTTPS request to 127.0.0.1:port, verifying the server against `ca_file`.

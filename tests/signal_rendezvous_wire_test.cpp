@@ -1,11 +1,13 @@
 // The rendezvous wire codec, byte by byte (docs/PROTOCOL.md (section 3)).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "tokencast/core/base64url.hpp"
 #include "tokencast/signal/cluster_wire.hpp"
 #include "tokencast/signal/rendezvous_wire.hpp"
 
@@ -306,6 +308,74 @@ TEST(RendezvousWire, IceServersVectors) {
     auto m = rv::decode_server_message(hex(v["hex"]));
     ASSERT_FALSE(m.has_value());
     EXPECT_EQ(m.error(), wire_error_named(v["error"]));
+  }
+}
+
+// JOIN in the upgrade (the join subprotocol): the shared vectors, also run by
+// web/test/rendezvous.test.ts.
+TEST(RendezvousWire, JoinSubprotocolVectors) {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/rendezvous_join.json");
+  auto vectors = nlohmann::json::parse(in);
+  auto room_of = [](const nlohmann::json& text) {
+    rv::RoomLocator room{};
+    auto bytes = hex(text.get<std::string>());
+    EXPECT_EQ(bytes.size(), room.size());
+    std::copy_n(bytes.begin(), std::min(bytes.size(), room.size()), room.begin());
+    return room;
+  };
+  ASSERT_FALSE(vectors["subprotocols"].empty());
+  for (const auto& v : vectors["subprotocols"]) {
+    SCOPED_TRACE(v["name"].get<std::string>());
+    auto room = room_of(v["room"]);
+    std::string text = v["subprotocol"];
+    EXPECT_EQ(rv::join_subprotocol(room), text);
+    EXPECT_EQ(text.size(), rv::kJoinSubprotocolSize);
+    auto back = rv::parse_join_subprotocol(text);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(*back, room);
+  }
+  ASSERT_FALSE(vectors["offers"].empty());
+  for (const auto& v : vectors["offers"]) {
+    SCOPED_TRACE(v["name"].get<std::string>());
+    auto found = rv::find_join_in_offer(v["offer"].get<std::string>());
+    ASSERT_TRUE(found.has_value()) << make_error_code(found.error()).message();
+    if (v["room"].is_null()) {
+      EXPECT_FALSE(found->has_value());
+    } else {
+      ASSERT_TRUE(found->has_value());
+      EXPECT_EQ(**found, room_of(v["room"]));
+    }
+  }
+  ASSERT_FALSE(vectors["invalid"].empty());
+  for (const auto& v : vectors["invalid"]) {
+    SCOPED_TRACE(v["name"].get<std::string>());
+    auto found = rv::find_join_in_offer(v["offer"].get<std::string>());
+    ASSERT_FALSE(found.has_value());
+    EXPECT_EQ(found.error(), v["error"] == "unsupported_version" ? WireError::kUnsupportedVersion
+                                                                 : WireError::kBadJoinOffer);
+    EXPECT_TRUE(v["error"] == "unsupported_version" || v["error"] == "bad_join_offer");
+  }
+}
+
+// The links of tests/vectors/links.json and the subprotocol that joins each one's room (what
+// the page's inline early-socket script must compute, web/test/early-socket.test.ts).
+TEST(RendezvousWire, JoinSubprotocolOfEveryVectorLink) {
+  std::ifstream join_in(std::string(TOKENCAST_VECTORS_DIR) + "/rendezvous_join.json");
+  std::ifstream links_in(std::string(TOKENCAST_VECTORS_DIR) + "/links.json");
+  auto join = nlohmann::json::parse(join_in);
+  auto links = nlohmann::json::parse(links_in);
+  ASSERT_EQ(join["links"].size(), links["valid"].size());
+  for (size_t i = 0; i < links["valid"].size(); ++i) {
+    const auto& v = join["links"][i];
+    SCOPED_TRACE(v["name"].get<std::string>());
+    EXPECT_EQ(v["link"], links["valid"][i]["link"]);
+    EXPECT_EQ(v["room_locator_b64url"], links["valid"][i]["room_locator_b64url"]);
+    auto locator = tokencast::base64url_decode(v["room_locator_b64url"].get<std::string>());
+    ASSERT_TRUE(locator.has_value());
+    ASSERT_EQ(locator->size(), rv::kLocatorSize);
+    rv::RoomLocator room{};
+    std::copy(locator->begin(), locator->end(), room.begin());
+    EXPECT_EQ(rv::join_subprotocol(room), v["join_subprotocol"].get<std::string>());
   }
 }
 

@@ -258,6 +258,31 @@ class RawWs {
     run_until(done, 5000ms);
     return done && !result;
   }
+  // Connects offering `protocol` as Sec-WebSocket-Protocol; `response` gets the server's answer
+  // to the upgrade (also when it refused it).
+  bool connect_offering(uint16_t port, const std::string& protocol,
+                        websocket::response_type& response) {
+    ws_.set_option(websocket::stream_base::decorator([protocol](websocket::request_type& req) {
+      req.set(beast::http::field::sec_websocket_protocol, protocol);
+    }));
+    bool done = false;
+    boost::system::error_code result;
+    auto& sock = beast::get_lowest_layer(ws_);
+    sock.async_connect(
+        tcp::endpoint(net::ip::make_address("127.0.0.1"), port), [&](boost::system::error_code ec) {
+          if (ec) {
+            result = ec;
+            done = true;
+            return;
+          }
+          ws_.async_handshake(response, "127.0.0.1", "/ws", [&](boost::system::error_code e) {
+            result = e;
+            done = true;
+          });
+        });
+    run_until(done, 5000ms);
+    return done && !result;
+  }
   bool connect_tcp_only(uint16_t port) {
     boost::system::error_code ec;
     beast::get_lowest_layer(ws_).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),

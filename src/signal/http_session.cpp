@@ -104,12 +104,20 @@ void HttpSession::on_read(error_code ec) {
       respond(404, "not found\n", "text/plain; charset=utf-8", "no-store", true);
       return;
     }
+    // JOIN may come in the upgrade itself, as a subprotocol (docs/PROTOCOL.md section 3): a
+    // malformed one is refused here, at the HTTP stage, like any other bad request.
+    auto join = find_join_in_offer(joined_field(request, http::field::sec_websocket_protocol));
+    if (!join) {
+      ctx_.metrics.reject(Rejection::kBadHttpRequest);
+      respond(400, "bad request\n", "text/plain; charset=utf-8", "no-store", true);
+      return;
+    }
     // The WebSocket session takes the socket and the connection's slot; this one ends.
     done_ = true;
     timer_.cancel();
     unregister_from_shard();
     auto ws = std::make_shared<WsSession>(shard_, ctx_, std::move(stream_), std::move(slot_));
-    ws->start(parser_->release());
+    ws->start(parser_->release(), *join);
     return;
   }
   if (auto refusal = slot_.refusal()) {

@@ -81,6 +81,9 @@ std::string Metrics::render() const {
          get(connections_total));
   metric(out, "tokencast_rendezvous_joins_total", "counter", "Successful room joins.",
          get(joins_total));
+  metric(out, "tokencast_rendezvous_joins_in_upgrade_total", "counter",
+         "Joins carried in the WebSocket upgrade (the join subprotocol).",
+         get(joins_in_upgrade_total));
   metric(out, "tokencast_rendezvous_messages_received_total", "counter",
          "WebSocket messages received from peers.", get(messages_received_total));
   metric(out, "tokencast_rendezvous_throttled_total", "counter",

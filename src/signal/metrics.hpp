@@ -44,6 +44,7 @@ struct Metrics {
   // Counters.
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> joins_total{0};
+  std::atomic<uint64_t> joins_in_upgrade_total{0};  // of joins_total: JOIN in the upgrade
   std::atomic<uint64_t> envelopes_relayed_total{0};
   std::atomic<uint64_t> envelope_bytes_relayed_total{0};
   std::atomic<uint64_t> messages_received_total{0};

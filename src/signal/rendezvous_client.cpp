@@ -143,6 +143,7 @@ struct Client::Impl {
   net::steady_timer timer{ioc};
   beast::flat_buffer read_buffer{kMaxServerMessageSize};
   websocket::response_type upgrade_response;
+  std::string offered_protocol;  // the join subprotocol offered in the upgrade, if any
   std::thread thread;
   WsUrl url;
 
@@ -250,9 +251,12 @@ struct Client::Impl {
     ws.read_message_max(kMaxServerMessageSize);
     ws.auto_fragment(false);
     ws.binary(true);
-    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(beast::http::field::user_agent, "tokencast");
-    }));
+    if (options.join_in_upgrade) offered_protocol = join_subprotocol(options.room);
+    ws.set_option(websocket::stream_base::decorator(
+        [offered = offered_protocol](websocket::request_type& req) {
+          req.set(beast::http::field::user_agent, "tokencast");
+          if (!offered.empty()) req.set(beast::http::field::sec_websocket_protocol, offered);
+        }));
     ws.control_callback(
         [this](websocket::frame_type, beast::string_view) { last_received = SteadyClock::now(); });
     std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
@@ -273,7 +277,14 @@ struct Client::Impl {
     }
     handshake_done = true;
     last_received = SteadyClock::now();
-    push(encode_join(options.room));
+    // The server selects our join subprotocol when it joined us at the upgrade, or none (it
+    // waits for JOIN). Anything else is not a server we can talk to (RFC 6455 4.1).
+    auto selected = upgrade_response[beast::http::field::sec_websocket_protocol];
+    if (!selected.empty() && (offered_protocol.empty() || selected != offered_protocol)) {
+      fail_and_close(1002, "bad upgrade response from server: unexpected subprotocol");
+      return;
+    }
+    if (selected.empty()) push(encode_join(options.room));
     do_read();
   }
 

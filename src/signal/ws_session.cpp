@@ -69,14 +69,17 @@ WsSession::WsSession(Shard& shard, ServerContext& ctx, TransportStream stream, C
       slot_(std::move(slot)),
       bucket_(ctx.options.rate_per_second, ctx.options.rate_burst, SteadyClock::now()) {}
 
-void WsSession::start(Request request) {
+void WsSession::start(Request request, std::optional<RoomLocator> join) {
   register_in_shard();
   ws_.read_message_max(kHardMessageLimit);
   ws_.auto_fragment(false);
   ws_.binary(true);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-    res.set(beast::http::field::server, "tokencast-rendezvous");
-  }));
+  std::string selected = join ? join_subprotocol(*join) : std::string();
+  ws_.set_option(websocket::stream_base::decorator(
+      [selected = std::move(selected)](websocket::response_type& res) {
+        res.set(beast::http::field::server, "tokencast-rendezvous");
+        if (!selected.empty()) res.set(beast::http::field::sec_websocket_protocol, selected);
+      }));
   ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
     if (kind != websocket::frame_type::close) {
       last_received_ = SteadyClock::now();
@@ -86,10 +89,10 @@ void WsSession::start(Request request) {
   // The whole way from TCP accept to JOIN is bounded by the handshake timeout.
   arm_timer(slot_.accepted_at() + ctx_.options.handshake_timeout);
   ctx_.metrics.http_response(101);
-  ws_.async_accept(request, [self = self()](error_code ec) { self->on_accept(ec); });
+  ws_.async_accept(request, [self = self(), join](error_code ec) { self->on_accept(ec, join); });
 }
 
-void WsSession::on_accept(error_code ec) {
+void WsSession::on_accept(error_code ec, std::optional<RoomLocator> join) {
   if (state_ != State::kUpgrading) return;
   if (ec) {
     finish();
@@ -100,6 +103,13 @@ void WsSession::on_accept(error_code ec) {
   if (auto refusal = slot_.refusal(); refusal || shard_.stopping) {
     begin_close(refusal ? *refusal : CloseCode::kGoingAway);
     return;
+  }
+  if (join) {
+    // JOIN came with the upgrade: JOINED follows the 101 at once, and a JOIN message after it
+    // is a second JOIN (protocol error).
+    handle_join(*join, SteadyClock::now());
+    if (state_ != State::kJoined) return;  // refused: the close is under way
+    bump(ctx_.metrics.joins_in_upgrade_total);
   }
   do_read();
 }

@@ -15,6 +15,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "room_registry.hpp"
@@ -29,8 +30,10 @@ class WsSession final : public ShardSession, public RoomMember {
   using Request = boost::beast::http::request<boost::beast::http::empty_body>;
 
   WsSession(Shard& shard, ServerContext& ctx, TransportStream stream, ConnectionSlot slot);
-  // Answers the upgrade request; then reads messages.
-  void start(Request request);
+  // Answers the upgrade request; then reads messages. With `join` (the upgrade offered the join
+  // subprotocol) the 101 selects it and the session joins that room as soon as it is accepted,
+  // as if a JOIN message had come first.
+  void start(Request request, std::optional<RoomLocator> join = std::nullopt);
   void shutdown() override;
   void deliver(OutMessage message) override;
 
@@ -40,7 +43,7 @@ class WsSession final : public ShardSession, public RoomMember {
   std::shared_ptr<WsSession> self() {
     return std::static_pointer_cast<WsSession>(shared_from_this());
   }
-  void on_accept(boost::system::error_code ec);
+  void on_accept(boost::system::error_code ec, std::optional<RoomLocator> join);
   void do_read();
   void on_read(boost::system::error_code ec);
   void handle(std::span<const uint8_t> bytes, SteadyClock::time_point now);

@@ -1,6 +1,7 @@
 // Bench tooling of the NAT lab: Chromium opens a participant link N times (a fresh context each
 // time) and reports, per join, from navigation start: when the page's DOM was ready and when
-// the status first read "live" (recorded inside the page by a MutationObserver, not polled).
+// the status first read "live" (recorded inside the page by a MutationObserver, not polled),
+// and the joiner's performance marks.
 // usage: node rtt_browser.mjs LINK N OUT.json [relay]
 import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -35,6 +36,9 @@ for (let i = 0; i < Number(count); i++) {
   joins.push(await page.evaluate(() => ({
     dom_ms: performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd,
     live_ms: window.__liveAt,
+    // The joiner's own steps (web/src/client/joiner.ts perfMark), ms from navigation start:
+    // where a slow join spent its round trips.
+    marks: Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, Math.round(m.startTime)])),
   })));
   await ctx.close();
 }

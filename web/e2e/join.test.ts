@@ -50,6 +50,14 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     return { wait: `while [ ! -e '${path}' ]; do sleep 0.05; done`, open: () => writeFileSync(path, '') };
   };
 
+  // A counter of the rendezvous' /metrics.
+  const counter = async (name: string) => {
+    const text = await (await fetch(`${rv.base}/metrics`)).text();
+    const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+    if (!m) throw new Error(`no ${name} in /metrics`);
+    return Number(m[1]);
+  };
+
   beforeAll(async () => {
     const d = tempDir();
     dirs.push(d);
@@ -67,11 +75,17 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
 
   it('a participant joins from the link, prompts, and sees the answer stream in', async () => {
     const { ctx, page } = await newPage('ada');
+    const joins = await counter('tokencast_rendezvous_joins_total');
+    const inUpgrade = await counter('tokencast_rendezvous_joins_in_upgrade_total');
     await page.goto(host.links.participant);
     // The secret leaves the address bar at once.
     expect(new URL(page.url()).hash).toBe('');
     expect(page.url()).toBe(`${rv.base}/j`);
     await waitLive(page);
+    // The page's early socket joined the room in its upgrade (the join subprotocol): one join,
+    // and no JOIN message round trip.
+    expect(await counter('tokencast_rendezvous_joins_total')).toBe(joins + 1);
+    expect(await counter('tokencast_rendezvous_joins_in_upgrade_total')).toBe(inUpgrade + 1);
     expect(await page.isVisible('#compose')).toBe(true);
     await page.fill('#prompt', 'hello **world**, ça va?');
     await page.click('#send');
@@ -157,9 +171,12 @@ describe.skipIf(missing.length > 0)('web client end to end', () => {
     await ask(page, 'before drop');
     const before = await turns(page);
     expect(before.every((x) => !x.open && x.body.trim() !== '')).toBe(true);
+    const inUpgrade = await counter('tokencast_rendezvous_joins_in_upgrade_total');
     // The status as the drop left it (read in the same task, before any reconnect can run).
     expect(await page.evaluate(() => ((window as any).tokencast.drop(), document.getElementById('status')?.textContent))).not.toBe('live');
     await waitLive(page);
+    // The reconnect's own socket joined in its upgrade too.
+    expect(await counter('tokencast_rendezvous_joins_in_upgrade_total')).toBeGreaterThan(inUpgrade);
     // Resumed: the same transcript (nothing missing, nothing twice), then the session goes on.
     await waitShown(page);
     expect(await turns(page)).toEqual(before);

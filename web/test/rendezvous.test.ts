@@ -5,6 +5,10 @@ import {
   decodeServerMessage,
   encodeClientMessage,
   encodeServerMessage,
+  findJoinInOffer,
+  JOIN_SUBPROTOCOL_SIZE,
+  joinSubprotocol,
+  parseJoinSubprotocol,
   RendezvousWireError,
   type ServerMessage,
 } from '../src/protocol/rendezvous';
@@ -92,5 +96,40 @@ describe('rendezvous ICE_SERVERS (tests/vectors/rendezvous_ice.json)', () => {
     expect(() => encodeServerMessage({ type: 'ice_servers', servers: [] })).toThrow();
     expect(() => encodeServerMessage({ type: 'ice_servers', servers: [{ url: 'http:a', username: '', credential: '' }] })).toThrow();
     expect(() => encodeServerMessage({ type: 'ice_servers', servers: [{ url: 'turn:a', username: 'é', credential: '' }] })).toThrow();
+  });
+});
+
+describe('JOIN in the upgrade (tests/vectors/rendezvous_join.json)', () => {
+  const vectors = loadVectors('rendezvous_join.json');
+
+  it('makes the subprotocol of every room, and reads it back', () => {
+    expect(vectors.subprotocols.length).toBeGreaterThan(0);
+    for (const v of vectors.subprotocols) {
+      expect(joinSubprotocol(fromHex(v.room)), v.name).toBe(v.subprotocol);
+      expect(v.subprotocol.length).toBe(JOIN_SUBPROTOCOL_SIZE);
+      expect(toHex(parseJoinSubprotocol(v.subprotocol)), v.name).toBe(v.room);
+    }
+  });
+
+  it('finds the room in every offer the server takes', () => {
+    expect(vectors.offers.length).toBeGreaterThan(0);
+    for (const v of vectors.offers) {
+      const room = findJoinInOffer(v.offer);
+      expect(room === null ? null : toHex(room), v.name).toBe(v.room);
+    }
+  });
+
+  it('refuses every invalid offer with the named error', () => {
+    const names: Record<string, string> = { bad_join_offer: 'bad_join_offer', unsupported_version: 'bad_version' };
+    expect(vectors.invalid.length).toBeGreaterThan(0);
+    for (const v of vectors.invalid) {
+      let got = 'ok';
+      try {
+        findJoinInOffer(v.offer);
+      } catch (e) {
+        got = (e as RendezvousWireError).code;
+      }
+      expect(got, v.name).toBe(names[v.error]);
+    }
   });
 });

@@ -60,6 +60,10 @@ struct ClientOptions {
   // wss:// only: a PEM file of the CA certificates to trust instead of the system's store.
   std::string ca_file;
   RoomLocator room{};
+  // Offer JOIN in the WebSocket upgrade (the join subprotocol, docs/PROTOCOL.md section 3):
+  // JOINED then follows the 101 without a round trip of its own. A server that does not take it
+  // gets the JOIN message after the upgrade, as before. Off: always the JOIN message.
+  bool join_in_upgrade = true;
   // Resolve + TCP connect + WebSocket handshake + JOIN -> JOINED must finish within this.
   std::chrono::milliseconds connect_timeout{10'000};
   // A PING is sent after this long without traffic from the server; if nothing at all arrives

@@ -19,6 +19,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -120,6 +121,7 @@ enum class WireError {
   kDuplicatePeer,       // JOINED lists an id twice, or lists the receiver itself
   kUnknownErrorCode,    // ERROR with a code not in ErrorCode
   kBadIceServer,        // ICE_SERVERS with 0 or too many servers, a bad URL scheme or character
+  kBadJoinOffer,        // the upgrade's join subprotocol is not exactly one canonical JOIN
 };
 
 const std::error_category& wire_category();
@@ -199,6 +201,25 @@ Expected<std::vector<uint8_t>, WireError> encode_ice_servers(
 // Re-encodes a decoded message (used by tests and the fuzzer to check canonical form).
 std::vector<uint8_t> encode(const ClientMessage& message);
 std::vector<uint8_t> encode(const ServerMessage& message);
+
+// JOIN carried in the WebSocket upgrade (docs/PROTOCOL.md section 3, "Joining at the upgrade"):
+// the client offers the subprotocol kJoinSubprotocolPrefix + base64url(JOIN message), 61
+// characters; a server that joins it at the upgrade selects exactly that subprotocol in its
+// 101 response, and the client then sends no JOIN message. A server that does not (an older
+// one) selects none: the client sends JOIN as before.
+inline constexpr std::string_view kJoinSubprotocolPrefix = "tokencast.join.";
+inline constexpr size_t kJoinSubprotocolSize = kJoinSubprotocolPrefix.size() + 46;  // 61
+std::string join_subprotocol(const RoomLocator& room);
+// One offered subprotocol: the room of a well-formed join subprotocol (canonical base64url of
+// a valid JOIN, version included), or kBadJoinOffer / kUnsupportedVersion.
+Expected<RoomLocator, WireError> parse_join_subprotocol(std::string_view protocol);
+// The whole Sec-WebSocket-Protocol offer (every field's value, joined by ", "): nullopt when no
+// entry starts with kJoinSubprotocolPrefix (a classic client); the room when exactly one does
+// and parses; kBadJoinOffer (or kUnsupportedVersion) otherwise. Bounded: an offer over
+// kMaxJoinOfferSize is kBadJoinOffer. Entries are separated by commas with optional spaces or
+// tabs; other entries are ignored (never selected).
+inline constexpr size_t kMaxJoinOfferSize = 1024;
+Expected<std::optional<RoomLocator>, WireError> find_join_in_offer(std::string_view offer);
 
 // The relay's fast path: turns a SEND's bytes into the ENVELOPE for the recipient in place of a
 // caller-owned buffer of the same size (the two share their layout apart from the header).

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "tokencast/core/base64url.hpp"
 #include "tokencast/core/big_endian.hpp"
 
 namespace tokencast::rendezvous {
@@ -45,6 +46,8 @@ class WireCategory final : public std::error_category {
         return "unknown error code";
       case WireError::kBadIceServer:
         return "invalid ICE server list";
+      case WireError::kBadJoinOffer:
+        return "invalid join subprotocol";
     }
     return "unknown rendezvous wire error";
   }
@@ -358,6 +361,47 @@ void envelope_from_send(std::span<const uint8_t> send_bytes, PeerId from, std::s
   store_u64(out.data() + 1, from);
   std::memcpy(out.data() + kEnvelopeHeaderSize, send_bytes.data() + kSendHeaderSize,
               send_bytes.size() - kSendHeaderSize);
+}
+
+std::string join_subprotocol(const RoomLocator& room) {
+  return std::string(kJoinSubprotocolPrefix) + base64url_encode(encode_join(room));
+}
+
+Expected<RoomLocator, WireError> parse_join_subprotocol(std::string_view protocol) {
+  if (protocol.size() != kJoinSubprotocolSize || !protocol.starts_with(kJoinSubprotocolPrefix)) {
+    return unexpected(WireError::kBadJoinOffer);
+  }
+  auto bytes = base64url_decode(protocol.substr(kJoinSubprotocolPrefix.size()));
+  if (!bytes) return unexpected(WireError::kBadJoinOffer);  // not canonical base64url
+  auto message = decode_client_message(*bytes);
+  if (!message) {
+    return unexpected(message.error() == WireError::kUnsupportedVersion ? message.error()
+                                                                        : WireError::kBadJoinOffer);
+  }
+  const auto* join = std::get_if<Join>(&*message);
+  if (!join) return unexpected(WireError::kBadJoinOffer);
+  return join->room;
+}
+
+Expected<std::optional<RoomLocator>, WireError> find_join_in_offer(std::string_view offer) {
+  if (offer.size() > kMaxJoinOfferSize) return unexpected(WireError::kBadJoinOffer);
+  std::optional<RoomLocator> found;
+  bool seen = false;
+  while (!offer.empty()) {
+    size_t comma = offer.find(',');
+    std::string_view entry = offer.substr(0, comma);
+    offer = comma == std::string_view::npos ? std::string_view() : offer.substr(comma + 1);
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+      entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t')) entry.remove_suffix(1);
+    if (!entry.starts_with(kJoinSubprotocolPrefix)) continue;
+    if (seen) return unexpected(WireError::kBadJoinOffer);  // two joins: which room?
+    seen = true;
+    auto room = parse_join_subprotocol(entry);
+    if (!room) return unexpected(room.error());
+    found = *room;
+  }
+  return found;
 }
 
 }  // namespace tokencast::rendezvous

@@ -5,7 +5,7 @@ import type { InviteLink } from '../protocol/invite';
 import { inviteRendezvousBases, rendezvousWebSocketUrl } from '../protocol/invite';
 import { takeEarlySocket } from './early-socket';
 import { roomLocator } from '../protocol/keys';
-import { decodeServerMessage, encodeClientMessage, type IceServerEntry } from '../protocol/rendezvous';
+import { decodeServerMessage, encodeClientMessage, joinSubprotocol, type IceServerEntry } from '../protocol/rendezvous';
 import { FrameError, STATUS } from '../protocol/frames';
 import { ClientSession, type SessionEvent } from './session';
 
@@ -110,6 +110,11 @@ function perfMark(name: string, attempt: number, extra: Record<string, unknown> 
   }
 }
 
+/** ICE_SERVERS entries as RTCPeerConnection wants them. */
+function rtcIceServers(servers: IceServerEntry[]): RTCIceServer[] {
+  return servers.map((s) => (s.username ? { urls: s.url, username: s.username, credential: s.credential } : { urls: s.url }));
+}
+
 let ed25519Warm = false;
 
 export interface JoinCallbacks {
@@ -175,6 +180,7 @@ interface Attempt {
   hostIce: RTCIceServer[]; // what the host's ICE beacon added (sealed and signed)
   iceConnected: boolean; // ICE found a working candidate pair (at some point)
   peerGen: number; // which createPeer call may make this attempt's peer connection
+  iceKept: boolean; // the early socket's ICE_SERVERS was applied before the first peer: skip its replay
 }
 
 export class Joiner {
@@ -285,14 +291,22 @@ export class Joiner {
       hostIce: [],
       iceConnected: false,
       peerGen: 0,
+      iceKept: false,
     };
     this.attempt = a;
     perfMark('join-start', n);
     this.cb.onStatus(this.everConnected ? 'reconnecting' : 'connecting', '');
     let ws: WebSocket;
+    let kept: unknown[] = [];
     try {
       const url = this.wsUrls[this.urlIndex];
-      ws = (n === 1 ? takeEarlySocket(url) : null) ?? new WebSocket(url);
+      // JOIN rides in the upgrade (the join subprotocol): 'joined' then follows the open with
+      // no round trip of its own. The early socket offers it too; an older rendezvous selects
+      // none, and then the JOIN message goes (onopen).
+      const protocol = joinSubprotocol(this.locator);
+      const early = n === 1 ? takeEarlySocket(url, protocol) : null;
+      kept = early?.messages ?? [];
+      ws = early?.ws ?? new WebSocket(url, [protocol]);
     } catch {
       this.attemptFailed('rendezvous_unreachable', 'bad rendezvous URL');
       return;
@@ -301,7 +315,9 @@ export class Joiner {
     a.ws = ws;
     ws.onopen = () => {
       if (!this.current(n)) return;
-      ws.send(encodeClientMessage({ type: 'join', room: this.locator }) as Uint8Array<ArrayBuffer>);
+      if (ws.protocol !== joinSubprotocol(this.locator)) {
+        ws.send(encodeClientMessage({ type: 'join', room: this.locator }) as Uint8Array<ArrayBuffer>);
+      }
       // While 'joined' and the host's beacon are on their way: make the first Ed25519
       // verification (the beacon's, on the critical path) as cheap as the later ones.
       if (!ed25519Warm) ed25519Warm = warmUpEd25519() || true;
@@ -331,7 +347,24 @@ export class Joiner {
       if (!cur || cur.open) return;
       this.attemptFailed('no_answer', cur.host === 0n ? 'no host greeted us in its room' : 'the host did not answer');
     }, this.options.answerTimeoutMs);
+    // The rendezvous' ICE servers may be among what the early socket kept: gather with them
+    // from the first peer connection on, instead of making it again when they are replayed.
+    for (const data of kept) {
+      try {
+        const m = data instanceof ArrayBuffer ? decodeServerMessage(new Uint8Array(data)) : null;
+        if (m?.type === 'ice_servers') {
+          a.rendezvousIce = rtcIceServers(m.servers);
+          a.iceKept = true;
+          break;
+        }
+      } catch {
+        /* the replay below meets it again and drops it */
+      }
+    }
     this.createPeer(a);
+    // What the early socket received before it was ours ('joined', the host's beacon), in
+    // order, before any later message (microtasks run before the next message event).
+    if (kept.length) queueMicrotask(() => kept.forEach((data) => ws.onmessage?.(new MessageEvent('message', { data }))));
   }
 
   /** Failover: the rendezvous in use was lost before the data channel opened. While some URL of
@@ -444,9 +477,11 @@ export class Joiner {
   private onIceServers(n: number, servers: IceServerEntry[]): void {
     const a = this.current(n);
     if (!a || a.answered || a.open) return;
-    a.rendezvousIce = servers.map((s) =>
-      s.username ? { urls: s.url, username: s.username, credential: s.credential } : { urls: s.url },
-    );
+    if (a.iceKept) {
+      a.iceKept = false; // the replay of the message applied before the first peer was made
+      return;
+    }
+    a.rendezvousIce = rtcIceServers(servers);
     this.closePeer(a);
     a.handshake = null;
     a.sent = [];

@@ -1,5 +1,6 @@
 // Rendezvous WebSocket wire protocol, version 1 (docs/PROTOCOL.md, section 3). Every message
 // is one binary WebSocket message; decoders accept only the canonical form.
+import { base64urlDecode, base64urlEncode } from './base64url';
 import { concat, readU64be, u64be } from './bytes';
 
 export const RENDEZVOUS_VERSION = 1;
@@ -32,7 +33,7 @@ export type ServerMessage =
   | { type: 'pong'; token: bigint }
   | { type: 'ice_servers'; servers: IceServerEntry[] };
 
-export type WireError = 'truncated' | 'trailing_bytes' | 'unknown_type' | 'bad_version' | 'bad_value';
+export type WireError = 'truncated' | 'trailing_bytes' | 'unknown_type' | 'bad_version' | 'bad_value' | 'bad_join_offer';
 
 export class RendezvousWireError extends Error {
   constructor(readonly code: WireError) {
@@ -215,4 +216,51 @@ export function encodeServerMessage(m: ServerMessage): Uint8Array {
     case 'ice_servers':
       return encodeIceServers(m.servers);
   }
+}
+
+/** JOIN carried in the WebSocket upgrade (docs/PROTOCOL.md section 3, "Joining at the
+ *  upgrade"): offered as this subprotocol, base64url of the JOIN message after the prefix. A
+ *  server that joined us at the upgrade selects it (`WebSocket.protocol`); one that did not
+ *  selects none, and the JOIN message follows the open as before. */
+export const JOIN_SUBPROTOCOL_PREFIX = 'tokencast.join.';
+export const JOIN_SUBPROTOCOL_SIZE = JOIN_SUBPROTOCOL_PREFIX.length + 46;
+export const MAX_JOIN_OFFER_SIZE = 1024;
+
+export function joinSubprotocol(room: Uint8Array): string {
+  return JOIN_SUBPROTOCOL_PREFIX + base64urlEncode(encodeClientMessage({ type: 'join', room }));
+}
+
+/** One offered subprotocol -> its room; throws 'bad_join_offer' (or 'bad_version'). */
+export function parseJoinSubprotocol(protocol: string): Uint8Array {
+  if (protocol.length !== JOIN_SUBPROTOCOL_SIZE || !protocol.startsWith(JOIN_SUBPROTOCOL_PREFIX)) wire('bad_join_offer');
+  let bytes: Uint8Array;
+  try {
+    bytes = base64urlDecode(protocol.slice(JOIN_SUBPROTOCOL_PREFIX.length));
+  } catch {
+    wire('bad_join_offer');
+  }
+  let m: ClientMessage;
+  try {
+    m = decodeClientMessage(bytes);
+  } catch (e) {
+    if (e instanceof RendezvousWireError && e.code === 'bad_version') throw e;
+    wire('bad_join_offer');
+  }
+  if (m.type !== 'join') wire('bad_join_offer');
+  return m.room;
+}
+
+/** A whole Sec-WebSocket-Protocol offer, as the server reads it: null when no entry is a join
+ *  subprotocol; the room when exactly one is and parses; throws otherwise. (The browser never
+ *  parses offers; this is the server's rule, for the shared vectors.) */
+export function findJoinInOffer(offer: string): Uint8Array | null {
+  if (offer.length > MAX_JOIN_OFFER_SIZE) wire('bad_join_offer');
+  let found: Uint8Array | null = null;
+  for (const raw of offer.length ? offer.split(',') : []) {
+    const entry = raw.replace(/^[ \t]+|[ \t]+$/g, '');
+    if (!entry.startsWith(JOIN_SUBPROTOCOL_PREFIX)) continue;
+    if (found) wire('bad_join_offer');
+    found = parseJoinSubprotocol(entry);
+  }
+  return found;
 }
