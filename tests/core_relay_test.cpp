@@ -119,6 +119,15 @@ RelayWriterOptions sign_every_record() {
   return o;
 }
 
+// Paced signing as a host does it, with bounds small enough that a short stream mixes unsigned
+// records, signed records and checkpoints: records 1, 2 unsigned, 3 signed, ...
+RelayWriterOptions sign_every_third_record() {
+  RelayWriterOptions o;
+  o.sign_interval_ms = 25;
+  o.max_unsigned_records = 3;
+  return o;
+}
+
 TEST(RelayStream, EveryRecordSignedIsReleasedOnArrival) {
   RelayStreamWriter writer(session(), host_key(), sign_every_record());
   RelayVerifier verifier(session(), host_key().public_key());
@@ -195,10 +204,7 @@ TEST(RelayStream, WriterRefusesAPayloadThatDoesNotFitAFrame) {
 class Tampering : public ::testing::Test {
  protected:
   Tampering() {
-    RelayWriterOptions options;
-    options.sign_interval_ms = 25;  // records 1, 2 unsigned; 3 signed; ...
-    options.max_unsigned_records = 3;
-    RelayStreamWriter writer(session(), host_key(), options);
+    RelayStreamWriter writer(session(), host_key(), sign_every_third_record());
     frames = write_stream(writer, 7);
   }
   Fed run(const std::vector<Bytes>& tampered) {
@@ -300,10 +306,7 @@ TEST_F(Tampering, CheckpointWithAnotherChain) {
 TEST_F(Tampering, RelayThatRebuildsTheChainCannotSign) {
   // The relay rewrites record 1 and recomputes the whole chain correctly, but must sign the
   // new checkpoints with a key of its own.
-  RelayWriterOptions options;
-  options.sign_interval_ms = 25;
-  options.max_unsigned_records = 3;
-  RelayStreamWriter forger(session(), host_key(99), options);
+  RelayStreamWriter forger(session(), host_key(99), sign_every_third_record());
   auto forged = write_stream(forger, 7);
   Fed fed = run(forged);
   EXPECT_EQ(fed.error, RelayError::kBadSignature);
@@ -332,10 +335,7 @@ TEST_F(Tampering, FloodOfUnsignedRecordsIsBounded) {
 }
 
 TEST(RelayStream, ChildResumesUnderANewParentWithNoGapAndNoDuplicate) {
-  RelayWriterOptions options;
-  options.sign_interval_ms = 25;
-  options.max_unsigned_records = 3;
-  RelayStreamWriter writer(session(), host_key(), options);
+  RelayStreamWriter writer(session(), host_key(), sign_every_third_record());
   const auto frames = write_stream(writer, 10);
   // Parent A forwards frames 0..4 (records 1..5; 1..3 verified, 4..5 waiting) and dies.
   RelayVerifier child(session(), host_key().public_key());
@@ -385,10 +385,7 @@ TEST(RelayStream, LateJoinerStartsFromItsParentsAnchor) {
 }
 
 TEST(RelayForwarder, KeepsTheStreamInOrderSkipsResentFramesAndResumesChildren) {
-  RelayWriterOptions options;
-  options.sign_interval_ms = 25;
-  options.max_unsigned_records = 3;
-  RelayStreamWriter writer(session(), host_key(), options);
+  RelayStreamWriter writer(session(), host_key(), sign_every_third_record());
   const auto frames = write_stream(writer, 10);
   RelayForwarder relay;
   for (const auto& f : frames) EXPECT_EQ(*relay.add(f), RelayForwarder::Added::kForward);

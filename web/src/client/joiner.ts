@@ -298,12 +298,12 @@ export class Joiner {
     this.cb.onStatus(this.everConnected ? 'reconnecting' : 'connecting', '');
     let ws: WebSocket;
     let kept: unknown[] = [];
+    // JOIN rides in the upgrade (the join subprotocol): 'joined' then follows the open with no
+    // round trip of its own. The early socket offers it too; an older rendezvous selects none,
+    // and then the JOIN message goes (onopen).
+    const protocol = joinSubprotocol(this.locator);
     try {
       const url = this.wsUrls[this.urlIndex];
-      // JOIN rides in the upgrade (the join subprotocol): 'joined' then follows the open with
-      // no round trip of its own. The early socket offers it too; an older rendezvous selects
-      // none, and then the JOIN message goes (onopen).
-      const protocol = joinSubprotocol(this.locator);
       const early = n === 1 ? takeEarlySocket(url, protocol) : null;
       kept = early?.messages ?? [];
       ws = early?.ws ?? new WebSocket(url, [protocol]);
@@ -315,7 +315,7 @@ export class Joiner {
     a.ws = ws;
     ws.onopen = () => {
       if (!this.current(n)) return;
-      if (ws.protocol !== joinSubprotocol(this.locator)) {
+      if (ws.protocol !== protocol) {
         ws.send(encodeClientMessage({ type: 'join', room: this.locator }) as Uint8Array<ArrayBuffer>);
       }
       // While 'joined' and the host's beacon are on their way: make the first Ed25519
