@@ -217,8 +217,10 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   auto source = std::make_unique<bench::PacedSource>(
       o.tokens, o.rate, [](uint64_t) { return std::to_string(monotonic_ns()) + " "; });
   bench::PacedSource* paced = source.get();
-  auto host =
-      bench::start_loopback_host(dir, std::move(source), std::max<size_t>(peers, 1000), o.pace_ms);
+  // The peers join as viewers, and the host keeps up to 50 of --max-peers for participants:
+  // room for every peer beside that reserve.
+  auto host = bench::start_loopback_host(dir, std::move(source), std::max<size_t>(peers + 50, 1000),
+                                         o.pace_ms);
   if (!host) return false;
   while (host->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(200ms);

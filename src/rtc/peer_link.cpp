@@ -563,6 +563,9 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
       auto core = core_.lock();
       if (!core || core->detached || !report) return;
       if (auto path = rtc_detail::selected_path(*report)) core->emit(core->cb.on_path, *path);
+      // The collector keeps its last report (every candidate, pair and certificate: ~10 KB)
+      // for as long as the connection lives; this link asks for one report only.
+      if (core->pc) core->pc->ClearStatsCache();
     }
 
    private:

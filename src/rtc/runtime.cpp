@@ -5,7 +5,6 @@
 #include <api/task_queue/default_task_queue_factory.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <p2p/base/basic_packet_socket_factory.h>
 #include <rtc_base/logging.h>
 #include <rtc_base/ssl_adapter.h>
 #include <sys/socket.h>
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "tokencast/core/log.hpp"
+#include "udp_sockets.hpp"
 
 namespace tokencast {
 namespace {
@@ -68,28 +68,6 @@ class LogBridge final : public ::rtc::LogSink {
   }
   void OnLogMessage(const std::string& message) override {
     log::write(log::Level::kInfo, "webrtc", trim_newline(message));
-  }
-};
-
-// UDP sockets with a receive buffer large enough for a burst. A late joiner's catch-up (hundreds
-// of KB sent at once) arrives on loopback or a fast LAN faster than one network thread decrypts
-// it; with the kernel's default buffer (212 KB) the tail of the burst was dropped and only
-// SCTP's retransmission timer recovered it: catching up 100,000 tokens took ~630 ms instead of
-// ~30 ms (bench/catchup_bench). The kernel caps the size at net.core.rmem_max and only uses
-// the memory while packets wait.
-class BurstTolerantSocketFactory final : public ::rtc::BasicPacketSocketFactory {
- public:
-  static constexpr int kUdpReceiveBuffer = 2 * 1024 * 1024;
-  using BasicPacketSocketFactory::BasicPacketSocketFactory;
-
-  ::rtc::AsyncPacketSocket* CreateUdpSocket(const ::rtc::SocketAddress& local_address,
-                                            uint16_t min_port, uint16_t max_port) override {
-    ::rtc::AsyncPacketSocket* socket =
-        BasicPacketSocketFactory::CreateUdpSocket(local_address, min_port, max_port);
-    if (socket != nullptr && socket->SetOption(::rtc::Socket::OPT_RCVBUF, kUdpReceiveBuffer) != 0) {
-      log::debug("rtc", "could not enlarge a UDP receive buffer");
-    }
-    return socket;
   }
 };
 
@@ -154,7 +132,7 @@ RtcRuntime::Impl::Impl() {
   deps.signaling_thread = network.get();
   deps.task_queue_factory = webrtc::CreateDefaultTaskQueueFactory();
   deps.packet_socket_factory =
-      std::make_unique<BurstTolerantSocketFactory>(network->socketserver());
+      std::make_unique<rtc_internal::UdpSocketFactory>(network->socketserver());
   factory = webrtc::CreateModularPeerConnectionFactory(std::move(deps));
   if (!factory) {
     log::error("rtc", "libwebrtc refused to create the peer connection factory");
@@ -166,6 +144,8 @@ RtcRuntime::Impl::Impl() {
   // loopback ports and candidate pairs, ~50 KB (256 -> 206 KB, bench/rtc_setup_bench).
   webrtc::PeerConnectionFactoryInterface::Options options;
   options.network_ignore_mask = has_non_loopback_network() ? ::rtc::ADAPTER_TYPE_LOOPBACK : 0;
+  options.crypto_options.srtp.enable_aes128_sha1_80_crypto_cipher = false;
+  options.crypto_options.srtp.enable_gcm_crypto_suites = true;
   factory->SetOptions(options);
 }
 
