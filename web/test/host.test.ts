@@ -222,7 +222,7 @@ describe('flow control', () => {
     expect(f.maySend(10, false, 0).send).toBe(false);
     f.acked(1n, 20);
     expect(f.inFlight).toBe(0);
-    expect(f.window).toBeGreaterThanOrEqual(4096);
+    expect(f.window).toBeGreaterThanOrEqual(DEFAULT_FLOW.minWindowBytes);
     expect(() => f.acked(5n, 30)).toThrow();
     f.sent(2n, 10, true, 100);
     expect(f.maySend(10, true, 105)).toEqual({ send: false, retryAtMs: 116 });

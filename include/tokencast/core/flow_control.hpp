@@ -33,7 +33,7 @@ inline constexpr size_t kAckBytes = 4096;
 struct FlowOptions {
   // The window never goes below this (it must let a few small frames through before the first
   // round trip is measured) nor above max_window_bytes.
-  size_t min_window_bytes = 4096;
+  size_t min_window_bytes = 1024;
   size_t max_window_bytes = size_t{256} * 1024;
   // Charged per frame on top of its payload: SCTP DATA chunk and common header (28), DTLS
   // record (~29), UDP (8), IPv4 (20). Makes many tiny frames cost what they cost on the wire.

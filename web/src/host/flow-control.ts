@@ -12,7 +12,7 @@ export interface FlowOptions {
 }
 
 export const DEFAULT_FLOW: FlowOptions = {
-  minWindowBytes: 4096,
+  minWindowBytes: 1024,
   maxWindowBytes: 256 * 1024,
   perFrameOverheadBytes: 85,
   paceIntervalMs: 16,
