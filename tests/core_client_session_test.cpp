@@ -310,6 +310,83 @@ TEST(ClientSessionRelay, RelayFramesOnAPlainLinkAreRefused) {
   EXPECT_EQ(viewer.receive(record).error(), FrameError::kUnexpectedFrame);
 }
 
+// The chain is a function of the log: a host restarted from its store rebuilds it, and a relay
+// viewer that verified up to some record before the restart resumes after it (the new host's
+// anchor matches the chain the viewer verified itself).
+TEST(ClientSessionRelay, AHostRestartedFromItsStoreRebuildsTheSameChain) {
+  const HostSessionConfig config = signing_config(/*ring_frames=*/16);
+  Harness h(config);
+  ClientSession asker("asker");
+  ConnId asker_conn = h.connect(asker, PeerRole::kParticipant);
+  ClientSession viewer("viewer");
+  viewer.offer_relay(1, host_key_of(config));
+  ConnId conn = h.connect(viewer, PeerRole::kViewer);
+  h.deliver(asker, asker_conn);
+  h.host->peer_frame(asker_conn, *asker.prompt("before", 1), h.now);
+  h.host->durable(h.host->log().head(), h.now);
+  h.answer(long_text(30));
+  h.now += 1000;
+  h.host->tick(h.now);
+  h.deliver(viewer, conn);
+  ASSERT_TRUE(viewer.relay_verified());
+  const RelayPosition before = *viewer.relay_verified();
+  ASSERT_EQ(before, *h.host->relay_head());
+  viewer.set_link_lost();
+
+  // The store holds exactly the durable log; a new host is created from it.
+  std::vector<Event> stored(h.host->log().events().begin(), h.host->log().events().end());
+  HostSessionConfig again = config;
+  again.session_id.bytes.fill(7);
+  again.flow.pace_interval_ms = 0;
+  NullIo io2;
+  auto restarted = HostSession::create(again, stored, io2, h.now);
+  ASSERT_TRUE(restarted);
+  HostSession& host2 = **restarted;
+  // Same records, same hashes; the restart then appends its own events (peers left).
+  EXPECT_GE(host2.relay_head()->index, before.index);
+  host2.durable(host2.log().head(), h.now);
+  ConnId conn2 = host2.peer_opened(PeerRole::kViewer, h.now);
+  host2.peer_frame(conn2, viewer.hello(), h.now);
+  host2.durable(host2.log().head(), h.now);
+  h.now += 1000;
+  host2.tick(h.now);
+  while (auto out = host2.next_frame(conn2, h.now)) {
+    auto applied = viewer.receive(out->bytes);
+    ASSERT_TRUE(applied) << applied.error().message();
+  }
+  EXPECT_EQ(viewer.position().last_seq, host2.log().head());
+  EXPECT_EQ(*viewer.relay_verified(), *host2.relay_head());
+  EXPECT_EQ(viewer.transcript().turns(), host_transcript(host2).turns());
+}
+
+// A relay peer has no outbound queue: control frames it does not read are bounded, and a peer
+// that floods pings without reading is let go (bye slow_consumer), not buffered without end.
+TEST(ClientSessionRelay, ARelayPeerThatDoesNotReadItsControlFramesIsLetGo) {
+  const HostSessionConfig config = signing_config();
+  Harness h(config);
+  ClientSession viewer("viewer");
+  viewer.offer_relay(1, host_key_of(config));
+  ConnId conn = h.connect(viewer, PeerRole::kViewer);
+  for (uint64_t i = 0; i < 1000; ++i) h.host->peer_frame(conn, ClientSession::ping(i), h.now);
+  size_t frames = 0;
+  bool last = false;
+  std::optional<ByeFrame> bye;
+  while (auto out = h.host->next_frame(conn, h.now)) {
+    ++frames;
+    if (out->last) {
+      last = true;
+      auto decoded = decode_frame(out->bytes);
+      ASSERT_TRUE(decoded);
+      if (auto* b = std::get_if<ByeFrame>(&*decoded)) bye = *b;
+      break;
+    }
+  }
+  EXPECT_TRUE(last);
+  ASSERT_TRUE(bye);
+  EXPECT_EQ(bye->reason, StatusCode::kSlowConsumer);
+  EXPECT_LE(frames, 300u);
+}
+
 // Known answers for a relay link (protocol version 5; C++ only until the browser speaks it):
 // tests/vectors/relay_link.json. A host with a fixed key and session id and no model; a viewer
 // offers to relay, is streamed the host's turn, drops, and resumes after another turn (the

@@ -10,6 +10,9 @@
 namespace tokencast {
 namespace {
 
+// Control frames waiting for a relay peer (it has no outbound queue).
+constexpr size_t kMaxRelayControlFrames = 256;
+
 // Cuts `text` to at most `max` bytes without splitting a UTF-8 character.
 std::string truncate_utf8(std::string_view text, size_t max) {
   return std::string(utf8_prefix(text, max));
@@ -163,6 +166,15 @@ void HostSession::send_control(ConnId conn, Peer& peer, const Frame& frame) {
   if (!bytes) return;
   if (peer.queue) {
     if (!peer.queue->push_frame(std::move(*bytes))) return;
+  } else if (peer.relay && peer.phase == Phase::kActive &&
+             peer.direct.size() >= kMaxRelayControlFrames) {
+    // A relay peer has no outbound queue: its control frames (pongs, errors, signatures) wait
+    // here, bounded. One that lets them pile up (a ping flood it does not read) is let go.
+    peer.direct.clear();
+    if (auto bye = encode_frame(ByeFrame{StatusCode::kSlowConsumer, "too far behind"})) {
+      peer.direct.push_back(std::move(*bye));
+    }
+    peer.phase = Phase::kClosing;
   } else {
     peer.direct.push_back(std::move(*bytes));
   }
