@@ -2,6 +2,11 @@
 // drop at arbitrary points, and the client's transcript always equals the host's log prefix.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/hex.hpp"
+#include "support/vector_file.hpp"
 #include "tokencast/core/client_session.hpp"
 #include "tokencast/core/host_session.hpp"
 
@@ -21,8 +26,8 @@ struct Harness {
   NullIo io;
   std::unique_ptr<HostSession> host;
   int64_t now = 1;
-  Harness() {
-    HostSessionConfig config;
+  Harness() : Harness(HostSessionConfig{}) {}
+  explicit Harness(HostSessionConfig config) {
     config.session_id.bytes.fill(7);
     config.flow.pace_interval_ms = 0;  // frames as they come; pacing has its own tests
     host = std::move(*HostSession::create(config, {}, io, 1));
@@ -135,5 +140,358 @@ TEST(ClientSession, RefusesAWelcomeFromAnotherSession) {
   EXPECT_EQ(ada.receive(*bytes).error(), ClientError::kWrongSession);
 }
 
+}  // namespace
+}  // namespace tokencast
+
+namespace tokencast {
+namespace {
+
+// A host that signs (as every real host does): it writes the relay stream.
+HostSessionConfig signing_config(size_t ring_frames = 4096) {
+  HostSessionConfig config;
+  std::array<uint8_t, 32> seed{};
+  seed.fill(0x42);
+  config.signing_key = SigningKey::from_seed(seed);
+  config.relay_ring_frames = ring_frames;
+  return config;
+}
+
+Ed25519PublicKey host_key_of(const HostSessionConfig& config) {
+  return config.signing_key->public_key();
+}
+
+std::string long_text(int words) {
+  std::string text;
+  for (int w = 0; w < words; ++w) text += "w" + std::to_string(w % 7) + " ";
+  return text;
+}
+
+// Issue 15 step 1: a viewer that offers to relay is streamed the relay stream (signed records,
+// one per event, index = sequence), verifies it itself and applies only what a signature
+// covers; its transcript is byte-exact with the host's and with a plain viewer's, whether it
+// joined at the start, late (records rebuilt from the log past the host's ring), after a plain
+// link (anchored by the host's checkpoint), or resumed after its link dropped mid-stream.
+TEST(ClientSessionRelay, RelayViewersVerifyTheSignedStreamAndMatchTheHostByteForByte) {
+  const HostSessionConfig config = signing_config(/*ring_frames=*/32);
+  Harness h(config);
+  const Ed25519PublicKey key = host_key_of(config);
+
+  ClientSession plain("plain");
+  ConnId plain_conn = h.connect(plain, PeerRole::kViewer);
+  ClientSession early("early");
+  early.offer_relay(2, key);
+  ConnId early_conn = h.connect(early, PeerRole::kViewer);
+  h.deliver(plain, plain_conn);
+  h.deliver(early, early_conn);
+  EXPECT_TRUE(early.relay_link());
+  EXPECT_FALSE(plain.relay_link());
+  EXPECT_EQ(h.host->relay_peers(), 1u);
+
+  // A participant never relays, whatever it offers.
+  ClientSession asker("asker");
+  asker.offer_relay(5, key);
+  ConnId asker_conn = h.connect(asker, PeerRole::kParticipant);
+  h.deliver(asker, asker_conn);
+  EXPECT_FALSE(asker.relay_link());
+
+  h.host->peer_frame(asker_conn, *asker.prompt("tell me", 1), 2);
+  h.host->durable(h.host->log().head(), h.now);
+  h.answer(long_text(150));  // one delta per character: far more records than the ring holds
+  h.deliver(early, early_conn, 100);  // early stops mid-stream: its link drops
+  const Seq early_at = early.position().last_seq;
+  ASSERT_GT(early_at, 0u);
+  ASSERT_LT(early_at, h.host->log().head());
+  ASSERT_TRUE(early.relay_verified());
+  EXPECT_EQ(early.relay_verified()->index, early_at) << "only verified records are applied";
+  early.set_link_lost();
+  h.host->peer_closed(early_conn, h.now);
+
+  // A late relay viewer: the ring no longer reaches back to record 1.
+  ClientSession late("late");
+  late.offer_relay(1, key);
+  ConnId late_conn = h.connect(late, PeerRole::kViewer);
+
+  // A viewer that held the plain stream, then offers to relay: the host anchors it.
+  ClientSession convert("convert");
+  ConnId convert_conn = h.connect(convert, PeerRole::kViewer);
+  h.deliver(convert, convert_conn, 40);
+  convert.set_link_lost();
+  h.host->peer_closed(convert_conn, h.now);
+  ASSERT_GT(convert.position().last_seq, 0u);
+  convert.offer_relay(1, key);
+  convert_conn = h.connect(convert, PeerRole::kViewer);
+
+  early_conn = h.connect(early, PeerRole::kViewer);  // resumes after what it verified
+  h.host->peer_frame(asker_conn, *asker.prompt("again", 2), h.now);
+  h.host->durable(h.host->log().head(), h.now);
+  h.answer("short");
+  // The quiet tail's checkpoint falls due, then everyone drains.
+  h.now += 1000;
+  h.host->tick(h.now);
+  for (auto [client, conn] :
+       {std::pair{&plain, plain_conn}, std::pair{&early, early_conn}, std::pair{&late, late_conn},
+        std::pair{&convert, convert_conn}, std::pair{&asker, asker_conn}}) {
+    h.deliver(*client, conn);
+  }
+  const Seq head = h.host->log().head();
+  const auto expected = host_transcript(*h.host).turns();
+  for (const ClientSession* c : {&plain, &early, &late, &convert, &asker}) {
+    EXPECT_EQ(c->position().last_seq, head);
+    EXPECT_EQ(c->transcript().turns(), expected);
+  }
+  for (const ClientSession* c : {&early, &late, &convert}) {
+    EXPECT_TRUE(c->relay_link());
+    ASSERT_TRUE(c->relay_verified());
+    EXPECT_EQ(*c->relay_verified(), *h.host->relay_head());
+  }
+  EXPECT_EQ(h.host->relay_head()->index, head) << "record index = sequence";
+}
+
+// A relay stream altered on the way (a flipped payload byte) is refused before anything of it
+// is applied; the client resumes from the last record it verified with no gap and no
+// duplicate.
+TEST(ClientSessionRelay, AnAlteredRecordIsRefusedAndTheClientResumesFromWhatItVerified) {
+  const HostSessionConfig config = signing_config();
+  Harness h(config);
+  ClientSession asker("asker");
+  ConnId asker_conn = h.connect(asker, PeerRole::kParticipant);
+  h.deliver(asker, asker_conn);
+  ClientSession viewer("viewer");
+  viewer.offer_relay(1, host_key_of(config));
+  ConnId conn = h.connect(viewer, PeerRole::kViewer);
+  h.deliver(viewer, conn);
+  h.host->peer_frame(asker_conn, *asker.prompt("hi", 1), 2);
+  h.host->durable(h.host->log().head(), h.now);
+  h.answer(long_text(40));
+  bool refused = false;
+  while (auto out = h.host->next_frame(conn, h.now)) {
+    FrameBytes bytes = out->bytes;
+    if (!refused && bytes[0] == kRelayRecordType && bytes.size() > 4) {
+      bytes.back() ^= 0x01;
+      const Transcript before = viewer.transcript();
+      const Seq at = viewer.position().last_seq;
+      // The record waits for a signature; the refusal comes when the next one covers it.
+      auto first = viewer.receive(bytes);
+      while (first) {
+        auto next = h.host->next_frame(conn, h.now);
+        ASSERT_TRUE(next) << "the stream ended before a signature covered the altered record";
+        first = viewer.receive(next->bytes);
+      }
+      EXPECT_TRUE(first.error() == RelayError::kChainMismatch ||
+                  first.error() == RelayError::kBadSignature)
+          << first.error().message();
+      EXPECT_EQ(viewer.position().last_seq, at);
+      EXPECT_EQ(viewer.transcript(), before);
+      refused = true;
+      break;
+    }
+    ASSERT_TRUE(viewer.receive(bytes));
+  }
+  ASSERT_TRUE(refused);
+  viewer.set_link_lost();
+  h.host->peer_closed(conn, h.now);
+  conn = h.connect(viewer, PeerRole::kViewer);
+  h.now += 1000;
+  h.host->tick(h.now);
+  h.deliver(viewer, conn);
+  h.deliver(asker, asker_conn);
+  EXPECT_EQ(viewer.transcript().turns(), host_transcript(*h.host).turns());
+  EXPECT_EQ(viewer.position().last_seq, h.host->log().head());
+}
+
+// Relay frames on a link the host did not open as a relay link are a protocol error.
+TEST(ClientSessionRelay, RelayFramesOnAPlainLinkAreRefused) {
+  Harness h(signing_config());
+  ClientSession viewer("viewer");
+  ConnId conn = h.connect(viewer, PeerRole::kViewer);
+  h.deliver(viewer, conn);
+  const FrameBytes record =
+      encode_relay_frame(RelayFrame{RelayFrame::Kind::kRecord, 1, {}, {}, {0x04}});
+  EXPECT_EQ(viewer.receive(record).error(), FrameError::kUnexpectedFrame);
+}
+
+// The chain is a function of the log: a host restarted from its store rebuilds it, and a relay
+// viewer that verified up to some record before the restart resumes after it (the new host's
+// anchor matches the chain the viewer verified itself).
+TEST(ClientSessionRelay, AHostRestartedFromItsStoreRebuildsTheSameChain) {
+  const HostSessionConfig config = signing_config(/*ring_frames=*/16);
+  Harness h(config);
+  ClientSession asker("asker");
+  ConnId asker_conn = h.connect(asker, PeerRole::kParticipant);
+  ClientSession viewer("viewer");
+  viewer.offer_relay(1, host_key_of(config));
+  ConnId conn = h.connect(viewer, PeerRole::kViewer);
+  h.deliver(asker, asker_conn);
+  h.host->peer_frame(asker_conn, *asker.prompt("before", 1), h.now);
+  h.host->durable(h.host->log().head(), h.now);
+  h.answer(long_text(30));
+  h.now += 1000;
+  h.host->tick(h.now);
+  h.deliver(viewer, conn);
+  ASSERT_TRUE(viewer.relay_verified());
+  const RelayPosition before = *viewer.relay_verified();
+  ASSERT_EQ(before, *h.host->relay_head());
+  viewer.set_link_lost();
+
+  // The store holds exactly the durable log; a new host is created from it.
+  std::vector<Event> stored(h.host->log().events().begin(), h.host->log().events().end());
+  HostSessionConfig again = config;
+  again.session_id.bytes.fill(7);
+  again.flow.pace_interval_ms = 0;
+  NullIo io2;
+  auto restarted = HostSession::create(again, stored, io2, h.now);
+  ASSERT_TRUE(restarted);
+  HostSession& host2 = **restarted;
+  // Same records, same hashes; the restart then appends its own events (peers left).
+  EXPECT_GE(host2.relay_head()->index, before.index);
+  host2.durable(host2.log().head(), h.now);
+  ConnId conn2 = host2.peer_opened(PeerRole::kViewer, h.now);
+  host2.peer_frame(conn2, viewer.hello(), h.now);
+  host2.durable(host2.log().head(), h.now);
+  h.now += 1000;
+  host2.tick(h.now);
+  while (auto out = host2.next_frame(conn2, h.now)) {
+    auto applied = viewer.receive(out->bytes);
+    ASSERT_TRUE(applied) << applied.error().message();
+  }
+  EXPECT_EQ(viewer.position().last_seq, host2.log().head());
+  EXPECT_EQ(*viewer.relay_verified(), *host2.relay_head());
+  EXPECT_EQ(viewer.transcript().turns(), host_transcript(host2).turns());
+}
+
+// A relay peer has no outbound queue: control frames it does not read are bounded, and a peer
+// that floods pings without reading is let go (bye slow_consumer), not buffered without end.
+TEST(ClientSessionRelay, ARelayPeerThatDoesNotReadItsControlFramesIsLetGo) {
+  const HostSessionConfig config = signing_config();
+  Harness h(config);
+  ClientSession viewer("viewer");
+  viewer.offer_relay(1, host_key_of(config));
+  ConnId conn = h.connect(viewer, PeerRole::kViewer);
+  for (uint64_t i = 0; i < 1000; ++i) h.host->peer_frame(conn, ClientSession::ping(i), h.now);
+  size_t frames = 0;
+  bool last = false;
+  std::optional<ByeFrame> bye;
+  while (auto out = h.host->next_frame(conn, h.now)) {
+    ++frames;
+    if (out->last) {
+      last = true;
+      auto decoded = decode_frame(out->bytes);
+      ASSERT_TRUE(decoded);
+      if (auto* b = std::get_if<ByeFrame>(&*decoded)) bye = *b;
+      break;
+    }
+  }
+  EXPECT_TRUE(last);
+  ASSERT_TRUE(bye);
+  EXPECT_EQ(bye->reason, StatusCode::kSlowConsumer);
+  EXPECT_LE(frames, 300u);
+}
+
+// Known answers for a relay link (protocol version 5; C++ only until the browser speaks it):
+// tests/vectors/relay_link.json. A host with a fixed key and session id and no model; a viewer
+// offers to relay, is streamed the host's turn, drops, and resumes after another turn (the
+// host's anchor first). Each link: the client's hello and every frame the host sent, byte for
+// byte; the transcript the client shows after it. TOKENCAST_WRITE_VECTORS=1 rewrites it.
+nlohmann::json relay_link_vectors() {
+  HostSessionConfig config;
+  std::array<uint8_t, 32> seed{};
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(0x40 + i);
+  config.signing_key = SigningKey::from_seed(seed);
+  config.llm_attached = false;
+  config.host_name = "host";
+  config.relay.sign_interval_ms = 50;
+  config.relay.max_unsigned_records = 4;
+  Harness h(config);
+  const Ed25519PublicKey key = config.signing_key->public_key();
+  nlohmann::json doc;
+  doc["about"] =
+      "Relay link known answers (docs/PROTOCOL.md section 6, protocol version 5), generated and "
+      "replayed by tests/core_client_session_test.cpp (C++ only: the browser client does not "
+      "speak version 5 yet). A HostSession (host_seed_hex, session_id_hex, no model) writes the "
+      "relay stream; a viewer whose hello offers a relay capacity gets, on each link, the "
+      "frames listed (welcome with the relay flag, the anchor checkpoint when it resumes, then "
+      "relay records and checkpoints) and shows `text` after them. relay_max_unsigned_records "
+      "and relay_sign_interval_ms are the writer's options.";
+  doc["host_seed_hex"] = testing::hex(seed);
+  doc["host_public_key_hex"] = testing::hex(key);
+  SessionId session_id;
+  session_id.bytes.fill(7);  // the Harness's
+  doc["session_id_hex"] = testing::hex(session_id.bytes);
+  doc["relay_max_unsigned_records"] = config.relay.max_unsigned_records;
+  doc["relay_sign_interval_ms"] = config.relay.sign_interval_ms;
+  ClientSession viewer("relay");
+  viewer.offer_relay(2, key);
+  nlohmann::json links = nlohmann::json::array();
+  auto link = [&](const std::string& name, std::string_view host_says) {
+    nlohmann::json l;
+    l["name"] = name;
+    const FrameBytes hello = viewer.hello();
+    l["hello_hex"] = testing::hex(hello);
+    ConnId conn = h.host->peer_opened(PeerRole::kViewer, h.now);
+    h.host->peer_frame(conn, hello, h.now);
+    h.host->durable(h.host->log().head(), h.now);
+    h.host->host_prompt(host_says, h.now);
+    h.host->durable(h.host->log().head(), h.now);
+    h.now += 100;  // the quiet tail's checkpoint falls due
+    h.host->tick(h.now);
+    nlohmann::json frames = nlohmann::json::array();
+    while (auto out = h.host->next_frame(conn, h.now)) {
+      frames.push_back(testing::hex(out->bytes));
+      EXPECT_TRUE(viewer.receive(out->bytes));
+    }
+    l["frames"] = frames;
+    l["text"] = viewer.transcript().turns().back().text;
+    l["last_seq"] = viewer.position().last_seq;
+    viewer.set_link_lost();
+    h.host->peer_closed(conn, h.now);
+    h.host->durable(h.host->log().head(), h.now);
+    links.push_back(l);
+  };
+  link("fresh", "the first answer, streamed as relay records");
+  link("resumed", "the second, after the anchor");
+  doc["links"] = links;
+  return doc;
+}
+
+TEST(RelayLinkVectors, RelayLinkJsonIsCurrentAndReplays) {
+  const nlohmann::json doc = relay_link_vectors();
+  testing::expect_vector_file_current(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json",
+                                      doc.dump(2) + "\n");
+  // Replay the committed bytes with a fresh client: the same transcript; a flipped byte in
+  // any relay frame is refused.
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
+  const nlohmann::json file = nlohmann::json::parse(in);
+  Ed25519PublicKey key{};
+  const auto key_bytes = testing::unhex(file.at("host_public_key_hex").get<std::string>());
+  std::copy(key_bytes.begin(), key_bytes.end(), key.begin());
+  ClientSession viewer("relay");
+  viewer.offer_relay(2, key);
+  for (const auto& l : file.at("links")) {
+    EXPECT_EQ(testing::hex(viewer.hello()), l.at("hello_hex").get<std::string>());
+    for (const auto& f : l.at("frames")) {
+      const auto bytes = testing::unhex(f.get<std::string>());
+      ASSERT_TRUE(viewer.receive(bytes));
+    }
+    EXPECT_EQ(viewer.transcript().turns().back().text, l.at("text").get<std::string>());
+    EXPECT_EQ(viewer.position().last_seq, l.at("last_seq").get<Seq>());
+    viewer.set_link_lost();
+  }
+  ClientSession other("relay");
+  other.offer_relay(2, key);
+  const auto& fresh = file.at("links").at(0).at("frames");
+  bool refused = false;
+  for (const auto& f : fresh) {
+    auto bytes = testing::unhex(f.get<std::string>());
+    if (bytes[0] == kRelayRecordType || bytes[0] == kRelaySignedRecordType) {
+      bytes.back() ^= 0x20;
+    }
+    if (!other.receive(bytes)) {
+      refused = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(refused);
+  EXPECT_EQ(other.position().last_seq, 0u) << "nothing altered is ever applied";
+}
 }  // namespace
 }  // namespace tokencast

@@ -312,6 +312,8 @@ TEST(ClientAcks, AckAtOnceAfterAPauseThenAtMostEveryDelay) {
 
 TEST(ClientAcks, StepsDownAVersionEachTimeAnOlderHostRefusesOne) {
   ClientSession c("c");
+  EXPECT_EQ(std::get<HelloFrame>(*decode_frame(c.hello())).version, 5u);
+  ASSERT_TRUE(c.receive(*encode_frame(ErrorFrame{StatusCode::kUnsupportedVersion, "1 to 4"})));
   EXPECT_EQ(std::get<HelloFrame>(*decode_frame(c.hello())).version, 4u);
   ASSERT_TRUE(c.receive(*encode_frame(ErrorFrame{StatusCode::kUnsupportedVersion, "1 to 3"})));
   EXPECT_EQ(std::get<HelloFrame>(*decode_frame(c.hello())).version, 3u);

@@ -296,16 +296,47 @@ TEST(FrameCodec, UnknownFrameTypesAreRejected) {
 }
 
 TEST(FrameCodec, UnknownVersionsAreRejectedBeforeTheRestOfTheFrame) {
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x05, 0x00, 0x00})), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x06, 0x00, 0x00})), FrameError::kUnknownVersion);
   EXPECT_EQ(decode_error(bytes_of({0x01, 0x00, 0x00, 0x00})), FrameError::kUnknownVersion);
-  // A version-5 hello may lay out its fields differently: only the version is read.
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x05})), FrameError::kUnknownVersion);
-  EXPECT_EQ(decode_error(bytes_of({0x01, 0x05, 0xFF, 0xFF})), FrameError::kUnknownVersion);
+  // A version-6 hello may lay out its fields differently: only the version is read.
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x06})), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(bytes_of({0x01, 0x06, 0xFF, 0xFF})), FrameError::kUnknownVersion);
   FrameBytes welcome = encode_ok(WelcomeFrame{kProtocolVersion, test_session_id()});
-  welcome[1] = 0x05;
+  welcome[1] = 0x06;
   EXPECT_EQ(decode_error(welcome), FrameError::kUnknownVersion);
-  EXPECT_EQ(encode_error(HelloFrame{5, 0, ""}), FrameError::kUnknownVersion);
+  EXPECT_EQ(encode_error(HelloFrame{6, 0, ""}), FrameError::kUnknownVersion);
   EXPECT_EQ(encode_error(WelcomeFrame{0}), FrameError::kUnknownVersion);
+}
+
+// Version 5 (relaying): the hello ends with the relay capacity, the welcome with the relay
+// stream flag; below version 5 neither is on the wire, and neither may be set.
+TEST(FrameCodec, Version5CarriesRelayCapacityAndRelayStream) {
+  HelloFrame hello{5, 7, "ab"};
+  hello.relay_capacity = 300;
+  EXPECT_EQ(to_hex(encode_ok(hello)), "010507026162ac02");
+  auto decoded = decode_frame(from_hex("010507026162ac02"));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(std::get<HelloFrame>(*decoded), hello);
+  EXPECT_EQ(decode_error(from_hex("010507026162")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("010507026162ac0200")), FrameError::kTrailingBytes);
+  HelloFrame old{4, 7, "ab"};
+  old.relay_capacity = 1;
+  EXPECT_EQ(encode_error(old), FrameError::kBadEnum);
+
+  WelcomeFrame welcome{5, SessionId{}, PeerRole::kViewer, 3, 9};
+  welcome.relay_stream = true;
+  const FrameBytes bytes = encode_ok(welcome);
+  EXPECT_EQ(bytes.back(), 0x01);
+  ASSERT_TRUE(decode_frame(bytes));
+  EXPECT_EQ(std::get<WelcomeFrame>(*decode_frame(bytes)), welcome);
+  FrameBytes two = bytes;
+  two.back() = 0x02;
+  EXPECT_EQ(decode_error(two), FrameError::kBadEnum);
+  FrameBytes cut(bytes.begin(), bytes.end() - 1);
+  EXPECT_EQ(decode_error(cut), FrameError::kTruncated);
+  WelcomeFrame old_welcome{4, SessionId{}, PeerRole::kViewer, 3, 9};
+  old_welcome.relay_stream = true;
+  EXPECT_EQ(encode_error(old_welcome), FrameError::kBadEnum);
 }
 
 TEST(FrameCodec, UnknownEventTypesAreRejected) {
@@ -349,7 +380,7 @@ TEST(FrameCodec, LabelsAreBoundedAndValidUtf8) {
 
   // Decoding: a length above the bound is refused before the bytes are read.
   EXPECT_EQ(decode_error(from_hex("01010081 08")), FrameError::kStringTooLong);
-  FrameBytes hello = encode_ok(HelloFrame{kProtocolVersion, 0, "ab"});
+  FrameBytes hello = encode_ok(HelloFrame{4, 0, "ab"});
   hello.back() = 0xFF;
   EXPECT_EQ(decode_error(hello), FrameError::kInvalidUtf8);
 }
@@ -401,10 +432,9 @@ TEST(FrameCodec, EventsFrameSequenceRules) {
 
 TEST(FrameCodec, HostSideRejectsHostOnlyFrames) {
   for (const Frame& frame : sample_frames()) {
-    const bool host_only = std::holds_alternative<WelcomeFrame>(frame) ||
-                           std::holds_alternative<EventsFrame>(frame) ||
-                           std::holds_alternative<DeltaFrame>(frame) ||
-                           std::holds_alternative<SignatureFrame>(frame);
+    const bool host_only =
+        std::holds_alternative<WelcomeFrame>(frame) || std::holds_alternative<EventsFrame>(frame) ||
+        std::holds_alternative<DeltaFrame>(frame) || std::holds_alternative<SignatureFrame>(frame);
     auto decoded = decode_client_frame(encode_ok(frame));
     if (host_only) {
       ASSERT_FALSE(decoded.has_value());
@@ -757,7 +787,9 @@ json load_vectors() {
 
 TEST(FrameVectors, ValidVectorsDecodeAndEncodeExactly) {
   const json doc = load_vectors();
-  ASSERT_EQ(json_u64(doc.at("protocol_version")), kProtocolVersion);
+  // The shared vectors (C++ and TypeScript) cover versions 1 to 4; version 5's hello and
+  // welcome (relaying, C++ only so far) are in tests/vectors/relay_link.json.
+  ASSERT_EQ(json_u64(doc.at("protocol_version")), kSignatureVersion);
   ASSERT_EQ(json_u64(doc.at("max_frame_bytes")), kMaxFrameBytes);
   ASSERT_GE(doc.at("valid").size(), 20u);
   std::set<std::string> frame_types;

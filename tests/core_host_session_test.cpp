@@ -892,7 +892,7 @@ Json refusals_script() {
   t.frame(v, CancelFrame{1});
   t.drain(v);
   ConnId future = t.open(PeerRole::kViewer);
-  t.raw(future, FrameBytes{0x01, 0x05, 0x00, 0x00});  // hello version 5
+  t.raw(future, FrameBytes{0x01, 0x06, 0x00, 0x00});  // hello version 6
   t.drain(future);
   ConnId ahead = t.open(PeerRole::kViewer);
   t.frame(ahead, HelloFrame{2, 99, "x"});

@@ -39,11 +39,13 @@ struct Joiner {
   std::unique_ptr<JoinClient> client;
 
   static std::unique_ptr<Joiner> start(const std::string& link, const std::string& name,
-                                       std::chrono::milliseconds answer_timeout = 10s) {
+                                       std::chrono::milliseconds answer_timeout = 10s,
+                                       uint64_t relay_capacity = 0) {
     auto j = std::make_unique<Joiner>();
     JoinOptions o;
     o.link = link;
     o.name = name;
+    o.relay_capacity = relay_capacity;
     o.answer_timeout = answer_timeout;
     JoinCallbacks cb;
     cb.on_ended = [raw = j.get()](JoinFailure f, const std::string& d) {
@@ -169,6 +171,45 @@ TEST_F(JoinTest, ResumesAfterTheLinkDropsWithNoGapOrDuplicate) {
   auto t = ada->client->transcript();
   EXPECT_EQ(t.turns()[1].text, "FIRST");
   EXPECT_EQ(t.turns()[3].text, "SECOND");
+}
+
+// Issue 15 step 1: a viewer that offers to relay (`join --relay N`) gets the host's signed
+// relay stream over a real data channel, verifies it under the link's host key, and its
+// transcript is the plain viewer's and the participant's, byte for byte, across a dropped link.
+TEST_F(JoinTest, RelayCapableViewerVerifiesTheSignedStreamAndResumesExactly) {
+  auto ada = Joiner::start(host->links().participant, "ada", 10s, /*relay_capacity=*/3);
+  auto bob = Joiner::start(host->links().viewer, "bob");
+  auto cy = Joiner::start(host->links().viewer, "cy", 10s, /*relay_capacity=*/2);
+  ASSERT_TRUE(wait_until([&] {
+    return ada->client->connected() && bob->client->connected() && cy->client->connected();
+  }));
+  EXPECT_TRUE(cy->client->relay_link());
+  EXPECT_FALSE(bob->client->relay_link());
+  EXPECT_FALSE(ada->client->relay_link()) << "participants always get the plain stream";
+  ASSERT_TRUE(ada->client->prompt("first answer please").has_value());
+  auto ended = [](JoinClient& c, size_t turns) {
+    auto t = c.transcript();
+    return t.turns().size() == turns && t.turns().back().ended;
+  };
+  ASSERT_TRUE(wait_until([&] { return ended(*cy->client, 2); }));
+  cy->client->drop_link_for_test();
+  ASSERT_TRUE(wait_until([&] { return !cy->client->connected(); }));
+  host->prompt("second, while cy is away");
+  ASSERT_TRUE(wait_until([&] {
+    return ended(*ada->client, 4) && ended(*bob->client, 4) && ended(*cy->client, 4) &&
+           cy->client->connected();
+  }));
+  const auto expected = ada->client->transcript().turns();
+  EXPECT_EQ(expected[3].text, "SECOND, WHILE CY IS AWAY");
+  EXPECT_EQ(bob->client->transcript().turns(), expected);
+  EXPECT_EQ(cy->client->transcript().turns(), expected);
+  EXPECT_TRUE(cy->client->relay_link());
+  // Everything cy shows was verified: its verified record is its position.
+  ASSERT_TRUE(wait_until([&] {
+    auto v = cy->client->relay_verified();
+    return v && v->index == cy->client->position().last_seq;
+  }));
+  EXPECT_TRUE(host->stats().refused.empty()) << describe_refusals();
 }
 
 TEST_F(JoinTest, WrongSecretFindsNoHostAndSaysSo) {

@@ -59,6 +59,7 @@ struct JoinFlags {
   std::string connect_timeout = "10";
   std::string ca_file;
   std::string rendezvous;  // more rendezvous WebSocket URLs, comma-separated
+  std::string relay = "0";
   IceFlags ice;
 };
 
@@ -86,6 +87,11 @@ std::optional<int> parse_join_flags(Args args, JoinFlags& f) {
   cli.option("--rendezvous", "URL[,URL...]", &f.rendezvous,
              "more rendezvous instances of the link's cluster (ws:// or wss://.../ws, at most "
              "16), tried in order after the link's own and its alternates when one is lost");
+  cli.option("--relay", "N", &f.relay,
+             "offer to relay the host's signed stream for up to N other viewers (0..64, "
+             "default 0; viewer links only). The host then streams you its relay stream, which "
+             "this client verifies under the link's host key before showing anything; handing "
+             "it on to children is not wired yet");
   cli.option("--ca", "FILE", &f.ca_file,
              "https links: trust the CA certificates in this PEM file for the rendezvous "
              "instead of the system's CA store");
@@ -115,7 +121,13 @@ Expected<JoinOptions, int> join_options(const JoinFlags& f) {
     std::fprintf(stderr, "tokencast join: %s\n", turn_ca.error().c_str());
     return unexpected(int{kJoinUsage});
   }
+  long relay = std::strtol(f.relay.c_str(), &end, 10);
+  if (f.relay.empty() || *end != '\0' || relay < 0 || relay > 64) {
+    std::fprintf(stderr, "tokencast join: --relay must be 0..64\n");
+    return unexpected(int{kJoinUsage});
+  }
   JoinOptions options;
+  options.relay_capacity = static_cast<uint64_t>(relay);
   if (!f.rendezvous.empty()) {
     size_t start = 0;
     while (start <= f.rendezvous.size()) {

@@ -642,6 +642,7 @@ Expected<std::unique_ptr<JoinClient>, std::pair<JoinFailure, std::string>> JoinC
     if (identity) options.identity = std::move(*identity);
   }
   auto impl = std::make_shared<Impl>(options.name);
+  if (options.relay_capacity > 0) impl->session.offer_relay(options.relay_capacity, link->host_key);
   impl->options = std::move(options);
   impl->callbacks = std::move(callbacks);
   impl->link = std::move(*link);
@@ -700,6 +701,16 @@ bool JoinClient::connected() const {
   return util::run_on(impl_->loop, [impl = impl_.get()] {
     return impl->attempt && impl->attempt->open && impl->session.welcomed();
   });
+}
+
+bool JoinClient::relay_link() const {
+  return util::run_on(impl_->loop, [impl = impl_.get()] {
+    return impl->session.welcomed() && impl->session.relay_link();
+  });
+}
+
+std::optional<RelayPosition> JoinClient::relay_verified() const {
+  return util::run_on(impl_->loop, [impl = impl_.get()] { return impl->session.relay_verified(); });
 }
 
 void JoinClient::drop_link_for_test() {

@@ -162,7 +162,7 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
         }
         impl->loop.post([impl, seq] {
           if (!impl->session) return;
-          impl->session->durable(seq);
+          impl->session->durable(seq, unix_now_ms());
           impl->emit_durable();
         });
       });

@@ -64,6 +64,11 @@ struct JoinOptions {
   // The DTLS certificate every link of this client presents (reconnects included), so a host
   // knows the client again (and refuses it after removing it). None: one is made at start.
   std::optional<DtlsIdentity> identity;
+  // `join --relay N`: offer to relay the host's stream for up to N children (protocol version
+  // 5; 0: none). A host that accepts (viewer links only) streams this client its signed relay
+  // stream, which the client verifies under the link's host key before showing anything
+  // (docs/PROTOCOL.md section 6). Forwarding to children is not wired yet.
+  uint64_t relay_capacity = 0;
 };
 
 struct JoinCallbacks {
@@ -95,6 +100,10 @@ class JoinClient {
   StreamPosition position() const;
   // The data channel is open and the host has welcomed this client.
   bool connected() const;
+  // The current link carries the relay stream, and the last relay record verified (index =
+  // the last sequence held) once one was (see JoinOptions::relay_capacity).
+  bool relay_link() const;
+  std::optional<RelayPosition> relay_verified() const;
   // Tests and benchmarks: breaks the current data channel as a network failure would.
   void drop_link_for_test();
 

@@ -14,6 +14,8 @@
 #include "tokencast/core/expected.hpp"
 #include "tokencast/core/flow_control.hpp"
 #include "tokencast/core/frame.hpp"
+#include "tokencast/core/relay_stream.hpp"
+#include "tokencast/core/signing.hpp"
 #include "tokencast/core/transcript.hpp"
 
 namespace tokencast {
@@ -49,6 +51,19 @@ class ClientSession {
  public:
   explicit ClientSession(std::string display_name) : name_(std::move(display_name)) {}
 
+  // Offers to relay for up to `capacity` children (protocol version 5). A host that accepts
+  // streams this client the relay stream (docs/PROTOCOL.md section 6): receive() verifies it
+  // under `host_key` (the invite link's) and applies only what a host signature covers.
+  void offer_relay(uint64_t capacity, const Ed25519PublicKey& host_key) {
+    relay_capacity_ = capacity;
+    host_key_ = host_key;
+  }
+  // The relay stream on the current link (the welcome said so).
+  bool relay_link() const { return relay_link_; }
+  // The last relay record this client verified (index = its last sequence), once it has
+  // been streamed the relay stream.
+  std::optional<RelayPosition> relay_verified() const;
+
   // The first frame on every link (resumes from the last sequence held).
   FrameBytes hello() const;
 
@@ -82,10 +97,7 @@ class ClientSession {
   // The host welcomed this client on the current link (set_link_lost() clears it).
   bool welcomed() const { return welcomed_; }
   // The link ended: nothing more may be sent until the next welcome.
-  void set_link_lost() {
-    welcomed_ = false;
-    link_version_ = 0;
-  }
+  void set_link_lost();
 
  private:
   std::string name_;
@@ -101,6 +113,14 @@ class ClientSession {
   Seq acked_seq_ = 0;
   size_t unacked_bytes_ = 0;
   std::optional<int64_t> last_ack_ms_;
+  // Relaying: what was offered, and the verifier of the current relay link (its verified
+  // position outlives the link: the next one resumes from it).
+  uint64_t relay_capacity_ = 0;
+  std::optional<Ed25519PublicKey> host_key_;
+  bool relay_link_ = false;
+  bool awaiting_anchor_ = false;
+  std::optional<RelayVerifier> verifier_;
+  Expected<std::vector<ClientEvent>, std::error_code> receive_relay(std::span<const uint8_t> bytes);
 };
 
 }  // namespace tokencast

@@ -35,9 +35,12 @@ namespace tokencast {
 // thinking (the thinking frame and the thinking_delta event); an older peer gets a turn's
 // thinking as empty text deltas over the same sequences. Version 4 adds the signature frame:
 // the host's signature over the transcript after each ended turn (older peers get none).
-inline constexpr uint64_t kProtocolVersion = 4;
+// Version 5 adds relaying (docs/PROTOCOL.md section 6): the hello offers a relay capacity and
+// the welcome says whether the host streams this link as relay frames (0x20-0x22).
+inline constexpr uint64_t kProtocolVersion = 5;
 inline constexpr uint64_t kThinkingVersion = 3;
 inline constexpr uint64_t kSignatureVersion = 4;
+inline constexpr uint64_t kRelayVersion = 5;
 inline constexpr uint64_t kMinProtocolVersion = 1;
 inline constexpr bool is_known_version(uint64_t version) {
   return version >= kMinProtocolVersion && version <= kProtocolVersion;
@@ -69,6 +72,10 @@ struct HelloFrame {
   uint64_t version = kProtocolVersion;
   Seq last_seq = 0;  // last sequence the client holds; 0 = none
   std::string display_name;
+  // Version 5: how many children this client offers to relay for (0: none). A viewer that
+  // offers any is streamed the relay stream (the host's signed records) instead of the plain
+  // one. Not on the wire below version 5 (must be 0 there).
+  uint64_t relay_capacity = 0;
   bool operator==(const HelloFrame&) const = default;
 };
 
@@ -79,6 +86,10 @@ struct WelcomeFrame {
   PeerRole role = PeerRole::kViewer;  // kViewer or kParticipant
   PeerId peer = 0;                    // id the host assigned to this peer
   Seq head_seq = 0;                   // host's head when it welcomed the peer
+  // Version 5: the log's events come on this link as relay frames (docs/PROTOCOL.md section
+  // 6), after a checkpoint for the hello's last_seq when that is >= 1 (the anchor).
+  // Not on the wire below version 5 (must be false there).
+  bool relay_stream = false;
   bool operator==(const WelcomeFrame&) const = default;
 };
 
@@ -194,7 +205,7 @@ enum class EventType : uint8_t {
 enum class FrameError {
   kTruncated = 1,         // input ends inside a field (or is empty)
   kOversized = 2,         // frame longer than kMaxFrameBytes
-  kUnknownVersion = 3,    // hello/welcome version is not one this build speaks (1 to 4)
+  kUnknownVersion = 3,    // hello/welcome version is not one this build speaks (1 to 5)
   kUnknownFrameType = 4,  // first byte is not a FrameType
   kUnknownEventType = 5,  // event type byte is not an EventType
   kBadVarint = 6,         // overlong (non-canonical) LEB128, or a value above 2^64 - 1

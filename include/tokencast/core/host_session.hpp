@@ -22,6 +22,7 @@
 #include "tokencast/core/flow_control.hpp"
 #include "tokencast/core/frame.hpp"
 #include "tokencast/core/outbound_queue.hpp"
+#include "tokencast/core/relay_stream.hpp"
 #include "tokencast/core/session_log.hpp"
 #include "tokencast/core/signed_transcript.hpp"
 #include "tokencast/core/signing.hpp"
@@ -80,6 +81,15 @@ struct HostSessionConfig {
   // (docs/PROTOCOL.md section 5) each time a turn_ended becomes visible and sends the signature
   // to every version 4 peer (and the latest one to each version 4 peer it welcomes).
   std::optional<SigningKey> signing_key;
+  // The relay stream (docs/PROTOCOL.md section 6), written when signing_key is set: one record
+  // per visible event (record index = the event's sequence; payload = the frame a level peer
+  // gets for it). Viewers whose version 5 hello offers a relay capacity are streamed it
+  // instead of the plain stream. The host keeps the newest frames in a ring; a peer behind
+  // the ring gets records rebuilt from the log with checkpoints of its own (signatures are
+  // deterministic, so the chain is the same).
+  RelayWriterOptions relay;
+  size_t relay_ring_frames = 4096;
+  size_t relay_ring_bytes = size_t{4} << 20;
 };
 
 // The error a participant gets when it tries to stop an answer to someone else's prompt.
@@ -141,6 +151,9 @@ class HostSession {
 
   // --- store ---
   void durable(Seq up_to);
+  // The same, with the time (the relay stream signs by time; without it the last time any
+  // other input carried is used).
+  void durable(Seq up_to, int64_t now_ms);
 
   // --- the answer source ---
   void llm_delta(TurnId turn, std::string_view bytes);
@@ -196,6 +209,10 @@ class HostSession {
   // The latest signature over the visible transcript (nullopt before the first ended turn, or
   // without a signing key).
   const std::optional<SignatureFrame>& latest_signature() const { return signature_; }
+  // The relay stream's head (index = the visible head), nullopt without a signing key.
+  std::optional<RelayPosition> relay_head() const;
+  // Peers streamed as relays (their hello offered a relay capacity).
+  size_t relay_peers() const;
 
  private:
   enum class Phase { kAwaitingHello, kActive, kClosing };
@@ -213,6 +230,21 @@ class HostSession {
     size_t pending_prompts = 0;
     size_t prompt_tokens = 0;                   // the rate limit's bucket
     std::optional<int64_t> prompt_refilled_ms;  // unset until the first prompt
+    // Relay stream peers (no queue, no window: the link's send buffer paces them).
+    bool relay = false;
+    uint64_t relay_capacity = 0;
+    bool relay_live = false;    // reading the ring (else: records rebuilt from the log)
+    uint64_t relay_cursor = 0;  // live: the ring number of the next frame
+    Seq relay_sent = 0;         // the last record sent
+    size_t relay_unsigned = 0;  // records sent since the last signature sent
+    std::optional<FrameBytes> relay_checkpoint;  // rebuilt: a checkpoint to send next
+  };
+  struct RelayKept {
+    uint64_t number = 0;  // position in the ring's whole history
+    uint64_t index = 0;
+    bool record = false;
+    bool signs = false;  // a signed record or a checkpoint
+    FrameBytes bytes;
   };
   struct Prompt {
     ConnId conn = 0;  // 0: the host
@@ -268,6 +300,19 @@ class HostSession {
   std::optional<TranscriptTurn> signing_turn_;
   SessionMeta signing_meta_;
   std::optional<SignatureFrame> signature_;
+  // The relay stream: the writer, h_0..h_head, the ring of its newest frames.
+  void relay_write(const Event& event, int64_t now_ms);
+  void relay_keep(FrameBytes bytes, int64_t now_ms);
+  void relay_checkpoint_if_due(int64_t now_ms);
+  std::optional<OutFrame> relay_next(ConnId conn, Peer& peer, int64_t now_ms);
+  FrameBytes relay_checkpoint_at(Seq index) const;
+  std::optional<RelayStreamWriter> relay_writer_;
+  std::vector<RelayChainHash> relay_chain_;
+  std::deque<RelayKept> relay_ring_;
+  size_t relay_ring_bytes_ = 0;
+  uint64_t relay_next_number_ = 0;
+  Seq relay_ring_first_record_ = 0;  // 0: no record in the ring
+  int64_t now_ms_ = 0;               // the latest time an input carried
 };
 
 }  // namespace tokencast

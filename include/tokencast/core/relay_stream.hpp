@@ -11,9 +11,10 @@
 // reorders, drops or replays a record is caught at the next checkpoint at the latest; the
 // verifier releases a record only once a checkpoint covers it.
 //
-// Not wired into the host runtime or the clients yet: RelayStreamWriter, RelayVerifier and the
-// frames are the foundation (tests/core_relay_test.cpp, tests/vectors/relay.json, the web
-// client's web/src/protocol/relay.ts).
+// HostSession writes the stream and serves it to relay-capable direct viewers; ClientSession
+// verifies it (protocol version 5, docs/PROTOCOL.md section 6 "A relay link"). Forwarding to
+// children (RelayForwarder) is not wired yet. Tests: tests/core_relay_test.cpp,
+// tests/vectors/relay.json, the web client's web/src/protocol/relay.ts.
 #pragma once
 
 #include <array>

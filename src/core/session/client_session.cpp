@@ -40,11 +40,73 @@ std::error_code make_error_code(ClientError e) {
 }
 
 FrameBytes ClientSession::hello() const {
-  return encode_or_empty(HelloFrame{hello_version_, decoder_.position().last_seq, name_});
+  HelloFrame hello{hello_version_, decoder_.position().last_seq, name_};
+  if (hello_version_ >= kRelayVersion && host_key_) hello.relay_capacity = relay_capacity_;
+  return encode_or_empty(hello);
+}
+
+std::optional<RelayPosition> ClientSession::relay_verified() const {
+  if (!verifier_) return std::nullopt;
+  return verifier_->verified();
+}
+
+void ClientSession::set_link_lost() {
+  welcomed_ = false;
+  link_version_ = 0;
+  relay_link_ = false;
+  awaiting_anchor_ = false;
+  // Records received but not yet covered by a signature are dropped; the next parent sends
+  // them again after the verified position.
+  if (verifier_ && session_) {
+    const RelayPosition verified = verifier_->verified();  // emplace destroys the old one first
+    verifier_.emplace(*session_, *host_key_, verified);
+  }
+}
+
+Expected<std::vector<ClientEvent>, std::error_code> ClientSession::receive_relay(
+    std::span<const uint8_t> bytes) {
+  if (!welcomed_ || !relay_link_ || !session_ || !host_key_) {
+    return unexpected(make_error_code(FrameError::kUnexpectedFrame));
+  }
+  std::vector<ClientEvent> out;
+  if (awaiting_anchor_) {
+    // The first relay frame vouches for the position this client resumes from.
+    auto anchored = RelayVerifier::from_anchor(*session_, *host_key_, bytes);
+    if (!anchored) return unexpected(anchored.error());
+    if (anchored->verified().index != decoder_.position().last_seq) {
+      return unexpected(make_error_code(RelayError::kOutOfOrder));
+    }
+    verifier_.emplace(std::move(*anchored));
+    awaiting_anchor_ = false;
+    return out;
+  }
+  auto released = verifier_->accept(bytes);
+  if (!released) return unexpected(released.error());
+  unacked_bytes_ += bytes.size();
+  for (const VerifiedRecord& record : *released) {
+    // Index = sequence: a record is the frame a level peer gets for that event.
+    if (record.index != decoder_.position().last_seq + 1) {
+      return unexpected(make_error_code(FrameError::kSequenceGap));
+    }
+    auto frame = decoder_.decode(record.payload);
+    if (!frame) return unexpected(frame.error());
+    auto* events = std::get_if<EventsFrame>(&*frame);
+    if (events == nullptr || decoder_.position().last_seq != record.index) {
+      return unexpected(make_error_code(FrameError::kUnexpectedFrame));
+    }
+    for (auto& event : events->events) {
+      transcript_.apply(event);
+      out.push_back(Applied{std::move(event)});
+    }
+  }
+  return out;
 }
 
 Expected<std::vector<ClientEvent>, std::error_code> ClientSession::receive(
     std::span<const uint8_t> bytes) {
+  if (!bytes.empty() && bytes[0] >= kRelayRecordType && bytes[0] <= kRelayCheckpointType) {
+    return receive_relay(bytes);
+  }
   auto frame = decoder_.decode(bytes);
   if (!frame) return unexpected(frame.error());
   std::vector<ClientEvent> out;
@@ -68,6 +130,23 @@ Expected<std::vector<ClientEvent>, std::error_code> ClientSession::receive(
     acked_seq_ = decoder_.position().last_seq;
     unacked_bytes_ = 0;
     last_ack_ms_.reset();
+    relay_link_ = welcome->relay_stream && host_key_.has_value();
+    awaiting_anchor_ = false;
+    if (relay_link_) {
+      const Seq held = decoder_.position().last_seq;
+      if (verifier_ && verifier_->verified().index == held) {
+        // Resuming what this client verified itself: the host's anchor must match it.
+        const RelayPosition verified = verifier_->verified();
+        verifier_.emplace(welcome->session_id, *host_key_, verified);
+      } else if (held == 0) {
+        verifier_.emplace(welcome->session_id, *host_key_);
+      } else {
+        verifier_.reset();
+        awaiting_anchor_ = true;
+      }
+    } else if (welcome->relay_stream) {
+      return unexpected(make_error_code(FrameError::kUnexpectedFrame));
+    }
     out.push_back(Welcomed{welcome->role, welcome->peer, welcome->head_seq, resumed});
   } else if (const auto* error = std::get_if<ErrorFrame>(&*frame)) {
     // A host older than this client: say hello one version lower from the next link on (a

@@ -10,6 +10,9 @@
 namespace tokencast {
 namespace {
 
+// Control frames waiting for a relay peer (it has no outbound queue).
+constexpr size_t kMaxRelayControlFrames = 256;
+
 // Cuts `text` to at most `max` bytes without splitting a UTF-8 character.
 std::string truncate_utf8(std::string_view text, size_t max) {
   return std::string(utf8_prefix(text, max));
@@ -19,7 +22,12 @@ std::string truncate_utf8(std::string_view text, size_t max) {
 
 HostSession::HostSession(HostSessionConfig config, SessionLog log, HostIo& io)
     : config_(std::move(config)), log_(log), visible_(std::move(log)), io_(&io) {
-  if (config_.signing_key) signer_.emplace(config_.session_id, *config_.signing_key);
+  if (config_.signing_key) {
+    signer_.emplace(config_.session_id, *config_.signing_key);
+    relay_writer_.emplace(config_.session_id, *config_.signing_key, config_.relay);
+    relay_chain_.push_back(
+        relay_chain_genesis(config_.session_id, config_.signing_key->public_key()));
+  }
 }
 
 Expected<std::unique_ptr<HostSession>, std::error_code> HostSession::create(
@@ -39,6 +47,7 @@ Expected<std::unique_ptr<HostSession>, std::error_code> HostSession::create(
   if (!log) return unexpected(log.error());
   std::unique_ptr<HostSession> session(new HostSession(std::move(config), std::move(*log), io));
   session->next_peer_ = max_peer + 1;
+  session->now_ms_ = now_ms;
   // The stored log is durable: fold it, signing at its last ended turn only.
   const SessionLog& stored_log = session->visible_;
   Seq last_end = 0;
@@ -47,6 +56,8 @@ Expected<std::unique_ptr<HostSession>, std::error_code> HostSession::create(
   }
   for (Seq seq = 1; seq <= stored_log.head(); ++seq) {
     session->fold_visible(stored_log.at(seq), seq == last_end);
+    // The relay chain is rebuilt from the store: the same records, the same hashes.
+    session->relay_write(stored_log.at(seq), now_ms);
   }
   if (session->log_.open_turn()) {
     session->end_turn(TurnEnd::kError, "the host restarted during this turn", now_ms);
@@ -93,7 +104,10 @@ void HostSession::fold_visible(const Event& event, bool sign) {
   }
 }
 
-void HostSession::durable(Seq up_to) {
+void HostSession::durable(Seq up_to) { durable(up_to, now_ms_); }
+
+void HostSession::durable(Seq up_to, int64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
   up_to = std::min(up_to, log_.head());
   if (up_to <= visible_.head()) return;
   Seq from = visible_.head() + 1;
@@ -105,12 +119,21 @@ void HostSession::durable(Seq up_to) {
   for (Seq seq = from; seq <= up_to; ++seq) {
     [[maybe_unused]] auto appended = visible_.append(log_.at(seq).body);
     fold_visible(visible_.at(seq), seq == last_end);
+    relay_write(visible_.at(seq), now_ms_);
   }
   std::optional<FrameBytes> signature;
   if (last_end != 0 && signature_ && signature_->seq == last_end) {
     if (auto bytes = encode_frame(*signature_)) signature = std::move(*bytes);
   }
+  const auto checkpoint_due = relay_writer_ ? relay_writer_->checkpoint_due_at() : std::nullopt;
   for (auto& [conn, peer] : peers_) {
+    if (peer.phase == Phase::kActive && peer.relay) {
+      // Not a log event: it may come before the records it covers (section 4's signature rules).
+      if (signature) peer.direct.push_back(*signature);
+      io_->frames_ready(conn);
+      if (checkpoint_due) io_->wake_at(conn, *checkpoint_due);
+      continue;
+    }
     if (peer.phase != Phase::kActive || !peer.queue) continue;
     bool pushed = true;
     for (Seq seq = from; seq <= up_to; ++seq) {
@@ -143,6 +166,15 @@ void HostSession::send_control(ConnId conn, Peer& peer, const Frame& frame) {
   if (!bytes) return;
   if (peer.queue) {
     if (!peer.queue->push_frame(std::move(*bytes))) return;
+  } else if (peer.relay && peer.phase == Phase::kActive &&
+             peer.direct.size() >= kMaxRelayControlFrames) {
+    // A relay peer has no outbound queue: its control frames (pongs, errors, signatures) wait
+    // here, bounded. One that lets them pile up (a ping flood it does not read) is let go.
+    peer.direct.clear();
+    if (auto bye = encode_frame(ByeFrame{StatusCode::kSlowConsumer, "too far behind"})) {
+      peer.direct.push_back(std::move(*bye));
+    }
+    peer.phase = Phase::kClosing;
   } else {
     peer.direct.push_back(std::move(*bytes));
   }
@@ -160,14 +192,16 @@ void HostSession::peer_frame(ConnId conn, std::span<const uint8_t> bytes, int64_
   auto it = peers_.find(conn);
   if (it == peers_.end()) return;
   Peer& peer = it->second;
+  now_ms_ = std::max(now_ms_, now_ms);
   if (peer.phase == Phase::kClosing) return;
   peer.last_heard_ms = now_ms;
   auto frame = decode_client_frame(bytes);
   if (!frame) {
     if (frame.error() == FrameError::kUnknownVersion) {
+      // The same text from every host whatever versions it speaks (the browser host, C++ and
+      // TypeScript, replays tests/vectors/host.json); the client steps down on the code.
       refuse(conn, peer, StatusCode::kUnsupportedVersion,
-             "this host speaks protocol versions " + std::to_string(kMinProtocolVersion) + " to " +
-                 std::to_string(kProtocolVersion));
+             "this host does not speak your protocol version");
     } else {
       refuse(conn, peer, StatusCode::kProtocolError, frame.error().message());
     }
@@ -208,6 +242,34 @@ void HostSession::on_hello(ConnId conn, Peer& peer, const HelloFrame& hello) {
   for (const auto& [_, p] : peers_) active += p.phase == Phase::kActive ? 1 : 0;
   if (active >= config_.max_peers) {
     refuse(conn, peer, StatusCode::kBusy, "the session is full; try again later");
+    return;
+  }
+  if (hello.last_seq > visible_.head()) {
+    refuse(conn, peer, StatusCode::kResumeUnavailable,
+           "this host does not have the events you hold: start over from an empty transcript");
+    return;
+  }
+  // Only viewers relay: participants (who prompt) always get the plain stream from the host.
+  if (relay_writer_ && hello.version >= kRelayVersion && hello.relay_capacity > 0 &&
+      peer.role == PeerRole::kViewer) {
+    peer.relay = true;
+    peer.relay_capacity = hello.relay_capacity;
+    peer.relay_sent = hello.last_seq;
+    peer.phase = Phase::kActive;
+    peer.version = hello.version;
+    peer.id = next_peer_++;
+    peer.name = clean_name(hello.display_name, peer.id);
+    names_in_use_.insert(names::fold(peer.name));
+    WelcomeFrame welcome{hello.version, config_.session_id, peer.role, peer.id, visible_.head()};
+    welcome.relay_stream = true;
+    send_control(conn, peer, welcome);
+    if (signature_) send_control(conn, peer, *signature_);
+    // The anchor: the host vouches for the position the peer resumes from.
+    if (hello.last_seq > 0) {
+      peer.direct.push_back(relay_checkpoint_at(hello.last_seq));
+      io_->frames_ready(conn);
+    }
+    append(PeerJoined{peer.id, peer.role, peer.name});
     return;
   }
   OutboundQueueOptions queue_options = config_.queue;
@@ -314,6 +376,7 @@ bool HostSession::decline_prompt(uint64_t id) {
 }
 
 void HostSession::on_ack(ConnId conn, Peer& peer, const AckFrame& ack, int64_t now_ms) {
+  if (peer.relay) return;  // paced by its link's send buffer, not by a window
   if (!peer.flow || !peer.flow->acks()) {
     refuse(conn, peer, StatusCode::kProtocolError, "ack frames need protocol version 2");
     return;
@@ -472,6 +535,7 @@ std::optional<HostSession::OutFrame> HostSession::next_frame(ConnId conn, int64_
     bool last = peer.direct.empty() && peer.phase == Phase::kClosing;
     return OutFrame{std::move(bytes), last};
   }
+  if (peer.relay && peer.phase == Phase::kActive) return relay_next(conn, peer, now_ms);
   if (!peer.queue) return std::nullopt;
   auto next = peer.queue->peek();
   if (!next) return std::nullopt;
@@ -502,6 +566,8 @@ std::optional<HostSession::PeerFlow> HostSession::peer_flow(ConnId conn) const {
 }
 
 void HostSession::tick(int64_t now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  relay_checkpoint_if_due(now_ms);
   for (auto& [conn, peer] : peers_) {
     if (peer.phase == Phase::kAwaitingHello &&
         now_ms - peer.opened_at_ms > config_.hello_timeout_ms) {
@@ -541,6 +607,151 @@ std::optional<ConnId> HostSession::remove_peer(std::string_view name) {
     return conn;
   }
   return std::nullopt;
+}
+
+// ------------------------------------------------------------------------------- relay stream
+
+void HostSession::relay_write(const Event& event, int64_t now_ms) {
+  if (!relay_writer_) return;
+  // The record a level peer would get for this event; a relay peer's decoder reads it.
+  auto payload = encode_live_event(event);
+  if (!payload || payload->size() > kMaxRelayPayloadBytes) {
+    // Cannot happen with the log's limits (deltas and labels are far smaller); if it did, the
+    // chain would have a hole: stop relaying rather than serve a broken stream.
+    relay_writer_.reset();
+    for (auto& [conn, peer] : peers_) {
+      if (peer.relay) refuse(conn, peer, StatusCode::kInternal, "the relay stream failed");
+    }
+    return;
+  }
+  relay_chain_.push_back(relay_chain_next(relay_chain_.back(), event.seq, *payload));
+  auto frame = relay_writer_->append(*payload, now_ms);
+  if (frame) relay_keep(std::move(*frame), now_ms);
+}
+
+void HostSession::relay_keep(FrameBytes bytes, int64_t /*now_ms*/) {
+  auto decoded = decode_relay_frame(bytes);
+  if (!decoded) return;
+  RelayKept kept;
+  kept.number = relay_next_number_++;
+  kept.index = decoded->index;
+  kept.record = decoded->kind != RelayFrame::Kind::kCheckpoint;
+  kept.signs = decoded->kind != RelayFrame::Kind::kRecord;
+  kept.bytes = std::move(bytes);
+  relay_ring_bytes_ += kept.bytes.size();
+  if (kept.record && relay_ring_first_record_ == 0) relay_ring_first_record_ = kept.index;
+  relay_ring_.push_back(std::move(kept));
+  while (!relay_ring_.empty() && (relay_ring_.size() > config_.relay_ring_frames ||
+                                  relay_ring_bytes_ > config_.relay_ring_bytes)) {
+    relay_ring_bytes_ -= relay_ring_.front().bytes.size();
+    relay_ring_.pop_front();
+    relay_ring_first_record_ = 0;
+    for (const auto& k : relay_ring_) {
+      if (k.record) {
+        relay_ring_first_record_ = k.index;
+        break;
+      }
+    }
+  }
+}
+
+void HostSession::relay_checkpoint_if_due(int64_t now_ms) {
+  if (!relay_writer_) return;
+  auto due = relay_writer_->checkpoint_due_at();
+  if (!due || *due > now_ms) return;
+  auto frame = relay_writer_->checkpoint();
+  if (!frame) return;
+  relay_keep(std::move(*frame), now_ms);
+  for (auto& [conn, peer] : peers_) {
+    if (peer.relay && peer.phase == Phase::kActive) io_->frames_ready(conn);
+  }
+}
+
+FrameBytes HostSession::relay_checkpoint_at(Seq index) const {
+  RelayFrame frame;
+  frame.kind = RelayFrame::Kind::kCheckpoint;
+  frame.index = index;
+  frame.chain = relay_chain_.at(index);
+  const auto message = relay_checkpoint_message(config_.session_id, index, *frame.chain);
+  frame.signature = config_.signing_key->sign(message);
+  return encode_relay_frame(frame);
+}
+
+std::optional<HostSession::OutFrame> HostSession::relay_next(ConnId conn, Peer& peer,
+                                                             int64_t now_ms) {
+  if (!relay_writer_) return std::nullopt;
+  relay_checkpoint_if_due(now_ms);
+  if (peer.relay_checkpoint) {
+    FrameBytes bytes = std::move(*peer.relay_checkpoint);
+    peer.relay_checkpoint.reset();
+    peer.relay_unsigned = 0;
+    return OutFrame{std::move(bytes), false};
+  }
+  const Seq head = relay_chain_.size() - 1;
+  const uint64_t ring_first_number =
+      relay_ring_.empty() ? relay_next_number_ : relay_ring_.front().number;
+  if (peer.relay_live && peer.relay_cursor < ring_first_number) {
+    peer.relay_live = false;  // the ring moved past this peer: rebuild from the log
+  }
+  if (!peer.relay_live) {
+    const bool ring_reaches =
+        peer.relay_sent >= head ||
+        (relay_ring_first_record_ != 0 && relay_ring_first_record_ <= peer.relay_sent + 1);
+    if (ring_reaches) {
+      peer.relay_live = true;
+      peer.relay_cursor = relay_next_number_;
+      for (const auto& k : relay_ring_) {
+        if (k.index > peer.relay_sent) {
+          peer.relay_cursor = k.number;
+          break;
+        }
+      }
+    } else {
+      // One record rebuilt from the log: the same payload, hence the same chain. A checkpoint
+      // follows every 63 records and where the ring takes over, so the peer's verifier never
+      // waits for more than it holds.
+      const Seq index = peer.relay_sent + 1;
+      auto payload = encode_live_event(visible_.at(index));
+      if (!payload) return std::nullopt;
+      RelayFrame frame;
+      frame.kind = RelayFrame::Kind::kRecord;
+      frame.index = index;
+      frame.payload = std::move(*payload);
+      peer.relay_sent = index;
+      peer.relay_unsigned += 1;
+      const bool handover =
+          index >= head || (relay_ring_first_record_ != 0 && relay_ring_first_record_ <= index + 1);
+      if (handover || peer.relay_unsigned + 1 >= config_.relay.max_unsigned_records) {
+        peer.relay_checkpoint = relay_checkpoint_at(index);
+      }
+      return OutFrame{encode_relay_frame(frame), false};
+    }
+  }
+  if (peer.relay_cursor >= relay_next_number_) {
+    // Level: a quiet tail of unsigned records gets its checkpoint when it falls due.
+    if (auto due = relay_writer_->checkpoint_due_at()) io_->wake_at(conn, *due);
+    return std::nullopt;
+  }
+  const RelayKept& kept = relay_ring_.at(peer.relay_cursor - ring_first_number);
+  peer.relay_cursor += 1;
+  if (kept.record) {
+    peer.relay_sent = kept.index;
+    peer.relay_unsigned = kept.signs ? 0 : peer.relay_unsigned + 1;
+  } else {
+    peer.relay_unsigned = 0;
+  }
+  return OutFrame{kept.bytes, false};
+}
+
+std::optional<RelayPosition> HostSession::relay_head() const {
+  if (!relay_writer_) return std::nullopt;
+  return relay_writer_->head();
+}
+
+size_t HostSession::relay_peers() const {
+  size_t n = 0;
+  for (const auto& [_, p] : peers_) n += p.relay && p.phase == Phase::kActive ? 1 : 0;
+  return n;
 }
 
 HostSession::Status HostSession::status() const {

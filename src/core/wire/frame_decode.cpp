@@ -197,6 +197,7 @@ bool read_frame(Reader& r, uint8_t type, Frame& frame) {
       if (!r.version(f.version) || !r.varint(f.last_seq) || !r.label(f.display_name)) {
         return false;
       }
+      if (f.version >= kRelayVersion && !r.varint(f.relay_capacity)) return false;
       frame = std::move(f);
       return true;
     }
@@ -209,6 +210,11 @@ bool read_frame(Reader& r, uint8_t type, Frame& frame) {
       if (!r.enumeration(f.role, PeerRole::kParticipant) || !r.varint(f.peer) ||
           !r.varint(f.head_seq)) {
         return false;
+      }
+      if (f.version >= kRelayVersion) {
+        uint8_t relay = 0;
+        if (!r.enumeration(relay, uint8_t{1})) return false;
+        f.relay_stream = relay == 1;
       }
       frame = f;
       return true;

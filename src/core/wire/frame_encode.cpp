@@ -57,6 +57,7 @@ std::error_code check(const Frame& frame) {
   struct Visitor {
     std::error_code operator()(const HelloFrame& f) const {
       if (!is_known_version(f.version)) return FrameError::kUnknownVersion;
+      if (f.version < kRelayVersion && f.relay_capacity != 0) return FrameError::kBadEnum;
       return label_error(f.display_name);
     }
     std::error_code operator()(const WelcomeFrame& f) const {
@@ -64,6 +65,7 @@ std::error_code check(const Frame& frame) {
       if (f.role != PeerRole::kViewer && f.role != PeerRole::kParticipant) {
         return FrameError::kBadEnum;
       }
+      if (f.version < kRelayVersion && f.relay_stream) return FrameError::kBadEnum;
       return {};
     }
     std::error_code operator()(const EventsFrame& f) const { return check_events(f); }
@@ -96,6 +98,7 @@ void write(FrameBytes& out, const Frame& frame) {
       put_varint(out, f.version);
       put_varint(out, f.last_seq);
       put_string(out, f.display_name);
+      if (f.version >= kRelayVersion) put_varint(out, f.relay_capacity);
     }
     void operator()(const WelcomeFrame& f) const {
       type(FrameType::kWelcome);
@@ -104,6 +107,7 @@ void write(FrameBytes& out, const Frame& frame) {
       put_enum(out, f.role);
       put_varint(out, f.peer);
       put_varint(out, f.head_seq);
+      if (f.version >= kRelayVersion) put_varint(out, f.relay_stream ? 1 : 0);
     }
     void operator()(const EventsFrame& f) const {
       codec::write_events_header(out, f.events.front().seq, f.events.size());

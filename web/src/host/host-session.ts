@@ -10,10 +10,8 @@ import {
   encodeFrame,
   FRAME_ERROR_MESSAGES,
   FrameError,
-  MIN_PROTOCOL_VERSION,
   PROMPT_AWAITS_APPROVAL,
   PROMPT_DECLINED,
-  PROTOCOL_VERSION,
   SIGNATURE_VERSION,
   STATUS,
   type Event,
@@ -312,7 +310,7 @@ export class HostSession {
     } catch (e) {
       const code = e instanceof FrameError ? e.code : 'truncated';
       if (code === 'unknown_version') {
-        this.refuse(conn, peer, STATUS.unsupported_version, `this host speaks protocol versions ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}`);
+        this.refuse(conn, peer, STATUS.unsupported_version, 'this host does not speak your protocol version');
       } else {
         this.refuse(conn, peer, STATUS.protocol_error, FRAME_ERROR_MESSAGES[code]);
       }
