@@ -155,7 +155,8 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   config.flow.pace_interval_ms = h.options.pace_interval_ms;
   bool fresh = stored.empty();
   h.committer = std::make_unique<GroupCommitter>(
-      *h.store, h.record.id, [impl = &h](Seq seq, std::error_code error) {
+      *h.store, h.record.id,
+      [impl = &h](Seq seq, std::error_code error) {
         if (error) {
           log::error("host", "the store failed; nothing more will be shown: " + error.message());
           return;
@@ -165,7 +166,8 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
           impl->session->durable(seq);
           impl->emit_durable();
         });
-      });
+      },
+      std::chrono::milliseconds(h.options.batch_interval_ms));
   auto session = HostSession::create(config, std::move(stored), h, unix_now_ms());
   if (!session) return unexpected("the stored session is damaged: " + session.error().message());
   h.session = std::move(*session);
