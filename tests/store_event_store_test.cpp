@@ -422,10 +422,21 @@ TEST(GroupCommitter, ABatchIntervalHoldsEventsForOneCommit) {
     EXPECT_FALSE(committer.flush());
     EXPECT_EQ(committer.stats().commits, 1u);
     EXPECT_EQ(committer.stats().events, 50u);
-    std::lock_guard lock(m);
-    EXPECT_EQ(reported, std::vector<Seq>{50});
+    {
+      std::lock_guard lock(m);
+      EXPECT_EQ(reported, std::vector<Seq>{50});
+    }
+    // commit_now() releases what is held without waiting for it (the host's batches, which
+    // have waited their interval before they reach the store).
+    for (Seq s = 51; s <= 60; ++s) committer.submit({s, TextDelta{1, "tok "}});
+    committer.commit_now();
+    ASSERT_TRUE(testing::wait_until([&] {
+      std::lock_guard lock(m);
+      return !reported.empty() && reported.back() == 60;
+    }));
+    EXPECT_EQ(committer.stats().commits, 2u);
   }
-  EXPECT_EQ(*(*store)->head(id), 50u);
+  EXPECT_EQ(*(*store)->head(id), 60u);
 
   // A short interval: the writer commits by itself once the interval has passed, never before.
   constexpr auto kInterval = std::chrono::milliseconds(40);
@@ -433,13 +444,13 @@ TEST(GroupCommitter, ABatchIntervalHoldsEventsForOneCommit) {
   GroupCommitter committer(
       **store, id, [&](Seq seq, std::error_code ec) { durable = ec ? 0 : seq; }, kInterval);
   auto submitted = std::chrono::steady_clock::now();
-  for (Seq s = 51; s <= 60; ++s) committer.submit({s, TextDelta{1, "tok "}});
-  ASSERT_TRUE(testing::wait_until([&] { return durable.load() == 60; }));
+  for (Seq s = 61; s <= 70; ++s) committer.submit({s, TextDelta{1, "tok "}});
+  ASSERT_TRUE(testing::wait_until([&] { return durable.load() == 70; }));
   EXPECT_GE(std::chrono::steady_clock::now() - submitted, kInterval);
   EXPECT_GE(committer.stats().commits, 1u);
   auto loaded = (*store)->load_events(id);
   ASSERT_TRUE(loaded);
-  ASSERT_EQ(loaded->size(), 60u);
+  ASSERT_EQ(loaded->size(), 70u);
   for (size_t i = 0; i < loaded->size(); ++i) EXPECT_EQ((*loaded)[i].seq, i + 1);
 }
 

@@ -108,6 +108,15 @@ void GroupCommitter::submit(Event event) {
   if (first) impl_->wake.notify_one();
 }
 
+void GroupCommitter::commit_now() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->pending.empty()) return;
+    impl_->urgent = true;
+  }
+  impl_->wake.notify_one();
+}
+
 std::error_code GroupCommitter::flush() {
   std::unique_lock lock(impl_->mutex);
   uint64_t target = impl_->submitted;

@@ -137,6 +137,8 @@ class GroupCommitter {
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
   void submit(Event event);  // never waits for I/O
+  // Commits what is pending without waiting out the batch interval (does not wait for it).
+  void commit_now();
   // Blocks until everything submitted so far is durable (without waiting out the batch
   // interval); returns the first error, if any.
   std::error_code flush();
