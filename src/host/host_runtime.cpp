@@ -491,7 +491,9 @@ void HostRuntime::Impl::take_piece(TurnId turn, bool thinking, std::string bytes
     intake_bytes += bytes.size();
     intake.push_back(Piece{turn, thinking, std::move(bytes)});
     if (!intake_armed) arm = intake_armed = true;
-    if (intake_bytes > kMaxIntakeBytes && !intake_urgent) urgent = intake_urgent = true;
+    if ((intake_bytes > kMaxIntakeBytes || intake.size() > kMaxIntakePieces) && !intake_urgent) {
+      urgent = intake_urgent = true;
+    }
   }
   // Only the batch's first piece arms a timer (one wake-up of the loop per batch); a batch
   // over its byte bound goes at once.

@@ -115,13 +115,14 @@ struct HostRuntime::Impl : HostIo {
   // With options.batch_interval_ms: the model's pieces, held on the generation thread's side
   // until the interval after the first has passed, then handed to the session in one loop task
   // (one wake-up of the loop and one commit per batch, not per token). Bounded: past
-  // kMaxIntakeBytes the batch is handed over at once.
+  // kMaxIntakeBytes or kMaxIntakePieces the batch is handed over at once.
   struct Piece {
     TurnId turn = 0;
     bool thinking = false;
     std::string bytes;
   };
   static constexpr size_t kMaxIntakeBytes = size_t{64} * 1024;
+  static constexpr size_t kMaxIntakePieces = 4096;
   std::mutex intake_mutex;
   std::vector<Piece> intake;   // guarded by intake_mutex
   size_t intake_bytes = 0;     // guarded by intake_mutex
