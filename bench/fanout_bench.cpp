@@ -10,14 +10,15 @@
 // Deltas merged by a peer's queue count for every token they hold.
 //
 //   fanout_bench [--peers 1,10,100] [--tokens 1000] [--rate 100] [--db-dir DIR]
-//                [--concurrency 8] [--throttle-ms MS] [--pace-ms MS] [--verbose]
+//                [--concurrency 8] [--throttle-ms MS] [--pace-ms MS] [--batch-ms MS] [--verbose]
 //   fanout_bench --clients N [--concurrency K] [--throttle-ms MS]   (the peers' side; reads the
 //                                                                   link on stdin)
 //
 // --throttle-ms MS: the first peer reads slowly (its client sleeps MS ms after each frame of
 // the answer); its latencies are reported apart from the others'. --pace-ms: the host's pacing
-// interval (default 16). The host also reports the data-channel messages and payload bytes it
-// sent per token per peer, and the frames it received (acks, pings).
+// interval (default 16); --batch-ms: the host's commit batching (default 0). The host also reports
+// the data-channel messages and payload bytes it sent per token per peer, and the frames it
+// received (acks, pings).
 //
 // Prints one "RESULT {json}" line per peer count.
 #include <unistd.h>
@@ -208,6 +209,7 @@ struct Options {
   size_t concurrency = 8;
   int throttle_ms = 0;
   int64_t pace_ms = 16;
+  int64_t batch_ms = 0;
   bool verbose = false;
 };
 
@@ -220,7 +222,7 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   // The peers join as viewers, and the host keeps up to 50 of --max-peers for participants:
   // room for every peer beside that reserve.
   auto host = bench::start_loopback_host(dir, std::move(source), std::max<size_t>(peers + 50, 1000),
-                                         o.pace_ms);
+                                         o.pace_ms, o.batch_ms);
   if (!host) return false;
   while (host->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(200ms);
@@ -278,6 +280,7 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
       .num("host_idle_cpu_percent", idle_cpu_per_second * 100)
       .num("host_cpu_percent_streaming", cpu_used / stream_seconds * 100)
       .num("pace_ms", static_cast<double>(o.pace_ms))
+      .num("batch_ms", static_cast<double>(o.batch_ms))
       // Messages and payload bytes per token per peer (welcome, pings and pongs included; the
       // turn's start and end too), and what the peers sent (acks, pings) per token per peer.
       .num("frames_sent_per_token_per_peer",
@@ -313,7 +316,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
                "                    [--db-dir DIR] [--concurrency K] [--throttle-ms MS]\n"
-               "                    [--pace-ms MS] [--verbose]\n");
+               "                    [--pace-ms MS] [--batch-ms MS] [--verbose]\n");
   return 2;
 }
 
@@ -340,6 +343,8 @@ int main(int argc, char** argv) {
       o.throttle_ms = static_cast<int>(std::max(0L, std::atol(argv[++i])));
     } else if (arg == "--pace-ms" && has_value) {
       o.pace_ms = std::max(0L, std::atol(argv[++i]));
+    } else if (arg == "--batch-ms" && has_value) {
+      o.batch_ms = std::max(0L, std::atol(argv[++i]));
     } else if (arg == "--verbose") {
       o.verbose = true;
     } else if (arg == "--clients" && has_value) {

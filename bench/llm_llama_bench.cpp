@@ -79,7 +79,8 @@ struct Args {
   int runs = 3;
   std::vector<size_t> host_viewers;  // --host-viewers: the host-overhead mode
   std::filesystem::path db_dir = std::filesystem::temp_directory_path();
-  size_t clients = 0;  // --clients: the viewers' process
+  size_t clients = 0;    // --clients: the viewers' process
+  int64_t batch_ms = 0;  // --batch-ms: HostOptions::batch_interval_ms
 };
 
 struct Run {
@@ -149,6 +150,8 @@ Args parse(int argc, char** argv) {
       args.runs = std::atoi(value.c_str());
     else if (flag == "--db-dir")
       args.db_dir = value;
+    else if (flag == "--batch-ms")
+      args.batch_ms = std::atoll(value.c_str());
     else if (flag == "--clients")
       args.clients = static_cast<size_t>(std::max(1, std::atoi(value.c_str())));
     else if (flag == "--host-viewers") {
@@ -172,7 +175,7 @@ Args parse(int argc, char** argv) {
                  "usage: llm_llama_bench --model FILE.gguf --server llama-server [--threads N] "
                  "[--tokens N] [--ctx N] [--runs N]\n"
                  "       llm_llama_bench --host-viewers 0,10 [--model FILE.gguf] [--threads 1] "
-                 "[--tokens N] [--ctx N] [--runs N] [--db-dir DIR]\n");
+                 "[--tokens N] [--ctx N] [--runs N] [--db-dir DIR] [--batch-ms MS]\n");
     std::exit(2);
   }
   return args;
@@ -196,6 +199,8 @@ struct TurnTiming {
   double callback_cpu_ms = 0;  // ... this thread's CPU time there
   size_t deltas = 0;
   size_t bytes = 0;
+  // Each piece: the turn's bytes up to its end, and when it was generated.
+  std::vector<std::pair<size_t, Clock::time_point>> pieces;
   bool ended = false;
   bool failed = false;
 };
@@ -262,6 +267,7 @@ class TimedSource final : public LlmSource {
       before = Clock::now();
     }
     t.bytes += bytes.size();
+    t.pieces.emplace_back(t.bytes, before);
     const double cpu_before = thread_cpu_ms();
     if (next) next(std::move(bytes));
     t.callback_cpu_ms += thread_cpu_ms() - cpu_before;
@@ -274,6 +280,67 @@ class TimedSource final : public LlmSource {
   TurnTiming timing_;
   uint64_t turns_ = 0;  // turns started
 };
+
+// The answers' events as the host hands them on once durable (HostOptions::on_event, on the
+// host's loop thread): for each piece, when it became durable, i.e. could be sent to peers.
+class DurableLog {
+ public:
+  void on_event(const Event& event) {
+    std::lock_guard lock(mutex_);
+    if (const auto* started = std::get_if<TurnStarted>(&event.body)) {
+      in_answer_ = started->role == TurnRole::kAssistant;
+      if (in_answer_) {
+        bytes_ = 0;
+        pieces_.clear();
+      }
+    } else if (const auto* delta = std::get_if<TextDelta>(&event.body)) {
+      piece(delta->bytes.size());
+    } else if (const auto* thought = std::get_if<ThinkingDelta>(&event.body)) {
+      piece(thought->bytes.size());
+    } else if (std::get_if<TurnEnded>(&event.body) != nullptr && in_answer_) {
+      in_answer_ = false;
+      ++answers_;
+      changed_.notify_all();
+    }
+  }
+  // Waits for the `n`th answer (from 1) to end durably; its pieces (bytes so far, when).
+  std::optional<std::vector<std::pair<size_t, Clock::time_point>>> wait_answer(uint64_t n) {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_for(lock, std::chrono::minutes(2), [&] { return answers_ >= n; }) ||
+        answers_ != n) {
+      return std::nullopt;
+    }
+    return pieces_;
+  }
+
+ private:
+  void piece(size_t size) {
+    if (!in_answer_) return;
+    bytes_ += size;
+    pieces_.emplace_back(bytes_, Clock::now());
+  }
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool in_answer_ = false;
+  size_t bytes_ = 0;
+  std::vector<std::pair<size_t, Clock::time_point>> pieces_;
+  uint64_t answers_ = 0;
+};
+
+// Per generated piece: ms from its generation to the host's durable notice of the event that
+// holds its last byte (what the store, and --batch-ms, add before any peer can be sent it).
+std::vector<double> durable_latencies(
+    const std::vector<std::pair<size_t, Clock::time_point>>& generated,
+    const std::vector<std::pair<size_t, Clock::time_point>>& durable) {
+  std::vector<double> out;
+  size_t j = 0;
+  for (const auto& [bytes, at] : generated) {
+    while (j < durable.size() && durable[j].first < bytes) ++j;
+    if (j == durable.size()) break;
+    out.push_back(bench::ms_between(at, durable[j].second));
+  }
+  return out;
+}
 
 // The viewers' process: joins `count` native clients to the link read from stdin, prints READY
 // once all are connected, then reads "END TURNS": waits until every viewer has seen TURNS
@@ -396,6 +463,9 @@ bool host_run(const Args& args, size_t viewers, const std::string& self) {
   host_options.listen_host = "127.0.0.1";
   host_options.listen_port = 0;
   host_options.source = std::move(timed);
+  host_options.batch_interval_ms = args.batch_ms;
+  auto durable = std::make_shared<DurableLog>();
+  host_options.on_event = [durable](const Event& event) { durable->on_event(event); };
   auto started = HostRuntime::start(std::move(host_options));
   if (!started) {
     std::fprintf(stderr, "llm_llama_bench: cannot start the host: %s\n", started.error().c_str());
@@ -428,8 +498,14 @@ bool host_run(const Args& args, size_t viewers, const std::string& self) {
     host->prompt("Write a long story about a lighthouse keeper and a storm.");
     auto t = source->wait_turn(static_cast<uint64_t>(i + 2));
     if (!t) return false;
+    auto stored = durable->wait_answer(static_cast<uint64_t>(i + 2));
+    if (!stored || stored->empty() || stored->back().first != t->bytes) {
+      std::fprintf(stderr, "llm_llama_bench: the host did not make the whole answer durable\n");
+      return false;
+    }
     total_bytes += t->bytes;
     if (i < 0) continue;
+    std::vector<double> latency = durable_latencies(t->pieces, *stored);
     double gen_ms = bench::ms_between(t->first, t->end);
     double thread_cpu = t->thread_cpu_end - t->thread_cpu_first;
     double other_cpu = std::max(0.0, (t->process_cpu_end - t->process_cpu_first) - thread_cpu);
@@ -443,6 +519,10 @@ bool host_run(const Args& args, size_t viewers, const std::string& self) {
         .num("gen_ms", gen_ms)
         .num("deltas_per_s", static_cast<double>(t->deltas - 1) * 1000.0 / gen_ms)
         .str("db_dir", args.db_dir.string())
+        .num("batch_ms", static_cast<double>(args.batch_ms))
+        .num("durable_latency_p50_ms", bench::percentile(latency, 50))
+        .num("durable_latency_p99_ms", bench::percentile(latency, 99))
+        .num("durable_latency_max_ms", bench::percentile(latency, 100))
         .num("gen_ms_per_token", gen_ms / tokens)
         .num("callback_ms", t->callback_ms)
         .num("callback_cpu_ms", t->callback_cpu_ms)

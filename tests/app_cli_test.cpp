@@ -83,6 +83,9 @@ TEST_F(AppCli, ModelFlagsAreCheckedBeforeAnythingStarts) {
            {{"--system", "@" + dir_ + "/missing.txt"}, "cannot read"},
            {{"--header", "Content-Type: text/plain"}, "is set by tokencast itself"},
            {{"--header", "X-Key: ${TOKENCAST_TEST_UNSET_VARIABLE}"}, "not set in the environment"},
+           {{"--batch-ms", "1001"}, "--batch-ms must be 0..1000"},
+           {{"--batch-ms", "-1"}, "--batch-ms must be 0..1000"},
+           {{"--batch-ms", "5ms"}, "--batch-ms must be 0..1000"},
        }) {
     std::vector<std::string> argv = {TOKENCAST_BIN, "host", "--db", db};
     argv.insert(argv.end(), c.args.begin(), c.args.end());

@@ -16,6 +16,7 @@
 #include <fstream>
 
 #include "support/temp_dir.hpp"
+#include "support/wait.hpp"
 
 namespace tokencast {
 namespace {
@@ -394,6 +395,65 @@ TEST(GroupCommitter, BatchesCommitsAndReportsDurableSequenceInOrder) {
   EXPECT_EQ(loaded->size(), kCount);
 }
 
+// With a batch interval, events submitted within it share one transaction: nothing is
+// committed before the interval has passed since the first one (unless flush() asks), and
+// everything is once it has, without a flush.
+TEST(GroupCommitter, ABatchIntervalHoldsEventsForOneCommit) {
+  TempDir dir;
+  auto store = EventStore::open(dir.file("s.db"));
+  ASSERT_TRUE(store);
+  auto id = sample_record(9).id;
+  std::mutex m;
+  std::vector<Seq> reported;
+  {
+    // An interval no test run reaches: only flush() commits.
+    GroupCommitter committer(
+        **store, id,
+        [&](Seq seq, std::error_code ec) {
+          ASSERT_FALSE(ec);
+          std::lock_guard lock(m);
+          reported.push_back(seq);
+        },
+        std::chrono::hours(1));
+    committer.submit({1, TurnStarted{1, TurnRole::kAssistant, "m", 0}});
+    for (Seq s = 2; s <= 50; ++s) committer.submit({s, TextDelta{1, "tok "}});
+    EXPECT_EQ(committer.stats().commits, 0u);
+    EXPECT_EQ(*(*store)->head(id), 0u);
+    EXPECT_FALSE(committer.flush());
+    EXPECT_EQ(committer.stats().commits, 1u);
+    EXPECT_EQ(committer.stats().events, 50u);
+    {
+      std::lock_guard lock(m);
+      EXPECT_EQ(reported, std::vector<Seq>{50});
+    }
+    // commit_now() releases what is held without waiting for it (the host's batches, which
+    // have waited their interval before they reach the store).
+    for (Seq s = 51; s <= 60; ++s) committer.submit({s, TextDelta{1, "tok "}});
+    committer.commit_now();
+    ASSERT_TRUE(testing::wait_until([&] {
+      std::lock_guard lock(m);
+      return !reported.empty() && reported.back() == 60;
+    }));
+    EXPECT_EQ(committer.stats().commits, 2u);
+  }
+  EXPECT_EQ(*(*store)->head(id), 60u);
+
+  // A short interval: the writer commits by itself once the interval has passed, never before.
+  constexpr auto kInterval = std::chrono::milliseconds(40);
+  std::atomic<Seq> durable{0};
+  GroupCommitter committer(
+      **store, id, [&](Seq seq, std::error_code ec) { durable = ec ? 0 : seq; }, kInterval);
+  auto submitted = std::chrono::steady_clock::now();
+  for (Seq s = 61; s <= 70; ++s) committer.submit({s, TextDelta{1, "tok "}});
+  ASSERT_TRUE(testing::wait_until([&] { return durable.load() == 70; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - submitted, kInterval);
+  EXPECT_GE(committer.stats().commits, 1u);
+  auto loaded = (*store)->load_events(id);
+  ASSERT_TRUE(loaded);
+  ASSERT_EQ(loaded->size(), 70u);
+  for (size_t i = 0; i < loaded->size(); ++i) EXPECT_EQ((*loaded)[i].seq, i + 1);
+}
+
 TEST(GroupCommitter, StopsAfterAFailedCommit) {
   TempDir dir;
   auto store = EventStore::open(dir.file("s.db"));
@@ -414,7 +474,7 @@ TEST(GroupCommitter, StopsAfterAFailedCommit) {
 // What a peer was told is durable survives kill -9 of the writer: a child process appends
 // through a GroupCommitter and reports each durable seq on a pipe; the parent kills it mid-way
 // and checks the store holds at least every reported event.
-TEST(GroupCommitter, ReportedEventsSurviveKillMinusNine) {
+void reported_events_survive_kill_minus_nine(std::chrono::milliseconds batch_interval) {
   TempDir dir;
   auto path = dir.file("s.db");
   auto id = sample_record(6).id;
@@ -426,10 +486,13 @@ TEST(GroupCommitter, ReportedEventsSurviveKillMinusNine) {
     close(fds[0]);
     auto store = EventStore::open(path);
     if (!store) _exit(1);
-    GroupCommitter committer(**store, id, [&](Seq seq, std::error_code ec) {
-      if (ec) _exit(2);
-      if (write(fds[1], &seq, sizeof seq) != sizeof seq) _exit(3);
-    });
+    GroupCommitter committer(
+        **store, id,
+        [&](Seq seq, std::error_code ec) {
+          if (ec) _exit(2);
+          if (write(fds[1], &seq, sizeof seq) != sizeof seq) _exit(3);
+        },
+        batch_interval);
     committer.submit({1, TurnStarted{1, TurnRole::kAssistant, "m", 0}});
     for (Seq s = 2;; ++s) {
       committer.submit({s, TextDelta{1, "token"}});
@@ -453,6 +516,15 @@ TEST(GroupCommitter, ReportedEventsSurviveKillMinusNine) {
   auto events = (*store)->load_events(id);
   ASSERT_TRUE(events) << events.error().message();
   EXPECT_GE(events->size(), last_reported);
+}
+
+TEST(GroupCommitter, ReportedEventsSurviveKillMinusNine) {
+  reported_events_survive_kill_minus_nine(std::chrono::milliseconds(0));
+}
+
+// The same with a batch interval (host --batch-ms): what was reported durable is all stored.
+TEST(GroupCommitter, ReportedEventsSurviveKillMinusNineWhenBatched) {
+  reported_events_survive_kill_minus_nine(std::chrono::milliseconds(5));
 }
 
 // Another process opening and closing the store (`tokencast export`) must not checkpoint and

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -73,6 +74,7 @@ struct HostFlags {
   std::string name = "host";
   std::string max_peers = "1000";
   std::string pace_ms = "16";
+  std::string batch_ms = "0";
   bool no_qr = false;
   bool quiet = false;
   bool present = false;
@@ -251,6 +253,11 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
   cli.option("--pace-ms", "MS", &f.pace_ms,
              "send each peer at most one frame of live tokens per MS ms, merging what arrives "
              "in between (default 16, about one display frame; 0: every token at once)");
+  cli.option("--batch-ms", "MS", &f.batch_ms,
+             "hold tokens up to MS ms so that those generated within it are stored in one "
+             "commit and go to each peer as one message: less host CPU per token, up to MS ms "
+             "more latency (default 0: each token is stored and sent as soon as it can be; "
+             "nothing a peer saw is ever lost either way)");
   f.ice.declare(cli, /*host_flags=*/true);
   cli.flag("--approve", &f.approve,
            "participants' prompts wait until you let them through (/queue, /approve N, "
@@ -293,6 +300,11 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   unsigned long pace_ms = std::strtoul(f.pace_ms.c_str(), &end, 10);
   if (end == f.pace_ms.c_str() || *end != '\0' || pace_ms > 1000) {
     return unexpected(std::string("--pace-ms must be 0..1000"));
+  }
+  unsigned long batch_ms = std::strtoul(f.batch_ms.c_str(), &end, 10);
+  if (end == f.batch_ms.c_str() || *end != '\0' || batch_ms > 1000 ||
+      !std::isdigit(static_cast<unsigned char>(f.batch_ms[0]))) {
+    return unexpected(std::string("--batch-ms must be 0..1000"));
   }
   auto ice = f.ice.servers();
   if (!ice) return unexpected(ice.error());
@@ -353,6 +365,7 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   options.host_name = f.name;
   options.max_peers = max_peers;
   options.pace_interval_ms = static_cast<int64_t>(pace_ms);
+  options.batch_interval_ms = static_cast<int64_t>(batch_ms);
   return options;
 }
 

@@ -155,7 +155,8 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   config.flow.pace_interval_ms = h.options.pace_interval_ms;
   bool fresh = stored.empty();
   h.committer = std::make_unique<GroupCommitter>(
-      *h.store, h.record.id, [impl = &h](Seq seq, std::error_code error) {
+      *h.store, h.record.id,
+      [impl = &h](Seq seq, std::error_code error) {
         if (error) {
           log::error("host", "the store failed; nothing more will be shown: " + error.message());
           return;
@@ -165,7 +166,8 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
           impl->session->durable(seq, unix_now_ms());
           impl->emit_durable();
         });
-      });
+      },
+      std::chrono::milliseconds(h.options.batch_interval_ms));
   auto session = HostSession::create(config, std::move(stored), h, unix_now_ms());
   if (!session) return unexpected("the stored session is damaged: " + session.error().message());
   h.session = std::move(*session);
@@ -444,24 +446,87 @@ void HostRuntime::Impl::wake_at(ConnId conn, int64_t at_ms) {
 void HostRuntime::Impl::start_generation(TurnId turn, std::vector<ChatMessage> history) {
   if (!options.source) return;
   LlmCallbacks callbacks;
-  callbacks.on_delta = [this, turn](std::string bytes) {
-    loop.post([this, turn, bytes = std::move(bytes)] { session->llm_delta(turn, bytes); });
-  };
-  callbacks.on_thinking = [this, turn](std::string bytes) {
-    loop.post([this, turn, bytes = std::move(bytes)] { session->llm_thinking(turn, bytes); });
-  };
+  if (options.batch_interval_ms > 0) {
+    // Batched: pieces wait on this side; the end of the answer first hands over what waits.
+    callbacks.on_delta = [this, turn](std::string bytes) {
+      take_piece(turn, false, std::move(bytes));
+    };
+    callbacks.on_thinking = [this, turn](std::string bytes) {
+      take_piece(turn, true, std::move(bytes));
+    };
+  } else {
+    callbacks.on_delta = [this, turn](std::string bytes) {
+      loop.post([this, turn, bytes = std::move(bytes)] { session->llm_delta(turn, bytes); });
+    };
+    callbacks.on_thinking = [this, turn](std::string bytes) {
+      loop.post([this, turn, bytes = std::move(bytes)] { session->llm_thinking(turn, bytes); });
+    };
+  }
   callbacks.on_done = [this, turn](uint64_t tokens) {
-    loop.post([this, turn, tokens] { session->llm_done(turn, tokens, unix_now_ms()); });
+    loop.post([this, turn, tokens] {
+      drain_intake();
+      session->llm_done(turn, tokens, unix_now_ms());
+      if (options.batch_interval_ms > 0) committer->commit_now();  // the end waits no longer
+    });
   };
   callbacks.on_error = [this, turn](LlmFailure failure) {
     // The detail stays on the host's terminal; peers see only the category.
     log::warn("host", "the model failed: " + failure.detail);
     loop.post([this, turn, reason = std::move(failure.for_peers)] {
+      drain_intake();
       session->llm_error(turn, reason, unix_now_ms());
+      if (options.batch_interval_ms > 0) committer->commit_now();
     });
   };
   if (!options.source->start(std::move(history), std::move(callbacks))) {
     session->llm_error(turn, "the model is still busy with another answer", unix_now_ms());
+  }
+}
+
+void HostRuntime::Impl::take_piece(TurnId turn, bool thinking, std::string bytes) {
+  bool arm = false;
+  bool urgent = false;
+  {
+    std::lock_guard lock(intake_mutex);
+    intake_bytes += bytes.size();
+    intake.push_back(Piece{turn, thinking, std::move(bytes)});
+    if (!intake_armed) arm = intake_armed = true;
+    if ((intake_bytes > kMaxIntakeBytes || intake.size() > kMaxIntakePieces) && !intake_urgent) {
+      urgent = intake_urgent = true;
+    }
+  }
+  // Only the batch's first piece arms a timer (one wake-up of the loop per batch); a batch
+  // over its byte bound goes at once.
+  if (arm) {
+    loop.post_after(std::chrono::milliseconds(options.batch_interval_ms), [this] {
+      drain_intake();
+      // The batch has waited its interval already: the store need not hold it again.
+      committer->commit_now();
+    });
+  }
+  if (urgent) {
+    loop.post([this] {
+      drain_intake();
+      committer->commit_now();
+    });
+  }
+}
+
+void HostRuntime::Impl::drain_intake() {
+  std::vector<Piece> pieces;
+  {
+    std::lock_guard lock(intake_mutex);
+    pieces.swap(intake);
+    intake_bytes = 0;
+    intake_armed = intake_urgent = false;
+  }
+  if (pieces.empty()) return;
+  for (const Piece& piece : pieces) {
+    if (piece.thinking) {
+      session->llm_thinking(piece.turn, piece.bytes);
+    } else {
+      session->llm_delta(piece.turn, piece.bytes);
+    }
   }
 }
 

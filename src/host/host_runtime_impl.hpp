@@ -112,6 +112,22 @@ struct HostRuntime::Impl : HostIo {
   // time; a link is listed again only when it asks for an earlier time; entries go when their
   // timer fires (bounded by the links times their pending wake-ups).
   std::map<int64_t, std::vector<uint64_t>> pace_wakes;
+  // With options.batch_interval_ms: the model's pieces, held on the generation thread's side
+  // until the interval after the first has passed, then handed to the session in one loop task
+  // (one wake-up of the loop and one commit per batch, not per token). Bounded: past
+  // kMaxIntakeBytes or kMaxIntakePieces the batch is handed over at once.
+  struct Piece {
+    TurnId turn = 0;
+    bool thinking = false;
+    std::string bytes;
+  };
+  static constexpr size_t kMaxIntakeBytes = size_t{64} * 1024;
+  static constexpr size_t kMaxIntakePieces = 4096;
+  std::mutex intake_mutex;
+  std::vector<Piece> intake;   // guarded by intake_mutex
+  size_t intake_bytes = 0;     // guarded by intake_mutex
+  bool intake_armed = false;   // guarded by intake_mutex: a drain is on its way
+  bool intake_urgent = false;  // guarded by intake_mutex: one is posted without waiting
 
   // host_runtime.cpp
   // Opens the store and creates or loads the session; a resumed session's stored events.
@@ -134,6 +150,10 @@ struct HostRuntime::Impl : HostIo {
   void wake_at(ConnId conn, int64_t at_ms) override;
   void start_generation(TurnId turn, std::vector<ChatMessage> history) override;
   void cancel_generation() override;
+  // Any thread: holds a piece of the model's answer for the current batch.
+  void take_piece(TurnId turn, bool thinking, std::string bytes);
+  // Hands every held piece to the session, in order (the caller then has the store commit).
+  void drain_intake();
 
   // host_joins.cpp
   Expected<void, std::string> start_rendezvous();

@@ -61,6 +61,12 @@ struct HostOptions {
   // Live frames go to each peer at most once per this many ms (0: no pacing); see
   // docs/PROTOCOL.md §4.8.
   int64_t pace_interval_ms = 16;
+  // Commit batching (0: none, the default): the store holds each batch of events up to this
+  // many ms after its first, so that what the model generates within the interval is stored in
+  // one transaction, made visible at once and sent to each peer as one merged frame (when it
+  // is >= pace_interval_ms). Costs up to this much latency; loses nothing a peer saw, since
+  // peers are only ever sent what is durable.
+  int64_t batch_interval_ms = 0;
   // The session's life: it ends for good this long after the host starts (0: keeps the
   // stored expiry, none for a new session); a resumed session gets fresh links (new room
   // secrets, and the current LAN address) with new_links.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -120,17 +121,26 @@ class EventStore {
 // in one transaction as soon as the previous commit finishes. `on_durable` then reports the
 // highest durable seq (on the writer thread). A failed commit reports its error and stops
 // further writes: the host must not show peers anything that is not durable.
+//
+// `batch_interval` (0: none) trades latency for fewer commits: the writer holds the first
+// pending event until that long after it was submitted, so everything submitted within the
+// interval is committed in one transaction. Nothing durable is held back and nothing is shown
+// before it is durable; the events only become durable (and visible) later.
 class GroupCommitter {
  public:
   using DurableCallback = std::function<void(Seq durable_up_to, std::error_code error)>;
 
-  GroupCommitter(EventStore& store, SessionId session, DurableCallback on_durable);
+  GroupCommitter(EventStore& store, SessionId session, DurableCallback on_durable,
+                 std::chrono::milliseconds batch_interval = std::chrono::milliseconds(0));
   ~GroupCommitter();  // commits what is pending, then stops the thread
   GroupCommitter(const GroupCommitter&) = delete;
   GroupCommitter& operator=(const GroupCommitter&) = delete;
 
   void submit(Event event);  // never waits for I/O
-  // Blocks until everything submitted so far is durable; returns the first error, if any.
+  // Commits what is pending without waiting out the batch interval (does not wait for it).
+  void commit_now();
+  // Blocks until everything submitted so far is durable (without waiting out the batch
+  // interval); returns the first error, if any.
   std::error_code flush();
 
   struct Stats {
