@@ -1,4 +1,5 @@
-// UDP sockets for libwebrtc's ports that do not each hold a 64 KB read buffer.
+// UDP sockets for libwebrtc's ports that do not each hold a 64 KB read buffer, nor make two
+// system calls per datagram that a data channel has no use for.
 //
 // The libwebrtc this build links (tg_owt) gives every AsyncUDPSocket a 64 KB buffer of its own
 // for reading datagrams. A peer connection has one UDP socket per local address family and
@@ -36,13 +37,16 @@ constexpr size_t kMaxDatagram = 64 * 1024;
 
 class SharedBufferUdpSocket final : public ::rtc::AsyncPacketSocket {
  public:
+  // `socket` is bound: its address no longer changes, so it is asked for once.
   explicit SharedBufferUdpSocket(std::unique_ptr<::rtc::Socket> socket)
-      : socket_(std::move(socket)) {
+      : socket_(std::move(socket)), local_(socket_->GetLocalAddress()) {
     socket_->SignalReadEvent.connect(this, &SharedBufferUdpSocket::on_read);
     socket_->SignalWriteEvent.connect(this, &SharedBufferUdpSocket::on_write);
   }
 
-  ::rtc::SocketAddress GetLocalAddress() const override { return socket_->GetLocalAddress(); }
+  // libwebrtc asks for it on every packet sent (for the sent-packet info); the socket's own
+  // answer is a getsockname() system call each time.
+  ::rtc::SocketAddress GetLocalAddress() const override { return local_; }
   ::rtc::SocketAddress GetRemoteAddress() const override { return socket_->GetRemoteAddress(); }
 
   int Send(const void* data, size_t size, const ::rtc::PacketOptions& options) override {
@@ -81,16 +85,18 @@ class SharedBufferUdpSocket final : public ::rtc::AsyncPacketSocket {
     thread_local std::unique_ptr<std::array<char, kMaxDatagram>> buffer =
         std::make_unique<std::array<char, kMaxDatagram>>();
     ::rtc::SocketAddress from;
-    int64_t timestamp_us = -1;
-    const int size = socket_->RecvFrom(buffer->data(), buffer->size(), &from, &timestamp_us);
+    // No kernel timestamp: asking for one costs an ioctl(SIOCGSTAMP) per datagram, and only
+    // media (RTP arrival times) would use it; data channels never do.
+    const int size = socket_->RecvFrom(buffer->data(), buffer->size(), &from, nullptr);
     // An error is usually an ICMP unreachable for an earlier send: ICE expects those.
     if (size <= 0) return;
-    SignalReadPacket(this, buffer->data(), static_cast<size_t>(size), from,
-                     timestamp_us == -1 ? ::rtc::TimeMicros() : timestamp_us);
+    const int64_t now_us = ::rtc::TimeMicros();
+    SignalReadPacket(this, buffer->data(), static_cast<size_t>(size), from, now_us);
   }
   void on_write(::rtc::Socket* /*socket*/) { SignalReadyToSend(this); }
 
   std::unique_ptr<::rtc::Socket> socket_;
+  const ::rtc::SocketAddress local_;
 };
 
 // Binds to the address, or to the first free port in [min_port, max_port] when a range is set.
