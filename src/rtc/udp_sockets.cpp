@@ -33,7 +33,7 @@ namespace tokencast::rtc_internal {
 namespace {
 
 // The largest UDP payload: nothing a socket reads is cut short.
-constexpr size_t kMaxDatagram = 64 * 1024;
+constexpr size_t kMaxDatagram = size_t{64} * 1024;
 
 class SharedBufferUdpSocket final : public ::rtc::AsyncPacketSocket {
  public:
