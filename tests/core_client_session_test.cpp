@@ -5,10 +5,14 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "crypto/primitives.hpp"
 #include "support/hex.hpp"
 #include "support/vector_file.hpp"
 #include "tokencast/core/client_session.hpp"
+#include "tokencast/core/handshake.hpp"
+#include "tokencast/core/handshake_messages.hpp"
 #include "tokencast/core/host_session.hpp"
+#include "tokencast/core/invite.hpp"
 
 namespace tokencast {
 namespace {
@@ -392,6 +396,94 @@ TEST(ClientSessionRelay, ARelayPeerThatDoesNotReadItsControlFramesIsLetGo) {
 // offers to relay, is streamed the host's turn, drops, and resumes after another turn (the
 // host's anchor first). Each link: the client's hello and every frame the host sent, byte for
 // byte; the transcript the client shows after it. TOKENCAST_WRITE_VECTORS=1 rewrites it.
+// The introduction of a child to its relay (docs/PROTOCOL.md 6.5), for relay_link.json: the
+// host (seed 0x40..) places a joiner (viewer room secret 0x00.., fixed join id and clock)
+// below relay `relay_peer_id`, sealing the relay's SDP answer. Deterministic: the envelope
+// counters come from fixed bits.
+std::string intro_sdp(char fp_digit, std::string_view setup) {
+  std::string fp;
+  for (int i = 0; i < 32; ++i) {
+    if (i) fp.push_back(':');
+    fp.push_back(fp_digit);
+    fp.push_back(fp_digit);
+  }
+  return "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+         "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+         "a=ice-ufrag:ReLy\r\na=ice-pwd:Zm9yLXRlc3RzLW9ubHktcGFzc3dk\r\n"
+         "a=fingerprint:sha-256 " +
+         fp + "\r\na=setup:" + std::string(setup) + "\r\na=mid:0\r\na=sctp-port:5000\r\n";
+}
+
+struct IntroInputs {
+  SigningKey host_key;
+  RoomSecret viewer{};
+  RoomSecret participant{};
+  JoinId join_id{};
+  int64_t now_ms = 1767225600000;
+  uint64_t relay_peer_id = 0x1122334455667788ULL;
+  uint64_t host_counter_bits = 0x0102030405060708ULL;
+  std::string offer = intro_sdp('A', "actpass");
+  std::string relay_answer = intro_sdp('C', "active");
+  InviteLink link() const {
+    auto text = format_invite_link("https://rv.example.net", LinkRole::kViewer, viewer,
+                                   host_key.public_key());
+    return *parse_invite_link(*text);
+  }
+};
+
+IntroInputs intro_inputs(const SigningKey& host_key) {
+  IntroInputs in{host_key};
+  for (size_t i = 0; i < 32; ++i) {
+    in.viewer.mutable_bytes()[i] = static_cast<uint8_t>(i);
+    in.participant.mutable_bytes()[i] = static_cast<uint8_t>(0x20 + i);
+  }
+  for (size_t i = 0; i < in.join_id.size(); ++i) in.join_id[i] = static_cast<uint8_t>(0x90 + i);
+  return in;
+}
+
+nlohmann::json relay_answer_vector(const SigningKey& host_key) {
+  const IntroInputs in = intro_inputs(host_key);
+  auto host = HostHandshake::create(in.host_key, in.viewer, in.participant);
+  auto joiner = JoinerHandshake::start(in.link(), "child", in.offer, in.now_ms, in.join_id);
+  EXPECT_TRUE(host && joiner);
+  EXPECT_TRUE(host->receive(joiner->offer_envelope(), in.now_ms).has_value());
+  auto envelope =
+      host->seal_relay_answer(in.join_id, in.relay_peer_id, in.relay_answer, in.host_counter_bits);
+  EXPECT_TRUE(envelope.has_value());
+  const RoomKeys keys(in.viewer, LinkRole::kViewer, in.host_key.public_key());
+  EnvelopeOpener opener(keys, Direction::kHostToJoiner, in.join_id);
+  auto plaintext = opener.open(*envelope);
+  EXPECT_TRUE(plaintext.has_value());
+  const auto decoded = handshake_wire::decode(*plaintext);
+  EXPECT_TRUE(decoded.has_value());
+  const auto relay = std::get<handshake_wire::RelayAnswer>(*decoded);
+  EnvelopeOpener offer_opener(keys, Direction::kJoinerToHost, in.join_id);
+  auto offer_plain = offer_opener.open(joiner->offer_envelope());
+  EXPECT_TRUE(offer_plain.has_value());
+  DtlsFingerprint joiner_fp, relay_fp;
+  joiner_fp.fill(0xAA);
+  relay_fp.fill(0xCC);
+  const auto offer_hash = crypto::sha256(*offer_plain);
+  nlohmann::json v;
+  v["viewer_secret_hex"] = testing::hex(in.viewer.bytes());
+  v["participant_secret_hex"] = testing::hex(in.participant.bytes());
+  v["join_id_hex"] = testing::hex(in.join_id);
+  v["now_ms"] = in.now_ms;
+  v["display_name"] = "child";
+  v["offer_sdp"] = in.offer;
+  v["relay_answer_sdp"] = in.relay_answer;
+  v["relay_peer_id"] = in.relay_peer_id;
+  v["host_counter_bits"] = in.host_counter_bits;
+  v["offer_envelope_hex"] = testing::hex(joiner->offer_envelope());
+  v["transcript_hex"] = testing::hex(handshake_wire::relay_answer_transcript(
+      keys.locator(), in.join_id, offer_hash, in.relay_answer, joiner_fp, relay_fp,
+      in.relay_peer_id));
+  v["plaintext_hex"] = testing::hex(*plaintext);
+  v["signature_hex"] = testing::hex(relay.signature);
+  v["envelope_hex"] = testing::hex(*envelope);
+  return v;
+}
+
 nlohmann::json relay_link_vectors() {
   HostSessionConfig config;
   std::array<uint8_t, 32> seed{};
@@ -411,7 +503,9 @@ nlohmann::json relay_link_vectors() {
       "relay stream; a viewer whose hello offers a relay capacity gets, on each link, the "
       "frames listed (welcome with the relay flag, the anchor checkpoint when it resumes, then "
       "relay records and checkpoints) and shows `text` after them. relay_max_unsigned_records "
-      "and relay_sign_interval_ms are the writer's options.";
+      "and relay_sign_interval_ms are the writer's options. `introduction` (docs/PROTOCOL.md "
+      "6.5): `relay_answer`, the host (same key) placing a joiner below a relay: its offer "
+      "envelope, the relay answer transcript, plaintext, signature and sealed envelope.";
   doc["host_seed_hex"] = testing::hex(seed);
   doc["host_public_key_hex"] = testing::hex(key);
   SessionId session_id;
@@ -450,6 +544,9 @@ nlohmann::json relay_link_vectors() {
   link("fresh", "the first answer, streamed as relay records");
   link("resumed", "the second, after the anchor");
   doc["links"] = links;
+  nlohmann::json intro;
+  intro["relay_answer"] = relay_answer_vector(*config.signing_key);
+  doc["introduction"] = intro;
   return doc;
 }
 
@@ -492,6 +589,34 @@ TEST(RelayLinkVectors, RelayLinkJsonIsCurrentAndReplays) {
   }
   EXPECT_TRUE(refused);
   EXPECT_EQ(other.position().last_seq, 0u) << "nothing altered is ever applied";
+}
+
+TEST(RelayLinkVectors, RelayAnswerReplaysAndFailsClosedWhenFlipped) {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
+  const nlohmann::json v = nlohmann::json::parse(in).at("introduction").at("relay_answer");
+  std::array<uint8_t, 32> seed{};
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(0x40 + i);
+  const IntroInputs inputs = intro_inputs(SigningKey::from_seed(seed));
+  ASSERT_EQ(v.at("viewer_secret_hex"), testing::hex(inputs.viewer.bytes()));
+  const auto envelope = testing::unhex(v.at("envelope_hex").get<std::string>());
+  for (size_t flip : {size_t{0}, envelope.size() - 1}) {
+    auto joiner = JoinerHandshake::start(inputs.link(), v.at("display_name").get<std::string>(),
+                                         v.at("offer_sdp").get<std::string>(),
+                                         v.at("now_ms").get<int64_t>(), inputs.join_id);
+    ASSERT_TRUE(joiner.has_value());
+    EXPECT_EQ(testing::hex(joiner->offer_envelope()), v.at("offer_envelope_hex"));
+    auto bytes = envelope;
+    if (flip != 0) bytes[flip] ^= 0x01;
+    auto event = joiner->receive(bytes);
+    if (flip != 0) {
+      EXPECT_FALSE(event.has_value());
+      continue;
+    }
+    ASSERT_TRUE(event.has_value()) << handshake_error_name(event.error());
+    const auto& relay = std::get<VerifiedRelayAnswer>(*event);
+    EXPECT_EQ(relay.sdp, v.at("relay_answer_sdp").get<std::string>());
+    EXPECT_EQ(relay.relay_peer_id, v.at("relay_peer_id").get<uint64_t>());
+  }
 }
 }  // namespace
 }  // namespace tokencast
