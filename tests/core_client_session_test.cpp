@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "crypto/primitives.hpp"
 #include "support/hex.hpp"
@@ -484,6 +485,28 @@ nlohmann::json relay_answer_vector(const SigningKey& host_key) {
   return v;
 }
 
+// The host <-> relay introduction frames (docs/PROTOCOL.md 6.5) for relay_link.json: name,
+// sender ("host" or "relay") and bytes. The SDPs are the relay answer vector's.
+nlohmann::json intro_frame_vectors(const SigningKey& host_key) {
+  const IntroInputs in = intro_inputs(host_key);
+  const std::vector<std::tuple<std::string, std::string, Frame>> frames = {
+      {"relay_intro", "host", RelayIntroFrame{1, in.offer}},
+      {"relay_accept", "relay", RelayAcceptFrame{1, in.relay_answer}},
+      {"relay_refuse_full", "relay", RelayRefuseFrame{2, RelayRefuseReason::kFull}},
+      {"relay_candidate_child", "host",
+       RelayCandidateFrame{1, 0, "0", "candidate:1 1 udp 2122260223 192.168.1.20 54321 typ host"}},
+      {"relay_candidate_relay", "relay",
+       RelayCandidateFrame{1, 0, "0", "candidate:2 1 udp 2122260223 192.168.1.30 40001 typ host"}},
+  };
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, from, frame] : frames) {
+    auto bytes = encode_frame(frame);
+    EXPECT_TRUE(bytes.has_value());
+    out.push_back({{"name", name}, {"from", from}, {"hex", testing::hex(*bytes)}});
+  }
+  return out;
+}
+
 nlohmann::json relay_link_vectors() {
   HostSessionConfig config;
   std::array<uint8_t, 32> seed{};
@@ -505,7 +528,9 @@ nlohmann::json relay_link_vectors() {
       "relay records and checkpoints) and shows `text` after them. relay_max_unsigned_records "
       "and relay_sign_interval_ms are the writer's options. `introduction` (docs/PROTOCOL.md "
       "6.5): `relay_answer`, the host (same key) placing a joiner below a relay: its offer "
-      "envelope, the relay answer transcript, plaintext, signature and sealed envelope.";
+      "envelope, the relay answer transcript, plaintext, signature and sealed envelope; `frames`, "
+      "the host <-> relay introduction frames with their sender (a host decodes what a relay "
+      "sends with decode_client_frame, a relay what the host sends with its client decoder).";
   doc["host_seed_hex"] = testing::hex(seed);
   doc["host_public_key_hex"] = testing::hex(key);
   SessionId session_id;
@@ -546,6 +571,7 @@ nlohmann::json relay_link_vectors() {
   doc["links"] = links;
   nlohmann::json intro;
   intro["relay_answer"] = relay_answer_vector(*config.signing_key);
+  intro["frames"] = intro_frame_vectors(*config.signing_key);
   doc["introduction"] = intro;
   return doc;
 }
@@ -589,6 +615,25 @@ TEST(RelayLinkVectors, RelayLinkJsonIsCurrentAndReplays) {
   }
   EXPECT_TRUE(refused);
   EXPECT_EQ(other.position().last_seq, 0u) << "nothing altered is ever applied";
+}
+
+TEST(RelayLinkVectors, IntroFramesDecodeOnTheirReceiverOnly) {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
+  const nlohmann::json frames = nlohmann::json::parse(in).at("introduction").at("frames");
+  ASSERT_FALSE(frames.empty());
+  for (const auto& f : frames) {
+    SCOPED_TRACE(f.at("name").get<std::string>());
+    const auto bytes = testing::unhex(f.at("hex").get<std::string>());
+    auto decoded = decode_frame(bytes);
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+    EXPECT_EQ(*encode_frame(*decoded), bytes);
+    const bool from_host = f.at("from") == "host";
+    const bool from_relay = f.at("from") == "relay";
+    const bool both_ways = std::holds_alternative<RelayCandidateFrame>(*decoded);
+    FrameDecoder relay_side;
+    EXPECT_EQ(relay_side.decode(bytes).has_value(), from_host || both_ways);
+    EXPECT_EQ(decode_client_frame(bytes).has_value(), from_relay || both_ways);
+  }
 }
 
 TEST(RelayLinkVectors, RelayAnswerReplaysAndFailsClosedWhenFlipped) {
