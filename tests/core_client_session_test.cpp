@@ -14,6 +14,7 @@
 #include "tokencast/core/handshake_messages.hpp"
 #include "tokencast/core/host_session.hpp"
 #include "tokencast/core/invite.hpp"
+#include "tokencast/core/relay_stream.hpp"
 
 namespace tokencast {
 namespace {
@@ -530,7 +531,10 @@ nlohmann::json relay_link_vectors() {
       "6.5): `relay_answer`, the host (same key) placing a joiner below a relay: its offer "
       "envelope, the relay answer transcript, plaintext, signature and sealed envelope; `frames`, "
       "the host <-> relay introduction frames with their sender (a host decodes what a relay "
-      "sends with decode_client_frame, a relay what the host sends with its client decoder).";
+      "sends with decode_client_frame, a relay what the host sends with its client decoder); "
+      "`child_link`, a child's relay_hello from the genesis chain hash and its relay's "
+      "relay_welcome (a relay decodes its child's frames with decode_client_frame, the child "
+      "with its client decoder).";
   doc["host_seed_hex"] = testing::hex(seed);
   doc["host_public_key_hex"] = testing::hex(key);
   SessionId session_id;
@@ -572,6 +576,19 @@ nlohmann::json relay_link_vectors() {
   nlohmann::json intro;
   intro["relay_answer"] = relay_answer_vector(*config.signing_key);
   intro["frames"] = intro_frame_vectors(*config.signing_key);
+  // A child's first frames on a fresh relay link: its hello from the genesis h_0, and the
+  // relay's welcome (the relay has verified as far as the "fresh" link above).
+  {
+    const RelayHelloFrame hello{kRelayVersion, 0, relay_chain_genesis(session_id, key)};
+    const RelayWelcomeFrame welcome{kRelayVersion, session_id,
+                                    links.at(0).at("last_seq").get<uint64_t>()};
+    intro["child_link"] = nlohmann::json::array({{{"name", "relay_hello_genesis"},
+                                                  {"from", "child"},
+                                                  {"hex", testing::hex(*encode_frame(hello))}},
+                                                 {{"name", "relay_welcome"},
+                                                  {"from", "relay"},
+                                                  {"hex", testing::hex(*encode_frame(welcome))}}});
+  }
   doc["introduction"] = intro;
   return doc;
 }
@@ -634,6 +651,33 @@ TEST(RelayLinkVectors, IntroFramesDecodeOnTheirReceiverOnly) {
     EXPECT_EQ(relay_side.decode(bytes).has_value(), from_host || both_ways);
     EXPECT_EQ(decode_client_frame(bytes).has_value(), from_relay || both_ways);
   }
+}
+
+TEST(RelayLinkVectors, ChildLinkFramesDecodeOnTheirReceiverOnly) {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
+  const nlohmann::json doc = nlohmann::json::parse(in);
+  const nlohmann::json& frames = doc.at("introduction").at("child_link");
+  ASSERT_EQ(frames.size(), 2u);
+  const auto hello_bytes = testing::unhex(frames.at(0).at("hex").get<std::string>());
+  auto hello = decode_client_frame(hello_bytes);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ(*encode_frame(*hello), hello_bytes);
+  // The genesis of the vectors' session and host key.
+  SessionId session_id;
+  const auto id = testing::unhex(doc.at("session_id_hex").get<std::string>());
+  std::copy(id.begin(), id.end(), session_id.bytes.begin());
+  Ed25519PublicKey key{};
+  const auto key_bytes = testing::unhex(doc.at("host_public_key_hex").get<std::string>());
+  std::copy(key_bytes.begin(), key_bytes.end(), key.begin());
+  EXPECT_EQ(std::get<RelayHelloFrame>(*hello).chain_hash, relay_chain_genesis(session_id, key));
+  EXPECT_FALSE(FrameDecoder().decode(hello_bytes).has_value());
+  const auto welcome_bytes = testing::unhex(frames.at(1).at("hex").get<std::string>());
+  FrameDecoder child;
+  auto welcome = child.decode(welcome_bytes);
+  ASSERT_TRUE(welcome.has_value());
+  EXPECT_EQ(std::get<RelayWelcomeFrame>(*welcome).session_id, session_id);
+  EXPECT_EQ(*encode_frame(*welcome), welcome_bytes);
+  EXPECT_FALSE(decode_client_frame(welcome_bytes).has_value());
 }
 
 TEST(RelayLinkVectors, RelayAnswerReplaysAndFailsClosedWhenFlipped) {

@@ -94,7 +94,9 @@ TEST(RelayIntroFrames, DecodeStrictlyWithBounds) {
   EXPECT_EQ(decode_error(from_hex("10")), FrameError::kTruncated);
   EXPECT_EQ(decode_error(from_hex("1101")), FrameError::kTruncated);
   EXPECT_EQ(decode_error(from_hex("11010100")), FrameError::kTruncated);
-  EXPECT_EQ(decode_error(from_hex("11010100" "0263")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("11010100"
+                                  "0263")),
+            FrameError::kTruncated);
   // Non-canonical child varint.
   EXPECT_EQ(decode_error(from_hex("0e80000176")), FrameError::kBadVarint);
   // SDP: empty, NUL, invalid UTF-8; a length over the limit is refused before the bytes.
@@ -158,6 +160,57 @@ TEST(RelayIntroFrames, EachSideRefusesTheOthersFrames) {
   EXPECT_EQ(std::get<RelayIntroFrame>(*got_intro).sdp, kRelaySdp);
   EXPECT_TRUE(client.decode(candidate).has_value());
   EXPECT_EQ(client.position(), (StreamPosition{5, 2}));
+}
+
+TEST(RelayLinkFrames, HelloAndWelcomeRoundTripExactly) {
+  RelayHelloFrame hello{5, 0, {}};
+  for (size_t i = 0; i < hello.chain_hash.size(); ++i) hello.chain_hash[i] = uint8_t(i);
+  RelayWelcomeFrame welcome{5, {}, 300};
+  welcome.session_id.bytes.fill(7);
+  const std::vector<Frame> frames = {hello, RelayHelloFrame{5, ~uint64_t{0}, {}}, welcome,
+                                     RelayWelcomeFrame{5, {}, 0}};
+  for (const Frame& f : frames) {
+    const FrameBytes bytes = encode_ok(f);
+    auto back = decode_frame(bytes);
+    ASSERT_TRUE(back.has_value()) << to_hex(bytes) << ": " << back.error().message();
+    EXPECT_EQ(*back, f);
+    EXPECT_EQ(encode_ok(*back), bytes);
+  }
+  // type | version | last_index | 32 hash bytes; type | version | 16 id bytes | head_index.
+  EXPECT_EQ(to_hex(encode_ok(hello)),
+            "120500000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+  EXPECT_EQ(to_hex(encode_ok(welcome)), "130507070707070707070707070707070707ac02");
+}
+
+TEST(RelayLinkFrames, HelloAndWelcomeDecodeStrictly) {
+  const std::string hash(64, 'a');
+  // The version is read and checked first: below 5 the frame does not exist, above this
+  // build's it is unknown, whatever follows.
+  EXPECT_EQ(decode_error(from_hex("1204")), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(from_hex("1206ffffff")), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(from_hex("1300")), FrameError::kUnknownVersion);
+  EXPECT_EQ(encode_error(RelayHelloFrame{4, 0, {}}), FrameError::kUnknownVersion);
+  EXPECT_EQ(encode_error(RelayWelcomeFrame{6, {}, 0}), FrameError::kUnknownVersion);
+  // Truncated hash / id / index; trailing bytes; non-canonical varints.
+  EXPECT_EQ(decode_error(from_hex("120500" + hash.substr(2))), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("120500" + hash + "00")), FrameError::kTrailingBytes);
+  EXPECT_EQ(decode_error(from_hex("12058000" + hash)), FrameError::kBadVarint);
+  EXPECT_EQ(decode_error(from_hex("1305" + std::string(30, '7'))), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("1305" + std::string(32, '7'))), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("1305" + std::string(32, '7') + "0000")),
+            FrameError::kTrailingBytes);
+}
+
+TEST(RelayLinkFrames, EachSideRefusesTheOthersFrames) {
+  const FrameBytes hello = encode_ok(RelayHelloFrame{5, 3, {}});
+  const FrameBytes welcome = encode_ok(RelayWelcomeFrame{5, {}, 3});
+  // The relay decodes its child's frames as a host does: a relay_welcome never comes to it.
+  EXPECT_TRUE(decode_client_frame(hello).has_value());
+  EXPECT_EQ(decode_client_frame(welcome).error(), FrameError::kUnexpectedFrame);
+  FrameDecoder child(StreamPosition{3, std::nullopt});
+  EXPECT_EQ(child.decode(hello).error(), FrameError::kUnexpectedFrame);
+  ASSERT_TRUE(child.decode(welcome).has_value());
+  EXPECT_EQ(child.position(), (StreamPosition{3, std::nullopt}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,7 +450,7 @@ TEST(FrameCodec, OversizedFramesAreRejected) {
 }
 
 TEST(FrameCodec, UnknownFrameTypesAreRejected) {
-  for (int type : {0x00, 0x12, 0x1F, 0x7F, 0x80, 0xFF}) {
+  for (int type : {0x00, 0x14, 0x1F, 0x7F, 0x80, 0xFF}) {
     EXPECT_EQ(decode_error(bytes_of({type})), FrameError::kUnknownFrameType) << type;
     EXPECT_EQ(decode_error(bytes_of({type, 0x01, 0x00})), FrameError::kUnknownFrameType) << type;
   }
@@ -872,6 +925,19 @@ json frame_to_json(const Frame& frame) {
     }
     json operator()(const RelayAcceptFrame& f) const {
       return {{"type", "relay_accept"}, {"child", u64_json(f.child)}, {"sdp", f.sdp}};
+    }
+    json operator()(const RelayHelloFrame& f) const {
+      return {{"type", "relay_hello"},
+              {"version", u64_json(f.version)},
+              {"last_index", u64_json(f.last_index)},
+              {"chain_hash_hex", to_hex(FrameBytes(f.chain_hash.begin(), f.chain_hash.end()))}};
+    }
+    json operator()(const RelayWelcomeFrame& f) const {
+      return {{"type", "relay_welcome"},
+              {"version", u64_json(f.version)},
+              {"session_id_hex",
+               to_hex(FrameBytes(f.session_id.bytes.begin(), f.session_id.bytes.end()))},
+              {"head_index", u64_json(f.head_index)}};
     }
     json operator()(const RelayRefuseFrame& f) const {
       return {{"type", "relay_refuse"},

@@ -99,6 +99,13 @@ class Reader {
     return true;
   }
 
+  // A version that has the relay link frames (5 and up, known to this build).
+  bool relay_version(uint64_t& out) {
+    if (!version(out)) return false;
+    if (out < kRelayVersion) return fail(FrameError::kUnknownVersion);
+    return true;
+  }
+
   std::string rest() {
     std::string out(reinterpret_cast<const char*>(in_.data() + pos_), remaining());
     pos_ = in_.size();
@@ -325,6 +332,25 @@ bool read_frame(Reader& r, uint8_t type, Frame& frame) {
       frame = std::move(f);
       return true;
     }
+    case FrameType::kRelayHello: {
+      RelayHelloFrame f;
+      if (!r.relay_version(f.version) || !r.varint(f.last_index)) return false;
+      for (uint8_t& b : f.chain_hash) {
+        if (!r.byte(b)) return false;
+      }
+      frame = f;
+      return true;
+    }
+    case FrameType::kRelayWelcome: {
+      RelayWelcomeFrame f;
+      if (!r.relay_version(f.version)) return false;
+      for (uint8_t& b : f.session_id.bytes) {
+        if (!r.byte(b)) return false;
+      }
+      if (!r.varint(f.head_index)) return false;
+      frame = f;
+      return true;
+    }
     case FrameType::kBye: {
       ByeFrame f;
       uint64_t reason = 0;
@@ -355,7 +381,8 @@ Expected<Frame, std::error_code> decode_client_frame(std::span<const uint8_t> by
   if (std::holds_alternative<WelcomeFrame>(*frame) || std::holds_alternative<EventsFrame>(*frame) ||
       std::holds_alternative<DeltaFrame>(*frame) || std::holds_alternative<ThinkingFrame>(*frame) ||
       std::holds_alternative<SignatureFrame>(*frame) ||
-      std::holds_alternative<RelayIntroFrame>(*frame)) {
+      std::holds_alternative<RelayIntroFrame>(*frame) ||
+      std::holds_alternative<RelayWelcomeFrame>(*frame)) {
     return unexpected(make_error_code(FrameError::kUnexpectedFrame));
   }
   return frame;

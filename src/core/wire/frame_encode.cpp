@@ -96,6 +96,18 @@ std::error_code check(const Frame& frame) {
     std::error_code operator()(const RelayAcceptFrame& f) const {
       return label_error_of(codec::check_relay_sdp(f.sdp));
     }
+    std::error_code operator()(const RelayHelloFrame& f) const {
+      if (!is_known_version(f.version) || f.version < kRelayVersion) {
+        return FrameError::kUnknownVersion;
+      }
+      return {};
+    }
+    std::error_code operator()(const RelayWelcomeFrame& f) const {
+      if (!is_known_version(f.version) || f.version < kRelayVersion) {
+        return FrameError::kUnknownVersion;
+      }
+      return {};
+    }
     std::error_code operator()(const RelayRefuseFrame& f) const {
       if (f.reason > RelayRefuseReason::kLeaving) return FrameError::kBadEnum;
       return {};
@@ -189,6 +201,18 @@ void write(FrameBytes& out, const Frame& frame) {
       type(FrameType::kRelayAccept);
       put_varint(out, f.child);
       put_string(out, f.sdp);
+    }
+    void operator()(const RelayHelloFrame& f) const {
+      type(FrameType::kRelayHello);
+      put_varint(out, f.version);
+      put_varint(out, f.last_index);
+      out.insert(out.end(), f.chain_hash.begin(), f.chain_hash.end());
+    }
+    void operator()(const RelayWelcomeFrame& f) const {
+      type(FrameType::kRelayWelcome);
+      put_varint(out, f.version);
+      out.insert(out.end(), f.session_id.bytes.begin(), f.session_id.bytes.end());
+      put_varint(out, f.head_index);
     }
     void operator()(const RelayRefuseFrame& f) const {
       type(FrameType::kRelayRefuse);
