@@ -4,11 +4,17 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
+#include "crypto/primitives.hpp"
 #include "support/hex.hpp"
 #include "support/vector_file.hpp"
 #include "tokencast/core/client_session.hpp"
+#include "tokencast/core/handshake.hpp"
+#include "tokencast/core/handshake_messages.hpp"
 #include "tokencast/core/host_session.hpp"
+#include "tokencast/core/invite.hpp"
+#include "tokencast/core/relay_stream.hpp"
 
 namespace tokencast {
 namespace {
@@ -392,6 +398,116 @@ TEST(ClientSessionRelay, ARelayPeerThatDoesNotReadItsControlFramesIsLetGo) {
 // offers to relay, is streamed the host's turn, drops, and resumes after another turn (the
 // host's anchor first). Each link: the client's hello and every frame the host sent, byte for
 // byte; the transcript the client shows after it. TOKENCAST_WRITE_VECTORS=1 rewrites it.
+// The introduction of a child to its relay (docs/PROTOCOL.md 6.5), for relay_link.json: the
+// host (seed 0x40..) places a joiner (viewer room secret 0x00.., fixed join id and clock)
+// below relay `relay_peer_id`, sealing the relay's SDP answer. Deterministic: the envelope
+// counters come from fixed bits.
+std::string intro_sdp(char fp_digit, std::string_view setup) {
+  std::string fp;
+  for (int i = 0; i < 32; ++i) {
+    if (i) fp.push_back(':');
+    fp.push_back(fp_digit);
+    fp.push_back(fp_digit);
+  }
+  return "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+         "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+         "a=ice-ufrag:ReLy\r\na=ice-pwd:Zm9yLXRlc3RzLW9ubHktcGFzc3dk\r\n"
+         "a=fingerprint:sha-256 " +
+         fp + "\r\na=setup:" + std::string(setup) + "\r\na=mid:0\r\na=sctp-port:5000\r\n";
+}
+
+struct IntroInputs {
+  SigningKey host_key;
+  RoomSecret viewer{};
+  RoomSecret participant{};
+  JoinId join_id{};
+  int64_t now_ms = 1767225600000;
+  uint64_t relay_peer_id = 0x1122334455667788ULL;
+  uint64_t host_counter_bits = 0x0102030405060708ULL;
+  std::string offer = intro_sdp('A', "actpass");
+  std::string relay_answer = intro_sdp('C', "active");
+  InviteLink link() const {
+    auto text = format_invite_link("https://rv.example.net", LinkRole::kViewer, viewer,
+                                   host_key.public_key());
+    return *parse_invite_link(*text);
+  }
+};
+
+IntroInputs intro_inputs(const SigningKey& host_key) {
+  IntroInputs in{host_key};
+  for (size_t i = 0; i < 32; ++i) {
+    in.viewer.mutable_bytes()[i] = static_cast<uint8_t>(i);
+    in.participant.mutable_bytes()[i] = static_cast<uint8_t>(0x20 + i);
+  }
+  for (size_t i = 0; i < in.join_id.size(); ++i) in.join_id[i] = static_cast<uint8_t>(0x90 + i);
+  return in;
+}
+
+nlohmann::json relay_answer_vector(const SigningKey& host_key) {
+  const IntroInputs in = intro_inputs(host_key);
+  auto host = HostHandshake::create(in.host_key, in.viewer, in.participant);
+  auto joiner = JoinerHandshake::start(in.link(), "child", in.offer, in.now_ms, in.join_id);
+  EXPECT_TRUE(host && joiner);
+  EXPECT_TRUE(host->receive(joiner->offer_envelope(), in.now_ms).has_value());
+  auto envelope =
+      host->seal_relay_answer(in.join_id, in.relay_peer_id, in.relay_answer, in.host_counter_bits);
+  EXPECT_TRUE(envelope.has_value());
+  const RoomKeys keys(in.viewer, LinkRole::kViewer, in.host_key.public_key());
+  EnvelopeOpener opener(keys, Direction::kHostToJoiner, in.join_id);
+  auto plaintext = opener.open(*envelope);
+  EXPECT_TRUE(plaintext.has_value());
+  const auto decoded = handshake_wire::decode(*plaintext);
+  EXPECT_TRUE(decoded.has_value());
+  const auto relay = std::get<handshake_wire::RelayAnswer>(*decoded);
+  EnvelopeOpener offer_opener(keys, Direction::kJoinerToHost, in.join_id);
+  auto offer_plain = offer_opener.open(joiner->offer_envelope());
+  EXPECT_TRUE(offer_plain.has_value());
+  DtlsFingerprint joiner_fp, relay_fp;
+  joiner_fp.fill(0xAA);
+  relay_fp.fill(0xCC);
+  const auto offer_hash = crypto::sha256(*offer_plain);
+  nlohmann::json v;
+  v["viewer_secret_hex"] = testing::hex(in.viewer.bytes());
+  v["participant_secret_hex"] = testing::hex(in.participant.bytes());
+  v["join_id_hex"] = testing::hex(in.join_id);
+  v["now_ms"] = in.now_ms;
+  v["display_name"] = "child";
+  v["offer_sdp"] = in.offer;
+  v["relay_answer_sdp"] = in.relay_answer;
+  v["relay_peer_id"] = in.relay_peer_id;
+  v["host_counter_bits"] = in.host_counter_bits;
+  v["offer_envelope_hex"] = testing::hex(joiner->offer_envelope());
+  v["transcript_hex"] = testing::hex(handshake_wire::relay_answer_transcript(
+      keys.locator(), in.join_id, offer_hash, in.relay_answer, joiner_fp, relay_fp,
+      in.relay_peer_id));
+  v["plaintext_hex"] = testing::hex(*plaintext);
+  v["signature_hex"] = testing::hex(relay.signature);
+  v["envelope_hex"] = testing::hex(*envelope);
+  return v;
+}
+
+// The host <-> relay introduction frames (docs/PROTOCOL.md 6.5) for relay_link.json: name,
+// sender ("host" or "relay") and bytes. The SDPs are the relay answer vector's.
+nlohmann::json intro_frame_vectors(const SigningKey& host_key) {
+  const IntroInputs in = intro_inputs(host_key);
+  const std::vector<std::tuple<std::string, std::string, Frame>> frames = {
+      {"relay_intro", "host", RelayIntroFrame{1, in.offer}},
+      {"relay_accept", "relay", RelayAcceptFrame{1, in.relay_answer}},
+      {"relay_refuse_full", "relay", RelayRefuseFrame{2, RelayRefuseReason::kFull}},
+      {"relay_candidate_child", "host",
+       RelayCandidateFrame{1, 0, "0", "candidate:1 1 udp 2122260223 192.168.1.20 54321 typ host"}},
+      {"relay_candidate_relay", "relay",
+       RelayCandidateFrame{1, 0, "0", "candidate:2 1 udp 2122260223 192.168.1.30 40001 typ host"}},
+  };
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, from, frame] : frames) {
+    auto bytes = encode_frame(frame);
+    EXPECT_TRUE(bytes.has_value());
+    out.push_back({{"name", name}, {"from", from}, {"hex", testing::hex(*bytes)}});
+  }
+  return out;
+}
+
 nlohmann::json relay_link_vectors() {
   HostSessionConfig config;
   std::array<uint8_t, 32> seed{};
@@ -411,7 +527,14 @@ nlohmann::json relay_link_vectors() {
       "relay stream; a viewer whose hello offers a relay capacity gets, on each link, the "
       "frames listed (welcome with the relay flag, the anchor checkpoint when it resumes, then "
       "relay records and checkpoints) and shows `text` after them. relay_max_unsigned_records "
-      "and relay_sign_interval_ms are the writer's options.";
+      "and relay_sign_interval_ms are the writer's options. `introduction` (docs/PROTOCOL.md "
+      "6.5): `relay_answer`, the host (same key) placing a joiner below a relay: its offer "
+      "envelope, the relay answer transcript, plaintext, signature and sealed envelope; `frames`, "
+      "the host <-> relay introduction frames with their sender (a host decodes what a relay "
+      "sends with decode_client_frame, a relay what the host sends with its client decoder); "
+      "`child_link`, a child's relay_hello from the genesis chain hash and its relay's "
+      "relay_welcome (a relay decodes its child's frames with decode_client_frame, the child "
+      "with its client decoder).";
   doc["host_seed_hex"] = testing::hex(seed);
   doc["host_public_key_hex"] = testing::hex(key);
   SessionId session_id;
@@ -450,6 +573,23 @@ nlohmann::json relay_link_vectors() {
   link("fresh", "the first answer, streamed as relay records");
   link("resumed", "the second, after the anchor");
   doc["links"] = links;
+  nlohmann::json intro;
+  intro["relay_answer"] = relay_answer_vector(*config.signing_key);
+  intro["frames"] = intro_frame_vectors(*config.signing_key);
+  // A child's first frames on a fresh relay link: its hello from the genesis h_0, and the
+  // relay's welcome (the relay has verified as far as the "fresh" link above).
+  {
+    const RelayHelloFrame hello{kRelayVersion, 0, relay_chain_genesis(session_id, key)};
+    const RelayWelcomeFrame welcome{kRelayVersion, session_id,
+                                    links.at(0).at("last_seq").get<uint64_t>()};
+    intro["child_link"] = nlohmann::json::array({{{"name", "relay_hello_genesis"},
+                                                  {"from", "child"},
+                                                  {"hex", testing::hex(*encode_frame(hello))}},
+                                                 {{"name", "relay_welcome"},
+                                                  {"from", "relay"},
+                                                  {"hex", testing::hex(*encode_frame(welcome))}}});
+  }
+  doc["introduction"] = intro;
   return doc;
 }
 
@@ -492,6 +632,80 @@ TEST(RelayLinkVectors, RelayLinkJsonIsCurrentAndReplays) {
   }
   EXPECT_TRUE(refused);
   EXPECT_EQ(other.position().last_seq, 0u) << "nothing altered is ever applied";
+}
+
+TEST(RelayLinkVectors, IntroFramesDecodeOnTheirReceiverOnly) {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
+  const nlohmann::json frames = nlohmann::json::parse(in).at("introduction").at("frames");
+  ASSERT_FALSE(frames.empty());
+  for (const auto& f : frames) {
+    SCOPED_TRACE(f.at("name").get<std::string>());
+    const auto bytes = testing::unhex(f.at("hex").get<std::string>());
+    auto decoded = decode_frame(bytes);
+    ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+    EXPECT_EQ(*encode_frame(*decoded), bytes);
+    const bool from_host = f.at("from") == "host";
+    const bool from_relay = f.at("from") == "relay";
+    const bool both_ways = std::holds_alternative<RelayCandidateFrame>(*decoded);
+    FrameDecoder relay_side;
+    EXPECT_EQ(relay_side.decode(bytes).has_value(), from_host || both_ways);
+    EXPECT_EQ(decode_client_frame(bytes).has_value(), from_relay || both_ways);
+  }
+}
+
+TEST(RelayLinkVectors, ChildLinkFramesDecodeOnTheirReceiverOnly) {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
+  const nlohmann::json doc = nlohmann::json::parse(in);
+  const nlohmann::json& frames = doc.at("introduction").at("child_link");
+  ASSERT_EQ(frames.size(), 2u);
+  const auto hello_bytes = testing::unhex(frames.at(0).at("hex").get<std::string>());
+  auto hello = decode_client_frame(hello_bytes);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ(*encode_frame(*hello), hello_bytes);
+  // The genesis of the vectors' session and host key.
+  SessionId session_id;
+  const auto id = testing::unhex(doc.at("session_id_hex").get<std::string>());
+  std::copy(id.begin(), id.end(), session_id.bytes.begin());
+  Ed25519PublicKey key{};
+  const auto key_bytes = testing::unhex(doc.at("host_public_key_hex").get<std::string>());
+  std::copy(key_bytes.begin(), key_bytes.end(), key.begin());
+  EXPECT_EQ(std::get<RelayHelloFrame>(*hello).chain_hash, relay_chain_genesis(session_id, key));
+  EXPECT_FALSE(FrameDecoder().decode(hello_bytes).has_value());
+  const auto welcome_bytes = testing::unhex(frames.at(1).at("hex").get<std::string>());
+  FrameDecoder child;
+  auto welcome = child.decode(welcome_bytes);
+  ASSERT_TRUE(welcome.has_value());
+  EXPECT_EQ(std::get<RelayWelcomeFrame>(*welcome).session_id, session_id);
+  EXPECT_EQ(*encode_frame(*welcome), welcome_bytes);
+  EXPECT_FALSE(decode_client_frame(welcome_bytes).has_value());
+}
+
+TEST(RelayLinkVectors, RelayAnswerReplaysAndFailsClosedWhenFlipped) {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
+  const nlohmann::json v = nlohmann::json::parse(in).at("introduction").at("relay_answer");
+  std::array<uint8_t, 32> seed{};
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(0x40 + i);
+  const IntroInputs inputs = intro_inputs(SigningKey::from_seed(seed));
+  ASSERT_EQ(v.at("viewer_secret_hex"), testing::hex(inputs.viewer.bytes()));
+  const auto envelope = testing::unhex(v.at("envelope_hex").get<std::string>());
+  for (size_t flip : {size_t{0}, envelope.size() - 1}) {
+    auto joiner = JoinerHandshake::start(inputs.link(), v.at("display_name").get<std::string>(),
+                                         v.at("offer_sdp").get<std::string>(),
+                                         v.at("now_ms").get<int64_t>(), inputs.join_id);
+    ASSERT_TRUE(joiner.has_value());
+    EXPECT_EQ(testing::hex(joiner->offer_envelope()), v.at("offer_envelope_hex"));
+    auto bytes = envelope;
+    if (flip != 0) bytes[flip] ^= 0x01;
+    auto event = joiner->receive(bytes);
+    if (flip != 0) {
+      EXPECT_FALSE(event.has_value());
+      continue;
+    }
+    ASSERT_TRUE(event.has_value()) << handshake_error_name(event.error());
+    const auto& relay = std::get<VerifiedRelayAnswer>(*event);
+    EXPECT_EQ(relay.sdp, v.at("relay_answer_sdp").get<std::string>());
+    EXPECT_EQ(relay.relay_peer_id, v.at("relay_peer_id").get<uint64_t>());
+  }
 }
 }  // namespace
 }  // namespace tokencast

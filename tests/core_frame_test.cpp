@@ -53,6 +53,167 @@ std::error_code encode_error(const Frame& frame) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Introducing a child to its relay (version 5)
+
+const std::string kRelaySdp =
+    "v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+    "a=fingerprint:sha-256 AA:AA\r\n";
+
+TEST(RelayIntroFrames, RoundTripExactly) {
+  const std::vector<Frame> frames = {
+      RelayIntroFrame{0, kRelaySdp},
+      RelayIntroFrame{std::numeric_limits<uint64_t>::max(), std::string(16000, 's')},
+      RelayAcceptFrame{300, kRelaySdp},
+      RelayRefuseFrame{7, RelayRefuseReason::kRefused},
+      RelayRefuseFrame{7, RelayRefuseReason::kLeaving},
+      RelayCandidateFrame{9, 0, "", "candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host"},
+      RelayCandidateFrame{9, 65535, std::string(32, 'm'), std::string(1024, 'c')},
+  };
+  for (const Frame& f : frames) {
+    const FrameBytes bytes = encode_ok(f);
+    auto back = decode_frame(bytes);
+    ASSERT_TRUE(back.has_value()) << to_hex(bytes) << ": " << back.error().message();
+    EXPECT_EQ(*back, f);
+    EXPECT_EQ(encode_ok(*back), bytes);
+  }
+  // The exact layout: type, child varint, then length-prefixed fields.
+  EXPECT_EQ(to_hex(encode_ok(RelayIntroFrame{1, "v"})), "0e010176");
+  EXPECT_EQ(to_hex(encode_ok(RelayAcceptFrame{128, "v"})), "0f80010176");
+  EXPECT_EQ(to_hex(encode_ok(RelayRefuseFrame{2, RelayRefuseReason::kFull})), "100201");
+  EXPECT_EQ(to_hex(encode_ok(RelayCandidateFrame{3, 1, "0", "c"})),
+            "110301013001"
+            "63");
+}
+
+TEST(RelayIntroFrames, DecodeStrictlyWithBounds) {
+  // Truncated in every field; trailing bytes.
+  EXPECT_EQ(decode_error(from_hex("0e")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("0e01")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("0e010276")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("0e01017600")), FrameError::kTrailingBytes);
+  EXPECT_EQ(decode_error(from_hex("10")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("1101")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("11010100")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("11010100"
+                                  "0263")),
+            FrameError::kTruncated);
+  // Non-canonical child varint.
+  EXPECT_EQ(decode_error(from_hex("0e80000176")), FrameError::kBadVarint);
+  // SDP: empty, NUL, invalid UTF-8; a length over the limit is refused before the bytes.
+  EXPECT_EQ(decode_error(from_hex("0e0100")), FrameError::kStringTooLong);
+  EXPECT_EQ(decode_error(from_hex("0f010100")), FrameError::kInvalidUtf8);
+  EXPECT_EQ(decode_error(from_hex("0f0101ff")), FrameError::kInvalidUtf8);
+  EXPECT_EQ(decode_error(from_hex("0e01818002")), FrameError::kStringTooLong);  // 32769
+  // Refuse reason out of range.
+  EXPECT_EQ(decode_error(from_hex("100104")), FrameError::kBadEnum);
+  // Candidate: mline index over 16 bits, mid over 32 bytes or not printable, candidate empty,
+  // over 1024 bytes or not printable.
+  EXPECT_EQ(decode_error(from_hex("110180800400"
+                                  "0163")),
+            FrameError::kBadEnum);
+  EXPECT_EQ(decode_error(from_hex("110100"
+                                  "21" +
+                                  std::string(66, '6') + "0163")),
+            FrameError::kStringTooLong);
+  EXPECT_EQ(decode_error(from_hex("110100"
+                                  "0109"
+                                  "0163")),
+            FrameError::kInvalidUtf8);
+  EXPECT_EQ(decode_error(from_hex("11010000"
+                                  "00")),
+            FrameError::kStringTooLong);
+  EXPECT_EQ(decode_error(from_hex("11010000"
+                                  "8108")),
+            FrameError::kStringTooLong);  // 1025
+  EXPECT_EQ(decode_error(from_hex("11010000"
+                                  "017f")),
+            FrameError::kInvalidUtf8);
+  // A frame over 16 KiB is refused whatever it carries: it binds before the SDP limit.
+  EXPECT_EQ(encode_error(RelayIntroFrame{1, std::string(kMaxFrameBytes, 's')}),
+            FrameError::kOversized);
+  // The encoder refuses what the decoder would.
+  EXPECT_EQ(encode_error(RelayAcceptFrame{1, ""}), FrameError::kStringTooLong);
+  EXPECT_EQ(encode_error(RelayAcceptFrame{1, std::string("a\0b", 3)}), FrameError::kInvalidUtf8);
+  EXPECT_EQ(encode_error(RelayRefuseFrame{1, static_cast<RelayRefuseReason>(4)}),
+            FrameError::kBadEnum);
+  EXPECT_EQ(encode_error(RelayCandidateFrame{1, 0, "", ""}), FrameError::kStringTooLong);
+  EXPECT_EQ(encode_error(RelayCandidateFrame{1, 0, "\n", "c"}), FrameError::kInvalidUtf8);
+}
+
+TEST(RelayIntroFrames, EachSideRefusesTheOthersFrames) {
+  const FrameBytes intro = encode_ok(RelayIntroFrame{1, kRelaySdp});
+  const FrameBytes accept = encode_ok(RelayAcceptFrame{1, kRelaySdp});
+  const FrameBytes refuse = encode_ok(RelayRefuseFrame{1, RelayRefuseReason::kFull});
+  const FrameBytes candidate = encode_ok(RelayCandidateFrame{1, 0, "0", "candidate:x"});
+  // The host's decoder (frames from its peers, relays included): a relay_intro is host-only.
+  EXPECT_EQ(decode_client_frame(intro).error(), FrameError::kUnexpectedFrame);
+  EXPECT_TRUE(decode_client_frame(accept).has_value());
+  EXPECT_TRUE(decode_client_frame(refuse).has_value());
+  EXPECT_TRUE(decode_client_frame(candidate).has_value());
+  // The client's decoder (a relay's link to the host): accept and refuse travel the other way;
+  // neither moves the stream position.
+  FrameDecoder client(StreamPosition{5, 2});
+  EXPECT_EQ(client.decode(accept).error(), FrameError::kUnexpectedFrame);
+  EXPECT_EQ(client.decode(refuse).error(), FrameError::kUnexpectedFrame);
+  auto got_intro = client.decode(intro);
+  ASSERT_TRUE(got_intro.has_value());
+  EXPECT_EQ(std::get<RelayIntroFrame>(*got_intro).sdp, kRelaySdp);
+  EXPECT_TRUE(client.decode(candidate).has_value());
+  EXPECT_EQ(client.position(), (StreamPosition{5, 2}));
+}
+
+TEST(RelayLinkFrames, HelloAndWelcomeRoundTripExactly) {
+  RelayHelloFrame hello{5, 0, {}};
+  for (size_t i = 0; i < hello.chain_hash.size(); ++i) hello.chain_hash[i] = uint8_t(i);
+  RelayWelcomeFrame welcome{5, {}, 300};
+  welcome.session_id.bytes.fill(7);
+  const std::vector<Frame> frames = {hello, RelayHelloFrame{5, ~uint64_t{0}, {}}, welcome,
+                                     RelayWelcomeFrame{5, {}, 0}};
+  for (const Frame& f : frames) {
+    const FrameBytes bytes = encode_ok(f);
+    auto back = decode_frame(bytes);
+    ASSERT_TRUE(back.has_value()) << to_hex(bytes) << ": " << back.error().message();
+    EXPECT_EQ(*back, f);
+    EXPECT_EQ(encode_ok(*back), bytes);
+  }
+  // type | version | last_index | 32 hash bytes; type | version | 16 id bytes | head_index.
+  EXPECT_EQ(to_hex(encode_ok(hello)),
+            "120500000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+  EXPECT_EQ(to_hex(encode_ok(welcome)), "130507070707070707070707070707070707ac02");
+}
+
+TEST(RelayLinkFrames, HelloAndWelcomeDecodeStrictly) {
+  const std::string hash(64, 'a');
+  // The version is read and checked first: below 5 the frame does not exist, above this
+  // build's it is unknown, whatever follows.
+  EXPECT_EQ(decode_error(from_hex("1204")), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(from_hex("1206ffffff")), FrameError::kUnknownVersion);
+  EXPECT_EQ(decode_error(from_hex("1300")), FrameError::kUnknownVersion);
+  EXPECT_EQ(encode_error(RelayHelloFrame{4, 0, {}}), FrameError::kUnknownVersion);
+  EXPECT_EQ(encode_error(RelayWelcomeFrame{6, {}, 0}), FrameError::kUnknownVersion);
+  // Truncated hash / id / index; trailing bytes; non-canonical varints.
+  EXPECT_EQ(decode_error(from_hex("120500" + hash.substr(2))), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("120500" + hash + "00")), FrameError::kTrailingBytes);
+  EXPECT_EQ(decode_error(from_hex("12058000" + hash)), FrameError::kBadVarint);
+  EXPECT_EQ(decode_error(from_hex("1305" + std::string(30, '7'))), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("1305" + std::string(32, '7'))), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("1305" + std::string(32, '7') + "0000")),
+            FrameError::kTrailingBytes);
+}
+
+TEST(RelayLinkFrames, EachSideRefusesTheOthersFrames) {
+  const FrameBytes hello = encode_ok(RelayHelloFrame{5, 3, {}});
+  const FrameBytes welcome = encode_ok(RelayWelcomeFrame{5, {}, 3});
+  // The relay decodes its child's frames as a host does: a relay_welcome never comes to it.
+  EXPECT_TRUE(decode_client_frame(hello).has_value());
+  EXPECT_EQ(decode_client_frame(welcome).error(), FrameError::kUnexpectedFrame);
+  FrameDecoder child(StreamPosition{3, std::nullopt});
+  EXPECT_EQ(child.decode(hello).error(), FrameError::kUnexpectedFrame);
+  ASSERT_TRUE(child.decode(welcome).has_value());
+  EXPECT_EQ(child.position(), (StreamPosition{3, std::nullopt}));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Varints
 
 TEST(Varint, RoundTripsBoundaryValues) {
@@ -289,7 +450,7 @@ TEST(FrameCodec, OversizedFramesAreRejected) {
 }
 
 TEST(FrameCodec, UnknownFrameTypesAreRejected) {
-  for (int type : {0x00, 0x0E, 0x7F, 0x80, 0xFF}) {
+  for (int type : {0x00, 0x14, 0x1F, 0x7F, 0x80, 0xFF}) {
     EXPECT_EQ(decode_error(bytes_of({type})), FrameError::kUnknownFrameType) << type;
     EXPECT_EQ(decode_error(bytes_of({type, 0x01, 0x00})), FrameError::kUnknownFrameType) << type;
   }
@@ -757,6 +918,38 @@ json frame_to_json(const Frame& frame) {
     }
     json operator()(const AckFrame& f) const {
       return {{"type", "ack"}, {"last_seq", u64_json(f.last_seq)}};
+    }
+    // Version 5 frames are not in the shared frames.json (see relay_link.json).
+    json operator()(const RelayIntroFrame& f) const {
+      return {{"type", "relay_intro"}, {"child", u64_json(f.child)}, {"sdp", f.sdp}};
+    }
+    json operator()(const RelayAcceptFrame& f) const {
+      return {{"type", "relay_accept"}, {"child", u64_json(f.child)}, {"sdp", f.sdp}};
+    }
+    json operator()(const RelayHelloFrame& f) const {
+      return {{"type", "relay_hello"},
+              {"version", u64_json(f.version)},
+              {"last_index", u64_json(f.last_index)},
+              {"chain_hash_hex", to_hex(FrameBytes(f.chain_hash.begin(), f.chain_hash.end()))}};
+    }
+    json operator()(const RelayWelcomeFrame& f) const {
+      return {{"type", "relay_welcome"},
+              {"version", u64_json(f.version)},
+              {"session_id_hex",
+               to_hex(FrameBytes(f.session_id.bytes.begin(), f.session_id.bytes.end()))},
+              {"head_index", u64_json(f.head_index)}};
+    }
+    json operator()(const RelayRefuseFrame& f) const {
+      return {{"type", "relay_refuse"},
+              {"child", u64_json(f.child)},
+              {"reason", static_cast<int>(f.reason)}};
+    }
+    json operator()(const RelayCandidateFrame& f) const {
+      return {{"type", "relay_candidate"},
+              {"child", u64_json(f.child)},
+              {"mline_index", f.mline_index},
+              {"mid", f.mid},
+              {"candidate", f.candidate}};
     }
     json operator()(const SignatureFrame& f) const {
       return {{"type", "signature"},

@@ -262,6 +262,145 @@ TEST(Handshake, SwappedAnswerSdpRefused) {
             HandshakeError::kBadSignature);
 }
 
+TEST(RelayAnswer, JoinerVerifiesTheRelayTheHostAppointed) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
+  const std::string relay_sdp = make_sdp(0xC3, "active", "ReLy");
+  const uint64_t relay_id = 0x0102030405060708ULL;
+  auto env = host.seal_relay_answer(j.join_id(), relay_id, relay_sdp, system_random());
+  ASSERT_TRUE(env.has_value());
+  // It counts as the answer: a second one (either kind) is refused by the host.
+  EXPECT_EQ(error_of(host.seal_answer(j.join_id(), s.answer, system_random())),
+            HandshakeError::kWrongState);
+  EXPECT_EQ(error_of(host.seal_relay_answer(j.join_id(), relay_id, relay_sdp, system_random())),
+            HandshakeError::kWrongState);
+  auto ev = j.receive(*env);
+  ASSERT_TRUE(ev.has_value()) << handshake_error_name(ev.error());
+  const auto& verified = std::get<VerifiedRelayAnswer>(*ev);
+  EXPECT_EQ(verified.sdp, relay_sdp);
+  EXPECT_EQ(verified.relay_fingerprint, fp_of(0xC3));
+  EXPECT_EQ(verified.relay_peer_id, relay_id);
+  EXPECT_EQ(j.state(), JoinerHandshake::State::kAnswered);
+  // Host candidates (the relay's, forwarded) follow as after an answer.
+  const IceCandidate rc{"0", 0, "candidate:3 1 udp 2122260223 10.0.0.3 40001 typ host"};
+  auto rc_ev = j.receive(*host.seal_candidate(j.join_id(), rc));
+  ASSERT_TRUE(rc_ev.has_value());
+  EXPECT_EQ(std::get<IceCandidate>(*rc_ev), rc);
+  // The host refuses a relay SDP it could not bind.
+  JoinerHandshake k = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(k.offer_envelope(), kNow).has_value());
+  EXPECT_EQ(error_of(host.seal_relay_answer(k.join_id(), 1, "v=0\r\n", system_random())),
+            HandshakeError::kBadSdp);
+  EXPECT_EQ(error_of(host.seal_relay_answer(k.join_id(), 1, "", system_random())),
+            HandshakeError::kInvalidArgument);
+  EXPECT_EQ(error_of(host.seal_relay_answer(JoinId{}, 1, relay_sdp, system_random())),
+            HandshakeError::kUnknownJoin);
+}
+
+// Takes a genuine relay answer apart, changes it with `mutate`, reseals it: the joiner must
+// fail closed with `expected`.
+template <class Mutate>
+void expect_tampered_relay_answer_refused(Mutate mutate, HandshakeError expected) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
+  auto env =
+      host.seal_relay_answer(j.join_id(), 42, make_sdp(0xC3, "active", "ReLy"), system_random());
+  const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
+  EnvelopeOpener peek(keys, Direction::kHostToJoiner, j.join_id());
+  auto msg = hw::decode(*peek.open(*env));
+  ASSERT_TRUE(msg.has_value());
+  hw::Message changed = mutate(std::get<hw::RelayAnswer>(*msg));
+  EnvelopeSealer resealer(keys, Direction::kHostToJoiner, j.join_id(), 0);
+  EXPECT_EQ(error_of(j.receive(*resealer.seal(*hw::encode(changed)))), expected);
+  EXPECT_EQ(j.state(), JoinerHandshake::State::kFailed);
+}
+
+TEST(RelayAnswer, TamperedOrRelabelledFailsClosed) {
+  // Another relay id (a link holder steering the joiner to a peer of its choice).
+  expect_tampered_relay_answer_refused(
+      [](hw::RelayAnswer m) -> hw::Message {
+        m.relay_peer_id = 43;
+        return m;
+      },
+      HandshakeError::kBadSignature);
+  // Another relay SDP (another DTLS certificate).
+  expect_tampered_relay_answer_refused(
+      [](hw::RelayAnswer m) -> hw::Message {
+        m.sdp = make_sdp(0xEE, "active", "ReLy");
+        return m;
+      },
+      HandshakeError::kBadSignature);
+  // The relay answer's signature presented as a plain answer: the labels differ.
+  expect_tampered_relay_answer_refused(
+      [](hw::RelayAnswer m) -> hw::Message {
+        return hw::Answer{m.signature, m.sdp};
+      },
+      HandshakeError::kBadSignature);
+  // No fingerprint in the SDP.
+  expect_tampered_relay_answer_refused(
+      [](hw::RelayAnswer m) -> hw::Message {
+        m.sdp = "v=0\r\n";
+        return m;
+      },
+      HandshakeError::kBadSdp);
+}
+
+TEST(RelayAnswer, PlainAnswerSignatureNotTakenForARelayAnswer) {
+  const Session s;
+  HostHandshake host = s.host();
+  JoinerHandshake j = s.joiner(LinkRole::kViewer);
+  ASSERT_TRUE(host.receive(j.offer_envelope(), kNow).has_value());
+  auto env = host.seal_answer(j.join_id(), s.answer, system_random());
+  const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());
+  EnvelopeOpener peek(keys, Direction::kHostToJoiner, j.join_id());
+  auto answer = std::get<hw::Answer>(*hw::decode(*peek.open(*env)));
+  EnvelopeSealer resealer(keys, Direction::kHostToJoiner, j.join_id(), 0);
+  auto relabelled = hw::encode(hw::RelayAnswer{answer.signature, 0, answer.sdp});
+  EXPECT_EQ(error_of(j.receive(*resealer.seal(*relabelled))), HandshakeError::kBadSignature);
+  EXPECT_EQ(j.state(), JoinerHandshake::State::kFailed);
+}
+
+TEST(RelayAnswer, CodecIsStrict) {
+  hw::RelayAnswer m;
+  m.signature.fill(0x5A);
+  m.relay_peer_id = 0xFFFFFFFFFFFFFFFFULL;
+  m.sdp = make_sdp(0xC3, "active", "ReLy");
+  auto bytes = hw::encode(m);
+  ASSERT_TRUE(bytes.has_value());
+  ASSERT_EQ(bytes->size(), 1 + 64 + 8 + m.sdp.size());
+  EXPECT_EQ((*bytes)[0], 0x06);
+  auto back = hw::decode(*bytes);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(std::get<hw::RelayAnswer>(*back), m);
+  // Truncated before the SDP, empty SDP, NUL in the SDP, SDP over the limit: malformed.
+  for (size_t n : {size_t{1}, size_t{65}, size_t{72}, size_t{73}}) {
+    EXPECT_EQ(error_of(hw::decode(std::span(*bytes).first(n))), HandshakeError::kMalformedMessage)
+        << n;
+  }
+  auto nul = *bytes;
+  nul.back() = 0;
+  EXPECT_EQ(error_of(hw::decode(nul)), HandshakeError::kMalformedMessage);
+  m.sdp = std::string(kMaxSdpBytes + 1, 'a');
+  EXPECT_EQ(error_of(hw::encode(m)), HandshakeError::kInvalidArgument);
+  m.sdp = std::string(kMaxSdpBytes, 'a');
+  ASSERT_TRUE(hw::encode(m).has_value());
+  auto over = *hw::encode(m);
+  over.push_back('a');
+  EXPECT_EQ(error_of(hw::decode(over)), HandshakeError::kMalformedMessage);
+  // The transcript: its own label, 210 bytes, the peer id last.
+  const std::array<uint8_t, 32> offer_hash{};
+  const auto t = hw::relay_answer_transcript(RoomLocator{}, JoinId{}, offer_hash, "x", fp_of(1),
+                                             fp_of(2), 0x0102030405060708ULL);
+  ASSERT_EQ(t.size(), 210u);
+  EXPECT_EQ(std::string(t.begin(), t.begin() + 25), "tokencast/v1/relay-answer");
+  EXPECT_EQ(t[25], 0);
+  EXPECT_EQ(t.back(), 0x08);
+}
+
 TEST(Handshake, AnswerWithoutFingerprintFailsClosed) {
   const Session s;
   const RoomKeys keys(s.viewer, LinkRole::kViewer, s.host_key.public_key());

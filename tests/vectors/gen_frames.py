@@ -122,7 +122,7 @@ X = lambda h: h.replace(" ", "")
 invalid = [
  ("empty", "", "truncated"),
  ("type_zero", "00", "unknown_frame_type"),
- ("type_0e", "0e", "unknown_frame_type"),
+ ("type_1f", "1f", "unknown_frame_type"),
  ("type_ff", "ff00", "unknown_frame_type"),
  ("hello_version_5", "01 05 00 00", "unknown_version"),
  ("hello_version_0", "01 00 00 00", "unknown_version"),

@@ -168,9 +168,88 @@ struct ByeFrame {
   bool operator==(const ByeFrame&) const = default;
 };
 
-using Frame = std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame,
-                           CancelFrame, PingFrame, PongFrame, ErrorFrame, ByeFrame, AckFrame,
-                           ThinkingFrame, SignatureFrame>;
+// Introducing a child to its relay (version 5, docs/PROTOCOL.md section 6, "Introducing a
+// child to its relay"). On a relay's link to the host: the host hands the relay a child's
+// offer, the relay answers or refuses it, and both trickle ICE candidates for that child. The
+// child is named by a token the host chose (opaque to the relay). Neither side handles these
+// yet (the host runtime and the clients ignore them); the codec is complete.
+//
+// Field rules, checked by encoder and decoder alike:
+inline constexpr size_t kMaxRelaySdpBytes = 32 * 1024;   // = the handshake's SDP limit; the
+                                                         // 16 KiB frame limit binds first
+inline constexpr size_t kMaxRelayMidBytes = 32;          // printable ASCII, may be empty
+inline constexpr size_t kMaxRelayCandidateBytes = 1024;  // printable ASCII, not empty
+
+// host -> relay: place the child `child` below you; `sdp` is its offer (1..kMaxRelaySdpBytes
+// of UTF-8 without NUL).
+struct RelayIntroFrame {
+  uint64_t child = 0;
+  std::string sdp;
+  bool operator==(const RelayIntroFrame&) const = default;
+};
+
+// relay -> host: the relay's answer to that offer (same SDP rules).
+struct RelayAcceptFrame {
+  uint64_t child = 0;
+  std::string sdp;
+  bool operator==(const RelayAcceptFrame&) const = default;
+};
+
+enum class RelayRefuseReason : uint8_t {
+  kRefused = 0,   // no reason given
+  kFull = 1,      // no spare capacity left
+  kBadOffer = 2,  // the offer could not be applied
+  kLeaving = 3,   // the relay is about to leave
+};
+
+// relay -> host: the relay will not take that child.
+struct RelayRefuseFrame {
+  uint64_t child = 0;
+  RelayRefuseReason reason = RelayRefuseReason::kRefused;
+  bool operator==(const RelayRefuseFrame&) const = default;
+};
+
+// Both ways: one ICE candidate for the child's connection (host -> relay: the child's; relay
+// -> host: the relay's). `candidate` is the "candidate:..." string, 1..1024 printable ASCII.
+struct RelayCandidateFrame {
+  uint64_t child = 0;
+  uint16_t mline_index = 0;
+  std::string mid;
+  std::string candidate;
+  bool operator==(const RelayCandidateFrame&) const = default;
+};
+
+// A child's link to its relay (version 5). Not hello/welcome: the child resumes from a chain
+// position (index and chain hash, docs/PROTOCOL.md section 6), not a log position, and the
+// relay assigns no peer id or role and never learns the child's display name.
+//
+// child -> relay, first frame on a relay link. `version` comes first and is checked first, as
+// in the hello (>= 5: the frame does not exist below). `last_index` is the last record the
+// child verified (0: none) and `chain_hash` the chain hash h_last_index it holds (h_0, the
+// genesis, for 0). The relay serves records from last_index + 1 when its own chain holds the
+// same hash at that index.
+struct RelayHelloFrame {
+  uint64_t version = kProtocolVersion;
+  uint64_t last_index = 0;
+  std::array<uint8_t, 32> chain_hash{};
+  bool operator==(const RelayHelloFrame&) const = default;
+};
+
+// relay -> child, answer to a relay_hello whose position the relay can serve: the session the
+// stream belongs to and the relay's last verified record index (>= the hello's last_index).
+// Relay records (0x20-0x22) follow from the hello's last_index + 1.
+struct RelayWelcomeFrame {
+  uint64_t version = kProtocolVersion;
+  SessionId session_id{};
+  uint64_t head_index = 0;
+  bool operator==(const RelayWelcomeFrame&) const = default;
+};
+
+using Frame =
+    std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame, CancelFrame,
+                 PingFrame, PongFrame, ErrorFrame, ByeFrame, AckFrame, ThinkingFrame,
+                 SignatureFrame, RelayIntroFrame, RelayAcceptFrame, RelayRefuseFrame,
+                 RelayCandidateFrame, RelayHelloFrame, RelayWelcomeFrame>;
 
 // Wire type bytes (first byte of every frame). 0x00 is never a frame.
 enum class FrameType : uint8_t {
@@ -184,9 +263,15 @@ enum class FrameType : uint8_t {
   kPong = 0x08,
   kError = 0x09,
   kBye = 0x0A,
-  kAck = 0x0B,        // version 2
-  kThinking = 0x0C,   // version 3
-  kSignature = 0x0D,  // version 4
+  kAck = 0x0B,             // version 2
+  kThinking = 0x0C,        // version 3
+  kSignature = 0x0D,       // version 4
+  kRelayIntro = 0x0E,      // version 5, host -> relay
+  kRelayAccept = 0x0F,     // version 5, relay -> host
+  kRelayRefuse = 0x10,     // version 5, relay -> host
+  kRelayCandidate = 0x11,  // version 5, both ways
+  kRelayHello = 0x12,      // version 5, child -> relay
+  kRelayWelcome = 0x13,    // version 5, relay -> child
 };
 
 // Event type bytes inside an events frame.
@@ -244,8 +329,9 @@ Expected<FrameBytes, std::error_code> encode_live_event(const Event& event);
 // FrameError except kSequenceGap, kUnexpectedFrame and the turn errors.
 Expected<Frame, std::error_code> decode_frame(std::span<const uint8_t> bytes);
 
-// Host side: decode_frame, then kUnexpectedFrame for frames only a host sends
-// (welcome, events, delta, thinking, signature).
+// Host side (and a relay's side of its children's links): decode_frame, then kUnexpectedFrame
+// for frames only a host sends (welcome, events, delta, thinking, signature, relay_intro,
+// relay_welcome).
 Expected<Frame, std::error_code> decode_client_frame(std::span<const uint8_t> bytes);
 
 // What a client holds: the last sequence it has and the turn open at that point (a client
@@ -267,10 +353,10 @@ class FrameDecoder {
   // returned as an EventsFrame holding its one TextDelta (ThinkingDelta) event with sequence and
   // turn filled in, so the caller
   // handles host events in one shape. Errors: everything decode_frame reports, plus
-  // kUnexpectedFrame (hello, prompt, cancel, ack), kSequenceGap (events frame not starting at
-  // last_seq + 1), kNoOpenTurn, kTurnMismatch, kTurnAlreadyOpen. On error the position is
-  // unchanged and nothing of the frame was applied; the client should close the link and
-  // resume from position().last_seq.
+  // kUnexpectedFrame (hello, prompt, cancel, ack, relay_accept, relay_refuse, relay_hello),
+  // kSequenceGap (events frame not starting at last_seq + 1), kNoOpenTurn, kTurnMismatch,
+  // kTurnAlreadyOpen. On error the position is unchanged and nothing of the frame was applied; the
+  // client should close the link and resume from position().last_seq.
   Expected<Frame, std::error_code> decode(std::span<const uint8_t> bytes);
 
   const StreamPosition& position() const { return position_; }

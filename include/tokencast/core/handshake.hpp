@@ -63,6 +63,7 @@ inline constexpr size_t kMaxCandidateBytes = 1024;  // printable ASCII, not empt
 
 // Signature domain-separation labels (ASCII; a 0x00 follows them in the signed message).
 inline constexpr std::string_view kAnswerTranscriptLabel = "tokencast/v1/answer";
+inline constexpr std::string_view kRelayAnswerTranscriptLabel = "tokencast/v1/relay-answer";
 inline constexpr std::string_view kRejectionTranscriptLabel = "tokencast/v1/rejection";
 inline constexpr std::string_view kBeaconTranscriptLabel = "tokencast/v1/beacon";
 
@@ -153,11 +154,22 @@ struct VerifiedAnswer {
   DtlsFingerprint host_fingerprint{};  // the fingerprint in `sdp`, covered by the signature
 };
 
+// The host placed this joiner below a relay (relay tree, docs/PROTOCOL.md 6.5): apply exactly
+// `sdp` (the relay's answer) as the remote description. The host's signature binds this offer,
+// the relay's SDP, both DTLS fingerprints and the relay's peer id, so the DTLS peer the channel
+// reaches is the relay the host appointed for this attempt, not one the joiner may pick.
+struct VerifiedRelayAnswer {
+  std::string sdp;
+  DtlsFingerprint relay_fingerprint{};  // the fingerprint in `sdp`, covered by the signature
+  uint64_t relay_peer_id = 0;           // the host's id for the relay, covered by the signature
+};
+
 struct HostRejection {
   RejectReason reason = RejectReason::kRefused;
 };
 
-using JoinerEvent = std::variant<VerifiedAnswer, IceCandidate, EndOfCandidates, HostRejection>;
+using JoinerEvent =
+    std::variant<VerifiedAnswer, IceCandidate, EndOfCandidates, HostRejection, VerifiedRelayAnswer>;
 
 class JoinerHandshake {
  public:
@@ -199,8 +211,9 @@ class JoinerHandshake {
   State state() const { return state_; }
 
   // Processes one envelope from the host. Returns what it carried, or why it was refused.
+  // A relay answer (VerifiedRelayAnswer) takes the place of the answer: either one, once.
   // Refusals leave the state unchanged (the envelope is dropped) except:
-  //  - kBadSignature (answer or rejection not signed by the link's host key over this
+  //  - kBadSignature (answer, relay answer or rejection not signed by the link's host key over this
   //    attempt's transcript) and kBadSdp (answer SDP without a usable fingerprint) move to
   //    kFailed: from then on every call returns kClosed.
   // Errors: kEnvelopeTooShort, kEnvelopeTooLarge, kUnknownEnvelopeVersion, kUnknownDirection,
@@ -338,6 +351,18 @@ class HostHandshake {
   Expected<std::vector<uint8_t>, HandshakeError> seal_answer(const JoinId& join_id,
                                                              std::string_view sdp_answer,
                                                              uint64_t random_bits);
+
+  // Signs and seals, instead of the host's own answer, relay `relay_peer_id`'s answer
+  // `relay_sdp` to the pending offer (once; it counts as the answer: host candidates may
+  // follow, carrying the relay's). Errors: as seal_answer (kBadSdp: no fingerprint in relay_sdp).
+  Expected<std::vector<uint8_t>, HandshakeError> seal_relay_answer(const JoinId& join_id,
+                                                                   uint64_t relay_peer_id,
+                                                                   std::string_view relay_sdp,
+                                                                   Random& random);
+  Expected<std::vector<uint8_t>, HandshakeError> seal_relay_answer(const JoinId& join_id,
+                                                                   uint64_t relay_peer_id,
+                                                                   std::string_view relay_sdp,
+                                                                   uint64_t random_bits);
 
   // Signs and seals a rejection of a pending, unanswered offer (also one refused as
   // kOfferExpired), then forgets the attempt. Errors: kUnknownJoin, kWrongState.

@@ -7,6 +7,7 @@
 //   candidate    0x03 | mline_index(2, BE) | mid_len(1) | mid | candidate
 //   end of cands 0x04
 //   rejection    0x05 | reason(1) | signature(64)
+//   relay answer 0x06 | signature(64) | relay_peer_id(8, BE) | sdp   (the relay's answer)
 //
 // The last field of each runs to the end of the plaintext (its length is implied).
 #pragma once
@@ -29,6 +30,7 @@ enum class MessageType : uint8_t {
   kCandidate = 0x03,
   kEndOfCandidates = 0x04,
   kRejection = 0x05,
+  kRelayAnswer = 0x06,
 };
 
 struct Offer {
@@ -50,7 +52,16 @@ struct Rejection {
   bool operator==(const Rejection&) const = default;
 };
 
-using Message = std::variant<Offer, Answer, IceCandidate, EndOfCandidates, Rejection>;
+// What the host seals to a joiner it places below relay `relay_peer_id` instead of its own
+// answer: the relay's SDP answer, signed over relay_answer_transcript (docs/PROTOCOL.md 6.5).
+struct RelayAnswer {
+  Ed25519Signature signature{};
+  uint64_t relay_peer_id = 0;
+  std::string sdp;
+  bool operator==(const RelayAnswer&) const = default;
+};
+
+using Message = std::variant<Offer, Answer, IceCandidate, EndOfCandidates, Rejection, RelayAnswer>;
 
 // Field checks shared by encoder and decoder (so what one side sends the other accepts).
 bool valid_display_name(std::string_view name);
@@ -69,6 +80,16 @@ std::vector<uint8_t> answer_transcript(const RoomLocator& locator, const JoinId&
                                        std::string_view answer_sdp,
                                        const DtlsFingerprint& joiner_fingerprint,
                                        const DtlsFingerprint& host_fingerprint);
+
+// "tokencast/v1/relay-answer" 0x00 | locator(32) | join_id(16) | SHA-256(offer plaintext)(32) |
+// SHA-256(relay answer sdp)(32) | joiner fingerprint(32) | relay fingerprint(32) |
+// relay_peer_id(8, BE)   (210 bytes). Its own label: never taken for an answer's transcript.
+std::vector<uint8_t> relay_answer_transcript(const RoomLocator& locator, const JoinId& join_id,
+                                             std::span<const uint8_t, 32> offer_hash,
+                                             std::string_view relay_sdp,
+                                             const DtlsFingerprint& joiner_fingerprint,
+                                             const DtlsFingerprint& relay_fingerprint,
+                                             uint64_t relay_peer_id);
 
 // "tokencast/v1/rejection" 0x00 | locator(32) | join_id(16) | SHA-256(offer plaintext)(32) |
 // reason(1)   (104 bytes)

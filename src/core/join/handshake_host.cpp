@@ -211,6 +211,33 @@ Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_answer(
   return envelope;
 }
 
+Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_relay_answer(
+    const JoinId& join_id, uint64_t relay_peer_id, std::string_view relay_sdp, Random& random) {
+  return seal_relay_answer(join_id, relay_peer_id, relay_sdp, random.next_u64());
+}
+
+Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_relay_answer(
+    const JoinId& join_id, uint64_t relay_peer_id, std::string_view relay_sdp,
+    uint64_t random_bits) {
+  auto it = joins_.find(join_id);
+  if (it == joins_.end()) return unexpected(HandshakeError::kUnknownJoin);
+  Join& join = it->second;
+  if (join.phase != Phase::kOffered) return unexpected(HandshakeError::kWrongState);
+  if (!hw::valid_sdp(relay_sdp)) return unexpected(HandshakeError::kInvalidArgument);
+  auto relay_fp = extract_sdp_fingerprint(relay_sdp);
+  if (!relay_fp) return unexpected(HandshakeError::kBadSdp);
+
+  const auto transcript =
+      hw::relay_answer_transcript(room(join.role).locator(), join_id, join.offer_hash, relay_sdp,
+                                  join.joiner_fingerprint, *relay_fp, relay_peer_id);
+  auto plaintext = hw::encode(
+      hw::RelayAnswer{host_key_.sign(transcript), relay_peer_id, std::string(relay_sdp)});
+  if (!plaintext) return unexpected(plaintext.error());
+  auto envelope = seal_first(join, join_id, *plaintext, random_bits);
+  if (envelope) join.phase = Phase::kAnswered;
+  return envelope;
+}
+
 Expected<std::vector<uint8_t>, HandshakeError> HostHandshake::seal_rejection(const JoinId& join_id,
                                                                              RejectReason reason,
                                                                              Random& random) {

@@ -89,6 +89,25 @@ Expected<JoinerEvent, HandshakeError> JoinerHandshake::receive(std::span<const u
     state_ = State::kAnswered;
     return JoinerEvent{VerifiedAnswer{std::move(answer->sdp), *host_fp}};
   }
+  if (auto* relay = std::get_if<hw::RelayAnswer>(&*message)) {
+    if (state_ != State::kAwaitingAnswer) return unexpected(HandshakeError::kUnexpectedMessage);
+    // Same rule as the answer, under its own label: the host (and only the host) appointed
+    // this relay, with this SDP and fingerprint, for this offer.
+    auto relay_fp = extract_sdp_fingerprint(relay->sdp);
+    if (!relay_fp) {
+      state_ = State::kFailed;
+      return unexpected(HandshakeError::kBadSdp);
+    }
+    const auto transcript =
+        hw::relay_answer_transcript(keys_.locator(), join_id_, offer_hash_, relay->sdp,
+                                    own_fingerprint_, *relay_fp, relay->relay_peer_id);
+    if (!ed25519_verify(keys_.host_key(), transcript, relay->signature)) {
+      state_ = State::kFailed;
+      return unexpected(HandshakeError::kBadSignature);
+    }
+    state_ = State::kAnswered;
+    return JoinerEvent{VerifiedRelayAnswer{std::move(relay->sdp), *relay_fp, relay->relay_peer_id}};
+  }
   if (auto* rejection = std::get_if<hw::Rejection>(&*message)) {
     if (state_ != State::kAwaitingAnswer) return unexpected(HandshakeError::kUnexpectedMessage);
     const auto transcript =

@@ -65,6 +65,16 @@ struct Encoder {
     crypto::append(out, m.signature);
     return out;
   }
+  Expected<Bytes, HandshakeError> operator()(const RelayAnswer& m) const {
+    if (!valid_sdp(m.sdp)) return unexpected(HandshakeError::kInvalidArgument);
+    Bytes out;
+    out.reserve(1 + m.signature.size() + 8 + m.sdp.size());
+    crypto::append_u8(out, static_cast<uint8_t>(MessageType::kRelayAnswer));
+    crypto::append(out, m.signature);
+    crypto::append_u64_be(out, m.relay_peer_id);
+    crypto::append(out, m.sdp);
+    return out;
+  }
 };
 
 Expected<Message, HandshakeError> malformed() {
@@ -145,6 +155,17 @@ Expected<Message, HandshakeError> decode(std::span<const uint8_t> plaintext) {
       std::copy(sig->begin(), sig->end(), m.signature.begin());
       return Message{m};
     }
+    case MessageType::kRelayAnswer: {
+      const auto sig = r.take(kEd25519SignatureSize);
+      const auto peer = r.u64_be();
+      if (!sig || !peer) return malformed();
+      RelayAnswer m;
+      std::copy(sig->begin(), sig->end(), m.signature.begin());
+      m.relay_peer_id = *peer;
+      m.sdp = to_string(r.rest());
+      if (!valid_sdp(m.sdp)) return malformed();
+      return Message{std::move(m)};
+    }
   }
   return malformed();
 }
@@ -164,6 +185,26 @@ std::vector<uint8_t> answer_transcript(const RoomLocator& locator, const JoinId&
   crypto::append(t, crypto::sha256(crypto::as_bytes(answer_sdp)));
   crypto::append(t, joiner_fingerprint);
   crypto::append(t, host_fingerprint);
+  return t;
+}
+
+std::vector<uint8_t> relay_answer_transcript(const RoomLocator& locator, const JoinId& join_id,
+                                             std::span<const uint8_t, 32> offer_hash,
+                                             std::string_view relay_sdp,
+                                             const DtlsFingerprint& joiner_fingerprint,
+                                             const DtlsFingerprint& relay_fingerprint,
+                                             uint64_t relay_peer_id) {
+  Bytes t;
+  t.reserve(kRelayAnswerTranscriptLabel.size() + 1 + 32 + 16 + 32 * 4 + 8);
+  crypto::append(t, kRelayAnswerTranscriptLabel);
+  crypto::append_u8(t, 0x00);
+  crypto::append(t, locator);
+  crypto::append(t, join_id);
+  crypto::append(t, offer_hash);
+  crypto::append(t, crypto::sha256(crypto::as_bytes(relay_sdp)));
+  crypto::append(t, joiner_fingerprint);
+  crypto::append(t, relay_fingerprint);
+  crypto::append_u64_be(t, relay_peer_id);
   return t;
 }
 

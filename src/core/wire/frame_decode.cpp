@@ -91,6 +91,21 @@ class Reader {
     return true;
   }
 
+  // A field of the introduction frames: at most max_len bytes, then its value rule.
+  bool checked(std::string& out, uint64_t max_len, codec::ValueDefect (*check)(std::string_view)) {
+    if (!bytes(out, max_len)) return false;
+    const auto defect = check(out);
+    if (defect != codec::ValueDefect::kNone) return fail(codec::to_frame_error(defect));
+    return true;
+  }
+
+  // A version that has the relay link frames (5 and up, known to this build).
+  bool relay_version(uint64_t& out) {
+    if (!version(out)) return false;
+    if (out < kRelayVersion) return fail(FrameError::kUnknownVersion);
+    return true;
+  }
+
   std::string rest() {
     std::string out(reinterpret_cast<const char*>(in_.data() + pos_), remaining());
     pos_ = in_.size();
@@ -280,6 +295,62 @@ bool read_frame(Reader& r, uint8_t type, Frame& frame) {
       frame = f;
       return true;
     }
+    case FrameType::kRelayIntro: {
+      RelayIntroFrame f;
+      if (!r.varint(f.child) || !r.checked(f.sdp, kMaxRelaySdpBytes, codec::check_relay_sdp)) {
+        return false;
+      }
+      frame = std::move(f);
+      return true;
+    }
+    case FrameType::kRelayAccept: {
+      RelayAcceptFrame f;
+      if (!r.varint(f.child) || !r.checked(f.sdp, kMaxRelaySdpBytes, codec::check_relay_sdp)) {
+        return false;
+      }
+      frame = std::move(f);
+      return true;
+    }
+    case FrameType::kRelayRefuse: {
+      RelayRefuseFrame f;
+      if (!r.varint(f.child) || !r.enumeration(f.reason, RelayRefuseReason::kLeaving)) {
+        return false;
+      }
+      frame = f;
+      return true;
+    }
+    case FrameType::kRelayCandidate: {
+      RelayCandidateFrame f;
+      uint64_t index = 0;
+      if (!r.varint(f.child) || !r.varint(index)) return false;
+      if (index > std::numeric_limits<uint16_t>::max()) return r.fail(FrameError::kBadEnum);
+      f.mline_index = static_cast<uint16_t>(index);
+      if (!r.checked(f.mid, kMaxRelayMidBytes, codec::check_relay_mid) ||
+          !r.checked(f.candidate, kMaxRelayCandidateBytes, codec::check_relay_candidate)) {
+        return false;
+      }
+      frame = std::move(f);
+      return true;
+    }
+    case FrameType::kRelayHello: {
+      RelayHelloFrame f;
+      if (!r.relay_version(f.version) || !r.varint(f.last_index)) return false;
+      for (uint8_t& b : f.chain_hash) {
+        if (!r.byte(b)) return false;
+      }
+      frame = f;
+      return true;
+    }
+    case FrameType::kRelayWelcome: {
+      RelayWelcomeFrame f;
+      if (!r.relay_version(f.version)) return false;
+      for (uint8_t& b : f.session_id.bytes) {
+        if (!r.byte(b)) return false;
+      }
+      if (!r.varint(f.head_index)) return false;
+      frame = f;
+      return true;
+    }
     case FrameType::kBye: {
       ByeFrame f;
       uint64_t reason = 0;
@@ -309,7 +380,9 @@ Expected<Frame, std::error_code> decode_client_frame(std::span<const uint8_t> by
   if (!frame) return frame;
   if (std::holds_alternative<WelcomeFrame>(*frame) || std::holds_alternative<EventsFrame>(*frame) ||
       std::holds_alternative<DeltaFrame>(*frame) || std::holds_alternative<ThinkingFrame>(*frame) ||
-      std::holds_alternative<SignatureFrame>(*frame)) {
+      std::holds_alternative<SignatureFrame>(*frame) ||
+      std::holds_alternative<RelayIntroFrame>(*frame) ||
+      std::holds_alternative<RelayWelcomeFrame>(*frame)) {
     return unexpected(make_error_code(FrameError::kUnexpectedFrame));
   }
   return frame;

@@ -25,6 +25,11 @@ void put_enum(FrameBytes& out, E value) {
   put_varint(out, static_cast<uint64_t>(static_cast<std::underlying_type_t<E>>(value)));
 }
 
+std::error_code label_error_of(codec::ValueDefect defect) {
+  if (defect == codec::ValueDefect::kNone) return {};
+  return codec::to_frame_error(defect);
+}
+
 std::error_code label_error(std::string_view text) {
   const auto defect = codec::check_label(text);
   if (defect == codec::ValueDefect::kNone) return {};
@@ -85,6 +90,33 @@ std::error_code check(const Frame& frame) {
     }
     std::error_code operator()(const ErrorFrame& f) const { return label_error(f.text); }
     std::error_code operator()(const ByeFrame& f) const { return label_error(f.text); }
+    std::error_code operator()(const RelayIntroFrame& f) const {
+      return label_error_of(codec::check_relay_sdp(f.sdp));
+    }
+    std::error_code operator()(const RelayAcceptFrame& f) const {
+      return label_error_of(codec::check_relay_sdp(f.sdp));
+    }
+    std::error_code operator()(const RelayHelloFrame& f) const {
+      if (!is_known_version(f.version) || f.version < kRelayVersion) {
+        return FrameError::kUnknownVersion;
+      }
+      return {};
+    }
+    std::error_code operator()(const RelayWelcomeFrame& f) const {
+      if (!is_known_version(f.version) || f.version < kRelayVersion) {
+        return FrameError::kUnknownVersion;
+      }
+      return {};
+    }
+    std::error_code operator()(const RelayRefuseFrame& f) const {
+      if (f.reason > RelayRefuseReason::kLeaving) return FrameError::kBadEnum;
+      return {};
+    }
+    std::error_code operator()(const RelayCandidateFrame& f) const {
+      auto defect = codec::check_relay_mid(f.mid);
+      if (defect == codec::ValueDefect::kNone) defect = codec::check_relay_candidate(f.candidate);
+      return label_error_of(defect);
+    }
   };
   return std::visit(Visitor{}, frame);
 }
@@ -159,6 +191,40 @@ void write(FrameBytes& out, const Frame& frame) {
       type(FrameType::kBye);
       put_enum(out, f.reason);
       put_string(out, f.text);
+    }
+    void operator()(const RelayIntroFrame& f) const {
+      type(FrameType::kRelayIntro);
+      put_varint(out, f.child);
+      put_string(out, f.sdp);
+    }
+    void operator()(const RelayAcceptFrame& f) const {
+      type(FrameType::kRelayAccept);
+      put_varint(out, f.child);
+      put_string(out, f.sdp);
+    }
+    void operator()(const RelayHelloFrame& f) const {
+      type(FrameType::kRelayHello);
+      put_varint(out, f.version);
+      put_varint(out, f.last_index);
+      out.insert(out.end(), f.chain_hash.begin(), f.chain_hash.end());
+    }
+    void operator()(const RelayWelcomeFrame& f) const {
+      type(FrameType::kRelayWelcome);
+      put_varint(out, f.version);
+      out.insert(out.end(), f.session_id.bytes.begin(), f.session_id.bytes.end());
+      put_varint(out, f.head_index);
+    }
+    void operator()(const RelayRefuseFrame& f) const {
+      type(FrameType::kRelayRefuse);
+      put_varint(out, f.child);
+      put_enum(out, f.reason);
+    }
+    void operator()(const RelayCandidateFrame& f) const {
+      type(FrameType::kRelayCandidate);
+      put_varint(out, f.child);
+      put_varint(out, f.mline_index);
+      put_string(out, f.mid);
+      put_string(out, f.candidate);
     }
   };
   std::visit(Visitor{out}, frame);

@@ -21,6 +21,12 @@ ValueDefect check_label(std::string_view text);
 // differently).
 ValueDefect check_event_values(const EventBody& body);
 FrameError to_frame_error(ValueDefect defect);
+// The introduction frames' fields (frame.hpp): a length outside its bounds (empty where a
+// value is required, or over the limit) is kStringTooLong, a byte outside the field's
+// character set (NUL in an SDP, invalid UTF-8, non-printable ASCII) kInvalidUtf8.
+ValueDefect check_relay_sdp(std::string_view sdp);
+ValueDefect check_relay_mid(std::string_view mid);
+ValueDefect check_relay_candidate(std::string_view candidate);
 
 // The turn rules that keep a log well formed: one open turn at a time, deltas and the end only
 // for the open turn. Checked by SessionLog::append and by FrameDecoder on the client.

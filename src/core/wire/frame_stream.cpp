@@ -29,7 +29,10 @@ Expected<Frame, std::error_code> FrameDecoder::decode(std::span<const uint8_t> b
   Frame& frame = *decoded;
 
   if (std::holds_alternative<HelloFrame>(frame) || std::holds_alternative<PromptFrame>(frame) ||
-      std::holds_alternative<CancelFrame>(frame) || std::holds_alternative<AckFrame>(frame)) {
+      std::holds_alternative<CancelFrame>(frame) || std::holds_alternative<AckFrame>(frame) ||
+      std::holds_alternative<RelayAcceptFrame>(frame) ||
+      std::holds_alternative<RelayRefuseFrame>(frame) ||
+      std::holds_alternative<RelayHelloFrame>(frame)) {
     return unexpected(make_error_code(FrameError::kUnexpectedFrame));
   }
 

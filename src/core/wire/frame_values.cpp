@@ -53,6 +53,35 @@ ValueDefect check_event_values(const EventBody& body) {
   return std::visit(Visitor{}, body);
 }
 
+namespace {
+bool printable_ascii(std::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7E) return false;
+  }
+  return true;
+}
+}  // namespace
+
+ValueDefect check_relay_sdp(std::string_view sdp) {
+  if (sdp.empty() || sdp.size() > kMaxRelaySdpBytes) return ValueDefect::kStringTooLong;
+  if (sdp.find('\0') != std::string_view::npos || !is_valid_utf8(sdp)) {
+    return ValueDefect::kInvalidUtf8;
+  }
+  return ValueDefect::kNone;
+}
+
+ValueDefect check_relay_mid(std::string_view mid) {
+  if (mid.size() > kMaxRelayMidBytes) return ValueDefect::kStringTooLong;
+  return printable_ascii(mid) ? ValueDefect::kNone : ValueDefect::kInvalidUtf8;
+}
+
+ValueDefect check_relay_candidate(std::string_view candidate) {
+  if (candidate.empty() || candidate.size() > kMaxRelayCandidateBytes) {
+    return ValueDefect::kStringTooLong;
+  }
+  return printable_ascii(candidate) ? ValueDefect::kNone : ValueDefect::kInvalidUtf8;
+}
+
 FrameError to_frame_error(ValueDefect defect) {
   switch (defect) {
     case ValueDefect::kStringTooLong:
