@@ -40,6 +40,17 @@ FrameBytes encode_ok(const Frame& frame) {
   return bytes.has_value() ? *bytes : FrameBytes{};
 }
 
+// Each frame decodes back to itself and re-encodes to the same bytes.
+void expect_exact_round_trips(const std::vector<Frame>& frames) {
+  for (const Frame& f : frames) {
+    const FrameBytes bytes = encode_ok(f);
+    auto back = decode_frame(bytes);
+    ASSERT_TRUE(back.has_value()) << to_hex(bytes) << ": " << back.error().message();
+    EXPECT_EQ(*back, f);
+    EXPECT_EQ(encode_ok(*back), bytes);
+  }
+}
+
 std::error_code decode_error(const FrameBytes& bytes) {
   auto frame = decode_frame(bytes);
   EXPECT_FALSE(frame.has_value()) << "decoded " << to_hex(bytes);
@@ -69,13 +80,7 @@ TEST(RelayIntroFrames, RoundTripExactly) {
       RelayCandidateFrame{9, 0, "", "candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host"},
       RelayCandidateFrame{9, 65535, std::string(32, 'm'), std::string(1024, 'c')},
   };
-  for (const Frame& f : frames) {
-    const FrameBytes bytes = encode_ok(f);
-    auto back = decode_frame(bytes);
-    ASSERT_TRUE(back.has_value()) << to_hex(bytes) << ": " << back.error().message();
-    EXPECT_EQ(*back, f);
-    EXPECT_EQ(encode_ok(*back), bytes);
-  }
+  expect_exact_round_trips(frames);
   // The exact layout: type, child varint, then length-prefixed fields.
   EXPECT_EQ(to_hex(encode_ok(RelayIntroFrame{1, "v"})), "0e010176");
   EXPECT_EQ(to_hex(encode_ok(RelayAcceptFrame{128, "v"})), "0f80010176");
@@ -169,13 +174,7 @@ TEST(RelayLinkFrames, HelloAndWelcomeRoundTripExactly) {
   welcome.session_id.bytes.fill(7);
   const std::vector<Frame> frames = {hello, RelayHelloFrame{5, ~uint64_t{0}, {}}, welcome,
                                      RelayWelcomeFrame{5, {}, 0}};
-  for (const Frame& f : frames) {
-    const FrameBytes bytes = encode_ok(f);
-    auto back = decode_frame(bytes);
-    ASSERT_TRUE(back.has_value()) << to_hex(bytes) << ": " << back.error().message();
-    EXPECT_EQ(*back, f);
-    EXPECT_EQ(encode_ok(*back), bytes);
-  }
+  expect_exact_round_trips(frames);
   // type | version | last_index | 32 hash bytes; type | version | 16 id bytes | head_index.
   EXPECT_EQ(to_hex(encode_ok(hello)),
             "120500000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");

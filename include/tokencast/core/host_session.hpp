@@ -302,7 +302,9 @@ class HostSession {
   std::optional<SignatureFrame> signature_;
   // The relay stream: the writer, h_0..h_head, the ring of its newest frames.
   void relay_write(const Event& event, int64_t now_ms);
-  void relay_keep(FrameBytes bytes, int64_t now_ms);
+  // Keeps a frame the writer made (`record`: a record, else a checkpoint; `signs`: it carries
+  // a signature) in the ring.
+  void relay_keep(FrameBytes bytes, uint64_t index, bool record, bool signs);
   void relay_checkpoint_if_due(int64_t now_ms);
   std::optional<OutFrame> relay_next(ConnId conn, Peer& peer, int64_t now_ms);
   FrameBytes relay_checkpoint_at(Seq index) const;

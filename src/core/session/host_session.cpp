@@ -624,19 +624,21 @@ void HostSession::relay_write(const Event& event, int64_t now_ms) {
     }
     return;
   }
-  relay_chain_.push_back(relay_chain_next(relay_chain_.back(), event.seq, *payload));
+  const uint64_t signatures_before = relay_writer_->signatures();
   auto frame = relay_writer_->append(*payload, now_ms);
-  if (frame) relay_keep(std::move(*frame), now_ms);
+  if (!frame) return;  // only an oversized payload, refused above
+  // The writer has just hashed the record into its chain: keep its head rather than hash again.
+  relay_chain_.push_back(relay_writer_->head().chain);
+  const bool signs = relay_writer_->signatures() != signatures_before;
+  relay_keep(std::move(*frame), relay_writer_->head().index, true, signs);
 }
 
-void HostSession::relay_keep(FrameBytes bytes, int64_t /*now_ms*/) {
-  auto decoded = decode_relay_frame(bytes);
-  if (!decoded) return;
+void HostSession::relay_keep(FrameBytes bytes, uint64_t index, bool record, bool signs) {
   RelayKept kept;
   kept.number = relay_next_number_++;
-  kept.index = decoded->index;
-  kept.record = decoded->kind != RelayFrame::Kind::kCheckpoint;
-  kept.signs = decoded->kind != RelayFrame::Kind::kRecord;
+  kept.index = index;
+  kept.record = record;
+  kept.signs = signs;
   kept.bytes = std::move(bytes);
   relay_ring_bytes_ += kept.bytes.size();
   if (kept.record && relay_ring_first_record_ == 0) relay_ring_first_record_ = kept.index;
@@ -661,7 +663,7 @@ void HostSession::relay_checkpoint_if_due(int64_t now_ms) {
   if (!due || *due > now_ms) return;
   auto frame = relay_writer_->checkpoint();
   if (!frame) return;
-  relay_keep(std::move(*frame), now_ms);
+  relay_keep(std::move(*frame), relay_writer_->head().index, false, true);
   for (auto& [conn, peer] : peers_) {
     if (peer.relay && peer.phase == Phase::kActive) io_->frames_ready(conn);
   }
