@@ -459,6 +459,26 @@ TEST(RelayTree, NeverDeeperThanTheBoundAndRefusesWhenFull) {
   EXPECT_EQ(small.join(3, 4).error(), RelayTreeError::kFull);
 }
 
+TEST(RelayTree, ACapacityLearnedAfterJoiningOpensTheViewerToChildren) {
+  // The host places a viewer at its offer; its hello says later what it relays for.
+  RelayTree tree({.host_children = 1, .max_children = 2, .max_depth = 2, .max_viewers = 100});
+  ASSERT_EQ(tree.join(1, 0)->parent, kRelayHost);
+  EXPECT_EQ(tree.join(2, 0).error(), RelayTreeError::kFull);  // the host is full, 1 a leaf
+  ASSERT_TRUE(tree.set_capacity(1, 9));                       // capped at k = 2
+  EXPECT_EQ(tree.join(2, 0)->parent, 1u);
+  EXPECT_EQ(tree.join(3, 0)->parent, 1u);
+  EXPECT_EQ(tree.join(4, 0).error(), RelayTreeError::kFull);
+  ASSERT_TRUE(tree.set_capacity(1, 1));  // lower: keeps both children, takes no more
+  EXPECT_EQ(tree.children(1).size(), 2u);
+  ASSERT_TRUE(tree.leave(3));
+  EXPECT_EQ(tree.join(4, 0).error(), RelayTreeError::kFull);
+  ASSERT_TRUE(tree.set_capacity(2, 1));  // depth 2 = max_depth: never a parent
+  EXPECT_EQ(tree.join(4, 0).error(), RelayTreeError::kFull);
+  EXPECT_TRUE(tree.consistent());
+  EXPECT_EQ(tree.set_capacity(99, 1).error(), RelayTreeError::kUnknown);
+  EXPECT_EQ(tree.set_capacity(kRelayHost, 1).error(), RelayTreeError::kUnknown);
+}
+
 TEST(RelayTree, ChildrenOfALeavingRelayMoveWithTheirSubtreesAndResumePoints) {
   RelayTree tree({.host_children = 2, .max_children = 2, .max_depth = 4, .max_viewers = 100});
   for (RelayNodeId id = 1; id <= 14; ++id) ASSERT_TRUE(tree.join(id, 2)) << id;

@@ -76,6 +76,11 @@ class RelayTree {
   // it leaves the tree and its children move. Error: kUnknown.
   Expected<RelayDeparture, RelayTreeError> leave(RelayNodeId viewer);
 
+  // The viewer now offers to relay for `capacity` children (capped at max_children): a host
+  // places a viewer when its offer arrives, before its hello says what it can relay for. A
+  // lower capacity keeps the children it has and takes no more. Error: kUnknown.
+  Expected<void, RelayTreeError> set_capacity(RelayNodeId viewer, size_t capacity);
+
   // The viewer verified relay records up to `index` (reported by it; kept as its resume point).
   Expected<void, RelayTreeError> progress(RelayNodeId viewer, uint64_t index);
 

@@ -68,6 +68,15 @@ Expected<RelayPlacement, RelayTreeError> RelayTree::join(RelayNodeId viewer, siz
   return RelayPlacement{viewer, parent, nodes_.at(viewer).depth, 0};
 }
 
+Expected<void, RelayTreeError> RelayTree::set_capacity(RelayNodeId viewer, size_t capacity) {
+  auto it = nodes_.find(viewer);
+  if (viewer == kRelayHost || it == nodes_.end()) return unexpected(RelayTreeError::kUnknown);
+  Node& n = it->second;
+  n.capacity = std::max(std::min(capacity, options_.max_children), n.children.size());
+  update_open(viewer);
+  return {};
+}
+
 void RelayTree::attach(RelayNodeId child, RelayNodeId parent) {
   Node& p = nodes_.at(parent);
   p.children.push_back(child);
