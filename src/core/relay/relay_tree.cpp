@@ -71,8 +71,7 @@ Expected<RelayPlacement, RelayTreeError> RelayTree::join(RelayNodeId viewer, siz
 Expected<void, RelayTreeError> RelayTree::set_capacity(RelayNodeId viewer, size_t capacity) {
   auto it = nodes_.find(viewer);
   if (viewer == kRelayHost || it == nodes_.end()) return unexpected(RelayTreeError::kUnknown);
-  Node& n = it->second;
-  n.capacity = std::max(std::min(capacity, options_.max_children), n.children.size());
+  it->second.capacity = std::min(capacity, options_.max_children);
   update_open(viewer);
   return {};
 }
@@ -221,7 +220,8 @@ bool RelayTree::consistent() const {
   std::set<std::pair<size_t, RelayNodeId>> open;
   for (const auto& [id, n] : nodes_) {
     if (admits_child(n)) open.insert({n.depth, id});
-    if (n.children.size() > n.capacity) return false;
+    // set_capacity may lower a capacity below the children a viewer keeps: k bounds them all.
+    if (n.children.size() > (id == kRelayHost ? n.capacity : options_.max_children)) return false;
     if (id != kRelayHost) {
       if (n.capacity > options_.max_children) return false;
       if (n.depth < 1 || n.depth > options_.max_depth) return false;
