@@ -712,8 +712,10 @@ nlohmann::json relay_link_vectors() {
       "the host <-> relay introduction frames (and relay_child_gone) with their sender (a host "
       "decodes what a relay "
       "sends with decode_client_frame, a relay what the host sends with its client decoder); "
-      "`child_link`, a child's relay_hello from the genesis chain hash and its relay's "
-      "relay_welcome (a relay decodes its child's frames with decode_client_frame, the child "
+      "`child_link`, a child's relay_hello from the genesis chain hash, its relay's "
+      "relay_welcome, and the relay_hello of a child holding events without a chain position "
+      "(all-zero hash; docs/PROTOCOL.md section 6, the child's link to its relay) (a relay decodes "
+      "its child's frames with decode_client_frame, the child "
       "with its client decoder).";
   doc["host_seed_hex"] = testing::hex(seed);
   doc["host_public_key_hex"] = testing::hex(key);
@@ -760,6 +762,9 @@ nlohmann::json relay_link_vectors() {
   // relay's welcome (the relay has verified as far as the "fresh" link above).
   {
     const RelayHelloFrame hello{kRelayVersion, 0, relay_chain_genesis(session_id, key)};
+    // A child that holds events up to the fresh link's last sequence without a chain position
+    // (served the plain stream by the host): all-zero hash; its relay anchors it at or below.
+    const RelayHelloFrame held{kRelayVersion, links.at(0).at("last_seq").get<uint64_t>(), {}};
     const RelayWelcomeFrame welcome{kRelayVersion, session_id,
                                     links.at(0).at("last_seq").get<uint64_t>()};
     intro["child_link"] = nlohmann::json::array({{{"name", "relay_hello_genesis"},
@@ -767,7 +772,10 @@ nlohmann::json relay_link_vectors() {
                                                   {"hex", testing::hex(*encode_frame(hello))}},
                                                  {{"name", "relay_welcome"},
                                                   {"from", "relay"},
-                                                  {"hex", testing::hex(*encode_frame(welcome))}}});
+                                                  {"hex", testing::hex(*encode_frame(welcome))}},
+                                                 {{"name", "relay_hello_held_without_chain"},
+                                                  {"from", "child"},
+                                                  {"hex", testing::hex(*encode_frame(held))}}});
   }
   doc["introduction"] = intro;
   return doc;
@@ -837,7 +845,11 @@ TEST(RelayLinkVectors, ChildLinkFramesDecodeOnTheirReceiverOnly) {
   std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
   const nlohmann::json doc = nlohmann::json::parse(in);
   const nlohmann::json& frames = doc.at("introduction").at("child_link");
-  ASSERT_EQ(frames.size(), 2u);
+  ASSERT_EQ(frames.size(), 3u);
+  auto held = decode_client_frame(testing::unhex(frames.at(2).at("hex").get<std::string>()));
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(std::get<RelayHelloFrame>(*held).chain_hash, RelayChainHash{});
+  EXPECT_GT(std::get<RelayHelloFrame>(*held).last_index, 0u);
   const auto hello_bytes = testing::unhex(frames.at(0).at("hex").get<std::string>());
   auto hello = decode_client_frame(hello_bytes);
   ASSERT_TRUE(hello.has_value());
