@@ -10,9 +10,17 @@
 // Deltas merged by a peer's queue count for every token they hold.
 //
 //   fanout_bench [--peers 1,10,100] [--tokens 1000] [--rate 100] [--db-dir DIR]
-//                [--concurrency 8] [--throttle-ms MS] [--pace-ms MS] [--batch-ms MS] [--verbose]
-//   fanout_bench --clients N [--concurrency K] [--throttle-ms MS]   (the peers' side; reads the
-//                                                                   link on stdin)
+//                [--concurrency 8] [--throttle-ms MS] [--pace-ms MS] [--batch-ms MS]
+//                [--relays R --relay-children K [--kill-relays N]] [--verbose]
+//   fanout_bench --clients N [--concurrency K] [--throttle-ms MS] [--relays R --relay-children K
+//                [--kill-relays N]]   (the peers' side; reads the link on stdin)
+//
+// --relays R (issue 15, the relay tree): the host serves R viewers directly (--direct-peers R)
+// and the first R peers offer to relay for K children each (`join --relay K`); the other peers
+// are introduced to them and get the host's signed stream through them. Latencies are reported
+// for the relays and for their children apart. --kill-relays N: after the answer, N relays
+// leave at once (their clients closed); the time each orphaned child took to be connected
+// again (through the host) is reported.
 //
 // --throttle-ms MS: the first peer reads slowly (its client sleeps MS ms after each frame of
 // the answer); its latencies are reported apart from the others'. --pace-ms: the host's pacing
@@ -23,6 +31,7 @@
 // Prints one "RESULT {json}" line per peer count.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -64,6 +73,7 @@ struct Peer {
   std::string pending;            // text of the bench turn not yet split into tokens
   std::vector<double> latencies;  // ms
   int throttle_ms = 0;            // sleep this long after each frame of the answer
+  bool relay = false;             // offered to relay (--relays)
   bool connected = false;
   bool done = false;
   bool failed = false;
@@ -106,7 +116,53 @@ void on_peer_event(Peer& peer, PeerGroup& group, const ClientEvent& event) {
   }
 }
 
-int run_peers(size_t count, size_t concurrency, int throttle_ms) {
+struct RelayPlan {
+  size_t relays = 0;
+  size_t children = 0;  // k, each relay's offer
+  size_t kill = 0;      // relays that leave after the answer
+};
+
+// --kill-relays: closes the first N relays at once and waits for every other peer that lost
+// its link to be connected again; the times (ms) from the close to each one's return.
+std::vector<double> kill_relays(std::vector<std::unique_ptr<Peer>>& peers, size_t kill) {
+  std::vector<Peer*> watched;
+  for (auto& peer : peers) {
+    if (!peer->relay && peer->client->via_relay()) watched.push_back(peer.get());
+  }
+  std::vector<std::optional<Clock::time_point>> lost(watched.size());
+  std::vector<double> back;
+  const auto killed_at = Clock::now();
+  size_t closed = 0;
+  for (auto& peer : peers) {
+    if (peer->relay && closed < kill) {
+      peer->client.reset();
+      ++closed;
+    }
+  }
+  // A child of a closed relay notices at once (its data channel closes) and joins through the
+  // host; children of the other relays never lose their link. So: until every child that lost
+  // its relay is back, and at least 3 s, more than any child takes to notice.
+  const auto deadline = killed_at + 30s;
+  std::vector<bool> done(watched.size(), false);
+  while (Clock::now() < deadline) {
+    bool waiting = false;
+    for (size_t i = 0; i < watched.size(); ++i) {
+      if (done[i]) continue;
+      const bool connected = watched[i]->client->connected();
+      if (!lost[i] && (!connected || !watched[i]->client->via_relay())) lost[i] = Clock::now();
+      if (lost[i] && connected) {
+        back.push_back(bench::ms_between(killed_at, Clock::now()));
+        done[i] = true;
+      }
+      waiting = waiting || (lost[i] && !done[i]);
+    }
+    if (!waiting && bench::ms_between(killed_at, Clock::now()) > 3000) break;
+    std::this_thread::sleep_for(2ms);
+  }
+  return back;
+}
+
+int run_peers(size_t count, size_t concurrency, int throttle_ms, const RelayPlan& plan) {
   std::string link;
   if (!std::getline(std::cin, link) || link.empty()) {
     std::fprintf(stderr, "fanout_bench --clients: expected the link on stdin\n");
@@ -122,13 +178,20 @@ int run_peers(size_t count, size_t concurrency, int throttle_ms) {
       group.cv.wait(lock, [&] { return group.connecting < concurrency; });
       ++group.connecting;
     }
+    if (plan.relays > 0 && i == plan.relays) {
+      // The relays are in the host's tree before any child offers.
+      std::unique_lock lock(group.mu);
+      group.cv.wait(lock, [&] { return group.connected + group.failed == plan.relays; });
+    }
     auto peer = std::make_unique<Peer>();
     peer->latencies.reserve(4096);
     if (i == 0) peer->throttle_ms = throttle_ms;
+    peer->relay = i < plan.relays;
     Peer* p = peer.get();
     JoinOptions options;
     options.link = link;
     options.name = "peer" + std::to_string(i);
+    if (p->relay) options.relay_capacity = plan.children;
     JoinCallbacks callbacks;
     callbacks.on_event = [p, &group](const ClientEvent& event) { on_peer_event(*p, group, event); };
     callbacks.on_status = [p, &group](const std::string& status) {
@@ -180,9 +243,18 @@ int run_peers(size_t count, size_t concurrency, int throttle_ms) {
   double cpu_used = bench::process_cpu_seconds() - cpu_before;
   std::vector<double> all;
   std::vector<double> throttled;
+  std::vector<double> relays;
+  std::vector<double> children;
+  size_t via_relay = 0;
   for (auto& peer : peers) {
     auto& into = peer->throttle_ms > 0 ? throttled : all;
     into.insert(into.end(), peer->latencies.begin(), peer->latencies.end());
+    if (plan.relays == 0) continue;
+    const bool relayed = peer->client->via_relay();
+    via_relay += relayed ? 1 : 0;
+    auto& side = peer->relay ? relays : children;
+    if (peer->relay || relayed)
+      side.insert(side.end(), peer->latencies.begin(), peer->latencies.end());
   }
   bench::JsonLine result;
   result.num("peers", static_cast<double>(count))
@@ -194,8 +266,21 @@ int run_peers(size_t count, size_t concurrency, int throttle_ms) {
       .dist("latency_ms", all);
   if (throttle_ms > 0)
     result.num("throttle_ms", throttle_ms).dist("throttled_latency_ms", throttled);
+  if (plan.relays > 0) {
+    result.num("relays", static_cast<double>(plan.relays))
+        .num("relay_children", static_cast<double>(plan.children))
+        .num("peers_via_relay", static_cast<double>(via_relay))
+        .dist("relay_latency_ms", relays)
+        .dist("child_latency_ms", children);
+    if (plan.kill > 0) {
+      result.num("relays_killed", static_cast<double>(plan.kill))
+          .dist("reparent_ms", kill_relays(peers, plan.kill));
+    }
+  }
   result.print_result();
-  for (auto& peer : peers) peer->client.reset();
+  for (auto& peer : peers) {
+    if (peer->client) peer->client.reset();
+  }
   return group.failed == 0 ? 0 : 1;
 }
 
@@ -210,6 +295,7 @@ struct Options {
   int throttle_ms = 0;
   int64_t pace_ms = 16;
   int64_t batch_ms = 0;
+  RelayPlan relay;
   bool verbose = false;
 };
 
@@ -221,8 +307,9 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   bench::PacedSource* paced = source.get();
   // The peers join as viewers, and the host keeps up to 50 of --max-peers for participants:
   // room for every peer beside that reserve.
-  auto host = bench::start_loopback_host(dir, std::move(source), std::max<size_t>(peers + 50, 1000),
-                                         o.pace_ms, o.batch_ms);
+  auto host = bench::start_loopback_host(
+      dir, std::move(source), std::max<size_t>(peers + 50, 1000), o.pace_ms, o.batch_ms,
+      o.relay.relays > 0 ? o.relay.relays : 100, std::max<size_t>(o.relay.children, 1));
   if (!host) return false;
   while (host->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(200ms);
@@ -235,7 +322,13 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
                                 "--concurrency",
                                 std::to_string(o.concurrency),
                                 "--throttle-ms",
-                                std::to_string(o.throttle_ms)};
+                                std::to_string(o.throttle_ms),
+                                "--relays",
+                                std::to_string(o.relay.relays),
+                                "--relay-children",
+                                std::to_string(o.relay.children),
+                                "--kill-relays",
+                                std::to_string(o.relay.kill)};
   if (o.verbose) args.push_back("--verbose");
   if (!child.start(args) || !child.write_line(host->links().viewer)) {
     std::fprintf(stderr, "cannot start the peers' process\n");
@@ -246,7 +339,9 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
     std::fprintf(stderr, "the peers did not all join\n");
     return false;
   }
-  while (host->stats().peers < peers) std::this_thread::sleep_for(1ms);
+  // Peers served by relays are not the host's peers.
+  while (host->stats().peers + host->stats().relayed_viewers < peers)
+    std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(1s);  // joins settle (last welcomes, candidates)
   size_t rss_joined = bench::resident_bytes();
   // What the peers cost the host while nothing streams (keepalives), to tell apart from tokens.
@@ -291,6 +386,13 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
       .num("frames_received_per_token_per_peer",
            static_cast<double>(stats_after.frames_received - stats_before.frames_received) /
                token_peer)
+      .num("host_relays", static_cast<double>(stats_after.relays))
+      .num("host_relayed_viewers", static_cast<double>(stats_after.relayed_viewers))
+      // The host's upload per token, whatever the audience: with relays it serves only its
+      // direct peers.
+      .num("host_payload_bytes_per_token",
+           static_cast<double>(stats_after.frame_bytes_sent - stats_before.frame_bytes_sent) /
+               static_cast<double>(o.tokens))
       .raw("peer_side", line->substr(7));
   result.print_result();
   std::fprintf(stderr, "peers=%zu: %s\n", peers, result.text().c_str());
@@ -313,10 +415,12 @@ bool parse_counts(const std::string& text, std::vector<size_t>* out) {
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
-               "                    [--db-dir DIR] [--concurrency K] [--throttle-ms MS]\n"
-               "                    [--pace-ms MS] [--batch-ms MS] [--verbose]\n");
+  std::fprintf(
+      stderr,
+      "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
+      "                    [--db-dir DIR] [--concurrency K] [--throttle-ms MS]\n"
+      "                    [--pace-ms MS] [--batch-ms MS]\n"
+      "                    [--relays R --relay-children K [--kill-relays N]] [--verbose]\n");
   return 2;
 }
 
@@ -345,6 +449,12 @@ int main(int argc, char** argv) {
       o.pace_ms = std::max(0L, std::atol(argv[++i]));
     } else if (arg == "--batch-ms" && has_value) {
       o.batch_ms = std::max(0L, std::atol(argv[++i]));
+    } else if (arg == "--relays" && has_value) {
+      o.relay.relays = static_cast<size_t>(std::max(0L, std::atol(argv[++i])));
+    } else if (arg == "--relay-children" && has_value) {
+      o.relay.children = static_cast<size_t>(std::clamp(std::atol(argv[++i]), 0L, 64L));
+    } else if (arg == "--kill-relays" && has_value) {
+      o.relay.kill = static_cast<size_t>(std::max(0L, std::atol(argv[++i])));
     } else if (arg == "--verbose") {
       o.verbose = true;
     } else if (arg == "--clients" && has_value) {
@@ -367,7 +477,8 @@ int main(int argc, char** argv) {
         },
         log::Level::kInfo);
   }
-  if (clients > 0) return run_peers(clients, o.concurrency, o.throttle_ms);
+  if (o.relay.relays > 0 && o.relay.children == 0) return usage();
+  if (clients > 0) return run_peers(clients, o.concurrency, o.throttle_ms, o.relay);
   std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   for (size_t peers : o.peer_counts) {
     if (!measure(o, peers, self)) return 1;

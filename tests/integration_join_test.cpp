@@ -2,7 +2,12 @@
 // (HostRuntime) and native joiners (JoinClient) over real WebRTC data channels. Then what an
 // attacker can do at the rendezvous: wrong secret, flipped bytes, replays, envelopes spliced
 // from another room, and an answer forged by a holder of the link. Each must be refused.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <future>
@@ -41,12 +46,15 @@ struct Joiner {
   static std::unique_ptr<Joiner> start(const std::string& link, const std::string& name,
                                        std::chrono::milliseconds answer_timeout = 10s,
                                        uint64_t relay_capacity = 0) {
-    auto j = std::make_unique<Joiner>();
     JoinOptions o;
     o.link = link;
     o.name = name;
     o.relay_capacity = relay_capacity;
     o.answer_timeout = answer_timeout;
+    return start(std::move(o));
+  }
+  static std::unique_ptr<Joiner> start(JoinOptions o) {
+    auto j = std::make_unique<Joiner>();
     JoinCallbacks cb;
     cb.on_ended = [raw = j.get()](JoinFailure f, const std::string& d) {
       std::lock_guard lock(raw->mu);
@@ -91,9 +99,12 @@ class JoinTest : public ::testing::Test {
     std::filesystem::remove_all(dir);
   }
   std::unique_ptr<HostRuntime> start_host(const std::string& db = "host.db",
-                                          size_t max_peers = 1000) {
+                                          size_t max_peers = 1000, size_t direct_peers = 100,
+                                          size_t relay_children = 4) {
     HostOptions o;
     o.max_peers = max_peers;
+    o.direct_peers = direct_peers;
+    o.relay_children = relay_children;
     o.db_path = dir + "/" + db;
     o.rendezvous_url = rendezvous.ws_url();
     o.public_url = "http://127.0.0.1:" + std::to_string(rendezvous.port());
@@ -215,39 +226,10 @@ TEST_F(JoinTest, RelayCapableViewerVerifiesTheSignedStreamAndResumesExactly) {
 // Issue 15 step 2: the host places viewers beyond its direct fan-out below a relay (a direct
 // viewer that offered `--relay N`); the child reaches the relay with the host's relay answer,
 // verifies the stream it forwards, catches up from it when late, and goes back through the
-// host when the relay leaves, with no gap and no duplicate. Needs the host's side of the
-// introduction (HostOptions::direct_peers / relay_children); skipped on a host without them.
+// host when the relay leaves, with no gap and no duplicate.
 TEST_F(JoinTest, ViewersBeyondTheDirectFanOutAreServedByARelayAndComeBackWhenItLeaves) {
-  // Set through a template so that this compiles before the host has the fields.
-  auto configure = [](auto& options) {
-    if constexpr (requires {
-                    options.direct_peers;
-                    options.relay_children;
-                  }) {
-      options.direct_peers = 1;
-      options.relay_children = 2;
-      return true;
-    } else {
-      return false;
-    }
-  };
-  HostOptions probe;
-  if (!configure(probe)) GTEST_SKIP() << "HostOptions has no direct_peers / relay_children yet";
   host.reset();
-  {
-    HostOptions o;
-    configure(o);
-    o.db_path = dir + "/relay.db";
-    o.rendezvous_url = rendezvous.ws_url();
-    o.public_url = "http://127.0.0.1:" + std::to_string(rendezvous.port());
-    ExecSourceOptions exec;
-    exec.command = "tr a-z A-Z";
-    exec.label = "upper";
-    o.source = make_exec_source(exec);
-    auto h = HostRuntime::start(std::move(o));
-    ASSERT_TRUE(h) << h.error();
-    host = std::move(*h);
-  }
+  host = start_host("relay.db", 1000, /*direct_peers=*/1, /*relay_children=*/2);
   auto relay = Joiner::start(host->links().viewer, "relay", 10s, /*relay_capacity=*/2);
   ASSERT_TRUE(wait_until([&] { return relay->client->connected(); }));
   EXPECT_TRUE(relay->client->relay_link());
@@ -286,6 +268,153 @@ TEST_F(JoinTest, ViewersBeyondTheDirectFanOutAreServedByARelayAndComeBackWhenItL
   EXPECT_EQ(std::vector(after.begin(), after.begin() + 2), expected);
   EXPECT_EQ(after[3].text, "AFTER THE RELAY LEFT");
   EXPECT_FALSE(child->outcome());
+}
+
+// `tokencast join - --relay N` in its own process (the link on its stdin, never in argv), so a
+// test can kill -9 it: its children see no close, only silence.
+class RelayProcess {
+ public:
+  RelayProcess(const std::string& link, int capacity) {
+    int in[2];
+    if (pipe(in) != 0) return;
+    std::string relay = std::to_string(capacity);
+    std::vector<std::string> args{TOKENCAST_BIN, "join", "-", "--relay", relay, "--name", "relay"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+    posix_spawn_file_actions_addclose(&actions, in[1]);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    close(in[0]);
+    stdin_ = in[1];
+    std::string line = link + "\n";
+    EXPECT_EQ(write(stdin_, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  }
+  ~RelayProcess() {
+    kill_hard();
+    if (stdin_ >= 0) close(stdin_);
+  }
+  void kill_hard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  bool running() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+};
+
+bool answered(JoinClient& c, size_t turns) {
+  auto t = c.transcript();
+  return t.turns().size() == turns && t.turns().back().ended;
+}
+
+// Issue 15 part 2: past the host's direct fan-out (here 1 viewer), new viewers are introduced
+// to a viewer that offered to relay, with the host's sealed and signed relay answer, and get
+// the host's signed stream from it: the same text as the participant the host serves itself,
+// byte for byte. A viewer that joins late catches up from the relay, from the first record.
+// When no relay has a free slot, a viewer is served by the host.
+TEST_F(JoinTest, ViewersPastTheDirectFanOutAreServedByARelayByteForByte) {
+  host = nullptr;
+  host = start_host("tree.db", 1000, /*direct_peers=*/1, /*relay_children=*/2);
+  auto ada = Joiner::start(host->links().participant, "ada");
+  auto relay = Joiner::start(host->links().viewer, "relay", 10s, /*relay_capacity=*/2);
+  ASSERT_TRUE(wait_until([&] { return host->stats().relays == 1 && ada->client->connected(); }));
+  auto bob = Joiner::start(host->links().viewer, "bob");
+  ASSERT_TRUE(wait_until([&] { return bob->client->connected(); }));
+  EXPECT_TRUE(bob->client->via_relay());
+  ASSERT_TRUE(ada->client->prompt("through the tree").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*ada->client, 2) && answered(*bob->client, 2); }));
+  // A late joiner: the relay's ring still reaches the first record.
+  auto cy = Joiner::start(host->links().viewer, "cy");
+  ASSERT_TRUE(wait_until([&] { return cy->client->connected() && answered(*cy->client, 2); }));
+  EXPECT_TRUE(cy->client->via_relay());
+  // The relay is full (k = 2): the next viewer is served by the host.
+  auto dee = Joiner::start(host->links().viewer, "dee");
+  ASSERT_TRUE(wait_until([&] { return dee->client->connected() && answered(*dee->client, 2); }));
+  EXPECT_FALSE(dee->client->via_relay());
+  host->prompt("second answer");
+  ASSERT_TRUE(wait_until([&] {
+    return answered(*ada->client, 4) && answered(*bob->client, 4) && answered(*cy->client, 4) &&
+           answered(*dee->client, 4) && answered(*relay->client, 4);
+  }));
+  const auto expected = ada->client->transcript().turns();
+  EXPECT_EQ(expected[1].text, "THROUGH THE TREE");
+  EXPECT_EQ(relay->client->transcript().turns(), expected);
+  EXPECT_EQ(bob->client->transcript().turns(), expected);
+  EXPECT_EQ(cy->client->transcript().turns(), expected);
+  EXPECT_EQ(dee->client->transcript().turns(), expected);
+  auto stats = host->stats();
+  EXPECT_EQ(stats.relays, 1u);
+  EXPECT_EQ(stats.relayed_viewers, 2u);
+  EXPECT_EQ(stats.relay_introductions, 2u);
+  EXPECT_EQ(stats.relay_bypasses, 0u);
+  EXPECT_TRUE(stats.refused.empty()) << describe_refusals();
+}
+
+// A relay that alters what it forwards (a fault injected in the relay: one payload byte of
+// every record from the first) is caught by its child's verifier before anything is shown;
+// the child goes back to the host, which serves it directly from then on. Its transcript is
+// the host's, byte for byte.
+TEST_F(JoinTest, ATamperingRelayIsDetectedAndBypassed) {
+  host = nullptr;
+  host = start_host("tamper.db", 1000, /*direct_peers=*/1, /*relay_children=*/2);
+  auto ada = Joiner::start(host->links().participant, "ada");
+  JoinOptions bad;
+  bad.link = host->links().viewer;
+  bad.name = "mallory";
+  bad.relay_capacity = 2;
+  bad.tamper_for_test = 1;
+  auto mallory = Joiner::start(std::move(bad));
+  ASSERT_TRUE(wait_until([&] { return host->stats().relays == 1 && ada->client->connected(); }));
+  ASSERT_TRUE(ada->client->prompt("do not alter this").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*ada->client, 2); }));
+  auto bob = Joiner::start(host->links().viewer, "bob");
+  ASSERT_TRUE(wait_until([&] { return host->stats().relay_bypasses == 1; }))
+      << "introductions " << host->stats().relay_introductions << " relayed "
+      << host->stats().relayed_viewers << " bob connected " << bob->client->connected()
+      << " via relay " << bob->client->via_relay() << " turns "
+      << bob->client->transcript().turns().size();
+  ASSERT_TRUE(wait_until([&] { return bob->client->connected() && answered(*bob->client, 2); }));
+  EXPECT_FALSE(bob->client->via_relay());
+  host->prompt("and this");
+  ASSERT_TRUE(wait_until([&] { return answered(*ada->client, 4) && answered(*bob->client, 4); }));
+  EXPECT_EQ(bob->client->transcript().turns(), ada->client->transcript().turns());
+  EXPECT_EQ(host->stats().relay_introductions, 1u);
+}
+
+// A relay killed with SIGKILL says nothing: its child notices the silence (its stall timer),
+// goes back to the host and resumes from the last record it verified, with no gap and no
+// duplicate. The time it took is printed (docs/BENCHMARKS.md measures it: bench/relay_bench).
+TEST_F(JoinTest, ChildrenOfAKilledRelayResumeWithNoGapOrDuplicate) {
+  host = nullptr;
+  host = start_host("kill.db", 1000, /*direct_peers=*/1, /*relay_children=*/2);
+  auto ada = Joiner::start(host->links().participant, "ada");
+  RelayProcess relay(host->links().viewer, 2);
+  ASSERT_TRUE(relay.running());
+  ASSERT_TRUE(wait_until([&] { return host->stats().relays == 1 && ada->client->connected(); }));
+  auto bob = Joiner::start(host->links().viewer, "bob");
+  ASSERT_TRUE(wait_until([&] { return bob->client->connected() && bob->client->via_relay(); }));
+  ASSERT_TRUE(ada->client->prompt("before the kill").has_value());
+  ASSERT_TRUE(wait_until([&] { return answered(*ada->client, 2) && answered(*bob->client, 2); }));
+  const auto killed_at = std::chrono::steady_clock::now();
+  relay.kill_hard();
+  ASSERT_TRUE(wait_until([&] { return bob->client->connected() && !bob->client->via_relay(); }));
+  std::printf("re-parented %lld ms after the relay was killed\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - killed_at)
+                                         .count()));
+  host->prompt("after the kill");
+  ASSERT_TRUE(wait_until([&] { return answered(*ada->client, 4) && answered(*bob->client, 4); }));
+  EXPECT_EQ(bob->client->transcript().turns(), ada->client->transcript().turns());
 }
 
 TEST_F(JoinTest, WrongSecretFindsNoHostAndSaysSo) {

@@ -99,8 +99,8 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   static constexpr size_t kMaxChildCandidates = 64;
   static constexpr size_t kMaxClosingLinks = 64;
   // A child's stall timer: pings its relay this often, and gives it up after this much silence.
-  static constexpr int64_t kRelayPingEveryMs = 500;
-  static constexpr int64_t kRelaySilenceMs = 1500;
+  static constexpr int64_t kRelayPingEveryMs = 250;
+  static constexpr int64_t kRelaySilenceMs = 1000;
 
   // A host killed without a goodbye leaves the channel silently dead; ICE would notice only after
   // many seconds. Pings every kPingEveryMs keep the host talking; silence for kSilenceMs means
@@ -385,6 +385,9 @@ void JoinClient::Impl::attempt_failed(JoinFailure failure, const std::string& de
 }
 
 void JoinClient::Impl::link_lost(const std::string& why) {
+  // A child that lost its relay goes back through the host at once: the host is another path,
+  // and the host's side of the tree answers it directly (issue 15: re-parented within 2 s).
+  const bool from_relay = attempt && attempt->via_relay;
   teardown();
   if (!options.reconnect) {
     end(JoinFailure::kInterrupted, why);
@@ -398,7 +401,11 @@ void JoinClient::Impl::link_lost(const std::string& why) {
   }
   status("reconnecting (" + why + ")");
   auto delay = std::chrono::milliseconds(std::min(5000, 250 << std::min(retries, 5)));
-  retries += 1;
+  if (from_relay) {
+    delay = std::chrono::milliseconds(0);
+  } else {
+    retries += 1;
+  }
   loop.post_after(delay, [this] {
     if (!attempt) begin_attempt();
   });

@@ -28,27 +28,39 @@ constexpr size_t kMaxBrokeredCandidates = 64;
 
 HostRuntime::Impl::Placement HostRuntime::Impl::place_viewer(const DtlsFingerprint& fingerprint) {
   if (!tree || bypassed.contains(fingerprint)) return {};
+  // The relay this viewer was last introduced to, if it is still a relay in the tree.
+  RelayNodeId came_from = 0;
+  if (auto it = introduced_to.find(fingerprint); it != introduced_to.end()) {
+    if (auto relay = tree_members.find(it->second);
+        relay != tree_members.end() && relay->second.link != 0) {
+      came_from = it->second;
+    }
+    introduced_to.erase(it);
+  }
   if (auto known = tree_by_fingerprint.find(fingerprint); known != tree_by_fingerprint.end()) {
-    // A viewer the tree holds comes back: the client reconnects (same certificate). Its old
-    // link is stale; a relay it was placed below failed it (stalled, closed on it, or sent
-    // what did not verify) unless the relay itself left, which takes its children out of the
-    // tree (forget_tree_node).
+    // A viewer the tree holds comes back: the client reconnects (same certificate), so its old
+    // link is stale.
     const RelayNodeId node = known->second;
-    const auto parent = tree->parent(node);
-    const bool below_relay = parent && *parent != kRelayHost;
     if (const uint64_t old = tree_members.at(node).link; old != 0) drop_link(old);
     forget_tree_node(node);
-    if (below_relay) {
-      if (bypassed_order.size() == kMaxBypassed) {
-        bypassed.erase(bypassed_order.front());
-        bypassed_order.pop_front();
-      }
-      bypassed.insert(fingerprint);
-      bypassed_order.push_back(fingerprint);
-      counters.relay_bypasses += 1;
-      log::info("host", "a viewer came back from its relay: serving it directly");
-      return {};
+  }
+  if (came_from != 0) {
+    // It comes back from a relay that is still in the tree: the relay failed it (stalled,
+    // closed on it, or sent what did not verify), or the viewer lies about it; the host cannot
+    // tell. A relay that left takes its children out of the tree (forget_tree_node), so they
+    // are placed again like new viewers instead. This one is served directly from now on, and
+    // the relay takes no new children: it keeps those it has (each checks it for itself). A
+    // child that lies costs the tree one relay's slots, never anyone's stream.
+    (void)tree->set_capacity(came_from, 0);
+    if (bypassed_order.size() == kMaxBypassed) {
+      bypassed.erase(bypassed_order.front());
+      bypassed_order.pop_front();
     }
+    bypassed.insert(fingerprint);
+    bypassed_order.push_back(fingerprint);
+    counters.relay_bypasses += 1;
+    log::info("host", "a viewer came back from its relay: serving it directly");
+    return {};
   }
   const RelayNodeId node = next_tree_node++;
   auto placed = tree->join(node, 0);
@@ -98,6 +110,12 @@ void HostRuntime::Impl::start_brokered(size_t room, rendezvous::PeerId from, con
   b.fingerprint = offer.joiner_fingerprint;
   brokered.emplace(node, std::move(b));
   brokered_by_join[join_id] = node;
+  if (introduced_order.size() == kMaxBypassed) {
+    introduced_to.erase(introduced_order.front());
+    introduced_order.pop_front();
+  }
+  introduced_to[offer.joiner_fingerprint] = relay;
+  introduced_order.push_back(offer.joiner_fingerprint);
   counters.relay_introductions += 1;
   send_relay_control(relay_member->second.link, RelayIntroFrame{node, offer.sdp});
   loop.post_after(kRelayAnswerTimeout, [this, node, join_id] {
@@ -116,6 +134,7 @@ void HostRuntime::Impl::serve_directly(RelayNodeId node) {
   Brokered b = std::move(it->second);
   brokered.erase(it);
   brokered_by_join.erase(b.join_id);
+  introduced_to.erase(b.fingerprint);  // the relay never served it
   forget_tree_node(node);  // the join stays pending in the handshake: the host answers it
   accept_directly(b.room, b.rendezvous_peer, b.join_id, PeerRole::kViewer, b.offer_sdp,
                   b.fingerprint, 0);

@@ -127,6 +127,11 @@ struct HostRuntime::Impl : HostIo {
   static constexpr size_t kMaxBypassed = 4096;
   std::set<DtlsFingerprint> bypassed;
   std::deque<DtlsFingerprint> bypassed_order;
+  // The relay each viewer was last introduced to, by certificate: the relay's relay_child_gone
+  // may reach the host before the viewer's new offer, so its tree node is gone by then.
+  // Bounded like `bypassed` (oldest forgotten first).
+  std::map<DtlsFingerprint, RelayNodeId> introduced_to;
+  std::deque<DtlsFingerprint> introduced_order;
   // Clients the host removed (/kick), by DTLS certificate: their offers are refused. Stored
   // with the session (EventStore::add_removed_client) and loaded on --resume. Bounded like the
   // store: beyond kMaxRemovedClients the oldest is forgotten.
