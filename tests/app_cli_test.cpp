@@ -86,6 +86,10 @@ TEST_F(AppCli, ModelFlagsAreCheckedBeforeAnythingStarts) {
            {{"--batch-ms", "1001"}, "--batch-ms must be 0..1000"},
            {{"--batch-ms", "-1"}, "--batch-ms must be 0..1000"},
            {{"--batch-ms", "5ms"}, "--batch-ms must be 0..1000"},
+           {{"--direct-peers", "0"}, "--direct-peers must be 1..100000"},
+           {{"--direct-peers", "-1"}, "--direct-peers must be 1..100000"},
+           {{"--relay-children", "65"}, "--relay-children must be 1..64"},
+           {{"--relay-children", "4k"}, "--relay-children must be 1..64"},
        }) {
     std::vector<std::string> argv = {TOKENCAST_BIN, "host", "--db", db};
     argv.insert(argv.end(), c.args.begin(), c.args.end());

@@ -498,6 +498,7 @@ nlohmann::json intro_frame_vectors(const SigningKey& host_key) {
        RelayCandidateFrame{1, 0, "0", "candidate:1 1 udp 2122260223 192.168.1.20 54321 typ host"}},
       {"relay_candidate_relay", "relay",
        RelayCandidateFrame{1, 0, "0", "candidate:2 1 udp 2122260223 192.168.1.30 40001 typ host"}},
+      {"relay_child_gone", "relay", RelayChildGoneFrame{1}},
   };
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [name, from, frame] : frames) {
@@ -530,7 +531,8 @@ nlohmann::json relay_link_vectors() {
       "and relay_sign_interval_ms are the writer's options. `introduction` (docs/PROTOCOL.md "
       "6.5): `relay_answer`, the host (same key) placing a joiner below a relay: its offer "
       "envelope, the relay answer transcript, plaintext, signature and sealed envelope; `frames`, "
-      "the host <-> relay introduction frames with their sender (a host decodes what a relay "
+      "the host <-> relay introduction frames (and relay_child_gone) with their sender (a host "
+      "decodes what a relay "
       "sends with decode_client_frame, a relay what the host sends with its client decoder); "
       "`child_link`, a child's relay_hello from the genesis chain hash and its relay's "
       "relay_welcome (a relay decodes its child's frames with decode_client_frame, the child "

@@ -77,6 +77,8 @@ TEST(RelayIntroFrames, RoundTripExactly) {
       RelayAcceptFrame{300, kRelaySdp},
       RelayRefuseFrame{7, RelayRefuseReason::kRefused},
       RelayRefuseFrame{7, RelayRefuseReason::kLeaving},
+      RelayChildGoneFrame{0},
+      RelayChildGoneFrame{std::numeric_limits<uint64_t>::max()},
       RelayCandidateFrame{9, 0, "", "candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host"},
       RelayCandidateFrame{9, 65535, std::string(32, 'm'), std::string(1024, 'c')},
   };
@@ -85,6 +87,7 @@ TEST(RelayIntroFrames, RoundTripExactly) {
   EXPECT_EQ(to_hex(encode_ok(RelayIntroFrame{1, "v"})), "0e010176");
   EXPECT_EQ(to_hex(encode_ok(RelayAcceptFrame{128, "v"})), "0f80010176");
   EXPECT_EQ(to_hex(encode_ok(RelayRefuseFrame{2, RelayRefuseReason::kFull})), "100201");
+  EXPECT_EQ(to_hex(encode_ok(RelayChildGoneFrame{300})), "14ac02");
   EXPECT_EQ(to_hex(encode_ok(RelayCandidateFrame{3, 1, "0", "c"})),
             "110301013001"
             "63");
@@ -97,6 +100,10 @@ TEST(RelayIntroFrames, DecodeStrictlyWithBounds) {
   EXPECT_EQ(decode_error(from_hex("0e010276")), FrameError::kTruncated);
   EXPECT_EQ(decode_error(from_hex("0e01017600")), FrameError::kTrailingBytes);
   EXPECT_EQ(decode_error(from_hex("10")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("14")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("1480")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("140100")), FrameError::kTrailingBytes);
+  EXPECT_EQ(decode_error(from_hex("148000")), FrameError::kBadVarint);
   EXPECT_EQ(decode_error(from_hex("1101")), FrameError::kTruncated);
   EXPECT_EQ(decode_error(from_hex("11010100")), FrameError::kTruncated);
   EXPECT_EQ(decode_error(from_hex("11010100"
@@ -150,16 +157,19 @@ TEST(RelayIntroFrames, EachSideRefusesTheOthersFrames) {
   const FrameBytes accept = encode_ok(RelayAcceptFrame{1, kRelaySdp});
   const FrameBytes refuse = encode_ok(RelayRefuseFrame{1, RelayRefuseReason::kFull});
   const FrameBytes candidate = encode_ok(RelayCandidateFrame{1, 0, "0", "candidate:x"});
+  const FrameBytes gone = encode_ok(RelayChildGoneFrame{1});
   // The host's decoder (frames from its peers, relays included): a relay_intro is host-only.
   EXPECT_EQ(decode_client_frame(intro).error(), FrameError::kUnexpectedFrame);
   EXPECT_TRUE(decode_client_frame(accept).has_value());
   EXPECT_TRUE(decode_client_frame(refuse).has_value());
+  EXPECT_TRUE(decode_client_frame(gone).has_value());
   EXPECT_TRUE(decode_client_frame(candidate).has_value());
   // The client's decoder (a relay's link to the host): accept and refuse travel the other way;
   // neither moves the stream position.
   FrameDecoder client(StreamPosition{5, 2});
   EXPECT_EQ(client.decode(accept).error(), FrameError::kUnexpectedFrame);
   EXPECT_EQ(client.decode(refuse).error(), FrameError::kUnexpectedFrame);
+  EXPECT_EQ(client.decode(gone).error(), FrameError::kUnexpectedFrame);
   auto got_intro = client.decode(intro);
   ASSERT_TRUE(got_intro.has_value());
   EXPECT_EQ(std::get<RelayIntroFrame>(*got_intro).sdp, kRelaySdp);
@@ -449,7 +459,7 @@ TEST(FrameCodec, OversizedFramesAreRejected) {
 }
 
 TEST(FrameCodec, UnknownFrameTypesAreRejected) {
-  for (int type : {0x00, 0x14, 0x1F, 0x7F, 0x80, 0xFF}) {
+  for (int type : {0x00, 0x15, 0x1F, 0x7F, 0x80, 0xFF}) {
     EXPECT_EQ(decode_error(bytes_of({type})), FrameError::kUnknownFrameType) << type;
     EXPECT_EQ(decode_error(bytes_of({type, 0x01, 0x00})), FrameError::kUnknownFrameType) << type;
   }
@@ -942,6 +952,9 @@ json frame_to_json(const Frame& frame) {
       return {{"type", "relay_refuse"},
               {"child", u64_json(f.child)},
               {"reason", static_cast<int>(f.reason)}};
+    }
+    json operator()(const RelayChildGoneFrame& f) const {
+      return {{"type", "relay_child_gone"}, {"child", u64_json(f.child)}};
     }
     json operator()(const RelayCandidateFrame& f) const {
       return {{"type", "relay_candidate"},

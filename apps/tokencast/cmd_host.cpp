@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -75,6 +76,8 @@ struct HostFlags {
   std::string max_peers = "1000";
   std::string pace_ms = "16";
   std::string batch_ms = "0";
+  std::string direct_peers = "100";
+  std::string relay_children = "4";
   bool no_qr = false;
   bool quiet = false;
   bool present = false;
@@ -250,6 +253,12 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
   cli.option("--prompt", "TEXT", &f.prompt, "a first prompt to answer");
   cli.option("--name", "NAME", &f.name, "the host's display name (default host)");
   cli.option("--max-peers", "N", &f.max_peers, "most peers at once (default 1000)");
+  cli.option("--direct-peers", "N", &f.direct_peers,
+             "serve at most N viewers directly; past them, new viewers are served by viewers "
+             "that offered to relay (`join --relay`), which forward the host's signed stream "
+             "(default 100; participants are always served directly)");
+  cli.option("--relay-children", "K", &f.relay_children,
+             "at most K viewers below each relaying viewer (1..64, default 4)");
   cli.option("--pace-ms", "MS", &f.pace_ms,
              "send each peer at most one frame of live tokens per MS ms, merging what arrives "
              "in between (default 16, about one display frame; 0: every token at once)");
@@ -306,6 +315,22 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
       !std::isdigit(static_cast<unsigned char>(f.batch_ms[0]))) {
     return unexpected(std::string("--batch-ms must be 0..1000"));
   }
+  // Digits only: strtoul would take "-1" for a huge number.
+  auto count = [](const std::string& text, unsigned long low,
+                  unsigned long high) -> std::optional<size_t> {
+    if (text.empty() || text.size() > 6 || !std::all_of(text.begin(), text.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) != 0;
+        })) {
+      return std::nullopt;
+    }
+    unsigned long value = std::strtoul(text.c_str(), nullptr, 10);
+    if (value < low || value > high) return std::nullopt;
+    return static_cast<size_t>(value);
+  };
+  auto direct_peers = count(f.direct_peers, 1, 100000);
+  if (!direct_peers) return unexpected(std::string("--direct-peers must be 1..100000"));
+  auto relay_children = count(f.relay_children, 1, 64);
+  if (!relay_children) return unexpected(std::string("--relay-children must be 1..64"));
   auto ice = f.ice.servers();
   if (!ice) return unexpected(ice.error());
   auto turn_grant = f.ice.turn_grant();
@@ -366,6 +391,8 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   options.max_peers = max_peers;
   options.pace_interval_ms = static_cast<int64_t>(pace_ms);
   options.batch_interval_ms = static_cast<int64_t>(batch_ms);
+  options.direct_peers = *direct_peers;
+  options.relay_children = *relay_children;
   return options;
 }
 

@@ -37,8 +37,9 @@ inline std::optional<std::vector<std::string>> load_tokens(const std::string& fi
 inline std::unique_ptr<HostRuntime> start_loopback_host(const std::filesystem::path& dir,
                                                         std::unique_ptr<PacedSource> source,
                                                         size_t max_peers = 1000,
-                                                        int64_t pace_ms = 16,
-                                                        int64_t batch_ms = 0) {
+                                                        int64_t pace_ms = 16, int64_t batch_ms = 0,
+                                                        size_t direct_peers = 100,
+                                                        size_t relay_children = 4) {
   std::filesystem::create_directories(dir);
   HostOptions options;
   options.db_path = (dir / "bench.db").string();
@@ -48,6 +49,8 @@ inline std::unique_ptr<HostRuntime> start_loopback_host(const std::filesystem::p
   options.max_peers = max_peers;
   options.pace_interval_ms = pace_ms;
   options.batch_interval_ms = batch_ms;
+  options.direct_peers = direct_peers;
+  options.relay_children = relay_children;
   auto host = HostRuntime::start(std::move(options));
   if (!host) {
     std::fprintf(stderr, "cannot start the host: %s\n", host.error().c_str());

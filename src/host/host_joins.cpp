@@ -324,10 +324,12 @@ void HostRuntime::Impl::on_envelope(size_t room, rendezvous::PeerId from,
     accept_offer(room, from, event->join_id, role, *offer);
     return;
   }
+  const auto* joiner_candidate = std::get_if<IceCandidate>(&event->body);
+  if (joiner_candidate && brokered_candidate(event->join_id, *joiner_candidate)) return;
   auto it = by_join.find(event->join_id);
   if (it == by_join.end()) return;
   Link& link = link_table.at(it->second);
-  if (const auto* candidate = std::get_if<IceCandidate>(&event->body)) {
+  if (const auto* candidate = joiner_candidate) {
     if (auto added = link.peer->add_remote_candidate(*candidate); !added) {
       log::debug("host", "a joiner's candidate was not usable: " + added.error().message);
     }
@@ -336,18 +338,36 @@ void HostRuntime::Impl::on_envelope(size_t room, rendezvous::PeerId from,
 
 void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const JoinId& join_id,
                                      PeerRole role, const JoinOffer& offer) {
+  if (removed_clients.contains(offer.joiner_fingerprint)) {
+    counters.joins_refused_removed += 1;
+    auto rejection = handshake->seal_rejection(join_id, RejectReason::kRefused, system_random());
+    if (rejection && rooms[room].client) (void)rooms[room].client->send(from, *rejection);
+    return;
+  }
+  RelayNodeId node = 0;
+  if (role == PeerRole::kViewer) {
+    Placement placement = place_viewer(offer.joiner_fingerprint);
+    if (placement.brokered) {
+      start_brokered(room, from, join_id, offer, placement.node);
+      return;
+    }
+    node = placement.node;
+  }
+  accept_directly(room, from, join_id, role, offer.sdp, offer.joiner_fingerprint, node);
+}
+
+void HostRuntime::Impl::accept_directly(size_t room, rendezvous::PeerId from, const JoinId& join_id,
+                                        PeerRole role, const std::string& sdp,
+                                        const DtlsFingerprint& fingerprint, RelayNodeId tree_node) {
   auto reject = [&](RejectReason reason) {
+    if (tree_node != 0) forget_tree_node(tree_node);
     auto rejection = handshake->seal_rejection(join_id, reason, system_random());
     if (rejection && rooms[room].client) (void)rooms[room].client->send(from, *rejection);
   };
-  if (removed_clients.contains(offer.joiner_fingerprint)) {
-    counters.joins_refused_removed += 1;
-    reject(RejectReason::kRefused);
-    return;
-  }
   uint64_t id = next_link++;
   auto decision = admission.offer(id, role, JoinSender{room, from}, unix_now_ms());
   if (decision.verdict == JoinAdmission::Verdict::kSenderBusy) {
+    if (tree_node != 0) forget_tree_node(tree_node);
     handshake->forget(join_id);
     counters.offers_dropped_busy += 1;
     return;
@@ -392,10 +412,12 @@ void HostRuntime::Impl::accept_offer(size_t room, rendezvous::PeerId from, const
   link.room = room;
   link.rendezvous_peer = from;
   link.created_ms = unix_now_ms();
-  link.joiner_fingerprint = offer.joiner_fingerprint;
+  link.joiner_fingerprint = fingerprint;
+  link.tree_node = tree_node;
   Link& stored = link_table.emplace(id, std::move(link)).first->second;
+  if (tree_node != 0) tree_members[tree_node].link = id;
   by_join[join_id] = id;
-  if (!stored.peer->set_remote_description(offer.sdp) || !stored.peer->create_answer()) {
+  if (!stored.peer->set_remote_description(sdp) || !stored.peer->create_answer()) {
     drop_link(id);
   }
 }

@@ -96,6 +96,7 @@ void HostRuntime::Impl::on_link_message(uint64_t id, std::vector<uint8_t> messag
   auto it = link_table.find(id);
   if (it == link_table.end() || it->second.conn == 0) return;
   counters.frames_received += 1;
+  if (relay_link_frame(id, it->second, message)) return;
   session->peer_frame(it->second.conn, message, unix_now_ms());
 }
 
@@ -103,6 +104,16 @@ void HostRuntime::Impl::pump(uint64_t id) {
   auto it = link_table.find(id);
   if (it == link_table.end() || it->second.conn == 0) return;
   Link& link = it->second;
+  while (!link.paused && !link.relay_control.empty()) {
+    SendResult result = link.peer->send(link.relay_control.front());
+    if (result == SendResult::kRefusedFull) {
+      link.paused = true;
+      return;
+    }
+    if (!accepted(result)) return;
+    link.relay_control.pop_front();
+    if (result == SendResult::kSentOverHighWater) link.paused = true;
+  }
   while (!link.paused) {
     std::optional<HostSession::OutFrame> frame;
     if (link.held) {
@@ -133,6 +144,7 @@ void HostRuntime::Impl::drop_link(uint64_t id) {
   auto it = link_table.find(id);
   if (it == link_table.end()) return;
   Link& link = it->second;
+  if (link.tree_node != 0) relay_link_closed(id, link);
   if (link.conn != 0) {
     session->peer_closed(link.conn, unix_now_ms());
     by_conn.erase(link.conn);

@@ -113,6 +113,16 @@ std::string render_host_metrics(const HostStats& s, const std::string& session_i
   e.one("tokencast_host_join_envelopes_dropped_total", "counter",
         "Join envelopes dropped over the inbox's bounds.",
         static_cast<double>(s.envelopes_dropped));
+  e.one("tokencast_host_relays", "gauge", "Direct viewers that relay the stream to others.",
+        static_cast<double>(s.relays));
+  e.one("tokencast_host_relayed_viewers", "gauge", "Viewers served by a relay.",
+        static_cast<double>(s.relayed_viewers));
+  e.one("tokencast_host_relay_introductions_total", "counter",
+        "Viewers introduced to a relay (docs/PROTOCOL.md section 6).",
+        static_cast<double>(s.relay_introductions));
+  e.one("tokencast_host_relay_bypasses_total", "counter",
+        "Viewers served directly after coming back from a relay that stayed.",
+        static_cast<double>(s.relay_bypasses));
   return e.take();
 }
 

@@ -17,6 +17,7 @@
 #include "tokencast/core/handshake.hpp"
 #include "tokencast/core/host_session.hpp"
 #include "tokencast/core/join_admission.hpp"
+#include "tokencast/core/relay_tree.hpp"
 #include "tokencast/host/host.hpp"
 #include "tokencast/signal/rendezvous.hpp"
 #include "tokencast/signal/rendezvous_client.hpp"
@@ -57,6 +58,32 @@ struct HostRuntime::Impl : HostIo {
     std::optional<int64_t> wake_ms;              // a pacing timer is armed for this time
     int64_t created_ms = 0;
     DtlsFingerprint joiner_fingerprint{};  // the joiner's certificate, from its signed offer
+    // The relay tree: this viewer's node (0: not in the tree, e.g. a participant), whether its
+    // first frame (the hello) was seen, and frames of the host <-> relay protocol refused by a
+    // full send buffer (sent before the session's next frame; bounded).
+    RelayNodeId tree_node = 0;
+    bool hello_seen = false;
+    bool relays = false;  // its hello offered a relay capacity: it takes introductions
+    std::deque<FrameBytes> relay_control;
+  };
+
+  // A viewer the host placed below a relay: from its offer to the end of its link to the relay
+  // (the relay says relay_child_gone), by its node id (the token the relay knows it by).
+  struct Brokered {
+    JoinId join_id{};
+    size_t room = 0;
+    rendezvous::PeerId rendezvous_peer = 0;
+    RelayNodeId relay = 0;
+    std::string offer_sdp;  // served directly with it if the relay refuses or does not answer
+    DtlsFingerprint fingerprint{};
+    bool answered = false;
+    std::vector<IceCandidate> early_candidates;  // the relay's, before its answer (bounded)
+    size_t joiner_candidates = 0;                // handed to the relay (bounded)
+  };
+  // A tree node: its direct link (0 for a viewer served by a relay) and its certificate.
+  struct TreeMember {
+    uint64_t link = 0;
+    DtlsFingerprint fingerprint{};
   };
 
   // Held for the runtime's life, so that libwebrtc's threads are not stopped and restarted
@@ -86,6 +113,20 @@ struct HostRuntime::Impl : HostIo {
   std::map<ConnId, uint64_t> by_conn;
   std::map<JoinId, uint64_t> by_join;
   JoinAdmission admission;  // which authentic offers get a PeerConnection
+  // The relay tree (host_relays.cpp). Nodes by id and by certificate (a client keeps its
+  // certificate across reconnects, so the host knows a viewer that comes back from a relay).
+  std::optional<RelayTree> tree;
+  std::map<RelayNodeId, TreeMember> tree_members;
+  std::map<DtlsFingerprint, RelayNodeId> tree_by_fingerprint;
+  RelayNodeId next_tree_node = 1;
+  std::map<RelayNodeId, Brokered> brokered;
+  std::map<JoinId, RelayNodeId> brokered_by_join;
+  // Viewers served directly from now on: they came back while the relay they had been placed
+  // below was still in the tree (it stalled or tampered, or the viewer lies about it: the host
+  // cannot tell, so it blames neither and bypasses the relay for that viewer). Bounded.
+  static constexpr size_t kMaxBypassed = 4096;
+  std::set<DtlsFingerprint> bypassed;
+  std::deque<DtlsFingerprint> bypassed_order;
   // Clients the host removed (/kick), by DTLS certificate: their offers are refused. Stored
   // with the session (EventStore::add_removed_client) and loaded on --resume. Bounded like the
   // store: beyond kMaxRemovedClients the oldest is forgotten.
@@ -167,8 +208,35 @@ struct HostRuntime::Impl : HostIo {
   void on_envelope(size_t room, rendezvous::PeerId from, std::vector<uint8_t> bytes);
   void accept_offer(size_t room, rendezvous::PeerId from, const JoinId& join_id, PeerRole role,
                     const JoinOffer& offer);
+  // Admits the offer and answers it with a PeerLink of the host's own (tree_node: its node).
+  void accept_directly(size_t room, rendezvous::PeerId from, const JoinId& join_id, PeerRole role,
+                       const std::string& sdp, const DtlsFingerprint& fingerprint,
+                       RelayNodeId tree_node);
   void send_to_joiner(Link& link, Expected<std::vector<uint8_t>, HandshakeError> envelope);
   void refuse(HandshakeError error);
+
+  // host_relays.cpp
+  // Where a viewer's offer goes: a tree node served directly (0: outside the tree) or a relay
+  // (brokered: true, node = the viewer's own node).
+  struct Placement {
+    RelayNodeId node = 0;
+    bool brokered = false;
+  };
+  Placement place_viewer(const DtlsFingerprint& fingerprint);
+  void forget_tree_node(RelayNodeId node);
+  void start_brokered(size_t room, rendezvous::PeerId from, const JoinId& join_id,
+                      const JoinOffer& offer, RelayNodeId node);
+  // The joiner's trickled candidate for a brokered join (false: not one).
+  bool brokered_candidate(const JoinId& join_id, const IceCandidate& candidate);
+  // A direct link's first frame (a hello may offer a relay capacity) and, on a relay's link,
+  // the host <-> relay frames (true: handled here, not by the session).
+  bool relay_link_frame(uint64_t id, Link& link, std::span<const uint8_t> message);
+  void relay_link_closed(uint64_t id, Link& link);
+  void send_relay_control(uint64_t link_id, const Frame& frame);
+  void send_envelope(size_t room, rendezvous::PeerId to,
+                     Expected<std::vector<uint8_t>, HandshakeError> envelope);
+  // A brokered join the relay did not take: the host serves it itself.
+  void serve_directly(RelayNodeId node);
 
   // host_links.cpp
   LinkCallbacks callbacks_for(uint64_t id);

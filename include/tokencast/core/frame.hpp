@@ -245,11 +245,19 @@ struct RelayWelcomeFrame {
   bool operator==(const RelayWelcomeFrame&) const = default;
 };
 
+// relay -> host: a child this relay accepted is gone (its link closed or failed, never opened
+// in time, or the relay dropped it: too slow, a bad relay_hello). The host frees its slot and
+// may place it again.
+struct RelayChildGoneFrame {
+  uint64_t child = 0;
+  bool operator==(const RelayChildGoneFrame&) const = default;
+};
+
 using Frame =
     std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame, CancelFrame,
                  PingFrame, PongFrame, ErrorFrame, ByeFrame, AckFrame, ThinkingFrame,
                  SignatureFrame, RelayIntroFrame, RelayAcceptFrame, RelayRefuseFrame,
-                 RelayCandidateFrame, RelayHelloFrame, RelayWelcomeFrame>;
+                 RelayCandidateFrame, RelayHelloFrame, RelayWelcomeFrame, RelayChildGoneFrame>;
 
 // Wire type bytes (first byte of every frame). 0x00 is never a frame.
 enum class FrameType : uint8_t {
@@ -272,6 +280,7 @@ enum class FrameType : uint8_t {
   kRelayCandidate = 0x11,  // version 5, both ways
   kRelayHello = 0x12,      // version 5, child -> relay
   kRelayWelcome = 0x13,    // version 5, relay -> child
+  kRelayChildGone = 0x14,  // version 5, relay -> host
 };
 
 // Event type bytes inside an events frame.
@@ -353,7 +362,8 @@ class FrameDecoder {
   // returned as an EventsFrame holding its one TextDelta (ThinkingDelta) event with sequence and
   // turn filled in, so the caller
   // handles host events in one shape. Errors: everything decode_frame reports, plus
-  // kUnexpectedFrame (hello, prompt, cancel, ack, relay_accept, relay_refuse, relay_hello),
+  // kUnexpectedFrame (hello, prompt, cancel, ack, relay_accept, relay_refuse, relay_hello,
+  // relay_child_gone),
   // kSequenceGap (events frame not starting at last_seq + 1), kNoOpenTurn, kTurnMismatch,
   // kTurnAlreadyOpen. On error the position is unchanged and nothing of the frame was applied; the
   // client should close the link and resume from position().last_seq.

@@ -57,6 +57,13 @@ struct HostOptions {
   bool stream_source = false;
   std::string host_name = "host";
   size_t max_peers = 1000;
+  // The relay tree (docs/ARCHITECTURE.md "Relay tree"): the host serves this many viewers
+  // itself; past them it places new viewers below direct viewers that offered to relay
+  // (`join --relay N`), up to relay_children each, and introduces them (docs/PROTOCOL.md
+  // section 6). With no relay slot free, viewers are served directly up to max_peers.
+  // Participants are always served directly.
+  size_t direct_peers = 100;
+  size_t relay_children = 4;
   size_t max_pending_bytes_per_peer = size_t{1} << 20;
   // Live frames go to each peer at most once per this many ms (0: no pacing); see
   // docs/PROTOCOL.md §4.8.
@@ -119,6 +126,13 @@ struct HostStats {
   // peers were told; the host should stop.
   bool ended = false;
   std::string end_reason;
+  // The relay tree: viewers that relay for others (direct links), viewers served by a relay
+  // now, introductions made, and viewers served directly after coming back from a relay that
+  // is still in the tree (a relay caught tampering or stalled is bypassed this way).
+  size_t relays = 0;
+  size_t relayed_viewers = 0;
+  uint64_t relay_introductions = 0;
+  uint64_t relay_bypasses = 0;
   uint64_t store_commits = 0;
   double store_max_commit_ms = 0;
 };

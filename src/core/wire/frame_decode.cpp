@@ -319,6 +319,12 @@ bool read_frame(Reader& r, uint8_t type, Frame& frame) {
       frame = f;
       return true;
     }
+    case FrameType::kRelayChildGone: {
+      RelayChildGoneFrame f;
+      if (!r.varint(f.child)) return false;
+      frame = f;
+      return true;
+    }
     case FrameType::kRelayCandidate: {
       RelayCandidateFrame f;
       uint64_t index = 0;

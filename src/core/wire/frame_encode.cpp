@@ -112,6 +112,7 @@ std::error_code check(const Frame& frame) {
       if (f.reason > RelayRefuseReason::kLeaving) return FrameError::kBadEnum;
       return {};
     }
+    std::error_code operator()(const RelayChildGoneFrame&) const { return {}; }
     std::error_code operator()(const RelayCandidateFrame& f) const {
       auto defect = codec::check_relay_mid(f.mid);
       if (defect == codec::ValueDefect::kNone) defect = codec::check_relay_candidate(f.candidate);
@@ -218,6 +219,10 @@ void write(FrameBytes& out, const Frame& frame) {
       type(FrameType::kRelayRefuse);
       put_varint(out, f.child);
       put_enum(out, f.reason);
+    }
+    void operator()(const RelayChildGoneFrame& f) const {
+      type(FrameType::kRelayChildGone);
+      put_varint(out, f.child);
     }
     void operator()(const RelayCandidateFrame& f) const {
       type(FrameType::kRelayCandidate);

@@ -1,0 +1,254 @@
+// The host's part of the relay tree (docs/ARCHITECTURE.md "Relay tree", docs/PROTOCOL.md
+// section 6): where each viewer's offer goes, the brokered introduction of a viewer to the relay
+// the planner chose (its offer and candidates to the relay over the relay's data channel, the
+// relay's answer sealed and signed to the viewer), and the bookkeeping when relays and their
+// children come and go.
+//
+// The tree is two levels deep here: only the host's direct viewers relay (the host has a data
+// channel to each of them to introduce children over); a viewer placed below a relay is a leaf.
+#include <algorithm>
+
+#include "host_runtime_impl.hpp"
+#include "tokencast/core/log.hpp"
+
+namespace tokencast {
+namespace {
+
+// A relay that neither answers nor refuses an introduction this long: the host serves the
+// viewer itself (its joiner waits answer_timeout, 10 s by default, for any answer).
+constexpr std::chrono::milliseconds kRelayAnswerTimeout{4'000};
+// After a relay answer, the viewer's last trickled candidates still reach the relay this long;
+// then the host forgets the join (the relay reports the child's end with relay_child_gone).
+constexpr std::chrono::seconds kBrokeredCandidateWindow{30};
+// Host <-> relay frames waiting for a relay's full send buffer, and candidates per child.
+constexpr size_t kMaxRelayControlFrames = 256;
+constexpr size_t kMaxBrokeredCandidates = 64;
+
+}  // namespace
+
+HostRuntime::Impl::Placement HostRuntime::Impl::place_viewer(const DtlsFingerprint& fingerprint) {
+  if (!tree || bypassed.contains(fingerprint)) return {};
+  if (auto known = tree_by_fingerprint.find(fingerprint); known != tree_by_fingerprint.end()) {
+    // A viewer the tree holds comes back: the client reconnects (same certificate). Its old
+    // link is stale; a relay it was placed below failed it (stalled, closed on it, or sent
+    // what did not verify) unless the relay itself left, which takes its children out of the
+    // tree (forget_tree_node).
+    const RelayNodeId node = known->second;
+    const auto parent = tree->parent(node);
+    const bool below_relay = parent && *parent != kRelayHost;
+    if (const uint64_t old = tree_members.at(node).link; old != 0) drop_link(old);
+    forget_tree_node(node);
+    if (below_relay) {
+      if (bypassed_order.size() == kMaxBypassed) {
+        bypassed.erase(bypassed_order.front());
+        bypassed_order.pop_front();
+      }
+      bypassed.insert(fingerprint);
+      bypassed_order.push_back(fingerprint);
+      counters.relay_bypasses += 1;
+      log::info("host", "a viewer came back from its relay: serving it directly");
+      return {};
+    }
+  }
+  const RelayNodeId node = next_tree_node++;
+  auto placed = tree->join(node, 0);
+  if (!placed) return {};  // no slot at any relay: served directly, outside the tree
+  tree_members[node] = TreeMember{0, fingerprint};
+  tree_by_fingerprint[fingerprint] = node;
+  return {node, placed->parent != kRelayHost};
+}
+
+void HostRuntime::Impl::forget_tree_node(RelayNodeId node) {
+  auto member = tree_members.find(node);
+  if (member == tree_members.end()) return;
+  if (auto f = tree_by_fingerprint.find(member->second.fingerprint);
+      f != tree_by_fingerprint.end() && f->second == node) {
+    tree_by_fingerprint.erase(f);
+  }
+  tree_members.erase(member);
+  if (auto b = brokered.find(node); b != brokered.end()) {
+    brokered_by_join.erase(b->second.join_id);
+    handshake->forget(b->second.join_id);
+    brokered.erase(b);
+  }
+  if (!tree->contains(node)) return;
+  const std::vector<RelayNodeId> children = tree->children(node);
+  (void)tree->leave(node);
+  // A relay that leaves closes its children's links (they lost their stream): each comes back
+  // through the host and is placed again, as a new viewer.
+  for (RelayNodeId child : children) forget_tree_node(child);
+}
+
+void HostRuntime::Impl::start_brokered(size_t room, rendezvous::PeerId from, const JoinId& join_id,
+                                       const JoinOffer& offer, RelayNodeId node) {
+  const RelayNodeId relay = tree->parent(node).value_or(kRelayHost);
+  auto relay_member = tree_members.find(relay);
+  if (relay_member == tree_members.end() || relay_member->second.link == 0 ||
+      !link_table.contains(relay_member->second.link)) {
+    forget_tree_node(node);  // cannot happen while the tables agree; serve it anyway
+    accept_directly(room, from, join_id, PeerRole::kViewer, offer.sdp, offer.joiner_fingerprint, 0);
+    return;
+  }
+  Brokered b;
+  b.join_id = join_id;
+  b.room = room;
+  b.rendezvous_peer = from;
+  b.relay = relay;
+  b.offer_sdp = offer.sdp;
+  b.fingerprint = offer.joiner_fingerprint;
+  brokered.emplace(node, std::move(b));
+  brokered_by_join[join_id] = node;
+  counters.relay_introductions += 1;
+  send_relay_control(relay_member->second.link, RelayIntroFrame{node, offer.sdp});
+  loop.post_after(kRelayAnswerTimeout, [this, node, join_id] {
+    auto it = brokered.find(node);
+    if (stopping || it == brokered.end() || it->second.join_id != join_id) return;
+    if (!it->second.answered) {
+      log::info("host", "a relay did not answer an introduction in time: serving the viewer");
+      serve_directly(node);
+    }
+  });
+}
+
+void HostRuntime::Impl::serve_directly(RelayNodeId node) {
+  auto it = brokered.find(node);
+  if (it == brokered.end()) return;
+  Brokered b = std::move(it->second);
+  brokered.erase(it);
+  brokered_by_join.erase(b.join_id);
+  forget_tree_node(node);  // the join stays pending in the handshake: the host answers it
+  accept_directly(b.room, b.rendezvous_peer, b.join_id, PeerRole::kViewer, b.offer_sdp,
+                  b.fingerprint, 0);
+}
+
+bool HostRuntime::Impl::brokered_candidate(const JoinId& join_id, const IceCandidate& candidate) {
+  auto by = brokered_by_join.find(join_id);
+  if (by == brokered_by_join.end()) return false;
+  Brokered& b = brokered.at(by->second);
+  if (b.joiner_candidates == kMaxBrokeredCandidates) return true;
+  b.joiner_candidates += 1;
+  auto relay = tree_members.find(b.relay);
+  if (relay == tree_members.end() || relay->second.link == 0) return true;
+  send_relay_control(relay->second.link,
+                     RelayCandidateFrame{by->second, candidate.mline_index, candidate.sdp_mid,
+                                         candidate.candidate});
+  return true;
+}
+
+bool HostRuntime::Impl::relay_link_frame(uint64_t id, Link& link,
+                                         std::span<const uint8_t> message) {
+  if (message.empty()) return false;
+  const auto type = static_cast<FrameType>(message[0]);
+  if (!link.hello_seen) {
+    link.hello_seen = true;
+    if (link.tree_node == 0 || type != FrameType::kHello) return false;
+    auto frame = decode_frame(message);
+    const auto* hello = frame ? std::get_if<HelloFrame>(&*frame) : nullptr;
+    if (hello && hello->version >= kRelayVersion && hello->relay_capacity > 0) {
+      link.relays = true;
+      (void)tree->set_capacity(link.tree_node, hello->relay_capacity);
+    }
+    return false;  // the session welcomes it as usual (and streams it the relay stream)
+  }
+  if (type != FrameType::kRelayAccept && type != FrameType::kRelayRefuse &&
+      type != FrameType::kRelayCandidate && type != FrameType::kRelayChildGone) {
+    return false;
+  }
+  if (!link.relays) return false;  // not a relay: the session refuses it (protocol error)
+  auto frame = decode_frame(message);
+  if (!frame) {
+    log::info("host", "a relay sent a frame that does not decode (" + frame.error().message() +
+                          "): closing its link");
+    drop_link(id);
+    return true;
+  }
+  const RelayNodeId relay = link.tree_node;
+  // The child the frame names, if this relay is the one it was introduced to.
+  auto mine = [&](uint64_t child) -> Brokered* {
+    auto it = brokered.find(child);
+    return it != brokered.end() && it->second.relay == relay ? &it->second : nullptr;
+  };
+  if (const auto* accept = std::get_if<RelayAcceptFrame>(&*frame)) {
+    Brokered* b = mine(accept->child);
+    if (b == nullptr || b->answered) return true;
+    auto sealed = handshake->seal_relay_answer(b->join_id, relay, accept->sdp, system_random());
+    if (!sealed) {
+      log::warn("host",
+                "cannot seal a relay answer: " + std::string(handshake_error_name(sealed.error())));
+      forget_tree_node(accept->child);
+      return true;
+    }
+    send_envelope(b->room, b->rendezvous_peer, std::move(sealed));
+    b->answered = true;
+    counters.joins_answered += 1;
+    for (const IceCandidate& c : b->early_candidates) {
+      send_envelope(b->room, b->rendezvous_peer, handshake->seal_candidate(b->join_id, c));
+    }
+    b->early_candidates.clear();
+    loop.post_after(kBrokeredCandidateWindow, [this, child = accept->child, join = b->join_id] {
+      auto it = brokered.find(child);
+      if (stopping || it == brokered.end() || it->second.join_id != join) return;
+      brokered_by_join.erase(join);
+      handshake->forget(join);
+    });
+  } else if (const auto* refuse = std::get_if<RelayRefuseFrame>(&*frame)) {
+    Brokered* b = mine(refuse->child);
+    if (b != nullptr && !b->answered) serve_directly(refuse->child);
+  } else if (const auto* candidate = std::get_if<RelayCandidateFrame>(&*frame)) {
+    Brokered* b = mine(candidate->child);
+    if (b == nullptr) return true;
+    IceCandidate c{candidate->mid, candidate->mline_index, candidate->candidate};
+    if (!b->answered) {
+      if (b->early_candidates.size() < kMaxBrokeredCandidates) b->early_candidates.push_back(c);
+      return true;
+    }
+    if (brokered_by_join.contains(b->join_id)) {
+      send_envelope(b->room, b->rendezvous_peer, handshake->seal_candidate(b->join_id, c));
+    }
+  } else if (const auto* gone = std::get_if<RelayChildGoneFrame>(&*frame)) {
+    if (tree->parent(gone->child) == relay) forget_tree_node(gone->child);
+  }
+  return true;
+}
+
+void HostRuntime::Impl::relay_link_closed(uint64_t id, Link& link) {
+  const RelayNodeId node = link.tree_node;
+  link.tree_node = 0;
+  auto member = tree_members.find(node);
+  if (member != tree_members.end() && member->second.link == id) forget_tree_node(node);
+}
+
+void HostRuntime::Impl::send_relay_control(uint64_t link_id, const Frame& frame) {
+  auto it = link_table.find(link_id);
+  if (it == link_table.end()) return;
+  auto bytes = encode_frame(frame);
+  if (!bytes) {
+    log::warn("host", "cannot encode a frame for a relay: " + bytes.error().message());
+    return;
+  }
+  Link& link = it->second;
+  if (link.relay_control.size() == kMaxRelayControlFrames) {
+    // A relay that does not read what the host asks of it relays for nobody.
+    log::info("host", "a relay does not read its introductions: closing its link");
+    loop.post([this, link_id] { drop_link(link_id); });
+    return;
+  }
+  link.relay_control.push_back(std::move(*bytes));
+  if (!link.paused) pump(link_id);
+}
+
+void HostRuntime::Impl::send_envelope(size_t room, rendezvous::PeerId to,
+                                      Expected<std::vector<uint8_t>, HandshakeError> envelope) {
+  if (!envelope) {
+    log::warn("host",
+              "cannot seal for a joiner: " + std::string(handshake_error_name(envelope.error())));
+    return;
+  }
+  auto& client = rooms[room].client;
+  if (!client) return;
+  if (auto sent = client->send(to, *envelope); !sent) {
+    log::warn("host", "cannot reach a joiner through the rendezvous: " + sent.error().message());
+  }
+}
+
+}  // namespace tokencast
