@@ -525,3 +525,17 @@ describe('RelayChildLink', () => {
     expect(childFailure(() => link.tick(1000 + 2 * RELAY_SILENCE_MS + 1))).toMatch(/^stalled:/);
   });
 });
+
+describe('relay_link.json introduction.frames (host <-> relay)', () => {
+  it('a child never takes them: refused on its link to a relay, unknown to its host decoder', () => {
+    for (const f of L.introduction.frames) {
+      const bytes = fromHex(f.hex);
+      expect(frameCode(() => new FrameDecoder().decode(bytes))).toBe('unknown_frame_type');
+      const link = new RelayChildLink(new ClientSession('child'), linkHostKey, 0);
+      link.hello();
+      expect(childFailure(() => link.receive(bytes, 1))).toBe('frame:unexpected_frame');
+      link.receive(welcomeAt(0n), 1);
+      expect(childFailure(() => link.receive(bytes, 1))).toBe('frame:unexpected_frame');
+    }
+  });
+});
