@@ -798,8 +798,7 @@ export class Joiner {
       this.send(ClientSession.protocolError(e.detail || e.code));
     }
     if (!(e instanceof RelayChildFailure && e.code === 'relay_left')) this.send(ClientSession.bye());
-    this.retries = 0; // the host is there: rejoin at once
-    this.linkLost(why);
+    this.linkLost(why); // after an opened link: again in 250 ms (the back-off restarts on open)
   }
 
   private onRelayMessage(n: number, a: Attempt, bytes: Uint8Array): void {
