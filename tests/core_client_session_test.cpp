@@ -14,6 +14,7 @@
 #include "tokencast/core/handshake_messages.hpp"
 #include "tokencast/core/host_session.hpp"
 #include "tokencast/core/invite.hpp"
+#include "tokencast/core/relay_fanout.hpp"
 #include "tokencast/core/relay_stream.hpp"
 
 namespace tokencast {
@@ -251,6 +252,183 @@ TEST(ClientSessionRelay, RelayViewersVerifyTheSignedStreamAndMatchTheHostByteFor
     EXPECT_EQ(*c->relay_verified(), *h.host->relay_head());
   }
   EXPECT_EQ(h.host->relay_head()->index, head) << "record index = sequence";
+}
+
+// A relay (a ClientSession on the host's relay stream) forwarding to children through a
+// RelayFanout, as src/client/join_client.cpp wires it: a child that never met the host, one
+// that held the plain stream (no chain position: anchored at a signed index at or below what
+// it holds, nothing applied twice), and one resuming from its own verified position all end
+// byte-exact with the host; the parent link takes nothing but the relay's welcome, the signed
+// records and control frames.
+struct RelayedChild {
+  ClientSession session;
+  explicit RelayedChild(std::string name, const Ed25519PublicKey& key) : session(std::move(name)) {
+    session.set_host_key(key);
+  }
+  // The child's link to the relay: relay_hello, then what the relay serves. False when the
+  // relay refuses the position (bye resume_unavailable).
+  bool attach(const RelayFanout& fanout) {
+    auto hello = decode_client_frame(session.parent_hello());
+    EXPECT_TRUE(hello.has_value());
+    auto serving = fanout.serve(std::get<RelayHelloFrame>(*hello));
+    if (!serving) return false;
+    auto welcome = session.receive(*encode_frame(serving->welcome));
+    EXPECT_TRUE(welcome.has_value()) << welcome.error().message();
+    if (serving->anchor) take(*serving->anchor);
+    for (const auto& f : serving->frames) take(f);
+    return true;
+  }
+  void take(std::span<const uint8_t> frame) {
+    auto events = session.receive(frame);
+    EXPECT_TRUE(events.has_value()) << events.error().message();
+  }
+};
+
+TEST(ClientSessionRelayParent, ChildrenOfARelayMatchTheHostByteForByte) {
+  HostSessionConfig config = signing_config();
+  config.relay.max_unsigned_records = 4;  // signed positions all along the stream
+  Harness h(config);
+  const Ed25519PublicKey key = host_key_of(config);
+  ClientSession relay("relay");
+  relay.offer_relay(2, key);
+  ConnId relay_conn = h.connect(relay, PeerRole::kViewer);
+  std::optional<RelayFanout> fanout;
+  std::vector<RelayedChild*> live;
+  // The relay's link: every frame to its session first, relay frames then to the fanout and
+  // to the children it serves.
+  auto pump = [&] {
+    while (auto out = h.host->next_frame(relay_conn, h.now)) {
+      const bool was_welcomed = relay.welcomed();
+      ASSERT_TRUE(relay.receive(out->bytes));
+      if (!was_welcomed) {
+        fanout.emplace(*relay.session_id(), key);
+        if (auto verified = relay.relay_verified()) fanout->set_base(*verified);
+        continue;
+      }
+      if (out->bytes[0] < kRelayRecordType || out->bytes[0] > kRelayCheckpointType) continue;
+      auto added = fanout->add(out->bytes);
+      ASSERT_TRUE(added);
+      if (*added == RelayForwarder::Added::kForward) {
+        for (RelayedChild* c : live) c->take(out->bytes);
+      }
+    }
+  };
+  pump();
+  ASSERT_TRUE(relay.relay_link());
+
+  // A plain viewer of the host, to be moved below the relay later.
+  ClientSession plain("plain");
+  ConnId plain_conn = h.connect(plain, PeerRole::kViewer);
+  ClientSession asker("asker");
+  ConnId asker_conn = h.connect(asker, PeerRole::kParticipant);
+  h.deliver(asker, asker_conn);
+  h.host->peer_frame(asker_conn, *asker.prompt("tell me", 1), h.now);
+  h.host->durable(h.host->log().head(), h.now);
+  h.answer(long_text(40));
+  h.now += 1000;
+  h.host->tick(h.now);
+  pump();
+  h.deliver(plain, plain_conn);  // holds the first answer, with no chain position
+  const Seq held = plain.position().last_seq;
+  ASSERT_GT(held, 0u);
+  plain.set_link_lost();
+  h.host->peer_closed(plain_conn, h.now);
+
+  // A fresh child (never welcomed: it does not know the session id) is served from record 1.
+  RelayedChild fresh("fresh", key);
+  ASSERT_TRUE(fresh.attach(*fanout));
+  live.push_back(&fresh);
+  h.host->peer_frame(asker_conn, *asker.prompt("meanwhile", 2), h.now);
+  h.host->durable(h.host->log().head(), h.now);
+  h.answer("an answer the plain viewer misses");
+  h.now += 1000;
+  h.host->tick(h.now);
+  pump();
+  // The plain viewer moves below the relay: anchored at or below what it holds.
+  RelayedChild moved("moved", key);
+  moved.session = std::move(plain);
+  moved.session.set_host_key(key);
+  ASSERT_TRUE(moved.attach(*fanout));
+  EXPECT_TRUE(moved.session.parent_link());
+  EXPECT_EQ(moved.session.position().last_seq, h.host->log().head()) << "caught up from the ring";
+  EXPECT_GT(moved.session.position().last_seq, held);
+  live.push_back(&moved);
+
+  // Live: a second answer reaches both through the relay.
+  h.host->peer_frame(asker_conn, *asker.prompt("again", 3), h.now);
+  h.host->durable(h.host->log().head(), h.now);
+  h.answer("a second answer, through the relay");
+  h.now += 1000;
+  h.host->tick(h.now);
+  pump();
+  h.deliver(asker, asker_conn);
+
+  // The fresh child's link drops; it comes back to the relay with its verified position.
+  live.erase(live.begin());
+  fresh.session.set_link_lost();
+  h.host->peer_frame(asker_conn, *asker.prompt("third", 4), h.now);
+  h.host->durable(h.host->log().head(), h.now);
+  h.answer("a third one");
+  h.now += 1000;
+  h.host->tick(h.now);
+  pump();
+  ASSERT_TRUE(fresh.session.relay_verified());
+  ASSERT_TRUE(fresh.attach(*fanout));
+
+  const auto expected = host_transcript(*h.host).turns();
+  for (const RelayedChild* c : {&fresh, &moved}) {
+    EXPECT_EQ(c->session.position().last_seq, h.host->log().head());
+    EXPECT_EQ(c->session.transcript().turns(), expected);
+    EXPECT_EQ(*c->session.relay_verified(), *h.host->relay_head());
+  }
+}
+
+TEST(ClientSessionRelayParent, TheParentLinkTakesOnlyTheRelaysWelcomeAndSignedRecords) {
+  const HostSessionConfig config = signing_config();
+  Harness h(config);
+  const Ed25519PublicKey key = host_key_of(config);
+  // What a host would send a plain viewer: a relay must not be able to pass it off.
+  ClientSession plain("plain");
+  ConnId conn = h.connect(plain, PeerRole::kViewer);
+  h.host->host_prompt("hello", h.now);
+  h.host->durable(h.host->log().head(), h.now);
+  std::vector<FrameBytes> host_frames;
+  while (auto out = h.host->next_frame(conn, h.now)) host_frames.push_back(out->bytes);
+  ASSERT_GE(host_frames.size(), 2u);
+
+  ClientSession child("child");
+  child.set_host_key(key);
+  const FrameBytes hello = child.parent_hello();
+  auto decoded = decode_client_frame(hello);
+  ASSERT_TRUE(decoded);
+  // Nothing held, session unknown: index 0, all-zero hash.
+  EXPECT_EQ(std::get<RelayHelloFrame>(*decoded), (RelayHelloFrame{kRelayVersion, 0, {}}));
+  for (const auto& f : host_frames) {
+    EXPECT_EQ(child.receive(f).error(), FrameError::kUnexpectedFrame) << testing::hex(f);
+  }
+  EXPECT_EQ(child.position().last_seq, 0u);
+  EXPECT_FALSE(child.welcomed());
+  // A relay_welcome on a host link is refused too.
+  ClientSession host_link("host_link");
+  host_link.set_host_key(key);
+  SessionId id;
+  id.bytes.fill(7);
+  EXPECT_EQ(host_link.receive(*encode_frame(RelayWelcomeFrame{kRelayVersion, id, 0})).error(),
+            FrameError::kUnexpectedFrame);
+  // Introduction frames are never the session's (a relay's client takes them off first).
+  EXPECT_EQ(host_link.receive(*encode_frame(RelayIntroFrame{1, "v=0"})).error(),
+            FrameError::kUnexpectedFrame);
+  // The welcome is taken; a relay's version error does not lower the hello's version.
+  EXPECT_TRUE(child.receive(*encode_frame(ErrorFrame{StatusCode::kUnsupportedVersion, "x"})));
+  EXPECT_TRUE(child.receive(*encode_frame(RelayWelcomeFrame{kRelayVersion, id, 0})));
+  EXPECT_TRUE(child.welcomed());
+  EXPECT_FALSE(child.take_ack(1'000'000)) << "no acks to a relay";
+  child.set_link_lost();
+  EXPECT_EQ(decode_frame(child.hello()).has_value(), true);
+  EXPECT_EQ(std::get<HelloFrame>(*decode_frame(child.hello())).version, kProtocolVersion);
+  // Once the session is known, a child holding nothing says hello from the genesis.
+  auto again = decode_client_frame(child.parent_hello());
+  EXPECT_EQ(std::get<RelayHelloFrame>(*again).chain_hash, relay_chain_genesis(id, key));
 }
 
 // A relay stream altered on the way (a flipped payload byte) is refused before anything of it
@@ -534,8 +712,10 @@ nlohmann::json relay_link_vectors() {
       "the host <-> relay introduction frames (and relay_child_gone) with their sender (a host "
       "decodes what a relay "
       "sends with decode_client_frame, a relay what the host sends with its client decoder); "
-      "`child_link`, a child's relay_hello from the genesis chain hash and its relay's "
-      "relay_welcome (a relay decodes its child's frames with decode_client_frame, the child "
+      "`child_link`, a child's relay_hello from the genesis chain hash, its relay's "
+      "relay_welcome, and the relay_hello of a child holding events without a chain position "
+      "(all-zero hash; docs/PROTOCOL.md section 6, the child's link to its relay) (a relay decodes "
+      "its child's frames with decode_client_frame, the child "
       "with its client decoder).";
   doc["host_seed_hex"] = testing::hex(seed);
   doc["host_public_key_hex"] = testing::hex(key);
@@ -582,6 +762,9 @@ nlohmann::json relay_link_vectors() {
   // relay's welcome (the relay has verified as far as the "fresh" link above).
   {
     const RelayHelloFrame hello{kRelayVersion, 0, relay_chain_genesis(session_id, key)};
+    // A child that holds events up to the fresh link's last sequence without a chain position
+    // (served the plain stream by the host): all-zero hash; its relay anchors it at or below.
+    const RelayHelloFrame held{kRelayVersion, links.at(0).at("last_seq").get<uint64_t>(), {}};
     const RelayWelcomeFrame welcome{kRelayVersion, session_id,
                                     links.at(0).at("last_seq").get<uint64_t>()};
     intro["child_link"] = nlohmann::json::array({{{"name", "relay_hello_genesis"},
@@ -589,7 +772,10 @@ nlohmann::json relay_link_vectors() {
                                                   {"hex", testing::hex(*encode_frame(hello))}},
                                                  {{"name", "relay_welcome"},
                                                   {"from", "relay"},
-                                                  {"hex", testing::hex(*encode_frame(welcome))}}});
+                                                  {"hex", testing::hex(*encode_frame(welcome))}},
+                                                 {{"name", "relay_hello_held_without_chain"},
+                                                  {"from", "child"},
+                                                  {"hex", testing::hex(*encode_frame(held))}}});
   }
   doc["introduction"] = intro;
   return doc;
@@ -659,7 +845,11 @@ TEST(RelayLinkVectors, ChildLinkFramesDecodeOnTheirReceiverOnly) {
   std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
   const nlohmann::json doc = nlohmann::json::parse(in);
   const nlohmann::json& frames = doc.at("introduction").at("child_link");
-  ASSERT_EQ(frames.size(), 2u);
+  ASSERT_EQ(frames.size(), 3u);
+  auto held = decode_client_frame(testing::unhex(frames.at(2).at("hex").get<std::string>()));
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(std::get<RelayHelloFrame>(*held).chain_hash, RelayChainHash{});
+  EXPECT_GT(std::get<RelayHelloFrame>(*held).last_index, 0u);
   const auto hello_bytes = testing::unhex(frames.at(0).at("hex").get<std::string>());
   auto hello = decode_client_frame(hello_bytes);
   ASSERT_TRUE(hello.has_value());

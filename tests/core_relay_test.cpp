@@ -13,6 +13,7 @@
 #include "support/hex.hpp"
 #include "support/vector_file.hpp"
 #include "tokencast/core/frame.hpp"
+#include "tokencast/core/relay_fanout.hpp"
 #include "tokencast/core/relay_stream.hpp"
 #include "tokencast/core/relay_tree.hpp"
 
@@ -423,6 +424,122 @@ TEST(RelayForwarder, RingIsBoundedAndSaysWhenItCannotResumeAChild) {
   EXPECT_EQ(relay.oldest(), 7u);
   EXPECT_EQ(relay.since(6)->size(), 4u);
   EXPECT_FALSE(relay.since(5));  // record 6 is gone: resume from the host
+}
+
+// ------------------------------------------------------------------ a relay serving children
+
+std::vector<Bytes> copies(const std::vector<std::vector<uint8_t>>& frames) {
+  return {frames.begin(), frames.end()};
+}
+
+TEST(RelayFanout, ServesEveryChildPositionItCanVouchFor) {
+  RelayStreamWriter writer(session(), host_key(), sign_every_third_record());
+  const auto frames = write_stream(writer, 12);
+  RelayFanout fanout(session(), host_key().public_key());
+  for (const auto& f : frames) EXPECT_EQ(*fanout.add(f), RelayForwarder::Added::kForward);
+  for (const auto& f : frames) EXPECT_EQ(*fanout.add(f), RelayForwarder::Added::kDuplicate);
+  EXPECT_EQ(fanout.head(), 12u);
+  const RelayChainHash genesis = relay_chain_genesis(session(), host_key().public_key());
+
+  // From the genesis, or all zero (a child that was never welcomed does not know the session
+  // id): the whole stream, which the child verifies from h_0.
+  for (const RelayChainHash& hash : {genesis, RelayChainHash{}}) {
+    auto serving = fanout.serve(RelayHelloFrame{kRelayVersion, 0, hash});
+    ASSERT_TRUE(serving);
+    EXPECT_EQ(serving->welcome, (RelayWelcomeFrame{kRelayVersion, session(), 12}));
+    EXPECT_FALSE(serving->anchor);
+    RelayVerifier child(session(), host_key().public_key());
+    Fed fed = feed(child, copies(serving->frames));
+    ASSERT_FALSE(fed.error) << fed.error->message();
+    EXPECT_EQ(fed.released, numbers(0, 12));
+  }
+  RelayChainHash other = genesis;
+  other[0] ^= 1;
+  EXPECT_FALSE(fanout.serve(RelayHelloFrame{kRelayVersion, 0, other}));
+
+  // Resuming from a position the child verified: the records after it.
+  RelayVerifier part(session(), host_key().public_key());
+  ASSERT_FALSE(feed(part, {frames.begin(), frames.begin() + 5}).error);
+  const RelayPosition at = part.verified();
+  ASSERT_GT(at.index, 0u);
+  EXPECT_EQ(fanout.chain_at(at.index), at.chain);
+  auto resumed = fanout.serve(RelayHelloFrame{kRelayVersion, at.index, at.chain});
+  ASSERT_TRUE(resumed);
+  EXPECT_FALSE(resumed->anchor);
+  RelayVerifier child(session(), host_key().public_key(), at);
+  Fed fed = feed(child, copies(resumed->frames));
+  ASSERT_FALSE(fed.error);
+  EXPECT_EQ(fed.released, numbers(at.index, 12));
+  // Another chain at that index, or an index past the relay's head: not servable.
+  RelayChainHash forged = at.chain;
+  forged[5] ^= 1;
+  EXPECT_FALSE(fanout.serve(RelayHelloFrame{kRelayVersion, at.index, forged}));
+  EXPECT_FALSE(fanout.serve(RelayHelloFrame{kRelayVersion, 13, *fanout.chain_at(12)}));
+
+  // Events held up to an unsigned index L, no chain position (all-zero hash): an anchor at the
+  // newest signed index S < L, then the records after S (the child skips those up to L).
+  uint64_t unsigned_index = 0;
+  for (const auto& f : frames) {
+    auto d = decode_relay_frame(f);
+    if (d->kind == RelayFrame::Kind::kRecord && d->index > 3) {
+      unsigned_index = d->index;
+      break;
+    }
+  }
+  ASSERT_GT(unsigned_index, 0u);
+  auto anchored = fanout.serve(RelayHelloFrame{kRelayVersion, unsigned_index, {}});
+  ASSERT_TRUE(anchored);
+  ASSERT_TRUE(anchored->anchor);
+  const uint64_t s = decode_relay_frame(*anchored->anchor)->index;
+  EXPECT_LT(s, unsigned_index);
+  EXPECT_GE(s, 1u);
+  auto from_anchor =
+      RelayVerifier::from_anchor(session(), host_key().public_key(), *anchored->anchor);
+  ASSERT_TRUE(from_anchor);
+  Fed rest = feed(*from_anchor, copies(anchored->frames));
+  ASSERT_FALSE(rest.error);
+  EXPECT_EQ(rest.released, numbers(s, 12));
+  // A child ahead of the relay with no chain position is anchored at the relay's newest
+  // signed record and gets what comes next.
+  auto ahead = fanout.serve(RelayHelloFrame{kRelayVersion, 40, {}});
+  ASSERT_TRUE(ahead);
+  EXPECT_EQ(decode_relay_frame(*ahead->anchor)->index, 12u);
+  EXPECT_TRUE(ahead->frames.empty());
+}
+
+TEST(RelayFanout, RingIsBoundedAndARelayThatJoinedFromAnAnchorServesFromThere) {
+  RelayStreamWriter writer(session(), host_key(), sign_every_record());
+  const auto frames = write_stream(writer, 10);
+  RelayFanout small(session(), host_key().public_key(), {{.max_frames = 4, .max_bytes = 1 << 20}});
+  for (const auto& f : frames) ASSERT_TRUE(small.add(f));
+  EXPECT_FALSE(small.serve(RelayHelloFrame{kRelayVersion, 0, {}}));  // record 1 is gone
+  ASSERT_TRUE(small.chain_at(6));
+  EXPECT_EQ(small.serve(RelayHelloFrame{kRelayVersion, 6, *small.chain_at(6)})->frames.size(), 4u);
+  EXPECT_FALSE(small.chain_at(5));
+  // Held up to 3 without a chain: no signed index the ring continues from.
+  EXPECT_FALSE(small.serve(RelayHelloFrame{kRelayVersion, 3, {}}));
+
+  // A relay whose own link started from its parent's anchor at 4 (it held 1..4 as plain
+  // events): the anchor is the base of its chain, not a frame to forward.
+  RelayVerifier parent(session(), host_key().public_key());
+  ASSERT_FALSE(feed(parent, {frames.begin(), frames.begin() + 4}).error);
+  RelayFanout late(session(), host_key().public_key());
+  late.set_base(RelayPosition{});  // what it knew at its welcome: nothing
+  EXPECT_EQ(*late.add(*parent.anchor()), RelayForwarder::Added::kDuplicate);
+  for (size_t i = 4; i < frames.size(); ++i) {
+    EXPECT_EQ(*late.add(frames[i]), RelayForwarder::Added::kForward);
+  }
+  EXPECT_FALSE(late.serve(RelayHelloFrame{kRelayVersion, 0, {}}));
+  auto from_four = late.serve(RelayHelloFrame{kRelayVersion, 4, parent.verified().chain});
+  ASSERT_TRUE(from_four);
+  EXPECT_EQ(from_four->frames.size(), 6u);
+  auto zero = late.serve(RelayHelloFrame{kRelayVersion, 4, {}});
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(*zero->anchor, *parent.anchor());
+  // A gap from the parent is refused (the caller starts over).
+  RelayFanout gap(session(), host_key().public_key());
+  ASSERT_TRUE(gap.add(frames[0]));
+  EXPECT_EQ(gap.add(frames[2]).error(), RelayError::kOutOfOrder);
 }
 
 // ----------------------------------------------------------------------------- the relay tree

@@ -212,6 +212,82 @@ TEST_F(JoinTest, RelayCapableViewerVerifiesTheSignedStreamAndResumesExactly) {
   EXPECT_TRUE(host->stats().refused.empty()) << describe_refusals();
 }
 
+// Issue 15 step 2: the host places viewers beyond its direct fan-out below a relay (a direct
+// viewer that offered `--relay N`); the child reaches the relay with the host's relay answer,
+// verifies the stream it forwards, catches up from it when late, and goes back through the
+// host when the relay leaves, with no gap and no duplicate. Needs the host's side of the
+// introduction (HostOptions::direct_peers / relay_children); skipped on a host without them.
+TEST_F(JoinTest, ViewersBeyondTheDirectFanOutAreServedByARelayAndComeBackWhenItLeaves) {
+  // Set through a template so that this compiles before the host has the fields.
+  auto configure = [](auto& options) {
+    if constexpr (requires {
+                    options.direct_peers;
+                    options.relay_children;
+                  }) {
+      options.direct_peers = 1;
+      options.relay_children = 2;
+      return true;
+    } else {
+      return false;
+    }
+  };
+  HostOptions probe;
+  if (!configure(probe)) GTEST_SKIP() << "HostOptions has no direct_peers / relay_children yet";
+  host.reset();
+  {
+    HostOptions o;
+    configure(o);
+    o.db_path = dir + "/relay.db";
+    o.rendezvous_url = rendezvous.ws_url();
+    o.public_url = "http://127.0.0.1:" + std::to_string(rendezvous.port());
+    ExecSourceOptions exec;
+    exec.command = "tr a-z A-Z";
+    exec.label = "upper";
+    o.source = make_exec_source(exec);
+    auto h = HostRuntime::start(std::move(o));
+    ASSERT_TRUE(h) << h.error();
+    host = std::move(*h);
+  }
+  auto relay = Joiner::start(host->links().viewer, "relay", 10s, /*relay_capacity=*/2);
+  ASSERT_TRUE(wait_until([&] { return relay->client->connected(); }));
+  EXPECT_TRUE(relay->client->relay_link());
+  EXPECT_FALSE(relay->client->via_relay());
+  auto child = Joiner::start(host->links().viewer, "child");
+  ASSERT_TRUE(wait_until([&] { return child->client->connected(); }));
+  EXPECT_TRUE(child->client->via_relay()) << "the host's direct fan-out is full";
+  ASSERT_TRUE(wait_until([&] { return relay->client->relay_children() == 1; }));
+
+  auto ended = [](JoinClient& c, size_t turns) {
+    auto t = c.transcript();
+    return t.turns().size() == turns && t.turns().back().ended;
+  };
+  host->prompt("through the relay");
+  ASSERT_TRUE(wait_until([&] { return ended(*relay->client, 2) && ended(*child->client, 2); }));
+  // A late joiner catches up from the relay, not from the host.
+  auto late = Joiner::start(host->links().viewer, "late");
+  ASSERT_TRUE(wait_until([&] { return late->client->connected() && ended(*late->client, 2); }));
+  EXPECT_TRUE(late->client->via_relay());
+  const auto expected = relay->client->transcript().turns();
+  EXPECT_EQ(expected[1].text, "THROUGH THE RELAY");
+  EXPECT_EQ(child->client->transcript().turns(), expected);
+  EXPECT_EQ(late->client->transcript().turns(), expected);
+
+  // The relay leaves (the late joiner left first: one direct slot is free for the child):
+  // its child goes back through the host and resumes exactly.
+  late.reset();
+  ASSERT_TRUE(wait_until([&] { return relay->client->relay_children() == 1; }));
+  relay.reset();
+  ASSERT_TRUE(
+      wait_until([&] { return child->client->connected() && !child->client->via_relay(); }));
+  host->prompt("after the relay left");
+  ASSERT_TRUE(wait_until([&] { return ended(*child->client, 4); }));
+  const auto after = child->client->transcript().turns();
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_EQ(std::vector(after.begin(), after.begin() + 2), expected);
+  EXPECT_EQ(after[3].text, "AFTER THE RELAY LEFT");
+  EXPECT_FALSE(child->outcome());
+}
+
 TEST_F(JoinTest, WrongSecretFindsNoHostAndSaysSo) {
   auto link = parse_invite_link(host->links().viewer);
   ASSERT_TRUE(link);

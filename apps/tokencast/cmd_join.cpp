@@ -90,8 +90,9 @@ std::optional<int> parse_join_flags(Args args, JoinFlags& f) {
   cli.option("--relay", "N", &f.relay,
              "offer to relay the host's signed stream for up to N other viewers (0..64, "
              "default 0; viewer links only). The host then streams you its relay stream, which "
-             "this client verifies under the link's host key before showing anything; handing "
-             "it on to children is not wired yet");
+             "this client verifies under the link's host key before showing anything, and may "
+             "place viewers below you: this client then answers their connections and forwards "
+             "the stream to them (they verify it themselves) while it stays connected");
   cli.option("--ca", "FILE", &f.ca_file,
              "https links: trust the CA certificates in this PEM file for the rendezvous "
              "instead of the system's CA store");

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <future>
+#include <map>
 #include <optional>
 
 #include "tokencast/core/handshake.hpp"
 #include "tokencast/core/invite.hpp"
 #include "tokencast/core/log.hpp"
+#include "tokencast/core/relay_fanout.hpp"
 #include "tokencast/core/text.hpp"
 #include "tokencast/signal/rendezvous_client.hpp"
 #include "tokencast/util/event_loop.hpp"
@@ -78,7 +80,27 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
     int64_t last_heard_ms = 0;  // anything from the host, for the keepalive
     uint64_t pings = 0;
     bool ack_timer_armed = false;
+    // The host placed us below a relay: the data channel goes to that relay (a relay answer).
+    bool via_relay = false;
   };
+
+  // A viewer the host placed below us (we relay): one answerer PeerLink per child, named by the
+  // host's token.
+  struct Child {
+    uint64_t token = 0;
+    uint64_t serial = 0;  // tells this child's callbacks from those of an earlier one
+    std::unique_ptr<PeerLink> peer;
+    bool open = false;
+    bool welcomed = false;  // its relay_hello was served: live frames go to it
+    size_t candidates = 0;
+    util::EventLoop::TimerId timer = 0;
+  };
+  static constexpr uint64_t kMaxRelayChildren = 64;
+  static constexpr size_t kMaxChildCandidates = 64;
+  static constexpr size_t kMaxClosingLinks = 64;
+  // A child's stall timer: pings its relay this often, and gives it up after this much silence.
+  static constexpr int64_t kRelayPingEveryMs = 500;
+  static constexpr int64_t kRelaySilenceMs = 1500;
 
   // A host killed without a goodbye leaves the channel silently dead; ICE would notice only after
   // many seconds. Pings every kPingEveryMs keep the host talking; silence for kSilenceMs means
@@ -106,8 +128,19 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   int first_connection_retries = 0;
   static constexpr int kFirstConnectionRetries = 2;
   int64_t lost_since_ms = 0;
+  // Relaying: the children (pending and open, at most min(relay_capacity, 64)), the frames and
+  // chain kept for them, and links closing gracefully (their bye still in flight).
+  std::map<uint64_t, std::unique_ptr<Child>> children;
+  uint64_t child_serials = 0;
+  std::optional<RelayFanout> fanout;
+  std::vector<std::unique_ptr<PeerLink>> closing;
 
   explicit Impl(std::string name) : session(std::move(name)) {}
+  ~Impl() {
+    // Child links' callbacks post to the loop through weak pointers: they find nothing.
+    children.clear();
+    closing.clear();
+  }
 
   // --- attempts ---
   void begin_attempt();
@@ -149,6 +182,34 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   void on_link_state(uint64_t n, const LinkEvent& event);
   void on_message(uint64_t n, std::vector<uint8_t> bytes);
   void keepalive(uint64_t n);
+  LinkConfig link_config(const Attempt& a) const;
+
+  // --- relaying (docs/PROTOCOL.md section 6, "Introducing a child to its relay") ---
+  bool relaying() const {
+    return options.relay_capacity > 0 && attempt && attempt->open && !attempt->via_relay &&
+           session.welcomed() && session.relay_link() && fanout.has_value();
+  }
+  void send_to_host(const Frame& frame);
+  void on_host_relay_frame(const Frame& frame);
+  void on_relay_intro(const RelayIntroFrame& intro);
+  void on_child_description(uint64_t token, uint64_t serial, const std::string& sdp);
+  void on_child_candidate(uint64_t token, uint64_t serial, const IceCandidate& candidate);
+  void on_child_state(uint64_t token, uint64_t serial, const LinkEvent& event);
+  void on_child_message(uint64_t token, uint64_t serial, std::vector<uint8_t> bytes);
+  Child* child(uint64_t token, uint64_t serial) {
+    auto it = children.find(token);
+    return it != children.end() && it->second->serial == serial ? it->second.get() : nullptr;
+  }
+  // Sends one relay frame to a child (the test-only tamper hook applies here); false when the
+  // child was dropped (its buffer is full: slow_consumer).
+  bool send_relay_frame(Child& c, std::span<const uint8_t> frame);
+  // Ends a child's link (with a bye when `bye` is set and it is open) and tells the host it is
+  // gone when `tell_host`.
+  void drop_child(uint64_t token, std::optional<StatusCode> bye, const std::string& why,
+                  bool tell_host = true);
+  void drop_all_children(const std::string& why);
+  void forward_to_children(std::span<const uint8_t> frame);
+  void relay_status();
   // Sends an ack when one is due, or arms one timer for when it will be (protocol version 2).
   void acknowledge(uint64_t n);
   bool has_turn_server(const Attempt& a) const {
@@ -182,12 +243,29 @@ void JoinClient::Impl::acknowledge(uint64_t n) {
 void JoinClient::Impl::keepalive(uint64_t n) {
   Attempt* a = current(n);
   if (a == nullptr || !a->open) return;
-  if (unix_now_ms() - a->last_heard_ms > kSilenceMs) {
-    link_lost("the host stopped responding");
+  // A relay is held to a tighter timer than the host: a parent that stops forwarding is not
+  // distinguishable from a quiet host by its frames, so the child pings it and gives it up
+  // after kRelaySilenceMs without any frame, and goes back through the host.
+  const int64_t silence = a->via_relay ? kRelaySilenceMs : kSilenceMs;
+  const int64_t every = a->via_relay ? kRelayPingEveryMs : kPingEveryMs;
+  if (unix_now_ms() - a->last_heard_ms > silence) {
+    link_lost(a->via_relay ? "the relay stopped responding" : "the host stopped responding");
     return;
   }
   a->peer->send(ClientSession::ping(++a->pings));
-  a->timer = loop.post_after(std::chrono::milliseconds(kPingEveryMs), [this, n] { keepalive(n); });
+  a->timer = loop.post_after(std::chrono::milliseconds(every), [this, n] { keepalive(n); });
+}
+
+LinkConfig JoinClient::Impl::link_config(const Attempt& a) const {
+  LinkConfig config;
+  config.ice_servers = options.ice_servers;
+  config.ice_servers.insert(config.ice_servers.end(), a.rendezvous_ice.begin(),
+                            a.rendezvous_ice.end());
+  config.ice_servers.insert(config.ice_servers.end(), a.host_ice.begin(), a.host_ice.end());
+  config.relay_only = options.relay_only;
+  config.turn_tls_ca_pem = options.turn_tls_ca_pem;
+  config.identity = options.identity;
+  return config;
 }
 
 void JoinClient::Impl::begin_attempt() {
@@ -270,6 +348,8 @@ bool JoinClient::Impl::next_rendezvous(const std::string& why) {
 }
 
 void JoinClient::Impl::teardown() {
+  // Our children go back through the host, which places them again.
+  drop_all_children("the relay lost its own link");
   session.set_link_lost();
   if (!attempt) return;
   loop.cancel(attempt->timer);
@@ -393,14 +473,7 @@ void JoinClient::Impl::relay_only_without_turn() {
 void JoinClient::Impl::create_peer(uint64_t n) {
   Attempt* a = current(n);
   if (a == nullptr) return;
-  LinkConfig config;
-  config.ice_servers = options.ice_servers;
-  config.ice_servers.insert(config.ice_servers.end(), a->rendezvous_ice.begin(),
-                            a->rendezvous_ice.end());
-  config.ice_servers.insert(config.ice_servers.end(), a->host_ice.begin(), a->host_ice.end());
-  config.relay_only = options.relay_only;
-  config.turn_tls_ca_pem = options.turn_tls_ca_pem;
-  config.identity = options.identity;
+  LinkConfig config = link_config(*a);
   const uint64_t generation = ++a->link_generation;
   std::weak_ptr<Impl> weak = weak_from_this();
   // Runs `task` on the loop while this link is still the attempt's link.
@@ -516,13 +589,19 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
     }
     return;
   }
-  if (const auto* answer = std::get_if<VerifiedAnswer>(&*event)) {
+  const auto* answer = std::get_if<VerifiedAnswer>(&*event);
+  const auto* relay_answer = std::get_if<VerifiedRelayAnswer>(&*event);
+  if (answer != nullptr || relay_answer != nullptr) {
     a->answered = true;
     a->sent.clear();
-    if (!a->peer->set_remote_description(answer->sdp)) {
+    // A relay answer: the host placed us below one of its relays. Its signature binds the
+    // relay's SDP (and so its DTLS fingerprint, which libwebrtc checks) to this offer.
+    a->via_relay = relay_answer != nullptr;
+    if (!a->peer->set_remote_description(a->via_relay ? relay_answer->sdp : answer->sdp)) {
       attempt_failed(JoinFailure::kNotOpened, "the host's answer could not be applied");
       return;
     }
+    if (a->via_relay) status("connecting via relay");
     loop.cancel(a->timer);
     a->timer = loop.post_after(options.open_timeout, [this, n] {
       if (Attempt* at = current(n); at != nullptr && !at->open) {
@@ -552,10 +631,11 @@ void JoinClient::Impl::on_link_state(uint64_t n, const LinkEvent& event) {
     retries = 0;
     lost_since_ms = 0;
     a->last_heard_ms = unix_now_ms();
-    a->peer->send(session.hello());
+    a->peer->send(a->via_relay ? session.parent_hello() : session.hello());
     a->timer =
-        loop.post_after(std::chrono::milliseconds(kPingEveryMs), [this, n] { keepalive(n); });
-    status("connected");
+        loop.post_after(std::chrono::milliseconds(a->via_relay ? kRelayPingEveryMs : kPingEveryMs),
+                        [this, n] { keepalive(n); });
+    status(a->via_relay ? "connected via relay" : "connected");
   } else if (event.state == LinkState::kClosed || event.state == LinkState::kFailed) {
     if (a->open) {
       link_lost(event.reason.empty() ? std::string(to_string(event.state)) : event.reason);
@@ -573,17 +653,54 @@ void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
   Attempt* a = current(n);
   if (a == nullptr || !a->open) return;
   a->last_heard_ms = unix_now_ms();
+  if (relaying() && !bytes.empty() &&
+      (bytes[0] == static_cast<uint8_t>(FrameType::kRelayIntro) ||
+       bytes[0] == static_cast<uint8_t>(FrameType::kRelayCandidate))) {
+    // The host introducing a child to us: taken off the link before the session (which
+    // refuses them, as on every link that is not a relay's).
+    auto frame = decode_frame(bytes);
+    if (!frame) {
+      link_lost("bad frame from the host: " + frame.error().message());
+      return;
+    }
+    on_host_relay_frame(*frame);
+    return;
+  }
+  const bool relay_frame =
+      !bytes.empty() && bytes[0] >= kRelayRecordType && bytes[0] <= kRelayCheckpointType;
+  const bool was_welcomed = session.welcomed();
   auto events = session.receive(bytes);
   if (!events) {
-    if (events.error() == ClientError::kWrongSession) {
+    if (a->via_relay) {
+      // Tampering (chain_mismatch, bad_signature, out_of_order), or anything else the relay got
+      // wrong: give it up and go back through the host from the last verified record.
+      link_lost("the relay's stream was refused: " + events.error().message());
+    } else if (events.error() == ClientError::kWrongSession) {
       end(JoinFailure::kInvalidAnswer, events.error().message());
     } else {
       link_lost("bad frame from the host: " + events.error().message());
     }
     return;
   }
+  if (!a->via_relay && options.relay_capacity > 0 && session.relay_link() && session.welcomed()) {
+    if (!was_welcomed) {
+      // Our own relay link to the host: keep (or start) the ring and chain children are
+      // served from; it outlives links (a parent resending after a resume is skipped).
+      if (!fanout || fanout->session_id() != *session.session_id()) {
+        fanout.emplace(*session.session_id(), link.host_key);
+      }
+      if (auto verified = session.relay_verified()) fanout->set_base(*verified);
+    } else if (relay_frame && fanout) {
+      forward_to_children(bytes);
+    }
+  }
   for (const auto& event : *events) {
     if (callbacks.on_event) callbacks.on_event(event);
+    if (a->via_relay && std::holds_alternative<HostLeft>(event)) {
+      // A relay's bye is never final for us (it cannot end the session): back to the host.
+      link_lost("the relay left: " + std::get<HostLeft>(event).bye.text);
+      return;
+    }
     if (const auto* left = std::get_if<HostLeft>(&event)) {
       if (left->bye.reason == StatusCode::kShutdown) {
         end(JoinFailure::kSessionEnded, left->bye.text);
@@ -598,6 +715,263 @@ void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
     }
   }
   acknowledge(n);
+}
+
+// --- relaying -------------------------------------------------------------------------------
+
+void JoinClient::Impl::send_to_host(const Frame& frame) {
+  if (!attempt || !attempt->open || attempt->via_relay) return;
+  auto bytes = encode_frame(frame);
+  if (bytes) attempt->peer->send(*bytes);
+}
+
+void JoinClient::Impl::relay_status() {
+  size_t served = 0;
+  for (const auto& [_, c] : children) served += c->welcomed ? 1 : 0;
+  status("connected (relaying for " + std::to_string(served) + ")");
+}
+
+void JoinClient::Impl::on_host_relay_frame(const Frame& frame) {
+  if (const auto* intro = std::get_if<RelayIntroFrame>(&frame)) {
+    on_relay_intro(*intro);
+  } else if (const auto* candidate = std::get_if<RelayCandidateFrame>(&frame)) {
+    auto it = children.find(candidate->child);
+    if (it == children.end()) return;  // a child already gone: its candidates are moot
+    Child& c = *it->second;
+    if (++c.candidates > kMaxChildCandidates) return;
+    (void)c.peer->add_remote_candidate(
+        IceCandidate{candidate->mid, candidate->mline_index, candidate->candidate});
+  }
+}
+
+void JoinClient::Impl::on_relay_intro(const RelayIntroFrame& intro) {
+  const uint64_t capacity = std::min(options.relay_capacity, kMaxRelayChildren);
+  if (ended) {
+    send_to_host(RelayRefuseFrame{intro.child, RelayRefuseReason::kLeaving});
+    return;
+  }
+  if (children.count(intro.child) != 0) {
+    send_to_host(RelayRefuseFrame{intro.child, RelayRefuseReason::kRefused});
+    return;
+  }
+  if (children.size() >= capacity) {
+    send_to_host(RelayRefuseFrame{intro.child, RelayRefuseReason::kFull});
+    return;
+  }
+  auto c = std::make_unique<Child>();
+  c->token = intro.child;
+  c->serial = ++child_serials;
+  const uint64_t token = c->token;
+  const uint64_t serial = c->serial;
+  std::weak_ptr<Impl> weak = weak_from_this();
+  auto post = [weak, token, serial](auto task) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->loop.post([weak, token, serial, task = std::move(task)]() mutable {
+      auto alive = weak.lock();
+      if (alive && alive->child(token, serial) != nullptr) task();
+    });
+  };
+  LinkCallbacks cb;
+  cb.on_local_description = [this, post, token, serial](const std::string& sdp) {
+    post([this, token, serial, sdp] { on_child_description(token, serial, sdp); });
+  };
+  cb.on_local_candidate = [this, post, token, serial](const IceCandidate& candidate) {
+    post([this, token, serial, candidate] { on_child_candidate(token, serial, candidate); });
+  };
+  cb.on_state = [this, post, token, serial](const LinkEvent& e) {
+    post([this, token, serial, e] { on_child_state(token, serial, e); });
+  };
+  cb.on_message = [this, post, token, serial](std::span<const uint8_t> m) {
+    post([this, token, serial, bytes = std::vector<uint8_t>(m.begin(), m.end())]() mutable {
+      on_child_message(token, serial, std::move(bytes));
+    });
+  };
+  // Our own link's configuration: the same ICE servers and DTLS identity.
+  auto peer = PeerLink::create(NegotiationRole::kAnswerer, link_config(*attempt), std::move(cb));
+  if (!peer) {
+    send_to_host(RelayRefuseFrame{token, RelayRefuseReason::kRefused});
+    return;
+  }
+  c->peer = std::move(*peer);
+  if (!c->peer->set_remote_description(intro.sdp) || !c->peer->create_answer()) {
+    send_to_host(RelayRefuseFrame{token, RelayRefuseReason::kBadOffer});
+    return;
+  }
+  // The child must open and say relay_hello within the open timeout.
+  c->timer = loop.post_after(options.open_timeout, [this, token, serial] {
+    Child* ch = child(token, serial);
+    if (ch == nullptr || ch->welcomed) return;
+    drop_child(token, StatusCode::kProtocolError,
+               ch->open ? "no relay_hello in time" : "the child's link did not open in time");
+  });
+  children.emplace(token, std::move(c));
+}
+
+void JoinClient::Impl::on_child_description(uint64_t token, uint64_t, const std::string& sdp) {
+  auto accept = encode_frame(RelayAcceptFrame{token, sdp});
+  if (!accept) {
+    // An answer too large for one frame: the host cannot have it.
+    children.erase(token);
+    send_to_host(RelayRefuseFrame{token, RelayRefuseReason::kRefused});
+    return;
+  }
+  if (attempt && attempt->open && !attempt->via_relay) attempt->peer->send(*accept);
+}
+
+void JoinClient::Impl::on_child_candidate(uint64_t token, uint64_t, const IceCandidate& candidate) {
+  // One that the frame cannot carry (an odd mid) is skipped: others will do.
+  send_to_host(
+      RelayCandidateFrame{token, candidate.mline_index, candidate.sdp_mid, candidate.candidate});
+}
+
+void JoinClient::Impl::on_child_state(uint64_t token, uint64_t serial, const LinkEvent& event) {
+  Child* c = child(token, serial);
+  if (c == nullptr) return;
+  if (event.state == LinkState::kOpen) {
+    c->open = true;
+  } else if (event.state == LinkState::kClosed || event.state == LinkState::kFailed) {
+    drop_child(token, std::nullopt, event.reason);
+  }
+}
+
+void JoinClient::Impl::on_child_message(uint64_t token, uint64_t serial,
+                                        std::vector<uint8_t> bytes) {
+  Child* c = child(token, serial);
+  if (c == nullptr || !c->open) return;
+  // A child speaks to its relay as a client to a host.
+  auto frame = decode_client_frame(bytes);
+  if (!frame) {
+    drop_child(token, StatusCode::kProtocolError, frame.error().message());
+    return;
+  }
+  if (!c->welcomed) {
+    const auto* hello = std::get_if<RelayHelloFrame>(&*frame);
+    if (hello == nullptr) {
+      drop_child(token, StatusCode::kProtocolError, "the first frame must be a relay_hello");
+      return;
+    }
+    std::optional<RelayFanout::Serving> serving;
+    if (relaying()) serving = fanout->serve(*hello);
+    if (!serving) {
+      drop_child(token, StatusCode::kResumeUnavailable,
+                 "this relay cannot serve that position: resume through the host");
+      return;
+    }
+    loop.cancel(c->timer);
+    auto welcome = encode_frame(serving->welcome);
+    if (!welcome || !accepted(c->peer->send(*welcome))) {
+      drop_child(token, StatusCode::kSlowConsumer, "cannot send the welcome");
+      return;
+    }
+    if (serving->anchor && !accepted(c->peer->send(*serving->anchor))) {
+      drop_child(token, StatusCode::kSlowConsumer, "cannot send the anchor");
+      return;
+    }
+    for (const auto& f : serving->frames) {
+      if (!send_relay_frame(*c, f)) return;
+    }
+    c->welcomed = true;
+    relay_status();
+    return;
+  }
+  if (const auto* ping = std::get_if<PingFrame>(&*frame)) {
+    if (auto pong = encode_frame(PongFrame{ping->nonce})) c->peer->send(*pong);
+  } else if (std::holds_alternative<ByeFrame>(*frame)) {
+    drop_child(token, std::nullopt, "the child left");
+  } else if (std::holds_alternative<RelayHelloFrame>(*frame) ||
+             std::holds_alternative<HelloFrame>(*frame) ||
+             std::holds_alternative<PromptFrame>(*frame) ||
+             std::holds_alternative<CancelFrame>(*frame)) {
+    // A relay takes no prompts (a viewer's link) and one relay_hello per link.
+    drop_child(token, StatusCode::kProtocolError, "unexpected frame from a child");
+  }
+  // Acks, pongs and error reports need no answer.
+}
+
+bool JoinClient::Impl::send_relay_frame(Child& c, std::span<const uint8_t> frame) {
+  SendResult result;
+  if (options.tamper_for_test != 0 && !frame.empty() && frame[0] != kRelayCheckpointType) {
+    // TEST-ONLY fault injection (JoinOptions::tamper_for_test): alter the payload of every
+    // record from that index on, as a malicious relay would.
+    auto decoded = decode_relay_frame(frame);
+    std::vector<uint8_t> altered(frame.begin(), frame.end());
+    if (decoded && decoded->index >= options.tamper_for_test && !decoded->payload.empty()) {
+      altered.back() ^= 0x01;
+    }
+    result = c.peer->send(altered);
+  } else {
+    result = c.peer->send(frame);
+  }
+  if (accepted(result)) return true;
+  // Its buffer is full (or its link is going): drop it rather than queue without bound.
+  drop_child(
+      c.token,
+      result == SendResult::kRefusedFull ? std::optional(StatusCode::kSlowConsumer) : std::nullopt,
+      "too slow for the stream");
+  return false;
+}
+
+void JoinClient::Impl::forward_to_children(std::span<const uint8_t> frame) {
+  auto added = fanout->add(frame);
+  if (!added) {
+    // Our stream no longer continues the ring (cannot happen with a host that keeps its
+    // order): start a new ring; the children go back through the host.
+    log::warn("join", "relay ring reset: " + added.error().message());
+    const SessionId id = fanout->session_id();
+    fanout.emplace(id, link.host_key);
+    if (auto verified = session.relay_verified()) fanout->set_base(*verified);
+    std::vector<uint64_t> tokens;
+    for (const auto& [token, _] : children) tokens.push_back(token);
+    for (uint64_t token : tokens) {
+      drop_child(token, StatusCode::kResumeUnavailable, "the relay's stream restarted");
+    }
+    return;
+  }
+  if (*added != RelayForwarder::Added::kForward) return;
+  std::vector<uint64_t> tokens;
+  for (const auto& [token, c] : children) {
+    if (c->welcomed) tokens.push_back(token);
+  }
+  for (uint64_t token : tokens) {
+    auto it = children.find(token);
+    if (it != children.end()) (void)send_relay_frame(*it->second, frame);
+  }
+}
+
+void JoinClient::Impl::drop_child(uint64_t token, std::optional<StatusCode> bye,
+                                  const std::string& why, bool tell_host) {
+  auto it = children.find(token);
+  if (it == children.end()) return;
+  std::unique_ptr<Child> c = std::move(it->second);
+  children.erase(it);
+  loop.cancel(c->timer);
+  log::info("join", "relay child " + std::to_string(token) + " gone: " + why);
+  if (c->peer) {
+    if (bye && c->open) {
+      if (auto frame = encode_frame(ByeFrame{*bye, why})) c->peer->send(*frame);
+    }
+    // Closing lets the bye go out; the link is kept (bounded) until it has had time to.
+    c->peer->close(why);
+    if (closing.size() >= kMaxClosingLinks) closing.erase(closing.begin());
+    closing.push_back(std::move(c->peer));
+    PeerLink* raw = closing.back().get();
+    loop.post_after(std::chrono::milliseconds(3500), [this, raw] {
+      std::erase_if(closing, [raw](const auto& p) { return p.get() == raw; });
+    });
+  }
+  if (!tell_host) return;
+  send_to_host(RelayChildGoneFrame{token});
+  if (c->welcomed && attempt && attempt->open) relay_status();
+}
+
+void JoinClient::Impl::drop_all_children(const std::string& why) {
+  std::vector<uint64_t> tokens;
+  for (const auto& [token, _] : children) tokens.push_back(token);
+  // The host link is gone (or going): nobody to tell; the children come back through the host.
+  for (uint64_t token : tokens) {
+    drop_child(token, StatusCode::kResumeUnavailable, why, /*tell_host=*/false);
+  }
 }
 
 }  // namespace tokencast
@@ -642,6 +1016,9 @@ Expected<std::unique_ptr<JoinClient>, std::pair<JoinFailure, std::string>> JoinC
     if (identity) options.identity = std::move(*identity);
   }
   auto impl = std::make_shared<Impl>(options.name);
+  // Any client may be placed below a relay: it verifies that stream under the link's host key.
+  impl->session.set_host_key(link->host_key);
+  options.relay_capacity = std::min(options.relay_capacity, Impl::kMaxRelayChildren);
   if (options.relay_capacity > 0) impl->session.offer_relay(options.relay_capacity, link->host_key);
   impl->options = std::move(options);
   impl->callbacks = std::move(callbacks);
@@ -711,6 +1088,21 @@ bool JoinClient::relay_link() const {
 
 std::optional<RelayPosition> JoinClient::relay_verified() const {
   return util::run_on(impl_->loop, [impl = impl_.get()] { return impl->session.relay_verified(); });
+}
+
+bool JoinClient::via_relay() const {
+  return util::run_on(impl_->loop, [impl = impl_.get()] {
+    return impl->attempt && impl->attempt->open && impl->attempt->via_relay &&
+           impl->session.welcomed() && impl->session.parent_link();
+  });
+}
+
+size_t JoinClient::relay_children() const {
+  return util::run_on(impl_->loop, [impl = impl_.get()] {
+    size_t served = 0;
+    for (const auto& [_, c] : impl->children) served += c->welcomed ? 1 : 0;
+    return served;
+  });
 }
 
 void JoinClient::drop_link_for_test() {

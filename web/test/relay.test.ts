@@ -318,6 +318,16 @@ describe('relay_link.json introduction.child_link', () => {
     expect(toHex(new RelayChildLink(s, linkHostKey, 0).hello())).toBe(toHex(byName('relay_hello_genesis')));
   });
 
+  it('relay_hello from a child holding events without a chain position, byte for byte', () => {
+    const held = byName('relay_hello_held_without_chain');
+    expect(decodeRelayHello(held)).toEqual({ version: 5, last_index: 4n, chain_hash: new Uint8Array(32) });
+    // The events of the fresh link, held as if the host had sent them plain.
+    const a = run(new ClientSession('child'), relayFramesOf(fresh), 4n);
+    const s = new ClientSession('child');
+    s.restore(linkSession, a.events);
+    expect(toHex(new RelayChildLink(s, linkHostKey, 0).hello())).toBe(toHex(held));
+  });
+
   it('decodes strictly: version first, bounds, trailing bytes', () => {
     const w = byName('relay_welcome');
     const h = byName('relay_hello_genesis');

@@ -67,8 +67,14 @@ struct JoinOptions {
   // `join --relay N`: offer to relay the host's stream for up to N children (protocol version
   // 5; 0: none). A host that accepts (viewer links only) streams this client its signed relay
   // stream, which the client verifies under the link's host key before showing anything
-  // (docs/PROTOCOL.md section 6). Forwarding to children is not wired yet.
+  // (docs/PROTOCOL.md section 6). While that link is up the host may place viewers below
+  // this client: it answers their offers (relay_intro), forwards the signed stream to them
+  // (children verify it themselves) and serves late joiners from its ring. At most 64.
   uint64_t relay_capacity = 0;
+  // TEST-ONLY fault injection (the tamper test; not reachable from the command line): from
+  // this record index on, a relaying client flips one payload byte of every record it
+  // forwards to its children. 0: off.
+  uint64_t tamper_for_test = 0;
 };
 
 struct JoinCallbacks {
@@ -104,6 +110,10 @@ class JoinClient {
   // the last sequence held) once one was (see JoinOptions::relay_capacity).
   bool relay_link() const;
   std::optional<RelayPosition> relay_verified() const;
+  // The current link is to a relay parent the host placed this client below (not the host).
+  bool via_relay() const;
+  // Children this client relays for with their link open and served (relay_capacity > 0).
+  size_t relay_children() const;
   // Tests and benchmarks: breaks the current data channel as a network failure would.
   void drop_link_for_test();
 

@@ -58,8 +58,23 @@ class ClientSession {
     relay_capacity_ = capacity;
     host_key_ = host_key;
   }
-  // The relay stream on the current link (the welcome said so).
+  // The key relay streams are verified under (the invite link's host key), for a client that
+  // does not offer to relay but may be placed below a relay (offer_relay sets it too).
+  void set_host_key(const Ed25519PublicKey& host_key) { host_key_ = host_key; }
+  // The relay stream on the current link (the welcome said so, or the link is to a relay).
   bool relay_link() const { return relay_link_; }
+  // The current link is to a relay parent (a relay_welcome came on it), not to the host.
+  bool parent_link() const { return parent_link_; }
+  // The first frame on a link to a relay parent, relay_hello (docs/PROTOCOL.md section 6, "The
+  // child's link to its relay"): the verified chain position when it covers everything held; the
+  // last sequence held and an all-zero hash when it does not (events held without a chain
+  // position); 0 and the genesis (all zero before any welcome: the session id is not known
+  // yet) when nothing is held.
+  // Marks the current link as one to a relay parent: from then on only relay_welcome, relay
+  // frames and control frames are taken on it (a host's welcome, events or signature frames
+  // from a relay are kUnexpectedFrame: it forwards the host's signed records only).
+  FrameBytes parent_hello();
+  const std::optional<SessionId>& session_id() const { return session_; }
   // The last relay record this client verified (index = its last sequence), once it has
   // been streamed the relay stream.
   std::optional<RelayPosition> relay_verified() const;
@@ -67,9 +82,12 @@ class ClientSession {
   // The first frame on every link (resumes from the last sequence held).
   FrameBytes hello() const;
 
-  // Decodes one frame from the host and applies it. Errors: any FrameError (the link should
-  // be closed and the session resumed on a new one; nothing of the frame was applied) and
-  // kWrongSession. Pongs produce no event.
+  // Decodes one frame from the host (or from a relay parent) and applies it. Errors: any
+  // FrameError (the link should be closed and the session resumed on a new one; nothing of the
+  // frame was applied; relay_intro and relay_candidate are kUnexpectedFrame here: a relay's
+  // client takes them off its host link first), kWrongSession, and the RelayError of a relay
+  // stream that does not verify. Pongs produce no event. On a relay parent link, a
+  // relay_welcome takes the welcome's place (a Welcomed with peer 0, role viewer).
   Expected<std::vector<ClientEvent>, std::error_code> receive(std::span<const uint8_t> frame);
 
   // Frames to send. Errors: kNotWelcomed, kNotParticipant, kNothingToCancel, and
@@ -118,9 +136,12 @@ class ClientSession {
   uint64_t relay_capacity_ = 0;
   std::optional<Ed25519PublicKey> host_key_;
   bool relay_link_ = false;
+  bool parent_link_ = false;
   bool awaiting_anchor_ = false;
   std::optional<RelayVerifier> verifier_;
   Expected<std::vector<ClientEvent>, std::error_code> receive_relay(std::span<const uint8_t> bytes);
+  Expected<std::vector<ClientEvent>, std::error_code> on_relay_welcome(
+      const RelayWelcomeFrame& welcome);
 };
 
 }  // namespace tokencast

@@ -12,8 +12,9 @@
 // verifier releases a record only once a checkpoint covers it.
 //
 // HostSession writes the stream and serves it to relay-capable direct viewers; ClientSession
-// verifies it (protocol version 5, docs/PROTOCOL.md section 6 "A relay link"). Forwarding to
-// children (RelayForwarder) is not wired yet. Tests: tests/core_relay_test.cpp,
+// verifies it (protocol version 5, docs/PROTOCOL.md section 6 "A relay link"); a relaying
+// client forwards it to its children through a RelayFanout (relay_fanout.hpp), which keeps a
+// RelayForwarder ring. Tests: tests/core_relay_test.cpp,
 // tests/vectors/relay.json, the web client's web/src/protocol/relay.ts.
 #pragma once
 
