@@ -436,8 +436,13 @@ function startJoiner(page: SessionPage, link: InviteLink, restoring: Promise<voi
     page.session,
     {
       onStatus(state, detail) {
+        // Served by a relay the host appointed (docs/web.md): said discreetly, after "live" (CSS,
+        // from data-via), like the path.
+        const viaRelay = state === 'connected' && detail === 'via relay';
         const text = state === 'ended' ? detail : state === 'reconnecting' ? 'reconnecting…' : state === 'connecting' ? 'connecting…' : 'live';
         if (state !== 'connected') delete statusEl.dataset.path;
+        if (viaRelay) statusEl.dataset.via = 'relay';
+        else delete statusEl.dataset.via;
         setStatus(state, text);
         updateCompose(page);
       },

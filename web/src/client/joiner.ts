@@ -8,6 +8,7 @@ import { roomLocator } from '../protocol/keys';
 import { decodeServerMessage, encodeClientMessage, joinSubprotocol, type IceServerEntry } from '../protocol/rendezvous';
 import { FrameError, STATUS } from '../protocol/frames';
 import { ClientSession, type SessionEvent } from './session';
+import { RELAY_PING_EVERY_MS, RelayChildFailure, RelayChildLink } from './relay-child';
 
 export type JoinFailure =
   | 'bad_link'
@@ -181,6 +182,10 @@ interface Attempt {
   iceConnected: boolean; // ICE found a working candidate pair (at some point)
   peerGen: number; // which createPeer call may make this attempt's peer connection
   iceKept: boolean; // the early socket's ICE_SERVERS was applied before the first peer: skip its replay
+  /** The host placed us below a relay (a signed relay answer): the data channel goes to that
+   *  relay, whose stream is verified here (client/relay-child.ts). */
+  relay: RelayChildLink | null;
+  relayPeerId: bigint | null;
 }
 
 export class Joiner {
@@ -232,6 +237,12 @@ export class Joiner {
 
   get connected(): boolean {
     return !!this.attempt?.open && this.session.welcomed;
+  }
+
+  /** The open link is to a relay the host appointed (its peer id), null when to the host. */
+  get relayPeer(): bigint | null {
+    const a = this.attempt;
+    return a?.open && a.relay?.welcomed ? a.relayPeerId : null;
   }
 
   /** Sends a frame on the open channel; false when there is none. */
@@ -292,6 +303,8 @@ export class Joiner {
       iceConnected: false,
       peerGen: 0,
       iceKept: false,
+      relay: null,
+      relayPeerId: null,
     };
     this.attempt = a;
     perfMark('join-start', n);
@@ -669,7 +682,14 @@ export class Joiner {
     }
     const pc = a.pc!;
     switch (ev.type) {
+      case 'relay_answer':
       case 'answer':
+        if (ev.type === 'relay_answer') {
+          // Our connection goes to the relay the host appointed, whose SDP (and so DTLS
+          // certificate) the host signed for this offer; candidates still come sealed from the host.
+          a.relay = new RelayChildLink(this.session, this.link.hostKey, Date.now());
+          a.relayPeerId = ev.relayPeerId;
+        }
         a.answered = true;
         a.sent = [];
         clearTimeout(a.timer);
@@ -730,8 +750,8 @@ export class Joiner {
     this.everConnected = true;
     this.retries = 0;
     a.lastHeard = Date.now();
-    a.dc!.send(this.session.hello() as Uint8Array<ArrayBuffer>);
-    a.timer = setTimeout(() => this.keepalive(n), this.options.pingEveryMs);
+    a.dc!.send((a.relay ? a.relay.hello() : this.session.hello()) as Uint8Array<ArrayBuffer>);
+    a.timer = setTimeout(() => this.keepalive(n), a.relay ? RELAY_PING_EVERY_MS : this.options.pingEveryMs);
     const pc = a.pc;
     if (pc && this.cb.onPath) {
       pc.getStats().then(
@@ -748,6 +768,19 @@ export class Joiner {
   private keepalive(n: number): void {
     const a = this.current(n);
     if (!a || !a.open) return;
+    if (a.relay) {
+      // The relay's stall timer: a ping every 500 ms, given up after 1,500 ms of silence.
+      let ping: Uint8Array | null;
+      try {
+        ping = a.relay.tick(Date.now());
+      } catch (e) {
+        this.relayLost(e);
+        return;
+      }
+      if (ping) this.send(ping);
+      a.timer = setTimeout(() => this.keepalive(n), RELAY_PING_EVERY_MS / 2);
+      return;
+    }
     if (Date.now() - a.lastHeard > this.options.silenceMs) {
       this.linkLost('the host stopped responding');
       return;
@@ -757,10 +790,49 @@ export class Joiner {
     a.timer = setTimeout(() => this.keepalive(n), this.options.pingEveryMs);
   }
 
+  /** The relay link failed (tampering, a drop, a bye, a stall): back to the host, which serves
+   *  us directly or under another relay; the session keeps what it verified (no gap, no duplicate). */
+  private relayLost(e: unknown): void {
+    const why = e instanceof RelayChildFailure ? e.message : `relay link: ${String(e)}`;
+    if (e instanceof RelayChildFailure && (e.code === 'relay' || e.code === 'frame' || e.code === 'wrong_session')) {
+      this.send(ClientSession.protocolError(e.detail || e.code));
+    }
+    if (!(e instanceof RelayChildFailure && e.code === 'relay_left')) this.send(ClientSession.bye());
+    this.linkLost(why); // after an opened link: again in 250 ms (the back-off restarts on open)
+  }
+
+  private onRelayMessage(n: number, a: Attempt, bytes: Uint8Array): void {
+    let events: SessionEvent[];
+    try {
+      events = a.relay!.receive(bytes, Date.now());
+    } catch (e) {
+      this.relayLost(e);
+      return;
+    }
+    for (const ev of events) {
+      this.cb.onSessionEvent(ev);
+      if (ev.type === 'welcomed') {
+        this.cb.onStatus('connected', 'via relay');
+        perfMark('welcomed', n, { relay: true });
+        if (!a.firstEventMarked && ev.headSeq <= this.session.position.last_seq) {
+          a.firstEventMarked = true;
+          perfMark('first-event', n, { atWelcome: true });
+        }
+      } else if (ev.type === 'applied' && !a.firstEventMarked) {
+        a.firstEventMarked = true;
+        perfMark('first-event', n, { atWelcome: false });
+      }
+    }
+  }
+
   private onMessage(n: number, bytes: Uint8Array): void {
     const a = this.current(n);
     if (!a || !a.open) return;
     a.lastHeard = Date.now();
+    if (a.relay) {
+      this.onRelayMessage(n, a, bytes);
+      return;
+    }
     let events: SessionEvent[];
     try {
       events = this.session.receive(bytes);

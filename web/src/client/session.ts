@@ -16,6 +16,7 @@ import {
   type TurnRole,
 } from '../protocol/frames';
 import { equalBytes } from '../protocol/bytes';
+import type { RelayPosition } from '../protocol/relay';
 
 export interface Turn {
   id: bigint;
@@ -156,6 +157,11 @@ export class ClientSession {
   role: 'viewer' | 'participant' | null = null;
   peer: bigint | null = null;
   welcomed = false;
+  /** The last relay chain position this client verified itself (under a relay parent), kept
+   *  while it is the position it holds: a next relay link resumes from it (relay_hello). */
+  relayVerified: RelayPosition | null = null;
+  /** The current link is to a relay parent (docs/PROTOCOL.md section 6), not to the host. */
+  viaRelay = false;
   private nextPromptId = 1n;
   /** Offered in hello; falls back to 1 for good when a host refuses it as unsupported. */
   private helloVersion = PROTOCOL_VERSION;
@@ -196,13 +202,27 @@ export class ClientSession {
     this.transcript = new Transcript();
     this.sessionId = null;
     this.signature = null;
+    this.relayVerified = null;
     this.welcomed = false;
+    this.viaRelay = false;
+    this.linkVersion = 0;
+  }
+
+  /** A relay parent welcomed us (client/relay-child.ts checked its session id): a viewer's link
+   *  that carries the host's records, with no acks (linkVersion 0) and nothing to prompt. */
+  relayWelcomed(sessionId: Uint8Array): void {
+    this.sessionId = sessionId;
+    this.role = 'viewer';
+    this.peer = null;
+    this.welcomed = true;
+    this.viaRelay = true;
     this.linkVersion = 0;
   }
 
   /** The link ended: nothing more may be sent (or acknowledged) until the next welcome. */
   linkLost(): void {
     this.welcomed = false;
+    this.viaRelay = false;
     this.linkVersion = 0;
   }
 

@@ -635,3 +635,85 @@ export class FrameDecoder {
     }
   }
 }
+
+// ---------------------------------------------------------------- a child's link to its relay
+
+/** The version of a child's link to its relay (docs/PROTOCOL.md section 6, "Introducing a child
+ *  to its relay"): relay_hello and relay_welcome exist from version 5 on, the version this client
+ *  speaks on such links (its host links stay at PROTOCOL_VERSION). */
+export const RELAY_LINK_VERSION = 5;
+export const RELAY_HELLO = 0x12;
+export const RELAY_WELCOME = 0x13;
+export const CHAIN_HASH_BYTES = 32;
+
+/** child -> relay, the first frame on the link: the last record the child verified (0 for none)
+ *  and the chain hash it holds there (the genesis for 0; all zero when it holds events up to
+ *  last_index without a chain position, or nothing and no session yet). */
+export interface RelayHello {
+  version: number;
+  last_index: bigint;
+  chain_hash: Uint8Array;
+}
+
+/** relay -> child: the session the relay forwards and its own last verified record. */
+export interface RelayWelcome {
+  version: number;
+  session_id: Uint8Array;
+  head_index: bigint;
+}
+
+function readRelayVersion(r: Reader): number {
+  const v = r.varint();
+  if (v < BigInt(RELAY_LINK_VERSION) || v > BigInt(RELAY_LINK_VERSION)) err('unknown_version');
+  return Number(v);
+}
+
+function startRelayFrame(bytes: Uint8Array, type: number): Reader {
+  if (bytes.length > MAX_FRAME_BYTES) err('oversized');
+  if (bytes.length === 0) err('truncated');
+  const r = new Reader(bytes);
+  if (r.byte() !== type) err('unexpected_frame');
+  return r;
+}
+
+export function encodeRelayHello(f: RelayHello): Uint8Array {
+  if (f.version !== RELAY_LINK_VERSION) throw new FrameError('unknown_version');
+  if (f.chain_hash.length !== CHAIN_HASH_BYTES) throw new FrameError('truncated');
+  const w = new Writer();
+  w.byte(RELAY_HELLO);
+  w.varint(BigInt(f.version));
+  w.varint(f.last_index);
+  w.raw(f.chain_hash);
+  return w.finish();
+}
+
+/** Strict: version first (5 only), then the fields, nothing after them. */
+export function decodeRelayHello(bytes: Uint8Array): RelayHello {
+  const r = startRelayFrame(bytes, RELAY_HELLO);
+  const version = readRelayVersion(r);
+  const last_index = r.varint();
+  const chain_hash = r.take(CHAIN_HASH_BYTES);
+  if (r.remaining !== 0) err('trailing_bytes');
+  return { version, last_index, chain_hash };
+}
+
+export function encodeRelayWelcome(f: RelayWelcome): Uint8Array {
+  if (f.version !== RELAY_LINK_VERSION) throw new FrameError('unknown_version');
+  if (f.session_id.length !== 16) throw new RangeError('session id must be 16 bytes');
+  const w = new Writer();
+  w.byte(RELAY_WELCOME);
+  w.varint(BigInt(f.version));
+  w.raw(f.session_id);
+  w.varint(f.head_index);
+  return w.finish();
+}
+
+/** Strict: version first (5 only), then the fields, nothing after them. */
+export function decodeRelayWelcome(bytes: Uint8Array): RelayWelcome {
+  const r = startRelayFrame(bytes, RELAY_WELCOME);
+  const version = readRelayVersion(r);
+  const session_id = r.take(16);
+  const head_index = r.varint();
+  if (r.remaining !== 0) err('trailing_bytes');
+  return { version, session_id, head_index };
+}

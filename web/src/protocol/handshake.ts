@@ -66,7 +66,10 @@ export type HandshakeMessage =
   | { type: 'answer'; signature: Uint8Array; sdp: string }
   | ({ type: 'candidate' } & IceCandidateMessage)
   | { type: 'end_of_candidates' }
-  | { type: 'rejection'; reason: RejectReason; signature: Uint8Array };
+  | { type: 'rejection'; reason: RejectReason; signature: Uint8Array }
+  /** The host placed the joiner below a relay (docs/PROTOCOL.md section 6, "Introducing a child
+   *  to its relay"): the relay's answer SDP, signed by the host for this offer. */
+  | { type: 'relay_answer'; signature: Uint8Array; relayPeerId: bigint; sdp: string };
 
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -125,6 +128,13 @@ export function encodeMessage(m: HandshakeMessage): Uint8Array {
     case 'rejection':
       if (m.reason > 3 || m.signature.length !== 64) throw new HandshakeFailure('invalid_argument');
       return concat(Uint8Array.of(5, m.reason), m.signature);
+    case 'relay_answer': {
+      const sdp = utf8(m.sdp);
+      if (!validSdpBytes(sdp) || m.signature.length !== 64 || m.relayPeerId < 0n || m.relayPeerId >= 1n << 64n) {
+        throw new HandshakeFailure('invalid_argument');
+      }
+      return concat(Uint8Array.of(6), m.signature, u64be(m.relayPeerId), sdp);
+    }
   }
 }
 
@@ -170,6 +180,13 @@ export function decodeMessage(p: Uint8Array): HandshakeMessage {
     case 5:
       if (p.length !== 66 || p[1] > 3) malformed();
       return { type: 'rejection', reason: p[1] as RejectReason, signature: p.slice(2, 66) };
+    case 6: {
+      // signature(64) | relay_peer_id u64 BE | sdp (the rest)
+      if (p.length < 73) malformed();
+      const sdpBytes = p.subarray(73);
+      if (!validSdpBytes(sdpBytes)) malformed();
+      return { type: 'relay_answer', signature: p.slice(1, 65), relayPeerId: readU64be(p, 65), sdp: decodeUtf8(sdpBytes)! };
+    }
   }
   malformed();
 }
@@ -191,6 +208,31 @@ export function answerTranscript(
     sha256(utf8(answerSdp)),
     joinerFingerprint,
     hostFingerprint,
+  );
+}
+
+/** What the host signs when it hands a joiner a relay's answer (210 bytes): its own label, so a
+ *  relay answer's signature never verifies as an answer's, and the relay's SDP hash, both DTLS
+ *  fingerprints and the relay's peer id (docs/PROTOCOL.md section 1.4, "Signed transcripts"). */
+export function relayAnswerTranscript(
+  locator: Uint8Array,
+  joinId: Uint8Array,
+  offerHash: Uint8Array,
+  relaySdp: string,
+  joinerFingerprint: Uint8Array,
+  relayFingerprint: Uint8Array,
+  relayPeerId: bigint,
+): Uint8Array {
+  return concat(
+    utf8('tokencast/v1/relay-answer'),
+    Uint8Array.of(0),
+    locator,
+    joinId,
+    offerHash,
+    sha256(utf8(relaySdp)),
+    joinerFingerprint,
+    relayFingerprint,
+    u64be(relayPeerId),
   );
 }
 
@@ -286,6 +328,7 @@ export const ENVELOPE_TO_HANDSHAKE: Record<EnvelopeError, HandshakeError> = {
 export type JoinerEvent =
   | { type: 'answer'; sdp: string; hostFingerprint: Uint8Array }
   | { type: 'rejection'; reason: RejectReason }
+  | { type: 'relay_answer'; sdp: string; relayFingerprint: Uint8Array; relayPeerId: bigint }
   | ({ type: 'candidate' } & IceCandidateMessage)
   | { type: 'end_of_candidates' };
 
@@ -374,6 +417,25 @@ export class JoinerHandshake {
         }
         this.state = 'answered';
         return { type: 'answer', sdp: m.sdp, hostFingerprint: hostFp };
+      }
+      case 'relay_answer': {
+        // Takes the answer's place (either one, once), checked the same way over the relay
+        // answer transcript: the DTLS handshake then reaches exactly the relay the host appointed.
+        if (this.state !== 'awaiting_answer') throw new HandshakeFailure('unexpected_message');
+        let relayFp: Uint8Array;
+        try {
+          relayFp = extractSdpFingerprint(m.sdp);
+        } catch {
+          this.state = 'failed';
+          throw new HandshakeFailure('bad_sdp');
+        }
+        const t = relayAnswerTranscript(this.locator, this.joinId, this.offerHash, m.sdp, this.ownFingerprint, relayFp, m.relayPeerId);
+        if (!ed25519Verify(this.hostKey, t, m.signature)) {
+          this.state = 'failed';
+          throw new HandshakeFailure('bad_signature');
+        }
+        this.state = 'answered';
+        return { type: 'relay_answer', sdp: m.sdp, relayFingerprint: relayFp, relayPeerId: m.relayPeerId };
       }
       case 'rejection': {
         if (this.state !== 'awaiting_answer') throw new HandshakeFailure('unexpected_message');
