@@ -571,7 +571,7 @@ TEST(ClientSessionRelay, ARelayPeerThatDoesNotReadItsControlFramesIsLetGo) {
   EXPECT_LE(frames, 300u);
 }
 
-// Known answers for a relay link (protocol version 5; C++ only until the browser speaks it):
+// Known answers for a relay link (protocol version 5; the browser runs them as a relay's child):
 // tests/vectors/relay_link.json. A host with a fixed key and session id and no model; a viewer
 // offers to relay, is streamed the host's turn, drops, and resumes after another turn (the
 // host's anchor first). Each link: the client's hello and every frame the host sent, byte for
@@ -701,8 +701,8 @@ nlohmann::json relay_link_vectors() {
   nlohmann::json doc;
   doc["about"] =
       "Relay link known answers (docs/PROTOCOL.md section 6, protocol version 5), generated and "
-      "replayed by tests/core_client_session_test.cpp (C++ only: the browser client does not "
-      "speak version 5 yet). A HostSession (host_seed_hex, session_id_hex, no model) writes the "
+      "replayed by tests/core_client_session_test.cpp (the browser, a relay's child, replays "
+      "`introduction` and the records of `links` in web/test/relay.test.ts). A HostSession (host_seed_hex, session_id_hex, no model) writes the "
       "relay stream; a viewer whose hello offers a relay capacity gets, on each link, the "
       "frames listed (welcome with the relay flag, the anchor checkpoint when it resumes, then "
       "relay records and checkpoints) and shows `text` after them. relay_max_unsigned_records "

@@ -441,15 +441,17 @@ export class Joiner {
     this.linkLost(detail);
   }
 
-  private linkLost(why: string): void {
+  private linkLost(why: string, fromRelay = false): void {
     this.teardown();
     if (!this.options.reconnect) {
       this.end('interrupted', why);
       return;
     }
     this.cb.onStatus('reconnecting', why);
-    const delay = Math.min(5000, 250 << Math.min(this.retries, 5));
-    this.retries++;
+    // A lost relay: back through the host at once (another path; the host answers directly or
+    // under another relay), so a child re-parents within 2 s (issue 15).
+    const delay = fromRelay ? 0 : Math.min(5000, 250 << Math.min(this.retries, 5));
+    if (!fromRelay) this.retries++;
     setTimeout(() => {
       if (!this.attempt && !this.ended) this.beginAttempt();
     }, delay);
@@ -769,7 +771,7 @@ export class Joiner {
     const a = this.current(n);
     if (!a || !a.open) return;
     if (a.relay) {
-      // The relay's stall timer: a ping every 500 ms, given up after 1,500 ms of silence.
+      // The relay's stall timer: a ping every 250 ms, given up after 1,000 ms of silence.
       let ping: Uint8Array | null;
       try {
         ping = a.relay.tick(Date.now());
@@ -798,7 +800,7 @@ export class Joiner {
       this.send(ClientSession.protocolError(e.detail || e.code));
     }
     if (!(e instanceof RelayChildFailure && e.code === 'relay_left')) this.send(ClientSession.bye());
-    this.linkLost(why); // after an opened link: again in 250 ms (the back-off restarts on open)
+    this.linkLost(why, true);
   }
 
   private onRelayMessage(n: number, a: Attempt, bytes: Uint8Array): void {

@@ -21,8 +21,8 @@ import type { ClientSession, SessionEvent } from './session';
 
 /** A child pings its relay this often and gives it up after this much silence (the relay answers
  *  every ping, so silence means a stalled or dead parent). */
-export const RELAY_PING_EVERY_MS = 500;
-export const RELAY_SILENCE_MS = 1500;
+export const RELAY_PING_EVERY_MS = 250;
+export const RELAY_SILENCE_MS = 1000;
 
 export type RelayChildFailureCode =
   | 'frame' // a frame that does not decode, or is not allowed on this link (detail: the error)
