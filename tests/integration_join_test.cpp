@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <future>
 
@@ -415,6 +416,64 @@ TEST_F(JoinTest, ChildrenOfAKilledRelayResumeWithNoGapOrDuplicate) {
   host->prompt("after the kill");
   ASSERT_TRUE(wait_until([&] { return answered(*ada->client, 4) && answered(*bob->client, 4); }));
   EXPECT_EQ(bob->client->transcript().turns(), ada->client->transcript().turns());
+}
+
+// A relay that stops forwarding without closing anything (its thread stuck: frozen here in
+// its own event callback) is told apart from a quiet host by the child's stall timer (pings
+// every 250 ms, given up after 1 s of silence): the child goes back through the host and
+// resumes with no gap and no duplicate.
+TEST_F(JoinTest, AChildGivesUpAStalledRelayAndResumesThroughTheHost) {
+  host.reset();
+  host = start_host("stall.db", 1000, /*direct_peers=*/1, /*relay_children=*/2);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool frozen = false;
+  JoinOptions o;
+  o.link = host->links().viewer;
+  o.name = "relay";
+  o.relay_capacity = 2;
+  JoinCallbacks cb;
+  cb.on_event = [&](const ClientEvent&) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return !frozen; });
+  };
+  auto started = JoinClient::start(std::move(o), std::move(cb));
+  ASSERT_TRUE(started);
+  std::unique_ptr<JoinClient> relay = std::move(*started);
+  auto thaw = [&] {
+    {
+      std::lock_guard lock(mu);
+      frozen = false;
+    }
+    cv.notify_all();
+  };
+  ASSERT_TRUE(wait_until([&] { return relay->connected(); }));
+  auto child = Joiner::start(host->links().viewer, "child");
+  ASSERT_TRUE(wait_until([&] { return child->client->connected(); }));
+  ASSERT_TRUE(child->client->via_relay());
+  auto ended = [](JoinClient& c, size_t turns) {
+    auto t = c.transcript();
+    return t.turns().size() == turns && t.turns().back().ended;
+  };
+  host->prompt("before the stall");
+  ASSERT_TRUE(wait_until([&] { return ended(*relay, 2) && ended(*child->client, 2); }));
+  const auto before = child->client->transcript().turns();
+  {
+    std::lock_guard lock(mu);
+    frozen = true;  // the relay's thread stops at its next event
+  }
+  host->prompt("during the stall");
+  const bool back = wait_until([&] {
+    return child->client->connected() && !child->client->via_relay() && ended(*child->client, 4);
+  });
+  thaw();
+  ASSERT_TRUE(back) << "the child did not leave its stalled relay";
+  const auto after = child->client->transcript().turns();
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_EQ(std::vector(after.begin(), after.begin() + 2), before);
+  EXPECT_EQ(after[3].text, "DURING THE STALL");
+  EXPECT_FALSE(child->outcome());
+  relay.reset();
 }
 
 TEST_F(JoinTest, WrongSecretFindsNoHostAndSaysSo) {

@@ -78,6 +78,7 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
     bool open = false;
     util::EventLoop::TimerId timer = 0;
     int64_t last_heard_ms = 0;  // anything from the host, for the keepalive
+    int64_t last_ping_ms = 0;
     uint64_t pings = 0;
     bool ack_timer_armed = false;
     // The host placed us below a relay: the data channel goes to that relay (a relay answer).
@@ -248,12 +249,19 @@ void JoinClient::Impl::keepalive(uint64_t n) {
   // after kRelaySilenceMs without any frame, and goes back through the host.
   const int64_t silence = a->via_relay ? kRelaySilenceMs : kSilenceMs;
   const int64_t every = a->via_relay ? kRelayPingEveryMs : kPingEveryMs;
-  if (unix_now_ms() - a->last_heard_ms > silence) {
+  const int64_t now = unix_now_ms();
+  if (now - a->last_heard_ms > silence) {
     link_lost(a->via_relay ? "the relay stopped responding" : "the host stopped responding");
     return;
   }
-  a->peer->send(ClientSession::ping(++a->pings));
-  a->timer = loop.post_after(std::chrono::milliseconds(every), [this, n] { keepalive(n); });
+  if (now - a->last_ping_ms >= every) {
+    a->peer->send(ClientSession::ping(++a->pings));
+    a->last_ping_ms = now;
+  }
+  // Wakes for the next ping, or exactly when the silence would pass, whichever comes first.
+  const int64_t next = std::min(a->last_ping_ms + every, a->last_heard_ms + silence + 1);
+  a->timer = loop.post_after(std::chrono::milliseconds(std::max<int64_t>(1, next - now)),
+                             [this, n] { keepalive(n); });
 }
 
 LinkConfig JoinClient::Impl::link_config(const Attempt& a) const {
@@ -385,9 +393,9 @@ void JoinClient::Impl::attempt_failed(JoinFailure failure, const std::string& de
 }
 
 void JoinClient::Impl::link_lost(const std::string& why) {
-  // A child that lost its relay goes back through the host at once: the host is another path,
-  // and the host's side of the tree answers it directly (issue 15: re-parented within 2 s).
-  const bool from_relay = attempt && attempt->via_relay;
+  // A relay given up (stalled, caught tampering, gone): the host is fine, so the first attempt
+  // through it goes at once (the 2 s re-parenting budget of issue 15).
+  const bool from_relay = attempt && attempt->open && attempt->via_relay;
   teardown();
   if (!options.reconnect) {
     end(JoinFailure::kInterrupted, why);
@@ -400,12 +408,9 @@ void JoinClient::Impl::link_lost(const std::string& why) {
     return;
   }
   status("reconnecting (" + why + ")");
-  auto delay = std::chrono::milliseconds(std::min(5000, 250 << std::min(retries, 5)));
-  if (from_relay) {
-    delay = std::chrono::milliseconds(0);
-  } else {
-    retries += 1;
-  }
+  auto delay = std::chrono::milliseconds(
+      from_relay && retries == 0 ? 0 : std::min(5000, 250 << std::min(retries, 5)));
+  retries += 1;
   loop.post_after(delay, [this] {
     if (!attempt) begin_attempt();
   });
@@ -638,6 +643,7 @@ void JoinClient::Impl::on_link_state(uint64_t n, const LinkEvent& event) {
     retries = 0;
     lost_since_ms = 0;
     a->last_heard_ms = unix_now_ms();
+    a->last_ping_ms = a->last_heard_ms;  // the first frame stands for a ping
     a->peer->send(a->via_relay ? session.parent_hello() : session.hello());
     a->timer =
         loop.post_after(std::chrono::milliseconds(a->via_relay ? kRelayPingEveryMs : kPingEveryMs),
