@@ -195,7 +195,7 @@ int run_peers(size_t count, size_t concurrency, int throttle_ms, const RelayPlan
     JoinCallbacks callbacks;
     callbacks.on_event = [p, &group](const ClientEvent& event) { on_peer_event(*p, group, event); };
     callbacks.on_status = [p, &group](const std::string& status) {
-      if (status != "connected") return;
+      if (!status.starts_with("connected")) return;  // also "connected via relay"
       std::lock_guard lock(group.mu);
       if (p->connected) return;  // a resume after a drop
       p->connected = true;

@@ -124,7 +124,13 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
   ::rtc::scoped_refptr<webrtc::PeerConnectionInterface> pc;
   ::rtc::scoped_refptr<webrtc::DataChannelInterface> dc;
   bool detached = false;  // the PeerLink is gone: no callback may run any more
-  bool ended = false;     // the terminal state event was emitted
+  // A GetStats request is in flight. Its network half is a task queued on this same thread
+  // (signaling and network are one thread here), and PeerConnection::Close() waits for that
+  // half: closing now would wait forever. So the close waits for the report instead, holding
+  // the core alive until then (signaling thread only).
+  bool stats_pending = false;
+  std::shared_ptr<Core> close_after_stats;
+  bool ended = false;  // the terminal state event was emitted
   bool closing_locally = false;
   bool reset_started = false;
   std::string close_reason;
@@ -201,6 +207,10 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
     if (dc) {
       dc->UnregisterObserver();
       dc = nullptr;
+    }
+    if (pc && stats_pending) {
+      close_after_stats = shared_from_this();  // closed when the report arrives
+      return;
     }
     if (pc) {
       auto closing = std::move(pc);
@@ -561,7 +571,17 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
     void OnStatsDelivered(
         const ::rtc::scoped_refptr<const webrtc::RTCStatsReport>& report) override {
       auto core = core_.lock();
-      if (!core || core->detached || !report) return;
+      if (!core) return;
+      core->stats_pending = false;
+      if (core->close_after_stats) {
+        // Outside the collector's stack: Close() must not run inside its own callback.
+        core->signaling->PostTask([core] {
+          core->close_after_stats.reset();
+          core->close_pc_s();
+        });
+        return;
+      }
+      if (core->detached || !report) return;
       if (auto path = rtc_detail::selected_path(*report)) core->emit(core->cb.on_path, *path);
       // The collector keeps its last report (every candidate, pair and certificate: ~10 KB)
       // for as long as the connection lives; this link asks for one report only.
@@ -584,8 +604,10 @@ struct PeerLink::Core final : public webrtc::PeerConnectionObserver,
         if (s == LinkState::kNew || s == LinkState::kConnecting) {
           state.store(LinkState::kOpen, std::memory_order_release);
           emit(cb.on_state, LinkEvent{LinkState::kOpen, CloseCause::kNone, ""});
-          if (cb.on_path && pc)
+          if (cb.on_path && pc) {
+            stats_pending = true;
             pc->GetStats(::rtc::make_ref_counted<PathStats>(weak_from_this()).get());
+          }
         }
         break;
       }
