@@ -747,7 +747,7 @@ nlohmann::ordered_json build_relay_vectors() {
   const std::vector<Step> steps = {
       {0, "030101010101016d0a"},   {10, "0448656c"},   {60, "046c6f"},  {70, "0c686d"},
       {120, std::nullopt},         {130, "04"},        {131, "042c20"}, {132, "04776f726c64"},
-      {200, "03080103010000060c"}, {250, std::nullopt}};
+      {170, "03080103010000060c"}, {250, std::nullopt}};
   RelayStreamWriter writer(sid, key, options);
   RelayVerifier verifier(sid, key.public_key());
   Json frames = Json::array();

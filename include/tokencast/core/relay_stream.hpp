@@ -92,11 +92,13 @@ struct RelayPosition {
 };
 
 struct RelayWriterOptions {
-  // A record is signed inline (a signed record) when the oldest unsigned record before it is
-  // this many ms old; the records in between go unsigned and checkpoint_due_at() says when the
-  // host must sign a quiet tail by itself. So a record waits at most this long for a signature,
-  // once (relays forward frames as they come; every viewer verifies for itself), and a viewer
-  // verifies at most ~1000 / sign_interval_ms signatures a second whatever the token rate.
+  // A record is signed inline (a signed record) when the last signature is at least this many
+  // ms old (the ration starts at the first record); the records in between go unsigned and
+  // checkpoint_due_at() (the last signature + this) says when the host must sign a quiet tail
+  // by itself. So a record waits less than this long for a signature, once (relays forward
+  // frames as they come; every viewer verifies for itself); a stream slower than one record
+  // per interval waits not at all after its first record; and a viewer verifies at most
+  // ~1000 / sign_interval_ms signatures a second whatever the token rate.
   // 0: every record signed (no wait; 64 bytes and one verification per record).
   // docs/SECURITY.md "Relays" has the trade-off.
   int64_t sign_interval_ms = 50;
@@ -133,7 +135,7 @@ class RelayStreamWriter {
   RelayPosition head_;
   uint64_t signed_index_ = 0;
   size_t unsigned_ = 0;
-  std::optional<int64_t> first_unsigned_ms_;
+  std::optional<int64_t> last_signed_ms_;  // or the first record's time, before any
   uint64_t signatures_ = 0;
 };
 

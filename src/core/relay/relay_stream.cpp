@@ -188,7 +188,6 @@ Ed25519Signature RelayStreamWriter::sign_head() {
   ++signatures_;
   signed_index_ = head_.index;
   unsigned_ = 0;
-  first_unsigned_ms_.reset();
   return host_key_.sign(relay_checkpoint_message(session_id_, head_.index, head_.chain));
 }
 
@@ -197,31 +196,37 @@ Expected<std::vector<uint8_t>, std::error_code> RelayStreamWriter::append(
   if (payload.size() > kMaxRelayPayloadBytes) return unexpected(RelayError::kPayloadTooLarge);
   head_.index += 1;
   head_.chain = relay_chain_next(head_.chain, head_.index, payload);
-  const bool sign =
-      options_.sign_interval_ms <= 0 ||
-      unsigned_ + 1 >= std::max<size_t>(options_.max_unsigned_records, 1) ||
-      (first_unsigned_ms_ && now_ms >= *first_unsigned_ms_ + options_.sign_interval_ms);
+  // Signatures are rationed by time: a record is signed at once when the last signature is
+  // at least the interval old (the ration starts at the first record). So a stream slower than
+  // one record per interval (most models: 10-50 tokens/s against 50 ms) has every record after
+  // the first signed on arrival, and a faster one waits at most the rest of the interval.
+  if (!last_signed_ms_) last_signed_ms_ = now_ms;
+  const bool sign = options_.sign_interval_ms <= 0 ||
+                    unsigned_ + 1 >= std::max<size_t>(options_.max_unsigned_records, 1) ||
+                    now_ms >= *last_signed_ms_ + options_.sign_interval_ms;
   RelayFrame frame;
   frame.index = head_.index;
   frame.payload.assign(payload.begin(), payload.end());
   if (sign) {
     frame.kind = RelayFrame::Kind::kSignedRecord;
     frame.signature = sign_head();
+    last_signed_ms_ = now_ms;
   } else {
     frame.kind = RelayFrame::Kind::kRecord;
     ++unsigned_;
-    if (!first_unsigned_ms_) first_unsigned_ms_ = now_ms;
   }
   return encode_relay_frame(frame);
 }
 
 std::optional<int64_t> RelayStreamWriter::checkpoint_due_at() const {
-  if (!first_unsigned_ms_) return std::nullopt;
-  return *first_unsigned_ms_ + options_.sign_interval_ms;
+  if (unsigned_ == 0 || !last_signed_ms_) return std::nullopt;
+  return *last_signed_ms_ + options_.sign_interval_ms;
 }
 
 std::optional<std::vector<uint8_t>> RelayStreamWriter::checkpoint() {
   if (signed_index_ == head_.index) return std::nullopt;
+  // Called when due (or later): the next inline signature is rationed from then.
+  if (auto due = checkpoint_due_at()) last_signed_ms_ = *due;
   RelayFrame frame;
   frame.kind = RelayFrame::Kind::kCheckpoint;
   frame.index = head_.index;
