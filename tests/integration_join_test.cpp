@@ -476,6 +476,57 @@ TEST_F(JoinTest, AChildGivesUpAStalledRelayAndResumesThroughTheHost) {
   relay.reset();
 }
 
+// A relay that neither answers nor refuses an introduction (its thread stuck, its link up):
+// after 4 s the host answers the viewer itself, well within the viewer's answer timeout.
+TEST_F(JoinTest, AViewerWhoseRelayDoesNotAnswerIsAnsweredByTheHost) {
+  host.reset();
+  host = start_host("mute.db", 1000, /*direct_peers=*/1, /*relay_children=*/2);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool frozen = false;
+  bool stuck = false;
+  JoinOptions o;
+  o.link = host->links().viewer;
+  o.name = "relay";
+  o.relay_capacity = 2;
+  JoinCallbacks cb;
+  cb.on_event = [&](const ClientEvent&) {
+    std::unique_lock lock(mu);
+    stuck = frozen;
+    cv.notify_all();
+    cv.wait(lock, [&] { return !frozen; });
+  };
+  auto started = JoinClient::start(std::move(o), std::move(cb));
+  ASSERT_TRUE(started);
+  std::unique_ptr<JoinClient> relay = std::move(*started);
+  ASSERT_TRUE(wait_until([&] { return host->stats().relays == 1; }));
+  {
+    std::lock_guard lock(mu);
+    frozen = true;
+  }
+  host->prompt("nobody answers");
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 15s, [&] { return stuck; }));  // the relay's thread is stuck
+  }
+  auto child = Joiner::start(host->links().viewer, "child");
+  const bool served = wait_until([&] {
+    auto t = child->client->transcript();
+    return child->client->connected() && !child->client->via_relay() && t.turns().size() == 2 &&
+           t.turns()[1].ended;
+  });
+  {
+    std::lock_guard lock(mu);
+    frozen = false;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(child->client->transcript().turns()[1].text, "NOBODY ANSWERS");
+  EXPECT_EQ(host->stats().relay_introductions, 1u);
+  EXPECT_FALSE(child->outcome());
+  relay.reset();
+}
+
 TEST_F(JoinTest, WrongSecretFindsNoHostAndSaysSo) {
   auto link = parse_invite_link(host->links().viewer);
   ASSERT_TRUE(link);

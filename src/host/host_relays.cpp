@@ -87,8 +87,20 @@ void HostRuntime::Impl::forget_tree_node(RelayNodeId node) {
   const std::vector<RelayNodeId> children = tree->children(node);
   (void)tree->leave(node);
   // A relay that leaves closes its children's links (they lost their stream): each comes back
-  // through the host and is placed again, as a new viewer.
-  for (RelayNodeId child : children) forget_tree_node(child);
+  // through the host and is placed again, as a new viewer. A child it had not answered yet is
+  // still waiting for an answer: the host answers it itself, in a task of its own (this runs
+  // inside drop_link, and answering admits a link, which may evict another).
+  for (RelayNodeId child : children) {
+    auto b = brokered.find(child);
+    if (b != brokered.end() && !b->second.answered) {
+      loop.post([this, child, join = b->second.join_id] {
+        auto it = brokered.find(child);
+        if (!stopping && it != brokered.end() && it->second.join_id == join) serve_directly(child);
+      });
+    } else {
+      forget_tree_node(child);
+    }
+  }
 }
 
 void HostRuntime::Impl::start_brokered(size_t room, rendezvous::PeerId from, const JoinId& join_id,
