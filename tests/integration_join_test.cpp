@@ -418,6 +418,53 @@ TEST_F(JoinTest, ChildrenOfAKilledRelayResumeWithNoGapOrDuplicate) {
   EXPECT_EQ(bob->client->transcript().turns(), ada->client->transcript().turns());
 }
 
+// A relay (a JoinClient offering `capacity`) whose thread can be stuck in its own event
+// callback while its links stay up: after freeze() it stops at its next event, until thaw().
+struct FreezableRelay {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool frozen = false;
+  bool stuck = false;
+  std::unique_ptr<JoinClient> client;
+
+  FreezableRelay(const std::string& link, uint64_t capacity) {
+    JoinOptions o;
+    o.link = link;
+    o.name = "relay";
+    o.relay_capacity = capacity;
+    JoinCallbacks cb;
+    cb.on_event = [this](const ClientEvent&) {
+      std::unique_lock lock(mu);
+      stuck = frozen;
+      cv.notify_all();
+      cv.wait(lock, [this] { return !frozen; });
+    };
+    auto started = JoinClient::start(std::move(o), std::move(cb));
+    EXPECT_TRUE(started);
+    if (started) client = std::move(*started);
+  }
+  ~FreezableRelay() {
+    thaw();
+    client.reset();
+  }
+  void freeze() {
+    std::lock_guard lock(mu);
+    frozen = true;
+  }
+  void thaw() {
+    {
+      std::lock_guard lock(mu);
+      frozen = false;
+    }
+    cv.notify_all();
+  }
+  // The relay's thread has stopped (after freeze() and an event for it).
+  bool wait_stuck() {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, 15s, [this] { return stuck; });
+  }
+};
+
 // A relay that stops forwarding without closing anything (its thread stuck: frozen here in
 // its own event callback) is told apart from a quiet host by the child's stall timer (pings
 // every 250 ms, given up after 1 s of silence): the child goes back through the host and
@@ -425,55 +472,28 @@ TEST_F(JoinTest, ChildrenOfAKilledRelayResumeWithNoGapOrDuplicate) {
 TEST_F(JoinTest, AChildGivesUpAStalledRelayAndResumesThroughTheHost) {
   host.reset();
   host = start_host("stall.db", 1000, /*direct_peers=*/1, /*relay_children=*/2);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool frozen = false;
-  JoinOptions o;
-  o.link = host->links().viewer;
-  o.name = "relay";
-  o.relay_capacity = 2;
-  JoinCallbacks cb;
-  cb.on_event = [&](const ClientEvent&) {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return !frozen; });
-  };
-  auto started = JoinClient::start(std::move(o), std::move(cb));
-  ASSERT_TRUE(started);
-  std::unique_ptr<JoinClient> relay = std::move(*started);
-  auto thaw = [&] {
-    {
-      std::lock_guard lock(mu);
-      frozen = false;
-    }
-    cv.notify_all();
-  };
-  ASSERT_TRUE(wait_until([&] { return relay->connected(); }));
+  FreezableRelay relay(host->links().viewer, 2);
+  ASSERT_TRUE(relay.client);
+  ASSERT_TRUE(wait_until([&] { return relay.client->connected(); }));
   auto child = Joiner::start(host->links().viewer, "child");
   ASSERT_TRUE(wait_until([&] { return child->client->connected(); }));
   ASSERT_TRUE(child->client->via_relay());
-  auto ended = [](JoinClient& c, size_t turns) {
-    auto t = c.transcript();
-    return t.turns().size() == turns && t.turns().back().ended;
-  };
   host->prompt("before the stall");
-  ASSERT_TRUE(wait_until([&] { return ended(*relay, 2) && ended(*child->client, 2); }));
+  ASSERT_TRUE(
+      wait_until([&] { return answered(*relay.client, 2) && answered(*child->client, 2); }));
   const auto before = child->client->transcript().turns();
-  {
-    std::lock_guard lock(mu);
-    frozen = true;  // the relay's thread stops at its next event
-  }
+  relay.freeze();  // the relay's thread stops at its next event
   host->prompt("during the stall");
   const bool back = wait_until([&] {
-    return child->client->connected() && !child->client->via_relay() && ended(*child->client, 4);
+    return child->client->connected() && !child->client->via_relay() && answered(*child->client, 4);
   });
-  thaw();
+  relay.thaw();
   ASSERT_TRUE(back) << "the child did not leave its stalled relay";
   const auto after = child->client->transcript().turns();
   ASSERT_EQ(after.size(), 4u);
   EXPECT_EQ(std::vector(after.begin(), after.begin() + 2), before);
   EXPECT_EQ(after[3].text, "DURING THE STALL");
   EXPECT_FALSE(child->outcome());
-  relay.reset();
 }
 
 // A relay that neither answers nor refuses an introduction (its thread stuck, its link up):
@@ -481,50 +501,21 @@ TEST_F(JoinTest, AChildGivesUpAStalledRelayAndResumesThroughTheHost) {
 TEST_F(JoinTest, AViewerWhoseRelayDoesNotAnswerIsAnsweredByTheHost) {
   host.reset();
   host = start_host("mute.db", 1000, /*direct_peers=*/1, /*relay_children=*/2);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool frozen = false;
-  bool stuck = false;
-  JoinOptions o;
-  o.link = host->links().viewer;
-  o.name = "relay";
-  o.relay_capacity = 2;
-  JoinCallbacks cb;
-  cb.on_event = [&](const ClientEvent&) {
-    std::unique_lock lock(mu);
-    stuck = frozen;
-    cv.notify_all();
-    cv.wait(lock, [&] { return !frozen; });
-  };
-  auto started = JoinClient::start(std::move(o), std::move(cb));
-  ASSERT_TRUE(started);
-  std::unique_ptr<JoinClient> relay = std::move(*started);
+  FreezableRelay relay(host->links().viewer, 2);
+  ASSERT_TRUE(relay.client);
   ASSERT_TRUE(wait_until([&] { return host->stats().relays == 1; }));
-  {
-    std::lock_guard lock(mu);
-    frozen = true;
-  }
+  relay.freeze();
   host->prompt("nobody answers");
-  {
-    std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, 15s, [&] { return stuck; }));  // the relay's thread is stuck
-  }
+  ASSERT_TRUE(relay.wait_stuck());
   auto child = Joiner::start(host->links().viewer, "child");
   const bool served = wait_until([&] {
-    auto t = child->client->transcript();
-    return child->client->connected() && !child->client->via_relay() && t.turns().size() == 2 &&
-           t.turns()[1].ended;
+    return child->client->connected() && !child->client->via_relay() && answered(*child->client, 2);
   });
-  {
-    std::lock_guard lock(mu);
-    frozen = false;
-  }
-  cv.notify_all();
+  relay.thaw();
   ASSERT_TRUE(served);
   EXPECT_EQ(child->client->transcript().turns()[1].text, "NOBODY ANSWERS");
   EXPECT_EQ(host->stats().relay_introductions, 1u);
   EXPECT_FALSE(child->outcome());
-  relay.reset();
 }
 
 TEST_F(JoinTest, WrongSecretFindsNoHostAndSaysSo) {
