@@ -424,16 +424,7 @@ void HostRuntime::Impl::accept_directly(size_t room, rendezvous::PeerId from, co
 
 void HostRuntime::Impl::send_to_joiner(Link& link,
                                        Expected<std::vector<uint8_t>, HandshakeError> envelope) {
-  if (!envelope) {
-    log::warn("host",
-              "cannot seal for a joiner: " + std::string(handshake_error_name(envelope.error())));
-    return;
-  }
-  auto& client = rooms[link.room].client;
-  if (!client) return;
-  if (auto sent = client->send(link.rendezvous_peer, *envelope); !sent) {
-    log::warn("host", "cannot reach a joiner through the rendezvous: " + sent.error().message());
-  }
+  send_envelope(link.room, link.rendezvous_peer, std::move(envelope));
 }
 
 }  // namespace tokencast

@@ -218,6 +218,9 @@ struct HostRuntime::Impl : HostIo {
                        const std::string& sdp, const DtlsFingerprint& fingerprint,
                        RelayNodeId tree_node);
   void send_to_joiner(Link& link, Expected<std::vector<uint8_t>, HandshakeError> envelope);
+  // Any joiner, by its rendezvous room and peer (a brokered join has no Link).
+  void send_envelope(size_t room, rendezvous::PeerId to,
+                     Expected<std::vector<uint8_t>, HandshakeError> envelope);
   void refuse(HandshakeError error);
 
   // host_relays.cpp
@@ -238,8 +241,7 @@ struct HostRuntime::Impl : HostIo {
   bool relay_link_frame(uint64_t id, Link& link, std::span<const uint8_t> message);
   void relay_link_closed(uint64_t id, Link& link);
   void send_relay_control(uint64_t link_id, const Frame& frame);
-  void send_envelope(size_t room, rendezvous::PeerId to,
-                     Expected<std::vector<uint8_t>, HandshakeError> envelope);
+
   // A brokered join the relay did not take: the host serves it itself.
   void serve_directly(RelayNodeId node);
 
