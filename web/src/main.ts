@@ -30,7 +30,7 @@ function linkFromHref(href: string): string {
   const kept = url.search
     .slice(1)
     .split('&')
-    .filter((item) => item !== '' && item !== 'relay' && !item.startsWith('relay='));
+    .filter((item) => item !== '' && item !== 'relay' && !item.startsWith('relay=') && !item.startsWith('relay-for='));
   url.search = kept.length ? `?${kept.join('&')}` : '';
   return url.toString();
 }
@@ -124,6 +124,23 @@ function relayOnlySetting(): boolean {
   } catch {
     return false; // no storage (private mode): the default
   }
+}
+
+// Relaying for other viewers (docs/web.md, "Relaying"): a desktop viewer (no touch screen, a
+// fine pointer) offers to forward the host's stream to 4 others; phones do not. ?relay-for=N
+// overrides it (0 = never, at most 64).
+const DEFAULT_RELAY_CAPACITY = 4;
+
+function relayCapacitySetting(): number {
+  const q = new URLSearchParams(location.search).get('relay-for');
+  if (q !== null && /^[0-9]{1,3}$/.test(q)) return Math.min(64, Number(q));
+  let coarse = false;
+  try {
+    coarse = matchMedia('(pointer: coarse)').matches;
+  } catch {
+    /* no media queries: judge by touch alone */
+  }
+  return navigator.maxTouchPoints === 0 && !coarse ? DEFAULT_RELAY_CAPACITY : 0;
 }
 
 function setStatus(state: string, text: string): void {
@@ -440,7 +457,10 @@ function startJoiner(page: SessionPage, link: InviteLink, restoring: Promise<voi
         // from data-via), like the path.
         const viaRelay = state === 'connected' && detail === 'via relay';
         const text = state === 'ended' ? detail : state === 'reconnecting' ? 'reconnecting…' : state === 'connecting' ? 'connecting…' : 'live';
-        if (state !== 'connected') delete statusEl.dataset.path;
+        if (state !== 'connected') {
+          delete statusEl.dataset.path;
+          delete statusEl.dataset.relaying;
+        }
         if (viaRelay) statusEl.dataset.via = 'relay';
         else delete statusEl.dataset.via;
         setStatus(state, text);
@@ -454,9 +474,19 @@ function startJoiner(page: SessionPage, link: InviteLink, restoring: Promise<voi
         statusEl.dataset.path = via;
         statusEl.title = `connection: ${via}; local=${path.localType}/${path.localProtocol} remote=${path.remoteType}/${path.remoteProtocol}`;
       },
+      onRelaying(served) {
+        // Shown by CSS after "live" (data-relaying): "relaying for N".
+        if (served > 0) statusEl.dataset.relaying = String(served);
+        else delete statusEl.dataset.relaying;
+      },
       onEnded: showEnded,
     },
-    { beforeHello: restoring, relayOnly: relayOnlySetting(), certificate: sessionCertificate(storePromise, page.room, Date.now()) },
+    {
+      beforeHello: restoring,
+      relayOnly: relayOnlySetting(),
+      certificate: sessionCertificate(storePromise, page.room, Date.now()),
+      relayCapacity: relayCapacitySetting(),
+    },
   );
 }
 

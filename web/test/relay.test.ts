@@ -28,10 +28,13 @@ import {
   decodeRelayWelcome,
   encodeRelayHello,
   encodeRelayWelcome,
+  decodeFrame,
+  encodeFrame,
   FrameDecoder,
   FrameError,
   type Event,
 } from '../src/protocol/frames';
+import { RelayFanout } from '../src/protocol/relay-fanout';
 import { ClientSession, type SessionEvent } from '../src/client/session';
 import { RELAY_PING_EVERY_MS, RELAY_SILENCE_MS, RelayChildFailure, RelayChildLink } from '../src/client/relay-child';
 
@@ -537,15 +540,199 @@ describe('RelayChildLink', () => {
 });
 
 describe('relay_link.json introduction.frames (host <-> relay)', () => {
-  it('a child never takes them: refused on its link to a relay, unknown to its host decoder', () => {
+  it('a child never takes them: refused on its link to a relay; its client decoder takes only the host\'s', () => {
     for (const f of L.introduction.frames) {
       const bytes = fromHex(f.hex);
-      expect(frameCode(() => new FrameDecoder().decode(bytes))).toBe('unknown_frame_type');
+      // relay_intro and relay_candidate go host -> relay (a relaying joiner takes them off its
+      // host link); what a relay sends is unexpected_frame for a client.
+      // relay_candidate goes either way.
+      const clientTakes = f.from === 'host' || bytes[0] === 0x11;
+      expect(frameCode(() => new FrameDecoder().decode(bytes))).toBe(clientTakes ? 'none' : 'unexpected_frame');
+      expect(frameCode(() => new ClientSession('c').receive(bytes))).toBe('unexpected_frame');
       const link = new RelayChildLink(new ClientSession('child'), linkHostKey, 0);
       link.hello();
       expect(childFailure(() => link.receive(bytes, 1))).toBe('frame:unexpected_frame');
       link.receive(welcomeAt(0n), 1);
       expect(childFailure(() => link.receive(bytes, 1))).toBe('frame:unexpected_frame');
     }
+  });
+});
+
+// ---------------------------------------------------------------- the browser's own relay link to the host
+
+describe('relay_link.json links: the host link of a viewer that offers to relay (ClientSession)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const all = (link: any): Uint8Array[] => link.frames.map(fromHex);
+
+  function feed(s: ClientSession, frames: Uint8Array[]): Event[] {
+    const events: Event[] = [];
+    for (const f of frames) for (const e of s.receive(f)) if (e.type === 'applied') events.push(...e.events);
+    return events;
+  }
+
+  it('says the version 5 hello with its capacity and decodes the version 5 welcome, byte for byte', () => {
+    const s = new ClientSession('relay');
+    s.offerRelay(2, linkHostKey);
+    expect(toHex(s.hello())).toBe(fresh.hello_hex);
+    const welcome = decodeFrame(fromHex(fresh.frames[0]));
+    expect(welcome).toMatchObject({ type: 'welcome', version: 5, relay_stream: true });
+    expect(toHex(encodeFrame(welcome))).toBe(fresh.frames[0]);
+    expect(decodeFrame(fromHex(fresh.hello_hex))).toMatchObject({ type: 'hello', version: 5, relay_capacity: 2n });
+    // Capacity is bounded (64), and without a host key nothing is offered.
+    const big = new ClientSession('relay');
+    big.offerRelay(1000, linkHostKey);
+    expect(decodeFrame(big.hello())).toMatchObject({ relay_capacity: 64n });
+    expect(decodeFrame(new ClientSession('x').hello())).toMatchObject({ version: 5, relay_capacity: 0n });
+  });
+
+  it('a fresh link and a resumed one (the host anchors at the last sequence): the text, no gap, no duplicate', () => {
+    const s = new ClientSession('relay');
+    s.offerRelay(2, linkHostKey);
+    const first = feed(s, all(fresh));
+    expect(s.relayStream).toBe(true);
+    expect(seqs(first)).toEqual([1n, 2n, 3n, 4n]);
+    expect(lastText(s)).toBe(fresh.text);
+    expect(s.relayVerified?.index).toBe(4n);
+    expect(s.hostRelayVerified?.index).toBe(4n);
+    expect(s.takeAck(1e9)).not.toBeNull(); // acks go out (the host accepts and ignores them)
+    s.linkLost();
+    expect(toHex(s.hello())).toBe(resumed.hello_hex);
+    const second = feed(s, all(resumed));
+    expect(seqs(second)).toEqual([5n, 6n, 7n, 8n, 9n]);
+    expect(s.position.last_seq).toBe(BigInt(resumed.last_seq));
+    expect(lastText(s)).toBe(resumed.text);
+  });
+
+  it('resumed from the plain stream (events held, no chain position): a verifier starts from the anchor', () => {
+    const a = new ClientSession('relay');
+    a.offerRelay(2, linkHostKey);
+    const events = feed(a, all(fresh));
+    const s = new ClientSession('relay');
+    s.restore(linkSession, events);
+    s.offerRelay(2, linkHostKey);
+    expect(s.relayVerified).toBeNull();
+    feed(s, all(resumed));
+    expect(s.position.last_seq).toBe(9n);
+    expect(lastText(s)).toBe(resumed.text);
+    expect(s.relayVerified?.index).toBe(9n);
+  });
+
+  it('releases nothing a signature does not cover, and refuses tampering, a wrong anchor and an unoffered stream', () => {
+    const frames = all(fresh);
+    const s = new ClientSession('relay');
+    s.offerRelay(2, linkHostKey);
+    feed(s, frames.slice(0, -1));
+    expect(s.position.last_seq).toBe(0n); // records 1..3 wait for the signed record 4
+    const last = frames[frames.length - 1].slice();
+    last[last.length - 1] ^= 1;
+    expect(() => s.receive(last)).toThrow(RelayError);
+    expect(s.position.last_seq).toBe(0n);
+
+    // A record altered before its signature: the signature no longer verifies.
+    const t = new ClientSession('relay');
+    t.offerRelay(2, linkHostKey);
+    const altered = frames.map((f) => f.slice());
+    altered[3][altered[3].length - 1] ^= 1;
+    let code = 'none';
+    try {
+      feed(t, altered);
+    } catch (e) {
+      code = e instanceof RelayError ? e.code : String(e);
+    }
+    expect(code).toBe('bad_signature');
+    expect(t.position.last_seq).toBe(0n);
+
+    // The anchor must be for the last sequence held.
+    const a = new ClientSession('relay');
+    a.offerRelay(2, linkHostKey);
+    const events = feed(a, frames);
+    const held3 = new ClientSession('relay');
+    held3.restore(linkSession, events.slice(0, 3));
+    held3.offerRelay(2, linkHostKey);
+    const r = all(resumed);
+    held3.receive(r[0]);
+    held3.receive(r[1]);
+    expect(() => held3.receive(r[2])).toThrow(RelayError);
+
+    // A welcome with relay_stream to a client that never offered: refused.
+    expect(() => new ClientSession('x').receive(frames[0])).toThrow(FrameError);
+    // Relay frames on a plain link: refused.
+    const plain = new ClientSession('x');
+    plain.receive(encodeFrame({ type: 'welcome', version: 5, session_id: linkSession, role: 'viewer', peer: 1n, head_seq: 0n, relay_stream: false }));
+    expect(() => plain.receive(frames[2])).toThrow(FrameError);
+  });
+
+  it('a browser relay serves what its host link verified to a child (RelayFanout), byte for byte', () => {
+    const s = new ClientSession('relay');
+    s.offerRelay(2, linkHostKey);
+    let fanout: RelayFanout | null = null;
+    const take = (frames: Uint8Array[]) => {
+      for (const f of frames) {
+        const was = s.welcomed;
+        s.receive(f);
+        if (!was) {
+          fanout ??= new RelayFanout(s.sessionId!, linkHostKey);
+          if (s.hostRelayVerified) fanout.setBase(s.hostRelayVerified);
+        } else if (f[0] >= 0x20 && f[0] <= 0x22) fanout!.add(f);
+      }
+    };
+    take(all(fresh));
+    s.linkLost();
+    take(all(resumed));
+    // A new child from the genesis (never welcomed: all-zero hash) gets everything from record 1.
+    const child = new ClientSession('child');
+    const link = new RelayChildLink(child, linkHostKey, 0);
+    const serving = fanout!.serve(decodeRelayHello(link.hello()))!;
+    expect(serving.anchor).toBeNull();
+    link.receive(encodeRelayWelcome(serving.welcome), 1);
+    for (const f of serving.frames) link.receive(f, 1);
+    expect(child.position.last_seq).toBe(9n);
+    expect(child.transcript.turns.map((t) => t.text)).toEqual(s.transcript.turns.map((t) => t.text));
+    // A child that held 1..4 from the plain stream: anchored at a signed index <= 4.
+    const events = child.transcript.turns.length ? feedEventsOf(all(fresh)) : [];
+    const held = new ClientSession('child');
+    held.restore(linkSession, events);
+    const l2 = new RelayChildLink(held, linkHostKey, 0);
+    const s2 = fanout!.serve(decodeRelayHello(l2.hello()))!;
+    expect(s2.anchor).not.toBeNull();
+    l2.receive(encodeRelayWelcome(s2.welcome), 1);
+    l2.receive(s2.anchor!, 1);
+    for (const f of s2.frames) l2.receive(f, 1);
+    expect(held.position.last_seq).toBe(9n);
+    expect(held.transcript.turns.map((t) => t.text)).toEqual(s.transcript.turns.map((t) => t.text));
+  });
+
+  function feedEventsOf(frames: Uint8Array[]): Event[] {
+    const a = new ClientSession('relay');
+    a.offerRelay(2, linkHostKey);
+    return feed(a, frames);
+  }
+});
+
+describe('relay_link.json introduction.frames: the host <-> relay codec', () => {
+  it('decodes and re-encodes every frame byte for byte', () => {
+    for (const f of L.introduction.frames) {
+      const bytes = fromHex(f.hex);
+      const frame = decodeFrame(bytes);
+      expect(frame.type).toBe(f.name.replace(/_(full|child|relay)$/, '').replace('relay_child_gone', 'relay_child_gone'));
+      expect(toHex(encodeFrame(frame))).toBe(f.hex);
+    }
+    expect(decodeFrame(fromHex('100201'))).toEqual({ type: 'relay_refuse', child: 2n, reason: 'full' });
+  });
+
+  it('decodes strictly: bounds and character sets as the C++ codec', () => {
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x10, 1, 4)))).toBe('bad_enum');
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x0f, 1, 0)))).toBe('string_too_long'); // empty SDP
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x0f, 1, 2, 0x61, 0)))).toBe('invalid_utf8');
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x0f, 1, 3, 0x61)))).toBe('truncated');
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x11, 1, 0x80, 0x80, 0x04, 0, 1, 0x61)))).toBe('bad_enum'); // mline 65536
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x11, 1, 0, 33, ...new Uint8Array(33).fill(0x61), 1, 0x61)))).toBe('string_too_long');
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x11, 1, 0, 1, 0x0a, 1, 0x61)))).toBe('invalid_utf8');
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x11, 1, 0, 0, 0)))).toBe('string_too_long'); // empty candidate
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x14, 1, 0)))).toBe('trailing_bytes');
+    expect(frameCode(() => encodeFrame({ type: 'relay_candidate', child: 1n, mline_index: 0, mid: '0', candidate: 'a\nb' }))).toBe('invalid_utf8');
+    // A welcome's relay_stream is 0 or 1.
+    const w = fromHex(fresh.frames[0]);
+    expect(frameCode(() => decodeFrame(Uint8Array.of(...w.subarray(0, w.length - 1), 2)))).toBe('bad_enum');
   });
 });

@@ -61,7 +61,7 @@ describe('ClientSession', () => {
     ];
     const s = new ClientSession('ada', { sessionId: sid, events: restored });
     expect(s.position).toEqual({ last_seq: 4n, open_turn: 1n });
-    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 4, last_seq: 4n, display_name: 'ada' });
+    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 5, last_seq: 4n, display_name: 'ada', relay_capacity: 0n });
     expect(s.transcript.turns[0].text).toBe('hi!');
     expect(s.receive(welcome())[0]).toMatchObject({ type: 'welcomed', resumed: true });
     s.receive(delta(utf8(' more')));
@@ -79,7 +79,7 @@ describe('ClientSession', () => {
     s.restore(sid, restored);
     expect(s.transcript).not.toBe(before);
     expect(s.position).toEqual({ last_seq: 4n, open_turn: 1n });
-    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 4, last_seq: 4n, display_name: 'ada' });
+    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 5, last_seq: 4n, display_name: 'ada', relay_capacity: 0n });
     expect(s.receive(welcome())[0]).toMatchObject({ type: 'welcomed', resumed: true });
     s.receive(delta(utf8(' more')));
     expect(s.transcript.turns[0].text).toBe('hi! more');
@@ -176,7 +176,9 @@ describe('Acks (protocol version 2)', () => {
     expect(v1.takeAck(1000)).toBeNull();
     expect(v1.ackDueMs()).toBeNull();
     const s = new ClientSession('ada');
-    expect(decodeFrame(s.hello())).toMatchObject({ version: 4 });
+    expect(decodeFrame(s.hello())).toMatchObject({ version: 5, relay_capacity: 0n });
+    s.receive(encodeFrame({ type: 'error', code: STATUS.unsupported_version, text: '1 to 4' }));
+    expect(decodeFrame(s.hello())).toEqual({ type: 'hello', version: 4, last_seq: 0n, display_name: 'ada' });
     s.receive(encodeFrame({ type: 'error', code: STATUS.unsupported_version, text: '1 to 3' }));
     expect(decodeFrame(s.hello())).toMatchObject({ version: 3 });
     s.receive(encodeFrame({ type: 'error', code: STATUS.unsupported_version, text: '1 to 2' }));

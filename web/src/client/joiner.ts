@@ -6,9 +6,11 @@ import { inviteRendezvousBases, rendezvousWebSocketUrl } from '../protocol/invit
 import { takeEarlySocket } from './early-socket';
 import { roomLocator } from '../protocol/keys';
 import { decodeServerMessage, encodeClientMessage, joinSubprotocol, type IceServerEntry } from '../protocol/rendezvous';
-import { FrameError, STATUS } from '../protocol/frames';
+import { decodeFrame, FrameError, STATUS } from '../protocol/frames';
 import { ClientSession, type SessionEvent } from './session';
 import { RELAY_PING_EVERY_MS, RelayChildFailure, RelayChildLink } from './relay-child';
+import { RelayParent } from './relay-parent';
+import { RELAY_CHECKPOINT, RELAY_RECORD, RelayError } from '../protocol/relay';
 
 export type JoinFailure =
   | 'bad_link'
@@ -124,6 +126,8 @@ export interface JoinCallbacks {
   onEnded(failure: JoinFailure, detail: string): void;
   /** The candidate pair of each opened data channel. */
   onPath?(path: CandidatePath): void;
+  /** How many children we relay for changed (a viewer that offered to relay). */
+  onRelaying?(served: number): void;
 }
 
 export interface JoinOptions {
@@ -143,6 +147,10 @@ export interface JoinOptions {
    *  on every reconnect and reload, see client/certificate.ts); null: the browser makes one per
    *  connection. The first peer connection waits for it. */
   certificate: Promise<RTCCertificate | null> | null;
+  /** Offer to relay the host's stream for up to this many other viewers (protocol version 5,
+   *  docs/PROTOCOL.md section 6; at most 64); 0: never. Viewer links only: a participant never
+   *  relays. */
+  relayCapacity: number;
 }
 
 const DEFAULTS: JoinOptions = {
@@ -155,6 +163,7 @@ const DEFAULTS: JoinOptions = {
   relayOnly: false,
   beforeHello: null,
   certificate: null,
+  relayCapacity: 0,
 };
 
 interface Attempt {
@@ -206,6 +215,8 @@ export class Joiner {
   private helloReady: boolean;
   private certificate: RTCCertificate | null = null;
   private certificateReady: boolean;
+  /** Our children when we relay (docs/PROTOCOL.md section 6), null when we never offered. */
+  readonly relayParent: RelayParent | null = null;
 
   constructor(
     private readonly link: InviteLink,
@@ -227,6 +238,18 @@ export class Joiner {
       },
       () => (this.certificateReady = true),
     );
+    if (this.options.relayCapacity > 0 && link.role === 0) {
+      session.offerRelay(this.options.relayCapacity, link.hostKey);
+      this.relayParent = new RelayParent(link.hostKey, session.relayCapacity, {
+        sendToHost: (frame) => !this.attempt?.relay && this.send(frame),
+        rtcConfig: () => {
+          if (!this.attempt) throw new Error('no link');
+          const { iceServers, iceTransportPolicy, certificates } = this.rtcConfig(this.attempt);
+          return { iceServers, iceTransportPolicy, certificates };
+        },
+        onServedChanged: (n) => this.cb.onRelaying?.(n),
+      });
+    }
     this.wsUrls = inviteRendezvousBases(link).map(rendezvousWebSocketUrl);
     this.locator = roomLocator(link.secret, link.role, link.hostKey);
   }
@@ -255,6 +278,7 @@ export class Joiner {
 
   leave(): void {
     if (this.ended) return;
+    this.relayParent?.leave();
     this.send(ClientSession.bye());
     this.ended = true;
     this.teardown();
@@ -397,6 +421,8 @@ export class Joiner {
   }
 
   private teardown(): void {
+    // Our children go back through the host, which places them again.
+    this.relayParent?.linkLost();
     this.session.linkLost();
     const a = this.attempt;
     if (!a) return;
@@ -835,11 +861,33 @@ export class Joiner {
       this.onRelayMessage(n, a, bytes);
       return;
     }
+    const rp = this.relayParent;
+    if (rp && this.session.relayStream && bytes.length && (bytes[0] === 0x0e || bytes[0] === 0x11)) {
+      // The host introducing a child to us: taken off the link before the session (which
+      // refuses them, as on every link that is not a relay's).
+      let frame;
+      try {
+        frame = decodeFrame(bytes);
+      } catch (e) {
+        const code = e instanceof FrameError ? e.code : String(e);
+        this.send(ClientSession.protocolError(code));
+        this.send(ClientSession.bye());
+        this.linkLost(`bad frame from the host: ${code}`);
+        return;
+      }
+      rp.hostIntroFrame(frame);
+      return;
+    }
+    const wasWelcomed = this.session.welcomed;
     let events: SessionEvent[];
     try {
       events = this.session.receive(bytes);
+      if (rp && this.session.relayStream && this.session.welcomed) {
+        if (!wasWelcomed) rp.linkWelcomed(this.session.sessionId!, this.session.hostRelayVerified);
+        else if (bytes[0] >= RELAY_RECORD && bytes[0] <= RELAY_CHECKPOINT) rp.hostRelayFrame(bytes, this.session.hostRelayVerified);
+      }
     } catch (e) {
-      const code = e instanceof FrameError ? e.code : String(e);
+      const code = e instanceof FrameError || e instanceof RelayError ? e.code : String(e);
       this.send(ClientSession.protocolError(code));
       this.send(ClientSession.bye());
       this.linkLost(`bad frame from the host: ${code}`);

@@ -3,8 +3,11 @@
 import {
   ACK_BYTES,
   ACK_DELAY_MS,
+  decodeFrame,
   encodeFrame,
   eventSpan,
+  FrameError,
+  RELAY_VERSION,
   FrameDecoder,
   MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
@@ -16,7 +19,14 @@ import {
   type TurnRole,
 } from '../protocol/frames';
 import { equalBytes } from '../protocol/bytes';
-import type { RelayPosition } from '../protocol/relay';
+import { RELAY_CHECKPOINT, RELAY_RECORD, RelayError, RelayVerifier, type RelayPosition } from '../protocol/relay';
+
+const EVENTS_TYPE = 0x03;
+const DELTA_TYPE = 0x04;
+const THINKING_TYPE = 0x0c;
+
+/** A relay's children are bounded here whatever it offers (the native relay's bound too). */
+export const MAX_RELAY_CAPACITY = 64;
 
 export interface Turn {
   id: bigint;
@@ -162,6 +172,15 @@ export class ClientSession {
   relayVerified: RelayPosition | null = null;
   /** The current link is to a relay parent (docs/PROTOCOL.md section 6), not to the host. */
   viaRelay = false;
+  /** How many children this client offers to relay for (version 5 hello; 0: none). */
+  relayCapacity = 0;
+  /** The key relay streams are verified under (the invite link's host key). */
+  private relayHostKey: Uint8Array | null = null;
+  /** The host's welcome set relay_stream: this link carries the log as relay records. */
+  relayStream = false;
+  /** The verifier of the host link's relay stream; null while the host's anchor is awaited. */
+  private hostVerifier: RelayVerifier | null = null;
+  private awaitingAnchor = false;
   private nextPromptId = 1n;
   /** Offered in hello; falls back to 1 for good when a host refuses it as unsupported. */
   private helloVersion = PROTOCOL_VERSION;
@@ -196,6 +215,18 @@ export class ClientSession {
     return this.decoder.position;
   }
 
+  /** Offers to relay for up to `capacity` children (0..64) from the next hello on; a host that
+   *  takes the offer streams the relay stream, verified under `hostKey` (docs/PROTOCOL.md 6). */
+  offerRelay(capacity: number, hostKey: Uint8Array): void {
+    this.relayCapacity = Math.max(0, Math.min(MAX_RELAY_CAPACITY, Math.floor(capacity)));
+    this.relayHostKey = hostKey;
+  }
+
+  /** The verified chain position of the host link's relay stream (null before any). */
+  get hostRelayVerified(): RelayPosition | null {
+    return this.hostVerifier?.verified ?? null;
+  }
+
   /** Forget everything (another session, or the host lost its store). */
   reset(): void {
     this.decoder = new FrameDecoder();
@@ -206,6 +237,9 @@ export class ClientSession {
     this.welcomed = false;
     this.viaRelay = false;
     this.linkVersion = 0;
+    this.relayStream = false;
+    this.hostVerifier = null;
+    this.awaitingAnchor = false;
   }
 
   /** A relay parent welcomed us (client/relay-child.ts checked its session id): a viewer's link
@@ -224,14 +258,27 @@ export class ClientSession {
     this.welcomed = false;
     this.viaRelay = false;
     this.linkVersion = 0;
+    // Records not yet covered by a signature are dropped: the next link sends them again after
+    // the verified position.
+    this.relayStream = false;
+    this.hostVerifier = null;
+    this.awaitingAnchor = false;
   }
 
   hello(): Uint8Array {
-    return encodeFrame({ type: 'hello', version: this.helloVersion, last_seq: this.decoder.position.last_seq, display_name: this.name });
+    const hello: Frame = { type: 'hello', version: this.helloVersion, last_seq: this.decoder.position.last_seq, display_name: this.name };
+    if (this.helloVersion >= RELAY_VERSION) hello.relay_capacity = this.relayHostKey ? BigInt(this.relayCapacity) : 0n;
+    return encodeFrame(hello);
   }
 
-  /** Decodes one frame from the host; throws FrameError on a bad frame (position unchanged). */
+  /** Decodes one frame from the host; throws FrameError on a bad frame (position unchanged), and
+   *  RelayError on a relay stream that does not verify. */
   receive(bytes: Uint8Array): SessionEvent[] {
+    if (bytes.length && bytes[0] >= RELAY_RECORD && bytes[0] <= RELAY_CHECKPOINT) return this.receiveRelay(bytes);
+    if (bytes.length && (bytes[0] === 0x0e || bytes[0] === 0x11)) {
+      // relay_intro and relay_candidate: a relaying joiner takes them off its host link first.
+      throw new FrameError('unexpected_frame');
+    }
     const frame: Frame = this.decoder.decode(bytes);
     switch (frame.type) {
       case 'events': {
@@ -255,6 +302,23 @@ export class ClientSession {
         this.ackedSeq = this.decoder.position.last_seq;
         this.unackedBytes = 0;
         this.lastAckMs = null;
+        if (frame.relay_stream && !this.relayHostKey) throw new FrameError('unexpected_frame'); // never offered
+        this.relayStream = !!frame.relay_stream;
+        this.hostVerifier = null;
+        this.awaitingAnchor = false;
+        if (this.relayStream) {
+          const held = this.decoder.position.last_seq;
+          const verified = this.relayVerified;
+          if (verified && verified.index === held) {
+            // Resuming what this client verified itself: the host's anchor must match it.
+            this.hostVerifier = new RelayVerifier(frame.session_id, this.relayHostKey!, verified);
+            this.awaitingAnchor = held > 0n;
+          } else if (held === 0n) {
+            this.hostVerifier = new RelayVerifier(frame.session_id, this.relayHostKey!);
+          } else {
+            this.awaitingAnchor = true; // events held without a chain position: start from the anchor
+          }
+        }
         return [{ type: 'welcomed', role: frame.role, peer: frame.peer, headSeq: frame.head_seq, resumed }];
       }
       case 'error':
@@ -280,6 +344,50 @@ export class ClientSession {
       default:
         return [];
     }
+  }
+
+  /** A relay frame (0x20-0x22) on the host link (docs/PROTOCOL.md section 6, "A relay link"):
+   *  verified, and each record a signature covers decoded as the frame a level peer gets for it. */
+  private receiveRelay(bytes: Uint8Array): SessionEvent[] {
+    if (!this.welcomed || !this.relayStream || !this.sessionId || !this.relayHostKey || this.viaRelay) {
+      throw new FrameError('unexpected_frame');
+    }
+    const held = this.decoder.position.last_seq;
+    if (this.awaitingAnchor) {
+      // For last_seq L >= 1 the host sends a checkpoint for L first. A client that verified up to
+      // L itself feeds it to its verifier (the chain must match); one that held the plain stream
+      // starts a verifier from it.
+      if (this.hostVerifier) {
+        this.hostVerifier.accept(bytes); // a checkpoint for its own position: chain_mismatch otherwise
+        if (this.hostVerifier.verified.index !== held) throw new RelayError('out_of_order');
+      } else {
+        const anchored = RelayVerifier.fromAnchor(this.sessionId, this.relayHostKey, bytes);
+        if (anchored.verified.index !== held) throw new RelayError('out_of_order');
+        this.hostVerifier = anchored;
+      }
+      this.awaitingAnchor = false;
+      this.relayVerified = this.hostVerifier.verified;
+      return [];
+    }
+    const released = this.hostVerifier!.accept(bytes);
+    this.unackedBytes += bytes.length;
+    const out: SessionEvent[] = [];
+    for (const record of released) {
+      // Index = sequence: a record is the frame a level peer gets for that event.
+      if (record.index !== this.decoder.position.last_seq + 1n) throw new FrameError('sequence_gap');
+      const type = record.payload.length ? record.payload[0] : -1;
+      if (type !== EVENTS_TYPE && type !== DELTA_TYPE && type !== THINKING_TYPE) throw new FrameError('unexpected_frame');
+      if (type === EVENTS_TYPE) {
+        const f = decodeFrame(record.payload);
+        if (f.type !== 'events' || f.events.length !== 1) throw new FrameError('unexpected_frame');
+      }
+      const events = this.receive(record.payload);
+      if (this.decoder.position.last_seq !== record.index) throw new FrameError('unexpected_frame');
+      out.push(...events);
+    }
+    const v = this.hostVerifier!.verified;
+    if (v.index === this.decoder.position.last_seq) this.relayVerified = v;
+    return out;
   }
 
   /**

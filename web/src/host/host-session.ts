@@ -10,6 +10,7 @@ import {
   encodeFrame,
   FRAME_ERROR_MESSAGES,
   FrameError,
+  HOST_PROTOCOL_VERSION,
   PROMPT_AWAITS_APPROVAL,
   PROMPT_DECLINED,
   SIGNATURE_VERSION,
@@ -304,7 +305,13 @@ export class HostSession {
     let frame: Frame;
     try {
       frame = decodeFrame(bytes);
-      if (frame.type === 'welcome' || frame.type === 'events' || frame.type === 'delta' || frame.type === 'signature') {
+      if (
+        frame.type === 'welcome' ||
+        frame.type === 'events' ||
+        frame.type === 'delta' ||
+        frame.type === 'signature' ||
+        frame.type.startsWith('relay_') // this host has no relays: no introductions either way
+      ) {
         throw new FrameError('unexpected_frame');
       }
     } catch (e) {
@@ -361,14 +368,16 @@ export class HostSession {
     }
     peer.flow = new FlowControl(this.config.flow, hello.version >= 2, hello.last_seq);
     peer.phase = 'active';
-    peer.version = hello.version;
+    // A version 5 hello (a relay capacity on offer) is served as version 4: this host streams
+    // no relay stream, and the client speaks the version its welcome names.
+    peer.version = Math.min(hello.version, HOST_PROTOCOL_VERSION);
     peer.id = this.nextPeer++;
     peer.name = this.cleanName(hello.display_name, peer.id);
     const key = foldName(peer.name);
     this.namesInUse.set(key, (this.namesInUse.get(key) ?? 0) + 1);
     this.sendControl(conn, peer, {
       type: 'welcome',
-      version: hello.version,
+      version: peer.version,
       session_id: this.config.sessionId,
       role: peer.role,
       peer: peer.id,

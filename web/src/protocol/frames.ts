@@ -1,11 +1,18 @@
-// Frames and events, protocol versions 1 to 4 (docs/PROTOCOL.md, section 4; version 2 adds
-// the ack frame, version 3 thinking, version 4 the host's transcript signature), and the stateful client
+// Frames and events, protocol versions 1 to 5 (docs/PROTOCOL.md, section 4; version 2 adds
+// the ack frame, version 3 thinking, version 4 the host's transcript signature, version 5 relaying:
+// the hello's relay_capacity, the welcome's relay_stream and the host <-> relay introduction
+// frames 0x0e-0x11 and 0x14), and the stateful client
 // decoder that turns delta and thinking frames into sequenced deltas. Checks run in the documented
 // order so that every defect gets the same error name as in the C++ reference.
 import { concat, decodeUtf8, U64_MAX, utf8 } from './bytes';
 
-/** The newest version this client speaks; it also understands hosts that speak only 1. */
-export const PROTOCOL_VERSION = 4;
+/** The newest version this client speaks (and decodes); it also understands hosts that speak only 1. */
+export const PROTOCOL_VERSION = 5;
+/** The newest version the browser host serves: it welcomes a version 5 hello as version 4
+ *  (no relay stream; docs/web.md). */
+export const HOST_PROTOCOL_VERSION = 4;
+/** From this version on a hello may offer a relay capacity and a welcome grant the relay stream. */
+export const RELAY_VERSION = 5;
 /** From this version on a host sends a turn's thinking (thinking frame, thinking_delta). */
 export const THINKING_VERSION = 3;
 /** From this version on a host sends its signature over the transcript after each ended turn. */
@@ -136,8 +143,18 @@ export function isDelta(e: Event): e is DeltaEvent {
 }
 
 export type Frame =
-  | { type: 'hello'; version: number; last_seq: bigint; display_name: string }
-  | { type: 'welcome'; version: number; session_id: Uint8Array; role: 'viewer' | 'participant'; peer: bigint; head_seq: bigint }
+  /** Version 5: `relay_capacity` (0 when absent or below version 5). */
+  | { type: 'hello'; version: number; last_seq: bigint; display_name: string; relay_capacity?: bigint }
+  /** Version 5: `relay_stream`, the link carries the relay stream (docs/PROTOCOL.md section 6). */
+  | {
+      type: 'welcome';
+      version: number;
+      session_id: Uint8Array;
+      role: 'viewer' | 'participant';
+      peer: bigint;
+      head_seq: bigint;
+      relay_stream?: boolean;
+    }
   | { type: 'events'; events: Event[] }
   | { type: 'delta'; bytes: Uint8Array }
   | { type: 'prompt'; prompt_id: bigint; text: string }
@@ -150,7 +167,35 @@ export type Frame =
   | { type: 'thinking'; bytes: Uint8Array }
   /** Version 4: the host's Ed25519 signature over the signed transcript (section 5) of the log
    *  up to sequence `seq` (a turn_ended), which holds `turns` turns. Not a log event. */
-  | { type: 'signature'; seq: bigint; turns: bigint; signature: Uint8Array };
+  | { type: 'signature'; seq: bigint; turns: bigint; signature: Uint8Array }
+  /** Version 5, host -> relay: place child `child` below you; `sdp` is its offer. */
+  | { type: 'relay_intro'; child: bigint; sdp: string }
+  /** Version 5, relay -> host: the relay's answer for child `child`. */
+  | { type: 'relay_accept'; child: bigint; sdp: string }
+  /** Version 5, relay -> host: the relay will not take child `child`. */
+  | { type: 'relay_refuse'; child: bigint; reason: RelayRefuseReason }
+  /** Version 5, either way: one trickled ICE candidate of child `child`'s connection. */
+  | { type: 'relay_candidate'; child: bigint; mline_index: number; mid: string; candidate: string }
+  /** Version 5, relay -> host: a child the relay had accepted is gone (once per child). */
+  | { type: 'relay_child_gone'; child: bigint };
+
+export const RELAY_REFUSE_REASONS = ['refused', 'full', 'bad_offer', 'leaving'] as const;
+export type RelayRefuseReason = (typeof RELAY_REFUSE_REASONS)[number];
+/** The introduction frames' field bounds (docs/PROTOCOL.md section 4.3). */
+export const MAX_RELAY_SDP_BYTES = 32 * 1024;
+export const MAX_RELAY_MID_BYTES = 32;
+export const MAX_RELAY_CANDIDATE_BYTES = 1024;
+
+/** The C++ check_relay_* rules: a length out of bounds is string_too_long, a byte outside the
+ *  field's character set invalid_utf8. */
+function checkRelaySdp(b: Uint8Array): void {
+  if (b.length === 0 || b.length > MAX_RELAY_SDP_BYTES) err('string_too_long');
+  if (b.includes(0) || decodeUtf8(b) === null) err('invalid_utf8');
+}
+function checkPrintable(b: Uint8Array, min: number, max: number): void {
+  if (b.length < min || b.length > max) err('string_too_long');
+  for (const c of b) if (c < 0x20 || c > 0x7e) err('invalid_utf8');
+}
 
 // ---------------------------------------------------------------- encoding
 
@@ -284,6 +329,8 @@ export function encodeFrame(f: Frame): Uint8Array {
       w.varint(BigInt(f.version));
       w.varint(f.last_seq);
       w.label(f.display_name);
+      if (f.version < RELAY_VERSION && (f.relay_capacity ?? 0n) !== 0n) throw new FrameError('bad_enum');
+      if (f.version >= RELAY_VERSION) w.varint(f.relay_capacity ?? 0n);
       break;
     case 'welcome':
       if (f.session_id.length !== 16) throw new RangeError('session id must be 16 bytes');
@@ -293,6 +340,8 @@ export function encodeFrame(f: Frame): Uint8Array {
       w.varint(enumIndex(['viewer', 'participant'], f.role));
       w.varint(f.peer);
       w.varint(f.head_seq);
+      if (f.version < RELAY_VERSION && f.relay_stream) throw new FrameError('bad_enum');
+      if (f.version >= RELAY_VERSION) w.varint(f.relay_stream ? 1n : 0n);
       break;
     case 'events': {
       if (f.events.length === 0) throw new FrameError('empty_batch');
@@ -351,6 +400,37 @@ export function encodeFrame(f: Frame): Uint8Array {
       w.varint(f.seq);
       w.varint(f.turns);
       w.raw(f.signature);
+      break;
+    case 'relay_intro':
+    case 'relay_accept': {
+      const sdp = utf8(f.sdp);
+      checkRelaySdp(sdp);
+      w.byte(f.type === 'relay_intro' ? 0x0e : 0x0f);
+      w.varint(f.child);
+      w.bytes(sdp);
+      break;
+    }
+    case 'relay_refuse':
+      w.byte(0x10);
+      w.varint(f.child);
+      w.varint(enumIndex(RELAY_REFUSE_REASONS, f.reason));
+      break;
+    case 'relay_candidate': {
+      const mid = utf8(f.mid);
+      const candidate = utf8(f.candidate);
+      checkPrintable(mid, 0, MAX_RELAY_MID_BYTES);
+      checkPrintable(candidate, 1, MAX_RELAY_CANDIDATE_BYTES);
+      if (!Number.isInteger(f.mline_index) || f.mline_index < 0 || f.mline_index > 0xffff) throw new FrameError('bad_enum');
+      w.byte(0x11);
+      w.varint(f.child);
+      w.varint(BigInt(f.mline_index));
+      w.bytes(mid);
+      w.bytes(candidate);
+      break;
+    }
+    case 'relay_child_gone':
+      w.byte(0x14);
+      w.varint(f.child);
       break;
   }
   const out = w.finish();
@@ -421,6 +501,15 @@ class Reader {
     this.pos = this.b.length;
     return out;
   }
+}
+
+/** A `bytes` length with an upper bound, checked before the bytes are read (string_too_long),
+ *  then against what is left (truncated), as the C++ Reader::bytes does. */
+function boundedLength(r: Reader, max: number): number {
+  const v = r.varint();
+  if (v > BigInt(max)) err('string_too_long');
+  if (v > BigInt(r.remaining)) err('truncated');
+  return Number(v);
 }
 
 function readEnum<T>(r: Reader, values: readonly T[]): T {
@@ -495,6 +584,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       const last_seq = r.varint();
       const display_name = r.label();
       frame = { type: 'hello', version, last_seq, display_name };
+      if (version >= RELAY_VERSION) frame.relay_capacity = r.varint();
       break;
     }
     case 2: {
@@ -504,6 +594,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       const peer = r.varint();
       const head_seq = r.varint();
       frame = { type: 'welcome', version, session_id, role, peer, head_seq };
+      if (version >= RELAY_VERSION) frame.relay_stream = readEnum(r, [false, true] as const);
       break;
     }
     case 3: {
@@ -558,6 +649,33 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       frame = { type: 'signature', seq, turns, signature: r.take(SIGNATURE_BYTES) };
       break;
     }
+    case 0x0e:
+    case 0x0f: {
+      const child = r.varint();
+      const sdp = r.take(boundedLength(r, MAX_RELAY_SDP_BYTES));
+      checkRelaySdp(sdp);
+      frame = { type: type === 0x0e ? 'relay_intro' : 'relay_accept', child, sdp: decodeUtf8(sdp)! };
+      break;
+    }
+    case 0x10: {
+      const child = r.varint();
+      frame = { type: 'relay_refuse', child, reason: readEnum(r, RELAY_REFUSE_REASONS) };
+      break;
+    }
+    case 0x11: {
+      const child = r.varint();
+      const index = r.varint();
+      if (index > 0xffffn) err('bad_enum');
+      const mid = r.take(boundedLength(r, MAX_RELAY_MID_BYTES));
+      checkPrintable(mid, 0, MAX_RELAY_MID_BYTES);
+      const candidate = r.take(boundedLength(r, MAX_RELAY_CANDIDATE_BYTES));
+      checkPrintable(candidate, 1, MAX_RELAY_CANDIDATE_BYTES);
+      frame = { type: 'relay_candidate', child, mline_index: Number(index), mid: decodeUtf8(mid)!, candidate: decodeUtf8(candidate)! };
+      break;
+    }
+    case 0x14:
+      frame = { type: 'relay_child_gone', child: r.varint() };
+      break;
     default:
       err('unknown_frame_type');
   }
@@ -594,6 +712,9 @@ export class FrameDecoder {
       case 'prompt':
       case 'cancel':
       case 'ack':
+      case 'relay_accept':
+      case 'relay_refuse':
+      case 'relay_child_gone':
         return err('unexpected_frame');
       case 'delta':
       case 'thinking': {

@@ -1,8 +1,8 @@
 // The relay stream (docs/PROTOCOL.md section 6): the host's stream as records bound into a hash
 // chain with Ed25519-signed checkpoints, so a viewer can take it from any relay without trusting
 // it. A viewer's side only: the frame decoder and RelayVerifier. Mirrors
-// src/core/relay/relay_stream.cpp; known answers: tests/vectors/relay.json. Not wired into the
-// client yet (the next step: relay links).
+// src/core/relay/relay_stream.cpp; known answers: tests/vectors/relay.json. Used on a child's link
+// to its relay (client/relay-child.ts) and on a relay's own link to the host (client/session.ts).
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatAll, equalBytes, u64be, utf8 } from './bytes';
@@ -77,6 +77,20 @@ export function decodeRelayFrame(bytes: Uint8Array): RelayFrame {
     return { kind: 'signed_record', index, signature, payload: bytes.slice(pos) };
   }
   return { kind: 'record', index, payload: bytes.slice(pos) };
+}
+
+/** A checkpoint frame (0x22): `index`, the chain hash there and the host's signature over it
+ *  (a relay's anchor for a late joiner is built from a signature it verified). */
+export function encodeRelayCheckpoint(index: bigint, chain: Uint8Array, signature: Uint8Array): Uint8Array {
+  if (index < 1n || index > U64_MAX || chain.length !== 32 || signature.length !== 64) throw new RelayError('bad_index');
+  const varint: number[] = [];
+  let v = index;
+  while (v >= 0x80n) {
+    varint.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  varint.push(Number(v));
+  return concatAll([Uint8Array.of(RELAY_CHECKPOINT, ...varint), chain, signature]);
 }
 
 export function relayChainGenesis(sessionId: Uint8Array, hostPublicKey: Uint8Array): Uint8Array {
