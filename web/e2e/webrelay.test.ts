@@ -1,0 +1,189 @@
+// End to end: a BROWSER viewer as a relay (docs/PROTOCOL.md section 6; docs/web.md "Relaying").
+// A host whose direct fan-out is one viewer, two children per relay. A desktop browser page joins
+// first as a viewer: it offers to relay by default (no touch screen), gets the relay stream and is
+// the host's one direct viewer. Then a participant (always served directly) and two more viewers,
+// a native `tokencast join` (link on stdin, never argv) and a second browser page: the host
+// places both below the browser relay, which answers their connections and forwards the signed
+// stream; both verify it and show every answer byte for byte as the participant sees it. Then the
+// relay page is closed: its children come back through the host and the next answer reaches
+// them with no gap and no duplicate. Every wait is for a state, never for a time.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import {
+  explained,
+  launchChromium,
+  newPhonePage,
+  requirePrerequisites,
+  shownTurns,
+  startHost,
+  startRendezvous,
+  stopAll,
+  tempDir,
+  TOKENCAST_BIN,
+  waitAnswers,
+  waitLive,
+  type Rendezvous,
+} from './harness';
+
+const missing = requirePrerequisites();
+
+/** A metric of the host's --metrics-file (rewritten every 2 s), or undefined before it exists. */
+function metric(file: string, name: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(readFileSync(file, 'utf8'));
+  return m ? Number(m[1]) : undefined;
+}
+
+function until(what: string, timeoutMs: number, ok: () => boolean, explain: () => string = () => ''): Promise<void> {
+  const start = Date.now();
+  return new Promise((res, rej) => {
+    const tick = () => {
+      if (ok()) return res();
+      if (Date.now() - start > timeoutMs) return rej(new Error(`timed out waiting for ${what}${explain()}`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
+
+/** The page's status line: state, text, "via relay" (data-via) and "relaying for N" (data-relaying). */
+const status = (page: Page) =>
+  page.$eval('#status', (el) => {
+    const d = (el as HTMLElement).dataset;
+    return { state: d.state ?? '', text: el.textContent ?? '', via: d.via ?? '', relaying: d.relaying ?? '' };
+  });
+
+/** `link` with the page's own query option (it never becomes part of the invite link). */
+function withQuery(link: string, query: string): string {
+  const u = new URL(link);
+  u.search = query;
+  return u.toString();
+}
+
+interface NativeTurn {
+  text: string;
+  role: string;
+  status: string;
+}
+const nativeTurns = (file: string): NativeTurn[] =>
+  existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { turns: NativeTurn[] }).turns : [];
+
+describe.skipIf(missing.length > 0)('a browser viewer as a relay', () => {
+  let rv: Rendezvous;
+  let browser: Browser;
+  const dirs: { remove(): void }[] = [];
+
+  beforeAll(async () => {
+    rv = await startRendezvous();
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    stopAll();
+    for (const d of dirs) d.remove();
+  });
+
+  it('serves a native and a browser viewer below it, and its children go back to the host when it closes', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    // The "model": answer n streams five words tagged with n, a delta each.
+    const script = join(d.path, 'model.sh');
+    writeFileSync(
+      script,
+      [
+        'cat >/dev/null',
+        `n=$(cat '${d.path}/n' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${d.path}/n'`,
+        'for w in alpha beta gamma delta epsilon; do printf "%s%s " $w $n; sleep 0.05; done',
+      ].join('\n'),
+    );
+    const metrics = join(d.path, 'metrics.prom');
+    const host = await startHost(rv, d.path, `sh ${script}`, ['--direct-peers', '1', '--relay-children', '2', '--metrics-file', metrics]);
+    const hostSaid = () => `; host said: ${host.output()}`;
+
+    // The relay: a desktop browser viewer (no touch screen: it offers to relay by default), the
+    // one direct viewer slot.
+    const relayCtx = await browser.newContext();
+    const relay = await relayCtx.newPage();
+    await relay.goto(host.links.viewer);
+    await explained(relay, waitLive(relay));
+    await until('the host to count the browser as a relay', 20000, () => (metric(metrics, 'tokencast_host_relays') ?? 0) >= 1, hostSaid);
+
+    // The asker: a participant, always served directly (and never a relay).
+    const ada = await newPhonePage(browser, 'ada');
+    await ada.page.goto(host.links.participant);
+    await waitLive(ada.page);
+
+    // A native viewer past the direct fan-out: placed below the browser relay.
+    const out = join(d.path, 'native.json');
+    const native: ChildProcess = spawn(TOKENCAST_BIN, ['join', '--name', 'nat', '--out', out, '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let nativeSaid = '';
+    native.stdout!.on('data', (c) => (nativeSaid += c));
+    native.stderr!.on('data', (c) => (nativeSaid += c));
+    native.stdin!.end(host.links.viewer + '\n');
+    const nativeExplain = () => `; native said: ${nativeSaid}${hostSaid()}`;
+    await until('the native viewer to connect via the browser relay', 30000, () => nativeSaid.includes('connected via relay'), nativeExplain);
+
+    // A second browser viewer (one that does not relay: ?relay-for=0), also below the relay.
+    const bob = await newPhonePage(browser, 'bob');
+    await bob.page.goto(withQuery(host.links.viewer, '?relay-for=0'));
+    await explained(bob.page, waitLive(bob.page, 30000));
+    expect(await status(bob.page)).toMatchObject({ state: 'connected', text: 'live', via: 'relay' });
+    await until('the host to count two relayed viewers', 10000, () => metric(metrics, 'tokencast_host_relayed_viewers') === 2, hostSaid);
+    await explained(relay, relay.waitForFunction(() => document.getElementById('status')?.dataset.relaying === '2', null, { timeout: 10000 }));
+    expect(await status(relay)).toMatchObject({ state: 'connected', text: 'live', via: '', relaying: '2' });
+
+    // An answer reaches everyone; the children got it through the browser relay.
+    await ada.page.fill('#prompt', 'first');
+    await ada.page.click('#send');
+    const first = 'alpha1 beta1 gamma1 delta1 epsilon1';
+    await waitAnswers(ada.page, 1, first);
+    await waitAnswers(relay, 1, first);
+    await waitAnswers(bob.page, 1, first);
+    await until('the native viewer to hold the first answer', 15000, () => nativeTurns(out).some((t) => t.role === 'assistant' && t.status === 'done'), nativeExplain);
+    const adaShown = (await shownTurns(ada.page)).map((t) => [t.role, t.body.trim()]);
+    expect((await shownTurns(bob.page)).map((t) => [t.role, t.body.trim()])).toEqual(adaShown);
+    expect((await shownTurns(relay)).map((t) => [t.role, t.body.trim()])).toEqual(adaShown);
+    expect(nativeTurns(out).map((t) => [t.role, t.text.trim()])).toEqual(adaShown);
+    expect((await status(bob.page)).via).toBe('relay'); // all of it came through the relay
+    expect(metric(metrics, 'tokencast_host_relayed_viewers')).toBe(2);
+
+    // The relay page closes: its children come back through the host.
+    const closedAt = Date.now();
+    await relayCtx.close();
+    await explained(
+      bob.page,
+      bob.page.waitForFunction(
+        () => {
+          const s = document.getElementById('status');
+          return s?.dataset.state === 'connected' && s.textContent === 'live' && !s.dataset.via;
+        },
+        null,
+        { timeout: 30000 },
+      ),
+    );
+    // Informational only (no timed assert): how long the browser child was without a parent.
+    console.log(`relay page closed -> the browser child live again through the host: ${Date.now() - closedAt} ms`);
+
+    await ada.page.fill('#prompt', 'second');
+    await ada.page.click('#send');
+    const second = 'alpha2 beta2 gamma2 delta2 epsilon2';
+    await waitAnswers(ada.page, 2, second);
+    await waitAnswers(bob.page, 2, second);
+    await until(
+      'the native viewer to hold the second answer',
+      15000,
+      () => nativeTurns(out).filter((t) => t.role === 'assistant' && t.status === 'done').length === 2,
+      nativeExplain,
+    );
+    // No gap, no duplicate: the same turns, byte for byte, as the participant who was never moved.
+    const adaAll = (await shownTurns(ada.page)).map((t) => [t.role, t.body.trim()]);
+    expect((await shownTurns(bob.page)).map((t) => [t.role, t.body.trim()])).toEqual(adaAll);
+    expect(nativeTurns(out).map((t) => [t.role, t.text.trim()])).toEqual(adaAll);
+    native.kill();
+    await host.stop();
+  }, 180000);
+});
