@@ -189,4 +189,39 @@ describe.skipIf(missing.length > 0)('a browser viewer as a relay', () => {
     native.kill();
     await host.stop();
   }, 180000);
+
+  it('tells the host when a child leaves (relay_child_gone): the slot is free for the next viewer', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const script = join(d.path, 'model.sh');
+    writeFileSync(script, 'cat >/dev/null; printf "ok"');
+    const metrics = join(d.path, 'metrics.prom');
+    // One child per relay: the second child can be placed below the relay only once the first
+    // one's slot was freed.
+    const host = await startHost(rv, d.path, `sh ${script}`, ['--direct-peers', '1', '--relay-children', '1', '--metrics-file', metrics]);
+    const hostSaid = () => `; host said: ${host.output()}`;
+    const relayCtx = await browser.newContext();
+    const relay = await relayCtx.newPage();
+    await relay.goto(host.links.viewer);
+    await explained(relay, waitLive(relay));
+    await until('the host to count the browser as a relay', 20000, () => (metric(metrics, 'tokencast_host_relays') ?? 0) >= 1, hostSaid);
+
+    const bob = await newPhonePage(browser, 'bob');
+    await bob.page.goto(withQuery(host.links.viewer, '?relay-for=0'));
+    await explained(bob.page, waitLive(bob.page, 30000));
+    expect((await status(bob.page)).via).toBe('relay');
+    await explained(relay, relay.waitForFunction(() => document.getElementById('status')?.dataset.relaying === '1', null, { timeout: 10000 }));
+
+    // Bob leaves (pagehide: a bye to its relay); the relay drops him and tells the host.
+    await bob.ctx.close();
+    await explained(relay, relay.waitForFunction(() => document.getElementById('status')?.dataset.relaying === undefined, null, { timeout: 10000 }));
+
+    const carl = await newPhonePage(browser, 'carl');
+    await carl.page.goto(withQuery(host.links.viewer, '?relay-for=0'));
+    await explained(carl.page, waitLive(carl.page, 30000));
+    expect(await status(carl.page)).toMatchObject({ state: 'connected', text: 'live', via: 'relay' });
+    await explained(relay, relay.waitForFunction(() => document.getElementById('status')?.dataset.relaying === '1', null, { timeout: 10000 }));
+    await relayCtx.close();
+    await host.stop();
+  }, 120000);
 });

@@ -327,6 +327,21 @@ describe('host session', () => {
     expect(drain(s, late, 0).map(decodeFrame)[0]).toMatchObject({ type: 'error', code: 5n });
   });
 
+  it('protocol version 5: a hello offering a relay capacity is welcomed as version 4 (no relay stream here), and host <-> relay frames are refused', () => {
+    const io = new RecordingIo();
+    const s = HostSession.create(hostSessionConfig(SID), [], io, 0);
+    const v = s.peerOpened('viewer', 0);
+    s.peerFrame(v, encodeFrame({ type: 'hello', version: 5, last_seq: 0n, display_name: 'Rae', relay_capacity: 4n }), 0);
+    s.durable(s.status.head);
+    const welcome = decodeFrame(drain(s, v, 0)[0]);
+    expect(welcome).toEqual({ type: 'welcome', version: 4, session_id: SID, role: 'viewer', peer: 1n, head_seq: 0n });
+    // Acks work as on any version 2+ link.
+    s.peerFrame(v, encodeFrame({ type: 'ack', last_seq: 0n }), 1);
+    expect(drain(s, v, 1).map(decodeFrame).filter((f) => f.type === 'error')).toEqual([]);
+    s.peerFrame(v, encodeFrame({ type: 'relay_child_gone', child: 1n }), 2);
+    expect(drain(s, v, 2).map(decodeFrame).map((f) => f.type)).toEqual(['error', 'bye']);
+  });
+
   it('restores a stored log: an open turn ends with an error, present peers leave', () => {
     const io = new RecordingIo();
     const s1 = HostSession.create(hostSessionConfig(SID), [], io, 0);
