@@ -4,7 +4,17 @@
 // and 4 and 8 (checkpoints).
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../src/protocol/bytes';
-import { decodeRelayFrame, RelayError, RelayVerifier, relayChainGenesis, type VerifiedRecord } from '../src/protocol/relay';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { concatAll } from '../src/protocol/bytes';
+import {
+  decodeRelayFrame,
+  RelayError,
+  RelayVerifier,
+  relayChainGenesis,
+  relayChainNext,
+  relayCheckpointMessage,
+  type VerifiedRecord,
+} from '../src/protocol/relay';
 import { RelayFanout, RelayForwarder } from '../src/protocol/relay-fanout';
 import { loadVectors } from './vectors';
 
@@ -147,5 +157,47 @@ describe('RelayFanout', () => {
     const gap = new RelayFanout(sessionId, hostKey);
     gap.add(frames[0]);
     expect(codeOf(() => gap.add(frames[2]))).toBe('out_of_order');
+  });
+});
+
+describe('RelayFanout over a long stream', () => {
+  // A stream of `n` signed records (0x21) under relay.json's host key: every record carries the
+  // host's signature over its checkpoint message, as the C++ writer with sign_interval_ms 0 does.
+  function signedStream(n: number): Uint8Array[] {
+    const seed = fromHex(V.host_key_seed_hex);
+    let chain = relayChainGenesis(sessionId, hostKey);
+    const out: Uint8Array[] = [];
+    for (let i = 1n; i <= BigInt(n); i++) {
+      const payload = Uint8Array.of(0x04, Number(i % 256n));
+      chain = relayChainNext(chain, i, payload);
+      const signature = ed25519.sign(relayCheckpointMessage(sessionId, i, chain), seed);
+      const varint: number[] = [];
+      for (let v = i; ; v >>= 7n) {
+        if (v < 0x80n) {
+          varint.push(Number(v));
+          break;
+        }
+        varint.push(Number(v & 0x7fn) | 0x80);
+      }
+      out.push(concatAll([Uint8Array.of(0x21, ...varint), signature, payload]));
+    }
+    return out;
+  }
+
+  it('stays bounded (ring and chain) and serves exactly what the ring reaches', () => {
+    const stream = signedStream(3000);
+    const fanout = new RelayFanout(sessionId, hostKey, { maxFrames: 100, maxBytes: 1 << 20 });
+    for (const f of stream) expect(fanout.add(f)).toBe('forward');
+    expect(fanout.head).toBe(3000n);
+    expect(fanout.chainAt(2899n)).toBeNull();
+    const at = fanout.chainAt(2900n)!;
+    const s = fanout.serve(hello(2900n, at))!;
+    expect(s.frames.length).toBe(100);
+    expect(feed(new RelayVerifier(sessionId, hostKey, { index: 2900n, chain: at }), s.frames)).toEqual(range(2900, 3000));
+    const anchored = fanout.serve(hello(2950n, zero))!;
+    expect(decodeRelayFrame(anchored.anchor!).index).toBe(2950n);
+    expect(feed(RelayVerifier.fromAnchor(sessionId, hostKey, anchored.anchor!), anchored.frames)).toEqual(range(2950, 3000));
+    expect(fanout.serve(hello(2899n, zero))).toBeNull(); // record 2900 is gone
+    expect(fanout.serve(hello(0n, zero))).toBeNull();
   });
 });

@@ -18,6 +18,37 @@ export const DEFAULT_RELAY_RING: RelayRingOptions = { maxFrames: 16384, maxBytes
 
 export type Added = 'forward' | 'duplicate';
 
+/** An array queue whose front is dropped in O(1) (amortized): entries before `start` are dead
+ *  and compacted away once they are the larger half. */
+class Queue<T> {
+  private items: T[] = [];
+  private start = 0;
+  get length(): number {
+    return this.items.length - this.start;
+  }
+  at(i: number): T {
+    return this.items[this.start + i];
+  }
+  push(v: T): void {
+    this.items.push(v);
+  }
+  shift(): T {
+    const v = this.items[this.start++];
+    if (this.start > 1024 && this.start * 2 > this.items.length) {
+      this.items = this.items.slice(this.start);
+      this.start = 0;
+    }
+    return v;
+  }
+  clear(): void {
+    this.items = [];
+    this.start = 0;
+  }
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = this.start; i < this.items.length; i++) yield this.items[i];
+  }
+}
+
 interface Kept {
   index: bigint;
   checkpoint: boolean;
@@ -27,9 +58,7 @@ interface Kept {
 /** The ring of recent frames: order checked (a gap is out_of_order), resent frames skipped. */
 export class RelayForwarder {
   private readonly options: RelayRingOptions;
-  // A growable circular buffer would save the shift()s; a deque of at most 16,384 entries whose
-  // front is dropped once per frame is cheap enough at the rates models stream.
-  private ring: Kept[] = [];
+  private readonly ring = new Queue<Kept>();
   private bytes = 0;
   private headIndex = 0n;
   private headSigned = false;
@@ -67,7 +96,9 @@ export class RelayForwarder {
   since(after: bigint): Uint8Array[] | null {
     if (after >= this.headIndex) return [];
     if (this.oldest() > after + 1n) return null;
-    return this.ring.filter((k) => k.index > after).map((k) => k.bytes);
+    const out: Uint8Array[] = [];
+    for (const k of this.ring) if (k.index > after) out.push(k.bytes);
+    return out;
   }
 
   get head(): bigint {
@@ -103,7 +134,7 @@ export class RelayFanout {
   private readonly genesis: Uint8Array;
   private readonly options: RelayRingOptions;
   private readonly forwarder: RelayForwarder;
-  private chain: Link[]; // consecutive indexes; chain[0] is the base
+  private readonly chain = new Queue<Link>(); // consecutive indexes; the front is the base
 
   constructor(
     readonly sessionId: Uint8Array,
@@ -113,7 +144,7 @@ export class RelayFanout {
     this.options = { ...DEFAULT_RELAY_RING, ...options };
     this.forwarder = new RelayForwarder(this.options);
     this.genesis = relayChainGenesis(sessionId, hostKey);
-    this.chain = [{ index: 0n, chain: this.genesis, signature: null }];
+    this.chain.push({ index: 0n, chain: this.genesis, signature: null });
   }
 
   get head(): bigint {
@@ -125,7 +156,8 @@ export class RelayFanout {
   setBase(position: RelayPosition): void {
     if (this.linkAt(position.index)) return;
     if (this.forwarder.head !== 0n && position.index !== this.forwarder.head) return;
-    this.chain = [{ index: position.index, chain: position.chain.slice(), signature: null }];
+    this.chain.clear();
+    this.chain.push({ index: position.index, chain: position.chain.slice(), signature: null });
   }
 
   chainAt(index: bigint): Uint8Array | null {
@@ -134,9 +166,9 @@ export class RelayFanout {
 
   private linkAt(index: bigint): Link | null {
     if (!this.chain.length) return null;
-    const first = this.chain[0].index;
-    if (index < first || index > this.chain[this.chain.length - 1].index) return null;
-    return this.chain[Number(index - first)];
+    const first = this.chain.at(0).index;
+    if (index < first || index > this.chain.at(this.chain.length - 1).index) return null;
+    return this.chain.at(Number(index - first));
   }
 
   /** One relay frame from the parent, after the relay's own verifier took it: 'forward' (send it
@@ -146,14 +178,15 @@ export class RelayFanout {
     if (f.kind === 'checkpoint' && this.forwarder.head === 0n) {
       // The anchor a parent sends when this relay resumed from an index it holds without a ring:
       // the base of the chain, and a signed position late joiners can be anchored at.
-      if (this.chain.length === 1 && this.chain[0].index <= f.index) {
-        this.chain[0] = { index: f.index, chain: f.chain, signature: f.signature };
+      if (this.chain.length === 1 && this.chain.at(0).index <= f.index) {
+        this.chain.clear();
+        this.chain.push({ index: f.index, chain: f.chain, signature: f.signature });
       }
       return 'duplicate';
     }
     const added = this.forwarder.add(bytes);
     if (added === 'duplicate') return added;
-    const last = this.chain[this.chain.length - 1];
+    const last = this.chain.length ? this.chain.at(this.chain.length - 1) : null;
     if (f.kind === 'checkpoint') {
       if (last && last.index === f.index && equalBytes(last.chain, f.chain)) last.signature = f.signature;
       return added;
@@ -161,7 +194,7 @@ export class RelayFanout {
     if (last && last.index + 1n === f.index) {
       this.chain.push({ index: f.index, chain: relayChainNext(last.chain, f.index, f.payload), signature: f.kind === 'signed_record' ? f.signature : null });
     } else {
-      this.chain = []; // the chain before this record is unknown: only positions it reaches count
+      this.chain.clear(); // the chain before this record is unknown: only positions it reaches count
     }
     this.trim();
     return added;
@@ -170,14 +203,9 @@ export class RelayFanout {
   private trim(): void {
     // Keep the hash of the record just before the ring's oldest one (a child resuming there).
     const oldest = this.forwarder.oldest();
-    let drop = 0;
-    while (
-      this.chain.length - drop > 1 &&
-      (this.chain[drop].index + 1n < oldest || this.chain.length - drop > this.options.maxFrames + 1)
-    ) {
-      drop++;
+    while (this.chain.length > 1 && (this.chain.at(0).index + 1n < oldest || this.chain.length > this.options.maxFrames + 1)) {
+      this.chain.shift();
     }
-    if (drop) this.chain = this.chain.slice(drop);
   }
 
   /** The answer to a child's relay_hello (docs/PROTOCOL.md section 6); null: not servable (bye
@@ -198,7 +226,7 @@ export class RelayFanout {
       // The newest signed position at or below L from which the ring continues.
       let found: Link | null = null;
       for (let i = this.chain.length - 1; i >= 0; i--) {
-        const l = this.chain[i];
+        const l = this.chain.at(i);
         if (l.index > last || !l.signature || l.index === 0n) continue;
         if (!this.forwarder.since(l.index)) break; // older ones are out of reach too
         found = l;
