@@ -90,6 +90,8 @@ TEST_F(AppCli, ModelFlagsAreCheckedBeforeAnythingStarts) {
            {{"--direct-peers", "-1"}, "--direct-peers must be 1..100000"},
            {{"--relay-children", "65"}, "--relay-children must be 1..64"},
            {{"--relay-children", "4k"}, "--relay-children must be 1..64"},
+           {{"--relay-depth", "0"}, "--relay-depth must be 1..8"},
+           {{"--relay-depth", "9"}, "--relay-depth must be 1..8"},
        }) {
     std::vector<std::string> argv = {TOKENCAST_BIN, "host", "--db", db};
     argv.insert(argv.end(), c.args.begin(), c.args.end());

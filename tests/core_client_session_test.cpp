@@ -677,6 +677,8 @@ nlohmann::json intro_frame_vectors(const SigningKey& host_key) {
       {"relay_candidate_relay", "relay",
        RelayCandidateFrame{1, 0, "0", "candidate:2 1 udp 2122260223 192.168.1.30 40001 typ host"}},
       {"relay_child_gone", "relay", RelayChildGoneFrame{1}},
+      {"relay_route_down", "host", RelayRouteFrame{5, {0x00, 0x01, 0x02}}},
+      {"relay_route_up", "relay", RelayRouteFrame{5, {0x03, 0x04, 0x05}}},
   };
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [name, from, frame] : frames) {
@@ -685,6 +687,49 @@ nlohmann::json intro_frame_vectors(const SigningKey& host_key) {
     out.push_back({{"name", name}, {"from", from}, {"hex", testing::hex(*bytes)}});
   }
   return out;
+}
+
+// Route seals (docs/PROTOCOL.md section 6, "Relays below relays"): the relay placed by the
+// relay answer vector's join (same room, same join id) relays too. Its route keys, a host ->
+// relay seal of a relay_intro and a relay -> host seal of a relay_offer (both at counter 0),
+// and the frames that carry them one hop: relay_route on the parent's link to the host,
+// relay_routed on the parent's link to this relay.
+nlohmann::json route_vector(const SigningKey& host_key) {
+  const IntroInputs in = intro_inputs(host_key);
+  const RoomKeys room(in.viewer, LinkRole::kViewer, host_key.public_key());
+  RouteChannel host = RouteChannel::for_host(room, in.join_id);
+  RouteChannel relay = RouteChannel::for_relay(room, in.join_id);
+  nlohmann::json v;
+  v["join_id_hex"] = testing::hex(in.join_id);
+  v["host_to_relay_key_hex"] =
+      testing::hex(room.route_key(Direction::kHostToJoiner, in.join_id).bytes());
+  v["relay_to_host_key_hex"] =
+      testing::hex(room.route_key(Direction::kJoinerToHost, in.join_id).bytes());
+  const FrameBytes intro = *encode_frame(RelayIntroFrame{9, in.offer});
+  const FrameBytes offer = *encode_frame(RelayOfferFrame{3});
+  const auto down = *host.sealer.seal(intro);
+  const auto up = *relay.sealer.seal(offer);
+  v["seals"] = nlohmann::json::array({{{"from", "host"},
+                                       {"plaintext_hex", testing::hex(intro)},
+                                       {"sealed_hex", testing::hex(down)}},
+                                      {{"from", "relay"},
+                                       {"plaintext_hex", testing::hex(offer)},
+                                       {"sealed_hex", testing::hex(up)}}});
+  const uint64_t relay_token = 4;  // the token its parent knows it by
+  v["frames"] = nlohmann::json::array(
+      {{{"name", "relay_route_down"},
+        {"link", "parent_to_host"},
+        {"hex", testing::hex(*encode_frame(RelayRouteFrame{relay_token, down}))}},
+       {{"name", "relay_routed_down"},
+        {"link", "parent_to_relay"},
+        {"hex", testing::hex(*encode_frame(RelayRoutedFrame{down}))}},
+       {{"name", "relay_routed_up"},
+        {"link", "parent_to_relay"},
+        {"hex", testing::hex(*encode_frame(RelayRoutedFrame{up}))}},
+       {{"name", "relay_route_up"},
+        {"link", "parent_to_host"},
+        {"hex", testing::hex(*encode_frame(RelayRouteFrame{relay_token, up}))}}});
+  return v;
 }
 
 nlohmann::json relay_link_vectors() {
@@ -702,7 +747,8 @@ nlohmann::json relay_link_vectors() {
   doc["about"] =
       "Relay link known answers (docs/PROTOCOL.md section 6, protocol version 5), generated and "
       "replayed by tests/core_client_session_test.cpp (the browser, a relay's child, replays "
-      "`introduction` and the records of `links` in web/test/relay.test.ts). A HostSession (host_seed_hex, session_id_hex, no model) writes the "
+      "`introduction` and the records of `links` in web/test/relay.test.ts). A HostSession "
+      "(host_seed_hex, session_id_hex, no model) writes the "
       "relay stream; a viewer whose hello offers a relay capacity gets, on each link, the "
       "frames listed (welcome with the relay flag, the anchor checkpoint when it resumes, then "
       "relay records and checkpoints) and shows `text` after them. relay_max_unsigned_records "
@@ -716,7 +762,11 @@ nlohmann::json relay_link_vectors() {
       "relay_welcome, and the relay_hello of a child holding events without a chain position "
       "(all-zero hash; docs/PROTOCOL.md section 6, the child's link to its relay) (a relay decodes "
       "its child's frames with decode_client_frame, the child "
-      "with its client decoder).";
+      "with its client decoder); `route`, a relay below a relay (placed by the relay_answer "
+      "join: same viewer secret and join id): its route keys, a host -> relay seal of a "
+      "relay_intro and a relay -> host seal of a relay_offer (counter 0 each), and the frames "
+      "that carry them one hop (relay_route between its parent and the host, relay_routed "
+      "between its parent and it).";
   doc["host_seed_hex"] = testing::hex(seed);
   doc["host_public_key_hex"] = testing::hex(key);
   SessionId session_id;
@@ -758,6 +808,7 @@ nlohmann::json relay_link_vectors() {
   nlohmann::json intro;
   intro["relay_answer"] = relay_answer_vector(*config.signing_key);
   intro["frames"] = intro_frame_vectors(*config.signing_key);
+  intro["route"] = route_vector(*config.signing_key);
   // A child's first frames on a fresh relay link: its hello from the genesis h_0, and the
   // relay's welcome (the relay has verified as far as the "fresh" link above).
   {
@@ -834,7 +885,8 @@ TEST(RelayLinkVectors, IntroFramesDecodeOnTheirReceiverOnly) {
     EXPECT_EQ(*encode_frame(*decoded), bytes);
     const bool from_host = f.at("from") == "host";
     const bool from_relay = f.at("from") == "relay";
-    const bool both_ways = std::holds_alternative<RelayCandidateFrame>(*decoded);
+    const bool both_ways = std::holds_alternative<RelayCandidateFrame>(*decoded) ||
+                           std::holds_alternative<RelayRouteFrame>(*decoded);
     FrameDecoder relay_side;
     EXPECT_EQ(relay_side.decode(bytes).has_value(), from_host || both_ways);
     EXPECT_EQ(decode_client_frame(bytes).has_value(), from_relay || both_ways);
@@ -870,6 +922,38 @@ TEST(RelayLinkVectors, ChildLinkFramesDecodeOnTheirReceiverOnly) {
   EXPECT_EQ(std::get<RelayWelcomeFrame>(*welcome).session_id, session_id);
   EXPECT_EQ(*encode_frame(*welcome), welcome_bytes);
   EXPECT_FALSE(decode_client_frame(welcome_bytes).has_value());
+}
+
+TEST(RelayLinkVectors, RouteSealsOpenAtTheirEndsOnly) {
+  std::ifstream in(std::string(TOKENCAST_VECTORS_DIR) + "/relay_link.json");
+  const nlohmann::json v = nlohmann::json::parse(in).at("introduction").at("route");
+  std::array<uint8_t, 32> seed{};
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(0x40 + i);
+  const IntroInputs inputs = intro_inputs(SigningKey::from_seed(seed));
+  ASSERT_EQ(v.at("join_id_hex"), testing::hex(inputs.join_id));
+  const RoomKeys room(inputs.viewer, LinkRole::kViewer, inputs.host_key.public_key());
+  RouteChannel host = RouteChannel::for_host(room, inputs.join_id);
+  RouteChannel relay = RouteChannel::for_relay(room, inputs.join_id);
+  for (const auto& seal : v.at("seals")) {
+    const auto sealed = testing::unhex(seal.at("sealed_hex").get<std::string>());
+    RouteOpener& opener = seal.at("from") == "host" ? relay.opener : host.opener;
+    RouteOpener& wrong_end = seal.at("from") == "host" ? host.opener : relay.opener;
+    EXPECT_FALSE(wrong_end.open(sealed).has_value());
+    auto opened = opener.open(sealed);
+    ASSERT_TRUE(opened.has_value());
+    EXPECT_EQ(testing::hex(*opened), seal.at("plaintext_hex"));
+    EXPECT_EQ(opener.open(sealed).error(), EnvelopeError::kReplayed);
+  }
+  for (const auto& f : v.at("frames")) {
+    SCOPED_TRACE(f.at("name").get<std::string>());
+    const auto bytes = testing::unhex(f.at("hex").get<std::string>());
+    // Both ends of both links take them; nothing else but these two frame types carries seals.
+    auto decoded = decode_client_frame(bytes);
+    ASSERT_TRUE(decoded.has_value());
+    EXPECT_TRUE(FrameDecoder().decode(bytes).has_value());
+    EXPECT_EQ(*encode_frame(*decoded), bytes);
+    EXPECT_EQ(std::holds_alternative<RelayRouteFrame>(*decoded), f.at("link") == "parent_to_host");
+  }
 }
 
 TEST(RelayLinkVectors, RelayAnswerReplaysAndFailsClosedWhenFlipped) {

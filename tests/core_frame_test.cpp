@@ -177,6 +177,53 @@ TEST(RelayIntroFrames, EachSideRefusesTheOthersFrames) {
   EXPECT_EQ(client.position(), (StreamPosition{5, 2}));
 }
 
+TEST(RelayRouteFrames, RoundTripExactlyAndDecodeStrictly) {
+  const std::vector<uint8_t> sealed(24, 0xab);
+  const std::vector<Frame> frames = {
+      RelayRouteFrame{0, {1}},
+      RelayRouteFrame{std::numeric_limits<uint64_t>::max(), sealed},
+      RelayRouteFrame{7, std::vector<uint8_t>(kMaxFrameBytes - 11, 0x5a)},
+      RelayRoutedFrame{{0}},
+      RelayRoutedFrame{sealed},
+      RelayOfferFrame{1},
+      RelayOfferFrame{kMaxRelayOfferCapacity},
+  };
+  expect_exact_round_trips(frames);
+  EXPECT_EQ(to_hex(encode_ok(RelayRouteFrame{300, {0xde, 0xad}})), "15ac02dead");
+  EXPECT_EQ(to_hex(encode_ok(RelayRoutedFrame{{0xbe, 0xef}})), "16beef");
+  EXPECT_EQ(to_hex(encode_ok(RelayOfferFrame{4})), "1704");
+  // Nothing sealed, a cut varint, a capacity out of range.
+  EXPECT_EQ(decode_error(from_hex("15")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("1501")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("158000")), FrameError::kBadVarint);
+  EXPECT_EQ(decode_error(from_hex("16")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("17")), FrameError::kTruncated);
+  EXPECT_EQ(decode_error(from_hex("1700")), FrameError::kBadEnum);
+  EXPECT_EQ(decode_error(from_hex("1741")), FrameError::kBadEnum);
+  EXPECT_EQ(decode_error(from_hex("170400")), FrameError::kTrailingBytes);
+  EXPECT_EQ(encode_error(RelayRouteFrame{1, {}}), FrameError::kTruncated);
+  EXPECT_EQ(encode_error(RelayRoutedFrame{}), FrameError::kTruncated);
+  EXPECT_EQ(encode_error(RelayOfferFrame{0}), FrameError::kBadEnum);
+  EXPECT_EQ(encode_error(RelayOfferFrame{65}), FrameError::kBadEnum);
+  EXPECT_EQ(encode_error(RelayRouteFrame{1, std::vector<uint8_t>(kMaxFrameBytes - 1, 1)}),
+            FrameError::kOversized);
+}
+
+TEST(RelayRouteFrames, EachSideTakesWhatTravelsToIt) {
+  const FrameBytes route = encode_ok(RelayRouteFrame{3, {1, 2, 3}});
+  const FrameBytes routed = encode_ok(RelayRoutedFrame{{1, 2, 3}});
+  const FrameBytes offer = encode_ok(RelayOfferFrame{2});
+  // route and routed travel both ways; relay_offer only towards the host (inside a seal).
+  EXPECT_TRUE(decode_client_frame(route).has_value());
+  EXPECT_TRUE(decode_client_frame(routed).has_value());
+  EXPECT_TRUE(decode_client_frame(offer).has_value());
+  FrameDecoder client(StreamPosition{5, 2});
+  EXPECT_TRUE(client.decode(route).has_value());
+  EXPECT_TRUE(client.decode(routed).has_value());
+  EXPECT_EQ(client.decode(offer).error(), FrameError::kUnexpectedFrame);
+  EXPECT_EQ(client.position(), (StreamPosition{5, 2}));
+}
+
 TEST(RelayLinkFrames, HelloAndWelcomeRoundTripExactly) {
   RelayHelloFrame hello{5, 0, {}};
   for (size_t i = 0; i < hello.chain_hash.size(); ++i) hello.chain_hash[i] = uint8_t(i);
@@ -459,7 +506,7 @@ TEST(FrameCodec, OversizedFramesAreRejected) {
 }
 
 TEST(FrameCodec, UnknownFrameTypesAreRejected) {
-  for (int type : {0x00, 0x15, 0x1F, 0x7F, 0x80, 0xFF}) {
+  for (int type : {0x00, 0x18, 0x1F, 0x7F, 0x80, 0xFF}) {
     EXPECT_EQ(decode_error(bytes_of({type})), FrameError::kUnknownFrameType) << type;
     EXPECT_EQ(decode_error(bytes_of({type, 0x01, 0x00})), FrameError::kUnknownFrameType) << type;
   }
@@ -952,6 +999,17 @@ json frame_to_json(const Frame& frame) {
       return {{"type", "relay_refuse"},
               {"child", u64_json(f.child)},
               {"reason", static_cast<int>(f.reason)}};
+    }
+    json operator()(const RelayRouteFrame& f) const {
+      return {{"type", "relay_route"},
+              {"child", u64_json(f.child)},
+              {"sealed", tokencast::testing::hex(f.sealed)}};
+    }
+    json operator()(const RelayRoutedFrame& f) const {
+      return {{"type", "relay_routed"}, {"sealed", tokencast::testing::hex(f.sealed)}};
+    }
+    json operator()(const RelayOfferFrame& f) const {
+      return {{"type", "relay_offer"}, {"capacity", u64_json(f.capacity)}};
     }
     json operator()(const RelayChildGoneFrame& f) const {
       return {{"type", "relay_child_gone"}, {"child", u64_json(f.child)}};

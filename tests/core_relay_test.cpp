@@ -14,6 +14,7 @@
 #include "support/vector_file.hpp"
 #include "tokencast/core/frame.hpp"
 #include "tokencast/core/relay_fanout.hpp"
+#include "tokencast/core/relay_route.hpp"
 #include "tokencast/core/relay_stream.hpp"
 #include "tokencast/core/relay_tree.hpp"
 
@@ -875,6 +876,75 @@ TEST(RelayVectors, ReleasedPayloadsAreTheHostsFrames) {
 TEST(RelayVectors, RelayJsonIsCurrent) {
   testing::expect_vector_file_current(std::string(TOKENCAST_VECTORS_DIR) + "/relay.json",
                                       build_relay_vectors().dump(2) + "\n");
+}
+
+// --- Route seals (relay_route.hpp) ----------------------------------------------------------
+
+RoomKeys route_test_room(uint8_t fill) {
+  std::array<uint8_t, kRoomSecretSize> secret_bytes{};
+  secret_bytes.fill(fill);
+  Ed25519PublicKey host_key{};
+  host_key.fill(0x42);
+  return RoomKeys(RoomSecret(std::span<const uint8_t, kRoomSecretSize>(secret_bytes)),
+                  LinkRole::kViewer, host_key);
+}
+
+JoinId route_test_join(uint8_t fill) {
+  JoinId id{};
+  id.fill(fill);
+  return id;
+}
+
+TEST(RouteSeal, TheHostAndTheRelayOfOneJoinOpenEachOthersSeals) {
+  const RoomKeys room = route_test_room(1);
+  RouteChannel host = RouteChannel::for_host(room, route_test_join(9));
+  RouteChannel relay = RouteChannel::for_relay(room, route_test_join(9));
+  const Bytes intro = encode_frame(RelayIntroFrame{7, "v=0"}).value();
+  for (int i = 0; i < 3; ++i) {
+    auto down = host.sealer.seal(intro);
+    ASSERT_TRUE(down.has_value());
+    EXPECT_EQ(down->size(), intro.size() + kRouteSealOverhead);
+    EXPECT_EQ(relay.opener.open(*down).value(), intro);
+    auto up = relay.sealer.seal(encode_frame(RelayOfferFrame{3}).value());
+    EXPECT_EQ(decode_frame(host.opener.open(up.value()).value()).value(),
+              Frame(RelayOfferFrame{3}));
+  }
+  // A direction's seal never opens in the other direction (its own sender's opener).
+  auto down = host.sealer.seal(intro).value();
+  EXPECT_EQ(host.opener.open(down).error(), EnvelopeError::kOpenFailed);
+}
+
+TEST(RouteSeal, AParentCannotReadAlterReplayOrReorderWhatItPasses) {
+  const RoomKeys room = route_test_room(1);
+  RouteChannel host = RouteChannel::for_host(room, route_test_join(9));
+  const Bytes plain = {1, 2, 3, 4};
+  const Bytes first = host.sealer.seal(plain).value();
+  const Bytes second = host.sealer.seal(plain).value();
+  EXPECT_NE(first, second);  // a fresh counter each time: nothing repeats on the wire
+  // Another join of the same room (what a parent holding the room secret could derive without
+  // the join id) opens nothing, nor does the right join in another room.
+  EXPECT_EQ(RouteChannel::for_relay(room, route_test_join(8)).opener.open(first).error(),
+            EnvelopeError::kOpenFailed);
+  EXPECT_EQ(
+      RouteChannel::for_relay(route_test_room(2), route_test_join(9)).opener.open(first).error(),
+      EnvelopeError::kOpenFailed);
+  RouteChannel relay = RouteChannel::for_relay(room, route_test_join(9));
+  for (size_t i = 0; i < first.size(); ++i) {
+    Bytes altered = first;
+    altered[i] ^= 0x01;
+    EXPECT_FALSE(relay.opener.open(altered).has_value()) << i;
+  }
+  // Forgeries burn no counter: the genuine seal still opens, then neither it nor an older one.
+  EXPECT_EQ(relay.opener.open(second).value(), plain);
+  EXPECT_EQ(relay.opener.open(second).error(), EnvelopeError::kReplayed);
+  EXPECT_EQ(relay.opener.open(first).error(), EnvelopeError::kReplayed);
+  EXPECT_EQ(relay.opener.open(Bytes(kRouteSealOverhead - 1, 0)).error(), EnvelopeError::kTooShort);
+  EXPECT_EQ(relay.opener.open(Bytes(kMaxRouteSealBytes + 1, 0)).error(), EnvelopeError::kTooLarge);
+  EXPECT_EQ(host.sealer.seal(Bytes(kMaxRoutePlaintext + 1, 0)).error(), EnvelopeError::kTooLarge);
+  // The largest plaintext fits a relay_route frame whatever the child token.
+  const Bytes largest = host.sealer.seal(Bytes(kMaxRoutePlaintext, 0)).value();
+  EXPECT_TRUE(
+      encode_frame(RelayRouteFrame{std::numeric_limits<uint64_t>::max(), largest}).has_value());
 }
 
 }  // namespace

@@ -271,6 +271,64 @@ TEST_F(JoinTest, ViewersBeyondTheDirectFanOutAreServedByARelayAndComeBackWhenItL
   EXPECT_FALSE(child->outcome());
 }
 
+// Issue 15: a relay chain of depth 3. A viewer placed below a relay offers to relay too; the
+// host introduces children to it through its parent (sealed routes, docs/PROTOCOL.md section
+// 6 "Relays below relays"), and they verify the host's stream two relays away. When the
+// middle relay leaves, its children come back through the host with no gap and no duplicate.
+TEST_F(JoinTest, ARelayBelowARelayServesTheThirdLevelByteForByte) {
+  host.reset();
+  host = start_host("deep.db", 1000, /*direct_peers=*/1, /*relay_children=*/2);
+  auto ada = Joiner::start(host->links().participant, "ada");
+  ASSERT_TRUE(wait_until([&] { return ada->client->connected(); }));
+  auto r1 = Joiner::start(host->links().viewer, "r1", 10s, /*relay_capacity=*/1);
+  ASSERT_TRUE(wait_until([&] { return r1->client->connected() && r1->client->relay_link(); }));
+  EXPECT_FALSE(r1->client->via_relay());
+  auto r2 = Joiner::start(host->links().viewer, "r2", 10s, /*relay_capacity=*/2);
+  ASSERT_TRUE(wait_until([&] { return r2->client->connected(); }));
+  EXPECT_TRUE(r2->client->via_relay()) << "the host's direct fan-out is full";
+  // r2's offer to relay reached the host through r1, sealed.
+  ASSERT_TRUE(wait_until([&] { return host->stats().relays == 2; }));
+
+  auto g1 = Joiner::start(host->links().viewer, "g1");
+  auto g2 = Joiner::start(host->links().viewer, "g2");
+  ASSERT_TRUE(wait_until([&] {
+    return g1->client->connected() && g2->client->connected() && r2->client->relay_children() == 2;
+  }));
+  EXPECT_TRUE(g1->client->via_relay());
+  EXPECT_TRUE(g2->client->via_relay());
+  EXPECT_EQ(r1->client->relay_children(), 1u) << "r1 serves r2 only";
+  EXPECT_EQ(host->stats().relayed_viewers, 3u);
+
+  auto ended = [](JoinClient& c, size_t turns) {
+    auto t = c.transcript();
+    return t.turns().size() == turns && t.turns().back().ended;
+  };
+  ASSERT_TRUE(ada->client->prompt("three levels down").has_value());
+  ASSERT_TRUE(wait_until([&] {
+    return ended(*ada->client, 2) && ended(*r2->client, 2) && ended(*g1->client, 2) &&
+           ended(*g2->client, 2);
+  }));
+  const auto expected = ada->client->transcript().turns();
+  EXPECT_EQ(expected[1].text, "THREE LEVELS DOWN");
+  EXPECT_EQ(r1->client->transcript().turns(), expected);
+  EXPECT_EQ(r2->client->transcript().turns(), expected);
+  EXPECT_EQ(g1->client->transcript().turns(), expected);
+  EXPECT_EQ(g2->client->transcript().turns(), expected);
+
+  // The middle relay leaves: its children come back through the host (below r1, whose slot
+  // is free again, or served directly) and resume exactly.
+  r2.reset();
+  ASSERT_TRUE(ada->client->prompt("after the middle left").has_value());
+  ASSERT_TRUE(wait_until(
+      [&] { return ended(*ada->client, 4) && ended(*g1->client, 4) && ended(*g2->client, 4); }));
+  const auto after = ada->client->transcript().turns();
+  EXPECT_EQ(after[3].text, "AFTER THE MIDDLE LEFT");
+  EXPECT_EQ(g1->client->transcript().turns(), after);
+  EXPECT_EQ(g2->client->transcript().turns(), after);
+  EXPECT_FALSE(g1->outcome());
+  EXPECT_FALSE(g2->outcome());
+}
+
 // `tokencast join - --relay N` in its own process (the link on its stdin, never in argv), so a
 // test can kill -9 it: its children see no close, only silence.
 class RelayProcess {

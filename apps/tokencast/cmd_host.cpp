@@ -78,6 +78,7 @@ struct HostFlags {
   std::string batch_ms = "0";
   std::string direct_peers = "100";
   std::string relay_children = "4";
+  std::string relay_depth = "3";
   bool no_qr = false;
   bool quiet = false;
   bool present = false;
@@ -259,6 +260,9 @@ void declare_host_flags(util::CliArgs& cli, HostFlags& f) {
              "(default 100; participants are always served directly)");
   cli.option("--relay-children", "K", &f.relay_children,
              "at most K viewers below each relaying viewer (1..64, default 4)");
+  cli.option("--relay-depth", "D", &f.relay_depth,
+             "the relay tree's depth: viewers at most D hops from the host; relays below "
+             "relays are introduced through their parents (1..8, default 3; 1: no relays)");
   cli.option("--pace-ms", "MS", &f.pace_ms,
              "send each peer at most one frame of live tokens per MS ms, merging what arrives "
              "in between (default 16, about one display frame; 0: every token at once)");
@@ -331,6 +335,8 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   if (!direct_peers) return unexpected(std::string("--direct-peers must be 1..100000"));
   auto relay_children = count(f.relay_children, 1, 64);
   if (!relay_children) return unexpected(std::string("--relay-children must be 1..64"));
+  auto relay_depth = count(f.relay_depth, 1, 8);
+  if (!relay_depth) return unexpected(std::string("--relay-depth must be 1..8"));
   auto ice = f.ice.servers();
   if (!ice) return unexpected(ice.error());
   auto turn_grant = f.ice.turn_grant();
@@ -393,6 +399,7 @@ Expected<HostOptions, std::string> host_options(const HostFlags& f) {
   options.batch_interval_ms = static_cast<int64_t>(batch_ms);
   options.direct_peers = *direct_peers;
   options.relay_children = *relay_children;
+  options.relay_depth = *relay_depth;
   return options;
 }
 

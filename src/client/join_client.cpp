@@ -83,6 +83,9 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
     bool ack_timer_armed = false;
     // The host placed us below a relay: the data channel goes to that relay (a relay answer).
     bool via_relay = false;
+    // Below a relay, and offering to relay: the host speaks to us through our parent, sealed
+    // under this join's route keys (relay_route.hpp).
+    std::optional<RouteChannel> route;
   };
 
   // A viewer the host placed below us (we relay): one answerer PeerLink per child, named by the
@@ -187,10 +190,16 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
 
   // --- relaying (docs/PROTOCOL.md section 6, "Introducing a child to its relay") ---
   bool relaying() const {
-    return options.relay_capacity > 0 && attempt && attempt->open && !attempt->via_relay &&
-           session.welcomed() && session.relay_link() && fanout.has_value();
+    return options.relay_capacity > 0 && attempt && attempt->open &&
+           (!attempt->via_relay || attempt->route.has_value()) && session.welcomed() &&
+           session.relay_link() && fanout.has_value();
   }
+  // A host <-> relay frame to the host: over our link to it, or sealed through our parent.
   void send_to_host(const Frame& frame);
+  // relay_routed from our parent: a host frame for us, or for a child of ours.
+  void on_routed_from_parent(const RelayRoutedFrame& routed);
+  // relay_routed from a child: passed up as relay_route, naming the child.
+  void on_routed_from_child(uint64_t token, const RelayRoutedFrame& routed);
   void on_host_relay_frame(const Frame& frame);
   void on_relay_intro(const RelayIntroFrame& intro);
   void on_child_description(uint64_t token, uint64_t serial, const std::string& sdp);
@@ -609,6 +618,7 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
     // A relay answer: the host placed us below one of its relays. Its signature binds the
     // relay's SDP (and so its DTLS fingerprint, which libwebrtc checks) to this offer.
     a->via_relay = relay_answer != nullptr;
+    if (a->via_relay && options.relay_capacity > 0) a->route = a->handshake->route();
     if (!a->peer->set_remote_description(a->via_relay ? relay_answer->sdp : answer->sdp)) {
       attempt_failed(JoinFailure::kNotOpened, "the host's answer could not be applied");
       return;
@@ -667,16 +677,22 @@ void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
   if (a == nullptr || !a->open) return;
   a->last_heard_ms = unix_now_ms();
   if (relaying() && !bytes.empty() &&
-      (bytes[0] == static_cast<uint8_t>(FrameType::kRelayIntro) ||
-       bytes[0] == static_cast<uint8_t>(FrameType::kRelayCandidate))) {
-    // The host introducing a child to us: taken off the link before the session (which
-    // refuses them, as on every link that is not a relay's).
+      (a->via_relay ? bytes[0] == static_cast<uint8_t>(FrameType::kRelayRouted)
+                    : bytes[0] == static_cast<uint8_t>(FrameType::kRelayIntro) ||
+                          bytes[0] == static_cast<uint8_t>(FrameType::kRelayCandidate) ||
+                          bytes[0] == static_cast<uint8_t>(FrameType::kRelayRoute))) {
+    // The host introducing a child to us (directly, or through our parent): taken off the link
+    // before the session (which refuses them, as on every link that is not a relay's).
     auto frame = decode_frame(bytes);
     if (!frame) {
       link_lost("bad frame from the host: " + frame.error().message());
       return;
     }
-    on_host_relay_frame(*frame);
+    if (const auto* routed = std::get_if<RelayRoutedFrame>(&*frame)) {
+      on_routed_from_parent(*routed);
+    } else {
+      on_host_relay_frame(*frame);
+    }
     return;
   }
   const bool relay_frame =
@@ -695,14 +711,21 @@ void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
     }
     return;
   }
-  if (!a->via_relay && options.relay_capacity > 0 && session.relay_link() && session.welcomed()) {
+  if ((!a->via_relay || a->route) && options.relay_capacity > 0 && session.relay_link() &&
+      session.welcomed()) {
     if (!was_welcomed) {
-      // Our own relay link to the host: keep (or start) the ring and chain children are
-      // served from; it outlives links (a parent resending after a resume is skipped).
+      // Our own relay stream (from the host, or from our parent): keep (or start) the ring and
+      // chain children are served from; it outlives links (a parent resending after a resume
+      // is skipped).
       if (!fanout || fanout->session_id() != *session.session_id()) {
         fanout.emplace(*session.session_id(), link.host_key);
       }
       if (auto verified = session.relay_verified()) fanout->set_base(*verified);
+      // Below a relay, the host learns our capacity through our parent (a direct viewer's
+      // hello carries it).
+      if (a->via_relay) {
+        send_to_host(RelayOfferFrame{std::min(options.relay_capacity, kMaxRelayChildren)});
+      }
     } else if (relay_frame && fanout) {
       forward_to_children(bytes);
     }
@@ -733,9 +756,41 @@ void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
 // --- relaying -------------------------------------------------------------------------------
 
 void JoinClient::Impl::send_to_host(const Frame& frame) {
-  if (!attempt || !attempt->open || attempt->via_relay) return;
+  if (!attempt || !attempt->open) return;
   auto bytes = encode_frame(frame);
-  if (bytes) attempt->peer->send(*bytes);
+  if (!bytes) return;
+  if (!attempt->via_relay) {
+    attempt->peer->send(*bytes);
+    return;
+  }
+  if (!attempt->route) return;
+  auto sealed = attempt->route->sealer.seal(*bytes);
+  if (!sealed) return;
+  if (auto routed = encode_frame(RelayRoutedFrame{std::move(*sealed)}))
+    attempt->peer->send(*routed);
+}
+
+void JoinClient::Impl::on_routed_from_parent(const RelayRoutedFrame& routed) {
+  // Sealed by the host for us: our parent could neither read nor alter it. One that does not
+  // open (altered, replayed) is dropped: what it carried times out at the host.
+  auto opened = attempt->route->opener.open(routed.sealed);
+  if (!opened) {
+    log::info("join", "a routed frame from the host did not open: " +
+                          make_error_code(opened.error()).message());
+    return;
+  }
+  auto inner = decode_frame(*opened);
+  if (!inner || !(std::holds_alternative<RelayIntroFrame>(*inner) ||
+                  std::holds_alternative<RelayCandidateFrame>(*inner) ||
+                  std::holds_alternative<RelayRouteFrame>(*inner))) {
+    log::info("join", "the host routed a frame we do not take: dropped");
+    return;
+  }
+  on_host_relay_frame(*inner);
+}
+
+void JoinClient::Impl::on_routed_from_child(uint64_t token, const RelayRoutedFrame& routed) {
+  send_to_host(RelayRouteFrame{token, routed.sealed});
 }
 
 void JoinClient::Impl::relay_status() {
@@ -754,6 +809,14 @@ void JoinClient::Impl::on_host_relay_frame(const Frame& frame) {
     if (++c.candidates > kMaxChildCandidates) return;
     (void)c.peer->add_remote_candidate(
         IceCandidate{candidate->mid, candidate->mline_index, candidate->candidate});
+  } else if (const auto* route = std::get_if<RelayRouteFrame>(&frame)) {
+    // For a child of ours that relays too: passed on, still sealed. A child whose buffer is
+    // full misses it (the host's timeout covers it).
+    auto it = children.find(route->child);
+    if (it == children.end() || !it->second->welcomed) return;
+    if (auto routed = encode_frame(RelayRoutedFrame{route->sealed})) {
+      (void)it->second->peer->send(*routed);
+    }
   }
 }
 
@@ -829,7 +892,7 @@ void JoinClient::Impl::on_child_description(uint64_t token, uint64_t, const std:
     send_to_host(RelayRefuseFrame{token, RelayRefuseReason::kRefused});
     return;
   }
-  if (attempt && attempt->open && !attempt->via_relay) attempt->peer->send(*accept);
+  send_to_host(RelayAcceptFrame{token, sdp});
 }
 
 void JoinClient::Impl::on_child_candidate(uint64_t token, uint64_t, const IceCandidate& candidate) {
@@ -890,6 +953,8 @@ void JoinClient::Impl::on_child_message(uint64_t token, uint64_t serial,
   }
   if (const auto* ping = std::get_if<PingFrame>(&*frame)) {
     if (auto pong = encode_frame(PongFrame{ping->nonce})) c->peer->send(*pong);
+  } else if (const auto* routed = std::get_if<RelayRoutedFrame>(&*frame)) {
+    on_routed_from_child(token, *routed);
   } else if (std::holds_alternative<ByeFrame>(*frame)) {
     drop_child(token, std::nullopt, "the child left");
   } else if (std::holds_alternative<RelayHelloFrame>(*frame) ||

@@ -113,7 +113,7 @@ std::string render_host_metrics(const HostStats& s, const std::string& session_i
   e.one("tokencast_host_join_envelopes_dropped_total", "counter",
         "Join envelopes dropped over the inbox's bounds.",
         static_cast<double>(s.envelopes_dropped));
-  e.one("tokencast_host_relays", "gauge", "Direct viewers that relay the stream to others.",
+  e.one("tokencast_host_relays", "gauge", "Viewers that relay the stream to others.",
         static_cast<double>(s.relays));
   e.one("tokencast_host_relayed_viewers", "gauge", "Viewers served by a relay.",
         static_cast<double>(s.relayed_viewers));

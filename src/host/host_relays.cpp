@@ -4,8 +4,10 @@
 // relay's answer sealed and signed to the viewer), and the bookkeeping when relays and their
 // children come and go.
 //
-// The tree is two levels deep here: only the host's direct viewers relay (the host has a data
-// channel to each of them to introduce children over); a viewer placed below a relay is a leaf.
+// A viewer placed below a relay may relay too (the tree is --relay-depth deep): the host has
+// no data channel to it, so it speaks to it through its parents, each hop a relay_route frame
+// around a route seal only the two ends can open (docs/PROTOCOL.md section 6, "Relays below
+// relays").
 #include <algorithm>
 
 #include "host_runtime_impl.hpp"
@@ -31,8 +33,7 @@ HostRuntime::Impl::Placement HostRuntime::Impl::place_viewer(const DtlsFingerpri
   // The relay this viewer was last introduced to, if it is still a relay in the tree.
   RelayNodeId came_from = 0;
   if (auto it = introduced_to.find(fingerprint); it != introduced_to.end()) {
-    if (auto relay = tree_members.find(it->second);
-        relay != tree_members.end() && relay->second.link != 0) {
+    if (tree_members.contains(it->second) && tree->contains(it->second)) {
       came_from = it->second;
     }
     introduced_to.erase(it);
@@ -106,10 +107,9 @@ void HostRuntime::Impl::forget_tree_node(RelayNodeId node) {
 void HostRuntime::Impl::start_brokered(size_t room, rendezvous::PeerId from, const JoinId& join_id,
                                        const JoinOffer& offer, RelayNodeId node) {
   const RelayNodeId relay = tree->parent(node).value_or(kRelayHost);
-  auto relay_member = tree_members.find(relay);
-  if (relay_member == tree_members.end() || relay_member->second.link == 0 ||
-      !link_table.contains(relay_member->second.link)) {
-    forget_tree_node(node);  // cannot happen while the tables agree; serve it anyway
+  if (!send_to_relay(relay, RelayIntroFrame{node, offer.sdp})) {
+    // Out of reach (a route not yet known, an offer too large to nest): served directly.
+    forget_tree_node(node);
     accept_directly(room, from, join_id, PeerRole::kViewer, offer.sdp, offer.joiner_fingerprint, 0);
     return;
   }
@@ -129,7 +129,6 @@ void HostRuntime::Impl::start_brokered(size_t room, rendezvous::PeerId from, con
   introduced_to[offer.joiner_fingerprint] = relay;
   introduced_order.push_back(offer.joiner_fingerprint);
   counters.relay_introductions += 1;
-  send_relay_control(relay_member->second.link, RelayIntroFrame{node, offer.sdp});
   loop.post_after(kRelayAnswerTimeout, [this, node, join_id] {
     auto it = brokered.find(node);
     if (stopping || it == brokered.end() || it->second.join_id != join_id) return;
@@ -158,11 +157,8 @@ bool HostRuntime::Impl::brokered_candidate(const JoinId& join_id, const IceCandi
   Brokered& b = brokered.at(by->second);
   if (b.joiner_candidates == kMaxBrokeredCandidates) return true;
   b.joiner_candidates += 1;
-  auto relay = tree_members.find(b.relay);
-  if (relay == tree_members.end() || relay->second.link == 0) return true;
-  send_relay_control(relay->second.link,
-                     RelayCandidateFrame{by->second, candidate.mline_index, candidate.sdp_mid,
-                                         candidate.candidate});
+  (void)send_to_relay(b.relay, RelayCandidateFrame{by->second, candidate.mline_index,
+                                                   candidate.sdp_mid, candidate.candidate});
   return true;
 }
 
@@ -182,7 +178,8 @@ bool HostRuntime::Impl::relay_link_frame(uint64_t id, Link& link,
     return false;  // the session welcomes it as usual (and streams it the relay stream)
   }
   if (type != FrameType::kRelayAccept && type != FrameType::kRelayRefuse &&
-      type != FrameType::kRelayCandidate && type != FrameType::kRelayChildGone) {
+      type != FrameType::kRelayCandidate && type != FrameType::kRelayChildGone &&
+      type != FrameType::kRelayRoute) {
     return false;
   }
   if (!link.relays) return false;  // not a relay: the session refuses it (protocol error)
@@ -193,25 +190,33 @@ bool HostRuntime::Impl::relay_link_frame(uint64_t id, Link& link,
     drop_link(id);
     return true;
   }
-  const RelayNodeId relay = link.tree_node;
+  on_relay_frame(link.tree_node, *frame, 0);
+  return true;
+}
+
+void HostRuntime::Impl::on_relay_frame(RelayNodeId relay, const Frame& frame, size_t hops) {
   // The child the frame names, if this relay is the one it was introduced to.
   auto mine = [&](uint64_t child) -> Brokered* {
     auto it = brokered.find(child);
     return it != brokered.end() && it->second.relay == relay ? &it->second : nullptr;
   };
-  if (const auto* accept = std::get_if<RelayAcceptFrame>(&*frame)) {
+  if (const auto* accept = std::get_if<RelayAcceptFrame>(&frame)) {
     Brokered* b = mine(accept->child);
-    if (b == nullptr || b->answered) return true;
+    if (b == nullptr || b->answered) return;
     auto sealed = handshake->seal_relay_answer(b->join_id, relay, accept->sdp, system_random());
     if (!sealed) {
       log::warn("host",
                 "cannot seal a relay answer: " + std::string(handshake_error_name(sealed.error())));
       forget_tree_node(accept->child);
-      return true;
+      return;
     }
     send_envelope(b->room, b->rendezvous_peer, std::move(sealed));
     b->answered = true;
     counters.joins_answered += 1;
+    // Should it offer to relay too, the host speaks to it through this relay.
+    if (auto member = tree_members.find(accept->child); member != tree_members.end()) {
+      member->second.route = handshake->route(LinkRole::kViewer, b->join_id);
+    }
     for (const IceCandidate& c : b->early_candidates) {
       send_envelope(b->room, b->rendezvous_peer, handshake->seal_candidate(b->join_id, c));
     }
@@ -222,24 +227,64 @@ bool HostRuntime::Impl::relay_link_frame(uint64_t id, Link& link,
       brokered_by_join.erase(join);
       handshake->forget(join);
     });
-  } else if (const auto* refuse = std::get_if<RelayRefuseFrame>(&*frame)) {
+  } else if (const auto* refuse = std::get_if<RelayRefuseFrame>(&frame)) {
     Brokered* b = mine(refuse->child);
     if (b != nullptr && !b->answered) serve_directly(refuse->child);
-  } else if (const auto* candidate = std::get_if<RelayCandidateFrame>(&*frame)) {
+  } else if (const auto* candidate = std::get_if<RelayCandidateFrame>(&frame)) {
     Brokered* b = mine(candidate->child);
-    if (b == nullptr) return true;
+    if (b == nullptr) return;
     IceCandidate c{candidate->mid, candidate->mline_index, candidate->candidate};
     if (!b->answered) {
       if (b->early_candidates.size() < kMaxBrokeredCandidates) b->early_candidates.push_back(c);
-      return true;
+      return;
     }
     if (brokered_by_join.contains(b->join_id)) {
       send_envelope(b->room, b->rendezvous_peer, handshake->seal_candidate(b->join_id, c));
     }
-  } else if (const auto* gone = std::get_if<RelayChildGoneFrame>(&*frame)) {
+  } else if (const auto* gone = std::get_if<RelayChildGoneFrame>(&frame)) {
     if (tree->parent(gone->child) == relay) forget_tree_node(gone->child);
+  } else if (const auto* route = std::get_if<RelayRouteFrame>(&frame)) {
+    // From a child of this relay that relays too: open it with that child's route. A seal
+    // that does not open (a parent that altered or replayed it) is dropped; what it carried
+    // times out like an unanswered introduction.
+    // The child is at depth hops + 2; it relays only if its children fit the tree.
+    if (hops + 2 >= options.relay_depth || tree->parent(route->child) != relay) return;
+    auto member = tree_members.find(route->child);
+    if (member == tree_members.end() || !member->second.route) return;
+    auto opened = member->second.route->opener.open(route->sealed);
+    if (!opened) {
+      log::info("host", "a routed frame did not open (" +
+                            make_error_code(opened.error()).message() + "): dropped");
+      return;
+    }
+    auto inner = decode_frame(*opened);
+    if (!inner) return;
+    on_relay_frame(route->child, *inner, hops + 1);
+  } else if (const auto* offer = std::get_if<RelayOfferFrame>(&frame)) {
+    // Only a relay the host reaches through a route says so this way (a direct one, in its
+    // hello).
+    auto member = tree_members.find(relay);
+    if (hops > 0 && member != tree_members.end() && member->second.route) {
+      member->second.routed_relay = tree->set_capacity(relay, offer->capacity).has_value();
+    }
   }
-  return true;
+}
+
+bool HostRuntime::Impl::send_to_relay(RelayNodeId relay, const Frame& frame) {
+  auto member = tree_members.find(relay);
+  if (member == tree_members.end()) return false;
+  if (member->second.link != 0) {
+    if (!link_table.contains(member->second.link)) return false;
+    send_relay_control(member->second.link, frame);
+    return true;
+  }
+  const auto parent = tree->parent(relay);
+  if (!member->second.route || !parent || *parent == kRelayHost) return false;
+  auto bytes = encode_frame(frame);
+  if (!bytes) return false;
+  auto sealed = member->second.route->sealer.seal(*bytes);
+  if (!sealed) return false;
+  return send_to_relay(*parent, RelayRouteFrame{relay, std::move(*sealed)});
 }
 
 void HostRuntime::Impl::relay_link_closed(uint64_t id, Link& link) {

@@ -151,12 +151,11 @@ Expected<std::unique_ptr<HostRuntime>, std::string> HostRuntime::start(HostOptio
   admission.max_peers = h.options.max_peers;
   admission.participant_reserve = std::min<size_t>(50, h.options.max_peers / 10);
   h.admission = JoinAdmission(admission);
-  // Two levels: the host introduces children over its data channel to each relay, so only
-  // its direct viewers relay (host_relays.cpp).
+  // Relays below relays are introduced through their parents (host_relays.cpp).
   h.tree.emplace(
       RelayTreeOptions{.host_children = h.options.direct_peers,
                        .max_children = std::max<size_t>(h.options.relay_children, 1),
-                       .max_depth = 2,
+                       .max_depth = std::max<size_t>(h.options.relay_depth, 1),
                        .max_viewers = h.options.max_peers * (h.options.relay_children + 1)});
   config.queue.max_pending_bytes = h.options.max_pending_bytes_per_peer;
   config.flow.pace_interval_ms = h.options.pace_interval_ms;
@@ -348,6 +347,7 @@ HostStats HostRuntime::Impl::snapshot() const {
     if (link.relays && link.tree_node != 0) s.relays += 1;
   }
   for (const auto& [node, b] : brokered) s.relayed_viewers += b.answered ? 1 : 0;
+  for (const auto& [node, member] : tree_members) s.relays += member.routed_relay ? 1 : 0;
   auto st = session->status();
   s.peers = st.peers;
   s.turn = st.turn;

@@ -80,10 +80,14 @@ struct HostRuntime::Impl : HostIo {
     std::vector<IceCandidate> early_candidates;  // the relay's, before its answer (bounded)
     size_t joiner_candidates = 0;                // handed to the relay (bounded)
   };
-  // A tree node: its direct link (0 for a viewer served by a relay) and its certificate.
+  // A tree node: its direct link (0 for a viewer served by a relay) and its certificate. A
+  // viewer served by a relay has a route once its relay answered: the host speaks to it
+  // through its parents, sealed (relay_route.hpp), if it offers to relay too.
   struct TreeMember {
     uint64_t link = 0;
     DtlsFingerprint fingerprint{};
+    std::optional<RouteChannel> route;
+    bool routed_relay = false;  // it offered to relay, through its route (relay_offer)
   };
 
   // Held for the runtime's life, so that libwebrtc's threads are not stopped and restarted
@@ -241,6 +245,12 @@ struct HostRuntime::Impl : HostIo {
   bool relay_link_frame(uint64_t id, Link& link, std::span<const uint8_t> message);
   void relay_link_closed(uint64_t id, Link& link);
   void send_relay_control(uint64_t link_id, const Frame& frame);
+  // Sends a host -> relay frame to a relay: over its own link, or sealed through its parents.
+  // False when it cannot be reached (not in the tree, no route, a frame too large to nest).
+  bool send_to_relay(RelayNodeId relay, const Frame& frame);
+  // A host <-> relay frame from `relay` (over its link, or opened from its route; `hops`
+  // counts the routes it came through, bounded by the tree's depth).
+  void on_relay_frame(RelayNodeId relay, const Frame& frame, size_t hops);
 
   // A brokered join the relay did not take: the host serves it itself.
   void serve_directly(RelayNodeId node);

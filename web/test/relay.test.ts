@@ -19,7 +19,7 @@ import {
 import { loadVectors } from './vectors';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Opener, Sealer } from '../src/protocol/envelope';
-import { roomLocator, sealKey } from '../src/protocol/keys';
+import { deriveKey, roomLocator, sealKey } from '../src/protocol/keys';
 import { decodeMessage, encodeMessage, HandshakeFailure, JoinerHandshake, relayAnswerTranscript } from '../src/protocol/handshake';
 import { extractSdpFingerprint } from '../src/protocol/sdp';
 import type { InviteLink } from '../src/protocol/invite';
@@ -545,8 +545,8 @@ describe('relay_link.json introduction.frames (host <-> relay)', () => {
       const bytes = fromHex(f.hex);
       // relay_intro and relay_candidate go host -> relay (a relaying joiner takes them off its
       // host link); what a relay sends is unexpected_frame for a client.
-      // relay_candidate goes either way.
-      const clientTakes = f.from === 'host' || bytes[0] === 0x11;
+      // relay_candidate and relay_route go either way.
+      const clientTakes = f.from === 'host' || bytes[0] === 0x11 || bytes[0] === 0x15;
       expect(frameCode(() => new FrameDecoder().decode(bytes))).toBe(clientTakes ? 'none' : 'unexpected_frame');
       expect(frameCode(() => new ClientSession('c').receive(bytes))).toBe('unexpected_frame');
       const link = new RelayChildLink(new ClientSession('child'), linkHostKey, 0);
@@ -714,7 +714,7 @@ describe('relay_link.json introduction.frames: the host <-> relay codec', () => 
     for (const f of L.introduction.frames) {
       const bytes = fromHex(f.hex);
       const frame = decodeFrame(bytes);
-      expect(frame.type).toBe(f.name.replace(/_(full|child|relay)$/, '').replace('relay_child_gone', 'relay_child_gone'));
+      expect(frame.type).toBe(f.name.replace(/_(full|child|relay|down|up)$/, ''));
       expect(toHex(encodeFrame(frame))).toBe(f.hex);
     }
     expect(decodeFrame(fromHex('100201'))).toEqual({ type: 'relay_refuse', child: 2n, reason: 'full' });
@@ -734,5 +734,45 @@ describe('relay_link.json introduction.frames: the host <-> relay codec', () => 
     // A welcome's relay_stream is 0 or 1.
     const w = fromHex(fresh.frames[0]);
     expect(frameCode(() => decodeFrame(Uint8Array.of(...w.subarray(0, w.length - 1), 2)))).toBe('bad_enum');
+  });
+});
+
+describe('relay_link.json introduction.route: relays below relays', () => {
+  const R = L.introduction.route;
+  it('derives the route keys of the relay answer join, as the C++ key schedule does', () => {
+    // info = label | 0x00 | role | host_public_key | join_id (docs/PROTOCOL.md section 1.2).
+    const info = (label: string) =>
+      Uint8Array.of(...new TextEncoder().encode(label), 0, 0, ...linkHostKey, ...fromHex(R.join_id_hex));
+    const secret = fromHex(RA.viewer_secret_hex);
+    expect(toHex(deriveKey(secret, info('tokencast/v1/route/host-to-relay')))).toBe(R.host_to_relay_key_hex);
+    expect(toHex(deriveKey(secret, info('tokencast/v1/route/relay-to-host')))).toBe(R.relay_to_host_key_hex);
+  });
+
+  it('decodes and re-encodes the frames that carry seals; a seal is passed on byte for byte', () => {
+    const seals: Record<string, string> = {};
+    for (const f of R.frames) {
+      const frame = decodeFrame(fromHex(f.hex));
+      expect(frame.type).toBe(f.link === 'parent_to_host' ? 'relay_route' : 'relay_routed');
+      expect(toHex(encodeFrame(frame))).toBe(f.hex);
+      if (frame.type === 'relay_route' || frame.type === 'relay_routed') {
+        const dir = f.name.endsWith('_down') ? 'down' : 'up';
+        seals[dir] ??= toHex(frame.sealed);
+        expect(toHex(frame.sealed)).toBe(seals[dir]); // the same bytes on both hops
+      }
+      // Both go either way: a relay's decoder of its host link takes them.
+      expect(frameCode(() => new FrameDecoder().decode(fromHex(f.hex)))).toBe('none');
+    }
+    expect(seals.down).toBe(R.seals[0].sealed_hex);
+    expect(seals.up).toBe(R.seals[1].sealed_hex);
+  });
+
+  it('decodes strictly: nothing sealed, a capacity out of 1..64, and relay_offer only towards the host', () => {
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x15, 1)))).toBe('truncated');
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x16)))).toBe('truncated');
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x17, 0)))).toBe('bad_enum');
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x17, 65)))).toBe('bad_enum');
+    expect(frameCode(() => decodeFrame(Uint8Array.of(0x17, 4, 0)))).toBe('trailing_bytes');
+    expect(toHex(encodeFrame({ type: 'relay_offer', capacity: 4n }))).toBe('1704');
+    expect(frameCode(() => new FrameDecoder().decode(Uint8Array.of(0x17, 4)))).toBe('unexpected_frame');
   });
 });

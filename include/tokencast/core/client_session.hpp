@@ -84,7 +84,8 @@ class ClientSession {
 
   // Decodes one frame from the host (or from a relay parent) and applies it. Errors: any
   // FrameError (the link should be closed and the session resumed on a new one; nothing of the
-  // frame was applied; relay_intro and relay_candidate are kUnexpectedFrame here: a relay's
+  // frame was applied; relay_intro, relay_candidate, relay_route and relay_routed are
+  // kUnexpectedFrame here: a relay's
   // client takes them off its host link first), kWrongSession, and the RelayError of a relay
   // stream that does not verify. Pongs produce no event. On a relay parent link, a
   // relay_welcome takes the welcome's place (a Welcomed with peer 0, role viewer).

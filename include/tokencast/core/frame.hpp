@@ -253,11 +253,39 @@ struct RelayChildGoneFrame {
   bool operator==(const RelayChildGoneFrame&) const = default;
 };
 
+// Routed introductions (docs/PROTOCOL.md section 6, "Relays below relays"): the host speaks to
+// a relay it has no data channel to through that relay's parents. `sealed` is a route seal
+// (relay_route.hpp: counter, ChaCha20-Poly1305 under a key of the child's join that its parents
+// cannot derive) around one section 4 frame; the parents pass it on without opening it.
+//
+// Both ways on a relay's link to the host (or, nested, inside another route seal): host ->
+// relay, "pass `sealed` to your child `child`"; relay -> host, "my child `child` sent `sealed`".
+struct RelayRouteFrame {
+  uint64_t child = 0;
+  std::vector<uint8_t> sealed;  // 1 .. kMaxFrameBytes - 11
+  bool operator==(const RelayRouteFrame&) const = default;
+};
+
+// Both ways on a child's link to its relay: the sealed bytes of a relay_route, one hop on.
+struct RelayRoutedFrame {
+  std::vector<uint8_t> sealed;  // not empty
+  bool operator==(const RelayRoutedFrame&) const = default;
+};
+
+// relay -> host, only inside a route seal: a relay below a relay offers to relay for
+// `capacity` children (1..64). A direct viewer says so in its hello instead.
+inline constexpr uint64_t kMaxRelayOfferCapacity = 64;
+struct RelayOfferFrame {
+  uint64_t capacity = 1;
+  bool operator==(const RelayOfferFrame&) const = default;
+};
+
 using Frame =
     std::variant<HelloFrame, WelcomeFrame, EventsFrame, DeltaFrame, PromptFrame, CancelFrame,
                  PingFrame, PongFrame, ErrorFrame, ByeFrame, AckFrame, ThinkingFrame,
                  SignatureFrame, RelayIntroFrame, RelayAcceptFrame, RelayRefuseFrame,
-                 RelayCandidateFrame, RelayHelloFrame, RelayWelcomeFrame, RelayChildGoneFrame>;
+                 RelayCandidateFrame, RelayHelloFrame, RelayWelcomeFrame, RelayChildGoneFrame,
+                 RelayRouteFrame, RelayRoutedFrame, RelayOfferFrame>;
 
 // Wire type bytes (first byte of every frame). 0x00 is never a frame.
 enum class FrameType : uint8_t {
@@ -281,6 +309,9 @@ enum class FrameType : uint8_t {
   kRelayHello = 0x12,      // version 5, child -> relay
   kRelayWelcome = 0x13,    // version 5, relay -> child
   kRelayChildGone = 0x14,  // version 5, relay -> host
+  kRelayRoute = 0x15,      // version 5, both ways between the host and a relay
+  kRelayRouted = 0x16,     // version 5, both ways between a relay and its child
+  kRelayOffer = 0x17,      // version 5, relay -> host, only inside a route seal
 };
 
 // Event type bytes inside an events frame.
@@ -363,7 +394,7 @@ class FrameDecoder {
   // turn filled in, so the caller
   // handles host events in one shape. Errors: everything decode_frame reports, plus
   // kUnexpectedFrame (hello, prompt, cancel, ack, relay_accept, relay_refuse, relay_hello,
-  // relay_child_gone),
+  // relay_child_gone, relay_offer),
   // kSequenceGap (events frame not starting at last_seq + 1), kNoOpenTurn, kTurnMismatch,
   // kTurnAlreadyOpen. On error the position is unchanged and nothing of the frame was applied; the
   // client should close the link and resume from position().last_seq.

@@ -48,6 +48,7 @@
 #include "tokencast/core/ice_servers.hpp"
 #include "tokencast/core/invite.hpp"
 #include "tokencast/core/key_schedule.hpp"
+#include "tokencast/core/relay_route.hpp"
 #include "tokencast/core/signing.hpp"
 
 namespace tokencast {
@@ -209,6 +210,9 @@ class JoinerHandshake {
   const RoomLocator& locator() const { return keys_.locator(); }
   LinkRole role() const { return keys_.role(); }
   State state() const { return state_; }
+  // This join's route to the host, for when it placed us below a relay and we relay too
+  // (relay_route.hpp).
+  RouteChannel route() const { return RouteChannel::for_relay(keys_, join_id_); }
 
   // Processes one envelope from the host. Returns what it carried, or why it was refused.
   // A relay answer (VerifiedRelayAnswer) takes the place of the answer: either one, once.
@@ -314,6 +318,11 @@ class HostHandshake {
   const Ed25519PublicKey& public_key() const { return host_key_.public_key(); }
   // The locator of each room: the host joins both at the rendezvous.
   const RoomLocator& locator(LinkRole role) const;
+  // The host's end of the route to the relay placed by join `join_id` in room `role`
+  // (relay_route.hpp). Needs no pending join: the key follows from the join id.
+  RouteChannel route(LinkRole role, const JoinId& join_id) const {
+    return RouteChannel::for_host(room(role), join_id);
+  }
   // The beacon greeting peer `to` of the `role` room, from the host's rendezvous id `from`.
   std::vector<uint8_t> beacon(LinkRole role, uint64_t to, uint64_t from) const;
   // The same greeting handing out `ice` (1..kMaxIceServers entries, valid_ice_server_entry):

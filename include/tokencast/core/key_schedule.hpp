@@ -90,6 +90,8 @@ inline constexpr std::string_view kLocatorLabel = "tokencast/v1/room-locator";
 inline constexpr std::string_view kSealJoinerToHostLabel = "tokencast/v1/seal/joiner-to-host";
 inline constexpr std::string_view kSealHostToJoinerLabel = "tokencast/v1/seal/host-to-joiner";
 inline constexpr std::string_view kSealBeaconLabel = "tokencast/v1/seal/beacon";
+inline constexpr std::string_view kRouteHostToRelayLabel = "tokencast/v1/route/host-to-relay";
+inline constexpr std::string_view kRouteRelayToHostLabel = "tokencast/v1/route/relay-to-host";
 
 // A fresh room secret / join id drawn from `random` (system_random() in production).
 RoomSecret generate_room_secret(Random& random);
@@ -106,6 +108,13 @@ SealKey derive_seal_key(const RoomSecret& secret, LinkRole role, const Ed25519Pu
 SealKey derive_beacon_key(const RoomSecret& secret, LinkRole role,
                           const Ed25519PublicKey& host_key);
 
+// The key of one direction of the route between the host and a relay below a relay
+// (relay_route.hpp), for the join that placed that relay: kHostToJoiner is host -> relay. Its
+// parents relay these seals without being able to derive the key: they hold the room secret
+// but never see the join id (only the rendezvous does, in envelope headers).
+SealKey derive_route_key(const RoomSecret& secret, LinkRole role, const Ed25519PublicKey& host_key,
+                         Direction direction, const JoinId& join_id);
+
 // base64url (no padding) of the locator: the text form used in logs and by the browser client.
 std::string room_locator_text(const RoomLocator& locator);
 
@@ -121,6 +130,7 @@ class RoomKeys {
   std::string locator_text() const { return room_locator_text(locator_); }
   SealKey seal_key(Direction direction, const JoinId& join_id) const;
   SealKey beacon_key() const;
+  SealKey route_key(Direction direction, const JoinId& join_id) const;
 
  private:
   RoomSecret secret_;

@@ -64,6 +64,10 @@ struct HostOptions {
   // Participants are always served directly.
   size_t direct_peers = 100;
   size_t relay_children = 4;
+  // The tree's depth: viewers at most this many hops from the host. A viewer below a relay
+  // relays too when it offers to (through its parents: docs/PROTOCOL.md section 6, "Relays
+  // below relays"); 1 turns relaying off.
+  size_t relay_depth = 3;
   size_t max_pending_bytes_per_peer = size_t{1} << 20;
   // Live frames go to each peer at most once per this many ms (0: no pacing); see
   // docs/PROTOCOL.md §4.8.
@@ -126,7 +130,7 @@ struct HostStats {
   // peers were told; the host should stop.
   bool ended = false;
   std::string end_reason;
-  // The relay tree: viewers that relay for others (direct links), viewers served by a relay
+  // The relay tree: viewers that relay for others (direct, or below a relay), viewers served by a relay
   // now, introductions made, and viewers served directly after coming back from a relay that
   // is still in the tree (a relay caught tampering or stalled is bypassed this way).
   size_t relays = 0;

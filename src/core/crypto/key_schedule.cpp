@@ -65,6 +65,17 @@ SealKey derive_seal_key(const RoomSecret& secret, LinkRole role, const Ed25519Pu
   return key;
 }
 
+SealKey derive_route_key(const RoomSecret& secret, LinkRole role, const Ed25519PublicKey& host_key,
+                         Direction direction, const JoinId& join_id) {
+  crypto::Bytes info = info_prefix(
+      direction == Direction::kHostToJoiner ? kRouteHostToRelayLabel : kRouteRelayToHostLabel, role,
+      host_key);
+  crypto::append(info, join_id);
+  SealKey key;
+  crypto::hkdf_sha256(secret.bytes(), crypto::as_bytes(kHkdfSalt), info, key.mutable_bytes());
+  return key;
+}
+
 SealKey derive_beacon_key(const RoomSecret& secret, LinkRole role,
                           const Ed25519PublicKey& host_key) {
   const crypto::Bytes info = info_prefix(kSealBeaconLabel, role, host_key);
@@ -83,6 +94,10 @@ RoomKeys::RoomKeys(const RoomSecret& secret, LinkRole role, const Ed25519PublicK
 
 SealKey RoomKeys::seal_key(Direction direction, const JoinId& join_id) const {
   return derive_seal_key(secret_, role_, host_key_, direction, join_id);
+}
+
+SealKey RoomKeys::route_key(Direction direction, const JoinId& join_id) const {
+  return derive_route_key(secret_, role_, host_key_, direction, join_id);
 }
 
 SealKey RoomKeys::beacon_key() const { return derive_beacon_key(secret_, role_, host_key_); }

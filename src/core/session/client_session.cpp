@@ -143,7 +143,9 @@ Expected<std::vector<ClientEvent>, std::error_code> ClientSession::receive(
   if (!frame) return unexpected(frame.error());
   std::vector<ClientEvent> out;
   if (std::holds_alternative<RelayIntroFrame>(*frame) ||
-      std::holds_alternative<RelayCandidateFrame>(*frame)) {
+      std::holds_alternative<RelayCandidateFrame>(*frame) ||
+      std::holds_alternative<RelayRouteFrame>(*frame) ||
+      std::holds_alternative<RelayRoutedFrame>(*frame)) {
     return unexpected(make_error_code(FrameError::kUnexpectedFrame));
   }
   if (const auto* relay_welcome = std::get_if<RelayWelcomeFrame>(&*frame)) {

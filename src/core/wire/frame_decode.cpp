@@ -325,6 +325,32 @@ bool read_frame(Reader& r, uint8_t type, Frame& frame) {
       frame = f;
       return true;
     }
+    case FrameType::kRelayRoute: {
+      RelayRouteFrame f;
+      if (!r.varint(f.child)) return false;
+      if (r.at_end()) return r.fail(FrameError::kTruncated);  // nothing sealed
+      const std::string sealed = r.rest();
+      f.sealed.assign(sealed.begin(), sealed.end());
+      frame = std::move(f);
+      return true;
+    }
+    case FrameType::kRelayRouted: {
+      RelayRoutedFrame f;
+      if (r.at_end()) return r.fail(FrameError::kTruncated);
+      const std::string sealed = r.rest();
+      f.sealed.assign(sealed.begin(), sealed.end());
+      frame = std::move(f);
+      return true;
+    }
+    case FrameType::kRelayOffer: {
+      RelayOfferFrame f;
+      if (!r.varint(f.capacity)) return false;
+      if (f.capacity == 0 || f.capacity > kMaxRelayOfferCapacity) {
+        return r.fail(FrameError::kBadEnum);
+      }
+      frame = f;
+      return true;
+    }
     case FrameType::kRelayCandidate: {
       RelayCandidateFrame f;
       uint64_t index = 0;

@@ -113,6 +113,17 @@ std::error_code check(const Frame& frame) {
       return {};
     }
     std::error_code operator()(const RelayChildGoneFrame&) const { return {}; }
+    std::error_code operator()(const RelayRouteFrame& f) const {
+      return f.sealed.empty() ? FrameError::kTruncated : std::error_code{};
+    }
+    std::error_code operator()(const RelayRoutedFrame& f) const {
+      return f.sealed.empty() ? FrameError::kTruncated : std::error_code{};
+    }
+    std::error_code operator()(const RelayOfferFrame& f) const {
+      // A capacity is a small count, like an enum's range: 1..kMaxRelayOfferCapacity.
+      if (f.capacity == 0 || f.capacity > kMaxRelayOfferCapacity) return FrameError::kBadEnum;
+      return {};
+    }
     std::error_code operator()(const RelayCandidateFrame& f) const {
       auto defect = codec::check_relay_mid(f.mid);
       if (defect == codec::ValueDefect::kNone) defect = codec::check_relay_candidate(f.candidate);
@@ -223,6 +234,19 @@ void write(FrameBytes& out, const Frame& frame) {
     void operator()(const RelayChildGoneFrame& f) const {
       type(FrameType::kRelayChildGone);
       put_varint(out, f.child);
+    }
+    void operator()(const RelayRouteFrame& f) const {
+      type(FrameType::kRelayRoute);
+      put_varint(out, f.child);
+      out.insert(out.end(), f.sealed.begin(), f.sealed.end());
+    }
+    void operator()(const RelayRoutedFrame& f) const {
+      type(FrameType::kRelayRouted);
+      out.insert(out.end(), f.sealed.begin(), f.sealed.end());
+    }
+    void operator()(const RelayOfferFrame& f) const {
+      type(FrameType::kRelayOffer);
+      put_varint(out, f.capacity);
     }
     void operator()(const RelayCandidateFrame& f) const {
       type(FrameType::kRelayCandidate);

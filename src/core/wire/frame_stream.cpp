@@ -33,7 +33,8 @@ Expected<Frame, std::error_code> FrameDecoder::decode(std::span<const uint8_t> b
       std::holds_alternative<RelayAcceptFrame>(frame) ||
       std::holds_alternative<RelayRefuseFrame>(frame) ||
       std::holds_alternative<RelayHelloFrame>(frame) ||
-      std::holds_alternative<RelayChildGoneFrame>(frame)) {
+      std::holds_alternative<RelayChildGoneFrame>(frame) ||
+      std::holds_alternative<RelayOfferFrame>(frame)) {
     return unexpected(make_error_code(FrameError::kUnexpectedFrame));
   }
 

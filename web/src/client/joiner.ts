@@ -862,9 +862,10 @@ export class Joiner {
       return;
     }
     const rp = this.relayParent;
-    if (rp && this.session.relayStream && bytes.length && (bytes[0] === 0x0e || bytes[0] === 0x11)) {
-      // The host introducing a child to us: taken off the link before the session (which
-      // refuses them, as on every link that is not a relay's).
+    if (rp && this.session.relayStream && bytes.length && (bytes[0] === 0x0e || bytes[0] === 0x11 || bytes[0] === 0x15)) {
+      // The host introducing a child to us, or speaking to a child of ours that relays too
+      // (relay_route): taken off the link before the session (which refuses them, as on every
+      // link that is not a relay's).
       let frame;
       try {
         frame = decodeFrame(bytes);

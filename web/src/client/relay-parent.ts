@@ -107,9 +107,16 @@ export class RelayParent {
     for (const c of [...this.children.values()]) if (c.welcomed) this.sendRelayFrame(c, bytes);
   }
 
-  /** relay_intro or relay_candidate from the host (taken off the host link before the session). */
+  /** relay_intro, relay_candidate or relay_route from the host (taken off the host link before
+   *  the session). */
   hostIntroFrame(frame: Frame): void {
     if (frame.type === 'relay_intro') this.intro(frame.child, frame.sdp);
+    else if (frame.type === 'relay_route') {
+      // For a child of ours that relays too (docs/PROTOCOL.md section 6, "Relays below
+      // relays"): passed on still sealed; we can neither read nor alter it.
+      const c = this.children.get(frame.child);
+      if (c?.welcomed) this.sendRelayFrame(c, encodeFrame({ type: 'relay_routed', sealed: frame.sealed }));
+    }
     else if (frame.type === 'relay_candidate') {
       const c = this.children.get(frame.child);
       if (!c || ++c.candidates > MAX_CHILD_CANDIDATES) return; // a child already gone: moot
@@ -263,6 +270,10 @@ export class RelayParent {
         return;
       case 'bye':
         return this.drop(c.token, null, 'the child left');
+      case 'relay_routed':
+        // A child that relays too, speaking to the host through us: passed up still sealed.
+        this.io.sendToHost(encodeFrame({ type: 'relay_route', child: c.token, sealed: frame.sealed }));
+        return;
       case 'ack':
       case 'pong':
       case 'error':

@@ -275,8 +275,9 @@ export class ClientSession {
    *  RelayError on a relay stream that does not verify. */
   receive(bytes: Uint8Array): SessionEvent[] {
     if (bytes.length && bytes[0] >= RELAY_RECORD && bytes[0] <= RELAY_CHECKPOINT) return this.receiveRelay(bytes);
-    if (bytes.length && (bytes[0] === 0x0e || bytes[0] === 0x11)) {
-      // relay_intro and relay_candidate: a relaying joiner takes them off its host link first.
+    if (bytes.length && (bytes[0] === 0x0e || bytes[0] === 0x11 || bytes[0] === 0x15 || bytes[0] === 0x16)) {
+      // relay_intro, relay_candidate, relay_route and relay_routed: a relaying joiner takes
+      // them off its host link first.
       throw new FrameError('unexpected_frame');
     }
     const frame: Frame = this.decoder.decode(bytes);

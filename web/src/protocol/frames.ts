@@ -177,12 +177,22 @@ export type Frame =
   /** Version 5, either way: one trickled ICE candidate of child `child`'s connection. */
   | { type: 'relay_candidate'; child: bigint; mline_index: number; mid: string; candidate: string }
   /** Version 5, relay -> host: a child the relay had accepted is gone (once per child). */
-  | { type: 'relay_child_gone'; child: bigint };
+  | { type: 'relay_child_gone'; child: bigint }
+  /** Version 5, either way between the host and a relay: a route seal for (host -> relay) or
+   *  from (relay -> host) the relay's child `child`, which relays too (docs/PROTOCOL.md section
+   *  6, "Relays below relays"). The relay passes it on unopened. */
+  | { type: 'relay_route'; child: bigint; sealed: Uint8Array }
+  /** Version 5, either way between a relay and its child: a route seal, one hop on. */
+  | { type: 'relay_routed'; sealed: Uint8Array }
+  /** Version 5, relay -> host, only inside a route seal: relays for `capacity` children. */
+  | { type: 'relay_offer'; capacity: bigint };
 
 export const RELAY_REFUSE_REASONS = ['refused', 'full', 'bad_offer', 'leaving'] as const;
 export type RelayRefuseReason = (typeof RELAY_REFUSE_REASONS)[number];
 /** The introduction frames' field bounds (docs/PROTOCOL.md section 4.3). */
 export const MAX_RELAY_SDP_BYTES = 32 * 1024;
+/** A relay_offer's capacity: 1..64 (kMaxRelayOfferCapacity). */
+export const MAX_RELAY_OFFER_CAPACITY = 64n;
 export const MAX_RELAY_MID_BYTES = 32;
 export const MAX_RELAY_CANDIDATE_BYTES = 1024;
 
@@ -432,6 +442,22 @@ export function encodeFrame(f: Frame): Uint8Array {
       w.byte(0x14);
       w.varint(f.child);
       break;
+    case 'relay_route':
+      if (f.sealed.length === 0) throw new FrameError('truncated');
+      w.byte(0x15);
+      w.varint(f.child);
+      w.raw(f.sealed);
+      break;
+    case 'relay_routed':
+      if (f.sealed.length === 0) throw new FrameError('truncated');
+      w.byte(0x16);
+      w.raw(f.sealed);
+      break;
+    case 'relay_offer':
+      if (f.capacity < 1n || f.capacity > MAX_RELAY_OFFER_CAPACITY) throw new FrameError('bad_enum');
+      w.byte(0x17);
+      w.varint(f.capacity);
+      break;
   }
   const out = w.finish();
   if (out.length > MAX_FRAME_BYTES) throw new FrameError('oversized');
@@ -676,6 +702,22 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case 0x14:
       frame = { type: 'relay_child_gone', child: r.varint() };
       break;
+    case 0x15: {
+      const child = r.varint();
+      if (r.remaining === 0) err('truncated'); // nothing sealed
+      frame = { type: 'relay_route', child, sealed: r.rest() };
+      break;
+    }
+    case 0x16:
+      if (r.remaining === 0) err('truncated');
+      frame = { type: 'relay_routed', sealed: r.rest() };
+      break;
+    case 0x17: {
+      const capacity = r.varint();
+      if (capacity < 1n || capacity > MAX_RELAY_OFFER_CAPACITY) err('bad_enum');
+      frame = { type: 'relay_offer', capacity };
+      break;
+    }
     default:
       err('unknown_frame_type');
   }
@@ -715,6 +757,7 @@ export class FrameDecoder {
       case 'relay_accept':
       case 'relay_refuse':
       case 'relay_child_gone':
+      case 'relay_offer':
         return err('unexpected_frame');
       case 'delta':
       case 'thinking': {
