@@ -50,6 +50,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -429,6 +430,32 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   double cpu_before = bench::process_cpu_seconds();
   const HostStats stats_before = host->stats();
   auto stream_start = Clock::now();
+  // With a shaped peer: the window of the peer with the most bytes in flight (the shaped one,
+  // whenever it has a frame out), sampled every 100 ms while the answer streams.
+  std::atomic<bool> streaming{true};
+  std::vector<double> windows;
+  std::vector<double> in_flight;
+  std::thread sampler;
+  if (shaped) {
+    sampler = std::thread([&] {
+      while (streaming.load()) {
+        const HostStats now = host->stats();
+        if (now.most_in_flight_bytes > 0) {
+          windows.push_back(static_cast<double>(now.most_in_flight_window));
+          in_flight.push_back(static_cast<double>(now.most_in_flight_bytes));
+        }
+        std::this_thread::sleep_for(100ms);
+      }
+    });
+  }
+  auto stop_sampler = [&] {
+    streaming = false;
+    if (sampler.joinable()) sampler.join();
+  };
+  struct OnExit {
+    std::function<void()> run;
+    ~OnExit() { run(); }
+  } stop_on_exit{stop_sampler};
   host->prompt("go");
   const auto answer_timeout = std::chrono::seconds(60 + static_cast<int>(o.tokens / o.rate) * 3);
   std::optional<std::string> line = "RESULT {}";
@@ -446,6 +473,7 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   if (shaped) {
     shaped_line = shaped_child.read_line(answer_timeout);
     shaped_seconds = bench::ms_between(stream_start, Clock::now()) / 1000;
+    stop_sampler();
     bucket_after = shaped->counters();
     if (!shaped_line || !shaped_line->starts_with("RESULT ")) {
       std::fprintf(stderr, "the shaped peer did not report\n");
@@ -488,7 +516,14 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   if (shaped) {
     result.num("tbf_peer_kbit", o.tbf_kbit)
         .num("tbf_peer_answer_seconds", shaped_seconds)
-        .raw("tbf_peer_side", shaped_line->substr(7));
+        .raw("tbf_peer_side", shaped_line->substr(7))
+        // In bytes, and as time on the shaped link (bytes / its rate).
+        .dist("tbf_window_bytes", windows, 1e9)
+        .dist("tbf_in_flight_bytes", in_flight, 1e9)
+        .num("tbf_window_p50_ms_at_link_rate", bench::percentile(windows, 50) * 8 / o.tbf_kbit)
+        .num("tbf_window_max_ms_at_link_rate",
+             windows.empty() ? 0.0
+                             : *std::max_element(windows.begin(), windows.end()) * 8 / o.tbf_kbit);
     if (bucket_before && bucket_after) {
       // What crossed the bucket while the answer streamed (to the shaped peer: every packet).
       result.num("tbf_bytes", static_cast<double>(bucket_after->bytes - bucket_before->bytes))
