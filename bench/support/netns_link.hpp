@@ -6,13 +6,15 @@
 //   namespace "tcbench<pid>": veth "tcb<pid>p", 10.213.N.2/24, lo up, default route via .1
 //
 // The namespace (and with it both ends of the pair) is deleted by the destructor, and by a
-// SIGINT/SIGTERM/SIGHUP handler so that an interrupted bench leaves nothing behind. Commands run
+// SIGINT/SIGTERM/SIGHUP handler so that an interrupted bench leaves nothing behind (the peers'
+// processes die with the bench: they set PR_SET_PDEATHSIG). Commands run
 // with posix_spawnp and an argument vector, no shell.
 #pragma once
 
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,22 +31,18 @@ namespace tokencast::bench {
 
 namespace netns_detail {
 
-// The namespace the signal handler deletes: fixed storage, written before the handler is set.
+// The namespace's name and its bind mount (/run/netns/NAME), which the signal handler removes:
+// fixed storage, written before the handler is set.
 inline char g_namespace[32] = {0};
+inline char g_mount[64] = {0};
 
+// What `ip netns del` does, with async-signal-safe calls only: detach the namespace's bind mount
+// and remove it. The namespace (and the veth pair in it) goes when its last process, the shaped
+// peer (killed by PR_SET_PDEATHSIG when this process dies), is gone.
 inline void on_signal(int sig) {
-  if (g_namespace[0] != 0) {
-    // fork and execve are async-signal-safe; the child deletes the namespace.
-    pid_t pid = fork();
-    if (pid == 0) {
-      char ip[] = "ip";
-      char netns[] = "netns";
-      char del[] = "del";
-      char* argv[] = {ip, netns, del, g_namespace, nullptr};
-      execvp("ip", argv);
-      _exit(127);
-    }
-    if (pid > 0) waitpid(pid, nullptr, 0);
+  if (g_mount[0] != 0) {
+    umount2(g_mount, MNT_DETACH);
+    unlink(g_mount);
   }
   signal(sig, SIG_DFL);
   raise(sig);
@@ -87,7 +85,12 @@ class ShapedNamespace {
     host_address_ = net + "1";
     peer_address_ = net + "2";
     std::snprintf(netns_detail::g_namespace, sizeof netns_detail::g_namespace, "%s", name_.c_str());
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, netns_detail::on_signal);
+    std::snprintf(netns_detail::g_mount, sizeof netns_detail::g_mount, "/run/netns/%s",
+                  name_.c_str());
+    struct sigaction action {};
+    action.sa_handler = netns_detail::on_signal;
+    sigemptyset(&action.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &action, nullptr);
     // Leftovers of an earlier run with the same pid (a SIGKILL): gone first.
     run_command({"ip", "netns", "del", name_}, false);
     run_command({"ip", "link", "del", host_if_}, false);
@@ -127,6 +130,7 @@ class ShapedNamespace {
     run_command({"ip", "netns", "del", name_}, false);  // deletes both ends of the pair
     run_command({"ip", "link", "del", host_if_}, false);
     netns_detail::g_namespace[0] = 0;
+    netns_detail::g_mount[0] = 0;
     created_ = false;
   }
 
