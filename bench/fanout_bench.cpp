@@ -11,7 +11,8 @@
 //
 //   fanout_bench [--peers 1,10,100] [--tokens 1000] [--rate 100] [--db-dir DIR]
 //                [--concurrency 8] [--throttle-ms MS] [--pace-ms MS] [--batch-ms MS]
-//                [--relays R --relay-children K [--kill-relays N]] [--verbose]
+//                [--relays R --relay-children K [--kill-relays N]] [--tbf-peer-kbit KBIT]
+//                [--verbose]
 //   fanout_bench --clients N [--concurrency K] [--throttle-ms MS] [--relays R --relay-children K
 //                [--kill-relays N]]   (the peers' side; reads the link on stdin)
 //
@@ -28,16 +29,30 @@
 // the data-channel messages and payload bytes it sent per token per peer, and the frames it
 // received (acks, pings).
 //
+// --tbf-peer-kbit KBIT (needs root): one of the peers runs behind a real slow link. The bench
+// creates a network namespace and a veth pair to it (bench/support/netns_link.hpp), shapes the
+// host -> namespace direction with `tc qdisc ... tbf rate KBIT`, listens for the rendezvous on
+// the pair's host address (the link names it; the other peers reach it locally), and starts a
+// third process, `ip netns exec NS fanout_bench --clients 1`, whose one peer must gather its
+// candidates on the pair, so everything the host sends it (ICE, DTLS, SCTP, the rendezvous'
+// WebSocket) crosses the token bucket. The other N-1 peers are where they always are. Reported
+// apart ("tbf_peer_side"): its latencies, their maximum per tenth of the answer (bounded or
+// growing?) and the last token's; the bucket's counters (bytes, drops) while the answer streamed.
+// The namespace is removed on exit, on error and on SIGINT/SIGTERM.
+//
 // Prints one "RESULT {json}" line per peer count.
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -48,6 +63,7 @@
 #include "support/bench_host.hpp"
 #include "support/bench_util.hpp"
 #include "support/child_process.hpp"
+#include "support/netns_link.hpp"
 #include "tokencast/client/join_client.hpp"
 #include "tokencast/core/log.hpp"
 #include "tokencast/host/host.hpp"
@@ -162,7 +178,28 @@ std::vector<double> kill_relays(std::vector<std::unique_ptr<Peer>>& peers, size_
   return back;
 }
 
+// The largest latency in each tenth of a peer's tokens, in order: flat when the lag is bounded,
+// rising when it grows over the answer. A JSON array.
+std::string max_by_tenth(const std::vector<double>& latencies) {
+  std::string out = "[";
+  for (size_t tenth = 0; tenth < 10 && !latencies.empty(); ++tenth) {
+    const size_t from = latencies.size() * tenth / 10;
+    const size_t to = std::max(from + 1, latencies.size() * (tenth + 1) / 10);
+    double worst = 0;
+    for (size_t i = from; i < to && i < latencies.size(); ++i)
+      worst = std::max(worst, latencies[i]);
+    char text[32];
+    std::snprintf(text, sizeof text, "%s%.1f", tenth > 0 ? "," : "", worst);
+    out += text;
+  }
+  return out + "]";
+}
+
 int run_peers(size_t count, size_t concurrency, int throttle_ms, const RelayPlan& plan) {
+  // Gone with the host's process, however it ends (an interrupted bench leaves no peers behind,
+  // nor a peer in a deleted namespace).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() == 1) return 1;
   std::string link;
   if (!std::getline(std::cin, link) || link.empty()) {
     std::fprintf(stderr, "fanout_bench --clients: expected the link on stdin\n");
@@ -264,8 +301,17 @@ int run_peers(size_t count, size_t concurrency, int throttle_ms, const RelayPlan
            static_cast<double>(rss_joined - rss_before) / static_cast<double>(count) / 1024)
       .num("peer_side_cpu_seconds", cpu_used)
       .dist("latency_ms", all);
-  if (throttle_ms > 0)
-    result.num("throttle_ms", throttle_ms).dist("throttled_latency_ms", throttled);
+  if (throttle_ms > 0) {
+    result.num("throttle_ms", throttle_ms)
+        .dist("throttled_latency_ms", throttled)
+        .raw("throttled_max_by_tenth_ms", max_by_tenth(throttled))
+        .num("throttled_last_token_ms", throttled.empty() ? 0.0 : throttled.back());
+  }
+  if (count == 1) {
+    // One peer (the --tbf-peer-kbit process): how its lag evolves over the answer.
+    result.raw("max_by_tenth_ms", max_by_tenth(all))
+        .num("last_token_ms", all.empty() ? 0.0 : all.back());
+  }
   if (plan.relays > 0) {
     result.num("relays", static_cast<double>(plan.relays))
         .num("relay_children", static_cast<double>(plan.children))
@@ -296,12 +342,45 @@ struct Options {
   int64_t pace_ms = 16;
   int64_t batch_ms = 0;
   RelayPlan relay;
+  int tbf_kbit = 0;  // --tbf-peer-kbit: one peer behind a shaped link in its own namespace
   bool verbose = false;
 };
+
+// The peers' process: `self --clients N ...`, prefixed with `ip netns exec NS` for the shaped one.
+std::vector<std::string> peers_command(const Options& o, const std::string& self, size_t count,
+                                       int throttle_ms, const RelayPlan& plan,
+                                       const std::string& netns) {
+  std::vector<std::string> args;
+  if (!netns.empty()) args = {"ip", "netns", "exec", netns};
+  std::vector<std::string> rest{self,
+                                "--clients",
+                                std::to_string(count),
+                                "--concurrency",
+                                std::to_string(o.concurrency),
+                                "--throttle-ms",
+                                std::to_string(throttle_ms),
+                                "--relays",
+                                std::to_string(plan.relays),
+                                "--relay-children",
+                                std::to_string(plan.children),
+                                "--kill-relays",
+                                std::to_string(plan.kill)};
+  args.insert(args.end(), rest.begin(), rest.end());
+  if (o.verbose) args.push_back("--verbose");
+  return args;
+}
 
 bool measure(const Options& o, size_t peers, const std::string& self) {
   auto dir =
       o.db_dir / ("tokencast-fanout-" + std::to_string(::getpid()) + "-" + std::to_string(peers));
+  // --tbf-peer-kbit: the namespace exists before the host starts, so that the host's network
+  // list (read when its RTC runtime starts) has the pair's address to gather candidates on.
+  std::unique_ptr<bench::ShapedNamespace> shaped;
+  if (o.tbf_kbit > 0) {
+    shaped = std::make_unique<bench::ShapedNamespace>();
+    if (!shaped->create(o.tbf_kbit)) return false;
+  }
+  const size_t local_peers = shaped ? peers - 1 : peers;
   auto source = std::make_unique<bench::PacedSource>(
       o.tokens, o.rate, [](uint64_t) { return std::to_string(monotonic_ns()) + " "; });
   bench::PacedSource* paced = source.get();
@@ -309,35 +388,39 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   // room for every peer beside that reserve.
   auto host = bench::start_loopback_host(
       dir, std::move(source), std::max<size_t>(peers + 50, 1000), o.pace_ms, o.batch_ms,
-      o.relay.relays > 0 ? o.relay.relays : 100, std::max<size_t>(o.relay.children, 1));
+      o.relay.relays > 0 ? o.relay.relays : 100, std::max<size_t>(o.relay.children, 1),
+      shaped ? shaped->host_address() : "127.0.0.1");
   if (!host) return false;
   while (host->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(200ms);
   size_t rss_before = bench::resident_bytes();
 
-  bench::ChildProcess child;
-  std::vector<std::string> args{self,
-                                "--clients",
-                                std::to_string(peers),
-                                "--concurrency",
-                                std::to_string(o.concurrency),
-                                "--throttle-ms",
-                                std::to_string(o.throttle_ms),
-                                "--relays",
-                                std::to_string(o.relay.relays),
-                                "--relay-children",
-                                std::to_string(o.relay.children),
-                                "--kill-relays",
-                                std::to_string(o.relay.kill)};
-  if (o.verbose) args.push_back("--verbose");
-  if (!child.start(args) || !child.write_line(host->links().viewer)) {
-    std::fprintf(stderr, "cannot start the peers' process\n");
-    return false;
+  // The shaped peer joins first (alone, so that its join is not queued behind the others').
+  bench::ChildProcess shaped_child;
+  if (shaped) {
+    if (!shaped_child.start(peers_command(o, self, 1, 0, RelayPlan{}, shaped->name())) ||
+        !shaped_child.write_line(host->links().viewer)) {
+      std::fprintf(stderr, "cannot start the shaped peer's process\n");
+      return false;
+    }
+    auto ready = shaped_child.read_line(180s);
+    if (!ready || *ready != "READY") {
+      std::fprintf(stderr, "the shaped peer did not join\n");
+      return false;
+    }
   }
-  auto ready = child.read_line(180s);
-  if (!ready || *ready != "READY") {
-    std::fprintf(stderr, "the peers did not all join\n");
-    return false;
+  bench::ChildProcess child;
+  if (local_peers > 0) {
+    if (!child.start(peers_command(o, self, local_peers, o.throttle_ms, o.relay, "")) ||
+        !child.write_line(host->links().viewer)) {
+      std::fprintf(stderr, "cannot start the peers' process\n");
+      return false;
+    }
+    auto ready = child.read_line(180s);
+    if (!ready || *ready != "READY") {
+      std::fprintf(stderr, "the peers did not all join\n");
+      return false;
+    }
   }
   // Peers served by relays are not the host's peers.
   while (host->stats().peers + host->stats().relayed_viewers < peers)
@@ -349,17 +432,59 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   std::this_thread::sleep_for(2s);
   double idle_cpu_per_second = (bench::process_cpu_seconds() - idle_cpu_start) / 2;
 
+  const auto bucket_before = shaped ? shaped->counters() : std::nullopt;
   double cpu_before = bench::process_cpu_seconds();
   const HostStats stats_before = host->stats();
   auto stream_start = Clock::now();
+  // With a shaped peer: the window of the peer with the most bytes in flight (the shaped one,
+  // whenever it has a frame out), sampled every 100 ms while the answer streams.
+  std::atomic<bool> streaming{true};
+  std::vector<double> windows;
+  std::vector<double> in_flight;
+  std::thread sampler;
+  if (shaped) {
+    sampler = std::thread([&] {
+      while (streaming.load()) {
+        const HostStats now = host->stats();
+        if (now.most_in_flight_bytes > 0) {
+          windows.push_back(static_cast<double>(now.most_in_flight_window));
+          in_flight.push_back(static_cast<double>(now.most_in_flight_bytes));
+        }
+        std::this_thread::sleep_for(100ms);
+      }
+    });
+  }
+  auto stop_sampler = [&] {
+    streaming = false;
+    if (sampler.joinable()) sampler.join();
+  };
+  struct OnExit {
+    std::function<void()> run;
+    ~OnExit() { run(); }
+  } stop_on_exit{stop_sampler};
   host->prompt("go");
-  auto line = child.read_line(std::chrono::seconds(60 + static_cast<int>(o.tokens / o.rate) * 3));
+  const auto answer_timeout = std::chrono::seconds(60 + static_cast<int>(o.tokens / o.rate) * 3);
+  std::optional<std::string> line = "RESULT {}";
+  if (local_peers > 0) line = child.read_line(answer_timeout);
   double stream_seconds = bench::ms_between(stream_start, Clock::now()) / 1000;
   double cpu_used = bench::process_cpu_seconds() - cpu_before;
   const HostStats stats_after = host->stats();
   if (!line || !line->starts_with("RESULT ") || !paced->finished()) {
     std::fprintf(stderr, "the peers did not report\n");
     return false;
+  }
+  std::optional<std::string> shaped_line;
+  std::optional<bench::ShapedNamespace::Counters> bucket_after;
+  double shaped_seconds = 0;
+  if (shaped) {
+    shaped_line = shaped_child.read_line(answer_timeout);
+    shaped_seconds = bench::ms_between(stream_start, Clock::now()) / 1000;
+    stop_sampler();
+    bucket_after = shaped->counters();
+    if (!shaped_line || !shaped_line->starts_with("RESULT ")) {
+      std::fprintf(stderr, "the shaped peer did not report\n");
+      return false;
+    }
   }
   double token_peer = static_cast<double>(o.tokens) * static_cast<double>(peers);
   double stream_cpu_tokens = std::max(0.0, cpu_used - idle_cpu_per_second * stream_seconds);
@@ -394,10 +519,38 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
            static_cast<double>(stats_after.frame_bytes_sent - stats_before.frame_bytes_sent) /
                static_cast<double>(o.tokens))
       .raw("peer_side", line->substr(7));
+  if (shaped) {
+    result.num("tbf_peer_kbit", o.tbf_kbit)
+        .num("tbf_peer_answer_seconds", shaped_seconds)
+        .raw("tbf_peer_side", shaped_line->substr(7))
+        // In bytes, and as time on the shaped link (bytes / its rate).
+        .dist("tbf_window_bytes", windows, 1e9)
+        .dist("tbf_in_flight_bytes", in_flight, 1e9)
+        .num("tbf_window_p50_ms_at_link_rate", bench::percentile(windows, 50) * 8 / o.tbf_kbit)
+        .num("tbf_window_max_ms_at_link_rate",
+             windows.empty() ? 0.0
+                             : *std::max_element(windows.begin(), windows.end()) * 8 / o.tbf_kbit);
+    if (bucket_before && bucket_after) {
+      // What crossed the bucket while the answer streamed (to the shaped peer: every packet).
+      result.num("tbf_bytes", static_cast<double>(bucket_after->bytes - bucket_before->bytes))
+          .num("tbf_packets", static_cast<double>(bucket_after->packets - bucket_before->packets))
+          .num("tbf_dropped", static_cast<double>(bucket_after->dropped - bucket_before->dropped))
+          .num("tbf_overlimits",
+               static_cast<double>(bucket_after->overlimits - bucket_before->overlimits))
+          .num("tbf_kbit_used", static_cast<double>(bucket_after->bytes - bucket_before->bytes) *
+                                    8 / 1000 / shaped_seconds);
+    }
+  }
   result.print_result();
   std::fprintf(stderr, "peers=%zu: %s\n", peers, result.text().c_str());
-  child.close_stdin();
-  child.wait();
+  if (local_peers > 0) {
+    child.close_stdin();
+    child.wait();
+  }
+  if (shaped) {
+    shaped_child.close_stdin();
+    shaped_child.wait();
+  }
   host.reset();
   std::filesystem::remove_all(dir);
   return true;
@@ -415,12 +568,12 @@ bool parse_counts(const std::string& text, std::vector<size_t>* out) {
 }
 
 int usage() {
-  std::fprintf(
-      stderr,
-      "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
-      "                    [--db-dir DIR] [--concurrency K] [--throttle-ms MS]\n"
-      "                    [--pace-ms MS] [--batch-ms MS]\n"
-      "                    [--relays R --relay-children K [--kill-relays N]] [--verbose]\n");
+  std::fprintf(stderr,
+               "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
+               "                    [--db-dir DIR] [--concurrency K] [--throttle-ms MS]\n"
+               "                    [--pace-ms MS] [--batch-ms MS]\n"
+               "                    [--relays R --relay-children K [--kill-relays N]]\n"
+               "                    [--tbf-peer-kbit KBIT (root)] [--verbose]\n");
   return 2;
 }
 
@@ -455,6 +608,8 @@ int main(int argc, char** argv) {
       o.relay.children = static_cast<size_t>(std::clamp(std::atol(argv[++i]), 0L, 64L));
     } else if (arg == "--kill-relays" && has_value) {
       o.relay.kill = static_cast<size_t>(std::max(0L, std::atol(argv[++i])));
+    } else if (arg == "--tbf-peer-kbit" && has_value) {
+      o.tbf_kbit = static_cast<int>(std::clamp(std::atol(argv[++i]), 0L, 1000000L));
     } else if (arg == "--verbose") {
       o.verbose = true;
     } else if (arg == "--clients" && has_value) {
@@ -478,6 +633,8 @@ int main(int argc, char** argv) {
         log::Level::kInfo);
   }
   if (o.relay.relays > 0 && o.relay.children == 0) return usage();
+  // The shaped peer is one of the peers, outside the relay tree.
+  if (o.tbf_kbit > 0 && o.relay.relays > 0) return usage();
   if (clients > 0) return run_peers(clients, o.concurrency, o.throttle_ms, o.relay);
   std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   for (size_t peers : o.peer_counts) {

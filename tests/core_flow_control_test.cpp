@@ -34,6 +34,45 @@ TEST(FlowControl, KeepsUnacknowledgedBytesWithinTheWindow) {
   EXPECT_EQ(flow.window(), 61'200u);
 }
 
+// A minimum round trip older than 10 s is not replaced by a sample taken behind a standing
+// queue (which would let the window, and the queue, grow each horizon): the window drains to its
+// floor until a frame sent since is acknowledged, and that frame's round trip is the new minimum.
+TEST(FlowControl, AnExpiredMinimumRoundTripIsMeasuredAgainAfterADrain) {
+  FlowControl flow(small_window(), true, 0);
+  flow.sent(1, 100, false, 0);
+  ASSERT_TRUE(flow.acked(1, 20));
+  EXPECT_EQ(flow.min_rtt_ms(), 20);
+  // A queue builds: every later frame takes 200 ms. Within the horizon the minimum stays.
+  Seq seq = 1;
+  int64_t now = 20;
+  while (now < 10'000) {
+    flow.sent(++seq, 100, false, now);
+    now += 200;
+    ASSERT_TRUE(flow.acked(seq, now));
+  }
+  EXPECT_EQ(flow.min_rtt_ms(), 20);
+  EXPECT_FALSE(flow.draining());
+  // Past the horizon: two frames out, the first one's ack (200 ms, behind the queue) starts the
+  // drain instead of becoming the minimum.
+  flow.sent(++seq, 100, false, now);
+  flow.sent(++seq, 100, false, now + 1);
+  ASSERT_TRUE(flow.acked(seq - 1, now + 200));
+  EXPECT_TRUE(flow.draining());
+  EXPECT_EQ(flow.min_rtt_ms(), 20);
+  EXPECT_EQ(flow.window(), 1000u);                          // the floor
+  EXPECT_FALSE(flow.may_send(900, false, now + 200).send);  // 200 in flight + 1,000 > floor
+  // A frame sent before the drain began measures nothing.
+  ASSERT_TRUE(flow.acked(seq, now + 201));
+  EXPECT_TRUE(flow.draining());
+  // The first frame sent during the drain (nothing in flight now) ends it with its round trip.
+  ASSERT_TRUE(flow.may_send(2000, false, now + 210).send);
+  flow.sent(++seq, 2000, false, now + 210);
+  ASSERT_TRUE(flow.acked(seq, now + 240));
+  EXPECT_FALSE(flow.draining());
+  EXPECT_EQ(flow.min_rtt_ms(), 30);
+  EXPECT_GT(flow.window(), 1000u);
+}
+
 TEST(FlowControl, SmallFramesFillTheWindowExactly) {
   FlowControl flow(small_window(), true, 0);
   Seq seq = 0;

@@ -1,5 +1,6 @@
 // What several benches share: the recorded answer's tokens, and an in-process host on loopback
-// (LAN mode: its embedded rendezvous on 127.0.0.1, any free port) fed by a PacedSource.
+// (LAN mode: its embedded rendezvous on 127.0.0.1 or `listen_host`, any free port) fed by a
+// PacedSource.
 #pragma once
 
 #include <cstdio>
@@ -34,16 +35,14 @@ inline std::optional<std::vector<std::string>> load_tokens(const std::string& fi
 }
 
 // A host whose store is `dir`/bench.db and whose model is `source`; null after saying why.
-inline std::unique_ptr<HostRuntime> start_loopback_host(const std::filesystem::path& dir,
-                                                        std::unique_ptr<PacedSource> source,
-                                                        size_t max_peers = 1000,
-                                                        int64_t pace_ms = 16, int64_t batch_ms = 0,
-                                                        size_t direct_peers = 100,
-                                                        size_t relay_children = 4) {
+inline std::unique_ptr<HostRuntime> start_loopback_host(
+    const std::filesystem::path& dir, std::unique_ptr<PacedSource> source, size_t max_peers = 1000,
+    int64_t pace_ms = 16, int64_t batch_ms = 0, size_t direct_peers = 100,
+    size_t relay_children = 4, const std::string& listen_host = "127.0.0.1") {
   std::filesystem::create_directories(dir);
   HostOptions options;
   options.db_path = (dir / "bench.db").string();
-  options.listen_host = "127.0.0.1";
+  options.listen_host = listen_host;
   options.listen_port = 0;
   options.source = std::move(source);
   options.max_peers = max_peers;

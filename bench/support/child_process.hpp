@@ -20,7 +20,8 @@ namespace tokencast::bench {
 
 class ChildProcess {
  public:
-  // Starts `argv[0]` (a path) with the arguments; false when it cannot be started.
+  // Starts `argv[0]` (a path, or a name looked up in PATH) with the arguments; false when it cannot
+  // be started.
   bool start(const std::vector<std::string>& argv) {
     int in[2];
     int out[2];
@@ -33,7 +34,7 @@ class ChildProcess {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(in[0]);
     close(out[1]);

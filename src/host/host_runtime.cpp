@@ -345,6 +345,11 @@ HostStats HostRuntime::Impl::snapshot() const {
   for (const auto& [id, link] : link_table) {
     if (link.relayed) (*link.relayed ? s.peers_relayed : s.peers_direct) += 1;
     if (link.relays && link.tree_node != 0) s.relays += 1;
+    if (auto flow = session->peer_flow(link.conn);
+        flow && flow->in_flight > s.most_in_flight_bytes) {
+      s.most_in_flight_bytes = flow->in_flight;
+      s.most_in_flight_window = flow->window;
+    }
   }
   for (const auto& [node, b] : brokered) s.relayed_viewers += b.answered ? 1 : 0;
   for (const auto& [node, member] : tree_members) s.relays += member.routed_relay ? 1 : 0;

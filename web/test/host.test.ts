@@ -227,6 +227,33 @@ describe('flow control', () => {
     f.sent(2n, 10, true, 100);
     expect(f.maySend(10, true, 105)).toEqual({ send: false, retryAtMs: 116 });
   });
+
+  it('measures an expired minimum round trip again after draining to the floor', () => {
+    const flow = { ...DEFAULT_FLOW, paceIntervalMs: 0 };
+    const f = new FlowControl(flow, true, 0n);
+    f.sent(1n, 100, false, 0);
+    f.acked(1n, 20); // the path: 20 ms
+    let seq = 1n;
+    let now = 20;
+    while (now < 10_000) {
+      f.sent(++seq, 100, false, now); // a standing queue: 200 ms each
+      now += 200;
+      f.acked(seq, now);
+    }
+    expect(f.draining).toBe(false);
+    f.sent(++seq, 100, false, now);
+    f.sent(++seq, 100, false, now + 1);
+    f.acked(seq - 1n, now + 200); // past the horizon, behind the queue: drain, not a new minimum
+    expect(f.draining).toBe(true);
+    expect(f.window).toBe(flow.minWindowBytes);
+    f.acked(seq, now + 201); // sent before the drain: measures nothing
+    expect(f.draining).toBe(true);
+    expect(f.maySend(2000, false, now + 210).send).toBe(true);
+    f.sent(++seq, 2000, false, now + 210);
+    f.acked(seq, now + 240); // sent during the drain: 30 ms is the path's round trip
+    expect(f.draining).toBe(false);
+    expect(f.window).toBeGreaterThan(flow.minWindowBytes);
+  });
 });
 
 // ---------------------------------------------------------------- host session

@@ -76,6 +76,9 @@ class FlowControl {
   size_t window() const { return window_; }
   Seq acked_seq() const { return acked_seq_; }
   std::optional<int64_t> min_rtt_ms() const { return min_rtt_ms_; }
+  // True while the window is held at its floor to measure the minimum round trip again (it
+  // expired: 10 s old); ends with the ack of the first frame sent since.
+  bool draining() const { return drain_since_ms_.has_value(); }
   double rate_bytes_per_s() const { return rate_; }
 
  private:
@@ -100,6 +103,7 @@ class FlowControl {
   double rate_ = 0;  // delivered bytes per second, a decaying maximum of the samples
   std::optional<int64_t> min_rtt_ms_;
   int64_t min_rtt_at_ms_ = 0;
+  std::optional<int64_t> drain_since_ms_;
   std::optional<int64_t> last_paced_ms_;
 };
 

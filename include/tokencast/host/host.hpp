@@ -118,6 +118,10 @@ struct HostStats {
   uint64_t frames_sent = 0;
   uint64_t frame_bytes_sent = 0;
   uint64_t frames_received = 0;
+  // The peer with the most bytes in flight now (on a slow link, the slowest peer): those bytes
+  // and its flow-control window (docs/PROTOCOL.md 4.8). For benchmarks.
+  size_t most_in_flight_bytes = 0;
+  size_t most_in_flight_window = 0;
   // Offers dropped unopened because their sender already had a join pending, joins turned
   // away as room_full, and pending joins evicted or timed out (docs/SECURITY.md).
   uint64_t offers_dropped_busy = 0;

@@ -6,7 +6,9 @@
 namespace tokencast {
 namespace {
 
-// BBR's horizon: a minimum round trip older than this may describe a path that changed.
+// BBR's horizon: a minimum round trip older than this may describe a path that changed. It is
+// then measured again after a drain (see acked()), never replaced by a sample taken behind the
+// queue the window let build.
 constexpr int64_t kMinRttHorizonMs = 10'000;
 // Each ack keeps this share of the rate estimate before taking the new sample's maximum, so an
 // estimate from a burst (catch-up) fades within about a second of acks.
@@ -74,9 +76,25 @@ Expected<void, std::error_code> FlowControl::acked(Seq last_seq, int64_t now_ms)
   // Round trip and delivery rate from the newest frame this ack covers (BBR's delivery rate:
   // bytes delivered while that frame was out, over the time it was out).
   const int64_t rtt = std::max<int64_t>(1, now_ms - newest->sent_ms);
-  if (!min_rtt_ms_ || rtt <= *min_rtt_ms_ || now_ms - min_rtt_at_ms_ > kMinRttHorizonMs) {
+  if (!min_rtt_ms_ || rtt <= *min_rtt_ms_) {
     min_rtt_ms_ = rtt;
     min_rtt_at_ms_ = now_ms;
+    drain_since_ms_.reset();
+  } else if (drain_since_ms_) {
+    // The first frame sent during the drain left with at most the floor ahead of it: its
+    // round trip is the path's, without the standing queue.
+    if (newest->sent_ms >= *drain_since_ms_) {
+      min_rtt_ms_ = rtt;
+      min_rtt_at_ms_ = now_ms;
+      drain_since_ms_.reset();
+    }
+  } else if (now_ms - min_rtt_at_ms_ > kMinRttHorizonMs) {
+    // The minimum expired. A sample taken now includes whatever queue the window keeps on a
+    // slow path, and a window sized from it (2 x rate x round trip) lets that queue grow by
+    // half again each horizon, for ever (a 64 kbit/s peer's lag grew 0.06 -> 1.5 s over 30 s;
+    // docs/BENCHMARKS.md). So, as BBR's ProbeRTT: hold the window at its floor until a frame
+    // sent from now on is acknowledged, and take its round trip.
+    drain_since_ms_ = now_ms;
   }
   const double sample = static_cast<double>(delivered_ - newest->delivered_at_send) * 1000.0 /
                         static_cast<double>(rtt);
@@ -88,8 +106,13 @@ Expected<void, std::error_code> FlowControl::acked(Seq last_seq, int64_t now_ms)
 // window = 2 x rate x (round trip + ack delay): twice what the path delivers between sending a
 // frame and hearing about it, so a peer that keeps up is never held back, while one that falls
 // behind has at most about two round trips of data queued in front of it. The minimum round
-// trip (not the smoothed one) keeps a queue that the window itself builds out of the estimate.
+// trip (not the smoothed one) keeps a queue that the window itself builds out of the estimate;
+// while the minimum is being measured again (a drain), the window is its floor.
 void FlowControl::update_window() {
+  if (drain_since_ms_) {
+    window_ = options_.min_window_bytes;
+    return;
+  }
   const double horizon_s = static_cast<double>(min_rtt_ms_.value_or(0) + kAckDelayMs) / 1000.0;
   const double wanted = 2.0 * rate_ * horizon_s;
   window_ =

@@ -18,6 +18,7 @@ export const DEFAULT_FLOW: FlowOptions = {
   paceIntervalMs: 16,
 };
 
+// A minimum round trip older than this is measured again after a drain (see acked()).
 const MIN_RTT_HORIZON_MS = 10_000;
 const RATE_DECAY = 0.95;
 
@@ -43,6 +44,8 @@ export class FlowControl {
   private rate = 0;
   private minRttMs: number | null = null;
   private minRttAtMs = 0;
+  /** Set while the window is held at its floor to measure the expired minimum round trip again. */
+  private drainSinceMs: number | null = null;
   private lastPacedMs: number | null = null;
 
   constructor(
@@ -53,6 +56,11 @@ export class FlowControl {
     this.window = options.minWindowBytes;
     this.sentSeq = startSeq;
     this.ackedSeq = startSeq;
+  }
+
+  /** True while the window is held at its floor to measure the minimum round trip again. */
+  get draining(): boolean {
+    return this.drainSinceMs !== null;
   }
 
   private charge(bytes: number): number {
@@ -89,12 +97,28 @@ export class FlowControl {
     }
     if (!newest) return;
     const rtt = Math.max(1, nowMs - newest.sentMs);
-    if (this.minRttMs === null || rtt <= this.minRttMs || nowMs - this.minRttAtMs > MIN_RTT_HORIZON_MS) {
+    if (this.minRttMs === null || rtt <= this.minRttMs) {
       this.minRttMs = rtt;
       this.minRttAtMs = nowMs;
+      this.drainSinceMs = null;
+    } else if (this.drainSinceMs !== null) {
+      // The first frame sent during the drain had at most the floor ahead of it.
+      if (newest.sentMs >= this.drainSinceMs) {
+        this.minRttMs = rtt;
+        this.minRttAtMs = nowMs;
+        this.drainSinceMs = null;
+      }
+    } else if (nowMs - this.minRttAtMs > MIN_RTT_HORIZON_MS) {
+      // Expired: a sample now includes the queue the window keeps on a slow path, and a window
+      // sized from it lets that queue grow each horizon. Drain to the floor, then measure.
+      this.drainSinceMs = nowMs;
     }
     const sample = ((this.delivered - newest.deliveredAtSend) * 1000) / rtt;
     this.rate = Math.max(sample, this.rate * RATE_DECAY);
+    if (this.drainSinceMs !== null) {
+      this.window = this.options.minWindowBytes;
+      return;
+    }
     const wanted = 2 * this.rate * (((this.minRttMs ?? 0) + ACK_DELAY_MS) / 1000);
     this.window = Math.min(this.options.maxWindowBytes, Math.max(this.options.minWindowBytes, Math.floor(wanted)));
   }
