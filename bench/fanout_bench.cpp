@@ -11,7 +11,8 @@
 //
 //   fanout_bench [--peers 1,10,100] [--tokens 1000] [--rate 100] [--db-dir DIR]
 //                [--concurrency 8] [--throttle-ms MS] [--pace-ms MS] [--batch-ms MS]
-//                [--relays R --relay-children K [--kill-relays N]] [--tbf-peer-kbit KBIT]
+//                [--relays R --relay-children K [--kill-relays N] [--direct-relays D]]
+//                [--tbf-peer-kbit KBIT]
 //                [--verbose]
 //   fanout_bench --clients N [--concurrency K] [--throttle-ms MS] [--relays R --relay-children K
 //                [--kill-relays N]]   (the peers' side; reads the link on stdin)
@@ -21,7 +22,10 @@
 // are introduced to them and get the host's signed stream through them. Latencies are reported
 // for the relays and for their children apart. --kill-relays N: after the answer, N relays
 // leave at once (their clients closed); the time each orphaned child took to be connected
-// again (through the host) is reported.
+// again (through the host) is reported. --direct-relays D (< R): the host serves only D viewers
+// directly, so the other R - D relays are placed below them and relay from depth 2, introduced
+// through their parents (docs/PROTOCOL.md section 6, "Relays below relays"); with D x K = R - D
+// every child is at depth 3. Their latencies are reported apart (relay_below_latency_ms).
 //
 // --throttle-ms MS: the first peer reads slowly (its client sleeps MS ms after each frame of
 // the answer); its latencies are reported apart from the others'. --pace-ms: the host's pacing
@@ -136,6 +140,8 @@ struct RelayPlan {
   size_t relays = 0;
   size_t children = 0;  // k, each relay's offer
   size_t kill = 0;      // relays that leave after the answer
+  size_t direct = 0;    // relays the host serves itself (0: all of them); the others relay below
+  size_t direct_relays() const { return direct == 0 ? relays : std::min(direct, relays); }
 };
 
 // --kill-relays: closes the first N relays at once and waits for every other peer that lost
@@ -215,10 +221,18 @@ int run_peers(size_t count, size_t concurrency, int throttle_ms, const RelayPlan
       group.cv.wait(lock, [&] { return group.connecting < concurrency; });
       ++group.connecting;
     }
-    if (plan.relays > 0 && i == plan.relays) {
-      // The relays are in the host's tree before any child offers.
+    if (plan.relays > 0 && (i == plan.direct_relays() || i == plan.relays)) {
+      // The direct relays are in the host's tree before the relays below them offer, and all
+      // relays before any child offers.
       std::unique_lock lock(group.mu);
-      group.cv.wait(lock, [&] { return group.connected + group.failed == plan.relays; });
+      group.cv.wait(lock, [&] { return group.connected + group.failed == i; });
+      if (i == plan.relays && plan.direct_relays() < plan.relays) {
+        // A relay below a relay offers its capacity to the host through its parent once it is
+        // connected: a moment for those offers to arrive (children that come first are served
+        // by the host directly, which peers_via_relay shows).
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      }
     }
     auto peer = std::make_unique<Peer>();
     peer->latencies.reserve(4096);
@@ -281,6 +295,7 @@ int run_peers(size_t count, size_t concurrency, int throttle_ms, const RelayPlan
   std::vector<double> all;
   std::vector<double> throttled;
   std::vector<double> relays;
+  std::vector<double> relays_below;  // relays below a relay (--direct-relays)
   std::vector<double> children;
   size_t via_relay = 0;
   for (auto& peer : peers) {
@@ -289,7 +304,7 @@ int run_peers(size_t count, size_t concurrency, int throttle_ms, const RelayPlan
     if (plan.relays == 0) continue;
     const bool relayed = peer->client->via_relay();
     via_relay += relayed ? 1 : 0;
-    auto& side = peer->relay ? relays : children;
+    auto& side = peer->relay ? (relayed ? relays_below : relays) : children;
     if (peer->relay || relayed)
       side.insert(side.end(), peer->latencies.begin(), peer->latencies.end());
   }
@@ -318,6 +333,10 @@ int run_peers(size_t count, size_t concurrency, int throttle_ms, const RelayPlan
         .num("peers_via_relay", static_cast<double>(via_relay))
         .dist("relay_latency_ms", relays)
         .dist("child_latency_ms", children);
+    if (plan.direct_relays() < plan.relays) {
+      result.num("direct_relays", static_cast<double>(plan.direct_relays()))
+          .dist("relay_below_latency_ms", relays_below);
+    }
     if (plan.kill > 0) {
       result.num("relays_killed", static_cast<double>(plan.kill))
           .dist("reparent_ms", kill_relays(peers, plan.kill));
@@ -364,7 +383,9 @@ std::vector<std::string> peers_command(const Options& o, const std::string& self
                                 "--relay-children",
                                 std::to_string(plan.children),
                                 "--kill-relays",
-                                std::to_string(plan.kill)};
+                                std::to_string(plan.kill),
+                                "--direct-relays",
+                                std::to_string(plan.direct)};
   args.insert(args.end(), rest.begin(), rest.end());
   if (o.verbose) args.push_back("--verbose");
   return args;
@@ -388,7 +409,7 @@ bool measure(const Options& o, size_t peers, const std::string& self) {
   // room for every peer beside that reserve.
   auto host = bench::start_loopback_host(
       dir, std::move(source), std::max<size_t>(peers + 50, 1000), o.pace_ms, o.batch_ms,
-      o.relay.relays > 0 ? o.relay.relays : 100, std::max<size_t>(o.relay.children, 1),
+      o.relay.relays > 0 ? o.relay.direct_relays() : 100, std::max<size_t>(o.relay.children, 1),
       shaped ? shaped->host_address() : "127.0.0.1");
   if (!host) return false;
   while (host->stats().rooms_joined < 2) std::this_thread::sleep_for(1ms);
@@ -572,7 +593,7 @@ int usage() {
                "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
                "                    [--db-dir DIR] [--concurrency K] [--throttle-ms MS]\n"
                "                    [--pace-ms MS] [--batch-ms MS]\n"
-               "                    [--relays R --relay-children K [--kill-relays N]]\n"
+               "                    [--relays R --relay-children K [--kill-relays N] [--direct-relays D]]\n"
                "                    [--tbf-peer-kbit KBIT (root)] [--verbose]\n");
   return 2;
 }
@@ -606,6 +627,8 @@ int main(int argc, char** argv) {
       o.relay.relays = static_cast<size_t>(std::max(0L, std::atol(argv[++i])));
     } else if (arg == "--relay-children" && has_value) {
       o.relay.children = static_cast<size_t>(std::clamp(std::atol(argv[++i]), 0L, 64L));
+    } else if (arg == "--direct-relays" && has_value) {
+      o.relay.direct = static_cast<size_t>(std::max(0L, std::atol(argv[++i])));
     } else if (arg == "--kill-relays" && has_value) {
       o.relay.kill = static_cast<size_t>(std::max(0L, std::atol(argv[++i])));
     } else if (arg == "--tbf-peer-kbit" && has_value) {
