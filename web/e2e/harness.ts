@@ -176,6 +176,19 @@ export function runJoin(link: string, args: string[] = []): NativeJoin {
   return { proc, exited, output: () => out };
 }
 
+/** The native client with the link on its stdin (`tokencast join ...args -`), never in argv:
+ *  for links that must not show in `ps`. Killed by stopAll like the others. */
+export function runJoinStdin(link: string, args: string[] = []): NativeJoin {
+  const proc = spawn(TOKENCAST_BIN, ['join', ...args, '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(proc);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  proc.stdin!.end(link + '\n');
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  return { proc, exited, output: () => out };
+}
+
 /** The prerequisites that are missing; in CI (CI=true) a missing one is a failure, not a skip. */
 export function requirePrerequisites(): string[] {
   const missing = missingPrerequisites();
