@@ -589,12 +589,13 @@ bool parse_counts(const std::string& text, std::vector<size_t>* out) {
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
-               "                    [--db-dir DIR] [--concurrency K] [--throttle-ms MS]\n"
-               "                    [--pace-ms MS] [--batch-ms MS]\n"
-               "                    [--relays R --relay-children K [--kill-relays N] [--direct-relays D]]\n"
-               "                    [--tbf-peer-kbit KBIT (root)] [--verbose]\n");
+  std::fprintf(
+      stderr,
+      "usage: fanout_bench [--peers 1,10,100] [--tokens N] [--rate PER_SECOND]\n"
+      "                    [--db-dir DIR] [--concurrency K] [--throttle-ms MS]\n"
+      "                    [--pace-ms MS] [--batch-ms MS]\n"
+      "                    [--relays R --relay-children K [--kill-relays N] [--direct-relays D]]\n"
+      "                    [--tbf-peer-kbit KBIT (root)] [--verbose]\n");
   return 2;
 }
 

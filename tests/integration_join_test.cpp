@@ -554,6 +554,43 @@ TEST_F(JoinTest, AChildGivesUpAStalledRelayAndResumesThroughTheHost) {
   EXPECT_FALSE(child->outcome());
 }
 
+// Issue 15: a viewer that comes back from its relay while the host has no free slot (here
+// --max-peers; in a big room, the host's budget of joins in progress when a relay's whole
+// subtree returns at once) is refused room_full, but it was in the room: it keeps trying and
+// comes back once a slot frees, instead of being turned away for good.
+TEST_F(JoinTest, AViewerComingBackToAFullHostRetriesUntilASlotFrees) {
+  host.reset();
+  host = start_host("full.db", /*max_peers=*/2, /*direct_peers=*/1, /*relay_children=*/1);
+  FreezableRelay relay(host->links().viewer, 1);
+  ASSERT_TRUE(relay.client);
+  ASSERT_TRUE(wait_until([&] { return relay.client->connected(); }));
+  auto child = Joiner::start(host->links().viewer, "child");
+  ASSERT_TRUE(wait_until([&] { return child->client->connected(); }));
+  ASSERT_TRUE(child->client->via_relay());
+  // The relay's one slot is taken: dan is served directly, and the host is full (2 links).
+  auto dan = Joiner::start(host->links().viewer, "dan");
+  ASSERT_TRUE(wait_until([&] { return dan->client->connected(); }));
+  EXPECT_FALSE(dan->client->via_relay());
+  host->prompt("before the stall");
+  ASSERT_TRUE(wait_until([&] { return answered(*child->client, 2); }));
+  relay.freeze();  // the child gives its relay up and comes back to a full host
+  host->prompt("while full");
+  const bool refused_full = wait_until([&] { return host->stats().joins_refused_full >= 1; });
+  const bool still_joining = !child->outcome();
+  dan.reset();  // a slot frees
+  const bool back = wait_until([&] {
+    return child->client->connected() && !child->client->via_relay() && answered(*child->client, 4);
+  });
+  relay.thaw();
+  ASSERT_TRUE(refused_full) << "the child never came back to the full host";
+  EXPECT_TRUE(still_joining) << "a returning viewer was turned away for good";
+  ASSERT_TRUE(back) << "the child did not come back once a slot freed";
+  const auto after = child->client->transcript().turns();
+  ASSERT_EQ(after.size(), 4u);
+  EXPECT_EQ(after[3].text, "WHILE FULL");
+  EXPECT_FALSE(child->outcome());
+}
+
 // A relay that neither answers nor refuses an introduction (its thread stuck, its link up):
 // after 4 s the host answers the viewer itself, well within the viewer's answer timeout.
 TEST_F(JoinTest, AViewerWhoseRelayDoesNotAnswerIsAnsweredByTheHost) {

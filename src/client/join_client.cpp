@@ -638,6 +638,13 @@ void JoinClient::Impl::on_envelope(uint64_t n, rendezvous::PeerId from,
   } else if (const auto* candidate = std::get_if<IceCandidate>(&*event)) {
     (void)a->peer->add_remote_candidate(*candidate);
   } else if (const auto* rejection = std::get_if<HostRejection>(&*event)) {
+    if (rejection->reason == RejectReason::kRoomFull && ever_connected) {
+      // A viewer coming back (its relay left, the host restarted) among many others at once:
+      // the host's budget of joins in progress is full for now, not the room for good. Retried
+      // with the usual backoff (attempt_failed after a connection is a lost link).
+      attempt_failed(JoinFailure::kRefused, "the room is full for now");
+      return;
+    }
     end(JoinFailure::kRefused, std::string(reject_reason_name(rejection->reason)));
   }
 }

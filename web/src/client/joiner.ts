@@ -743,7 +743,14 @@ export class Joiner {
       case 'end_of_candidates':
         break;
       case 'rejection':
-        this.end('refused', REJECT_REASON_NAMES[ev.reason]);
+        if (REJECT_REASON_NAMES[ev.reason] === 'room_full' && this.everConnected) {
+          // A viewer coming back (its relay left, the host restarted) among many others at
+          // once: the host's budget of joins in progress is full for now, not the room for
+          // good. Retried with the usual backoff.
+          this.attemptFailed('refused', 'the room is full for now');
+        } else {
+          this.end('refused', REJECT_REASON_NAMES[ev.reason]);
+        }
         break;
     }
   }
