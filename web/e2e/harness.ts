@@ -288,3 +288,48 @@ export function waitAnswers(page: Page, n: number, last?: string, timeout = 1500
     ),
   );
 }
+
+// --- Relay e2e helpers (webrelay, relaychain) ------------------------------------------------
+
+/** A metric of the host's --metrics-file (rewritten every 2 s), or undefined before it exists. */
+export function metric(file: string, name: string): number | undefined {
+  if (!existsSync(file)) return undefined;
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(readFileSync(file, 'utf8'));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Resolves once ok() holds (polled every 50 ms); rejects after timeoutMs with `what`. */
+export function until(what: string, timeoutMs: number, ok: () => boolean, explain: () => string = () => ''): Promise<void> {
+  const start = Date.now();
+  return new Promise((res, rej) => {
+    const tick = () => {
+      if (ok()) return res();
+      if (Date.now() - start > timeoutMs) return rej(new Error(`timed out waiting for ${what}${explain()}`));
+      setTimeout(tick, 50);
+    };
+    tick();
+  });
+}
+
+/** The page's status line: state, text, "via relay" (data-via) and "relaying for N" (data-relaying). */
+export const pageStatus = (page: Page) =>
+  page.$eval('#status', (el) => {
+    const d = (el as HTMLElement).dataset;
+    return { state: d.state ?? '', text: el.textContent ?? '', via: d.via ?? '', relaying: d.relaying ?? '' };
+  });
+
+/** `link` with the page's own query option (it never becomes part of the invite link). */
+export function withQuery(link: string, query: string): string {
+  const u = new URL(link);
+  u.search = query;
+  return u.toString();
+}
+
+export interface NativeTurn {
+  text: string;
+  role: string;
+  status: string;
+}
+/** A native viewer's --out FILE.json: its turns (role and text as held). */
+export const nativeTurns = (file: string): NativeTurn[] =>
+  existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { turns: NativeTurn[] }).turns : [];

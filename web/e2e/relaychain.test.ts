@@ -9,7 +9,7 @@
 //     route seals on both ways, and the answer reaches the third level byte for byte.
 // Native clients get the link on stdin, never in argv. Every wait is for a state, never a time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -26,42 +26,18 @@ import {
   waitLive,
   type NativeJoin,
   type Rendezvous,
+  metric,
+  nativeTurns,
+  pageStatus,
+  until,
+  withQuery,
 } from './harness';
 
 const missing = requirePrerequisites();
 
-/** A metric of the host's --metrics-file (rewritten every 2 s), or undefined before it exists. */
-function metric(file: string, name: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(readFileSync(file, 'utf8'));
-  return m ? Number(m[1]) : undefined;
-}
 
-function until(what: string, timeoutMs: number, ok: () => boolean, explain: () => string = () => ''): Promise<void> {
-  const start = Date.now();
-  return new Promise((res, rej) => {
-    const tick = () => {
-      if (ok()) return res();
-      if (Date.now() - start > timeoutMs) return rej(new Error(`timed out waiting for ${what}${explain()}`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
 
-/** The page's status line: state, text, "via relay" (data-via) and "relaying for N" (data-relaying). */
-const status = (page: Page) =>
-  page.$eval('#status', (el) => {
-    const d = (el as HTMLElement).dataset;
-    return { state: d.state ?? '', text: el.textContent ?? '', via: d.via ?? '', relaying: d.relaying ?? '' };
-  });
 
-/** `link` with the page's own query option (it never becomes part of the invite link). */
-function withQuery(link: string, query: string): string {
-  const u = new URL(link);
-  u.search = query;
-  return u.toString();
-}
 
 /** The turns a page holds, the text exactly as received (role and text). */
 const heldTurns = (page: Page) =>
@@ -69,14 +45,6 @@ const heldTurns = (page: Page) =>
     (window as unknown as { tokencast: { turns(): { role: string; text: string }[] } }).tokencast.turns().map((t) => [t.role, t.text]),
   );
 
-interface NativeTurn {
-  text: string;
-  role: string;
-  status: string;
-}
-/** A native viewer's --out FILE.json: its turns (role and text as held). */
-const nativeTurns = (file: string): NativeTurn[] =>
-  existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { turns: NativeTurn[] }).turns : [];
 const nativeDone = (file: string) => nativeTurns(file).filter((t) => t.role === 'assistant' && t.status === 'done').length;
 
 /** The last "relaying for N" a native relay printed (its status lines), or 0. */
@@ -150,7 +118,7 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     const bob = await newPhonePage(browser, 'bob');
     await bob.page.goto(withQuery(host.links.viewer, '?relay-for=0'));
     await explained(bob.page, waitLive(bob.page, 30000));
-    expect(await status(bob.page)).toMatchObject({ state: 'connected', text: 'live', via: 'relay' });
+    expect(await pageStatus(bob.page)).toMatchObject({ state: 'connected', text: 'live', via: 'relay' });
     const out = join(d.path, 'native.json');
     const nat = runJoinStdin(host.links.viewer, ['--name', 'nat', '--out', out]);
     natives.push(nat);
@@ -166,7 +134,7 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     expect(adaHeld.length).toBe(2);
     expect(await heldTurns(bob.page)).toEqual(adaHeld);
     expect(nativeTurns(out).map((t) => [t.role, t.text])).toEqual(adaHeld);
-    expect((await status(bob.page)).via).toBe('relay'); // all of it came through the chain
+    expect((await pageStatus(bob.page)).via).toBe('relay'); // all of it came through the chain
     expect(nat.output().split('connected via relay').length).toBe(2); // one connection, never moved
 
     // r2 dies without a word. The page records its status changes from here on, so the test
@@ -197,7 +165,7 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     console.log(`r2 killed -> the browser viewer live again through the host: ${Date.now() - killedAt} ms`);
     await until('the native viewer to notice and reconnect', 30000, () => nat.output().slice(natBefore).includes('[reconnecting'), said);
     // Below r1 again (its slot is free) or served by the host: either is right; said for the log.
-    console.log(`after r2: the browser viewer ${(await status(bob.page)).via === 'relay' ? 'via relay' : 'direct'}`);
+    console.log(`after r2: the browser viewer ${(await pageStatus(bob.page)).via === 'relay' ? 'via relay' : 'direct'}`);
 
     // The next answer: no gap, no duplicate, the same bytes as the participant who never moved.
     await ask('second', 2);
@@ -246,7 +214,7 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     await until('the native viewer to connect via the native relay', 30000, () => nv.output().includes('connected via relay'), said);
     await until('the native relay to relay for 1', 10000, () => relayingFor(nr) === 1, said);
     await until('the host to count two relayed viewers', 10000, () => metric(metrics, 'tokencast_host_relayed_viewers') === 2, said);
-    expect((await status(relay)).relaying).toBe('1'); // the browser still serves the native relay only
+    expect((await pageStatus(relay)).relaying).toBe('1'); // the browser still serves the native relay only
 
     await ada.page.fill('#prompt', 'first');
     await ada.page.click('#send');

@@ -9,9 +9,9 @@
 // them with no gap and no duplicate. Every wait is for a state, never for a time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import {
   explained,
   launchChromium,
@@ -26,50 +26,19 @@ import {
   waitAnswers,
   waitLive,
   type Rendezvous,
+  metric,
+  nativeTurns,
+  pageStatus,
+  until,
+  withQuery,
 } from './harness';
 
 const missing = requirePrerequisites();
 
-/** A metric of the host's --metrics-file (rewritten every 2 s), or undefined before it exists. */
-function metric(file: string, name: string): number | undefined {
-  if (!existsSync(file)) return undefined;
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'm').exec(readFileSync(file, 'utf8'));
-  return m ? Number(m[1]) : undefined;
-}
 
-function until(what: string, timeoutMs: number, ok: () => boolean, explain: () => string = () => ''): Promise<void> {
-  const start = Date.now();
-  return new Promise((res, rej) => {
-    const tick = () => {
-      if (ok()) return res();
-      if (Date.now() - start > timeoutMs) return rej(new Error(`timed out waiting for ${what}${explain()}`));
-      setTimeout(tick, 50);
-    };
-    tick();
-  });
-}
 
-/** The page's status line: state, text, "via relay" (data-via) and "relaying for N" (data-relaying). */
-const status = (page: Page) =>
-  page.$eval('#status', (el) => {
-    const d = (el as HTMLElement).dataset;
-    return { state: d.state ?? '', text: el.textContent ?? '', via: d.via ?? '', relaying: d.relaying ?? '' };
-  });
 
-/** `link` with the page's own query option (it never becomes part of the invite link). */
-function withQuery(link: string, query: string): string {
-  const u = new URL(link);
-  u.search = query;
-  return u.toString();
-}
 
-interface NativeTurn {
-  text: string;
-  role: string;
-  status: string;
-}
-const nativeTurns = (file: string): NativeTurn[] =>
-  existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { turns: NativeTurn[] }).turns : [];
 
 describe.skipIf(missing.length > 0)('a browser viewer as a relay', () => {
   let rv: Rendezvous;
@@ -142,10 +111,10 @@ describe.skipIf(missing.length > 0)('a browser viewer as a relay', () => {
     const bob = await newPhonePage(browser, 'bob');
     await bob.page.goto(withQuery(host.links.viewer, '?relay-for=0'));
     await explained(bob.page, waitLive(bob.page, 30000));
-    expect(await status(bob.page)).toMatchObject({ state: 'connected', text: 'live', via: 'relay' });
+    expect(await pageStatus(bob.page)).toMatchObject({ state: 'connected', text: 'live', via: 'relay' });
     await until('the host to count two relayed viewers', 10000, () => metric(metrics, 'tokencast_host_relayed_viewers') === 2, hostSaid);
     await explained(relay, relay.waitForFunction(() => document.getElementById('status')?.dataset.relaying === '2', null, { timeout: 10000 }));
-    expect(await status(relay)).toMatchObject({ state: 'connected', text: 'live', via: '', relaying: '2' });
+    expect(await pageStatus(relay)).toMatchObject({ state: 'connected', text: 'live', via: '', relaying: '2' });
 
     // The late joiners caught up from the relay; the next answer streams to them through it.
     await waitAnswers(bob.page, 1, first);
@@ -158,7 +127,7 @@ describe.skipIf(missing.length > 0)('a browser viewer as a relay', () => {
     expect((await shownTurns(bob.page)).map((t) => [t.role, t.body.trim()])).toEqual(adaShown);
     expect((await shownTurns(relay)).map((t) => [t.role, t.body.trim()])).toEqual(adaShown);
     expect(nativeTurns(out).map((t) => [t.role, t.text.trim()])).toEqual(adaShown);
-    expect((await status(bob.page)).via).toBe('relay'); // all of it came through the relay
+    expect((await pageStatus(bob.page)).via).toBe('relay'); // all of it came through the relay
     expect(nativeSaid.split('connected via relay').length).toBe(2); // never moved: one connection
     expect(metric(metrics, 'tokencast_host_relayed_viewers')).toBe(2);
 
@@ -209,7 +178,7 @@ describe.skipIf(missing.length > 0)('a browser viewer as a relay', () => {
     const bob = await newPhonePage(browser, 'bob');
     await bob.page.goto(withQuery(host.links.viewer, '?relay-for=0'));
     await explained(bob.page, waitLive(bob.page, 30000));
-    expect((await status(bob.page)).via).toBe('relay');
+    expect((await pageStatus(bob.page)).via).toBe('relay');
     await explained(relay, relay.waitForFunction(() => document.getElementById('status')?.dataset.relaying === '1', null, { timeout: 10000 }));
 
     // Bob leaves (pagehide: a bye to its relay); the relay drops him and tells the host.
@@ -219,7 +188,7 @@ describe.skipIf(missing.length > 0)('a browser viewer as a relay', () => {
     const carl = await newPhonePage(browser, 'carl');
     await carl.page.goto(withQuery(host.links.viewer, '?relay-for=0'));
     await explained(carl.page, waitLive(carl.page, 30000));
-    expect(await status(carl.page)).toMatchObject({ state: 'connected', text: 'live', via: 'relay' });
+    expect(await pageStatus(carl.page)).toMatchObject({ state: 'connected', text: 'live', via: 'relay' });
     await explained(relay, relay.waitForFunction(() => document.getElementById('status')?.dataset.relaying === '1', null, { timeout: 10000 }));
     await relayCtx.close();
     await host.stop();
