@@ -171,7 +171,7 @@ bool HostRuntime::Impl::relay_link_frame(uint64_t id, Link& link,
     if (link.tree_node == 0 || type != FrameType::kHello) return false;
     auto frame = decode_frame(message);
     const auto* hello = frame ? std::get_if<HelloFrame>(&*frame) : nullptr;
-    if (hello && hello->version >= kRelayVersion && hello->relay_capacity > 0) {
+    if (hello != nullptr && hello->version >= kRelayVersion && hello->relay_capacity > 0) {
       link.relays = true;
       (void)tree->set_capacity(link.tree_node, hello->relay_capacity);
     }
