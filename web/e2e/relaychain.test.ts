@@ -7,6 +7,9 @@
 //     through the host with no gap and no duplicate.
 //  2. host -> browser relay -> native relay -> native viewer (depth 3): the browser passes the
 //     route seals on both ways, and the answer reaches the third level byte for byte.
+//  3. host -> native relay -> BROWSER relay -> native viewer (depth 3): the browser, placed below
+//     a relay, offers to relay through it (a sealed relay_offer), is introduced to its child in
+//     route seals, and serves it from its parent's verified stream.
 // Native clients get the link on stdin, never in argv. Every wait is for a state, never a time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
@@ -225,6 +228,61 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     expect(adaHeld.length).toBe(2);
     expect(await heldTurns(relay)).toEqual(adaHeld);
     expect(nativeTurns(out).map((t) => [t.role, t.text])).toEqual(adaHeld);
+    expect(nv.output().split('connected via relay').length).toBe(2); // one connection, never moved
+    await relayCtx.close();
+    await host.stop();
+  }, 180000);
+
+  it('a browser relay below a native relay: its offer reaches the host routed, and it serves a native viewer at depth 3', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const metrics = join(d.path, 'metrics.prom');
+    const host = await startHost(rv, d.path, modelScript(d.path), ['--direct-peers', '1', '--relay-children', '1', '--metrics-file', metrics]);
+    const natives: NativeJoin[] = [];
+    const said = () =>
+      natives.map((n, i) => `; native ${i} said: ${n.output()}`).join('') + `; host said: ${host.output()}`;
+
+    const ada = await newPhonePage(browser, 'ada');
+    await ada.page.goto(host.links.participant);
+    await waitLive(ada.page);
+
+    // The native relay: the one direct viewer slot, one child.
+    const nr = runJoinStdin(host.links.viewer, ['--relay', '1', '--name', 'nr']);
+    natives.push(nr);
+    await until('the host to count the native relay', 20000, () => metric(metrics, 'tokencast_host_relays') === 1, said);
+
+    // The browser relay, past the direct fan-out: below the native relay. Its relay_offer can
+    // reach the host only sealed, through the native relay.
+    const relayCtx = await browser.newContext();
+    const relay = await relayCtx.newPage();
+    await relay.goto(withQuery(host.links.viewer, '?relay-for=1'));
+    await explained(relay, waitLive(relay, 30000));
+    expect(await pageStatus(relay)).toMatchObject({ state: 'connected', text: 'live', via: 'relay' });
+    await until('the native relay to relay for the browser', 10000, () => relayingFor(nr) === 1, said);
+    await until('the host to count the browser as a relay (its offer routed through the native relay)', 20000, () => metric(metrics, 'tokencast_host_relays') === 2, said);
+
+    // Depth 3: the native relay is full, so the host introduces the viewer to the browser, in
+    // route seals the native relay passes on and only the browser opens.
+    const out = join(d.path, 'native.json');
+    const nv = runJoinStdin(host.links.viewer, ['--name', 'nv', '--out', out]);
+    natives.push(nv);
+    await until('the native viewer to connect via the browser relay', 30000, () => nv.output().includes('connected via relay'), said);
+    await explained(relay, relay.waitForFunction(() => document.getElementById('status')?.dataset.relaying === '1', null, { timeout: 10000 }));
+    await until('the host to count two relayed viewers', 10000, () => metric(metrics, 'tokencast_host_relayed_viewers') === 2, said);
+    expect(relayingFor(nr)).toBe(1); // the native relay serves the browser only
+
+    await ada.page.fill('#prompt', 'first');
+    await ada.page.click('#send');
+    await waitAnswers(ada.page, 1, answerText(1));
+    await waitAnswers(relay, 1, answerText(1));
+    await until('the native viewer to hold the answer', 15000, () => nativeDone(out) === 1, said);
+    const adaHeld = await heldTurns(ada.page);
+    expect(adaHeld.length).toBe(2);
+    expect(await heldTurns(relay)).toEqual(adaHeld);
+    expect(nativeTurns(out).map((t) => [t.role, t.text])).toEqual(adaHeld);
+    const st = await pageStatus(relay);
+    expect(st.via).toBe('relay'); // the browser never moved off the native relay
+    expect(st.relaying).toBe('1');
     expect(nv.output().split('connected via relay').length).toBe(2); // one connection, never moved
     await relayCtx.close();
     await host.stop();

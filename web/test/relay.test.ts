@@ -35,6 +35,8 @@ import {
   type Event,
 } from '../src/protocol/frames';
 import { RelayFanout } from '../src/protocol/relay-fanout';
+import { hostRouteChannel, MAX_ROUTE_PLAINTEXT, MAX_ROUTE_SEAL_BYTES, relayRouteChannel, routeKeys, RouteOpener, RouteSealer } from '../src/protocol/route';
+import { EnvelopeFailure } from '../src/protocol/envelope';
 import { ClientSession, type SessionEvent } from '../src/client/session';
 import { RELAY_PING_EVERY_MS, RELAY_SILENCE_MS, RelayChildFailure, RelayChildLink } from '../src/client/relay-child';
 
@@ -764,6 +766,76 @@ describe('relay_link.json introduction.route: relays below relays', () => {
     }
     expect(seals.down).toBe(R.seals[0].sealed_hex);
     expect(seals.up).toBe(R.seals[1].sealed_hex);
+  });
+
+  const routeCode = (f: () => unknown): string => {
+    try {
+      f();
+      return 'none';
+    } catch (e) {
+      return e instanceof EnvelopeFailure ? e.code : String(e);
+    }
+  };
+  const keysOfVector = () => routeKeys(fromHex(RA.viewer_secret_hex), 0, linkHostKey, fromHex(R.join_id_hex));
+
+  it('route.ts: routeKeys gives the vector keys; each seal opens at its own end only, once', () => {
+    const keys = keysOfVector();
+    expect(toHex(keys.hostToRelay)).toBe(R.host_to_relay_key_hex);
+    expect(toHex(keys.relayToHost)).toBe(R.relay_to_host_key_hex);
+    const [down, up] = R.seals;
+    expect(down.from).toBe('host');
+    expect(up.from).toBe('relay');
+    // The wrong end (the other direction's key) cannot open either; nor does it burn a counter.
+    expect(routeCode(() => relayRouteChannel(keys).opener.open(fromHex(up.sealed_hex)))).toBe('open_failed');
+    expect(routeCode(() => hostRouteChannel(keys).opener.open(fromHex(down.sealed_hex)))).toBe('open_failed');
+    const relay = relayRouteChannel(keys);
+    const host = hostRouteChannel(keys);
+    expect(toHex(relay.opener.open(fromHex(down.sealed_hex)))).toBe(down.plaintext_hex);
+    expect(toHex(host.opener.open(fromHex(up.sealed_hex)))).toBe(up.plaintext_hex);
+    expect(routeCode(() => relay.opener.open(fromHex(down.sealed_hex)))).toBe('replayed');
+    expect(routeCode(() => host.opener.open(fromHex(up.sealed_hex)))).toBe('replayed');
+    // The inner frames: a relay_intro down, a relay_offer{3} up.
+    expect(decodeFrame(fromHex(down.plaintext_hex)).type).toBe('relay_intro');
+    expect(decodeFrame(fromHex(up.plaintext_hex))).toEqual({ type: 'relay_offer', capacity: 3n });
+  });
+
+  it('route.ts: sealing the plaintexts at counter 0 gives the vector bytes exactly; counters grow', () => {
+    const keys = keysOfVector();
+    const host = hostRouteChannel(keys);
+    const relay = relayRouteChannel(keys);
+    expect(toHex(host.sealer.seal(fromHex(R.seals[0].plaintext_hex)))).toBe(R.seals[0].sealed_hex);
+    expect(toHex(relay.sealer.seal(fromHex(R.seals[1].plaintext_hex)))).toBe(R.seals[1].sealed_hex);
+    const next = relay.sealer.seal(Uint8Array.of(0x17, 1));
+    expect(readU64be(next, 0)).toBe(1n);
+    expect(toHex(host.opener.open(fromHex(R.seals[1].sealed_hex)))).toBe('1703');
+    expect(toHex(host.opener.open(next))).toBe('1701');
+  });
+
+  it('route.ts: refuses tampered, replayed, reordered, short and oversized seals', () => {
+    const keys = keysOfVector();
+    const sealer = new RouteSealer(keys.relayToHost);
+    const a = sealer.seal(Uint8Array.of(0x17, 2)); // counter 0
+    const b = sealer.seal(Uint8Array.of(0x17, 3)); // counter 1
+    const c = sealer.seal(Uint8Array.of(0x17, 4)); // counter 2
+    const opener = new RouteOpener(keys.relayToHost);
+    for (const i of [0, 7, 8, a.length - 1]) {
+      const t = a.slice();
+      t[i] ^= 1;
+      // Bit flips in the counter change the nonce; in the body or tag the tag fails.
+      expect(routeCode(() => opener.open(t))).toBe('open_failed');
+    }
+    expect(routeCode(() => opener.open(a.subarray(0, 23)))).toBe('too_short');
+    expect(routeCode(() => opener.open(new Uint8Array(MAX_ROUTE_SEAL_BYTES + 1)))).toBe('too_large');
+    // Forgeries burned nothing: counter 0 still opens; a gap is allowed, going back is not.
+    expect(toHex(opener.open(a))).toBe('1702');
+    expect(toHex(opener.open(c))).toBe('1704');
+    expect(routeCode(() => opener.open(b))).toBe('replayed');
+    expect(routeCode(() => opener.open(a))).toBe('replayed');
+    // Size bounds: the largest plaintext seals to exactly the largest seal, which opens.
+    expect(routeCode(() => sealer.seal(new Uint8Array(MAX_ROUTE_PLAINTEXT + 1)))).toBe('too_large');
+    const big = sealer.seal(new Uint8Array(MAX_ROUTE_PLAINTEXT).fill(7));
+    expect(big.length).toBe(16373);
+    expect(opener.open(big).length).toBe(MAX_ROUTE_PLAINTEXT);
   });
 
   it('decodes strictly: nothing sealed, a capacity out of 1..64, and relay_offer only towards the host', () => {

@@ -6,10 +6,11 @@ import { inviteRendezvousBases, rendezvousWebSocketUrl } from '../protocol/invit
 import { takeEarlySocket } from './early-socket';
 import { roomLocator } from '../protocol/keys';
 import { decodeServerMessage, encodeClientMessage, joinSubprotocol, type IceServerEntry } from '../protocol/rendezvous';
-import { decodeFrame, FrameError, STATUS } from '../protocol/frames';
+import { decodeFrame, encodeFrame, FrameError, RELAY_ROUTED, STATUS, type Frame } from '../protocol/frames';
 import { ClientSession, type SessionEvent } from './session';
 import { RELAY_PING_EVERY_MS, RelayChildFailure, RelayChildLink } from './relay-child';
-import { RelayParent } from './relay-parent';
+import { MAX_RELAY_CHILDREN, RelayParent } from './relay-parent';
+import { relayRouteChannel, routeKeys, type RouteChannel } from '../protocol/route';
 import { RELAY_CHECKPOINT, RELAY_RECORD, RelayError } from '../protocol/relay';
 
 export type JoinFailure =
@@ -195,6 +196,9 @@ interface Attempt {
    *  relay, whose stream is verified here (client/relay-child.ts). */
   relay: RelayChildLink | null;
   relayPeerId: bigint | null;
+  /** Below a relay and relaying too: our end of the route to the host, under this join's keys
+   *  (docs/PROTOCOL.md section 6, "Relays below relays"); null otherwise. */
+  route: RouteChannel | null;
 }
 
 export class Joiner {
@@ -241,7 +245,7 @@ export class Joiner {
     if (this.options.relayCapacity > 0 && link.role === 0) {
       session.offerRelay(this.options.relayCapacity, link.hostKey);
       this.relayParent = new RelayParent(link.hostKey, session.relayCapacity, {
-        sendToHost: (frame) => !this.attempt?.relay && this.send(frame),
+        sendToHost: (frame) => this.sendToHost(frame),
         rtcConfig: () => {
           if (!this.attempt) throw new Error('no link');
           const { iceServers, iceTransportPolicy, certificates } = this.rtcConfig(this.attempt);
@@ -329,6 +333,7 @@ export class Joiner {
       iceKept: false,
       relay: null,
       relayPeerId: null,
+      route: null,
     };
     this.attempt = a;
     perfMark('join-start', n);
@@ -717,6 +722,9 @@ export class Joiner {
           // certificate) the host signed for this offer; candidates still come sealed from the host.
           a.relay = new RelayChildLink(this.session, this.link.hostKey, Date.now());
           a.relayPeerId = ev.relayPeerId;
+          // A relay below a relay: the host speaks to us through our parents, sealed under this
+          // join's route keys, which they never see.
+          if (this.relayParent) a.route = relayRouteChannel(routeKeys(this.link.secret, this.link.role, this.link.hostKey, a.handshake.joinId));
         }
         a.answered = true;
         a.sent = [];
@@ -836,7 +844,54 @@ export class Joiner {
     this.linkLost(why, true);
   }
 
+  /** Sends a host <-> relay frame (RelayParent's accept, refuse, candidate, child_gone, route) to
+   *  the host: on the link when it is the host's, sealed as relay_routed when it is a parent's
+   *  (only once that parent welcomed us); false when it cannot go. */
+  private sendToHost(frame: Uint8Array): boolean {
+    const a = this.attempt;
+    if (!a?.open) return false;
+    if (!a.relay) return this.send(frame);
+    if (!a.route || !a.relay.welcomed) return false;
+    let routed: Uint8Array;
+    try {
+      routed = encodeFrame({ type: 'relay_routed', sealed: a.route.sealer.seal(frame) });
+    } catch {
+      return false; // too large for a seal, or the counter is spent
+    }
+    return this.send(routed);
+  }
+
+  /** relay_routed from our parent: sealed by the host for us (the parent could neither read nor
+   *  alter it). One that does not open (altered, replayed) or carries anything but relay_intro,
+   *  relay_candidate or relay_route is dropped: what it carried times out at the host. */
+  private routedFromParent(a: Attempt, bytes: Uint8Array): void {
+    a.relay!.heard(Date.now());
+    let frame: Frame;
+    try {
+      frame = decodeFrame(bytes);
+    } catch (e) {
+      this.relayLost(new RelayChildFailure('frame', e instanceof FrameError ? e.code : String(e)));
+      return;
+    }
+    if (frame.type !== 'relay_routed' || !a.relay!.welcomed) {
+      this.relayLost(new RelayChildFailure('frame', 'unexpected_frame'));
+      return;
+    }
+    let inner: Frame;
+    try {
+      inner = decodeFrame(a.route!.opener.open(frame.sealed));
+    } catch {
+      return;
+    }
+    if (inner.type === 'relay_intro' || inner.type === 'relay_candidate' || inner.type === 'relay_route') this.relayParent?.hostIntroFrame(inner);
+  }
+
   private onRelayMessage(n: number, a: Attempt, bytes: Uint8Array): void {
+    const rp = this.relayParent;
+    if (rp && a.route && bytes.length && bytes[0] === RELAY_ROUTED) {
+      this.routedFromParent(a, bytes);
+      return;
+    }
     let events: SessionEvent[];
     try {
       events = a.relay!.receive(bytes, Date.now());
@@ -844,9 +899,20 @@ export class Joiner {
       this.relayLost(e);
       return;
     }
+    if (rp && a.route && a.relay!.welcomed && bytes.length && bytes[0] >= RELAY_RECORD && bytes[0] <= RELAY_CHECKPOINT) {
+      // Our parent's stream, verified by our own link: the ring our children are served from.
+      rp.hostRelayFrame(bytes, a.relay!.verified);
+    }
     for (const ev of events) {
       this.cb.onSessionEvent(ev);
       if (ev.type === 'welcomed') {
+        if (rp && a.route && this.session.sessionId) {
+          // Below a relay, the host learns our capacity through our parent (a direct viewer's
+          // hello carries it): relay_offer, sealed for the host.
+          rp.linkWelcomed(this.session.sessionId, a.relay!.verified);
+          const capacity = Math.min(this.session.relayCapacity, MAX_RELAY_CHILDREN);
+          if (capacity >= 1) this.sendToHost(encodeFrame({ type: 'relay_offer', capacity: BigInt(capacity) }));
+        }
         this.cb.onStatus('connected', 'via relay');
         perfMark('welcomed', n, { relay: true });
         if (!a.firstEventMarked && ev.headSeq <= this.session.position.last_seq) {

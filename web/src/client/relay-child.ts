@@ -16,7 +16,7 @@ import {
   RELAY_LINK_VERSION,
   RELAY_WELCOME,
 } from '../protocol/frames';
-import { RELAY_CHECKPOINT, RELAY_RECORD, RelayError, RelayVerifier, relayChainGenesis } from '../protocol/relay';
+import { RELAY_CHECKPOINT, RELAY_RECORD, RelayError, RelayVerifier, relayChainGenesis, type RelayPosition } from '../protocol/relay';
 import type { ClientSession, SessionEvent } from './session';
 
 /** A child pings its relay this often and gives it up after this much silence (the relay answers
@@ -72,6 +72,18 @@ export class RelayChildLink {
 
   get welcomed(): boolean {
     return this.welcomedAt !== null;
+  }
+
+  /** The chain position this link's verifier reached (null before the welcome, or while the
+   *  anchor is awaited): the base a relaying client's own ring starts from. */
+  get verified(): RelayPosition | null {
+    return this.verifier?.verified ?? null;
+  }
+
+  /** Something else from the relay arrived (a relay_routed its owner took off the link first):
+   *  the relay is alive. */
+  heard(nowMs: number): void {
+    this.lastHeard = nowMs;
   }
 
   /** The first frame on the link: the chain position this client can prove, else what it holds. */

@@ -808,6 +808,8 @@ export class FrameDecoder {
 export const RELAY_LINK_VERSION = 5;
 export const RELAY_HELLO = 0x12;
 export const RELAY_WELCOME = 0x13;
+/** relay_routed: a route seal on a relay <-> child link (section 6, "Relays below relays"). */
+export const RELAY_ROUTED = 0x16;
 export const CHAIN_HASH_BYTES = 32;
 
 /** child -> relay, the first frame on the link: the last record the child verified (0 for none)
