@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 
+#include "tokencast/core/big_endian.hpp"
 #include "tokencast/core/frame.hpp"
 #include "tokencast/core/relay_route.hpp"
 
@@ -47,8 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     in = in.subspan(2 + n);
     auto opened = relay.opener.open(seal);
     if (!opened) continue;
-    uint64_t counter = 0;
-    for (size_t i = 0; i < kRouteCounterSize; ++i) counter = (counter << 8) | seal[i];
+    const uint64_t counter = big_endian::load_u64(seal.data());
     if (last && counter <= *last) std::abort();
     last = counter;
     if (opened->size() + kRouteSealOverhead != seal.size()) std::abort();

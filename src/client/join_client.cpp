@@ -196,6 +196,7 @@ struct JoinClient::Impl : std::enable_shared_from_this<JoinClient::Impl> {
   }
   // A host <-> relay frame to the host: over our link to it, or sealed through our parent.
   void send_to_host(const Frame& frame);
+  void send_to_host(std::span<const uint8_t> frame);
   // relay_routed from our parent: a host frame for us, or for a child of ours.
   void on_routed_from_parent(const RelayRoutedFrame& routed);
   // relay_routed from a child: passed up as relay_route, naming the child.
@@ -763,15 +764,17 @@ void JoinClient::Impl::on_message(uint64_t n, std::vector<uint8_t> bytes) {
 // --- relaying -------------------------------------------------------------------------------
 
 void JoinClient::Impl::send_to_host(const Frame& frame) {
+  if (auto bytes = encode_frame(frame)) send_to_host(*bytes);
+}
+
+void JoinClient::Impl::send_to_host(std::span<const uint8_t> frame) {
   if (!attempt || !attempt->open) return;
-  auto bytes = encode_frame(frame);
-  if (!bytes) return;
   if (!attempt->via_relay) {
-    attempt->peer->send(*bytes);
+    attempt->peer->send(frame);
     return;
   }
   if (!attempt->route) return;
-  auto sealed = attempt->route->sealer.seal(*bytes);
+  auto sealed = attempt->route->sealer.seal(frame);
   if (!sealed) return;
   if (auto routed = encode_frame(RelayRoutedFrame{std::move(*sealed)}))
     attempt->peer->send(*routed);
@@ -899,7 +902,7 @@ void JoinClient::Impl::on_child_description(uint64_t token, uint64_t, const std:
     send_to_host(RelayRefuseFrame{token, RelayRefuseReason::kRefused});
     return;
   }
-  send_to_host(RelayAcceptFrame{token, sdp});
+  send_to_host(*accept);
 }
 
 void JoinClient::Impl::on_child_candidate(uint64_t token, uint64_t, const IceCandidate& candidate) {

@@ -1,7 +1,7 @@
 // Processes and a browser for the end-to-end tests: the real tokencast binary (rendezvous and
 // host) and Debian's Chromium driven by playwright-core.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -333,3 +333,21 @@ export interface NativeTurn {
 /** A native viewer's --out FILE.json: its turns (role and text as held). */
 export const nativeTurns = (file: string): NativeTurn[] =>
   existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { turns: NativeTurn[] }).turns : [];
+
+/** A counting "model" for `startHost`: answer n streams five words tagged with n, a delta each
+ *  (its count kept in `dir`). Returns the command. */
+export function countingModel(dir: string): string {
+  const script = join(dir, 'model.sh');
+  writeFileSync(
+    script,
+    [
+      'cat >/dev/null',
+      `n=$(cat '${dir}/n' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${dir}/n'`,
+      'for w in alpha beta gamma delta epsilon; do printf "%s%s " $w $n; sleep 0.05; done',
+    ].join('\n'),
+  );
+  return `sh ${script}`;
+}
+
+/** The countingModel's answer n. */
+export const countingAnswer = (n: number) => ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].map((w) => `${w}${n}`).join(' ');

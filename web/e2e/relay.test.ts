@@ -7,7 +7,7 @@
 // shows the next answer with no gap and no duplicate.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -24,6 +24,7 @@ import {
   waitAnswers,
   waitLive,
   type Rendezvous,
+  countingModel,
 } from './harness';
 
 const missing = requirePrerequisites();
@@ -72,17 +73,9 @@ describe.skipIf(missing.length > 0)('a browser viewer below a native relay', () 
     const d = tempDir();
     dirs.push(d);
     // The "model": answer n streams five words tagged with n, a delta each.
-    const script = join(d.path, 'model.sh');
-    writeFileSync(
-      script,
-      [
-        'cat >/dev/null',
-        `n=$(cat '${d.path}/n' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${d.path}/n'`,
-        'for w in alpha beta gamma delta epsilon; do printf "%s%s " $w $n; sleep 0.05; done',
-      ].join('\n'),
-    );
+    const model = countingModel(d.path);
     const metrics = join(d.path, 'metrics.prom');
-    const host = await startHost(rv, d.path, `sh ${script}`, ['--direct-peers', '1', '--relay-children', '2', '--metrics-file', metrics]);
+    const host = await startHost(rv, d.path, model, ['--direct-peers', '1', '--relay-children', '2', '--metrics-file', metrics]);
 
     // The relay: the first viewer (the one direct viewer slot), offering two children. The
     // link goes on stdin, never in argv.

@@ -12,7 +12,6 @@
 //     route seals, and serves it from its parent's verified stream.
 // Native clients get the link on stdin, never in argv. Every wait is for a state, never a time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import {
@@ -34,6 +33,8 @@ import {
   pageStatus,
   until,
   withQuery,
+  countingAnswer,
+  countingModel,
 } from './harness';
 
 const missing = requirePrerequisites();
@@ -51,25 +52,17 @@ const heldTurns = (page: Page) =>
 const nativeDone = (file: string) => nativeTurns(file).filter((t) => t.role === 'assistant' && t.status === 'done').length;
 
 /** The last "relaying for N" a native relay printed (its status lines), or 0. */
+/** For a timeout's message: what every native client and the host printed. */
+function whatTheySaid(natives: NativeJoin[], host: { output(): string }): () => string {
+  return () => natives.map((n, i) => `; native ${i} said: ${n.output()}`).join('') + `; host said: ${host.output()}`;
+}
+
 function relayingFor(j: NativeJoin): number {
   const all = [...j.output().matchAll(/relaying for (\d+)/g)];
   return all.length ? Number(all[all.length - 1][1]) : 0;
 }
 
 /** The "model": answer n streams five words tagged with n, a delta each. */
-function modelScript(dir: string): string {
-  const script = join(dir, 'model.sh');
-  writeFileSync(
-    script,
-    [
-      'cat >/dev/null',
-      `n=$(cat '${dir}/n' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${dir}/n'`,
-      'for w in alpha beta gamma delta epsilon; do printf "%s%s " $w $n; sleep 0.05; done',
-    ].join('\n'),
-  );
-  return `sh ${script}`;
-}
-const answerText = (n: number) => ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].map((w) => `${w}${n}`).join(' ');
 
 describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
   let rv: Rendezvous;
@@ -91,10 +84,9 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     const d = tempDir();
     dirs.push(d);
     const metrics = join(d.path, 'metrics.prom');
-    const host = await startHost(rv, d.path, modelScript(d.path), ['--direct-peers', '1', '--relay-children', '2', '--metrics-file', metrics]);
+    const host = await startHost(rv, d.path, countingModel(d.path), ['--direct-peers', '1', '--relay-children', '2', '--metrics-file', metrics]);
     const natives: NativeJoin[] = [];
-    const said = () =>
-      natives.map((n, i) => `; native ${i} said: ${n.output()}`).join('') + `; host said: ${host.output()}`;
+    const said = whatTheySaid(natives, host);
 
     // The asker: a participant, always served directly (and never a relay).
     const ada = await newPhonePage(browser, 'ada');
@@ -103,7 +95,7 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     const ask = async (prompt: string, n: number) => {
       await ada.page.fill('#prompt', prompt);
       await ada.page.click('#send');
-      await waitAnswers(ada.page, n, answerText(n));
+      await waitAnswers(ada.page, n, countingAnswer(n));
     };
 
     // r1: the one direct viewer slot, offering one child.
@@ -131,7 +123,7 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     expect(relayingFor(r1)).toBe(1); // r1 serves r2 only
 
     await ask('first', 1);
-    await waitAnswers(bob.page, 1, answerText(1));
+    await waitAnswers(bob.page, 1, countingAnswer(1));
     await until('the native viewer to hold the first answer', 15000, () => nativeDone(out) === 1, said);
     const adaHeld = await heldTurns(ada.page);
     expect(adaHeld.length).toBe(2);
@@ -172,7 +164,7 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
 
     // The next answer: no gap, no duplicate, the same bytes as the participant who never moved.
     await ask('second', 2);
-    await waitAnswers(bob.page, 2, answerText(2));
+    await waitAnswers(bob.page, 2, countingAnswer(2));
     await until('the native viewer to hold the second answer', 20000, () => nativeDone(out) === 2, said);
     console.log(`r2 killed -> both children hold the next answer: ${Date.now() - killedAt} ms`);
     const adaAll = await heldTurns(ada.page);
@@ -186,10 +178,9 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     const d = tempDir();
     dirs.push(d);
     const metrics = join(d.path, 'metrics.prom');
-    const host = await startHost(rv, d.path, modelScript(d.path), ['--direct-peers', '1', '--relay-children', '1', '--metrics-file', metrics]);
+    const host = await startHost(rv, d.path, countingModel(d.path), ['--direct-peers', '1', '--relay-children', '1', '--metrics-file', metrics]);
     const natives: NativeJoin[] = [];
-    const said = () =>
-      natives.map((n, i) => `; native ${i} said: ${n.output()}`).join('') + `; host said: ${host.output()}`;
+    const said = whatTheySaid(natives, host);
 
     // The browser relay: the one direct viewer slot, one child.
     const relayCtx = await browser.newContext();
@@ -221,8 +212,8 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
 
     await ada.page.fill('#prompt', 'first');
     await ada.page.click('#send');
-    await waitAnswers(ada.page, 1, answerText(1));
-    await waitAnswers(relay, 1, answerText(1));
+    await waitAnswers(ada.page, 1, countingAnswer(1));
+    await waitAnswers(relay, 1, countingAnswer(1));
     await until('the native viewer to hold the answer', 15000, () => nativeDone(out) === 1, said);
     const adaHeld = await heldTurns(ada.page);
     expect(adaHeld.length).toBe(2);
@@ -237,10 +228,9 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
     const d = tempDir();
     dirs.push(d);
     const metrics = join(d.path, 'metrics.prom');
-    const host = await startHost(rv, d.path, modelScript(d.path), ['--direct-peers', '1', '--relay-children', '1', '--metrics-file', metrics]);
+    const host = await startHost(rv, d.path, countingModel(d.path), ['--direct-peers', '1', '--relay-children', '1', '--metrics-file', metrics]);
     const natives: NativeJoin[] = [];
-    const said = () =>
-      natives.map((n, i) => `; native ${i} said: ${n.output()}`).join('') + `; host said: ${host.output()}`;
+    const said = whatTheySaid(natives, host);
 
     const ada = await newPhonePage(browser, 'ada');
     await ada.page.goto(host.links.participant);
@@ -273,8 +263,8 @@ describe.skipIf(missing.length > 0)('a relay chain of depth 3', () => {
 
     await ada.page.fill('#prompt', 'first');
     await ada.page.click('#send');
-    await waitAnswers(ada.page, 1, answerText(1));
-    await waitAnswers(relay, 1, answerText(1));
+    await waitAnswers(ada.page, 1, countingAnswer(1));
+    await waitAnswers(relay, 1, countingAnswer(1));
     await until('the native viewer to hold the answer', 15000, () => nativeDone(out) === 1, said);
     const adaHeld = await heldTurns(ada.page);
     expect(adaHeld.length).toBe(2);

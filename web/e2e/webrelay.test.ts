@@ -31,6 +31,8 @@ import {
   pageStatus,
   until,
   withQuery,
+  countingAnswer,
+  countingModel,
 } from './harness';
 
 const missing = requirePrerequisites();
@@ -60,17 +62,9 @@ describe.skipIf(missing.length > 0)('a browser viewer as a relay', () => {
     const d = tempDir();
     dirs.push(d);
     // The "model": answer n streams five words tagged with n, a delta each.
-    const script = join(d.path, 'model.sh');
-    writeFileSync(
-      script,
-      [
-        'cat >/dev/null',
-        `n=$(cat '${d.path}/n' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '${d.path}/n'`,
-        'for w in alpha beta gamma delta epsilon; do printf "%s%s " $w $n; sleep 0.05; done',
-      ].join('\n'),
-    );
+    const model = countingModel(d.path);
     const metrics = join(d.path, 'metrics.prom');
-    const host = await startHost(rv, d.path, `sh ${script}`, ['--direct-peers', '1', '--relay-children', '2', '--metrics-file', metrics]);
+    const host = await startHost(rv, d.path, model, ['--direct-peers', '1', '--relay-children', '2', '--metrics-file', metrics]);
     const hostSaid = () => `; host said: ${host.output()}`;
 
     // The relay: a desktop browser viewer (no touch screen: it offers to relay by default), the
@@ -90,7 +84,7 @@ describe.skipIf(missing.length > 0)('a browser viewer as a relay', () => {
     const ask = async (prompt: string, n: number) => {
       await ada.page.fill('#prompt', prompt);
       await ada.page.click('#send');
-      const answer = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].map((w) => `${w}${n}`).join(' ');
+      const answer = countingAnswer(n);
       await waitAnswers(ada.page, n, answer);
       return answer;
     };

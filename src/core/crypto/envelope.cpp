@@ -40,14 +40,6 @@ class EnvelopeCategory : public std::error_category {
   }
 };
 
-using Nonce = std::array<uint8_t, crypto::kAeadNonceSize>;
-
-Nonce make_nonce(uint64_t counter) {
-  Nonce n{};
-  for (size_t i = 0; i < 8; ++i) n[4 + i] = static_cast<uint8_t>(counter >> (56 - 8 * i));
-  return n;
-}
-
 crypto::Bytes make_aad(std::span<const uint8_t> header, const RoomLocator& locator) {
   crypto::Bytes aad;
   aad.reserve(kEnvelopeHeaderSize + locator.size());
@@ -119,7 +111,7 @@ Expected<std::vector<uint8_t>, EnvelopeError> seal_envelope(const SealKey& key,
   const crypto::Bytes aad =
       make_aad(std::span<const uint8_t>(out.data(), kEnvelopeHeaderSize), locator);
   out.resize(kEnvelopeOverhead + plaintext.size());
-  const Nonce nonce = make_nonce(header.counter);
+  const auto nonce = crypto::counter_nonce(header.counter);
   crypto::aead_seal(key.bytes(), nonce, aad, plaintext,
                     std::span<uint8_t>(out).subspan(kEnvelopeHeaderSize));
   return out;
@@ -132,7 +124,7 @@ Expected<std::vector<uint8_t>, EnvelopeError> open_envelope(const SealKey& key,
   auto header = peek_envelope_header(envelope);
   if (!header) return unexpected(header.error());
   const crypto::Bytes aad = make_aad(envelope.first(kEnvelopeHeaderSize), locator);
-  const Nonce nonce = make_nonce(header->counter);
+  const auto nonce = crypto::counter_nonce(header->counter);
   std::vector<uint8_t> plaintext(envelope.size() - kEnvelopeOverhead);
   if (!crypto::aead_open(key.bytes(), nonce, aad, envelope.subspan(kEnvelopeHeaderSize),
                          plaintext)) {

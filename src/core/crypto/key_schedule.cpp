@@ -22,6 +22,16 @@ crypto::Bytes info_prefix(std::string_view label, LinkRole role, const Ed25519Pu
   return info;
 }
 
+// A per-join key: HKDF info = label | 0x00 | role | host key | join id.
+SealKey derive_join_key(std::string_view label, const RoomSecret& secret, LinkRole role,
+                        const Ed25519PublicKey& host_key, const JoinId& join_id) {
+  crypto::Bytes info = info_prefix(label, role, host_key);
+  crypto::append(info, join_id);
+  SealKey key;
+  crypto::hkdf_sha256(secret.bytes(), crypto::as_bytes(kHkdfSalt), info, key.mutable_bytes());
+  return key;
+}
+
 }  // namespace
 
 std::string_view link_role_name(LinkRole role) {
@@ -56,24 +66,16 @@ RoomLocator derive_room_locator(const RoomSecret& secret, LinkRole role,
 
 SealKey derive_seal_key(const RoomSecret& secret, LinkRole role, const Ed25519PublicKey& host_key,
                         Direction direction, const JoinId& join_id) {
-  crypto::Bytes info = info_prefix(
-      direction == Direction::kJoinerToHost ? kSealJoinerToHostLabel : kSealHostToJoinerLabel, role,
-      host_key);
-  crypto::append(info, join_id);
-  SealKey key;
-  crypto::hkdf_sha256(secret.bytes(), crypto::as_bytes(kHkdfSalt), info, key.mutable_bytes());
-  return key;
+  return derive_join_key(
+      direction == Direction::kJoinerToHost ? kSealJoinerToHostLabel : kSealHostToJoinerLabel,
+      secret, role, host_key, join_id);
 }
 
 SealKey derive_route_key(const RoomSecret& secret, LinkRole role, const Ed25519PublicKey& host_key,
                          Direction direction, const JoinId& join_id) {
-  crypto::Bytes info = info_prefix(
-      direction == Direction::kHostToJoiner ? kRouteHostToRelayLabel : kRouteRelayToHostLabel, role,
-      host_key);
-  crypto::append(info, join_id);
-  SealKey key;
-  crypto::hkdf_sha256(secret.bytes(), crypto::as_bytes(kHkdfSalt), info, key.mutable_bytes());
-  return key;
+  return derive_join_key(
+      direction == Direction::kHostToJoiner ? kRouteHostToRelayLabel : kRouteRelayToHostLabel,
+      secret, role, host_key, join_id);
 }
 
 SealKey derive_beacon_key(const RoomSecret& secret, LinkRole role,

@@ -15,6 +15,8 @@
 #include <span>
 #include <stdexcept>
 
+#include "tokencast/core/big_endian.hpp"
+
 namespace tokencast::crypto {
 
 struct CryptoFailure : std::runtime_error {
@@ -47,6 +49,14 @@ void aead_seal(std::span<const uint8_t, kAeadKeySize> key,
 bool aead_open(std::span<const uint8_t, kAeadKeySize> key,
                std::span<const uint8_t, kAeadNonceSize> nonce, std::span<const uint8_t> aad,
                std::span<const uint8_t> sealed, std::span<uint8_t> out);
+
+// The nonce of a counter-based ChaCha20-Poly1305 stream (sealed envelopes, route seals): four
+// zero bytes, then the counter big-endian. Each key's counters never repeat.
+inline std::array<uint8_t, kAeadNonceSize> counter_nonce(uint64_t counter) {
+  std::array<uint8_t, kAeadNonceSize> nonce{};
+  big_endian::store_u64(nonce.data() + 4, counter);
+  return nonce;
+}
 
 // Overwrites memory in a way the compiler may not elide.
 void wipe(void* data, size_t size);

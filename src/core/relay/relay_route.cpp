@@ -1,22 +1,10 @@
 #include "tokencast/core/relay_route.hpp"
 
-#include <array>
 #include <limits>
 
 #include "crypto/primitives.hpp"
 
 namespace tokencast {
-namespace {
-
-std::array<uint8_t, crypto::kAeadNonceSize> route_nonce(uint64_t counter) {
-  std::array<uint8_t, crypto::kAeadNonceSize> nonce{};
-  for (size_t i = 0; i < kRouteCounterSize; ++i) {
-    nonce[4 + i] = static_cast<uint8_t>(counter >> (56 - 8 * i));
-  }
-  return nonce;
-}
-
-}  // namespace
 
 Expected<std::vector<uint8_t>, EnvelopeError> RouteSealer::seal(
     std::span<const uint8_t> plaintext) {
@@ -26,10 +14,8 @@ Expected<std::vector<uint8_t>, EnvelopeError> RouteSealer::seal(
   }
   const uint64_t counter = next_++;
   std::vector<uint8_t> out(kRouteCounterSize + plaintext.size() + kRouteTagSize);
-  for (size_t i = 0; i < kRouteCounterSize; ++i) {
-    out[i] = static_cast<uint8_t>(counter >> (56 - 8 * i));
-  }
-  const auto nonce = route_nonce(counter);
+  big_endian::store_u64(out.data(), counter);
+  const auto nonce = crypto::counter_nonce(counter);
   crypto::aead_seal(key_.bytes(), nonce, {}, plaintext,
                     std::span<uint8_t>(out).subspan(kRouteCounterSize));
   return out;
@@ -38,11 +24,10 @@ Expected<std::vector<uint8_t>, EnvelopeError> RouteSealer::seal(
 Expected<std::vector<uint8_t>, EnvelopeError> RouteOpener::open(std::span<const uint8_t> sealed) {
   if (sealed.size() > kMaxRouteSealBytes) return unexpected(EnvelopeError::kTooLarge);
   if (sealed.size() < kRouteSealOverhead) return unexpected(EnvelopeError::kTooShort);
-  uint64_t counter = 0;
-  for (size_t i = 0; i < kRouteCounterSize; ++i) counter = (counter << 8) | sealed[i];
+  const uint64_t counter = big_endian::load_u64(sealed.data());
   if (!guard_.fresh(counter)) return unexpected(EnvelopeError::kReplayed);
   std::vector<uint8_t> plaintext(sealed.size() - kRouteSealOverhead);
-  const auto nonce = route_nonce(counter);
+  const auto nonce = crypto::counter_nonce(counter);
   if (!crypto::aead_open(key_.bytes(), nonce, {}, sealed.subspan(kRouteCounterSize), plaintext)) {
     return unexpected(EnvelopeError::kOpenFailed);
   }
